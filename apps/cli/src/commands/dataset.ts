@@ -1,0 +1,113 @@
+import { createReadStream, statSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  clientRedis, getDataset, headDataset, keys, listDatasets, putDataset, removeDataset, requireDataset,
+  validateDatasetName, type DatasetFormat,
+} from '@tandem/shared';
+import { configFrom } from '../options.ts';
+import { bytes, table } from '../format.ts';
+
+export function datasetCommand(): Command {
+  const cmd = new Command('dataset').description('upload, list, inspect and remove datasets');
+
+  cmd
+    .command('put')
+    .description('upload FILE (or - for standard input) as dataset NAME, split into pieces for map tasks')
+    .argument('<name>', 'dataset name: letters, digits, "_", "." and "-"')
+    .argument('<file>', 'file to upload, or - for standard input')
+    .addOption(new Option('--format <format>', 'text (one record per line) or edges (CSV src,dst); default: edges for .csv files, else text').choices(['text', 'edges']))
+    .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
+    .addOption(new Option('--split-bytes <n>', 'target size of one split').env('TANDEM_SPLIT_BYTES').argParser((v) => Number(v)))
+    .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number }, self: Command) => {
+      if (opts.splitBytes !== undefined) process.env.TANDEM_SPLIT_BYTES = String(opts.splitBytes);
+      const cfg = configFrom(self);
+      validateDatasetName(name);
+      const format: DatasetFormat = opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text');
+      let total = 0;
+      if (file !== '-') {
+        try {
+          total = statSync(file).size;
+        } catch (err) {
+          throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        }
+      }
+      const redis = await clientRedis(cfg.REDIS_URL);
+      const bar = new cliProgress.SingleBar(
+        { format: `uploading ${name} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, noTTYOutput: false },
+        cliProgress.Presets.shades_classic,
+      );
+      if (total > 0) bar.start(total, 0);
+      try {
+        const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+        const meta = await putDataset(redis, keys(cfg.TANDEM_PREFIX), source, {
+          name, format, replace: opts.replace, splitBytes: cfg.TANDEM_SPLIT_BYTES,
+          onProgress: (n) => total > 0 && bar.update(n),
+        });
+        bar.stop();
+        console.log(`dataset ${meta.name}: ${meta.format}, ${bytes(meta.bytes)}, ${meta.records} records, ${meta.splits} splits (version ${meta.version})`);
+      } finally {
+        bar.stop();
+        redis.disconnect();
+      }
+    });
+
+  cmd
+    .command('ls')
+    .description('list datasets')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, self: Command) => {
+      const cfg = configFrom(self);
+      const redis = await clientRedis(cfg.REDIS_URL);
+      try {
+        const all = await listDatasets(redis, keys(cfg.TANDEM_PREFIX));
+        if (opts.json) return console.log(JSON.stringify(all, null, 2));
+        if (all.length === 0) return console.log('no datasets; upload one with: tandem dataset put NAME FILE');
+        console.log(table([
+          ['NAME', 'FORMAT', 'SIZE', 'RECORDS', 'SPLITS', 'CREATED'],
+          ...all.map((d) => [d.name, d.format, bytes(d.bytes), String(d.records), String(d.splits), d.created]),
+        ]));
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  cmd
+    .command('show')
+    .description("a dataset's metadata and first lines")
+    .argument('<name>')
+    .option('--lines <n>', 'how many lines to show', (v) => Number(v), 5)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { lines: number; json?: boolean }, self: Command) => {
+      const cfg = configFrom(self);
+      const redis = await clientRedis(cfg.REDIS_URL);
+      try {
+        const k = keys(cfg.TANDEM_PREFIX);
+        const meta = await requireDataset(redis, k, name);
+        const head = await headDataset(redis, k, meta, opts.lines);
+        if (opts.json) return console.log(JSON.stringify({ ...meta, head }, null, 2));
+        console.log(`name:     ${meta.name}\nformat:   ${meta.format}\nsize:     ${bytes(meta.bytes)} (${meta.bytes} bytes)\nrecords:  ${meta.records}\nsplits:   ${meta.splits} of about ${bytes(meta.splitBytes)}\nversion:  ${meta.version}\nsha256:   ${meta.sha256}\ncreated:  ${meta.created}\nfirst ${head.length} lines:`);
+        for (const line of head) console.log(`  ${line}`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  cmd
+    .command('rm')
+    .description('remove a dataset (jobs that are reading it fail)')
+    .argument('<name>')
+    .action(async (name: string, _opts: object, self: Command) => {
+      const cfg = configFrom(self);
+      const redis = await clientRedis(cfg.REDIS_URL);
+      try {
+        const k = keys(cfg.TANDEM_PREFIX);
+        if (!(await getDataset(redis, k, name))) throw new Error(`dataset "${name}" does not exist`);
+        await removeDataset(redis, k, name);
+        console.log(`removed dataset ${name}`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+  return cmd;
+}

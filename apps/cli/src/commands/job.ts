@@ -1,0 +1,194 @@
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  MasterClient, clientRedis, isFinishedPhase, keys, writeOutput, writeOutputFile,
+  type Config, type JobStatus,
+} from '@tandem/shared';
+import { loadRegistry } from '@tandem/jobs';
+import { configFrom } from '../options.ts';
+import { bytes, duration, table } from '../format.ts';
+
+function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new Error(`--param must look like key=value (got "${v}")`);
+  return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
+}
+
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${v}")`);
+    return n;
+  };
+}
+
+const specOptions = (cmd: Command) =>
+  cmd
+    .argument('<type>', 'job type (see: tandem job types)')
+    .requiredOption('--dataset <name>', 'input dataset')
+    .option('--reducers <r>', 'reduce partitions (default: one per 32 MiB of input, 1 to 16)', positiveInt('--reducers'))
+    .option('--param <key=value>', 'job parameter, repeatable (e.g. --param pattern=error)', collectParam, {});
+
+interface SpecOpts {
+  dataset: string;
+  reducers?: number;
+  param: Record<string, string>;
+}
+
+async function saveOutput(cfg: Config, status: JobStatus, out: string | undefined): Promise<void> {
+  const redis = await clientRedis(cfg.REDIS_URL);
+  try {
+    const ref = { jobId: status.id, iter: status.iter, reducers: status.reducers };
+    const k = keys(cfg.TANDEM_PREFIX);
+    if (out) {
+      const r = await writeOutputFile(redis, k, ref, out);
+      console.error(`wrote ${r.lines} lines (${bytes(r.bytes)}) to ${out}`);
+    } else {
+      await writeOutput(redis, k, ref, process.stdout);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function describe(s: JobStatus): string {
+  const c = s.counters;
+  const elapsed = (s.finishedAt ?? Date.now()) - s.submittedAt;
+  return [
+    `job ${s.id}: ${s.type} on ${s.dataset} — ${s.phase}${s.error ? `: ${s.error}` : ''}`,
+    `  map     ${s.maps.committed}/${s.maps.total} committed (${s.maps.running} running), records ${c.map.recordsIn} in / ${c.map.recordsOut} out, ${bytes(c.map.bytesIn)} in / ${bytes(c.map.bytesOut)} out`,
+    `  reduce  ${s.reduces.committed}/${s.reduces.total} committed (${s.reduces.running} running), records ${c.reduce.recordsIn} in / ${c.reduce.recordsOut} out, ${bytes(c.reduce.bytesOut)} out`,
+    `  attempts ${c.map.attempts + c.reduce.attempts}, failed attempts ${c.map.failures + c.reduce.failures}, backup attempts ${c.map.speculative + c.reduce.speculative}`,
+    `  params ${JSON.stringify(s.params)}, elapsed ${duration(elapsed)}`,
+  ].join('\n');
+}
+
+/** Polls a job until it finishes, drawing map and reduce progress bars on a terminal. */
+async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
+  const bars = new cliProgress.MultiBar(
+    { format: '{phase} [{bar}] {value}/{total} tasks', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let s = await client.status(jobId);
+  const mapBar = bars.create(s.maps.total, 0, { phase: 'map   ' });
+  const reduceBar = bars.create(s.reduces.total, 0, { phase: 'reduce' });
+  const interrupt = () => {
+    bars.stop();
+    console.error(`\njob ${jobId} keeps running; follow it with: tandem job status ${jobId}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    for (;;) {
+      mapBar.update(s.maps.committed);
+      reduceBar.update(s.reduces.committed);
+      if (isFinishedPhase(s.phase)) return s;
+      await new Promise((r) => setTimeout(r, 200));
+      s = await client.status(jobId);
+    }
+  } finally {
+    bars.stop();
+    process.off('SIGINT', interrupt);
+  }
+}
+
+export function jobCommand(): Command {
+  const cmd = new Command('job').description('run and manage MapReduce jobs');
+
+  specOptions(cmd.command('run'))
+    .description('submit a job, show its progress, and write its output when it is done')
+    .option('--out <file>', 'write the output here (written atomically) instead of standard output')
+    .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
+      const cfg = configFrom(self);
+      const client = new MasterClient(cfg.TANDEM_MASTER_URL);
+      const jobId = await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param });
+      console.error(`submitted job ${jobId}`);
+      const s = await follow(client, jobId);
+      if (s.phase !== 'done') {
+        console.error(describe(s));
+        throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
+      }
+      await saveOutput(cfg, s, opts.out);
+      console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
+    });
+
+  specOptions(cmd.command('submit'))
+    .description('submit a job and print its id without waiting')
+    .action(async (type: string, opts: SpecOpts, self: Command) => {
+      const cfg = configFrom(self);
+      const client = new MasterClient(cfg.TANDEM_MASTER_URL);
+      console.log(await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param }));
+    });
+
+  cmd
+    .command('status')
+    .description("a job's phase, task counts and counters")
+    .argument('<id>')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts: { json?: boolean }, self: Command) => {
+      const cfg = configFrom(self);
+      const s = await new MasterClient(cfg.TANDEM_MASTER_URL).status(id);
+      console.log(opts.json ? JSON.stringify(s, null, 2) : describe(s));
+    });
+
+  cmd
+    .command('ls')
+    .description('list jobs, newest first')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, self: Command) => {
+      const cfg = configFrom(self);
+      const jobs = await new MasterClient(cfg.TANDEM_MASTER_URL).list();
+      if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
+      if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run wordcount --dataset NAME');
+      console.log(table([
+        ['ID', 'TYPE', 'DATASET', 'PHASE', 'MAP', 'REDUCE', 'SUBMITTED'],
+        ...jobs.map((j) => [j.id, j.type, j.dataset, j.phase, `${j.maps.committed}/${j.maps.total}`,
+          `${j.reduces.committed}/${j.reduces.total}`, new Date(j.submittedAt).toISOString()]),
+      ]));
+    });
+
+  cmd
+    .command('output')
+    .description("write a finished job's output, sorted by key")
+    .argument('<id>')
+    .option('--out <file>', 'write here (atomically) instead of standard output')
+    .action(async (id: string, opts: { out?: string }, self: Command) => {
+      const cfg = configFrom(self);
+      const s = await new MasterClient(cfg.TANDEM_MASTER_URL).status(id);
+      if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+      await saveOutput(cfg, s, opts.out);
+    });
+
+  cmd
+    .command('cancel')
+    .description('cancel a running job; its intermediate data is deleted')
+    .argument('<id>')
+    .action(async (id: string, _opts: object, self: Command) => {
+      const cfg = configFrom(self);
+      await new MasterClient(cfg.TANDEM_MASTER_URL).cancel(id);
+      console.log(`cancelled job ${id}`);
+    });
+
+  cmd
+    .command('rm')
+    .description('delete a finished job and its output')
+    .argument('<id>')
+    .action(async (id: string, _opts: object, self: Command) => {
+      const cfg = configFrom(self);
+      await new MasterClient(cfg.TANDEM_MASTER_URL).remove(id);
+      console.log(`removed job ${id}`);
+    });
+
+  cmd
+    .command('types')
+    .description('list the job types (built-in and from --jobs-dir)')
+    .action(async (_opts: object, self: Command) => {
+      const cfg = configFrom(self);
+      const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+      console.log(table([['TYPE', 'INPUT', 'DESCRIPTION'], ...registry.names().map((n) => {
+        const t = registry.require(n);
+        return [n, t.formats.join(','), t.description];
+      })]));
+    });
+  return cmd;
+}

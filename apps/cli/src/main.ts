@@ -1,0 +1,35 @@
+/** The `tandem` command. */
+import { Command, Option } from 'commander';
+import { addConnectionOptions, configFrom } from './options.ts';
+import { datasetCommand } from './commands/dataset.ts';
+import { jobCommand } from './commands/job.ts';
+import { up } from './up.ts';
+
+const program = new Command('tandem')
+  .description('Tandem: MapReduce on BullMQ and Redis')
+  .showHelpAfterError('(run with --help for usage)');
+addConnectionOptions(program);
+
+program
+  .command('up')
+  .description('run the whole platform on this machine in the foreground (Redis if none answers, master, workers)')
+  .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser((v) => Number(v)))
+  .addOption(new Option('--master-port <port>', "master's HTTP port").env('TANDEM_MASTER_PORT').argParser((v) => Number(v)))
+  .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data').env('TANDEM_DATA_DIR'))
+  .action(async (opts: { workers: number; masterPort?: number; dataDir?: string }, self: Command) => {
+    if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
+    if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
+    process.env.TANDEM_WORKERS = String(opts.workers);
+    const cfg = configFrom(self);
+    await up(cfg, cfg.TANDEM_WORKERS);
+  });
+program.addCommand(datasetCommand());
+program.addCommand(jobCommand());
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(0);
+} catch (err) {
+  process.stderr.write(`tandem: ${(err as Error).message}\n`);
+  process.exit(1);
+}

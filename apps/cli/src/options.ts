@@ -1,0 +1,34 @@
+/**
+ * Connection flags shared by every command. Each flag has an environment variable behind it, and
+ * its value is written back into that variable, so loadConfig() stays the one source of truth and
+ * child processes started by `tandem up` inherit exactly what the user chose.
+ */
+import { Option, type Command } from 'commander';
+import { configSchema, loadConfig, type Config } from '@tandem/shared';
+
+const flags: [flag: string, env: keyof Config, help: string][] = [
+  ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
+  ['--prefix <prefix>', 'TANDEM_PREFIX', 'prefix of every Redis key, so several clusters can share one Redis'],
+  ['--master-url <url>', 'TANDEM_MASTER_URL', "the master's HTTP address (clients)"],
+  ['--jobs-dir <dir>', 'TANDEM_JOBS_DIR', 'folder of extra job-type modules (nothing outside it is loaded)'],
+];
+
+export function addConnectionOptions(cmd: Command): Command {
+  for (const [flag, env, help] of flags) {
+    const def = (configSchema.shape[env] as { def?: { defaultValue?: unknown } }).def?.defaultValue;
+    const opt = new Option(flag, help).env(env);
+    if (def !== undefined) opt.default(def);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+/** Writes the parsed global flags into the environment and returns the validated config. */
+export function configFrom(cmd: Command): Config {
+  const opts = cmd.optsWithGlobals() as Record<string, unknown>;
+  for (const [flag, env] of flags) {
+    const name = flag.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[name] !== undefined) process.env[env] = String(opts[name]);
+  }
+  return loadConfig();
+}

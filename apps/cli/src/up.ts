@@ -1,0 +1,146 @@
+/**
+ * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
+ * answers at REDIS_URL, then the master and N workers, restarts any that die, and stops everything
+ * on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import type { Config } from '@tandem/shared';
+import { spawnApp, type AppName } from './processes.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+async function startRedis(cfg: Config, say: (s: string) => void): Promise<ChildProcess | null> {
+  if (await redisAnswers(cfg.REDIS_URL)) {
+    say(`using the Redis that answers at ${cfg.REDIS_URL}`);
+    return null;
+  }
+  const url = new URL(cfg.REDIS_URL);
+  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${cfg.REDIS_URL}, and it is not local, so tandem up cannot start it`);
+  if (spawnSync('redis-server', ['--version']).error) {
+    throw new Error('nothing answers at REDIS_URL and redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_URL at a running Redis');
+  }
+  const dir = resolve(cfg.TANDEM_DATA_DIR, 'redis');
+  mkdirSync(dir, { recursive: true });
+  const port = url.port || '6379';
+  const proc = spawn('redis-server', ['--port', port, '--bind', url.hostname.replace(/^\[|\]$/g, '') === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
+    '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    if (await redisAnswers(cfg.REDIS_URL)) {
+      say(`started redis-server on port ${port} (data in ${dir}, append-only file on)`);
+      return proc;
+    }
+    if (proc.exitCode !== null) break;
+    await sleep(100);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`redis-server did not start on port ${port}; see its messages above`);
+}
+
+const COLORS: Record<string, string> = { fatal: '31', error: '31', warn: '33', info: '36', debug: '90', trace: '90' };
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+
+/** Turns a child's JSON log lines into one readable line each. */
+function prettyLogs(label: string, proc: ChildProcess): void {
+  if (!proc.stderr) return;
+  const tty = process.stdout.isTTY;
+  createInterface({ input: proc.stderr }).on('line', (line) => {
+    let out = `${label} ${line}`;
+    try {
+      const { level, time, msg, pid: _pid, proc: _proc, hostname: _h, ...rest } = JSON.parse(line);
+      const lv = LEVELS[level] ?? String(level);
+      const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+      const ts = new Date(time).toISOString().slice(11, 23);
+      const lvs = tty ? `\x1b[${COLORS[lv] ?? '0'}m${lv.padEnd(5)}\x1b[0m` : lv.padEnd(5);
+      out = `${ts} ${label.padEnd(9)} ${lvs} ${msg}${extra ? ` ${extra}` : ''}`;
+    } catch {
+      // not JSON: print as it came
+    }
+    process.stdout.write(out + '\n');
+  });
+}
+
+interface Supervised {
+  label: string;
+  app: AppName;
+  proc: ChildProcess | null;
+  restarts: number;
+}
+
+export async function up(cfg: Config, workers: number): Promise<void> {
+  const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
+  const redis = await startRedis(cfg, say);
+  const children: Supervised[] = [
+    { label: 'master', app: 'master', proc: null, restarts: 0 },
+    ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, restarts: 0 })),
+  ];
+  let stopping = false;
+
+  const launch = (c: Supervised) => {
+    const proc = spawnApp(c.app, process.env);
+    c.proc = proc;
+    prettyLogs(c.label, proc);
+    proc.on('exit', (code, signal) => {
+      if (stopping) return;
+      c.restarts++;
+      const delay = Math.min(5000, 250 * 2 ** Math.min(c.restarts, 5));
+      say(`${c.label} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      setTimeout(() => !stopping && launch(c), delay);
+    });
+  };
+  for (const c of children) launch(c);
+
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(new URL('/health', cfg.TANDEM_MASTER_URL), { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  say(`up: master ${cfg.TANDEM_MASTER_URL}, ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
+  say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
+  say('Ctrl-C stops everything');
+
+  await new Promise<void>((done) => {
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      say(`${signal}: stopping`);
+      const live = children.map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
+      const exits = live.map((p) => new Promise((r) => p.once('exit', r)));
+      for (const p of live) p.kill('SIGTERM');
+      const timer = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 10_000);
+      await Promise.all(exits);
+      clearTimeout(timer);
+      if (redis && redis.exitCode === null) {
+        const exited = new Promise((r) => redis.once('exit', r));
+        redis.kill('SIGTERM');
+        await exited;
+        say('redis-server stopped');
+      }
+      done();
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+}

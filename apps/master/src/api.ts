@@ -1,0 +1,70 @@
+/** The master's HTTP API for clients (CLI, console, scripts). Thin: validation and routing only. */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Logger } from '@tandem/shared';
+import { Master, RequestError } from './master.ts';
+import { jobDetail, jobSummary } from './views.ts';
+
+const clientFields = { clientId: z.string().min(1).max(200), requestId: z.string().min(1).max(200) };
+const submitBody = z.object({
+  ...clientFields,
+  type: z.string().min(1),
+  dataset: z.string().min(1),
+  params: z.record(z.string(), z.string()).default({}),
+  reducers: z.number().int().optional(),
+});
+const clientBody = z.object(clientFields);
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new RequestError(`bad request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export function createApi(master: Master, log: Logger): express.Express {
+  const app = express();
+  app.use(express.json({ limit: '256kb' }));
+
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true, jobs: Object.keys(master.state.jobs).length });
+  });
+  app.post('/jobs', async (req, res) => {
+    const reply = await master.submit(parse(submitBody, req.body));
+    res.status(reply.ok ? 200 : 400).json(reply);
+  });
+  app.get('/jobs', (_req, res) => {
+    const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary);
+    res.json({ jobs });
+  });
+  app.get('/jobs/:id', (req, res) => {
+    const job = master.state.jobs[req.params.id];
+    if (!job) {
+      res.status(404).json({ ok: false, error: `job ${req.params.id} does not exist` });
+      return;
+    }
+    res.json(req.query.tasks ? jobDetail(job) : jobSummary(job));
+  });
+  app.post('/jobs/:id/cancel', async (req, res) => {
+    const { clientId, requestId } = parse(clientBody, req.body);
+    const reply = await master.cancel(clientId, requestId, req.params.id);
+    res.status(reply.ok ? 200 : 400).json(reply);
+  });
+  app.post('/jobs/:id/remove', async (req, res) => {
+    const { clientId, requestId } = parse(clientBody, req.body);
+    const reply = await master.remove(clientId, requestId, req.params.id);
+    res.status(reply.ok ? 200 : 400).json(reply);
+  });
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof RequestError) {
+      res.status(400).json({ ok: false, error: err.message });
+      return;
+    }
+    if (err.type === 'entity.parse.failed' || err.type === 'entity.too.large') {
+      res.status(err.status ?? 400).json({ ok: false, error: `bad request body: ${err.message}` });
+      return;
+    }
+    log.error({ err: err.message, stack: err.stack }, 'request failed');
+    res.status(500).json({ ok: false, error: `internal error: ${err.message}` });
+  });
+  return app;
+}

@@ -1,0 +1,47 @@
+/** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUES, createLogger, keys, loadConfig, serviceRedis, type QueueName } from '@tandem/shared';
+import { loadRegistry } from '@tandem/jobs';
+import { createApi } from './api.ts';
+import { Master } from './master.ts';
+
+const cfg = loadConfig();
+const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
+const k = keys(cfg.TANDEM_PREFIX);
+const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+const connections: Redis[] = [];
+const connect = (name: string) => {
+  const c = serviceRedis(cfg.REDIS_URL, log, name);
+  connections.push(c);
+  return c;
+};
+const redis = connect('tandem-master');
+const queueConnection = connect('tandem-master-queues');
+const queues = Object.fromEntries(
+  QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
+) as Record<QueueName, Queue>;
+
+const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connect('tandem-master-events') });
+master.start();
+const server = createApi(master, log).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
+  log.info({ url: `http://${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`, types: registry.names() }, 'master ready');
+});
+server.on('error', (err) => {
+  log.fatal({ err: err.message }, 'cannot listen');
+  process.exit(1);
+});
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'master stopping');
+  server.close();
+  await master.stop();
+  await Promise.all(Object.values(queues).map((q) => q.close()));
+  for (const c of connections) c.disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

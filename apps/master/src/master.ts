@@ -1,0 +1,322 @@
+/**
+ * The master process's logic: owns the state (only through ops), turns scheduler actions into ops
+ * and then side effects (BullMQ enqueues, clean-up), and feeds queue events and commit markers back
+ * in as ops. Every op goes through `propose`, which serializes them; replication (issue 3) hooks in
+ * there, before an op's effects become visible.
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  QUEUES, commitField, getDataset, parseTaskJobId, readCommit, readCommits, taskJobId,
+  type Config, type Keys, type Logger, type QueueName, type TaskPayload,
+} from '@tandem/shared';
+import { JobTypeError, type Registry } from '@tandem/jobs';
+import { randomBytes } from 'node:crypto';
+import { plan, type Action } from './scheduler.ts';
+import { apply, currentTasks, emptyState, isFinished, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
+
+export interface MasterDeps {
+  cfg: Config;
+  log: Logger;
+  redis: Redis;
+  keys: Keys;
+  registry: Registry;
+  queues: Record<QueueName, Queue>;
+  /** Separate connections for the queue-event readers (blocking XREAD). */
+  eventConnection: () => Redis;
+}
+
+export interface SubmitRequest {
+  clientId: string;
+  requestId: string;
+  type: string;
+  dataset: string;
+  params: Record<string, string>;
+  reducers?: number;
+}
+
+/** A request the master refuses, with a message for the user. */
+export class RequestError extends Error {}
+
+/** Reducers for a dataset when the user names none: one per 32 MiB, at least 1, at most 16. */
+export const defaultReducers = (bytes: number) => Math.min(16, Math.max(1, Math.ceil(bytes / (32 << 20))));
+
+const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
+
+export class Master {
+  state: MasterState = emptyState();
+  private chain: Promise<unknown> = Promise.resolve();
+  private timers: NodeJS.Timeout[] = [];
+  private events: QueueEvents[] = [];
+  private lastSeenEvent: Partial<Record<QueueName, string>> = {};
+  /** BullMQ ids this process has added (or found present) since it started; others are (re-)added idempotently. */
+  private confirmed = new Set<string>();
+  private ticking = false;
+  private reconciles = 0;
+
+  constructor(private d: MasterDeps) {}
+
+  /** Applies one op; all ops pass here, one at a time, in one total order. */
+  propose(op: Op): Promise<Reply | undefined> {
+    const run = async () => {
+      const { state, reply } = apply(this.state, op);
+      this.state = state;
+      return reply;
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  async submit(req: SubmitRequest): Promise<Reply> {
+    const seen = this.state.clients[req.clientId];
+    if (seen && seen.requestId === req.requestId) return seen.reply;
+    const { registry, redis, keys: k } = this.d;
+    let params: Record<string, unknown>;
+    let type;
+    try {
+      type = registry.require(req.type);
+      params = registry.parseParams(type, req.params);
+    } catch (err) {
+      if (err instanceof JobTypeError) throw new RequestError(err.message);
+      throw err;
+    }
+    const meta = await getDataset(redis, k, req.dataset);
+    if (!meta) throw new RequestError(`dataset "${req.dataset}" does not exist; upload it with: tandem dataset put ${req.dataset} FILE`);
+    if (!type.formats.includes(meta.format)) {
+      throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
+    }
+    const reducers = req.reducers ?? defaultReducers(meta.bytes);
+    if (!Number.isInteger(reducers) || reducers < 1 || reducers > 1024) {
+      throw new RequestError(`reducers must be a whole number from 1 to 1024 (got ${req.reducers})`);
+    }
+    const firstRecords: number[] = [];
+    let next = 1;
+    for (const n of meta.splitRecords) {
+      firstRecords.push(next);
+      next += n;
+    }
+    const now = Date.now();
+    const reply = await this.propose({
+      op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now),
+      spec: {
+        type: type.name, params, reducers,
+        dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords },
+      },
+    });
+    if (reply?.ok) this.d.log.info({ job: reply.jobId, type: type.name, dataset: meta.name, maps: firstRecords.length, reducers }, 'job submitted');
+    return reply!;
+  }
+
+  async cancel(clientId: string, requestId: string, jobId: string): Promise<Reply> {
+    return (await this.propose({ op: 'cancel', at: Date.now(), clientId, requestId, jobId }))!;
+  }
+
+  /** Deletes a finished job's record and its output. */
+  async remove(clientId: string, requestId: string, jobId: string): Promise<Reply> {
+    const job = this.state.jobs[jobId];
+    const reply = (await this.propose({ op: 'remove', at: Date.now(), clientId, requestId, jobId }))!;
+    if (reply.ok && job) await this.deleteJobData(job, true);
+    return reply;
+  }
+
+  start(): void {
+    for (const queue of QUEUES) this.listen(queue);
+    this.timers.push(setInterval(() => void this.tick(), 100));
+    this.timers.push(setInterval(() => void this.reconcile(), this.d.cfg.TANDEM_RECONCILE_MS));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.events.map((e) => e.close()));
+    await this.chain;
+  }
+
+  private listen(queue: QueueName): void {
+    const connection = this.d.eventConnection();
+    const ev = new QueueEvents(queue, {
+      connection,
+      prefix: this.d.keys.bullPrefix,
+      lastEventId: this.state.lastEventIds[queue] ?? '$',
+      blockingTimeout: 1000,
+    });
+    const seen = (id: string) => (this.lastSeenEvent[queue] = id);
+    ev.on('active', ({ jobId }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) void this.propose({ op: 'started', at: Date.now(), jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index });
+    });
+    ev.on('completed', ({ jobId }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) void this.collectCommit(t).catch((err) => this.d.log.warn({ err: err.message, task: jobId }, 'reading commit failed; reconcile will retry'));
+    });
+    ev.on('failed', ({ jobId, failedReason }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) void this.taskFailed(t, failedReason);
+    });
+    ev.on('error', (err) => this.d.log.warn({ err: err.message, queue }, 'queue events error'));
+    this.events.push(ev);
+  }
+
+  private async collectCommit(t: { jobId: string; iter: number; kind: QueueName; index: number }) {
+    const commit = await readCommit(this.d.redis, this.d.keys, t);
+    if (commit) await this.propose({ op: 'committed', at: Date.now(), ...t, commit });
+  }
+
+  private async taskFailed(t: { jobId: string; iter: number; kind: QueueName; index: number; speculative: number }, reason: string) {
+    const job = this.state.jobs[t.jobId];
+    if (!job || isFinished(job.phase)) return;
+    // A failed speculative attempt does not fail the job while the original may still commit.
+    if (t.speculative > 0) return;
+    const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
+    if (task?.state === 'committed') return;
+    const what = `${t.kind} task ${t.index}`;
+    this.d.log.error({ job: t.jobId, task: what, reason }, 'task failed for good; failing the job');
+    await this.propose({ op: 'failed', at: Date.now(), ...t, reason: `${what} failed: ${reason}` });
+  }
+
+  /** Runs the scheduler once and carries out its actions. Never runs twice at once. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const queue of QUEUES) {
+        const id = this.lastSeenEvent[queue];
+        if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
+      }
+      const cfg = { speculateFactor: this.d.cfg.TANDEM_SPECULATE_FACTOR, speculateMinMs: this.d.cfg.TANDEM_SPECULATE_MIN_MS };
+      for (const action of plan(this.state, Date.now(), cfg)) await this.act(action);
+      await this.ensureQueued();
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, 'scheduler tick failed; retrying');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async act(a: Action): Promise<void> {
+    switch (a.type) {
+      case 'enqueue':
+        // The op first: once the task is in a queue, the state must already say so.
+        await this.propose({ op: 'enqueued', at: Date.now(), jobId: a.jobId, iter: a.iter, kind: a.kind, indices: a.indices });
+        await this.addTasks(this.state.jobs[a.jobId], a.kind, a.indices, 0);
+        return;
+      case 'speculate': {
+        await this.propose({ op: 'speculated', at: Date.now(), jobId: a.jobId, iter: a.iter, kind: a.kind, index: a.index });
+        const job = this.state.jobs[a.jobId];
+        const t = (a.kind === 'map' ? job.maps : job.reduces)[a.index];
+        this.d.log.info({ job: a.jobId, task: `${a.kind} ${a.index}` }, 'straggler: enqueuing a backup attempt');
+        await this.addTasks(job, a.kind, [a.index], t.speculative);
+        return;
+      }
+      case 'cleanup': {
+        const job = this.state.jobs[a.jobId];
+        await this.deleteJobData(job, job.phase !== 'done');
+        await this.propose({ op: 'cleaned', at: Date.now(), jobId: a.jobId });
+        this.d.log.info({ job: a.jobId, phase: job.phase }, 'job cleaned up');
+        return;
+      }
+    }
+  }
+
+  private payload(job: JobRecord, kind: QueueName, index: number): TaskPayload {
+    return {
+      jobId: job.id, iter: job.iter, kind, index, type: job.spec.type, params: job.spec.params,
+      dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
+      firstRecord: kind === 'map' ? job.spec.dataset.firstRecords[index] : undefined,
+      maps: job.maps.length, reducers: job.spec.reducers,
+    };
+  }
+
+  private async addTasks(job: JobRecord, kind: QueueName, indices: number[], speculative: number): Promise<void> {
+    const { cfg } = this.d;
+    const jobs = indices.map((index) => ({
+      name: `${job.spec.type}.${kind}`,
+      data: this.payload(job, kind, index),
+      opts: {
+        jobId: taskJobId(job.id, job.iter, kind, index, speculative),
+        attempts: cfg.TANDEM_TASK_ATTEMPTS,
+        backoff: { type: 'exponential', delay: cfg.TANDEM_RETRY_DELAY_MS },
+        removeOnComplete: { count: 5000 },
+        removeOnFail: { count: 5000 },
+      },
+    }));
+    await this.d.queues[kind].addBulk(jobs);
+    for (const j of jobs) this.confirmed.add(j.opts.jobId);
+  }
+
+  /**
+   * Tasks the state calls queued but that this process has not itself seen added (it just started,
+   * took over, or an add failed) are added again; deterministic ids make that harmless.
+   */
+  private async ensureQueued(): Promise<void> {
+    for (const job of Object.values(this.state.jobs)) {
+      if (isFinished(job.phase)) continue;
+      const kind = job.phase as QueueName;
+      const missing = currentTasks(job)
+        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.iter, kind, t.index)))
+        .map((t) => t.index);
+      if (missing.length > 0) await this.addTasks(job, kind, missing, 0);
+    }
+  }
+
+  /** Catches up with commits and failures whose queue events were missed. */
+  async reconcile(): Promise<void> {
+    this.reconciles++;
+    try {
+      for (const job of Object.values(this.state.jobs)) {
+        if (isFinished(job.phase)) continue;
+        const kind = job.phase as QueueName;
+        const commits = await readCommits(this.d.redis, this.d.keys, job.id, job.iter);
+        for (const t of currentTasks(job)) {
+          const c = t.state !== 'committed' && commits.get(commitField(kind, t.index));
+          if (c) await this.propose({ op: 'committed', at: Date.now(), jobId: job.id, iter: job.iter, kind, index: t.index, commit: c });
+        }
+      }
+      if (this.reconciles % 5 === 0) await this.reconcileFailures();
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message }, 'reconcile failed; retrying');
+    }
+  }
+
+  private async reconcileFailures(): Promise<void> {
+    const active = Object.values(this.state.jobs).filter((j) => !isFinished(j.phase));
+    if (active.length === 0) return;
+    for (const queue of QUEUES) {
+      const failed = await this.d.queues[queue].getJobs(['failed'], 0, 1000);
+      for (const j of failed) {
+        const t = j?.id ? parseTaskJobId(j.id) : null;
+        if (t && this.state.jobs[t.jobId] && !isFinished(this.state.jobs[t.jobId].phase)) await this.taskFailed(t, j.failedReason);
+      }
+    }
+  }
+
+  /** Deletes intermediate data; with `all`, also outputs, commit markers and queue entries. */
+  private async deleteJobData(job: JobRecord, all: boolean): Promise<void> {
+    const { redis, keys: k } = this.d;
+    const M = job.maps.length;
+    const R = job.spec.reducers;
+    for (let iter = 0; iter <= job.iter; iter++) {
+      for (let r = 0; r < R; r++) {
+        const names = Array.from({ length: M }, (_, i) => k.mapOutput(job.id, r, iter, i));
+        if (all) names.push(k.reduceOutput(job.id, r, iter));
+        for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
+      }
+      if (all) await redis.del(k.commits(job.id, iter));
+    }
+    if (all) {
+      for (const kind of QUEUES) {
+        const n = kind === 'map' ? M : R;
+        for (let i = 0; i < n; i++) {
+          for (let s = 0; s <= 1; s++) {
+            const id = taskJobId(job.id, job.iter, kind, i, s);
+            // Active tasks are locked by their worker and cannot be removed; they finish into keys with a TTL.
+            await this.d.queues[kind].remove(id).catch(() => 0);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * What the primary should do next, decided from state alone (pure, so it is tested tick by tick).
+ * The master turns each action into an op (replicated first) and then the side effect.
+ */
+import { currentTasks, isFinished, type MasterState, type TaskKind } from './state.ts';
+
+export interface SchedulerConfig {
+  speculateFactor: number;
+  speculateMinMs: number;
+}
+
+export type Action =
+  | { type: 'enqueue'; jobId: string; iter: number; kind: TaskKind; indices: number[] }
+  | { type: 'speculate'; jobId: string; iter: number; kind: TaskKind; index: number }
+  | { type: 'cleanup'; jobId: string };
+
+export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Action[] {
+  const actions: Action[] = [];
+  for (const job of Object.values(state.jobs)) {
+    if (isFinished(job.phase)) {
+      if (!job.cleaned) actions.push({ type: 'cleanup', jobId: job.id });
+      continue;
+    }
+    const kind = job.phase as TaskKind;
+    const tasks = currentTasks(job);
+    const pending = tasks.filter((t) => t.state === 'pending').map((t) => t.index);
+    if (pending.length > 0) actions.push({ type: 'enqueue', jobId: job.id, iter: job.iter, kind, indices: pending });
+    for (const index of stragglers(tasks, now, cfg)) {
+      actions.push({ type: 'speculate', jobId: job.id, iter: job.iter, kind, index });
+    }
+  }
+  return actions;
+}
+
+/**
+ * Backup tasks (MapReduce paper §3.6): once at least half of a phase has committed, a task that
+ * has run longer than `factor` × the median duration of its committed peers (and at least
+ * `minMs`) gets one backup attempt. Whichever commits first wins.
+ */
+export function stragglers(
+  tasks: { state: string; index: number; startedAt?: number; speculative: number; commit?: { ms: number } }[],
+  now: number,
+  cfg: SchedulerConfig,
+): number[] {
+  const done = tasks.filter((t) => t.state === 'committed' && t.commit).map((t) => t.commit!.ms).sort((a, b) => a - b);
+  if (done.length === 0 || done.length * 2 < tasks.length) return [];
+  const median = done[Math.floor(done.length / 2)];
+  const limit = Math.max(cfg.speculateMinMs, cfg.speculateFactor * median);
+  return tasks
+    .filter((t) => t.state === 'running' && t.speculative === 0 && t.startedAt !== undefined && now - t.startedAt > limit)
+    .map((t) => t.index);
+}

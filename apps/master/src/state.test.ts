@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
+
+const spec = (maps: number, reducers: number): JobSpec => ({
+  type: 'wordcount', params: {}, reducers,
+  dataset: { name: 'books', version: 'v1', format: 'text', bytes: 100, firstRecords: Array.from({ length: maps }, (_, i) => 1 + i * 10) },
+});
+const commit = (ms = 10): CommitRecord => ({
+  attempt: 'a', worker: 'w', startedAt: 0, ms, recordsIn: 10, recordsOut: 3, bytesIn: 100, bytesOut: 30, failedAttempts: 0, stalls: 0,
+});
+
+function run(ops: Op[], s: MasterState = emptyState()) {
+  let reply;
+  for (const op of ops) ({ state: s, reply } = apply(s, op));
+  return { state: s, reply };
+}
+
+const submit = (jobId = 'j1', requestId = 'r1', maps = 2, reducers = 1): Op =>
+  ({ op: 'submit', at: 1, clientId: 'c1', requestId, jobId, spec: spec(maps, reducers) });
+const done = (kind: 'map' | 'reduce', index: number, jobId = 'j1', iter = 0): Op =>
+  ({ op: 'committed', at: 5, jobId, iter, kind, index, commit: commit() });
+
+test('submit creates a job in the map phase with one map task per split', () => {
+  const { state, reply } = run([submit('j1', 'r1', 3, 2)]);
+  assert.deepEqual(reply, { ok: true, jobId: 'j1', phase: 'map' });
+  assert.equal(state.jobs.j1.maps.length, 3);
+  assert.equal(state.jobs.j1.reduces.length, 2);
+  assert.ok(state.jobs.j1.maps.every((t) => t.state === 'pending'));
+});
+
+test('a retried submit returns the first reply and creates no second job', () => {
+  const first = run([submit('j1', 'r1')]);
+  const again = apply(first.state, submit('j2', 'r1'));
+  assert.equal(again.state, first.state);
+  assert.deepEqual(again.reply, first.reply);
+  assert.deepEqual(Object.keys(again.state.jobs), ['j1']);
+});
+
+test('apply never mutates the state it is given', () => {
+  const s0 = run([submit()]).state;
+  const frozen = JSON.stringify(s0);
+  run([{ op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1] }, done('map', 0), done('map', 1)], s0);
+  assert.equal(JSON.stringify(s0), frozen);
+});
+
+test('barrier: reduce starts only after every map task committed, then the job is done', () => {
+  let { state } = run([submit('j1', 'r1', 2, 2), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1] }, done('map', 0)]);
+  assert.equal(state.jobs.j1.phase, 'map');
+  ({ state } = run([done('map', 1)], state));
+  assert.equal(state.jobs.j1.phase, 'reduce');
+  ({ state } = run([done('reduce', 0)], state));
+  assert.equal(state.jobs.j1.phase, 'reduce');
+  ({ state } = run([done('reduce', 1)], state));
+  assert.equal(state.jobs.j1.phase, 'done');
+  assert.equal(state.jobs.j1.finishedAt, 5);
+  assert.equal(state.jobs.j1.counters.map.recordsIn, 20);
+  assert.equal(state.jobs.j1.counters.reduce.attempts, 2);
+});
+
+test('a second commit of the same task changes nothing (first commit wins)', () => {
+  const s1 = run([submit('j1', 'r1', 2), done('map', 0)]).state;
+  const s2 = apply(s1, { ...done('map', 0), commit: commit(999) } as Op).state;
+  assert.equal(s2, s1);
+});
+
+test('ops for another phase or iteration are stale and ignored', () => {
+  const s1 = run([submit('j1', 'r1', 1), done('map', 0)]).state;
+  assert.equal(s1.jobs.j1.phase, 'reduce');
+  assert.equal(apply(s1, { op: 'started', at: 9, jobId: 'j1', iter: 0, kind: 'map', index: 0 }).state, s1);
+  assert.equal(apply(s1, done('reduce', 0, 'j1', 3)).state, s1);
+  assert.equal(apply(s1, done('reduce', 0, 'nope')).state, s1);
+});
+
+test('a failed task fails the job with its reason; later commits do not revive it', () => {
+  const s1 = run([submit(), { op: 'failed', at: 3, jobId: 'j1', iter: 0, kind: 'map', index: 1, reason: 'map task 1 failed: boom' }]).state;
+  assert.equal(s1.jobs.j1.phase, 'failed');
+  assert.equal(s1.jobs.j1.error, 'map task 1 failed: boom');
+  const s2 = run([done('map', 0), done('map', 1)], s1).state;
+  assert.equal(s2.jobs.j1.phase, 'failed');
+});
+
+test('cancel stops a running job; cancelling a finished job is refused', () => {
+  const s1 = run([submit(), { op: 'cancel', at: 3, clientId: 'c2', requestId: 'x', jobId: 'j1' }]);
+  assert.equal(s1.state.jobs.j1.phase, 'cancelled');
+  assert.deepEqual(s1.reply, { ok: true, jobId: 'j1', phase: 'cancelled' });
+  const s2 = apply(s1.state, { op: 'cancel', at: 4, clientId: 'c2', requestId: 'y', jobId: 'j1' });
+  assert.equal(s2.reply?.ok, false);
+  assert.match((s2.reply as { error: string }).error, /already cancelled/);
+});
+
+test('remove needs a finished, cleaned job', () => {
+  const s1 = run([submit('j1', 'r1', 1, 1), done('map', 0), done('reduce', 0)]).state;
+  const refused = apply(s1, { op: 'remove', at: 6, clientId: 'c1', requestId: 'r2', jobId: 'j1' });
+  assert.equal(refused.reply?.ok, false);
+  const s2 = apply(s1, { op: 'cleaned', at: 7, jobId: 'j1' }).state;
+  const removed = apply(s2, { op: 'remove', at: 8, clientId: 'c1', requestId: 'r3', jobId: 'j1' });
+  assert.equal(removed.reply?.ok, true);
+  assert.deepEqual(Object.keys(removed.state.jobs), []);
+});
+
+test('started and speculated track running tasks; events id is recorded', () => {
+  const s = run([
+    submit(), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0] },
+    { op: 'started', at: 3, jobId: 'j1', iter: 0, kind: 'map', index: 0 },
+    { op: 'speculated', at: 4, jobId: 'j1', iter: 0, kind: 'map', index: 0 },
+    { op: 'eventsRead', queue: 'map', id: '17-0' },
+  ]).state;
+  assert.equal(s.jobs.j1.maps[0].state, 'running');
+  assert.equal(s.jobs.j1.maps[0].startedAt, 3);
+  assert.equal(s.jobs.j1.maps[0].speculative, 1);
+  assert.equal(s.jobs.j1.maps[1].state, 'pending');
+  assert.equal(s.lastEventIds.map, '17-0');
+});
+
+test('replaying the same ops gives the same state (what a backup relies on)', () => {
+  const ops: Op[] = [submit('j1', 'r1', 3, 2), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1, 2] },
+    done('map', 2), done('map', 0), done('map', 1), done('reduce', 1)];
+  assert.deepEqual(run(ops).state, run(ops).state);
+});

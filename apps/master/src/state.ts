@@ -1,0 +1,256 @@
+/**
+ * The master's whole state and the one function that changes it.
+ *
+ * Every change is an operation applied by `apply(state, op)`: pure (no clock, no I/O, no
+ * randomness: times and ids travel inside the op) and immutable (it returns a new state and leaves
+ * the old one untouched). A backup master that applies the same ops in the same order therefore
+ * holds the same state, which is what primary-backup replication forwards.
+ */
+import type { CommitRecord, QueueName } from '@tandem/shared';
+
+export type { CommitRecord };
+
+export type Phase = 'map' | 'reduce' | 'done' | 'failed' | 'cancelled';
+export type TaskKind = QueueName;
+export type TaskState = 'pending' | 'queued' | 'running' | 'committed';
+
+export const isFinished = (p: Phase) => p === 'done' || p === 'failed' || p === 'cancelled';
+
+export interface TaskRecord {
+  kind: TaskKind;
+  index: number;
+  state: TaskState;
+  enqueuedAt?: number;
+  startedAt?: number;
+  committedAt?: number;
+  /** Backup attempts enqueued for this task (MapReduce paper §3.6). */
+  speculative: number;
+  commit?: CommitRecord;
+}
+
+export interface Counters {
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  attempts: number;
+  failures: number;
+  speculative: number;
+}
+
+export interface JobSpec {
+  type: string;
+  params: Record<string, unknown>;
+  reducers: number;
+  dataset: {
+    name: string;
+    version: string;
+    format: string;
+    bytes: number;
+    /** 1-based number of each split's first record; one map task per split. */
+    firstRecords: number[];
+  };
+}
+
+export interface JobRecord {
+  id: string;
+  spec: JobSpec;
+  submittedAt: number;
+  iter: number;
+  phase: Phase;
+  maps: TaskRecord[];
+  reduces: TaskRecord[];
+  counters: { map: Counters; reduce: Counters };
+  error?: string;
+  finishedAt?: number;
+  /** Intermediate data deleted and leftover queue entries removed. */
+  cleaned: boolean;
+}
+
+export type Reply =
+  | { ok: true; jobId: string; phase?: Phase }
+  | { ok: false; error: string };
+
+export interface MasterState {
+  jobs: Record<string, JobRecord>;
+  /** Last reply per client, so a retried request gets the first answer (at-most-once submits). */
+  clients: Record<string, { requestId: string; reply: Reply }>;
+  /** Id of the last BullMQ queue event the primary has acted on, per queue. */
+  lastEventIds: Partial<Record<QueueName, string>>;
+}
+
+interface TaskRef {
+  jobId: string;
+  iter: number;
+  kind: TaskKind;
+  index: number;
+}
+
+export type Op =
+  | { op: 'submit'; at: number; clientId: string; requestId: string; jobId: string; spec: JobSpec }
+  | { op: 'cancel'; at: number; clientId: string; requestId: string; jobId: string }
+  | { op: 'remove'; at: number; clientId: string; requestId: string; jobId: string }
+  | ({ op: 'enqueued'; at: number; indices: number[] } & Omit<TaskRef, 'index'>)
+  | ({ op: 'started'; at: number } & TaskRef)
+  | ({ op: 'speculated'; at: number } & TaskRef)
+  | ({ op: 'committed'; at: number; commit: CommitRecord } & TaskRef)
+  | ({ op: 'failed'; at: number; reason: string } & TaskRef)
+  | { op: 'cleaned'; at: number; jobId: string }
+  | { op: 'eventsRead'; queue: QueueName; id: string };
+
+export const emptyState = (): MasterState => ({ jobs: {}, clients: {}, lastEventIds: {} });
+
+const zeroCounters = (): Counters => ({
+  recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, attempts: 0, failures: 0, speculative: 0,
+});
+
+const newTasks = (kind: TaskKind, n: number): TaskRecord[] =>
+  Array.from({ length: n }, (_, index) => ({ kind, index, state: 'pending' as const, speculative: 0 }));
+
+export interface Applied {
+  state: MasterState;
+  reply?: Reply;
+}
+
+export function apply(state: MasterState, op: Op): Applied {
+  switch (op.op) {
+    case 'submit': {
+      const seen = state.clients[op.clientId];
+      if (seen && seen.requestId === op.requestId) return { state, reply: seen.reply };
+      if (state.jobs[op.jobId]) {
+        return { state, reply: { ok: false, error: `job ${op.jobId} already exists` } };
+      }
+      const job: JobRecord = {
+        id: op.jobId,
+        spec: op.spec,
+        submittedAt: op.at,
+        iter: 0,
+        phase: 'map',
+        maps: newTasks('map', op.spec.dataset.firstRecords.length),
+        reduces: newTasks('reduce', op.spec.reducers),
+        counters: { map: zeroCounters(), reduce: zeroCounters() },
+        cleaned: false,
+      };
+      const reply: Reply = { ok: true, jobId: op.jobId, phase: job.phase };
+      return {
+        state: { ...state, jobs: { ...state.jobs, [job.id]: job }, clients: remember(state, op, reply) },
+        reply,
+      };
+    }
+    case 'cancel':
+    case 'remove': {
+      const seen = state.clients[op.clientId];
+      if (seen && seen.requestId === op.requestId) return { state, reply: seen.reply };
+      const job = state.jobs[op.jobId];
+      let reply: Reply;
+      let jobs = state.jobs;
+      if (!job) {
+        reply = { ok: false, error: `job ${op.jobId} does not exist` };
+      } else if (op.op === 'cancel') {
+        if (isFinished(job.phase)) {
+          reply = { ok: false, error: `job ${op.jobId} already ${job.phase}; nothing to cancel` };
+        } else {
+          jobs = { ...jobs, [job.id]: { ...job, phase: 'cancelled', finishedAt: op.at } };
+          reply = { ok: true, jobId: job.id, phase: 'cancelled' };
+        }
+      } else if (!isFinished(job.phase) || !job.cleaned) {
+        reply = { ok: false, error: `job ${op.jobId} is ${job.phase}; cancel it and wait for clean-up before removing it` };
+      } else {
+        jobs = { ...jobs };
+        delete jobs[job.id];
+        reply = { ok: true, jobId: job.id };
+      }
+      return { state: { ...state, jobs, clients: remember(state, op, reply) }, reply };
+    }
+    case 'enqueued':
+      return updateJob(state, op.jobId, (job) => {
+        if (job.iter !== op.iter || job.phase !== op.kind) return job;
+        const key = op.kind === 'map' ? 'maps' : 'reduces';
+        const tasks = job[key].slice();
+        for (const i of op.indices) {
+          const t = tasks[i];
+          if (t && t.state === 'pending') tasks[i] = { ...t, state: 'queued', enqueuedAt: op.at };
+        }
+        return { ...job, [key]: tasks };
+      });
+    case 'started':
+      return updateTask(state, op, (t) =>
+        t.state === 'committed' ? t : { ...t, state: 'running', startedAt: op.at });
+    case 'speculated':
+      return updateTask(state, op, (t) => (t.state === 'committed' ? t : { ...t, speculative: t.speculative + 1 }));
+    case 'committed': {
+      const next = updateTask(state, op, (t) =>
+        t.state === 'committed' ? t : { ...t, state: 'committed', committedAt: op.at, commit: op.commit });
+      return next.state === state ? next : updateJob(next.state, op.jobId, (job) => advance(job, op.at));
+    }
+    case 'failed':
+      return updateJob(state, op.jobId, (job) => {
+        if (isFinished(job.phase) || job.iter !== op.iter) return job;
+        return { ...job, phase: 'failed', error: op.reason, finishedAt: op.at };
+      });
+    case 'cleaned':
+      return updateJob(state, op.jobId, (job) => (isFinished(job.phase) ? { ...job, cleaned: true } : job));
+    case 'eventsRead':
+      return { state: { ...state, lastEventIds: { ...state.lastEventIds, [op.queue]: op.id } } };
+  }
+}
+
+function remember(state: MasterState, op: { clientId: string; requestId: string }, reply: Reply) {
+  return { ...state.clients, [op.clientId]: { requestId: op.requestId, reply } };
+}
+
+function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => JobRecord): Applied {
+  const job = state.jobs[jobId];
+  if (!job) return { state };
+  const next = f(job);
+  if (next === job) return { state };
+  return { state: { ...state, jobs: { ...state.jobs, [jobId]: next } } };
+}
+
+/** Applies f to one task of the job's current phase and iteration; ops for any other are stale and ignored. */
+function updateTask(state: MasterState, ref: TaskRef, f: (t: TaskRecord) => TaskRecord): Applied {
+  return updateJob(state, ref.jobId, (job) => {
+    if (job.iter !== ref.iter || job.phase !== ref.kind) return job;
+    const key = ref.kind === 'map' ? 'maps' : 'reduces';
+    const t = job[key][ref.index];
+    if (!t) return job;
+    const nt = f(t);
+    if (nt === t) return job;
+    const tasks = job[key].slice();
+    tasks[ref.index] = nt;
+    let counters = job.counters;
+    if (nt.state === 'committed' && nt.commit) {
+      const c = counters[ref.kind];
+      const x = nt.commit;
+      counters = {
+        ...counters,
+        [ref.kind]: {
+          recordsIn: c.recordsIn + x.recordsIn,
+          recordsOut: c.recordsOut + x.recordsOut,
+          bytesIn: c.bytesIn + x.bytesIn,
+          bytesOut: c.bytesOut + x.bytesOut,
+          attempts: c.attempts + 1 + x.failedAttempts + x.stalls + nt.speculative,
+          failures: c.failures + x.failedAttempts + x.stalls,
+          speculative: c.speculative + nt.speculative,
+        },
+      };
+    }
+    return { ...job, [key]: tasks, counters };
+  });
+}
+
+/** The barrier: reduce starts only when every map task has committed; the job is done when every reduce has. */
+function advance(job: JobRecord, at: number): JobRecord {
+  if (job.phase === 'map' && job.maps.every((t) => t.state === 'committed')) {
+    return { ...job, phase: 'reduce' };
+  }
+  if (job.phase === 'reduce' && job.reduces.every((t) => t.state === 'committed')) {
+    return { ...job, phase: 'done', finishedAt: at };
+  }
+  return job;
+}
+
+/** Tasks of the phase the job is in, or none once it is finished. */
+export function currentTasks(job: JobRecord): TaskRecord[] {
+  return job.phase === 'map' ? job.maps : job.phase === 'reduce' ? job.reduces : [];
+}

@@ -1,0 +1,64 @@
+/**
+ * Worker process: pulls map and reduce tasks from BullMQ and runs them one at a time per queue.
+ * Stateless; a SIGKILLed worker's task is handed to another worker when its lock lapses.
+ */
+import { hostname } from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger, keys, loadConfig, serviceRedis, taskPayloadSchema, QUEUES } from '@tandem/shared';
+import { loadRegistry } from '@tandem/jobs';
+import { runTask } from './run-task.ts';
+
+const cfg = loadConfig();
+const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
+const k = keys(cfg.TANDEM_PREFIX);
+const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
+const deps = { redis, keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
+const name = `${hostname()}:${process.pid}`;
+
+const connections: Redis[] = [redis];
+const workers = QUEUES.map((queue) => {
+  const connection = serviceRedis(cfg.REDIS_URL, log, `tandem-worker-${queue}`);
+  connections.push(connection);
+  const w = new Worker(
+    queue,
+    async (job: Job) => {
+      const payload = taskPayloadSchema.parse(job.data);
+      const tlog = log.child({ job: payload.jobId, task: job.id, kind: payload.kind });
+      tlog.debug('task started');
+      const res = await runTask(payload, deps, {
+        attempt: job.id ?? '?',
+        failedAttempts: job.attemptsMade,
+        stalls: job.stalledCounter ?? 0,
+      });
+      tlog.info(res.skipped ? { skipped: true } : { ms: res.ms, won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut }, 'task finished');
+      return res.skipped ? { skipped: true } : { won: res.won, ms: res.ms };
+    },
+    {
+      connection,
+      prefix: k.bullPrefix,
+      concurrency: 1,
+      name,
+      lockDuration: cfg.TANDEM_LOCK_MS,
+      stalledInterval: cfg.TANDEM_STALLED_MS,
+      maxStalledCount: cfg.TANDEM_MAX_STALLS,
+    },
+  );
+  w.on('failed', (job, err) => log.warn({ task: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'task attempt failed'));
+  w.on('error', (err) => log.warn({ err: err.message, queue }, 'worker error'));
+  return w;
+});
+log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'worker stopping; finishing the current task');
+  await Promise.all(workers.map((w) => w.close()));
+  for (const c of connections) c.disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

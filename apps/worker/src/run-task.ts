@@ -1,0 +1,162 @@
+/**
+ * Running one task: read input, run the job type's code, write outputs to their deterministic keys,
+ * then commit (shared/src/commit.ts). Stateless: everything comes from the payload and Redis.
+ */
+import { hostname } from 'node:os';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import {
+  commitTask, compareCodePoints, decodePairs, defaultPartition, encodePairs, isCommitted,
+  type CommitRecord, type JobType, type Keys, type MapContext, type TaskPayload,
+} from '@tandem/shared';
+import type { Registry } from '@tandem/jobs';
+
+export interface TaskDeps {
+  redis: Redis;
+  keys: Keys;
+  registry: Registry;
+  intermediateTtlS: number;
+}
+
+export interface AttemptInfo {
+  attempt: string;
+  failedAttempts: number;
+  stalls: number;
+}
+
+export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean } & CommitRecord);
+
+/** An error in a task's input or code; the message says which task, split and record. */
+export class TaskError extends Error {}
+
+const WORKER = `${hostname()}:${process.pid}`;
+/** Reduce loops yield to the event loop this often, so BullMQ can renew the task's lock. */
+const YIELD_EVERY = 20_000;
+
+export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): Promise<TaskResult> {
+  const addr = { jobId: p.jobId, iter: p.iter, kind: p.kind, index: p.index };
+  // A speculative or re-delivered attempt of a task that already committed has nothing to do.
+  if (await isCommitted(deps.redis, deps.keys, addr)) return { skipped: true };
+  const type = deps.registry.require(p.type);
+  const params = deps.registry.parseParams(type, p.params);
+  const startedAt = Date.now();
+  const io = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  const record: CommitRecord = {
+    attempt: a.attempt, worker: WORKER, startedAt, ms: Date.now() - startedAt,
+    failedAttempts: a.failedAttempts, stalls: a.stalls, ...io,
+  };
+  const won = await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
+  return { skipped: false, won, ...record };
+}
+
+type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'>;
+
+async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
+  const { redis, keys: k } = deps;
+  const input = await redis.getBuffer(k.split(p.dataset.name, p.dataset.version, p.index));
+  if (!input) {
+    throw new TaskError(
+      `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +
+        'the dataset was removed or replaced while the job ran',
+    );
+  }
+  const combine = type.combine;
+  const table = new Map<string, unknown>();
+  const ctx: MapContext<unknown, unknown> = {
+    params,
+    split: p.index,
+    firstRecord: p.firstRecord ?? 1,
+    record: p.firstRecord ?? 1,
+    emit: combine
+      ? (key, value) => {
+          const prev = table.get(key);
+          table.set(key, prev === undefined ? value : combine(prev, value));
+        }
+      : (key, value) => {
+          const list = table.get(key) as unknown[] | undefined;
+          if (list) list.push(value);
+          else table.set(key, [value]);
+        },
+  };
+  try {
+    await type.map(input, ctx);
+  } catch (err) {
+    throw new TaskError(
+      `${p.type} map task ${p.index} failed on dataset "${p.dataset.name}" split ${p.index}, record (line) ${ctx.record}: ${(err as Error).message}`,
+    );
+  }
+  const partition = type.partition ?? defaultPartition;
+  const pk: string[][] = Array.from({ length: p.reducers }, () => []);
+  const pv: unknown[][] = Array.from({ length: p.reducers }, () => []);
+  for (const [key, value] of table) {
+    const r = partition(key, p.reducers);
+    if (!(r >= 0 && r < p.reducers && Number.isInteger(r))) {
+      throw new TaskError(`${p.type}: partitioner returned ${r} for key ${JSON.stringify(key)}; expected 0..${p.reducers - 1}`);
+    }
+    pk[r].push(key);
+    pv[r].push(value);
+  }
+  const write = redis.pipeline();
+  let bytesOut = 0;
+  for (let r = 0; r < p.reducers; r++) {
+    const blob = encodePairs(pk[r], pv[r]);
+    bytesOut += blob.length;
+    write.set(k.mapOutput(p.jobId, r, p.iter, p.index), blob, 'EX', deps.intermediateTtlS);
+  }
+  await execOrThrow(write);
+  return { recordsIn: countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut };
+}
+
+async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
+  const { redis, keys: k } = deps;
+  const r = p.index;
+  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, r, p.iter, i));
+  const blobs = await redis.mgetBuffer(...names);
+  const combine = type.combine;
+  const table = new Map<string, unknown>();
+  let bytesIn = 0;
+  let recordsIn = 0;
+  for (let i = 0; i < blobs.length; i++) {
+    const blob = blobs[i];
+    if (!blob) throw new TaskError(`reduce task ${r}: output of map task ${i} is missing (job cleaned up or cancelled?)`);
+    bytesIn += blob.length;
+    const { keys: ks, values } = decodePairs<unknown>(blob);
+    recordsIn += ks.length;
+    for (let j = 0; j < ks.length; j++) {
+      const key = ks[j];
+      const prev = table.get(key);
+      if (combine) table.set(key, prev === undefined ? values[j] : combine(prev, values[j]));
+      else if (prev) for (const v of values[j] as unknown[]) (prev as unknown[]).push(v);
+      else table.set(key, values[j]);
+    }
+    if (i % 64 === 63) await yieldToLoop();
+  }
+  const sorted = [...table.keys()].sort(compareCodePoints);
+  const lines: string[] = new Array(sorted.length);
+  const ctx = { params, partition: r };
+  for (let j = 0; j < sorted.length; j++) {
+    const key = sorted[j];
+    const v = table.get(key);
+    try {
+      lines[j] = type.format(key, await type.reduce(key, combine ? [v] : (v as unknown[]), ctx));
+    } catch (err) {
+      throw new TaskError(`${p.type} reduce task ${r} failed on key ${JSON.stringify(key)}: ${(err as Error).message}`);
+    }
+    if (j % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+  }
+  const blob = encodePairs(sorted, lines);
+  await redis.set(k.reduceOutput(p.jobId, r, p.iter), blob);
+  return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length };
+}
+
+function countLines(buf: Buffer): number {
+  let n = 0;
+  let i = -1;
+  while ((i = buf.indexOf(10, i + 1)) !== -1) n++;
+  return n;
+}
+
+async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
+  const res = await p.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+}

@@ -1,0 +1,5 @@
+export * from './registry.ts';
+export { wordcount } from './wordcount.ts';
+export { grep } from './grep.ts';
+export { invertedindex } from './invertedindex.ts';
+export { WordCounter, countWordsNaive } from './wordcount-kernel.ts';

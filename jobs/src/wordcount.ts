@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import type { JobType } from '@tandem/shared';
+import { WordCounter } from './wordcount-kernel.ts';
+
+/** Word count: a word is a maximal run of Unicode letters, lower-cased; output `word<TAB>count`. */
+export const wordcount: JobType<Record<string, never>, number, number> = {
+  name: 'wordcount',
+  description: 'count words (maximal runs of Unicode letters, lower-cased); output word<TAB>count',
+  formats: ['text'],
+  params: z.object({}).strict(),
+  map(input, ctx) {
+    const counter = new WordCounter();
+    counter.add(input);
+    const { words, counts } = counter.entries();
+    for (let i = 0; i < words.length; i++) ctx.emit(words[i], counts[i]);
+  },
+  combine: (a, b) => a + b,
+  reduce: (_key, values) => {
+    let sum = 0;
+    for (const v of values) sum += v;
+    return sum;
+  },
+  format: (word, count) => `${word}\t${count}`,
+};

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * Every tunable of every process, read from the environment once and validated, so a typo in a
+ * variable fails at start with its name instead of misbehaving later. CLI flags write into the
+ * same variables (see apps/cli), so flag and environment can never disagree.
+ */
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+export const configSchema = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  TANDEM_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+    .default('tandem'),
+  TANDEM_SPLIT_BYTES: int(8 * 1024 * 1024, 1024),
+  TANDEM_MASTER_HOST: z.string().default('127.0.0.1'),
+  TANDEM_MASTER_PORT: int(7100),
+  TANDEM_MASTER_URL: z.string().url().default('http://127.0.0.1:7100'),
+  TANDEM_JOBS_DIR: z.string().optional(),
+  TANDEM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** BullMQ lock on a running task; a SIGKILLed worker's task is handed on after about this long. */
+  TANDEM_LOCK_MS: int(4000, 500),
+  /** How often workers look for tasks whose lock lapsed. */
+  TANDEM_STALLED_MS: int(2000, 200),
+  /** How many times one task may lose its worker before the job fails. */
+  TANDEM_MAX_STALLS: int(10, 1),
+  /** Attempts per task for errors thrown by the job code (retried with exponential backoff). */
+  TANDEM_TASK_ATTEMPTS: int(3, 1),
+  TANDEM_RETRY_DELAY_MS: int(250, 0),
+  /** Master: how often it reconciles its task table with the commit markers in Redis. */
+  TANDEM_RECONCILE_MS: int(1000, 50),
+  /** Speculative (backup) attempts: a running task older than FACTOR × median of its finished peers. */
+  TANDEM_SPECULATE_FACTOR: z.coerce.number().min(1).default(3),
+  TANDEM_SPECULATE_MIN_MS: int(2000, 0),
+  /** Intermediate keys expire after this many seconds even if their job's clean-up never ran. */
+  TANDEM_INTERMEDIATE_TTL_S: int(7 * 24 * 3600, 60),
+  TANDEM_DATA_DIR: z.string().default('.tandem'),
+  TANDEM_WORKERS: int(2, 1),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

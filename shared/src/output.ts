@@ -1,0 +1,133 @@
+/**
+ * A job's final output: R reduce outputs, each sorted by key, merged into one sorted stream of lines.
+ * Each reduce output blob holds the partition's keys and formatted lines (codec.ts).
+ */
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { decodePairs } from './codec.ts';
+import type { Keys } from './keys.ts';
+import { compareCodePoints } from './order.ts';
+
+export interface OutputRef {
+  jobId: string;
+  iter: number;
+  reducers: number;
+}
+
+export class OutputMissingError extends Error {}
+
+async function loadPartitions(redis: Redis, k: Keys, ref: OutputRef) {
+  const parts = [];
+  for (let r = 0; r < ref.reducers; r++) {
+    const blob = await redis.getBuffer(k.reduceOutput(ref.jobId, r, ref.iter));
+    if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
+    parts.push(decodePairs<string>(blob));
+  }
+  return parts;
+}
+
+/** Merges the sorted partitions; calls emit for each line in key order. */
+export function mergeSorted(parts: { keys: string[]; values: string[] }[], emit: (line: string) => void): void {
+  // A binary heap of partition cursors ordered by their current key.
+  const heap: { p: number; i: number }[] = [];
+  const key = (c: { p: number; i: number }) => parts[c.p].keys[c.i];
+  const less = (a: { p: number; i: number }, b: { p: number; i: number }) => {
+    const d = compareCodePoints(key(a), key(b));
+    return d < 0 || (d === 0 && a.p < b.p);
+  };
+  const push = (c: { p: number; i: number }) => {
+    heap.push(c);
+    let j = heap.length - 1;
+    while (j > 0) {
+      const up = (j - 1) >> 1;
+      if (!less(heap[j], heap[up])) break;
+      [heap[j], heap[up]] = [heap[up], heap[j]];
+      j = up;
+    }
+  };
+  const pop = () => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let j = 0;
+      for (;;) {
+        const l = 2 * j + 1;
+        const r = l + 1;
+        let m = j;
+        if (l < heap.length && less(heap[l], heap[m])) m = l;
+        if (r < heap.length && less(heap[r], heap[m])) m = r;
+        if (m === j) break;
+        [heap[j], heap[m]] = [heap[m], heap[j]];
+        j = m;
+      }
+    }
+    return top;
+  };
+  parts.forEach((part, p) => part.keys.length > 0 && push({ p, i: 0 }));
+  while (heap.length > 0) {
+    const c = pop();
+    emit(parts[c.p].values[c.i]);
+    if (c.i + 1 < parts[c.p].keys.length) push({ p: c.p, i: c.i + 1 });
+  }
+}
+
+/** Writes the whole output to a stream, with backpressure; returns lines and bytes written. */
+export async function writeOutput(redis: Redis, k: Keys, ref: OutputRef, out: Writable): Promise<{ lines: number; bytes: number }> {
+  const parts = await loadPartitions(redis, k, ref);
+  let chunk: string[] = [];
+  let chunkLen = 0;
+  let lines = 0;
+  let bytes = 0;
+  const flushes: string[] = [];
+  mergeSorted(parts, (line) => {
+    chunk.push(line);
+    chunkLen += line.length + 1;
+    lines++;
+    if (chunkLen > 1 << 20) {
+      flushes.push(chunk.join('\n') + '\n');
+      chunk = [];
+      chunkLen = 0;
+    }
+  });
+  if (chunk.length > 0) flushes.push(chunk.join('\n') + '\n');
+  for (const s of flushes) {
+    bytes += Buffer.byteLength(s);
+    if (!out.write(s)) await once(out, 'drain');
+  }
+  return { lines, bytes };
+}
+
+/** Writes the output to a file atomically: a temporary file beside it, renamed into place when complete. */
+export async function writeOutputFile(redis: Redis, k: Keys, ref: OutputRef, path: string): Promise<{ lines: number; bytes: number }> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const file = createWriteStream(tmp);
+  try {
+    const res = await writeOutput(redis, k, ref, file);
+    file.end();
+    await once(file, 'finish');
+    renameSync(tmp, path);
+    return res;
+  } catch (err) {
+    file.destroy();
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** The first n output lines, for previews. */
+export async function headOutput(redis: Redis, k: Keys, ref: OutputRef, n: number): Promise<string[]> {
+  const parts = await loadPartitions(redis, k, ref);
+  const res: string[] = [];
+  try {
+    mergeSorted(parts, (line) => {
+      res.push(line);
+      if (res.length >= n) throw res;
+    });
+  } catch (e) {
+    if (e !== res) throw e;
+  }
+  return res;
+}

@@ -1,0 +1,51 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './log.ts';
+
+/**
+ * Connections for long-running services: they retry forever (a lost Redis is waited out, never a
+ * crash), and say so in the log once per outage rather than once per attempt.
+ */
+export function serviceRedis(url: string, log: Logger, name: string): Redis {
+  let down = false;
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  });
+  redis.on('error', (err) => {
+    if (!down) log.warn({ err: err.message, url }, 'Redis unreachable; retrying');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info({ url }, 'Redis reachable again');
+    down = false;
+  });
+  return redis;
+}
+
+export class RedisUnreachableError extends Error {}
+
+/**
+ * A connection for one-shot clients (the CLI): fails fast with a message that names the address,
+ * instead of queueing commands forever.
+ */
+export async function clientRedis(url: string, options: RedisOptions = {}): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    connectTimeout: 3000,
+    retryStrategy: (times) => (times > 3 ? null : times * 200),
+    ...options,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new RedisUnreachableError(
+      `cannot reach Redis at ${url} (${(err as Error).message}); start one or set REDIS_URL / --redis-url`,
+    );
+  }
+  return redis;
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** A task descriptor as it travels through BullMQ: everything a stateless worker needs, no data. */
+export const taskPayloadSchema = z.object({
+  jobId: z.string(),
+  iter: z.number().int().min(0),
+  kind: z.enum(['map', 'reduce']),
+  index: z.number().int().min(0),
+  type: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  dataset: z.object({ name: z.string(), version: z.string() }),
+  /** For map tasks: 1-based record number of the split's first line. */
+  firstRecord: z.number().int().min(1).optional(),
+  maps: z.number().int().min(1),
+  reducers: z.number().int().min(1),
+});
+
+export type TaskPayload = z.infer<typeof taskPayloadSchema>;
+
+/** Parses a BullMQ task id (`<jobId>.<iter>.<m|r>.<index>[.s<n>]`, see keys.taskJobId). */
+export function parseTaskJobId(id: string): { jobId: string; iter: number; kind: 'map' | 'reduce'; index: number; speculative: number } | null {
+  const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+))?$/.exec(id);
+  if (!m) return null;
+  return { jobId: m[1], iter: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0 };
+}

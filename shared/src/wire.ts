@@ -1,0 +1,48 @@
+/** Shapes that cross the wire between the master and its clients. */
+export type JobPhase = 'map' | 'reduce' | 'done' | 'failed' | 'cancelled';
+
+export interface TaskCounts {
+  total: number;
+  pending: number;
+  queued: number;
+  running: number;
+  committed: number;
+}
+
+export interface PhaseCounters {
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  attempts: number;
+  failures: number;
+  speculative: number;
+}
+
+export interface JobStatus {
+  id: string;
+  type: string;
+  dataset: string;
+  datasetVersion: string;
+  params: Record<string, unknown>;
+  phase: JobPhase;
+  iter: number;
+  maps: TaskCounts;
+  reduces: TaskCounts;
+  reducers: number;
+  counters: { map: PhaseCounters; reduce: PhaseCounters };
+  submittedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+  cleaned: boolean;
+  running: number[];
+}
+
+export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';
+
+export interface SubmitSpec {
+  type: string;
+  dataset: string;
+  params?: Record<string, string>;
+  reducers?: number;
+}

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './wait.ts';
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  dir: string;
+  proc: ChildProcess;
+  /** A fresh connection (closed by stop()). */
+  client(): Redis;
+  /** Stops the server (SIGKILL) without removing its data, so restart() brings the same data back (AOF). */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a private redis-server on a free port, with AOF on so a test can kill and restart it. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-redis-'));
+  const clients: Redis[] = [];
+  let proc: ChildProcess;
+
+  const launch = async () => {
+    proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes',
+        '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
+      { stdio: 'ignore' },
+    );
+    await waitFor(async () => {
+      const r = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      r.on('error', () => {});
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        r.disconnect();
+      }
+    }, { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+  };
+  await launch();
+
+  const kill = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+
+  const t: TestRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    get proc() {
+      return proc;
+    },
+    client() {
+      const r = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null });
+      clients.push(r);
+      return r;
+    },
+    kill,
+    restart: launch,
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return t;
+}

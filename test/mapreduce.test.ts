@@ -1,0 +1,140 @@
+// MIT 6.824's MapReduce test script (test-mr.sh), ported as black-box tests against real processes.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { putDataset, readCommits, writeOutput, type JobStatus } from '@tandem/shared';
+import { startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { referenceInvertedIndex, referenceWordCount } from './harness/reference.ts';
+import { sleep, waitFor } from './harness/wait.ts';
+import { repoRoot } from '../apps/cli/src/processes.ts';
+
+const books = readdirSync(join(repoRoot, 'datasets')).filter((f) => f.endsWith('.txt')).sort();
+const text = books.map((f) => readFileSync(join(repoRoot, 'datasets', f), 'utf8')).join('');
+/** About 300 KB of the sample books: small splits make many map tasks. */
+const small = text.slice(0, 300_000).replace(/[^\n]*$/, '');
+
+async function upload(c: Cluster, name: string, data: string, splitBytes = 32 * 1024) {
+  const redis = c.redis.client();
+  return putDataset(redis, c.keys, Readable.from([Buffer.from(data)]), { name, format: 'text', splitBytes });
+}
+
+async function output(c: Cluster, s: JobStatus): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sink = new (await import('node:stream')).Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, iter: s.iter, reducers: s.reducers }, sink);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const intervals = (file: string) =>
+  readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number, number]);
+
+/** True if two calls from different processes overlapped in time. */
+function overlapped(calls: [number, number, number][]): boolean {
+  return calls.some(([p1, s1, e1]) => calls.some(([p2, s2, e2]) => p1 !== p2 && s1 < e2 && s2 < e1));
+}
+
+describe('MapReduce on real processes', { timeout: 600_000 }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ name: 'mapreduce', workers: 2 });
+    await upload(c, 'books', small);
+  });
+  after(async () => c?.stop());
+
+  test('word count equals the sequential reference', async () => {
+    const client = c.client();
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 3 });
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done', s.error ?? '');
+    assert.ok(s.maps.total > 5, `expected many map tasks, got ${s.maps.total}`);
+    assert.equal(await output(c, s), referenceWordCount(small));
+    assert.equal(s.counters.map.recordsIn, small.split('\n').length - 1);
+  });
+
+  test('inverted index equals the sequential reference', async () => {
+    const id = await c.client().submit({ type: 'invertedindex', dataset: 'books', reducers: 2 });
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done', s.error ?? '');
+    assert.equal(await output(c, s), referenceInvertedIndex(small));
+  });
+
+  test('grep finds matching lines with their line numbers', async () => {
+    const id = await c.client().submit({ type: 'grep', dataset: 'books', params: { pattern: 'Elizabeth|Emma', flags: 'i' } });
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done', s.error ?? '');
+    const expected = small.split('\n').slice(0, -1).map((l, i) => [i + 1, l] as const).filter(([, l]) => /Elizabeth|Emma/i.test(l));
+    const got = (await output(c, s)).trimEnd().split('\n').map((l) => l.split('\t'));
+    assert.ok(expected.length > 10);
+    assert.deepEqual(got.map(([line, , t]) => [Number(line), t]), expected.map(([n, l]) => [n, l]));
+  });
+
+  test('map parallelism: two workers run map tasks at the same time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-mtiming-'));
+    const id = await c.client().submit({ type: 'timing', dataset: 'books', reducers: 2, params: { dir, phase: 'map', sleepMs: '1000' } });
+    assert.equal((await waitForJob(c, id)).phase, 'done');
+    const calls = intervals(join(dir, 'map-calls'));
+    assert.equal(new Set(calls.map(([pid]) => pid)).size, 2, 'both workers ran map tasks');
+    assert.ok(overlapped(calls), 'map calls of two workers overlapped');
+  });
+
+  test('reduce parallelism: two workers run reduce tasks at the same time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-rtiming-'));
+    const id = await c.client().submit({ type: 'timing', dataset: 'books', reducers: 4, params: { dir, phase: 'reduce', sleepMs: '1000' } });
+    assert.equal((await waitForJob(c, id)).phase, 'done');
+    const calls = intervals(join(dir, 'reduce-calls'));
+    assert.equal(calls.length, 4);
+    assert.ok(overlapped(calls), 'reduce calls of two workers overlapped');
+  });
+
+  test('job count: with no failures, no map task runs twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-jobcount-'));
+    const id = await c.client().submit({ type: 'jobcount', dataset: 'books', reducers: 1, params: { dir } });
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done');
+    const calls = readFileSync(join(dir, 'map-calls'), 'utf8').trim().split('\n');
+    assert.equal(calls.length, s.maps.total);
+    assert.equal(new Set(calls.map((l) => l.split(' ')[1])).size, s.maps.total);
+    assert.equal(s.counters.map.attempts, s.maps.total);
+    assert.equal(s.counters.map.failures, 0);
+  });
+
+  test('early exit: the job is reported done only when every output is committed and readable', async () => {
+    const client = c.client();
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 4 });
+    const redis = c.redis.client();
+    let s: JobStatus;
+    for (;;) {
+      s = await client.status(id);
+      if (s.phase === 'done') break;
+      assert.notEqual(s.phase, 'failed');
+    }
+    // Read immediately at the first "done": everything must already be there.
+    const commits = await readCommits(redis, c.keys, id, s.iter);
+    assert.deepEqual([...commits.keys()].filter((f) => f.startsWith('r')).sort(), ['r0', 'r1', 'r2', 'r3']);
+    assert.equal(await output(c, s), referenceWordCount(small));
+    await sleep(500);
+    assert.equal(await output(c, await client.status(id)), referenceWordCount(small), 'output unchanged after done');
+  });
+
+  test('intermediate data is deleted when a job ends; outputs stay until the job is removed', async () => {
+    const client = c.client();
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 2 });
+    await waitForJob(c, id);
+    const redis = c.redis.client();
+    await waitFor(async () => (await client.status(id)).cleaned, { what: 'clean-up' });
+    const left = await redis.keys(`${c.prefix}:job:{${id}:*`);
+    assert.deepEqual(left.filter((k) => /:m\d+$/.test(k)), []);
+    assert.equal(left.filter((k) => k.endsWith(':out')).length, 2);
+    await client.remove(id);
+    assert.deepEqual(await redis.keys(`${c.prefix}:job:{${id}*`), []);
+    await assert.rejects(client.status(id), /does not exist/);
+  });
+});

@@ -63,31 +63,41 @@ function describe(s: JobStatus): string {
   ].join('\n');
 }
 
-/** Polls a job until it finishes, drawing map and reduce progress bars on a terminal. */
+/**
+ * Polls a job until it finishes. On a terminal it draws map and reduce progress bars; otherwise it
+ * prints a line whenever the counts change, so logs of scripted runs show progress too.
+ */
 async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
-  const bars = new cliProgress.MultiBar(
-    { format: '{phase} [{bar}] {value}/{total} tasks', stream: process.stderr, hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  );
+  const tty = process.stderr.isTTY;
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: '{phase} [{bar}] {value}/{total} tasks', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   let s = await client.status(jobId);
-  const mapBar = bars.create(s.maps.total, 0, { phase: 'map   ' });
-  const reduceBar = bars.create(s.reduces.total, 0, { phase: 'reduce' });
+  const mapBar = bars?.create(s.maps.total, 0, { phase: 'map   ' });
+  const reduceBar = bars?.create(s.reduces.total, 0, { phase: 'reduce' });
+  let last = '';
   const interrupt = () => {
-    bars.stop();
+    bars?.stop();
     console.error(`\njob ${jobId} keeps running; follow it with: tandem job status ${jobId}`);
     process.exit(130);
   };
   process.once('SIGINT', interrupt);
   try {
     for (;;) {
-      mapBar.update(s.maps.committed);
-      reduceBar.update(s.reduces.committed);
+      mapBar?.update(s.maps.committed);
+      reduceBar?.update(s.reduces.committed);
+      const line = `${s.phase}: map ${s.maps.committed}/${s.maps.total}, reduce ${s.reduces.committed}/${s.reduces.total}`;
+      if (!bars && line !== last) console.error(line);
+      last = line;
       if (isFinishedPhase(s.phase)) return s;
       await new Promise((r) => setTimeout(r, 200));
       s = await client.status(jobId);
     }
   } finally {
-    bars.stop();
+    bars?.stop();
     process.off('SIGINT', interrupt);
   }
 }

@@ -1,0 +1,159 @@
+// The tandem CLI end to end, and every bad input it must refuse with a clear message, leaving no trace.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster, type Cluster } from './harness/cluster.ts';
+import { freePort } from './harness/wait.ts';
+import { repoRoot } from '../apps/cli/src/processes.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
+const file = (name: string, data: string | Buffer) => {
+  const p = join(tmp, name);
+  writeFileSync(p, data);
+  return p;
+};
+const books = readdirSync(join(repoRoot, 'datasets')).filter((f) => f.endsWith('.txt')).sort();
+const ascii = readFileSync(join(repoRoot, 'datasets', books[0]), 'utf8').slice(0, 200_000).replace(/[^\x00-\x7f]/g, ' ');
+
+describe('tandem CLI', { timeout: 600_000 }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ name: 'cli', workers: 2, env: { TANDEM_SPLIT_BYTES: '16384' } });
+  });
+  after(async () => c?.stop());
+
+  const keysLeft = async () => (await c.redis.client().keys(`${c.prefix}:ds*`)).sort();
+
+  test('dataset put, ls, show, and job run --out give what tr | sort | uniq -c gives', async () => {
+    const path = file('ascii.txt', ascii);
+    const put = await c.cli(['dataset', 'put', 'ascii', path]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /dataset ascii: text, .* records, \d+ splits/);
+    const ls = await c.cli(['dataset', 'ls']);
+    assert.match(ls.stdout, /^ascii\s+text/m);
+    const show = await c.cli(['dataset', 'show', 'ascii', '--lines', '2']);
+    assert.match(show.stdout, /records:\s+\d+/);
+    assert.ok(show.stdout.includes(ascii.split('\n')[0]));
+
+    const out = join(tmp, 'counts.txt');
+    const run = await c.cli(['job', 'run', 'wordcount', '--dataset', 'ascii', '--reducers', '3', '--out', out]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /wrote \d+ lines/);
+    const expected = execSync(`tr -cs A-Za-z '\\n' < ${path} | tr A-Z a-z | LC_ALL=C sort | uniq -c`, { encoding: 'utf8' })
+      .split('\n').map((l) => l.trim()).filter((l) => /^\d+ [a-z]+$/.test(l))
+      .map((l) => { const [n, w] = l.split(' '); return `${w}\t${n}\n`; }).join('');
+    assert.equal(readFileSync(out, 'utf8'), expected);
+  });
+
+  test('job submit, status, ls, output, rm', async () => {
+    const sub = await c.cli(['job', 'submit', 'grep', '--dataset', 'ascii', '--param', 'pattern=the']);
+    assert.equal(sub.code, 0, sub.stderr);
+    const id = sub.stdout.trim();
+    let status;
+    for (;;) {
+      const st = await c.cli(['job', 'status', id, '--json']);
+      status = JSON.parse(st.stdout);
+      if (status.phase === 'done') break;
+    }
+    const human = await c.cli(['job', 'status', id]);
+    assert.match(human.stdout, new RegExp(`job ${id}: grep on ascii — done`));
+    assert.match((await c.cli(['job', 'ls'])).stdout, new RegExp(`^${id}\\s+grep\\s+ascii\\s+done`, 'm'));
+    const out = await c.cli(['job', 'output', id]);
+    const expected = ascii.split('\n').map((l, i) => [i + 1, l] as const).filter(([, l]) => /the/.test(l));
+    assert.equal(out.stdout.trimEnd().split('\n').length, expected.length);
+    assert.equal(out.stdout.split('\n')[0], `${expected[0][0]}\t0\t${expected[0][1]}`);
+    for (;;) if (JSON.parse((await c.cli(['job', 'status', id, '--json'])).stdout).cleaned) break;
+    assert.equal((await c.cli(['job', 'rm', id])).code, 0);
+    assert.match((await c.cli(['job', 'status', id])).stderr, /does not exist/);
+  });
+
+  test('job cancel stops a running job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-cancel-'));
+    const sub = await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=2000']);
+    const id = sub.stdout.trim();
+    const cancel = await c.cli(['job', 'cancel', id]);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(JSON.parse((await c.cli(['job', 'status', id, '--json'])).stdout).phase, 'cancelled');
+    const again = await c.cli(['job', 'cancel', id]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already cancelled/);
+  });
+
+  const badUploads: [string, string | Buffer, string[], RegExp][] = [
+    ['empty file', '', [], /empty/i],
+    ['binary file', Buffer.from([0x68, 0x69, 0x0a, 0x00, 0x01, 0x02, 0x0a]), [], /line 2.*binary|binary.*line 2/i],
+    ['invalid UTF-8', Buffer.concat([Buffer.from('good line\nstill good\nbad '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), [], /line 3.*UTF-8|UTF-8.*line 3/i],
+    ['line longer than the split size', `short\n${'x'.repeat(20_000)}\nshort\n`, [], /line 2.*20000|20000.*line 2/],
+    ['CSV row with 3 columns', 'src,dst\na,b\nb,c,d\n', ['--format', 'edges'], /line 3 has 3 columns, expected 2/],
+    ['CSV row with 1 column', 'a,b\nc\n', ['--format', 'edges'], /line 2 has 1 column/],
+  ];
+  for (const [what, data, flags, message] of badUploads) {
+    test(`dataset put refuses a ${what}, naming the place, and leaves no trace`, async () => {
+      const before = await keysLeft();
+      const r = await c.cli(['dataset', 'put', 'bad', file(`bad-${what.replace(/\W/g, '_')}`, data), ...flags]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /"bad"/);
+      assert.deepEqual(await keysLeft(), before);
+    });
+  }
+
+  test('dataset put refuses to overwrite without --replace, and --replace publishes the new version', async () => {
+    const v1 = file('v1.txt', 'one\n');
+    const v2 = file('v2.txt', 'two two\n');
+    assert.equal((await c.cli(['dataset', 'put', 'twice', v1])).code, 0);
+    const again = await c.cli(['dataset', 'put', 'twice', v2]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already exists.*--replace/);
+    assert.match((await c.cli(['dataset', 'show', 'twice'])).stdout, /^ {2}one$/m);
+    assert.equal((await c.cli(['dataset', 'put', 'twice', v2, '--replace'])).code, 0);
+    assert.match((await c.cli(['dataset', 'show', 'twice'])).stdout, /^ {2}two two$/m);
+    assert.equal((await c.cli(['dataset', 'rm', 'twice'])).code, 0);
+    assert.match((await c.cli(['dataset', 'show', 'twice'])).stderr, /does not exist/);
+  });
+
+  test('dataset put names a missing file and a bad dataset name', async () => {
+    assert.match((await c.cli(['dataset', 'put', 'x', join(tmp, 'nope.txt')])).stderr, /nope\.txt: no such file/);
+    assert.match((await c.cli(['dataset', 'put', 'bad/name', file('n.txt', 'a\n')])).stderr, /name/i);
+  });
+
+  const badJobs: [string, string[], RegExp][] = [
+    ['a missing dataset', ['job', 'run', 'wordcount', '--dataset', 'nosuch'], /dataset "nosuch" does not exist/],
+    ['an unknown job type', ['job', 'run', 'nosuchtype', '--dataset', 'ascii'], /unknown job type "nosuchtype"; known types: .*wordcount/],
+    ['a missing required parameter', ['job', 'run', 'grep', '--dataset', 'ascii'], /job type "grep": parameter "pattern"/],
+    ['an unknown parameter', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--param', 'colour=red'], /unknown parameter.*"colour"/],
+    ['an invalid regular expression', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern=(('], /parameter "pattern": not a valid regular expression/],
+    ['a malformed --param', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern'], /--param must look like key=value/],
+    ['zero reducers', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--reducers', '0'], /--reducers must be a whole number/],
+  ];
+  for (const [what, args, message] of badJobs) {
+    test(`job run refuses ${what} and creates no job`, async () => {
+      const jobsBefore = (await c.client().list()).length;
+      const r = await c.cli(args);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, message);
+      assert.equal((await c.client().list()).length, jobsBefore);
+    });
+  }
+
+  test('unreachable Redis and master get a clear message naming the address', async () => {
+    const port = await freePort();
+    const noRedis = await c.cli(['dataset', 'ls'], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+    assert.equal(noRedis.code, 1);
+    assert.match(noRedis.stderr, new RegExp(`cannot reach Redis at redis://127.0.0.1:${port}`));
+    const noMaster = await c.cli(['job', 'ls', '--master-url', `http://127.0.0.1:${port}`]);
+    assert.equal(noMaster.code, 1);
+    assert.match(noMaster.stderr, new RegExp(`cannot reach the master at http://127.0.0.1:${port}`));
+  });
+
+  test('--help documents every address flag with its environment variable', async () => {
+    const flat = async (args: string[]) => (await c.cli(args)).stdout.replace(/\s+/g, ' ');
+    const help = await flat(['--help']);
+    for (const env of ['REDIS_URL', 'TANDEM_PREFIX', 'TANDEM_MASTER_URL', 'TANDEM_JOBS_DIR']) assert.match(help, new RegExp(`env: ${env}\\)`));
+    assert.match(await flat(['up', '--help']), /env: TANDEM_WORKERS\)/);
+    assert.match(await flat(['dataset', 'put', '--help']), /env: TANDEM_SPLIT_BYTES\)/);
+  });
+});

@@ -1,0 +1,17 @@
+# One image for every Tandem process; docker-compose.yml picks the process with `command`.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY jobs/package.json jobs/
+COPY apps/master/package.json apps/master/
+COPY apps/worker/package.json apps/worker/
+COPY apps/cli/package.json apps/cli/
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY tsconfig.json ./
+COPY shared shared
+COPY jobs jobs
+COPY apps apps
+COPY bin bin
+ENV NODE_ENV=production
+CMD ["node", "--import", "tsx", "apps/master/src/main.ts"]

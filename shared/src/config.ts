@@ -35,6 +35,8 @@ export const configSchema = z.object({
   TANDEM_SPECULATE_MIN_MS: int(2000, 0),
   /** Intermediate keys expire after this many seconds even if their job's clean-up never ran. */
   TANDEM_INTERMEDIATE_TTL_S: int(7 * 24 * 3600, 60),
+  /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */
+  TANDEM_READ_CONNECTIONS: int(4, 1),
   TANDEM_DATA_DIR: z.string().default('.tandem'),
   TANDEM_WORKERS: int(2, 1),
 });

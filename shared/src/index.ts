@@ -12,3 +12,4 @@ export * from './dataset-store.ts';
 export * from './output.ts';
 export * from './wire.ts';
 export * from './master-client.ts';
+export * from './bulk.ts';

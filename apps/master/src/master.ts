@@ -52,6 +52,7 @@ export class Master {
   /** BullMQ ids this process has added (or found present) since it started; others are (re-)added idempotently. */
   private confirmed = new Set<string>();
   private ticking = false;
+  private tickAgain = false;
   private reconciles = 0;
 
   constructor(private d: MasterDeps) {}
@@ -60,7 +61,10 @@ export class Master {
   propose(op: Op): Promise<Reply | undefined> {
     const run = async () => {
       const { state, reply } = apply(this.state, op);
+      const changed = state !== this.state;
       this.state = state;
+      // New work may be ready (a job submitted, a phase finished): plan now, not at the next interval.
+      if (changed && (op.op === 'submit' || op.op === 'committed' || op.op === 'cancel' || op.op === 'failed')) this.kick();
       return reply;
     };
     const p = this.chain.then(run, run);
@@ -177,10 +181,18 @@ export class Master {
     await this.propose({ op: 'failed', at: Date.now(), ...t, reason: `${what} failed: ${reason}` });
   }
 
-  /** Runs the scheduler once and carries out its actions. Never runs twice at once. */
+  private kick(): void {
+    setImmediate(() => void this.tick());
+  }
+
+  /** Runs the scheduler once and carries out its actions. Never runs twice at once; a call during a run makes it run again. */
   async tick(): Promise<void> {
-    if (this.ticking) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
     this.ticking = true;
+    this.tickAgain = false;
     try {
       for (const queue of QUEUES) {
         const id = this.lastSeenEvent[queue];
@@ -194,6 +206,7 @@ export class Master {
     } finally {
       this.ticking = false;
     }
+    if (this.tickAgain) this.kick();
   }
 
   private async act(a: Action): Promise<void> {

@@ -14,10 +14,11 @@ const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
-const deps = { redis, keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
+const readPool = [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
+const deps = { redis, readPool, keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
 const name = `${hostname()}:${process.pid}`;
 
-const connections: Redis[] = [redis];
+const connections: Redis[] = [...readPool];
 const workers = QUEUES.map((queue) => {
   const connection = serviceRedis(cfg.REDIS_URL, log, `tandem-worker-${queue}`);
   connections.push(connection);

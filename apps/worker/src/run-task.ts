@@ -6,13 +6,15 @@ import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  commitTask, compareCodePoints, decodePairs, defaultPartition, encodePairs, isCommitted,
+  commitTask, compareCodePoints, getLarge, decodePairs, defaultPartition, encodePairs, isCommitted,
   type CommitRecord, type JobType, type Keys, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
 export interface TaskDeps {
   redis: Redis;
+  /** Extra connections for reading splits in parallel ranges (bulk.ts); may be just [redis]. */
+  readPool: Redis[];
   keys: Keys;
   registry: Registry;
   intermediateTtlS: number;
@@ -53,7 +55,7 @@ type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'
 
 async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
   const { redis, keys: k } = deps;
-  const input = await redis.getBuffer(k.split(p.dataset.name, p.dataset.version, p.index));
+  const input = await getLarge(deps.readPool, k.split(p.dataset.name, p.dataset.version, p.index));
   if (!input) {
     throw new TaskError(
       `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +

@@ -228,3 +228,14 @@ test('truncated and overlong sequences at the end of a buffer', () => {
     }
   }
 });
+
+test('clear() forgets all counts and the counter counts correctly again', () => {
+  const wc = new WordCounter();
+  wc.add(Buffer.from('Alpha beta Gamma café extraordinarilylongwordhere superextraordinarilylongwordbeyond\n'));
+  wc.clear();
+  assert.equal(wc.size, 0);
+  const text = 'beta Beta CAFÉ zeta extraordinarilylongwordhere\n';
+  wc.add(Buffer.from(text));
+  const got = new Map(wc.entries().words.map((w, i) => [w, wc.entries().counts[i]]));
+  assert.deepEqual(got, countWordsNaive(text));
+});

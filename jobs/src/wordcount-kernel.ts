@@ -89,6 +89,20 @@ export class WordCounter {
     }
   }
 
+  /**
+   * Forgets every count but keeps the main table's capacity, so a process that counts many splits
+   * does not regrow (and re-fault the pages of) its tables for each one.
+   */
+  clear(): void {
+    this.keys.fill(0);
+    this.counts.fill(0);
+    this.used = 0;
+    this.long = new PairTable();
+    this.other.clear();
+    this.unicode = new BytesTable();
+    this.merged = undefined;
+  }
+
   /** Distinct words. */
   get size(): number {
     return this.merge().words.length;

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { JobType } from '@tandem/shared';
 import { WordCounter } from './wordcount-kernel.ts';
 
+/** Reused across map calls (map is synchronous, so calls never interleave in a process). */
+const counter = new WordCounter();
+
 /** Word count: a word is a maximal run of Unicode letters, lower-cased; output `word<TAB>count`. */
 export const wordcount: JobType<Record<string, never>, number, number> = {
   name: 'wordcount',
@@ -9,7 +12,7 @@ export const wordcount: JobType<Record<string, never>, number, number> = {
   formats: ['text'],
   params: z.object({}).strict(),
   map(input, ctx) {
-    const counter = new WordCounter();
+    counter.clear();
     counter.add(input);
     const { words, counts } = counter.entries();
     for (let i = 0; i < words.length; i++) ctx.emit(words[i], counts[i]);

@@ -37,6 +37,11 @@ export const configSchema = z.object({
   TANDEM_INTERMEDIATE_TTL_S: int(7 * 24 * 3600, 60),
   /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */
   TANDEM_READ_CONNECTIONS: int(4, 1),
+  /**
+   * Tasks one worker process runs at once. CPU work never overlaps within a process, but a second
+   * task's split arrives from Redis while the first computes.
+   */
+  TANDEM_WORKER_CONCURRENCY: int(1, 1),
   TANDEM_DATA_DIR: z.string().default('.tandem'),
   TANDEM_WORKERS: int(2, 1),
 });

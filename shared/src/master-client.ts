@@ -4,7 +4,7 @@
  * dedupe table turns a retried submit into the first answer instead of a second job.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobStatus, SubmitSpec } from './wire.ts';
+import { isFinishedPhase, type JobStatus, type SubmitSpec } from './wire.ts';
 
 /** The master answered and refused (bad request, unknown job, ...). */
 export class MasterError extends Error {}
@@ -25,7 +25,7 @@ export class MasterClient {
 
   constructor(readonly baseUrl: string, opts: MasterClientOptions = {}) {
     this.attempts = opts.attempts ?? 5;
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> {
@@ -69,8 +69,23 @@ export class MasterClient {
     return r.jobId;
   }
 
-  status(jobId: string): Promise<JobStatus> {
-    return this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}`);
+  /**
+   * A job's status. With `after` (a version from an earlier status), the master answers when the job
+   * has changed since, or after `waitMs`: a long poll, so following a job costs no busy polling.
+   */
+  status(jobId: string, wait?: { after: number; waitMs?: number }): Promise<JobStatus> {
+    const q = wait ? `?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}` : '';
+    return this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}${q}`);
+  }
+
+  /** Follows a job with long polls until it is done, failed or cancelled; onChange sees every status. */
+  async waitUntilFinished(jobId: string, onChange?: (s: JobStatus) => void): Promise<JobStatus> {
+    let s = await this.status(jobId);
+    for (;;) {
+      onChange?.(s);
+      if (isFinishedPhase(s.phase)) return s;
+      s = await this.status(jobId, { after: s.version });
+    }
   }
 
   async list(): Promise<JobStatus[]> {

@@ -11,6 +11,8 @@ export const taskPayloadSchema = z.object({
   dataset: z.object({ name: z.string(), version: z.string() }),
   /** For map tasks: 1-based record number of the split's first line. */
   firstRecord: z.number().int().min(1).optional(),
+  /** For map tasks: records (lines) in the split, from the dataset's metadata. */
+  records: z.number().int().min(0).optional(),
   maps: z.number().int().min(1),
   reducers: z.number().int().min(1),
 });

@@ -36,6 +36,8 @@ export interface JobStatus {
   error: string | null;
   cleaned: boolean;
   running: number[];
+  /** Change counter for long polls (`status(id, {after: version})`); process-local to the master. */
+  version: number;
 }
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';

@@ -114,11 +114,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   return cluster;
 }
 
-/** Polls the master until the job finishes; returns the final status. */
+/** Follows the job until it finishes; returns the final status. */
 export async function waitForJob(c: Cluster, jobId: string, timeoutMs = 120_000) {
-  const client = c.client();
-  return waitFor(async () => {
-    const s = await client.status(jobId);
-    return ['done', 'failed', 'cancelled'].includes(s.phase) ? s : null;
-  }, { timeoutMs, intervalMs: 100, what: `job ${jobId} to finish` });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for job ${jobId} to finish`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([c.client().waitUntilFinished(jobId), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -36,13 +36,21 @@ export function createApi(master: Master, log: Logger): express.Express {
     const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary);
     res.json({ jobs });
   });
-  app.get('/jobs/:id', (req, res) => {
-    const job = master.state.jobs[req.params.id];
+  // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later.
+  app.get('/jobs/:id', async (req, res) => {
+    const id = req.params.id;
+    const after = req.query.after === undefined ? NaN : Number(req.query.after);
+    if (Number.isInteger(after) && master.state.jobs[id]) {
+      const waitMs = Math.min(60_000, Math.max(0, Number(req.query.waitMs ?? 25_000) || 0));
+      await master.waitForChange(id, after, waitMs);
+    }
+    const job = master.state.jobs[id];
     if (!job) {
-      res.status(404).json({ ok: false, error: `job ${req.params.id} does not exist` });
+      res.status(404).json({ ok: false, error: `job ${id} does not exist` });
       return;
     }
-    res.json(req.query.tasks ? jobDetail(job) : jobSummary(job));
+    const view = req.query.tasks ? jobDetail(job) : jobSummary(job);
+    res.json({ ...view, version: master.version(id) });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
     const { clientId, requestId } = parse(clientBody, req.body);

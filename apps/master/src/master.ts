@@ -12,6 +12,7 @@ import {
 } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { plan, type Action } from './scheduler.ts';
 import { apply, currentTasks, emptyState, isFinished, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
 
@@ -45,6 +46,9 @@ const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString
 
 export class Master {
   state: MasterState = emptyState();
+  /** Bumped whenever an op changes a job; lets clients wait for a change instead of polling. */
+  private versions = new Map<string, number>();
+  private changes = new EventEmitter();
   private chain: Promise<unknown> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private events: QueueEvents[] = [];
@@ -55,7 +59,9 @@ export class Master {
   private tickAgain = false;
   private reconciles = 0;
 
-  constructor(private d: MasterDeps) {}
+  constructor(private d: MasterDeps) {
+    this.changes.setMaxListeners(0);
+  }
 
   /** Applies one op; all ops pass here, one at a time, in one total order. */
   propose(op: Op): Promise<Reply | undefined> {
@@ -63,6 +69,10 @@ export class Master {
       const { state, reply } = apply(this.state, op);
       const changed = state !== this.state;
       this.state = state;
+      if (changed && 'jobId' in op) {
+        this.versions.set(op.jobId, (this.versions.get(op.jobId) ?? 0) + 1);
+        this.changes.emit(op.jobId);
+      }
       // New work may be ready (a job submitted, a phase finished): plan now, not at the next interval.
       if (changed && (op.op === 'submit' || op.op === 'committed' || op.op === 'cancel' || op.op === 'failed')) this.kick();
       return reply;
@@ -70,6 +80,25 @@ export class Master {
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => {});
     return p;
+  }
+
+  /** A job's change counter (process-local: it restarts with the process). */
+  version(jobId: string): number {
+    return this.versions.get(jobId) ?? 0;
+  }
+
+  /** Resolves when the job changes after `version`, or after `timeoutMs`. */
+  waitForChange(jobId: string, version: number, timeoutMs: number): Promise<void> {
+    if (this.version(jobId) !== version) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changes.off(jobId, done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.changes.on(jobId, done);
+    });
   }
 
   async submit(req: SubmitRequest): Promise<Reply> {
@@ -105,7 +134,7 @@ export class Master {
       op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now),
       spec: {
         type: type.name, params, reducers,
-        dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords },
+        dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords, records: meta.records },
       },
     });
     if (reply?.ok) this.d.log.info({ job: reply.jobId, type: type.name, dataset: meta.name, maps: firstRecords.length, reducers }, 'job submitted');
@@ -239,6 +268,7 @@ export class Master {
       jobId: job.id, iter: job.iter, kind, index, type: job.spec.type, params: job.spec.params,
       dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
       firstRecord: kind === 'map' ? job.spec.dataset.firstRecords[index] : undefined,
+      records: kind === 'map' ? (job.spec.dataset.firstRecords[index + 1] ?? job.spec.dataset.records + 1) - job.spec.dataset.firstRecords[index] : undefined,
       maps: job.maps.length, reducers: job.spec.reducers,
     };
   }

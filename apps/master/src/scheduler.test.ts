@@ -4,7 +4,7 @@ import { plan, stragglers } from './scheduler.ts';
 import { apply, emptyState, type Op } from './state.ts';
 
 const cfg = { speculateFactor: 3, speculateMinMs: 1000 };
-const spec = { type: 'wordcount', params: {}, reducers: 1, dataset: { name: 'd', version: 'v', format: 'text', bytes: 1, firstRecords: [1, 2, 3, 4] } };
+const spec = { type: 'wordcount', params: {}, reducers: 1, dataset: { name: 'd', version: 'v', format: 'text', bytes: 1, firstRecords: [1, 2, 3, 4], records: 4 } };
 
 test('pending tasks of the current phase are enqueued, nothing else', () => {
   let s = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec }).state;

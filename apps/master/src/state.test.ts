@@ -4,7 +4,7 @@ import { apply, emptyState, type CommitRecord, type JobSpec, type MasterState, t
 
 const spec = (maps: number, reducers: number): JobSpec => ({
   type: 'wordcount', params: {}, reducers,
-  dataset: { name: 'books', version: 'v1', format: 'text', bytes: 100, firstRecords: Array.from({ length: maps }, (_, i) => 1 + i * 10) },
+  dataset: { name: 'books', version: 'v1', format: 'text', bytes: 100, firstRecords: Array.from({ length: maps }, (_, i) => 1 + i * 10), records: maps * 10 },
 });
 const commit = (ms = 10): CommitRecord => ({
   attempt: 'a', worker: 'w', startedAt: 0, ms, recordsIn: 10, recordsOut: 3, bytesIn: 100, bytesOut: 30, failedAttempts: 0, stalls: 0,

@@ -49,6 +49,8 @@ export interface JobSpec {
     bytes: number;
     /** 1-based number of each split's first record; one map task per split. */
     firstRecords: number[];
+    /** Records in the whole dataset. */
+    records: number;
   };
 }
 

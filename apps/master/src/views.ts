@@ -8,7 +8,7 @@ const countTasks = (tasks: TaskRecord[]): TaskCounts => {
   return c;
 };
 
-export function jobSummary(job: JobRecord): JobStatus {
+export function jobSummary(job: JobRecord): Omit<JobStatus, 'version'> {
   return {
     id: job.id,
     type: job.spec.type,

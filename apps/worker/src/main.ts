@@ -15,7 +15,7 @@ const k = keys(cfg.TANDEM_PREFIX);
 const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
 const readPool = [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
-const deps = { redis, readPool, keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
+const deps = { redis, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
 const name = `${hostname()}:${process.pid}`;
 
 const connections: Redis[] = [...readPool];
@@ -39,7 +39,7 @@ const workers = QUEUES.map((queue) => {
     {
       connection,
       prefix: k.bullPrefix,
-      concurrency: 1,
+      concurrency: cfg.TANDEM_WORKER_CONCURRENCY,
       name,
       lockDuration: cfg.TANDEM_LOCK_MS,
       stalledInterval: cfg.TANDEM_STALLED_MS,

@@ -15,6 +15,8 @@ export interface TaskDeps {
   redis: Redis;
   /** Extra connections for reading splits in parallel ranges (bulk.ts); may be just [redis]. */
   readPool: Redis[];
+  /** Free read buffers for splits (see runMap). */
+  buffers: Buffer[];
   keys: Keys;
   registry: Registry;
   intermediateTtlS: number;
@@ -54,8 +56,21 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
 type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'>;
 
 async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
+  const k = deps.keys;
+  // Read buffers are reused across tasks, one per task running at once in this process.
+  const scratch = deps.buffers.pop();
+  let keep = scratch;
+  try {
+    const read = await getLarge(deps.readPool, k.split(p.dataset.name, p.dataset.version, p.index), scratch);
+    if (read?.backing && read.backing !== scratch) keep = read.backing;
+    return await mapSplit(p, type, params, deps, read?.data ?? null);
+  } finally {
+    if (keep) deps.buffers.push(keep);
+  }
+}
+
+async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null): Promise<IO> {
   const { redis, keys: k } = deps;
-  const input = await getLarge(deps.readPool, k.split(p.dataset.name, p.dataset.version, p.index));
   if (!input) {
     throw new TaskError(
       `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +
@@ -106,7 +121,7 @@ async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: Task
     write.set(k.mapOutput(p.jobId, r, p.iter, p.index), blob, 'EX', deps.intermediateTtlS);
   }
   await execOrThrow(write);
-  return { recordsIn: countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut };
+  return { recordsIn: p.records ?? countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut };
 }
 
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {

@@ -64,7 +64,7 @@ function describe(s: JobStatus): string {
 }
 
 /**
- * Polls a job until it finishes. On a terminal it draws map and reduce progress bars; otherwise it
+ * Follows a job (long polls) until it finishes. On a terminal it draws map and reduce progress bars; otherwise it
  * prints a line whenever the counts change, so logs of scripted runs show progress too.
  */
 async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
@@ -93,8 +93,7 @@ async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
       if (!bars && line !== last) console.error(line);
       last = line;
       if (isFinishedPhase(s.phase)) return s;
-      await new Promise((r) => setTimeout(r, 200));
-      s = await client.status(jobId);
+      s = await client.status(jobId, { after: s.version });
     }
   } finally {
     bars?.stop();

@@ -1,0 +1,19 @@
+/**
+ * `npm run bench -- <name> [options]`: runs a benchmark and records its results in docs/BENCHMARKS.md.
+ * Benchmarks compare against a baseline measured in the same run and report ratios.
+ */
+import { Command } from 'commander';
+import { benchWordcount } from './wordcount.ts';
+
+const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
+program
+  .command('wordcount')
+  .description('single-thread word count vs the platform with 2 workers; upload MB/s; per-task overhead; worker memory')
+  .option('--mb <n>', 'corpus size in MB', (v) => Number(v), 100)
+  .option('--runs <n>', 'runs of each side (best is reported)', (v) => Number(v), 2)
+  .action(async (opts: { mb: number; runs: number }) => benchWordcount(opts));
+
+program.parseAsync(process.argv).catch((err) => {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -13,3 +13,4 @@ export * from './output.ts';
 export * from './wire.ts';
 export * from './master-client.ts';
 export * from './bulk.ts';
+export * from './process.ts';

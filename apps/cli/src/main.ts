@@ -17,7 +17,11 @@ program
   .addOption(new Option('--master-port <port>', "master's HTTP port").env('TANDEM_MASTER_PORT').argParser((v) => Number(v)))
   .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data').env('TANDEM_DATA_DIR'))
   .action(async (opts: { workers: number; masterPort?: number; dataDir?: string }, self: Command) => {
-    if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
+    if (opts.masterPort !== undefined) {
+      process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
+      // Clients started from this shell find the master on the chosen port unless told otherwise.
+      if (program.getOptionValueSource('masterUrl') === 'default') program.setOptionValue('masterUrl', `http://127.0.0.1:${opts.masterPort}`);
+    }
     if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
     process.env.TANDEM_WORKERS = String(opts.workers);
     const cfg = configFrom(self);

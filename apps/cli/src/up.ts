@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import type { Config } from '@tandem/shared';
+import { EXIT_CONFIG, type Config } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,6 +87,7 @@ interface Supervised {
 
 export async function up(cfg: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
+  let fatal: ((why: string) => void) | undefined;
   const redis = await startRedis(cfg, say);
   const children: Supervised[] = [
     { label: 'master', app: 'master', proc: null, restarts: 0 },
@@ -100,6 +101,10 @@ export async function up(cfg: Config, workers: number): Promise<void> {
     prettyLogs(c.label, proc);
     proc.on('exit', (code, signal) => {
       if (stopping) return;
+      if (code === EXIT_CONFIG) {
+        fatal?.(`${c.label} cannot run as configured (see its message above)`);
+        return;
+      }
       c.restarts++;
       const delay = Math.min(5000, 250 * 2 ** Math.min(c.restarts, 5));
       say(`${c.label} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
@@ -108,7 +113,9 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   };
   for (const c of children) launch(c);
 
-  for (let i = 0; i < 200; i++) {
+  let failed: string | undefined;
+  fatal = (why) => (failed = why);
+  for (let i = 0; i < 200 && !failed; i++) {
     try {
       const res = await fetch(new URL('/health', cfg.TANDEM_MASTER_URL), { signal: AbortSignal.timeout(1000) });
       if (res.ok) break;
@@ -116,6 +123,12 @@ export async function up(cfg: Config, workers: number): Promise<void> {
       // not up yet
     }
     await sleep(100);
+  }
+  if (failed) {
+    stopping = true;
+    for (const c of children) c.proc?.kill('SIGTERM');
+    redis?.kill('SIGTERM');
+    throw new Error(failed);
   }
   say(`up: master ${cfg.TANDEM_MASTER_URL}, ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
@@ -142,5 +155,10 @@ export async function up(cfg: Config, workers: number): Promise<void> {
     };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
+    fatal = (why) => {
+      say(`${why}; stopping`);
+      process.exitCode = 1;
+      void stop('error');
+    };
   });
 }

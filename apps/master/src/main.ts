@@ -1,15 +1,21 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
+import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, createLogger, keys, loadConfig, serviceRedis, type QueueName } from '@tandem/shared';
+import { EXIT_CONFIG, QUEUES, createLogger, keys, loadConfig, serviceRedis, startService, type Config, type QueueName } from '@tandem/shared';
+import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
 import { Master } from './master.ts';
 
-const cfg = loadConfig();
+let cfg!: Config;
+let registry!: Registry;
+await startService('master', async () => {
+  cfg = loadConfig();
+  registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+});
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 const connections: Redis[] = [];
 const connect = (name: string) => {
   const c = serviceRedis(cfg.REDIS_URL, log, name);
@@ -24,12 +30,13 @@ const queues = Object.fromEntries(
 
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connect('tandem-master-events') });
 master.start();
-const server = createApi(master, log).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
+const server = createServer(createApi(master, log)).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
   log.info({ url: `http://${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`, types: registry.names() }, 'master ready');
 });
-server.on('error', (err) => {
-  log.fatal({ err: err.message }, 'cannot listen');
-  process.exit(1);
+server.on('error', (err: NodeJS.ErrnoException) => {
+  const why = err.code === 'EADDRINUSE' ? `port ${cfg.TANDEM_MASTER_PORT} is already in use (set TANDEM_MASTER_PORT)` : err.message;
+  log.fatal({ err: err.message }, `cannot listen on ${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}: ${why}`);
+  process.exit(EXIT_CONFIG);
 });
 
 let stopping = false;

@@ -5,14 +5,19 @@
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createLogger, keys, loadConfig, serviceRedis, taskPayloadSchema, QUEUES } from '@tandem/shared';
+import { createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { runTask } from './run-task.ts';
 
-const cfg = loadConfig();
+let cfg!: Config;
+let registry!: Registry;
+await startService('worker', async () => {
+  cfg = loadConfig();
+  registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+});
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
 const readPool = [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
 const deps = { redis, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };

@@ -2,10 +2,11 @@
  * Reading large values (dataset splits) fast. Redis writes at most 64 KiB to one client per pass of
  * its event loop, so on one connection an 8 MiB value takes ~130 passes; on this project's 2-core
  * VMs that made reading a split cost as much as counting its words. Ranges fetched over several
- * connections at once share each pass (measured: 8 MiB in ~90-130 ms on one connection, ~20-40 ms
- * over 8).
+ * connections at once share each pass (measured: 8 MiB in ~90-130 ms on one connection, ~10-40 ms
+ * over 4-8).
  */
 import type { Redis } from 'ioredis';
+import type { RangeReader } from './range-reader.ts';
 
 export const RANGE_BYTES = 1 << 20;
 
@@ -16,25 +17,43 @@ export interface LargeValue {
   backing?: Buffer;
 }
 
+export interface GetLargeOptions {
+  /** Written into when the value fits; reuse the returned `backing` here for the next read. */
+  into?: Buffer;
+  /** Fastest path: ranges copied from the socket straight into the buffer (range-reader.ts). */
+  reader?: RangeReader | null;
+  /** Otherwise, ioredis connections to spread the ranges over. */
+  pool?: Redis[];
+  rangeBytes?: number;
+}
+
 /**
- * GET of a possibly large value, fetched as ranges spread over the given connections. Null if
- * missing. With `into`, the value is written into that buffer when it fits: fresh 8 MiB
- * allocations cost page faults that, on this project's VMs, took as long as the copy itself.
+ * GET of a possibly large value, fetched as ranges over several connections. Null if missing.
+ * Buffers are reused through `into`: fresh 8 MiB allocations cost page faults that, on this
+ * project's VMs, took as long as the copy itself.
  */
-export async function getLarge(pool: Redis[], key: string, into?: Buffer, rangeBytes = RANGE_BYTES): Promise<LargeValue | null> {
-  const len = await pool[0].strlen(key);
-  if (len === 0) return (await pool[0].exists(key)) ? { data: Buffer.alloc(0) } : null;
-  if (len <= rangeBytes || pool.length === 1) {
-    const data = await pool[0].getBuffer(key);
+export async function getLarge(redis: Redis, key: string, opts: GetLargeOptions = {}): Promise<LargeValue | null> {
+  const rangeBytes = opts.rangeBytes ?? RANGE_BYTES;
+  const len = await redis.strlen(key);
+  if (len === 0) return (await redis.exists(key)) ? { data: Buffer.alloc(0) } : null;
+  const pool = opts.pool ?? [redis];
+  if (len <= rangeBytes || (!opts.reader && pool.length === 1)) {
+    const data = await redis.getBuffer(key);
     return data ? { data } : null;
   }
+  const into = opts.into;
   const backing = into && into.length >= len ? into : Buffer.allocUnsafeSlow(len);
   const out = backing.subarray(0, len);
+  const changed = () => new Error(`${key} changed or vanished while it was read`);
+  if (opts.reader) {
+    if (!(await opts.reader.readInto(key, len, out, rangeBytes))) throw changed();
+    return { data: out, backing };
+  }
   const ranges: Promise<void>[] = [];
   for (let off = 0, i = 0; off < len; off += rangeBytes, i++) {
     const end = Math.min(len, off + rangeBytes);
     ranges.push(pool[i % pool.length].getrangeBuffer(key, off, end - 1).then((b) => {
-      if (b.length !== end - off) throw new Error(`${key} changed while it was read (range ${off}-${end} gave ${b.length} bytes)`);
+      if (b.length !== end - off) throw changed();
       b.copy(out, off);
     }));
   }

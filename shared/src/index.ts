@@ -14,3 +14,4 @@ export * from './wire.ts';
 export * from './master-client.ts';
 export * from './bulk.ts';
 export * from './process.ts';
+export * from './range-reader.ts';

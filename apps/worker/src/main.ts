@@ -5,10 +5,12 @@
 import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import { RangeReader, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
-import { runTask } from './run-task.ts';
+import { runTask, type Phases } from './run-task.ts';
+
+const roundPhases = (p: Phases) => ({ readMs: Math.round(p.readMs), computeMs: Math.round(p.computeMs), writeMs: Math.round(p.writeMs) });
 
 let cfg!: Config;
 let registry!: Registry;
@@ -19,8 +21,9 @@ await startService('worker', async () => {
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
-const readPool = [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
-const deps = { redis, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
+const reader = RangeReader.forUrl(cfg.REDIS_URL, cfg.TANDEM_READ_CONNECTIONS);
+const readPool = reader ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
+const deps = { redis, reader, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
 const name = `${hostname()}:${process.pid}`;
 
 const connections: Redis[] = [...readPool];
@@ -38,7 +41,12 @@ const workers = QUEUES.map((queue) => {
         failedAttempts: job.attemptsMade,
         stalls: job.stalledCounter ?? 0,
       });
-      tlog.info(res.skipped ? { skipped: true } : { ms: res.ms, won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut }, 'task finished');
+      tlog.info(
+        res.skipped
+          ? { skipped: true }
+          : { ms: res.ms, ...roundPhases(res.phases), won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut },
+        'task finished',
+      );
       return res.skipped ? { skipped: true } : { won: res.won, ms: res.ms };
     },
     {
@@ -64,6 +72,7 @@ async function stop(signal: string) {
   log.info({ signal }, 'worker stopping; finishing the current task');
   await Promise.all(workers.map((w) => w.close()));
   for (const c of connections) c.disconnect();
+  reader?.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -7,13 +7,15 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
   commitTask, compareCodePoints, getLarge, decodePairs, defaultPartition, encodePairs, isCommitted,
-  type CommitRecord, type JobType, type Keys, type MapContext, type TaskPayload,
+  type CommitRecord, type JobType, type Keys, type MapContext, type RangeReader, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
 export interface TaskDeps {
   redis: Redis;
-  /** Extra connections for reading splits in parallel ranges (bulk.ts); may be just [redis]. */
+  /** Reads splits as parallel ranges (bulk.ts, range-reader.ts); null where it cannot (TLS). */
+  reader: RangeReader | null;
+  /** Used instead of the reader where there is none; may be just [redis]. */
   readPool: Redis[];
   /** Free read buffers for splits (see runMap). */
   buffers: Buffer[];
@@ -28,7 +30,7 @@ export interface AttemptInfo {
   stalls: number;
 }
 
-export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean } & CommitRecord);
+export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean; phases: Phases } & CommitRecord);
 
 /** An error in a task's input or code; the message says which task, split and record. */
 export class TaskError extends Error {}
@@ -44,16 +46,23 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const type = deps.registry.require(p.type);
   const params = deps.registry.parseParams(type, p.params);
   const startedAt = Date.now();
-  const io = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  const { phases, ...io } = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
   const record: CommitRecord = {
     attempt: a.attempt, worker: WORKER, startedAt, ms: Date.now() - startedAt,
     failedAttempts: a.failedAttempts, stalls: a.stalls, ...io,
   };
   const won = await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
-  return { skipped: false, won, ...record };
+  return { skipped: false, won, phases, ...record };
 }
 
-type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'>;
+type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'> & { phases: Phases };
+
+/** Milliseconds spent reading input, running the job's code, and writing output (for logs). */
+export interface Phases {
+  readMs: number;
+  computeMs: number;
+  writeMs: number;
+}
 
 async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
   const k = deps.keys;
@@ -61,15 +70,16 @@ async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: Task
   const scratch = deps.buffers.pop();
   let keep = scratch;
   try {
-    const read = await getLarge(deps.readPool, k.split(p.dataset.name, p.dataset.version, p.index), scratch);
+    const t0 = performance.now();
+    const read = await getLarge(deps.redis, k.split(p.dataset.name, p.dataset.version, p.index), { into: scratch, reader: deps.reader, pool: deps.readPool });
     if (read?.backing && read.backing !== scratch) keep = read.backing;
-    return await mapSplit(p, type, params, deps, read?.data ?? null);
+    return await mapSplit(p, type, params, deps, read?.data ?? null, performance.now() - t0);
   } finally {
     if (keep) deps.buffers.push(keep);
   }
 }
 
-async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null): Promise<IO> {
+async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
   const { redis, keys: k } = deps;
   if (!input) {
     throw new TaskError(
@@ -95,6 +105,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
           else table.set(key, [value]);
         },
   };
+  const t1 = performance.now();
   try {
     await type.map(input, ctx);
   } catch (err) {
@@ -102,6 +113,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
       `${p.type} map task ${p.index} failed on dataset "${p.dataset.name}" split ${p.index}, record (line) ${ctx.record}: ${(err as Error).message}`,
     );
   }
+  const t2 = performance.now();
   const partition = type.partition ?? defaultPartition;
   const pk: string[][] = Array.from({ length: p.reducers }, () => []);
   const pv: unknown[][] = Array.from({ length: p.reducers }, () => []);
@@ -121,14 +133,17 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
     write.set(k.mapOutput(p.jobId, r, p.iter, p.index), blob, 'EX', deps.intermediateTtlS);
   }
   await execOrThrow(write);
-  return { recordsIn: p.records ?? countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut };
+  const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
+  return { recordsIn: p.records ?? countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
 }
 
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
   const { redis, keys: k } = deps;
   const r = p.index;
   const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, r, p.iter, i));
+  const t0 = performance.now();
   const blobs = await redis.mgetBuffer(...names);
+  const t1 = performance.now();
   const combine = type.combine;
   const table = new Map<string, unknown>();
   let bytesIn = 0;
@@ -161,9 +176,11 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
     }
     if (j % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
   }
+  const t2 = performance.now();
   const blob = encodePairs(sorted, lines);
   await redis.set(k.reduceOutput(p.jobId, r, p.iter), blob);
-  return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length };
+  const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
+  return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
 }
 
 function countLines(buf: Buffer): number {

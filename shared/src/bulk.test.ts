@@ -1,0 +1,92 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
+import { getLarge } from './bulk.ts';
+import { RangeReader } from './range-reader.ts';
+
+let r: TestRedis;
+let redis: Redis;
+before(async () => {
+  r = await startRedis();
+  redis = r.client();
+});
+after(async () => r?.stop());
+
+const value = randomBytes(3 * 1024 * 1024 + 123);
+
+test('the range reader reads a large value exactly, into a reused buffer', async () => {
+  await redis.set('big', value);
+  const reader = RangeReader.forUrl(r.url, 3)!;
+  try {
+    const first = await getLarge(redis, 'big', { reader, rangeBytes: 256 * 1024 });
+    assert.ok(first?.data.equals(value));
+    const again = await getLarge(redis, 'big', { reader, into: first!.backing, rangeBytes: 100_000 });
+    assert.equal(again!.backing, first!.backing, 'the buffer was reused');
+    assert.ok(again!.data.equals(value));
+  } finally {
+    reader.close();
+  }
+});
+
+test('without a reader, ranges go over ioredis connections; small and missing values work too', async () => {
+  await redis.set('big', value);
+  await redis.set('small', 'hello');
+  await redis.set('empty', '');
+  const pool = [r.client(), r.client()];
+  assert.ok((await getLarge(redis, 'big', { pool, rangeBytes: 500_000 }))!.data.equals(value));
+  assert.equal((await getLarge(redis, 'small', { pool }))!.data.toString(), 'hello');
+  assert.equal((await getLarge(redis, 'empty', { pool }))!.data.length, 0);
+  assert.equal(await getLarge(redis, 'nothing', { pool }), null);
+});
+
+test('a value that shrinks while it is read is reported, not returned half', async () => {
+  await redis.set('shrinking', value);
+  const reader = RangeReader.forUrl(r.url, 2)!;
+  try {
+    const out = Buffer.alloc(value.length);
+    await redis.set('shrinking', value.subarray(0, 1000));
+    assert.equal(await reader.readInto('shrinking', value.length, out, 256 * 1024), false);
+  } finally {
+    reader.close();
+  }
+});
+
+test('Redis errors reject the read; a killed connection is replaced on the next read', async () => {
+  await redis.hset('ahash', 'f', 'v');
+  await redis.set('big', value);
+  const reader = RangeReader.forUrl(r.url, 1)!;
+  try {
+    await assert.rejects(reader.readInto('ahash', 10, Buffer.alloc(10), 5), /WRONGTYPE/);
+    const out = Buffer.alloc(value.length);
+    assert.equal(await reader.readInto('big', value.length, out, 1 << 20), true);
+    await redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await new Promise((res) => setTimeout(res, 100));
+    const again = Buffer.alloc(value.length);
+    assert.equal(await reader.readInto('big', value.length, again, 1 << 20), true);
+    assert.ok(again.equals(value));
+  } finally {
+    reader.close();
+  }
+});
+
+test('AUTH and SELECT come from the URL', async () => {
+  const db3 = r.client();
+  await db3.select(3);
+  await db3.set('indb3', value);
+  await redis.config('SET', 'requirepass', 's3cret');
+  try {
+    const reader = RangeReader.forUrl(`redis://:s3cret@127.0.0.1:${r.port}/3`, 2)!;
+    const out = Buffer.alloc(value.length);
+    assert.equal(await reader.readInto('indb3', value.length, out, 1 << 20), true);
+    assert.ok(out.equals(value));
+    reader.close();
+    const wrong = RangeReader.forUrl(`redis://:nope@127.0.0.1:${r.port}/3`, 1)!;
+    await assert.rejects(wrong.readInto('indb3', 10, Buffer.alloc(10), 5), /WRONGPASS|invalid/i);
+    wrong.close();
+  } finally {
+    await redis.config('SET', 'requirepass', '');
+  }
+  assert.equal(RangeReader.forUrl('rediss://127.0.0.1:6380', 2), null, 'TLS falls back to ioredis');
+});

@@ -127,7 +127,11 @@ export async function benchWordcount(opts: { mb: number; runs: number }): Promis
     const a = Math.min(...base);
     const b = Math.min(...plat);
     const ratio = b / a;
-    log(`ratio b/a = ${ratio.toFixed(2)} (best of ${opts.runs} each)`);
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    // The platform's first run starts cold workers (JIT warm-up); the median leaves it out.
+    const aMed = median(base);
+    const bMed = median(plat.slice(1).length ? plat.slice(1) : plat);
+    log(`ratio b/a = ${ratio.toFixed(2)} (best of ${opts.runs} each); medians ${bMed.toFixed(0)} / ${aMed.toFixed(0)} = ${(bMed / aMed).toFixed(2)}`);
 
     const date = new Date().toISOString().slice(0, 10);
     const path = writeSection('wordcount', `
@@ -142,7 +146,9 @@ Best of ${opts.runs} runs each; all runs are printed by the command.
 | --- | --- | --- |
 | (a) single thread, same word rule (WordCounter kernel, read + count + sort + format) | ${a.toFixed(0)} ms (${mbps(bytes, a).toFixed(0)} MB/s) | |
 | (b) platform, 2 workers, submit → committed output | ${b.toFixed(0)} ms (${last!.maps.total} map tasks, ${last!.reducers} reducers) | |
-| **ratio b/a** | **${ratio.toFixed(2)}** | ≤ 1.0 |
+| **ratio b/a**, best run of each | **${ratio.toFixed(2)}** | ≤ 1.0 |
+| ratio of medians (platform: warm runs only) | ${(bMed / aMed).toFixed(2)} (${bMed.toFixed(0)} / ${aMed.toFixed(0)} ms) | |
+| all runs, ms | (a) ${base.map((x) => x.toFixed(0)).join(', ')}; (b) ${plat.map((x) => x.toFixed(0)).join(', ')} (first with cold workers) | |
 | upload throughput (\`putDataset\`, 8 MiB splits), Redis AOF on | ${mbps(bytes, up.ms).toFixed(0)} MB/s (${(bytes / 1e6).toFixed(0)} MB in ${(up.ms / 1000).toFixed(2)} s); ${mbps(qbytes, upq.ms).toFixed(0)} MB/s for ${(qbytes / 1e6).toFixed(0)} MB | ≥ 100 MB/s |
 | upload throughput, Redis AOF off (same run) | ${mbps(bytes, upNoAof.ms).toFixed(0)} MB/s | ≥ 100 MB/s |
 | per-task overhead (1,000 one-line splits + 1 reduce, 2 workers) | ${perTask.toFixed(2)} ms per task wall clock (${(perTask * 2).toFixed(2)} ms of worker time) | ≤ 3 ms |

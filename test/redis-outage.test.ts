@@ -26,10 +26,13 @@ test('Redis killed and restarted mid-job: the job still finishes with the exact 
   await waitFor(async () => (await client.status(id)).maps.committed >= 1, { what: 'first map commit' });
   await c.redis.kill();
   await sleep(3000);
-  assert.notEqual((await client.status(id)).phase, 'done', 'the job cannot finish while Redis is down');
+  const during = await client.status(id);
+  assert.notEqual(during.phase, 'done', 'the job cannot finish while Redis is down');
+  assert.match(during.alerts.join('\n'), /the master cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(for \d+ s\); jobs wait until it is back/);
   await c.redis.restart();
   const s = await waitForJob(c, id, 150_000);
   assert.equal(s.phase, 'done', s.error ?? '');
+  assert.deepEqual(s.alerts, []);
   const redis = c.redis.client();
   const out = await headOutput(redis, c.keys, { jobId: id, iter: s.iter, reducers: s.reducers }, 1000);
   const expected = Array.from({ length: s.maps.total }, (_, i) => [`other-${i}\t1`, `split-${i}\t1`]).flat().sort();

@@ -5,6 +5,9 @@ import type { Logger } from './log.ts';
  * Connections for long-running services: they retry forever (a lost Redis is waited out, never a
  * crash), and say so in the log once per outage rather than once per attempt.
  */
+/** Since when (epoch ms) a service connection has been unable to reach Redis; absent while it can. */
+export const downSince = new WeakMap<Redis, number>();
+
 export function serviceRedis(url: string, log: Logger, name: string): Redis {
   let down = false;
   const redis = new Redis(url, {
@@ -14,12 +17,16 @@ export function serviceRedis(url: string, log: Logger, name: string): Redis {
     retryStrategy: (times) => Math.min(times * 100, 2000),
   });
   redis.on('error', (err) => {
-    if (!down) log.warn({ err: err.message, url }, 'Redis unreachable; retrying');
+    if (!down) {
+      log.warn({ err: err.message, url }, 'Redis unreachable; retrying');
+      downSince.set(redis, Date.now());
+    }
     down = true;
   });
   redis.on('ready', () => {
     if (down) log.info({ url }, 'Redis reachable again');
     down = false;
+    downSince.delete(redis);
   });
   return redis;
 }

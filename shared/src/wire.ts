@@ -36,6 +36,8 @@ export interface JobStatus {
   error: string | null;
   cleaned: boolean;
   running: number[];
+  /** Problems that hold the job up, in plain words (e.g. Redis unreachable); empty when none. */
+  alerts: string[];
   /** Change counter for long polls (`status(id, {after: version})`); process-local to the master. */
   version: number;
 }

@@ -1,7 +1,7 @@
 /** The master's HTTP API for clients (CLI, console, scripts). Thin: validation and routing only. */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Logger } from '@tandem/shared';
+import { isFinishedPhase, type Logger } from '@tandem/shared';
 import { Master, RequestError } from './master.ts';
 import { jobDetail, jobSummary } from './views.ts';
 
@@ -21,19 +21,24 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-export function createApi(master: Master, log: Logger): express.Express {
+/** Problems the master can see that hold every running job up. */
+export type AlertSource = () => string[];
+
+export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
   const app = express();
   app.use(express.json({ limit: '256kb' }));
 
   app.get('/health', (_req, res) => {
-    res.json({ ok: true, jobs: Object.keys(master.state.jobs).length });
+    res.json({ ok: true, jobs: Object.keys(master.state.jobs).length, alerts: alerts() });
   });
   app.post('/jobs', async (req, res) => {
     const reply = await master.submit(parse(submitBody, req.body));
     res.status(reply.ok ? 200 : 400).json(reply);
   });
   app.get('/jobs', (_req, res) => {
-    const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary);
+    const now = alerts();
+    const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary)
+      .map((j) => ({ ...j, alerts: isFinishedPhase(j.phase) ? [] : now, version: master.version(j.id) }));
     res.json({ jobs });
   });
   // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later.
@@ -50,7 +55,7 @@ export function createApi(master: Master, log: Logger): express.Express {
       return;
     }
     const view = req.query.tasks ? jobDetail(job) : jobSummary(job);
-    res.json({ ...view, version: master.version(id) });
+    res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts(), version: master.version(id) });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
     const { clientId, requestId } = parse(clientBody, req.body);

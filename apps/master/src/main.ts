@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { EXIT_CONFIG, QUEUES, createLogger, keys, loadConfig, serviceRedis, startService, type Config, type QueueName } from '@tandem/shared';
+import { EXIT_CONFIG, QUEUES, createLogger, downSince, keys, loadConfig, serviceRedis, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -30,7 +30,11 @@ const queues = Object.fromEntries(
 
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connect('tandem-master-events') });
 master.start();
-const server = createServer(createApi(master, log)).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
+const alerts = () => {
+  const since = Math.min(...connections.map((c) => downSince.get(c) ?? Infinity));
+  return since === Infinity ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
+};
+const server = createServer(createApi(master, log, alerts)).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
   log.info({ url: `http://${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`, types: registry.names() }, 'master ready');
 });
 server.on('error', (err: NodeJS.ErrnoException) => {

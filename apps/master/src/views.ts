@@ -8,7 +8,7 @@ const countTasks = (tasks: TaskRecord[]): TaskCounts => {
   return c;
 };
 
-export function jobSummary(job: JobRecord): Omit<JobStatus, 'version'> {
+export function jobSummary(job: JobRecord): Omit<JobStatus, 'version' | 'alerts'> {
   return {
     id: job.id,
     type: job.spec.type,

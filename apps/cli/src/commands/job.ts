@@ -92,8 +92,10 @@ async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
       const line = `${s.phase}: map ${s.maps.committed}/${s.maps.total}, reduce ${s.reduces.committed}/${s.reduces.total}`;
       if (!bars && line !== last) console.error(line);
       last = line;
+      for (const alert of s.alerts) (bars ? bars.log(`warning: ${alert}\n`) : console.error(`warning: ${alert}`));
       if (isFinishedPhase(s.phase)) return s;
-      s = await client.status(jobId, { after: s.version });
+      // While something holds the job up, look again every few seconds so the warning stays current.
+      s = await client.status(jobId, { after: s.version, waitMs: s.alerts.length ? 5000 : 20_000 });
     }
   } finally {
     bars?.stop();

@@ -56,3 +56,17 @@ export async function clientRedis(url: string, options: RedisOptions = {}): Prom
   }
   return redis;
 }
+
+/** True if a Redis answers PING at url within about a second; never throws. */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}

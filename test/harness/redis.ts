@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '@tandem/shared';
 import { freePort, waitFor } from './wait.ts';
 
 export interface TestRedis {
@@ -32,18 +33,7 @@ export async function startRedis(): Promise<TestRedis> {
         '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
       { stdio: 'ignore' },
     );
-    await waitFor(async () => {
-      const r = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        r.disconnect();
-      }
-    }, { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+    await waitFor(() => redisAnswers(`redis://127.0.0.1:${port}`), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
   };
   await launch();
 

@@ -7,24 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Redis } from 'ioredis';
-import { EXIT_CONFIG, type Config } from '@tandem/shared';
+import { EXIT_CONFIG, redisAnswers, type Config } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

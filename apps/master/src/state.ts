@@ -6,7 +6,7 @@
  * the old one untouched). A backup master that applies the same ops in the same order therefore
  * holds the same state, which is what primary-backup replication forwards.
  */
-import type { CommitRecord, QueueName } from '@tandem/shared';
+import type { CommitRecord, PhaseCounters, QueueName } from '@tandem/shared';
 
 export type { CommitRecord };
 
@@ -28,15 +28,7 @@ export interface TaskRecord {
   commit?: CommitRecord;
 }
 
-export interface Counters {
-  recordsIn: number;
-  recordsOut: number;
-  bytesIn: number;
-  bytesOut: number;
-  attempts: number;
-  failures: number;
-  speculative: number;
-}
+export type Counters = PhaseCounters;
 
 export interface JobSpec {
   type: string;

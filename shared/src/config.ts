@@ -17,6 +17,12 @@ export const configSchema = z.object({
   TANDEM_MASTER_HOST: z.string().default('127.0.0.1'),
   TANDEM_MASTER_PORT: int(7100),
   TANDEM_MASTER_URL: z.string().url().default('http://127.0.0.1:7100'),
+  TANDEM_VIEW_HOST: z.string().default('127.0.0.1'),
+  TANDEM_VIEW_PORT: int(7000),
+  TANDEM_VIEW_URL: z.string().url().default('http://127.0.0.1:7000'),
+  /** Masters ping the view service this often; one silent for DEAD_PINGS intervals is dead. */
+  TANDEM_PING_INTERVAL_MS: int(100, 10),
+  TANDEM_DEAD_PINGS: int(5, 2),
   TANDEM_JOBS_DIR: z.string().optional(),
   TANDEM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** BullMQ lock on a running task; a SIGKILLed worker's task is handed on after about this long. */

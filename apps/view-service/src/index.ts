@@ -1,1 +1,3 @@
-export * from "./view-rules.ts";
+export * from './view-rules.ts';
+export * from './service.ts';
+export * from './queue-monitor.ts';

@@ -3,7 +3,7 @@
  * Stateless; a SIGKILLed worker's task is handed to another worker when its lock lapses.
  */
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RangeReader, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
@@ -33,7 +33,13 @@ const workers = QUEUES.map((queue) => {
   const w = new Worker(
     queue,
     async (job: Job) => {
-      const payload = taskPayloadSchema.parse(job.data);
+      const parsed = taskPayloadSchema.safeParse(job.data);
+      if (!parsed.success) {
+        // Retrying cannot fix a malformed descriptor: fail it at once, saying what is wrong.
+        const what = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ');
+        throw new UnrecoverableError(`task ${job.id} is not a Tandem task descriptor (${what})`);
+      }
+      const payload = parsed.data;
       const tlog = log.child({ job: payload.jobId, task: job.id, kind: payload.kind });
       tlog.debug('task started');
       const res = await runTask(payload, deps, {

@@ -1,0 +1,78 @@
+// The view service as a process: pings over HTTP decide the view, /view volunteers nothing, and
+// /status reports servers, queues and alerts in plain words.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Queue } from 'bullmq';
+import { keys } from '@tandem/shared';
+import { repoRoot, spawnApp } from '../apps/cli/src/processes.ts';
+import { startRedis, type TestRedis } from './harness/redis.ts';
+import { freePort, sleep, waitFor } from './harness/wait.ts';
+
+let redis: TestRedis;
+let url: string;
+let env: NodeJS.ProcessEnv;
+const prefix = `t${process.pid}`;
+const procs: ChildProcess[] = [];
+
+before(async () => {
+  redis = await startRedis();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  env = { ...process.env, REDIS_URL: redis.url, TANDEM_PREFIX: prefix, TANDEM_VIEW_PORT: String(port), TANDEM_PING_INTERVAL_MS: '50', TANDEM_DEAD_PINGS: '5' };
+  const out = join(repoRoot, 'test-output', 'view-service');
+  mkdirSync(out, { recursive: true });
+  const vs = spawnApp('view-service', env, ['ignore', 'ignore', 'pipe']);
+  vs.stderr!.pipe(createWriteStream(join(out, 'view-service.log')));
+  procs.push(vs);
+  await waitFor(async () => (await fetch(`${url}/view`)).ok, { what: 'the view service' });
+});
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await redis?.stop();
+});
+
+// Responses are checked field by field below, so they are typed loosely here.
+type Json = any;
+const post = async (server: string, viewnum: number): Promise<Json> =>
+  ((await (await fetch(`${url}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ server, viewnum }) })).json()) as Json).view;
+const get = async (path: string): Promise<Json> => (await fetch(`${url}${path}`)).json();
+
+test('first ping makes the first primary; the primary must acknowledge before a backup joins', async () => {
+  assert.deepEqual((await get('/view')).view, { viewnum: 0, primary: '', backup: '' }, 'no primary before any ping');
+  assert.deepEqual(await post('m1', 0), { viewnum: 1, primary: 'm1', backup: '' });
+  // m2 keeps pinging (as a live master would); m1 pings too but does not acknowledge view 1.
+  const pinger = setInterval(() => void post('m2', 0).then(() => post('m1', 0)), 50);
+  await sleep(200);
+  assert.deepEqual((await get('/view')).view, { viewnum: 1, primary: 'm1', backup: '' }, 'no change before the ack');
+  const status = await get('/status');
+  assert.equal(status.acked, false);
+  assert.deepEqual(status.servers.map((s: { name: string; role: string }) => [s.name, s.role]), [['m1', 'primary'], ['m2', 'idle']]);
+  await waitFor(async () => (await get('/status')).alerts.some((a: string) => /has not acknowledged view 1/.test(a)), { what: 'the ack alert', timeoutMs: 10_000 });
+  clearInterval(pinger);
+  await post('m2', 0);
+  assert.deepEqual(await post('m1', 1), { viewnum: 2, primary: 'm1', backup: 'm2' });
+  assert.equal((await get('/view')).view.viewnum, 2, 'GET /view does not count as a ping');
+});
+
+test('bad pings are refused with a message', async () => {
+  const res = await fetch(`${url}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ server: '', viewnum: -1 }) });
+  assert.equal(res.status, 400);
+  assert.match(((await res.json()) as Json).error, /bad ping: server: .*viewnum/);
+});
+
+test('the queue monitor counts tasks and workers, and warns when tasks wait with no worker', async () => {
+  const q = new Queue('map', { connection: redis.client(), prefix: keys(prefix).bullPrefix });
+  await q.add('probe', { not: 'a task' }, { jobId: 'probe.0.m.0' });
+  await waitFor(async () => {
+    const s = await get('/status');
+    return s.queues.queues.map.waiting === 1 && s.alerts.some((a: string) => /1 task\(s\) waiting and no worker online/.test(a));
+  }, { what: 'the no-worker alert', timeoutMs: 10_000 });
+  const w = spawnApp('worker', env, ['ignore', 'ignore', 'pipe']);
+  w.stderr!.pipe(createWriteStream(join(repoRoot, 'test-output', 'view-service', 'worker.log')));
+  procs.push(w);
+  await waitFor(async () => (await get('/status')).queues.workersOnline === 1, { what: 'the worker to be seen online', timeoutMs: 20_000 });
+  await q.close();
+});

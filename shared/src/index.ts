@@ -15,3 +15,4 @@ export * from './master-client.ts';
 export * from './bulk.ts';
 export * from './process.ts';
 export * from './range-reader.ts';
+export * from './clock.ts';

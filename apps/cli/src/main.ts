@@ -1,6 +1,6 @@
 /** The `tandem` command. */
 import { Command, Option } from 'commander';
-import { addConnectionOptions, configFrom } from './options.ts';
+import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { jobCommand } from './commands/job.ts';
 import { up } from './up.ts';
@@ -13,9 +13,9 @@ addConnectionOptions(program);
 program
   .command('up')
   .description('run the whole platform on this machine in the foreground (Redis if none answers, master, workers)')
-  .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser((v) => Number(v)))
-  .addOption(new Option('--master-port <port>', "master's HTTP port").env('TANDEM_MASTER_PORT').argParser((v) => Number(v)))
-  .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data').env('TANDEM_DATA_DIR'))
+  .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser(positiveInt('--workers')))
+  .addOption(new Option('--master-port <port>', "master's HTTP port (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port')))
+  .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data (default: .tandem)').env('TANDEM_DATA_DIR'))
   .action(async (opts: { workers: number; masterPort?: number; dataDir?: string }, self: Command) => {
     if (opts.masterPort !== undefined) {
       process.env.TANDEM_MASTER_PORT = String(opts.masterPort);

@@ -32,3 +32,12 @@ export function configFrom(cmd: Command): Config {
   }
   return loadConfig();
 }
+
+/** Parser for a flag that takes a whole number ≥ 1, with an error that names the flag. */
+export function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${v}")`);
+    return n;
+  };
+}

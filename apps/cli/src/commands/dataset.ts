@@ -5,7 +5,7 @@ import {
   clientRedis, getDataset, headDataset, keys, listDatasets, putDataset, removeDataset, requireDataset,
   validateDatasetName, type DatasetFormat,
 } from '@tandem/shared';
-import { configFrom } from '../options.ts';
+import { configFrom, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
 
 export function datasetCommand(): Command {
@@ -18,7 +18,7 @@ export function datasetCommand(): Command {
     .argument('<file>', 'file to upload, or - for standard input')
     .addOption(new Option('--format <format>', 'text (one record per line) or edges (CSV src,dst); default: edges for .csv files, else text').choices(['text', 'edges']))
     .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
-    .addOption(new Option('--split-bytes <n>', 'target size of one split').env('TANDEM_SPLIT_BYTES').argParser((v) => Number(v)))
+    .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes')))
     .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number }, self: Command) => {
       if (opts.splitBytes !== undefined) process.env.TANDEM_SPLIT_BYTES = String(opts.splitBytes);
       const cfg = configFrom(self);

@@ -1,11 +1,11 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import {
   MasterClient, clientRedis, isFinishedPhase, keys, writeOutput, writeOutputFile,
   type Config, type JobStatus,
 } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
-import { configFrom } from '../options.ts';
+import { configFrom, positiveInt } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
@@ -14,20 +14,12 @@ function collectParam(v: string, acc: Record<string, string>): Record<string, st
   return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
 }
 
-function positiveInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${v}")`);
-    return n;
-  };
-}
-
 const specOptions = (cmd: Command) =>
   cmd
     .argument('<type>', 'job type (see: tandem job types)')
     .requiredOption('--dataset <name>', 'input dataset')
     .option('--reducers <r>', 'reduce partitions (default: one per 32 MiB of input, 1 to 16)', positiveInt('--reducers'))
-    .option('--param <key=value>', 'job parameter, repeatable (e.g. --param pattern=error)', collectParam, {});
+    .addOption(new Option('--param <key=value>', 'job parameter, repeatable (e.g. --param pattern=error)').argParser(collectParam).default({}, 'none'));
 
 interface SpecOpts {
   dataset: string;

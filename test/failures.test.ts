@@ -42,6 +42,23 @@ test('a straggling worker gets a backup attempt, and the first commit wins', { t
   assert.deepEqual(out, Array.from({ length: s.maps.total }, (_, i) => `split-${String(i).padStart(4, '0')}\t1`));
 });
 
+test('a task that kills every worker that runs it fails the job with a reason, not a retry loop', { timeout: 90_000 }, async () => {
+  let restarting = true;
+  const keepAlive = () => {
+    const w = c.startWorker({ TANDEM_MAX_STALLS: '1' });
+    w.on('exit', () => restarting && keepAlive());
+  };
+  keepAlive();
+  try {
+    const id = await c.client().submit({ type: 'crash', dataset: 'lines', reducers: 1, params: { crashRate: '1' } });
+    const s = await waitForJob(c, id, 80_000);
+    assert.equal(s.phase, 'failed');
+    assert.match(s.error!, /map task \d+ failed: its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows/);
+  } finally {
+    restarting = false;
+  }
+});
+
 test('a worker started while Redis is down waits for it instead of crashing', { timeout: 60_000 }, async () => {
   const port = await freePort();
   const env = { REDIS_URL: `redis://127.0.0.1:${port}` };

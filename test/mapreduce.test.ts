@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { putDataset, readCommits, writeOutput, type JobStatus } from '@tandem/shared';
+import { causalTimeline, putDataset, readCommits, readJobEvents, vcCompare, writeOutput, type JobStatus } from '@tandem/shared';
 import { startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { referenceInvertedIndex, referenceWordCount } from './harness/reference.ts';
 import { sleep, waitFor } from './harness/wait.ts';
@@ -136,5 +136,45 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
     await client.remove(id);
     assert.deepEqual(await redis.keys(`${c.prefix}:job:{${id}*`), []);
     await assert.rejects(client.status(id), /does not exist/);
+  });
+});
+
+describe('the cluster event log', { timeout: 120_000 }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ name: 'events', workers: 2 });
+    await upload(c, 'books', small);
+  });
+  after(async () => c?.stop());
+
+  test("a job's events from master and workers are causally ordered, with concurrent tasks marked", async () => {
+    const id = await c.client().submit({ type: 'wordcount', dataset: 'books', reducers: 2 });
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done');
+    const redis = c.redis.client();
+    await waitFor(async () => (await readJobEvents(redis, c.keys, id)).some((e) => e.what === 'job cleaned up'), { what: 'the clean-up event' });
+    const timeline = causalTimeline(await readJobEvents(redis, c.keys, id));
+    const events = timeline.map((t) => t.event);
+    const at = (what: string, task?: string) => events.findIndex((e) => e.what === what && (task === undefined || e.task === task));
+    assert.equal(events[0].what, 'job submitted');
+    const done = at('job done');
+    assert.ok(done > 0);
+    for (let i = 0; i < s.maps.total; i++) {
+      const started = at('task started', `map ${i}`);
+      const committed = at('task committed', `map ${i}`);
+      const seen = at('task commit seen', `map ${i}`);
+      assert.ok(started >= 0 && started < committed && committed < seen && seen < at('phase reduce'), `map ${i}: started < committed < seen by master < reduce phase`);
+      assert.equal(vcCompare(events[committed].vc, events[seen].vc), 'before');
+      assert.equal(vcCompare(events[committed].vc, events[done].vc), 'before', 'job done is causally after every commit');
+    }
+    assert.ok(events.filter((e) => e.proc.startsWith('worker:')).length >= 2 * (s.maps.total + s.reduces.total));
+    assert.ok(timeline.some((t) => t.event.what === 'task started' && t.concurrentWith.some((j) => events[j].what === 'task started')), 'tasks on two workers ran concurrently');
+
+    const cli = await c.cli(['events', '--job', id]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^#\s+LAMPORT\s+CONCURRENT WITH/);
+    assert.match(cli.stdout, /job submitted/);
+    assert.match(cli.stdout, /∥ #\d+/);
+    assert.match((await c.cli(['events', '--job', 'jnope'])).stderr, /no events for job jnope/);
   });
 });

@@ -21,6 +21,8 @@ export interface CommitRecord {
   /** Earlier attempts of this task that threw (BullMQ attemptsMade) and that lost their worker (stalls). */
   failedAttempts: number;
   stalls: number;
+  /** The worker's clock when it committed, so the master's next event for the job comes after it. */
+  clock?: { lamport: number; vc: Record<string, number> };
 }
 
 export interface TaskAddress {

@@ -16,3 +16,4 @@ export * from './bulk.ts';
 export * from './process.ts';
 export * from './range-reader.ts';
 export * from './clock.ts';
+export * from './event-log.ts';

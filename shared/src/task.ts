@@ -13,6 +13,8 @@ export const taskPayloadSchema = z.object({
   firstRecord: z.number().int().min(1).optional(),
   /** For map tasks: records (lines) in the split, from the dataset's metadata. */
   records: z.number().int().min(0).optional(),
+  /** The master's Lamport time and the job's vector clock when it enqueued the task (DESIGN §6). */
+  clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
   maps: z.number().int().min(1),
   reducers: z.number().int().min(1),
 });

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { jobCommand } from './commands/job.ts';
+import { eventsCommand } from './commands/events.ts';
 import { up } from './up.ts';
 
 const program = new Command('tandem')
@@ -29,6 +30,7 @@ program
   });
 program.addCommand(datasetCommand());
 program.addCommand(jobCommand());
+program.addCommand(eventsCommand());
 
 try {
   await program.parseAsync(process.argv);

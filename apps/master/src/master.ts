@@ -7,12 +7,13 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  QUEUES, commitField, getDataset, parseTaskJobId, readCommit, readCommits, taskJobId,
-  type Config, type Keys, type Logger, type QueueName, type TaskPayload,
+  LamportClock, QUEUES, appendEvent, commitField, getDataset, parseTaskJobId, readCommit, readCommits, taskJobId,
+  vcMerge, vcTick, type ClockStamp, type Config, type VectorClock, type Keys, type Logger, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import { plan, type Action } from './scheduler.ts';
 import { apply, currentTasks, emptyState, isFinished, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
 
@@ -56,6 +57,10 @@ export class Master {
   /** BullMQ ids this process has added (or found present) since it started; others are (re-)added idempotently. */
   private confirmed = new Set<string>();
   private ticking = false;
+  private clock = new LamportClock();
+  /** Each job's vector clock as this process knows it (for the event log; not replicated). */
+  private jobClocks = new Map<string, VectorClock>();
+  private readonly procName = `master:${hostname()}:${process.pid}`;
   private tickAgain = false;
   private reconciles = 0;
 
@@ -66,9 +71,11 @@ export class Master {
   /** Applies one op; all ops pass here, one at a time, in one total order. */
   propose(op: Op): Promise<Reply | undefined> {
     const run = async () => {
+      const before = this.state;
       const { state, reply } = apply(this.state, op);
       const changed = state !== this.state;
       this.state = state;
+      if (changed) this.recordEvents(before, state, op);
       if (changed && 'jobId' in op) {
         this.versions.set(op.jobId, (this.versions.get(op.jobId) ?? 0) + 1);
         this.changes.emit(op.jobId);
@@ -80,6 +87,55 @@ export class Master {
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => {});
     return p;
+  }
+
+  /**
+   * Appends what an op did to the cluster event log, stamped with this process's Lamport clock and
+   * the job's vector clock; a commit carries the worker's clock, which is merged first.
+   */
+  private recordEvents(before: MasterState, after: MasterState, op: Op): void {
+    if (!('jobId' in op)) return;
+    const job = after.jobs[op.jobId];
+    const was = before.jobs[op.jobId];
+    const events: { what: string; task?: string; detail?: string; received?: ClockStamp }[] = [];
+    switch (op.op) {
+      case 'submit':
+        events.push({ what: 'job submitted', detail: `${op.spec.type} on ${op.spec.dataset.name}, ${op.spec.dataset.firstRecords.length} maps, ${op.spec.reducers} reducers` });
+        break;
+      case 'enqueued':
+        events.push({ what: 'tasks enqueued', task: `${op.kind} ${op.indices.length === 1 ? op.indices[0] : `${op.indices[0]}..${op.indices[op.indices.length - 1]}`}` });
+        break;
+      case 'speculated':
+        events.push({ what: 'backup attempt enqueued', task: `${op.kind} ${op.index}` });
+        break;
+      case 'committed':
+        events.push({ what: 'task commit seen', task: `${op.kind} ${op.index}`, received: op.commit.clock });
+        break;
+      case 'failed':
+      case 'cancel':
+      case 'remove':
+      case 'cleaned':
+        events.push({ what: `job ${op.op === 'failed' ? 'failed' : op.op === 'cancel' ? 'cancelled' : op.op === 'remove' ? 'removed' : 'cleaned up'}`, detail: op.op === 'failed' ? op.reason : undefined });
+        break;
+      default:
+        break;
+    }
+    if (job && was && job.phase !== was.phase && op.op !== 'failed' && op.op !== 'cancel') {
+      events.push({ what: job.phase === 'done' ? 'job done' : `phase ${job.phase}` });
+    }
+    for (const e of events) {
+      const lamport = e.received ? this.clock.receive(e.received.lamport) : this.clock.tick();
+      const vc = vcTick(e.received ? vcMerge(this.jobClocks.get(op.jobId) ?? {}, e.received.vc) : (this.jobClocks.get(op.jobId) ?? {}), this.procName);
+      this.jobClocks.set(op.jobId, vc);
+      const ev = { job: op.jobId, proc: this.procName, what: e.what, task: e.task, detail: e.detail, lamport, vc, at: Date.now() };
+      appendEvent(this.d.redis, this.d.keys, ev).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'event log append failed'));
+    }
+    if (op.op === 'remove') this.jobClocks.delete(op.jobId);
+  }
+
+  /** The clock a task payload carries, so the worker's events come after the master's. */
+  private stamp(jobId: string): ClockStamp {
+    return { lamport: this.clock.tick(), vc: this.jobClocks.get(jobId) ?? {} };
   }
 
   /** A job's change counter (process-local: it restarts with the process). */
@@ -273,6 +329,7 @@ export class Master {
       dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
       firstRecord: kind === 'map' ? job.spec.dataset.firstRecords[index] : undefined,
       records: kind === 'map' ? (job.spec.dataset.firstRecords[index + 1] ?? job.spec.dataset.records + 1) - job.spec.dataset.firstRecords[index] : undefined,
+      clock: this.stamp(job.id),
       maps: job.maps.length, reducers: job.spec.reducers,
     };
   }

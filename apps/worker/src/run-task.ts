@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  commitTask, compareCodePoints, getLarge, decodePairs, defaultPartition, encodePairs, isCommitted,
+  LamportClock, appendEvent, commitTask, compareCodePoints, getLarge, vcTick, decodePairs, defaultPartition, encodePairs, isCommitted,
   type CommitRecord, type JobType, type Keys, type MapContext, type RangeReader, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
@@ -36,6 +36,9 @@ export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean; ph
 export class TaskError extends Error {}
 
 const WORKER = `${hostname()}:${process.pid}`;
+const PROC = `worker:${WORKER}`;
+/** This process's Lamport clock: every task payload carries the master's time, merged on receipt. */
+const clock = new LamportClock();
 /** Reduce loops yield to the event loop this often, so BullMQ can renew the task's lock. */
 const YIELD_EVERY = 20_000;
 
@@ -46,12 +49,20 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const type = deps.registry.require(p.type);
   const params = deps.registry.parseParams(type, p.params);
   const startedAt = Date.now();
+  const task = `${p.kind} ${p.index}`;
+  let vc = vcTick(p.clock?.vc ?? {}, PROC);
+  const log = (what: string, lamport: number, detail?: string) =>
+    appendEvent(deps.redis, deps.keys, { job: p.jobId, proc: PROC, what, task, detail, lamport, vc, at: Date.now() });
+  await log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
   const { phases, ...io } = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  vc = vcTick(vc, PROC);
+  const lamport = clock.tick();
   const record: CommitRecord = {
     attempt: a.attempt, worker: WORKER, startedAt, ms: Date.now() - startedAt,
-    failedAttempts: a.failedAttempts, stalls: a.stalls, ...io,
+    failedAttempts: a.failedAttempts, stalls: a.stalls, ...io, clock: { lamport, vc },
   };
   const won = await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
+  await log(won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
   return { skipped: false, won, phases, ...record };
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The cluster event log (DESIGN §6): job and task events in one capped Redis stream, each with the
+ * Lamport time and the job's vector clock at the process that recorded it, so a job's timeline can
+ * be shown in one causal order with concurrent events marked.
+ */
+import type { Redis } from 'ioredis';
+import { vcCompare, type VectorClock } from './clock.ts';
+import type { Keys } from './keys.ts';
+
+export interface ClockStamp {
+  lamport: number;
+  vc: VectorClock;
+}
+
+export interface ClusterEvent extends ClockStamp {
+  job: string;
+  /** The process that recorded it (`master:<host>:<pid>`, `worker:<host>:<pid>`). */
+  proc: string;
+  /** What happened, in a few words: "job submitted", "task committed", ... */
+  what: string;
+  task?: string;
+  detail?: string;
+  /** Wall-clock time, for people; ordering uses the clocks. */
+  at: number;
+}
+
+/** The stream keeps about this many events (XADD MAXLEN ~). */
+export const EVENT_LOG_CAP = 100_000;
+
+export async function appendEvent(redis: Redis, k: Keys, ev: ClusterEvent): Promise<void> {
+  await redis.xadd(k.events(), 'MAXLEN', '~', EVENT_LOG_CAP, '*', 'e', JSON.stringify(ev));
+}
+
+/** A job's events, in the order they were appended. */
+export async function readJobEvents(redis: Redis, k: Keys, jobId: string): Promise<ClusterEvent[]> {
+  const out: ClusterEvent[] = [];
+  let start = '-';
+  for (;;) {
+    const batch = (await redis.xrange(k.events(), start, '+', 'COUNT', 5000)) as [string, string[]][];
+    for (const [, fields] of batch) {
+      const ev = JSON.parse(fields[1]) as ClusterEvent;
+      if (ev.job === jobId) out.push(ev);
+    }
+    if (batch.length < 5000) return out;
+    start = `(${batch[batch.length - 1][0]}`;
+  }
+}
+
+export interface TimelineEntry {
+  event: ClusterEvent;
+  /** Positions (in this timeline) of earlier events that are concurrent with this one. */
+  concurrentWith: number[];
+}
+
+/**
+ * One causal order: by Lamport time, ties by process name (any order consistent with Lamport time
+ * respects happens-before). Vector clocks then mark which earlier events were concurrent.
+ */
+export function causalTimeline(events: ClusterEvent[]): TimelineEntry[] {
+  const sorted = [...events].sort((a, b) => a.lamport - b.lamport || (a.proc < b.proc ? -1 : a.proc > b.proc ? 1 : 0));
+  return sorted.map((event, i) => ({
+    event,
+    concurrentWith: sorted.slice(0, i).flatMap((e, j) => (vcCompare(e.vc, event.vc) === 'concurrent' ? [j] : [])),
+  }));
+}

@@ -51,9 +51,11 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const startedAt = Date.now();
   const task = `${p.kind} ${p.index}`;
   let vc = vcTick(p.clock?.vc ?? {}, PROC);
+  // Event-log appends do not hold the task up: they queue on the connection and any error is dropped
+  // (the log is an observation; commits and outputs are the truth).
   const log = (what: string, lamport: number, detail?: string) =>
-    appendEvent(deps.redis, deps.keys, { job: p.jobId, proc: PROC, what, task, detail, lamport, vc, at: Date.now() });
-  await log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
+    void appendEvent(deps.redis, deps.keys, { job: p.jobId, proc: PROC, what, task, detail, lamport, vc, at: Date.now() }).catch(() => {});
+  log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
   const { phases, ...io } = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
   vc = vcTick(vc, PROC);
   const lamport = clock.tick();
@@ -62,7 +64,7 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
     failedAttempts: a.failedAttempts, stalls: a.stalls, ...io, clock: { lamport, vc },
   };
   const won = await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
-  await log(won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
+  log(won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
   return { skipped: false, won, phases, ...record };
 }
 

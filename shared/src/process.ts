@@ -1,3 +1,6 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Logger } from './log.ts';
+
 /**
  * Exit code of a service that cannot run as configured (bad variable, port taken): restarting it
  * would fail the same way, so `tandem up` stops instead of restarting it (EX_CONFIG from sysexits).
@@ -12,4 +15,18 @@ export async function startService(name: string, start: () => Promise<void>): Pr
     process.stderr.write(`${name}: cannot start: ${(err as Error).message}\n`);
     process.exit(EXIT_CONFIG);
   }
+}
+
+/**
+ * Serves `app` on host:port and logs `ready` once listening. A port that cannot be had ends the
+ * process with EXIT_CONFIG and a message naming the variable to change.
+ */
+export function listenOrExit(app: RequestListener, where: { host: string; port: number; portVar: string }, log: Logger, ready: () => void): Server {
+  const server = createServer(app).listen(where.port, where.host, ready);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const why = err.code === 'EADDRINUSE' ? `port ${where.port} is already in use (set ${where.portVar})` : err.message;
+    log.fatal({ err: err.message }, `cannot listen on ${where.host}:${where.port}: ${why}`);
+    process.exit(EXIT_CONFIG);
+  });
+  return server;
 }

@@ -1,8 +1,7 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
-import { createServer } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { EXIT_CONFIG, QUEUES, createLogger, downSince, keys, loadConfig, serviceRedis, startService, type Config, type QueueName } from '@tandem/shared';
+import { QUEUES, createLogger, downSince, listenOrExit, keys, loadConfig, serviceRedis, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -34,13 +33,9 @@ const alerts = () => {
   const since = Math.min(...connections.map((c) => downSince.get(c) ?? Infinity));
   return since === Infinity ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
 };
-const server = createServer(createApi(master, log, alerts)).listen(cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_HOST, () => {
-  log.info({ url: `http://${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`, types: registry.names() }, 'master ready');
-});
-server.on('error', (err: NodeJS.ErrnoException) => {
-  const why = err.code === 'EADDRINUSE' ? `port ${cfg.TANDEM_MASTER_PORT} is already in use (set TANDEM_MASTER_PORT)` : err.message;
-  log.fatal({ err: err.message }, `cannot listen on ${cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}: ${why}`);
-  process.exit(EXIT_CONFIG);
+const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
+const server = listenOrExit(createApi(master, log, alerts), where, log, () => {
+  log.info({ url: `http://${where.host}:${where.port}`, types: registry.names() }, 'master ready');
 });
 
 let stopping = false;

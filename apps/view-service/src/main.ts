@@ -1,7 +1,6 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
-import { createServer } from 'node:http';
 import type { Redis } from 'ioredis';
-import { EXIT_CONFIG, createLogger, keys, loadConfig, serviceRedis, startService, type Config } from '@tandem/shared';
+import { createLogger, keys, listenOrExit, loadConfig, serviceRedis, startService, type Config } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -24,13 +23,9 @@ const vs = new ViewService(
 );
 vs.start();
 monitor.start();
-const server = createServer(createViewApi(vs, log)).listen(cfg.TANDEM_VIEW_PORT, cfg.TANDEM_VIEW_HOST, () => {
-  log.info({ url: `http://${cfg.TANDEM_VIEW_HOST}:${cfg.TANDEM_VIEW_PORT}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS }, 'view service ready');
-});
-server.on('error', (err: NodeJS.ErrnoException) => {
-  const why = err.code === 'EADDRINUSE' ? `port ${cfg.TANDEM_VIEW_PORT} is already in use (set TANDEM_VIEW_PORT)` : err.message;
-  log.fatal({ err: err.message }, `cannot listen on ${cfg.TANDEM_VIEW_HOST}:${cfg.TANDEM_VIEW_PORT}: ${why}`);
-  process.exit(EXIT_CONFIG);
+const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT' };
+const server = listenOrExit(createViewApi(vs, log), where, log, () => {
+  log.info({ url: `http://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS }, 'view service ready');
 });
 
 let stopping = false;

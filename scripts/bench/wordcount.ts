@@ -4,13 +4,13 @@
  *  (b) the platform with 2 workers, dataset already uploaded, from submit to committed output,
  * and the ratio b/a; plus upload throughput, per-task overhead and the workers' peak memory.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { putDataset, writeOutput, type JobStatus } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
-import { startCluster, waitForJob, type Cluster } from '../../test/harness/cluster.ts';
+import { startCluster, type Cluster } from '../../test/harness/cluster.ts';
 import { baselineWordCount } from './baseline.ts';
 import { buildCorpus } from './corpus.ts';
 import { mbps, writeSection } from './report.ts';

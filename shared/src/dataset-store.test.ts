@@ -17,7 +17,7 @@ import {
   readSplit,
   removeDataset,
   requireDataset,
-  splitFirstRecord,
+  splitFirstRecords,
   validateDatasetName,
   type PutOptions,
 } from './dataset-store.ts';
@@ -125,7 +125,7 @@ describe('text datasets', () => {
       assert.equal(p[p.length - 1], 10, `split ${s} ends with a newline`);
       assert.ok(p.length <= 1024, `split ${s} is ${p.length} bytes`);
       assert.equal(countLines(p), meta.splitRecords[s]);
-      assert.equal(splitFirstRecord(meta, s), first);
+      assert.equal(splitFirstRecords(meta)[s], first);
       first += meta.splitRecords[s];
       if (s + 1 < parts.length) {
         // greedy: the next split's first line would not have fitted
@@ -491,8 +491,8 @@ describe('reading, listing, removing', () => {
     assert.deepEqual(await headDataset(redis, k, b, many), lines.slice(0, many));
     assert.deepEqual(await headDataset(redis, k, b, 1e6), lines);
     assert.deepEqual(await headDataset(redis, k, b, 0), []);
-    assert.equal(splitFirstRecord(b, b.splits - 1), 1 + lines.length - b.splitRecords[b.splits - 1]);
-    assert.throws(() => splitFirstRecord(b, b.splits), DatasetError);
+    assert.equal(splitFirstRecords(b).length, b.splits);
+    assert.equal(splitFirstRecords(b)[b.splits - 1], 1 + lines.length - b.splitRecords[b.splits - 1]);
     await rejects(readSplit(redis, k, b, -1), /has \d+ splits; there is no split -1/);
 
     assert.equal(await removeDataset(redis, k, 'b'), true);

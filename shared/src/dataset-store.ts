@@ -804,11 +804,15 @@ export async function readSplit(redis: Redis, k: Keys, meta: DatasetMeta, s: num
 }
 
 /** 1-based number, in the whole dataset, of split s's first record. */
-export function splitFirstRecord(meta: DatasetMeta, s: number): number {
-  checkSplitIndex(meta, s);
-  let r = 1;
-  for (let i = 0; i < s; i++) r += meta.splitRecords[i];
-  return r;
+/** The 1-based number of each split's first record (a map task's `firstRecord`). */
+export function splitFirstRecords(meta: DatasetMeta): number[] {
+  const first: number[] = [];
+  let next = 1;
+  for (const n of meta.splitRecords) {
+    first.push(next);
+    next += n;
+  }
+  return first;
 }
 
 /** The first n lines (records), without their '\n'. Reads only as much of each split as needed. */

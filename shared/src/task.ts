@@ -17,6 +17,9 @@ export const taskPayloadSchema = z.object({
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
   maps: z.number().int().min(1),
   reducers: z.number().int().min(1),
+}).refine((t) => t.kind === 'reduce' || (t.firstRecord !== undefined && t.records !== undefined), {
+  message: 'a map task needs firstRecord and records',
+  path: ['records'],
 });
 
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;

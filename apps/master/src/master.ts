@@ -7,7 +7,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  LamportClock, QUEUES, appendEvent, commitField, getDataset, parseTaskJobId, readCommit, readCommits, taskJobId,
+  LamportClock, QUEUES, appendEvent, commitField, getDataset, parseTaskJobId, splitFirstRecords, readCommit, readCommits, taskJobId,
   vcMerge, vcTick, type ClockStamp, type Config, type VectorClock, type Keys, type Logger, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
@@ -179,12 +179,7 @@ export class Master {
     if (!Number.isInteger(reducers) || reducers < 1 || reducers > 1024) {
       throw new RequestError(`reducers must be a whole number from 1 to 1024 (got ${req.reducers})`);
     }
-    const firstRecords: number[] = [];
-    let next = 1;
-    for (const n of meta.splitRecords) {
-      firstRecords.push(next);
-      next += n;
-    }
+    const firstRecords = splitFirstRecords(meta);
     const now = Date.now();
     const reply = await this.propose({
       op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now),

@@ -147,7 +147,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   }
   await execOrThrow(write);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
-  return { recordsIn: p.records ?? countLines(input), recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
+  return { recordsIn: p.records ?? 0, recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
 }
 
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
@@ -194,13 +194,6 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   await redis.set(k.reduceOutput(p.jobId, r, p.iter), blob);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
-}
-
-function countLines(buf: Buffer): number {
-  let n = 0;
-  let i = -1;
-  while ((i = buf.indexOf(10, i + 1)) !== -1) n++;
-  return n;
 }
 
 async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { causalTimeline, putDataset, readCommits, readJobEvents, vcCompare, writeOutput, type JobStatus } from '@tandem/shared';
-import { startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { causalTimeline, putDataset, readCommits, readJobEvents, vcCompare, type JobStatus } from '@tandem/shared';
+import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { referenceInvertedIndex, referenceWordCount } from './harness/reference.ts';
 import { sleep, waitFor } from './harness/wait.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
@@ -21,17 +21,7 @@ async function upload(c: Cluster, name: string, data: string, splitBytes = 32 * 
   return putDataset(redis, c.keys, Readable.from([Buffer.from(data)]), { name, format: 'text', splitBytes });
 }
 
-async function output(c: Cluster, s: JobStatus): Promise<string> {
-  const chunks: Buffer[] = [];
-  const sink = new (await import('node:stream')).Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  });
-  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, iter: s.iter, reducers: s.reducers }, sink);
-  return Buffer.concat(chunks).toString('utf8');
-}
+const output = jobOutput;
 
 const intervals = (file: string) =>
   readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number) as [number, number, number]);

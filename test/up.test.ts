@@ -1,12 +1,15 @@
-// `tandem up` (what `npm start` runs): starts its own redis-server when none answers, runs a job end
-// to end through the CLI, and stops every process it started on Ctrl-C (SIGINT).
+// `tandem up` (what `npm start` runs): starts its own redis-server when none answers, the view
+// service, two masters and workers; runs a job end to end through the CLI, also while its primary
+// master is SIGKILLed mid-job; and stops every process it started on Ctrl-C (SIGINT).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../apps/cli/src/processes.ts';
+import { fixtureJobsDir } from './harness/cluster.ts';
 import { freePort, waitFor } from './harness/wait.ts';
 
 const cli = join(repoRoot, 'apps/cli/src/main.ts');
@@ -31,15 +34,31 @@ const alive = (pid: number) => {
   }
 };
 
-test('tandem up starts redis-server, master and workers, runs a job, and stops them all on SIGINT', { timeout: 120_000 }, async () => {
-  const [redisPort, masterPort] = [await freePort(), await freePort()];
+/** A free port whose successor is free too (tandem up puts the second master on the next port). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    const srv = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
+    });
+    if (ok) return p;
+  }
+}
+
+test('tandem up starts redis-server, the view service, two masters and workers; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
+  const [redisPort, masterPort, viewPort] = [await freePort(), await freePortPair(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-'));
   const env = {
     ...process.env,
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     TANDEM_MASTER_PORT: String(masterPort),
-    TANDEM_MASTER_URL: `http://127.0.0.1:${masterPort}`,
+    TANDEM_VIEW_PORT: String(viewPort),
+    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
     TANDEM_DATA_DIR: dataDir,
+    TANDEM_JOBS_DIR: fixtureJobsDir,
+    TANDEM_SPLIT_BYTES: '1024',
   };
   const up = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', '2'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -49,8 +68,14 @@ test('tandem up starts redis-server, master and workers, runs a job, and stops t
     await waitFor(() => out.includes('tandem: up:'), { what: 'tandem up to report ready', timeoutMs: 60_000 });
     assert.match(out, new RegExp(`started redis-server on port ${redisPort}`));
     assert.ok(existsSync(join(dataDir, 'redis')), 'Redis keeps its data under TANDEM_DATA_DIR');
-    const children = execFileSync('pgrep', ['-P', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
-    assert.equal(children.length, 4, 'redis-server, master and two workers');
+    // The platform's processes (tsx may also run an esbuild helper, which is not ours to count).
+    const listed = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('esbuild'));
+    const children = listed.map((l) => Number(l.trim().split(' ')[0]));
+    assert.equal(children.length, 6, `redis-server, the view service, two masters and two workers; found:\n${listed.join('\n')}`);
+    const view = await run(['view'], env);
+    assert.equal(view.code, 0, view.stderr);
+    assert.match(view.stdout, new RegExp(`primary http://127.0.0.1:${masterPort}, backup http://127.0.0.1:${masterPort + 1}`));
+    assert.match(view.stdout, /acknowledged by the primary/);
 
     const text = join(dataDir, 'in.txt');
     const file = join(dataDir, 'out.txt');
@@ -59,6 +84,28 @@ test('tandem up starts redis-server, master and workers, runs a job, and stops t
     const job = await run(['job', 'run', 'wordcount', '--dataset', 'pets', '--out', file], env);
     assert.equal(job.code, 0, job.stderr);
     assert.equal(readFileSync(file, 'utf8'), 'and\t1\ncat\t2\ndog\t1\nthe\t3\n');
+
+    // A slower job (maps sleep up to a second; about 10 splits), and the primary SIGKILLed once it runs.
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+    const lines = Array.from({ length: 1500 }, (_, i) => `${words[i % 5]} ${words[(i * 3) % 5]}`);
+    const expected = new Map<string, number>();
+    for (const w of lines.join(' ').split(' ')) expected.set(w, (expected.get(w) ?? 0) + 1);
+    execFileSync('sh', ['-c', `cat > ${join(dataDir, 'big.txt')}`], { input: lines.join('\n') + '\n' });
+    assert.equal((await run(['dataset', 'put', 'big', join(dataDir, 'big.txt')], env)).code, 0);
+    const bigOut = join(dataDir, 'big-out.txt');
+    const running = run(['job', 'run', 'crash', '--dataset', 'big', '--reducers', '2', '--param', 'crashRate=0', '--param', 'maxSleepMs=1000', '--out', bigOut], env);
+    const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { pid: number; role: string; jobs: number };
+    await waitFor(async () => (await health(masterPort)).jobs >= 2, { what: 'the second job to be submitted' });
+    const primary = await health(masterPort);
+    assert.equal(primary.role, 'primary');
+    const { jobs } = (await (await fetch(`http://127.0.0.1:${masterPort}/jobs`)).json()) as { jobs: { phase: string }[] };
+    assert.equal(jobs[0].phase, 'map', 'the primary dies mid-job');
+    process.kill(primary.pid, 'SIGKILL');
+    const big = await running;
+    assert.equal(big.code, 0, big.stderr);
+    assert.equal(readFileSync(bigOut, 'utf8'), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, n]) => `${w}\t${n}\n`).join(''));
+    assert.match(out, /master-a exited \(SIGKILL\); restarting/);
+    await waitFor(async () => (await health(masterPort + 1)).role === 'primary' && (await health(masterPort)).role === 'backup', { what: 'the restarted master to come back as backup' });
 
     const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
     up.kill('SIGINT');

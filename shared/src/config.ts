@@ -16,7 +16,13 @@ export const configSchema = z.object({
   TANDEM_SPLIT_BYTES: int(8 * 1024 * 1024, 1024),
   TANDEM_MASTER_HOST: z.string().default('127.0.0.1'),
   TANDEM_MASTER_PORT: int(7100),
-  TANDEM_MASTER_URL: z.string().url().default('http://127.0.0.1:7100'),
+  /**
+   * The name a master gives itself in views, which is also where clients and the other master reach
+   * it; by default http://HOST:PORT (set it when HOST is 0.0.0.0 or behind a proxy).
+   */
+  TANDEM_MASTER_ADVERTISE_URL: z.string().url().optional(),
+  /** Clients: talk to this master only, instead of asking the view service for the primary. */
+  TANDEM_MASTER_URL: z.string().url().optional(),
   TANDEM_VIEW_HOST: z.string().default('127.0.0.1'),
   TANDEM_VIEW_PORT: int(7000),
   TANDEM_VIEW_URL: z.string().url().default('http://127.0.0.1:7000'),

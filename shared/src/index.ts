@@ -17,3 +17,4 @@ export * from './process.ts';
 export * from './range-reader.ts';
 export * from './clock.ts';
 export * from './event-log.ts';
+export * from './http-json.ts';

@@ -1,62 +1,115 @@
 /**
- * Client of the master's HTTP API, for the CLI, the console and scripts. Mutating requests carry
- * (clientId, requestId) and are retried with the same pair after a network failure, so the master's
- * dedupe table turns a retried submit into the first answer instead of a second job.
+ * Client of the masters' HTTP API, for the CLI, the console and scripts.
+ *
+ * It finds the primary through the view service and caches it, asking again only after a failure
+ * or a "not primary" answer (DESIGN §5). Every mutating request carries (clientId, requestId) and a
+ * retry reuses the pair, so the primary's replicated dedupe table turns a retried submit into the
+ * first answer instead of a second job, across failovers too.
  */
 import { randomUUID } from 'node:crypto';
 import { isFinishedPhase, type JobStatus, type SubmitSpec } from './wire.ts';
 
 /** The master answered and refused (bad request, unknown job, ...). */
 export class MasterError extends Error {}
-/** The master could not be reached at all. */
+/** No master could be reached as primary before the retry deadline. */
 export class MasterUnreachableError extends Error {}
 
 export interface MasterClientOptions {
-  /** Attempts for a request that fails on the network. */
-  attempts?: number;
+  /** The view service that names the primary (the normal way to find it). */
+  viewUrl?: string;
+  /** Talk to this one master only, without the view service. */
+  masterUrl?: string;
+  /** Keep retrying a request through failures and failovers for this long (ms). */
+  retryForMs?: number;
+  /** Pause before the first retry; it doubles up to 500 ms. */
+  retryDelayMs?: number;
+  /** One HTTP request's time limit (long polls included). */
   timeoutMs?: number;
 }
+
+interface ViewAnswer {
+  view: { viewnum: number; primary: string; backup: string };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class MasterClient {
   readonly clientId = randomUUID();
   private seq = 0;
-  private readonly attempts: number;
-  private readonly timeoutMs: number;
+  private cached: string | null = null;
+  /** How many times it asked the view service for the view. */
+  viewLookups = 0;
+  private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl'>;
 
-  constructor(readonly baseUrl: string, opts: MasterClientOptions = {}) {
-    this.attempts = opts.attempts ?? 5;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  constructor(opts: MasterClientOptions) {
+    if (!opts.viewUrl && !opts.masterUrl) throw new Error('MasterClient needs a viewUrl or a masterUrl');
+    this.opts = { retryForMs: 30_000, retryDelayMs: 50, timeoutMs: 30_000, ...opts };
+  }
+
+  /** Where requests go now (the cached primary), if known. */
+  get primaryUrl(): string | null {
+    return this.opts.masterUrl ?? this.cached;
+  }
+
+  private async primary(): Promise<string> {
+    if (this.opts.masterUrl) return this.opts.masterUrl;
+    if (this.cached) return this.cached;
+    this.viewLookups++;
+    const res = await fetch(new URL('/view', this.opts.viewUrl), { signal: AbortSignal.timeout(5000) });
+    const { view } = (await res.json()) as ViewAnswer;
+    if (!view?.primary) throw new Error(`the view service at ${this.opts.viewUrl} names no primary yet (view ${view?.viewnum ?? '?'})`);
+    this.cached = view.primary;
+    return view.primary;
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> {
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < this.attempts; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-      let res: Response;
+    const deadline = Date.now() + this.opts.retryForMs;
+    let lastErr: Error | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) {
+        if (Date.now() >= deadline) break;
+        await sleep(Math.min(500, this.opts.retryDelayMs * 2 ** Math.min(attempt - 1, 4)));
+      }
+      let base: string;
       try {
-        res = await fetch(new URL(path, this.baseUrl), {
+        base = await this.primary();
+      } catch (err) {
+        lastErr = err as Error;
+        continue;
+      }
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetch(new URL(path, base), {
           method,
           headers: body ? { 'content-type': 'application/json' } : undefined,
           body: body ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.timeout(this.opts.timeoutMs),
         });
+        text = await res.text();
       } catch (err) {
-        lastErr = err;
+        const e = err as Error & { cause?: Error };
+        lastErr = new Error(`${base}: ${e.cause?.message ?? e.message}`);
+        this.cached = null;
         continue;
       }
-      const text = await res.text();
-      let json: { ok?: boolean; error?: string } & Record<string, unknown>;
+      let json: { ok?: boolean; error?: string; notPrimary?: boolean } & Record<string, unknown>;
       try {
         json = JSON.parse(text);
       } catch {
-        throw new MasterError(`master at ${this.baseUrl} answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+        throw new MasterError(`master at ${base} answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+      }
+      if (res.status === 503 && json.notPrimary) {
+        lastErr = new Error(`${base}: ${json.error}`);
+        this.cached = null;
+        continue;
       }
       if (!res.ok || json.ok === false) throw new MasterError(json.error ?? `master answered ${res.status}`);
       return json as T;
     }
-    const cause = (lastErr as Error & { cause?: Error })?.cause?.message ?? (lastErr as Error)?.message;
+    const where = this.opts.masterUrl ? `the master at ${this.opts.masterUrl}` : `a primary master through the view service at ${this.opts.viewUrl}`;
     throw new MasterUnreachableError(
-      `cannot reach the master at ${this.baseUrl} (${cause}); is \`tandem up\` running? (set TANDEM_MASTER_URL / --master-url)`,
+      `cannot reach ${where} for ${Math.round(this.opts.retryForMs / 1000)} s (last error: ${lastErr?.message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`,
     );
   }
 
@@ -99,4 +152,9 @@ export class MasterClient {
   async remove(jobId: string): Promise<void> {
     await this.call('POST', `/jobs/${encodeURIComponent(jobId)}/remove`, this.ids());
   }
+}
+
+/** The client a configured process uses: through the view service, or pinned to TANDEM_MASTER_URL when set. */
+export function masterClient(cfg: { TANDEM_VIEW_URL: string; TANDEM_MASTER_URL?: string }, opts: Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'> = {}): MasterClient {
+  return new MasterClient({ ...opts, viewUrl: cfg.TANDEM_VIEW_URL, masterUrl: cfg.TANDEM_MASTER_URL });
 }

@@ -38,8 +38,10 @@ export interface JobStatus {
   running: number[];
   /** Problems that hold the job up, in plain words (e.g. Redis unreachable); empty when none. */
   alerts: string[];
-  /** Change counter for long polls (`status(id, {after: version})`); process-local to the master. */
+  /** Change counter for long polls (`status(id, {after: version})`); part of the replicated state, so it never goes backwards. */
   version: number;
+  /** The (clientId, requestId) of the submit that created the job. */
+  submittedBy: { clientId: string; requestId: string };
 }
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';

@@ -1,12 +1,14 @@
 /**
- * A Tandem cluster made of real processes for tests: a private redis-server, a master and workers
- * as child processes (each with its own log file under test-output/), and helpers to run the CLI.
+ * A Tandem cluster made of real processes for tests: a private redis-server, the view service, one
+ * or two masters and workers as child processes (each with its own log file under test-output/),
+ * and helpers to run the CLI.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { MasterClient, keys, type Keys } from '@tandem/shared';
+import { Writable } from 'node:stream';
+import { MasterClient, keys, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
 import { repoRoot, spawnApp, type AppName } from '../../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { freePort, waitFor } from './wait.ts';
@@ -16,8 +18,19 @@ export const fixtureJobsDir = join(repoRoot, 'test', 'fixtures', 'jobs');
 export interface ClusterOptions {
   name: string;
   workers?: number;
+  /** Master processes (1 or 2; default 1). */
+  masters?: number;
+  /** How many of them to start now (default: all); start the others with startMaster(i). */
+  startMasters?: number;
   env?: Record<string, string>;
   redis?: TestRedis;
+}
+
+export interface MasterProcess {
+  /** Its name in views, and where it listens. */
+  url: string;
+  port: number;
+  proc: ChildProcess;
 }
 
 export interface Cluster {
@@ -25,13 +38,19 @@ export interface Cluster {
   prefix: string;
   keys: Keys;
   env: NodeJS.ProcessEnv;
-  masterUrl: string;
+  viewUrl: string;
   outDir: string;
-  master: ChildProcess;
+  viewService: ChildProcess;
+  masters: MasterProcess[];
   workers: ChildProcess[];
   startWorker(env?: Record<string, string>): ChildProcess;
-  startMaster(): Promise<ChildProcess>;
-  client(): MasterClient;
+  /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
+  startMaster(i: number): Promise<MasterProcess>;
+  /** Waits until the view names a primary that answers as primary; returns its index in `masters`. */
+  primary(timeoutMs?: number): Promise<number>;
+  /** Waits until the view has a primary and a backup, and the primary has acknowledged it (the backup holds a snapshot). */
+  replicated(timeoutMs?: number): Promise<{ primary: number; backup: number; viewnum: number }>;
+  client(opts?: Omit<MasterClientOptions, 'viewUrl'>): MasterClient;
   /** Runs the tandem CLI as a separate process. */
   cli(args: string[], opts?: { input?: Buffer | string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
   stop(): Promise<void>;
@@ -49,7 +68,9 @@ export const testTimings = {
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const redis = opts.redis ?? (await startRedis());
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const port = await freePort();
+  const viewPort = await freePort();
+  const ports: number[] = [];
+  for (let i = 0; i < (opts.masters ?? 1); i++) ports.push(await freePort());
   const outDir = join(repoRoot, 'test-output', opts.name);
   mkdirSync(outDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
@@ -57,28 +78,41 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...testTimings,
     REDIS_URL: redis.url,
     TANDEM_PREFIX: prefix,
-    TANDEM_MASTER_PORT: String(port),
-    TANDEM_MASTER_URL: `http://127.0.0.1:${port}`,
+    TANDEM_VIEW_PORT: String(viewPort),
+    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
     TANDEM_JOBS_DIR: fixtureJobsDir,
     ...opts.env,
   };
   const procs: ChildProcess[] = [];
   let n = 0;
-  const launch = (app: AppName, extra: Record<string, string> = {}) => {
+  const launch = (app: AppName, extra: Record<string, string> = {}, label: string = app) => {
     const p = spawnApp(app, { ...env, ...extra }, ['ignore', 'ignore', 'pipe']);
-    p.stderr!.pipe(createWriteStream(join(outDir, `${app}-${++n}.log`)));
+    p.stderr!.pipe(createWriteStream(join(outDir, `${label}-${++n}.log`)));
     procs.push(p);
     return p;
   };
-  const masterUrl = env.TANDEM_MASTER_URL!;
-  const startMaster = async () => {
-    const m = launch('master');
-    await waitFor(async () => (await fetch(new URL('/health', masterUrl))).ok, { what: 'master /health', timeoutMs: 30_000 });
-    return m;
+  const viewUrl = env.TANDEM_VIEW_URL!;
+  const viewService = launch('view-service');
+  await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
+  const masters: MasterProcess[] = [];
+  const startMaster = async (i: number) => {
+    const url = `http://127.0.0.1:${ports[i]}`;
+    const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
+    masters[i] = { url, port: ports[i], proc };
+    await waitFor(async () => (await fetch(new URL('/health', url))).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
+    return masters[i];
   };
+  const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl))).json()) as {
+    view: { viewnum: number; primary: string; backup: string }; acked: boolean;
+  };
+  const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url))).json()) as { role: string }).role;
+  for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
+    await startMaster(i);
+    // The first master becomes primary before the second starts, so the roles are predictable.
+    if (i === 0) await waitFor(async () => (await viewStatus()).view.primary === masters[0].url && (await roleOf(masters[0].url)) === 'primary', { what: 'master a to become primary', timeoutMs: 30_000 });
+  }
   const cluster: Cluster = {
-    redis, prefix, keys: keys(prefix), env, masterUrl, outDir,
-    master: await startMaster(),
+    redis, prefix, keys: keys(prefix), env, viewUrl, outDir, viewService, masters,
     workers: [],
     startWorker(extra) {
       const w = launch('worker', extra);
@@ -86,7 +120,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       return w;
     },
     startMaster,
-    client: () => new MasterClient(masterUrl),
+    async primary(timeoutMs = 30_000) {
+      let index = -1;
+      await waitFor(async () => {
+        const { view } = await viewStatus();
+        index = masters.findIndex((m) => m.url === view.primary);
+        return index >= 0 && (await roleOf(view.primary)) === 'primary';
+      }, { what: 'a primary master', timeoutMs });
+      return index;
+    },
+    async replicated(timeoutMs = 30_000) {
+      let r = { primary: -1, backup: -1, viewnum: 0 };
+      await waitFor(async () => {
+        const s = await viewStatus();
+        r = { primary: masters.findIndex((m) => m.url === s.view.primary), backup: masters.findIndex((m) => m.url === s.view.backup), viewnum: s.view.viewnum };
+        return s.acked && r.primary >= 0 && r.backup >= 0 && (await roleOf(s.view.primary)) === 'primary';
+      }, { what: 'a primary with a backup that holds its state', timeoutMs });
+      return r;
+    },
+    client: (o = {}) => new MasterClient({ viewUrl, ...o }),
     cli(args, o = {}) {
       return new Promise((resolve) => {
         const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), ...args], {
@@ -125,4 +177,25 @@ export async function waitForJob(c: Cluster, jobId: string, timeoutMs = 120_000)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A finished job's whole output, as the CLI would write it. */
+export async function jobOutput(c: Cluster, s: { id: string; iter: number; reducers: number }): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, iter: s.iter, reducers: s.reducers }, sink);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** SIGKILLs a process and resolves once it is gone. */
+export async function kill(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill(signal);
+  await exited;
 }

@@ -4,6 +4,7 @@ import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { jobCommand } from './commands/job.ts';
 import { eventsCommand } from './commands/events.ts';
+import { viewCommand } from './commands/view.ts';
 import { up } from './up.ts';
 
 const program = new Command('tandem')
@@ -13,15 +14,17 @@ addConnectionOptions(program);
 
 program
   .command('up')
-  .description('run the whole platform on this machine in the foreground (Redis if none answers, master, workers)')
+  .description('run the whole platform on this machine in the foreground (Redis if none answers, the view service, two masters, workers)')
   .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser(positiveInt('--workers')))
-  .addOption(new Option('--master-port <port>', "master's HTTP port (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port')))
+  .addOption(new Option('--master-port <port>', "the first master's HTTP port; the second takes the next one (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port')))
+  .addOption(new Option('--view-port <port>', "the view service's HTTP port (default: 7000)").env('TANDEM_VIEW_PORT').argParser(positiveInt('--view-port')))
   .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data (default: .tandem)').env('TANDEM_DATA_DIR'))
-  .action(async (opts: { workers: number; masterPort?: number; dataDir?: string }, self: Command) => {
-    if (opts.masterPort !== undefined) {
-      process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
-      // Clients started from this shell find the master on the chosen port unless told otherwise.
-      if (program.getOptionValueSource('masterUrl') === 'default') program.setOptionValue('masterUrl', `http://127.0.0.1:${opts.masterPort}`);
+  .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; dataDir?: string }, self: Command) => {
+    if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
+    if (opts.viewPort !== undefined) {
+      process.env.TANDEM_VIEW_PORT = String(opts.viewPort);
+      // The masters and workers started here find the view service on the chosen port unless told otherwise.
+      if (program.getOptionValueSource('viewUrl') === 'default') program.setOptionValue('viewUrl', `http://127.0.0.1:${opts.viewPort}`);
     }
     if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
     process.env.TANDEM_WORKERS = String(opts.workers);
@@ -31,6 +34,7 @@ program
 program.addCommand(datasetCommand());
 program.addCommand(jobCommand());
 program.addCommand(eventsCommand());
+program.addCommand(viewCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -9,7 +9,8 @@ import { configSchema, loadConfig, type Config } from '@tandem/shared';
 const flags: [flag: string, env: keyof Config, help: string][] = [
   ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
   ['--prefix <prefix>', 'TANDEM_PREFIX', 'prefix of every Redis key, so several clusters can share one Redis'],
-  ['--master-url <url>', 'TANDEM_MASTER_URL', "the master's HTTP address (clients)"],
+  ['--view-url <url>', 'TANDEM_VIEW_URL', 'the view service, which tells clients which master is primary'],
+  ['--master-url <url>', 'TANDEM_MASTER_URL', 'talk to this master only, instead of asking the view service for the primary'],
   ['--jobs-dir <dir>', 'TANDEM_JOBS_DIR', 'folder of extra job-type modules (nothing outside it is loaded)'],
 ];
 

@@ -1,7 +1,8 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
- * answers at REDIS_URL, then the master and N workers, restarts any that die, and stops everything
- * on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
+ * answers at REDIS_URL, then the view service, two masters (primary and backup, on MASTER_PORT and
+ * the port after it) and N workers, restarts any that die (a restarted master comes back as backup),
+ * and stops everything on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -67,22 +68,42 @@ function prettyLogs(label: string, proc: ChildProcess): void {
 interface Supervised {
   label: string;
   app: AppName;
+  env?: Record<string, string>;
   proc: ChildProcess | null;
   restarts: number;
+}
+
+/** The primary named by the view service, once it answers as primary itself. */
+async function primaryReady(cfg: Config): Promise<string | null> {
+  try {
+    const res = await fetch(new URL('/view', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) });
+    const { view } = (await res.json()) as { view: { primary: string } };
+    if (!view.primary) return null;
+    const h = await fetch(new URL('/health', view.primary), { signal: AbortSignal.timeout(1000) });
+    return ((await h.json()) as { role?: string }).role === 'primary' ? view.primary : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function up(cfg: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   let fatal: ((why: string) => void) | undefined;
   const redis = await startRedis(cfg, say);
+  const masterUrl = (port: number) => `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
+  const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
   const children: Supervised[] = [
-    { label: 'master', app: 'master', proc: null, restarts: 0 },
+    { label: 'view', app: 'view-service', proc: null, restarts: 0 },
+    ...ports.map((port, i) => ({
+      label: `master-${'ab'[i]}`, app: 'master' as const, proc: null, restarts: 0,
+      env: { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) },
+    })),
     ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, restarts: 0 })),
   ];
   let stopping = false;
 
   const launch = (c: Supervised) => {
-    const proc = spawnApp(c.app, process.env);
+    const proc = spawnApp(c.app, { ...process.env, ...c.env });
     c.proc = proc;
     prettyLogs(c.label, proc);
     proc.on('exit', (code, signal) => {
@@ -97,18 +118,36 @@ export async function up(cfg: Config, workers: number): Promise<void> {
       setTimeout(() => !stopping && launch(c), delay);
     });
   };
-  for (const c of children) launch(c);
-
   let failed: string | undefined;
   fatal = (why) => (failed = why);
-  for (let i = 0; i < 200 && !failed; i++) {
-    try {
-      const res = await fetch(new URL('/health', cfg.TANDEM_MASTER_URL), { signal: AbortSignal.timeout(1000) });
-      if (res.ok) break;
-    } catch {
-      // not up yet
+  /** Polls `cond` every 100 ms for up to 30 s, unless a child fails for good. */
+  const until = async <T>(cond: () => Promise<T | null>): Promise<T | null> => {
+    for (let i = 0; i < 300 && !failed; i++) {
+      const v = await cond();
+      if (v) return v;
+      await sleep(100);
     }
-    await sleep(100);
+    return null;
+  };
+  // In order, so that master-a is the first primary and master-b its backup.
+  launch(children[0]);
+  const viewUp = await until(async () => (await fetch(new URL('/view', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) }).catch(() => null))?.ok || null);
+  if (!viewUp && !failed) failed = `the view service did not answer at ${cfg.TANDEM_VIEW_URL} within 30 s; see the messages above`;
+  let primary: string | null = null;
+  if (!failed) {
+    launch(children[1]);
+    primary = await until(() => primaryReady(cfg));
+    if (!primary && !failed) failed = `no master became primary within 30 s; see the messages above (is ${cfg.TANDEM_VIEW_URL} the view service started here?)`;
+  }
+  let backup: string | null = null;
+  if (!failed) {
+    for (const c of children.slice(2)) launch(c);
+    backup = await until(async () => {
+      const res = await fetch(new URL('/status', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) }).catch(() => null);
+      const s = (await res?.json().catch(() => null)) as { acked: boolean; view: { backup: string } } | null;
+      return s?.acked && s.view.backup ? s.view.backup : null;
+    });
+    if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
   }
   if (failed) {
     stopping = true;
@@ -116,7 +155,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
     redis?.kill('SIGTERM');
     throw new Error(failed);
   }
-  say(`up: master ${cfg.TANDEM_MASTER_URL}, ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
+  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('Ctrl-C stops everything');
 

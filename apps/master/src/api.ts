@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { isFinishedPhase, type Logger } from '@tandem/shared';
 import { Master, RequestError } from './master.ts';
+import { NotPrimaryError, type OpsMessage, type SnapshotMessage } from './replication.ts';
 import { jobDetail, jobSummary } from './views.ts';
 
 const clientFields = { clientId: z.string().min(1).max(200), requestId: z.string().min(1).max(200) };
@@ -24,21 +25,42 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
+const envelope = { from: z.string().min(1), viewnum: z.number().int().min(0), clock: z.number().int().min(0), seq: z.number().int().min(0) };
+const snapshotBody = z.object({ ...envelope, state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }) });
+const opsBody = z.object({ ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) });
+
 export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
   const app = express();
-  app.use(express.json({ limit: '256kb' }));
 
+  // Replication between the masters (the backup's side). The state snapshot can be large.
+  app.post('/replica/snapshot', express.json({ limit: '512mb' }), async (req, res) => {
+    parse(snapshotBody, req.body);
+    res.json(await master.replication.receiveSnapshot(req.body as SnapshotMessage));
+  });
+  app.post('/replica/ops', express.json({ limit: '64mb' }), async (req, res) => {
+    parse(opsBody, req.body);
+    res.json(await master.replication.receiveOps(req.body as OpsMessage));
+  });
+
+  app.use(express.json({ limit: '256kb' }));
+  // Any master answers /health, whatever its role; it says which role that is.
   app.get('/health', (_req, res) => {
-    res.json({ ok: true, jobs: Object.keys(master.state.jobs).length, alerts: alerts() });
+    const r = master.replication.state;
+    res.json({ ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length, alerts: alerts() });
+  });
+  // Everything else is the primary's, and a read is confirmed through the backup first.
+  app.use((_req, _res, next) => {
+    next(master.replication.serving ? undefined : master.replication.notPrimary());
   });
   app.post('/jobs', async (req, res) => {
     const reply = await master.submit(parse(submitBody, req.body));
     res.status(reply.ok ? 200 : 400).json(reply);
   });
-  app.get('/jobs', (_req, res) => {
+  app.get('/jobs', async (_req, res) => {
+    await master.confirmRead();
     const now = alerts();
     const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary)
-      .map((j) => ({ ...j, alerts: isFinishedPhase(j.phase) ? [] : now, version: master.version(j.id) }));
+      .map((j) => ({ ...j, alerts: isFinishedPhase(j.phase) ? [] : now }));
     res.json({ jobs });
   });
   // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later.
@@ -49,13 +71,14 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
       const waitMs = Math.min(60_000, Math.max(0, Number(req.query.waitMs ?? 25_000) || 0));
       await master.waitForChange(id, after, waitMs);
     }
+    await master.confirmRead();
     const job = master.state.jobs[id];
     if (!job) {
       res.status(404).json({ ok: false, error: `job ${id} does not exist` });
       return;
     }
     const view = req.query.tasks ? jobDetail(job) : jobSummary(job);
-    res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts(), version: master.version(id) });
+    res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts() });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
     const { clientId, requestId } = parse(clientBody, req.body);
@@ -68,6 +91,10 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
     res.status(reply.ok ? 200 : 400).json(reply);
   });
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof NotPrimaryError) {
+      res.status(503).json({ ok: false, notPrimary: true, error: err.message, view: err.view });
+      return;
+    }
     if (err instanceof RequestError) {
       res.status(400).json({ ok: false, error: err.message });
       return;

@@ -27,15 +27,16 @@ const queues = Object.fromEntries(
   QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
 ) as Record<QueueName, Queue>;
 
-const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connect('tandem-master-events') });
-master.start();
+const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
+const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connect('tandem-master-events'), me });
 const alerts = () => {
   const since = Math.min(...connections.map((c) => downSince.get(c) ?? Infinity));
   return since === Infinity ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
 const server = listenOrExit(createApi(master, log, alerts), where, log, () => {
-  log.info({ url: `http://${where.host}:${where.port}`, types: registry.names() }, 'master ready');
+  log.info({ url: `http://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
+  master.start();
 });
 
 let stopping = false;

@@ -1,8 +1,13 @@
 /**
  * The master process's logic: owns the state (only through ops), turns scheduler actions into ops
  * and then side effects (BullMQ enqueues, clean-up), and feeds queue events and commit markers back
- * in as ops. Every op goes through `propose`, which serializes them; replication (issue 3) hooks in
- * there, before an op's effects become visible.
+ * in as ops.
+ *
+ * Every op goes through `propose`. Ops wait in a queue; one commit loop at a time takes all that
+ * wait, has replication forward them to the backup (group commit), and only on the backup's OK
+ * applies them here in the same order and answers their callers. A read (`confirmRead`) joins the
+ * same queue as an empty entry, so it too is confirmed by the backup. Only the primary proposes;
+ * only the primary runs the scheduler, the queue-event readers and reconcile.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -14,6 +19,7 @@ import { JobTypeError, type Registry } from '@tandem/jobs';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts';
 import { plan, type Action } from './scheduler.ts';
 import { apply, currentTasks, emptyState, isFinished, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
 
@@ -26,6 +32,8 @@ export interface MasterDeps {
   queues: Record<QueueName, Queue>;
   /** Separate connections for the queue-event readers (blocking XREAD). */
   eventConnection: () => Redis;
+  /** This master's name in views: its URL. */
+  me: string;
 }
 
 export interface SubmitRequest {
@@ -45,12 +53,20 @@ export const defaultReducers = (bytes: number) => Math.min(16, Math.max(1, Math.
 
 const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
 
-export class Master {
+interface Pending {
+  /** Undefined for a read's confirmation. */
+  op?: Op;
+  resolve: (r: Reply | undefined) => void;
+  reject: (err: Error) => void;
+}
+
+export class Master implements ReplicaHost {
   state: MasterState = emptyState();
-  /** Bumped whenever an op changes a job; lets clients wait for a change instead of polling. */
-  private versions = new Map<string, number>();
+  readonly replication: Replication;
+  /** Emits a job's id whenever an op changes it; lets clients wait for a change instead of polling. */
   private changes = new EventEmitter();
-  private chain: Promise<unknown> = Promise.resolve();
+  private pending: Pending[] = [];
+  private committing = false;
   private timers: NodeJS.Timeout[] = [];
   private events: QueueEvents[] = [];
   private lastSeenEvent: Partial<Record<QueueName, string>> = {};
@@ -60,34 +76,118 @@ export class Master {
   private clock = new LamportClock();
   /** Each job's vector clock as this process knows it (for the event log; not replicated). */
   private jobClocks = new Map<string, VectorClock>();
-  private readonly procName = `master:${hostname()}:${process.pid}`;
+  private readonly procName: string;
   private tickAgain = false;
   private reconciles = 0;
 
   constructor(private d: MasterDeps) {
     this.changes.setMaxListeners(0);
+    this.procName = `master:${hostname()}:${process.pid}`;
+    this.replication = new Replication(
+      { me: d.me, viewUrl: d.cfg.TANDEM_VIEW_URL, pingIntervalMs: d.cfg.TANDEM_PING_INTERVAL_MS, deadPings: d.cfg.TANDEM_DEAD_PINGS },
+      this, d.log, this.clock,
+    );
   }
 
-  /** Applies one op; all ops pass here, one at a time, in one total order. */
+  /** Proposes one op; it is applied (and its reply returned) once the backup holds it. */
   propose(op: Op): Promise<Reply | undefined> {
-    const run = async () => {
-      const before = this.state;
-      const { state, reply } = apply(this.state, op);
-      const changed = state !== this.state;
-      this.state = state;
-      if (changed) this.recordEvents(before, state, op);
-      if (changed && 'jobId' in op) {
-        this.versions.set(op.jobId, (this.versions.get(op.jobId) ?? 0) + 1);
-        this.changes.emit(op.jobId);
-      }
-      // New work may be ready (a job submitted, a phase finished): plan now, not at the next interval.
-      if (changed && (op.op === 'submit' || op.op === 'committed' || op.op === 'cancel' || op.op === 'failed')) this.kick();
-      return reply;
-    };
-    const p = this.chain.then(run, run);
-    this.chain = p.catch(() => {});
-    return p;
+    return this.enqueue(op);
   }
+
+  /** Resolves once the backup confirms this master is still primary: a read that follows sees no stale state. */
+  async confirmRead(): Promise<void> {
+    await this.enqueue(undefined);
+  }
+
+  private enqueue(op: Op | undefined): Promise<Reply | undefined> {
+    if (!this.replication.serving) return Promise.reject(this.replication.notPrimary());
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op, resolve, reject });
+      if (!this.committing) void this.commitLoop();
+    });
+  }
+
+  /** Forwards what waits, as one batch, then applies it here in the same order. One loop at a time. */
+  private async commitLoop(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 1000);
+        const ops = batch.flatMap((p) => (p.op ? [p.op] : []));
+        try {
+          await this.replication.forward(ops);
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error);
+          continue;
+        }
+        for (const p of batch) p.resolve(p.op ? this.applyLocal(p.op) : undefined);
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private applyLocal(op: Op): Reply | undefined {
+    const before = this.state;
+    const { state, reply } = apply(this.state, op);
+    const changed = state !== this.state;
+    this.state = state;
+    if (changed) this.recordEvents(before, state, op);
+    if (changed && 'jobId' in op) this.changes.emit(op.jobId);
+    // New work may be ready (a job submitted, a phase finished): plan now, not at the next interval.
+    if (changed && (op.op === 'submit' || op.op === 'committed' || op.op === 'cancel' || op.op === 'failed')) this.kick();
+    return reply;
+  }
+
+  // ReplicaHost: called by replication.
+
+  becomePrimary(withState: boolean): void {
+    if (!withState) this.state = emptyState();
+    this.d.log.info({ jobs: Object.keys(this.state.jobs).length, view: this.replication.view }, 'primary: resuming queue events, scheduling and reconcile');
+    this.confirmed.clear();
+    this.lastSeenEvent = { ...this.state.lastEventIds };
+    for (const queue of QUEUES) this.listen(queue);
+    this.timers.push(setInterval(() => void this.tick(), 100));
+    this.timers.push(setInterval(() => void this.reconcile(), this.d.cfg.TANDEM_RECONCILE_MS));
+    this.kick();
+    void this.reconcile();
+  }
+
+  stepDown(err: NotPrimaryError): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const events = this.events;
+    this.events = [];
+    for (const e of events) void e.close().catch(() => {});
+    for (const p of this.pending.splice(0)) p.reject(err);
+    this.d.log.warn({ reason: err.message }, 'stopped serving');
+  }
+
+  dropState(): void {
+    this.state = emptyState();
+    this.jobClocks.clear();
+  }
+
+  requestSync(): void {
+    this.confirmRead().catch(() => {});
+  }
+
+  snapshot(): MasterState {
+    return this.state;
+  }
+
+  install(state: MasterState): void {
+    this.state = state;
+  }
+
+  applyReplicated(ops: Op[]): void {
+    for (const op of ops) this.state = apply(this.state, op).state;
+  }
+
+  /** Logs and drops an op that could not be proposed because this master stopped being primary. */
+  private readonly dropped = (err: Error) => {
+    if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: err.message }, 'op failed');
+  };
 
   /**
    * Appends what an op did to the cluster event log, stamped with this process's Lamport clock and
@@ -138,9 +238,9 @@ export class Master {
     return { lamport: this.clock.tick(), vc: this.jobClocks.get(jobId) ?? {} };
   }
 
-  /** A job's change counter (process-local: it restarts with the process). */
+  /** A job's change counter (replicated: it never goes backwards across a failover). */
   version(jobId: string): number {
-    return this.versions.get(jobId) ?? 0;
+    return this.state.jobs[jobId]?.version ?? 0;
   }
 
   /** Resolves when the job changes after `version`, or after `timeoutMs`. */
@@ -204,16 +304,16 @@ export class Master {
     return reply;
   }
 
+  /** Starts pinging the view service; the master serves once a view names it primary. */
   start(): void {
-    for (const queue of QUEUES) this.listen(queue);
-    this.timers.push(setInterval(() => void this.tick(), 100));
-    this.timers.push(setInterval(() => void this.reconcile(), this.d.cfg.TANDEM_RECONCILE_MS));
+    this.replication.start();
   }
 
   async stop(): Promise<void> {
+    this.replication.stop();
     for (const t of this.timers) clearInterval(t);
     await Promise.all(this.events.map((e) => e.close()));
-    await this.chain;
+    for (let i = 0; i < 50 && this.committing; i++) await new Promise((r) => setTimeout(r, 20));
   }
 
   private listen(queue: QueueName): void {
@@ -228,7 +328,7 @@ export class Master {
     ev.on('active', ({ jobId }, id) => {
       seen(id);
       const t = parseTaskJobId(jobId);
-      if (t) void this.propose({ op: 'started', at: Date.now(), jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index });
+      if (t) this.propose({ op: 'started', at: Date.now(), jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index }).catch(this.dropped);
     });
     ev.on('completed', ({ jobId }, id) => {
       seen(id);
@@ -238,7 +338,7 @@ export class Master {
     ev.on('failed', ({ jobId, failedReason }, id) => {
       seen(id);
       const t = parseTaskJobId(jobId);
-      if (t) void this.taskFailed(t, failedReason);
+      if (t) this.taskFailed(t, failedReason).catch(this.dropped);
     });
     ev.on('error', (err) => this.d.log.warn({ err: err.message, queue }, 'queue events error'));
     this.events.push(ev);
@@ -271,6 +371,7 @@ export class Master {
 
   /** Runs the scheduler once and carries out its actions. Never runs twice at once; a call during a run makes it run again. */
   async tick(): Promise<void> {
+    if (!this.replication.serving) return;
     if (this.ticking) {
       this.tickAgain = true;
       return;
@@ -278,6 +379,8 @@ export class Master {
     this.ticking = true;
     this.tickAgain = false;
     try {
+      // Enqueues below are side effects: first make sure this master is still primary.
+      if (Object.values(this.state.jobs).some((j) => !isFinished(j.phase) || !j.cleaned)) await this.confirmRead();
       for (const queue of QUEUES) {
         const id = this.lastSeenEvent[queue];
         if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
@@ -286,7 +389,7 @@ export class Master {
       for (const action of plan(this.state, Date.now(), cfg)) await this.act(action);
       await this.ensureQueued();
     } catch (err) {
-      this.d.log.warn({ err: (err as Error).message }, 'scheduler tick failed; retrying');
+      if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: (err as Error).message }, 'scheduler tick failed; retrying');
     } finally {
       this.ticking = false;
     }
@@ -363,6 +466,7 @@ export class Master {
 
   /** Catches up with commits and failures whose queue events were missed. */
   async reconcile(): Promise<void> {
+    if (!this.replication.serving) return;
     this.reconciles++;
     try {
       for (const job of Object.values(this.state.jobs)) {
@@ -376,7 +480,7 @@ export class Master {
       }
       if (this.reconciles % 5 === 0) await this.reconcileFailures();
     } catch (err) {
-      this.d.log.warn({ err: (err as Error).message }, 'reconcile failed; retrying');
+      if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: (err as Error).message }, 'reconcile failed; retrying');
     }
   }
 

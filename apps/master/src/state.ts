@@ -59,6 +59,10 @@ export interface JobRecord {
   finishedAt?: number;
   /** Intermediate data deleted and leftover queue entries removed. */
   cleaned: boolean;
+  /** Bumped by every op that changes the job; replicated, so it never goes backwards across a failover. */
+  version: number;
+  /** The request that created the job (a history checker matches submits to jobs by it). */
+  submittedBy: { clientId: string; requestId: string };
 }
 
 export type Reply =
@@ -124,6 +128,8 @@ export function apply(state: MasterState, op: Op): Applied {
         reduces: newTasks('reduce', op.spec.reducers),
         counters: { map: zeroCounters(), reduce: zeroCounters() },
         cleaned: false,
+        version: 1,
+        submittedBy: { clientId: op.clientId, requestId: op.requestId },
       };
       const reply: Reply = { ok: true, jobId: op.jobId, phase: job.phase };
       return {
@@ -144,7 +150,7 @@ export function apply(state: MasterState, op: Op): Applied {
         if (isFinished(job.phase)) {
           reply = { ok: false, error: `job ${op.jobId} already ${job.phase}; nothing to cancel` };
         } else {
-          jobs = { ...jobs, [job.id]: { ...job, phase: 'cancelled', finishedAt: op.at } };
+          jobs = { ...jobs, [job.id]: { ...job, phase: 'cancelled', finishedAt: op.at, version: job.version + 1 } };
           reply = { ok: true, jobId: job.id, phase: 'cancelled' };
         }
       } else if (!isFinished(job.phase) || !job.cleaned) {
@@ -198,7 +204,7 @@ function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => Job
   if (!job) return { state };
   const next = f(job);
   if (next === job) return { state };
-  return { state: { ...state, jobs: { ...state.jobs, [jobId]: next } } };
+  return { state: { ...state, jobs: { ...state.jobs, [jobId]: { ...next, version: job.version + 1 } } } };
 }
 
 /** Applies f to one task of the job's current phase and iteration; ops for any other are stale and ignored. */

@@ -8,7 +8,7 @@ const countTasks = (tasks: TaskRecord[]): TaskCounts => {
   return c;
 };
 
-export function jobSummary(job: JobRecord): Omit<JobStatus, 'version' | 'alerts'> {
+export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
   return {
     id: job.id,
     type: job.spec.type,
@@ -25,6 +25,8 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'version' | 'alerts'
     finishedAt: job.finishedAt ?? null,
     error: job.error ?? null,
     cleaned: job.cleaned,
+    version: job.version,
+    submittedBy: job.submittedBy,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
   };
 }

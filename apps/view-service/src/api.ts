@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Logger } from '@tandem/shared';
 import type { ViewService } from './service.ts';
 
-const pingBody = z.object({ server: z.string().min(1).max(200), viewnum: z.number().int().min(0) });
+const pingBody = z.object({ server: z.string().min(1).max(200), viewnum: z.number().int().min(0), clock: z.number().int().min(0).optional() });
 
 export function createViewApi(vs: ViewService, log: Logger): express.Express {
   const app = express();
@@ -15,9 +15,11 @@ export function createViewApi(vs: ViewService, log: Logger): express.Express {
       res.status(400).json({ ok: false, error: `bad ping: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` });
       return;
     }
-    res.json({ ok: true, view: vs.ping(r.data.server, r.data.viewnum) });
+    vs.clock.receive(r.data.clock ?? 0);
+    res.json({ ok: true, view: vs.ping(r.data.server, r.data.viewnum), clock: vs.clock.tick() });
   });
   app.get('/view', (_req, res) => {
+    vs.lookups++;
     res.json({ ok: true, view: vs.view });
   });
   app.get('/status', (_req, res) => {

@@ -2,6 +2,7 @@
  * The view service's process logic: holds the rules' state, applies pings as they arrive and ticks
  * on a timer, and reports status (views, servers, queues, alerts). HTTP lives in api.ts.
  */
+import { LamportClock } from '@tandem/shared';
 import { initialState, isAlive, ping, tick, type RulesConfig, type View, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 
@@ -22,12 +23,18 @@ export interface ViewStatus {
   servers: ServerStatus[];
   queues: QueueReport | null;
   alerts: string[];
+  /** GET /view requests served since start. */
+  lookups: number;
 }
 
 export class ViewService {
   private state: ViewState = initialState();
   private viewSince = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Lamport clock: pings carry the master's time, answers carry this service's. */
+  readonly clock = new LamportClock();
+  /** GET /view requests served (clients asking where the primary is). */
+  lookups = 0;
 
   constructor(
     private cfg: RulesConfig & { ackAlertMs: number },
@@ -78,6 +85,6 @@ export class ViewService {
     if (primary && !primary.alive) alerts.push(`the primary (${primary.name}) is not pinging`);
     const q = this.queues();
     if (q) alerts.push(...queueAlerts(q));
-    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts };
+    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups };
   }
 }

@@ -155,6 +155,27 @@ describe('view service rules (MIT 6.824 viewservice tests)', () => {
     assert.notEqual(vs.view.primary, 's3');
   });
 
+  test('a backup that restarts while the view is unacknowledged stays restarted after its next ping', () => {
+    const vs = service();
+    vs.interval({ s1: 0 });
+    vs.intervals(DEAD, { s1: 'current', s2: 0 });
+    vs.intervals(2, { s1: 'current', s2: 'current' });
+    check(vs.view, 's1', 's2', 2);
+    // s3 joins, s2 dies: view 3 has s1 and s3, and s1 does not acknowledge it yet.
+    vs.intervals(DEAD, { s1: 2, s3: 0 });
+    check(vs.view, 's1', 's3', 3);
+    vs.interval({ s1: 2, s3: 3 });
+    // s3 restarts (pings 0), then pings the view it learns: it holds nothing, whatever it pings.
+    vs.interval({ s1: 2, s3: 0 });
+    vs.interval({ s1: 2, s3: 3 });
+    assert.equal(vs.state.servers.s3.restarted, true);
+    // s1 acknowledges and dies: s3 must not be promoted; s3 is dropped instead.
+    vs.interval({ s1: 3, s3: 3 });
+    assert.notEqual(vs.view.primary, 's3');
+    vs.intervals(DEAD, { s3: 'current' });
+    assert.notEqual(vs.view.primary, 's3');
+  });
+
   test('a backup that never pinged the view that made it backup is not promoted', () => {
     const vs = service();
     vs.interval({ s1: 0 });

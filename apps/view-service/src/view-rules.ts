@@ -85,7 +85,9 @@ export function ping(s: ViewState, server: string, viewnum: number, now: number,
   const before = s.servers[server];
   // Only a restart of a server with a role matters: an idle server holds nothing to lose.
   const hasRole = server === s.view.primary || server === s.view.backup;
-  const restarted = hasRole && viewnum === 0 && ((before?.viewnum ?? 0) > 0 || (before?.restarted ?? false));
+  // Once a server with a role has restarted, it stays marked until it loses the role: its next
+  // ping (with the view number it then learns) must not make it look as if it held state again.
+  const restarted = hasRole && ((viewnum === 0 && (before?.viewnum ?? 0) > 0) || (before?.restarted ?? false));
   let next: ViewState = { ...s, servers: { ...s.servers, [server]: { at: now, viewnum, restarted } } };
   if (next.view.viewnum === 0) {
     // The very first server becomes primary of view 1 (it holds the initial, empty state).

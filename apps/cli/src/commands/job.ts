@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import {
-  MasterClient, clientRedis, isFinishedPhase, keys, writeOutput, writeOutputFile,
+  MasterClient, clientRedis, masterClient, isFinishedPhase, keys, writeOutput, writeOutputFile,
   type Config, type JobStatus,
 } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
@@ -103,7 +103,7 @@ export function jobCommand(): Command {
     .option('--out <file>', 'write the output here (written atomically) instead of standard output')
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
       const cfg = configFrom(self);
-      const client = new MasterClient(cfg.TANDEM_MASTER_URL);
+      const client = masterClient(cfg);
       const jobId = await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param });
       console.error(`submitted job ${jobId}`);
       const s = await follow(client, jobId);
@@ -119,7 +119,7 @@ export function jobCommand(): Command {
     .description('submit a job and print its id without waiting')
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
-      const client = new MasterClient(cfg.TANDEM_MASTER_URL);
+      const client = masterClient(cfg);
       console.log(await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param }));
     });
 
@@ -130,7 +130,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const s = await new MasterClient(cfg.TANDEM_MASTER_URL).status(id);
+      const s = await masterClient(cfg).status(id);
       console.log(opts.json ? JSON.stringify(s, null, 2) : describe(s));
     });
 
@@ -140,7 +140,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const jobs = await new MasterClient(cfg.TANDEM_MASTER_URL).list();
+      const jobs = await masterClient(cfg).list();
       if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
       if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run wordcount --dataset NAME');
       console.log(table([
@@ -157,7 +157,7 @@ export function jobCommand(): Command {
     .option('--out <file>', 'write here (atomically) instead of standard output')
     .action(async (id: string, opts: { out?: string }, self: Command) => {
       const cfg = configFrom(self);
-      const s = await new MasterClient(cfg.TANDEM_MASTER_URL).status(id);
+      const s = await masterClient(cfg).status(id);
       if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
       await saveOutput(cfg, s, opts.out);
     });
@@ -168,7 +168,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await new MasterClient(cfg.TANDEM_MASTER_URL).cancel(id);
+      await masterClient(cfg).cancel(id);
       console.log(`cancelled job ${id}`);
     });
 
@@ -178,7 +178,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await new MasterClient(cfg.TANDEM_MASTER_URL).remove(id);
+      await masterClient(cfg).remove(id);
       console.log(`removed job ${id}`);
     });
 

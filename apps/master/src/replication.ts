@@ -1,0 +1,254 @@
+/**
+ * Primary-backup replication of the master's state (DESIGN §5), wiring replica-rules.ts to the view
+ * service and to the other master over HTTP:
+ *
+ * - a pinger tells the view service the view this master acknowledges and learns the current view;
+ * - as primary, `forward(ops)` sends each batch of operations to the backup (a snapshot first when
+ *   the backup is new) and resolves only on its OK, retrying through backup failures and view
+ *   changes; it rejects with NotPrimaryError when this master is no longer primary;
+ * - as backup, `receiveSnapshot` and `receiveOps` check the sender against the current view.
+ *
+ * The master (master.ts) owns the state; this module calls back into it through `ReplicaHost`.
+ */
+import { LamportClock, requestJson, type Logger } from '@tandem/shared';
+import {
+  backupOf, checkMessage, initialReplica, installed, isServing, learnView, pingViewnum, suspend, synced,
+  type MessageKind, type ReplicaState, type View, type ViewAction,
+} from './replica-rules.ts';
+import type { MasterState, Op } from './state.ts';
+
+export type { View };
+
+/** This master is not the primary (any more): the client should ask the view service. */
+export class NotPrimaryError extends Error {
+  constructor(readonly view: View, why: string) {
+    super(`not primary: ${why}`);
+  }
+}
+
+/** What replication needs from the master that owns the state. */
+export interface ReplicaHost {
+  becomePrimary(withState: boolean): void;
+  stepDown(err: NotPrimaryError): void;
+  dropState(): void;
+  /** Starts a confirmation round through the commit loop (which runs `forward`, and so any pending sync). */
+  requestSync(): void;
+  /** The state to send a new backup (called only from inside `forward`). */
+  snapshot(): MasterState;
+  install(state: MasterState): void;
+  applyReplicated(ops: Op[]): void;
+}
+
+export interface ReplicationConfig {
+  me: string;
+  viewUrl: string;
+  pingIntervalMs: number;
+  deadPings: number;
+}
+
+interface Envelope {
+  from: string;
+  viewnum: number;
+  clock: number;
+}
+export interface SnapshotMessage extends Envelope {
+  seq: number;
+  state: MasterState;
+}
+export interface OpsMessage extends Envelope {
+  seq: number;
+  ops: Op[];
+}
+export type ReplicaAnswer = { ok: true; clock: number } | { ok: false; refused: string; clock: number };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Replication {
+  private s: ReplicaState;
+  /** Sequence number of the last batch applied (primary) or received (backup). */
+  private seq = 0;
+  private lastPingOk = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** View-service lookups and pings made, for status and tests. */
+  pings = 0;
+
+  constructor(
+    private cfg: ReplicationConfig,
+    private host: ReplicaHost,
+    private log: Logger,
+    readonly clock: LamportClock,
+  ) {
+    this.s = initialReplica(cfg.me);
+  }
+
+  get state(): ReplicaState {
+    return this.s;
+  }
+
+  get view(): View {
+    return this.s.view;
+  }
+
+  get serving(): boolean {
+    return isServing(this.s);
+  }
+
+  notPrimary(why = `${this.cfg.me} is ${this.s.role} in view ${this.s.view.viewnum}`): NotPrimaryError {
+    return new NotPrimaryError(this.s.view, why);
+  }
+
+  start(): void {
+    const loop = async () => {
+      await this.ping();
+      if (!this.stopped) this.pingTimer = setTimeout(loop, this.cfg.pingIntervalMs);
+    };
+    void loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.pingTimer);
+  }
+
+  /** One ping: reports the acknowledged view and acts on the view the service answers with. */
+  async ping(): Promise<boolean> {
+    this.pings++;
+    try {
+      const r = await requestJson<{ ok: boolean; view: View; clock?: number }>(
+        new URL('/ping', this.cfg.viewUrl).href,
+        { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() },
+        this.cfg.pingIntervalMs * this.cfg.deadPings,
+      );
+      if (!r.body.ok) throw new Error(`view service refused the ping: ${JSON.stringify(r.body)}`);
+      this.clock.receive(r.body.clock ?? 0);
+      this.lastPingOk = Date.now();
+      this.learn(r.body.view);
+      return true;
+    } catch (err) {
+      const silentMs = Date.now() - this.lastPingOk;
+      if (this.s.role === 'primary' && silentMs >= this.cfg.pingIntervalMs * this.cfg.deadPings) {
+        this.log.warn({ err: (err as Error).message, silentMs }, 'cannot reach the view service: another master may be primary by now; not serving until it answers');
+        this.s = suspend(this.s);
+        this.host.stepDown(this.notPrimary(`${this.cfg.me} cannot reach the view service to confirm its view`));
+      }
+      return false;
+    }
+  }
+
+  private learn(view: View): void {
+    const before = this.s;
+    const { state, actions } = learnView(this.s, view);
+    this.s = state;
+    if (state.view.viewnum !== before.view.viewnum || state.role !== before.role) {
+      this.log.info({ view: state.view, role: state.role }, 'view changed');
+    }
+    for (const a of actions) this.act(a);
+  }
+
+  private act(a: ViewAction): void {
+    switch (a.type) {
+      case 'becomePrimary':
+        if (!a.withState) this.log.error({ view: this.s.view }, 'named primary without holding the replicated state (was the view service restarted?); starting with an empty job table');
+        this.host.becomePrimary(a.withState);
+        return;
+      case 'stepDown':
+        this.host.stepDown(this.notPrimary());
+        return;
+      case 'dropState':
+        this.host.dropState();
+        return;
+      case 'sync':
+        this.host.requestSync();
+        return;
+    }
+  }
+
+  private async send(backup: string, path: string, body: object): Promise<ReplicaAnswer> {
+    const r = await requestJson<ReplicaAnswer>(new URL(path, backup).href, body, this.cfg.pingIntervalMs * this.cfg.deadPings);
+    this.clock.receive(r.body.clock ?? 0);
+    return r.body;
+  }
+
+  /**
+   * Primary: makes `ops` (possibly none: a read's confirmation) durable at the backup, in order,
+   * before the caller applies them. Runs one batch at a time (the caller serializes). Sends the
+   * backup a snapshot first when it has none for the current view.
+   */
+  async forward(ops: Op[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.serving) throw this.notPrimary();
+      if (attempt > 0) await sleep(Math.min(this.cfg.pingIntervalMs, 10 * attempt));
+      if (!this.serving) throw this.notPrimary();
+      const backup = backupOf(this.s);
+      if (backup === '') {
+        this.seq++;
+        return;
+      }
+      const viewnum = this.s.view.viewnum;
+      try {
+        if (this.s.synced !== viewnum) {
+          const msg: SnapshotMessage = { from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq, state: this.host.snapshot() };
+          const a = await this.send(backup, '/replica/snapshot', msg);
+          if (!a.ok) {
+            this.log.warn({ backup, viewnum, refused: a.refused }, 'backup refused the snapshot');
+            await this.refuse(a.refused);
+            continue;
+          }
+          this.s = synced(this.s, viewnum);
+          this.log.info({ backup, viewnum, jobs: Object.keys(msg.state.jobs).length }, 'backup holds a snapshot; acknowledging the view');
+          void this.ping();
+        }
+        const a = await this.send(backup, '/replica/ops', { from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq + 1, ops } satisfies OpsMessage);
+        if (a.ok) {
+          this.seq++;
+          return;
+        }
+        this.log.warn({ backup, viewnum, refused: a.refused }, 'backup refused an operation');
+        await this.refuse(a.refused);
+      } catch (err) {
+        // The backup is unreachable: wait for it, or for the view service to replace it.
+        if (attempt % 50 === 0) this.log.warn({ backup, err: (err as Error).message }, 'backup does not answer; waiting for it or for a new view');
+      }
+    }
+  }
+
+  /** The backup refused: learn the current view; if it cannot be learned, stop serving. */
+  private async refuse(reason: string): Promise<void> {
+    if (!(await this.ping()) && this.s.role === 'primary') {
+      this.s = suspend(this.s);
+      this.host.stepDown(this.notPrimary(`the backup refused (${reason}) and the view service does not answer`));
+    }
+  }
+
+  /** Backup: checks a message against the current view, asking the view service when the message names a newer view. */
+  private async check(kind: MessageKind, msg: Envelope): Promise<string | null> {
+    this.clock.receive(msg.clock);
+    let v = checkMessage(this.s, { kind, viewnum: msg.viewnum, from: msg.from });
+    if (v.type === 'refresh') {
+      await this.ping();
+      v = checkMessage(this.s, { kind, viewnum: msg.viewnum, from: msg.from }, true);
+    }
+    return v.type === 'accept' ? null : v.type === 'refuse' ? v.reason : 'unknown view';
+  }
+
+  async receiveSnapshot(msg: SnapshotMessage): Promise<ReplicaAnswer> {
+    const refused = await this.check('snapshot', msg);
+    if (refused) return { ok: false, refused, clock: this.clock.tick() };
+    this.host.install(msg.state);
+    this.seq = msg.seq;
+    this.s = installed(this.s, msg.viewnum);
+    this.log.info({ from: msg.from, viewnum: msg.viewnum, jobs: Object.keys(msg.state.jobs).length }, 'installed the primary\'s snapshot');
+    return { ok: true, clock: this.clock.tick() };
+  }
+
+  async receiveOps(msg: OpsMessage): Promise<ReplicaAnswer> {
+    const refused = await this.check('ops', msg);
+    if (refused) return { ok: false, refused, clock: this.clock.tick() };
+    if (msg.seq <= this.seq) return { ok: true, clock: this.clock.tick() }; // a retry of a batch already applied
+    if (msg.seq !== this.seq + 1) return { ok: false, refused: `batch ${msg.seq} arrived after batch ${this.seq}; a batch is missing`, clock: this.clock.tick() };
+    this.host.applyReplicated(msg.ops);
+    this.seq = msg.seq;
+    return { ok: true, clock: this.clock.tick() };
+  }
+}

@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
 import { MasterClient, keys, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
 import { repoRoot, spawnApp, type AppName } from '../../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './redis.ts';
@@ -105,7 +106,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl))).json()) as {
     view: { viewnum: number; primary: string; backup: string }; acked: boolean;
   };
-  const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url))).json()) as { role: string }).role;
+  // With a time limit: a SIGSTOPped master accepts connections but never answers.
+  const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
   for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
     await startMaster(i);
     // The first master becomes primary before the second starts, so the roles are predictable.
@@ -163,6 +165,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
   };
   for (let i = 0; i < (opts.workers ?? 2); i++) cluster.startWorker();
+  // Tests that look for parallel work need every worker listening before the first job.
+  if (cluster.workers.length > 0) {
+    const q = new Queue('map', { connection: redis.client(), prefix: cluster.keys.bullPrefix });
+    try {
+      await waitFor(async () => (await q.getWorkersCount()) >= cluster.workers.length, { what: `${cluster.workers.length} workers to listen`, timeoutMs: 60_000 });
+    } finally {
+      await q.close();
+    }
+  }
   return cluster;
 }
 

@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchFailover } from './failover.ts';
 import { benchWordcount } from './wordcount.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
@@ -12,6 +13,14 @@ program
   .option('--mb <n>', 'corpus size in MB', (v) => Number(v), 100)
   .option('--runs <n>', 'runs of each side (best is reported)', (v) => Number(v), 2)
   .action(async (opts: { mb: number; runs: number }) => benchWordcount(opts));
+
+program
+  .command('failover')
+  .description('replicated master: failover time, replication cost (latency with vs without a backup), a word count across a failover')
+  .option('--trials <n>', 'failovers to time', (v) => Number(v), 10)
+  .option('--ops <n>', 'submits per latency measurement', (v) => Number(v), 400)
+  .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 100)
+  .action(async (opts: { trials: number; ops: number; mb: number }) => benchFailover(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -21,7 +21,7 @@ export interface MasterClientOptions {
   masterUrl?: string;
   /** Keep retrying a request through failures and failovers for this long (ms). */
   retryForMs?: number;
-  /** Pause before the first retry; it doubles up to 500 ms. */
+  /** Pause before the first retry; it doubles up to 250 ms. */
   retryDelayMs?: number;
   /** One HTTP request's time limit (long polls included). */
   timeoutMs?: number;
@@ -68,7 +68,7 @@ export class MasterClient {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) {
         if (Date.now() >= deadline) break;
-        await sleep(Math.min(500, this.opts.retryDelayMs * 2 ** Math.min(attempt - 1, 4)));
+        await sleep(Math.min(250, this.opts.retryDelayMs * 2 ** Math.min(attempt - 1, 4)));
       }
       let base: string;
       try {

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { isFinishedPhase, type Logger } from '@tandem/shared';
 import { Master, RequestError } from './master.ts';
-import { NotPrimaryError, type OpsMessage, type SnapshotMessage } from './replication.ts';
+import { NotPrimaryError } from './replication.ts';
 import { jobDetail, jobSummary } from './views.ts';
 
 const clientFields = { clientId: z.string().min(1).max(200), requestId: z.string().min(1).max(200) };
@@ -25,22 +25,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
-const envelope = { from: z.string().min(1), viewnum: z.number().int().min(0), clock: z.number().int().min(0), seq: z.number().int().min(0) };
-const snapshotBody = z.object({ ...envelope, state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }) });
-const opsBody = z.object({ ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) });
-
 export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
   const app = express();
-
-  // Replication between the masters (the backup's side). The state snapshot can be large.
-  app.post('/replica/snapshot', express.json({ limit: '512mb' }), async (req, res) => {
-    parse(snapshotBody, req.body);
-    res.json(await master.replication.receiveSnapshot(req.body as SnapshotMessage));
-  });
-  app.post('/replica/ops', express.json({ limit: '64mb' }), async (req, res) => {
-    parse(opsBody, req.body);
-    res.json(await master.replication.receiveOps(req.body as OpsMessage));
-  });
 
   app.use(express.json({ limit: '256kb' }));
   // Any master answers /health, whatever its role; it says which role that is.

@@ -5,6 +5,7 @@ import { QUEUES, createLogger, downSince, listenOrExit, keys, loadConfig, servic
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
+import { acceptReplicaStreams } from './replica-channel.ts';
 import { Master } from './master.ts';
 
 let cfg!: Config;
@@ -38,6 +39,8 @@ const server = listenOrExit(createApi(master, log, alerts), where, log, () => {
   log.info({ url: `http://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });
+
+acceptReplicaStreams(server, (msg) => master.replication.receive(msg), log);
 
 let stopping = false;
 async function stop(signal: string) {

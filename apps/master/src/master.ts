@@ -160,6 +160,8 @@ export class Master implements ReplicaHost {
     this.events = [];
     for (const e of events) void e.close().catch(() => {});
     for (const p of this.pending.splice(0)) p.reject(err);
+    // Wake every long poll now: each then fails its confirmation and answers "not primary".
+    for (const id of this.changes.eventNames()) this.changes.emit(id);
     this.d.log.warn({ reason: err.message }, 'stopped serving');
   }
 

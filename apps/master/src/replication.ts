@@ -8,9 +8,13 @@
  *   changes; it rejects with NotPrimaryError when this master is no longer primary;
  * - as backup, `receiveSnapshot` and `receiveOps` check the sender against the current view.
  *
+ * Primary and backup talk over one persistent stream per backup (replica-channel.ts).
+ *
  * The master (master.ts) owns the state; this module calls back into it through `ReplicaHost`.
  */
+import { z } from 'zod';
 import { LamportClock, requestJson, type Logger } from '@tandem/shared';
+import { ReplicaChannel } from './replica-channel.ts';
 import {
   backupOf, checkMessage, initialReplica, installed, isServing, learnView, pingViewnum, suspend, synced,
   type MessageKind, type ReplicaState, type View, type ViewAction,
@@ -61,6 +65,15 @@ export interface OpsMessage extends Envelope {
 }
 export type ReplicaAnswer = { ok: true; clock: number } | { ok: false; refused: string; clock: number };
 
+const envelope = { from: z.string().min(1), viewnum: z.number().int().min(0), clock: z.number().int().min(0), seq: z.number().int().min(0) };
+const messageSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('snapshot'), ...envelope,
+    state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }),
+  }),
+  z.object({ kind: z.literal('ops'), ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) }),
+]);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Replication {
@@ -72,6 +85,7 @@ export class Replication {
   private stopped = false;
   /** View-service lookups and pings made, for status and tests. */
   pings = 0;
+  private channel: ReplicaChannel | null = null;
 
   constructor(
     private cfg: ReplicationConfig,
@@ -109,6 +123,7 @@ export class Replication {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.pingTimer);
+    this.channel?.close();
   }
 
   /** One ping: reports the acknowledged view and acts on the view the service answers with. */
@@ -164,10 +179,14 @@ export class Replication {
     }
   }
 
-  private async send(backup: string, path: string, body: object): Promise<ReplicaAnswer> {
-    const r = await requestJson<ReplicaAnswer>(new URL(path, backup).href, body, this.cfg.pingIntervalMs * this.cfg.deadPings);
-    this.clock.receive(r.body.clock ?? 0);
-    return r.body;
+  private async send(backup: string, body: object): Promise<ReplicaAnswer> {
+    if (this.channel?.url !== backup) {
+      this.channel?.close();
+      this.channel = new ReplicaChannel(backup);
+    }
+    const a = await this.channel.request<ReplicaAnswer>(body, this.cfg.pingIntervalMs * this.cfg.deadPings);
+    this.clock.receive(a.clock ?? 0);
+    return a;
   }
 
   /**
@@ -189,7 +208,7 @@ export class Replication {
       try {
         if (this.s.synced !== viewnum) {
           const msg: SnapshotMessage = { from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq, state: this.host.snapshot() };
-          const a = await this.send(backup, '/replica/snapshot', msg);
+          const a = await this.send(backup, { kind: 'snapshot', ...msg });
           if (!a.ok) {
             this.log.warn({ backup, viewnum, refused: a.refused }, 'backup refused the snapshot');
             await this.refuse(a.refused);
@@ -199,7 +218,7 @@ export class Replication {
           this.log.info({ backup, viewnum, jobs: Object.keys(msg.state.jobs).length }, 'backup holds a snapshot; acknowledging the view');
           void this.ping();
         }
-        const a = await this.send(backup, '/replica/ops', { from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq + 1, ops } satisfies OpsMessage);
+        const a = await this.send(backup, { kind: 'ops', from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq + 1, ops } satisfies OpsMessage & { kind: 'ops' });
         if (a.ok) {
           this.seq++;
           return;
@@ -230,6 +249,14 @@ export class Replication {
       v = checkMessage(this.s, { kind, viewnum: msg.viewnum, from: msg.from }, true);
     }
     return v.type === 'accept' ? null : v.type === 'refuse' ? v.reason : 'unknown view';
+  }
+
+  /** Backup: one message from the replication stream. */
+  async receive(raw: unknown): Promise<ReplicaAnswer> {
+    const r = messageSchema.safeParse(raw);
+    if (!r.success) return { ok: false, refused: `malformed message: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, clock: this.clock.tick() };
+    const { kind, ...msg } = r.data;
+    return kind === 'snapshot' ? this.receiveSnapshot(msg as unknown as SnapshotMessage) : this.receiveOps(msg as unknown as OpsMessage);
   }
 
   async receiveSnapshot(msg: SnapshotMessage): Promise<ReplicaAnswer> {

@@ -139,7 +139,7 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     });
   }
 
-  test('unreachable Redis and master get a clear message naming the address', async () => {
+  test('unreachable Redis, master and view service get a clear message naming the address, at once', async () => {
     const port = await freePort();
     const noRedis = await c.cli(['dataset', 'ls'], { env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     assert.equal(noRedis.code, 1);
@@ -147,6 +147,9 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     const noMaster = await c.cli(['job', 'ls', '--master-url', `http://127.0.0.1:${port}`]);
     assert.equal(noMaster.code, 1);
     assert.match(noMaster.stderr, new RegExp(`cannot reach the master at http://127.0.0.1:${port}`));
+    const noView = await c.cli(['job', 'ls', '--view-url', `http://127.0.0.1:${port}`]);
+    assert.equal(noView.code, 1);
+    assert.match(noView.stderr, new RegExp(`cannot reach the view service at http://127.0.0.1:${port} \\(connect ECONNREFUSED`));
   });
 
   test('--help documents every address flag with its environment variable', async () => {

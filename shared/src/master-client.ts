@@ -33,12 +33,18 @@ interface ViewAnswer {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Connection errors that mean nothing listens at the address (the request never arrived). */
+const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
 export class MasterClient {
   readonly clientId = randomUUID();
   private seq = 0;
   private cached: string | null = null;
   /** How many times it asked the view service for the view. */
   viewLookups = 0;
+  /** The view service has answered at least once (so a later silence may be a restart worth waiting for). */
+  private viewSeen = false;
+  private masterSeen = false;
   private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl'>;
 
   constructor(opts: MasterClientOptions) {
@@ -55,7 +61,16 @@ export class MasterClient {
     if (this.opts.masterUrl) return this.opts.masterUrl;
     if (this.cached) return this.cached;
     this.viewLookups++;
-    const res = await fetch(new URL('/view', this.opts.viewUrl), { signal: AbortSignal.timeout(5000) });
+    let res: Response;
+    try {
+      res = await fetch(new URL('/view', this.opts.viewUrl), { signal: AbortSignal.timeout(5000) });
+    } catch (err) {
+      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      // Nothing has ever answered there: a wrong address or nothing running, not a failover to wait out.
+      if (!this.viewSeen) throw new MasterUnreachableError(`cannot reach the view service at ${this.opts.viewUrl} (${cause}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
+      throw new Error(`view service at ${this.opts.viewUrl}: ${cause}`);
+    }
+    this.viewSeen = true;
     const { view } = (await res.json()) as ViewAnswer;
     if (!view?.primary) throw new Error(`the view service at ${this.opts.viewUrl} names no primary yet (view ${view?.viewnum ?? '?'})`);
     this.cached = view.primary;
@@ -74,6 +89,7 @@ export class MasterClient {
       try {
         base = await this.primary();
       } catch (err) {
+        if (err instanceof MasterUnreachableError) throw err;
         lastErr = err as Error;
         continue;
       }
@@ -90,9 +106,13 @@ export class MasterClient {
       } catch (err) {
         const e = err as Error & { cause?: Error };
         lastErr = new Error(`${base}: ${e.cause?.message ?? e.message}`);
+        // A pinned master that refuses connections and has never answered: a wrong address or
+        // nothing running, so say so now. (A reply lost after the request was sent is retried.)
+        if (this.opts.masterUrl && !this.masterSeen && NOT_THERE.has((e.cause as { code?: string } | undefined)?.code ?? '')) break;
         this.cached = null;
         continue;
       }
+      this.masterSeen = true;
       let json: { ok?: boolean; error?: string; notPrimary?: boolean } & Record<string, unknown>;
       try {
         json = JSON.parse(text);
@@ -107,9 +127,11 @@ export class MasterClient {
       if (!res.ok || json.ok === false) throw new MasterError(json.error ?? `master answered ${res.status}`);
       return json as T;
     }
-    const where = this.opts.masterUrl ? `the master at ${this.opts.masterUrl}` : `a primary master through the view service at ${this.opts.viewUrl}`;
+    if (this.opts.masterUrl) {
+      throw new MasterUnreachableError(`cannot reach the master at ${this.opts.masterUrl} (${lastErr?.message}); is it running? (TANDEM_MASTER_URL / --master-url pins one master; unset it to find the primary through the view service)`);
+    }
     throw new MasterUnreachableError(
-      `cannot reach ${where} for ${Math.round(this.opts.retryForMs / 1000)} s (last error: ${lastErr?.message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`,
+      `no primary master answered through the view service at ${this.opts.viewUrl} for ${Math.round(this.opts.retryForMs / 1000)} s (last error: ${lastErr?.message}); see \`tandem view\``,
     );
   }
 

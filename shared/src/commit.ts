@@ -21,6 +21,11 @@ export interface CommitRecord {
   /** Earlier attempts of this task that threw (BullMQ attemptsMade) and that lost their worker (stalls). */
   failedAttempts: number;
   stalls: number;
+  /**
+   * Figures an iterative job's reduce task reports for its round (e.g. PageRank's L1 `delta` and
+   * dangling mass); the master sums them over the round's reduce tasks.
+   */
+  stats?: Record<string, number>;
   /** The worker's clock when it committed, so the master's next event for the job comes after it. */
   clock?: { lamport: number; vc: Record<string, number> };
 }

@@ -42,6 +42,8 @@ export interface JobStatus {
   version: number;
   /** The (clientId, requestId) of the submit that created the job. */
   submittedBy: { clientId: string; requestId: string };
+  /** Finished rounds of an iterative job with their summed statistics (e.g. L1 delta); empty otherwise. */
+  rounds: { iter: number; stats: Record<string, number>; finishedAt: number }[];
 }
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';

@@ -222,6 +222,10 @@ export class Master implements ReplicaHost {
       default:
         break;
     }
+    if (job && was && job.rounds.length > was.rounds.length) {
+      const r = job.rounds[job.rounds.length - 1];
+      events.push({ what: `round ${r.iter} done`, detail: Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(' ') });
+    }
     if (job && was && job.phase !== was.phase && op.op !== 'failed' && op.op !== 'cancel') {
       events.push({ what: job.phase === 'done' ? 'job done' : `phase ${job.phase}` });
     }

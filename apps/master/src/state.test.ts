@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
 
@@ -117,4 +117,45 @@ test('replaying the same ops gives the same state (what a backup relies on)', ()
   const ops: Op[] = [submit('j1', 'r1', 3, 2), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1, 2] },
     done('map', 2), done('map', 0), done('map', 1), done('reduce', 1)];
   assert.deepEqual(run(ops).state, run(ops).state);
+});
+
+describe('iterative jobs', () => {
+  const iterative = (max: number, tol: number): Op =>
+    ({ op: 'submit', at: 1, clientId: 'c1', requestId: 'r1', jobId: 'j1', spec: { ...spec(2, 2), rounds: { max, tol } } });
+  const reduceDone = (index: number, iter: number, delta: number): Op =>
+    ({ op: 'committed', at: 7 + iter, jobId: 'j1', iter, kind: 'reduce', index, commit: { ...commit(), stats: { delta, dangling: 0.5 } } });
+  const round = (iter: number, deltas: [number, number]): Op[] =>
+    [done('map', 0, 'j1', iter), done('map', 1, 'j1', iter), reduceDone(0, iter, deltas[0]), reduceDone(1, iter, deltas[1])];
+
+  test('runs round after round with fresh tasks, keeping each round\'s summed statistics, until the round limit', () => {
+    let { state } = run([iterative(3, 1e-9), ...round(0, [0.3, 0.2])]);
+    let job = state.jobs.j1;
+    assert.equal(job.iter, 1);
+    assert.equal(job.phase, 'map');
+    assert.ok(job.maps.every((t) => t.state === 'pending') && job.reduces.every((t) => t.state === 'pending'));
+    assert.deepEqual(job.rounds, [{ iter: 0, stats: { delta: 0.5, dangling: 1 }, finishedAt: 7 }]);
+    ({ state } = run([...round(1, [0.1, 0.1]), ...round(2, [0.01, 0.01])], state));
+    job = state.jobs.j1;
+    assert.equal(job.phase, 'done');
+    assert.equal(job.iter, 2, 'three rounds: iterations 0, 1 and 2');
+    assert.deepEqual(job.rounds.map((r) => r.stats.delta), [0.5, 0.2, 0.02]);
+  });
+
+  test('stops early once a round\'s delta falls below the tolerance', () => {
+    const { state } = run([iterative(20, 0.1), ...round(0, [0.3, 0.2]), ...round(1, [0.04, 0.05])]);
+    assert.equal(state.jobs.j1.phase, 'done');
+    assert.equal(state.jobs.j1.rounds.length, 2);
+  });
+
+  test('a commit from an earlier round (a late or speculative attempt) changes nothing', () => {
+    const { state } = run([iterative(5, 0), ...round(0, [0.3, 0.2])]);
+    const late = apply(state, reduceDone(0, 0, 99));
+    assert.equal(late.state, state);
+  });
+
+  test('a job without rounds is done after one round, as before', () => {
+    const { state } = run([submit('j1', 'r1', 1, 1), done('map', 0), done('reduce', 0)]);
+    assert.equal(state.jobs.j1.phase, 'done');
+    assert.deepEqual(state.jobs.j1.rounds, []);
+  });
 });

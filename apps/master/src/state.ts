@@ -34,6 +34,11 @@ export interface JobSpec {
   type: string;
   params: Record<string, unknown>;
   reducers: number;
+  /**
+   * An iterative job runs MapReduce rounds (iterations 0, 1, ...) until `max` rounds have run or a
+   * round's summed `delta` statistic falls below `tol`. Absent: one round.
+   */
+  rounds?: { max: number; tol: number };
   dataset: {
     name: string;
     version: string;
@@ -63,6 +68,14 @@ export interface JobRecord {
   version: number;
   /** The request that created the job (a history checker matches submits to jobs by it). */
   submittedBy: { clientId: string; requestId: string };
+  /** Finished rounds of an iterative job, with their summed reduce statistics (convergence history). */
+  rounds: RoundRecord[];
+}
+
+export interface RoundRecord {
+  iter: number;
+  stats: Record<string, number>;
+  finishedAt: number;
 }
 
 export type Reply =
@@ -130,6 +143,7 @@ export function apply(state: MasterState, op: Op): Applied {
         cleaned: false,
         version: 1,
         submittedBy: { clientId: op.clientId, requestId: op.requestId },
+        rounds: [],
       };
       const reply: Reply = { ok: true, jobId: op.jobId, phase: job.phase };
       return {
@@ -239,13 +253,27 @@ function updateTask(state: MasterState, ref: TaskRef, f: (t: TaskRecord) => Task
   });
 }
 
-/** The barrier: reduce starts only when every map task has committed; the job is done when every reduce has. */
+/**
+ * The barrier: reduce starts only when every map task has committed. When every reduce task has,
+ * the round is over: an iterative job that has rounds left and has not converged starts the next
+ * round (iter + 1, fresh tasks); otherwise the job is done.
+ */
 function advance(job: JobRecord, at: number): JobRecord {
   if (job.phase === 'map' && job.maps.every((t) => t.state === 'committed')) {
     return { ...job, phase: 'reduce' };
   }
   if (job.phase === 'reduce' && job.reduces.every((t) => t.state === 'committed')) {
-    return { ...job, phase: 'done', finishedAt: at };
+    if (!job.spec.rounds) return { ...job, phase: 'done', finishedAt: at };
+    const stats: Record<string, number> = {};
+    for (const t of job.reduces) for (const [k, v] of Object.entries(t.commit?.stats ?? {})) stats[k] = (stats[k] ?? 0) + v;
+    const rounds = [...job.rounds, { iter: job.iter, stats, finishedAt: at }];
+    const converged = stats.delta !== undefined && stats.delta < job.spec.rounds.tol;
+    if (converged || job.iter + 1 >= job.spec.rounds.max) return { ...job, rounds, phase: 'done', finishedAt: at };
+    return {
+      ...job, rounds, iter: job.iter + 1, phase: 'map',
+      maps: newTasks('map', job.maps.length),
+      reduces: newTasks('reduce', job.reduces.length),
+    };
   }
   return job;
 }

@@ -27,6 +27,7 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     cleaned: job.cleaned,
     version: job.version,
     submittedBy: job.submittedBy,
+    rounds: job.rounds,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
   };
 }

@@ -231,3 +231,38 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
     t.diagnostic(`${kills} master kills; ${acked.length} acknowledged submits of ${history.entries.length - reads.length}; ${reads.filter((e) => e.answer?.version !== undefined).length} of ${reads.length} reads answered`);
   });
 });
+
+describe('replicated master: the known limit', { timeout: 300_000 }, () => {
+  let c: Cluster;
+  // Slow failure detection (8 s), so a stopped primary still counts as alive when the new master
+  // (a few seconds to start) joins.
+  before(async () => {
+    c = await startCluster({ name: 'replication-stuck', masters: 2, startMasters: 1, workers: 0, env: { TANDEM_DEAD_PINGS: '80' } });
+  });
+  after(async () => c?.stop());
+
+  test('a primary that dies before acknowledging the view leaves the view service stuck, and says so', async () => {
+    const status = async () => (await (await fetch(new URL('/status', c.viewUrl))).json()) as {
+      view: { viewnum: number; primary: string; backup: string }; acked: boolean; waitingForAckMs: number | null; alerts: string[];
+    };
+    await c.primary();
+    await waitFor(async () => (await status()).acked, { what: 'the primary to acknowledge view 1' });
+    const a = c.masters[0];
+    a.proc.kill('SIGSTOP');
+    await c.startMaster(1);
+    // The view service makes the new master backup in view 2, which the stopped primary cannot acknowledge.
+    await waitFor(async () => (await status()).view.backup === c.masters[1].url, { what: 'view 2 with the new backup' });
+    await kill(a.proc);
+    const deadMs = 80 * 100;
+    await sleep(1.5 * deadMs);
+    const s = await status();
+    assert.equal(s.view.primary, a.url, 'still the dead primary');
+    assert.equal(s.acked, false);
+    const health = (await (await fetch(new URL('/health', c.masters[1].url))).json()) as { role: string };
+    assert.equal(health.role, 'backup', 'the backup is not promoted: it may not hold the state');
+    assert.ok(s.waitingForAckMs! > deadMs, `waiting for the acknowledgement for ${s.waitingForAckMs} ms`);
+    assert.ok(s.alerts.some((x) => x === `the primary (${a.url}) is not pinging`), s.alerts.join('; '));
+    const client = c.client({ retryForMs: 1000 });
+    await assert.rejects(client.list(), /no primary master answered/);
+  });
+});

@@ -89,6 +89,9 @@ async function primaryReady(cfg: Config): Promise<string | null> {
 export async function up(cfg: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   let fatal: ((why: string) => void) | undefined;
+  if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
+    throw new Error(`the view service's port ${cfg.TANDEM_VIEW_PORT} collides with the masters' ports ${cfg.TANDEM_MASTER_PORT} and ${cfg.TANDEM_MASTER_PORT + 1}; choose another --view-port or --master-port`);
+  }
   const redis = await startRedis(cfg, say);
   const masterUrl = (port: number) => `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];

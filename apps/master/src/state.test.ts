@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
+import { MAX_CLIENTS, apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
 
 const spec = (maps: number, reducers: number): JobSpec => ({
   type: 'wordcount', params: {}, reducers,
@@ -158,4 +158,21 @@ describe('iterative jobs', () => {
     assert.equal(state.jobs.j1.phase, 'done');
     assert.deepEqual(state.jobs.j1.rounds, []);
   });
+});
+
+test('the dedupe table keeps the most recent clients only, so it stays bounded', () => {
+  let s = emptyState();
+  for (let i = 0; i <= MAX_CLIENTS; i++) {
+    s = apply(s, { op: 'cancel', at: i, clientId: `c${i}`, requestId: '1', jobId: 'nope' }).state;
+  }
+  assert.equal(Object.keys(s.clients).length, MAX_CLIENTS);
+  assert.equal(s.clients.c0, undefined, 'the oldest client is forgotten');
+  assert.ok(s.clients[`c${MAX_CLIENTS}`]);
+  // A client that asks again is recent again: c1 survives the next newcomer, c2 does not.
+  s = apply(s, { op: 'cancel', at: MAX_CLIENTS + 1, clientId: 'c1', requestId: '2', jobId: 'nope' }).state;
+  s = apply(s, { op: 'cancel', at: MAX_CLIENTS + 2, clientId: 'new', requestId: '1', jobId: 'nope' }).state;
+  assert.ok(s.clients.c1);
+  assert.equal(s.clients.c2, undefined);
+  const copy = JSON.parse(JSON.stringify(s)) as typeof s;
+  assert.deepEqual(Object.keys(copy.clients), Object.keys(s.clients), 'a snapshot keeps the order');
 });

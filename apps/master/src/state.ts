@@ -85,7 +85,7 @@ export type Reply =
 export interface MasterState {
   jobs: Record<string, JobRecord>;
   /** Last reply per client, so a retried request gets the first answer (at-most-once submits). */
-  clients: Record<string, { requestId: string; reply: Reply }>;
+  clients: Record<string, { requestId: string; reply: Reply; at: number }>;
   /** Id of the last BullMQ queue event the primary has acted on, per queue. */
   lastEventIds: Partial<Record<QueueName, string>>;
 }
@@ -209,8 +209,24 @@ export function apply(state: MasterState, op: Op): Applied {
   }
 }
 
-function remember(state: MasterState, op: { clientId: string; requestId: string }, reply: Reply) {
-  return { ...state.clients, [op.clientId]: { requestId: op.requestId, reply } };
+/**
+ * Clients remembered for at-most-once answers. Every CLI run is a new client, so the table is
+ * bounded: past this many, the client heard from longest ago is forgotten (a retry from it, after a
+ * thousand newer clients, would be treated as new). The table is ordered by last request (a
+ * client's entry is re-inserted at the end), so the oldest is simply the first; replicas apply the
+ * same ops and so hold the same order, and a snapshot (JSON) keeps it.
+ */
+export const MAX_CLIENTS = 1000;
+
+function remember(state: MasterState, op: { clientId: string; requestId: string; at: number }, reply: Reply) {
+  const clients = { ...state.clients };
+  delete clients[op.clientId];
+  clients[op.clientId] = { requestId: op.requestId, reply, at: op.at };
+  for (const id in clients) {
+    if (Object.keys(clients).length <= MAX_CLIENTS) break;
+    delete clients[id];
+  }
+  return clients;
 }
 
 function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => JobRecord): Applied {

@@ -31,8 +31,14 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
   app.use(express.json({ limit: '256kb' }));
   // Any master answers /health, whatever its role; it says which role that is.
   app.get('/health', (_req, res) => {
+    master.replication.settle();
     const r = master.replication.state;
-    res.json({ ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length, alerts: alerts() });
+    const f = master.replication.forwarded;
+    res.json({
+      ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length,
+      replication: { batches: f.batches, ops: f.ops, meanMs: f.batches ? f.ms / f.batches : null },
+      alerts: alerts(),
+    });
   });
   // Everything else is the primary's, and a read is confirmed through the backup first.
   app.use((_req, _res, next) => {

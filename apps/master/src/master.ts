@@ -385,8 +385,8 @@ export class Master implements ReplicaHost {
     this.ticking = true;
     this.tickAgain = false;
     try {
-      // Enqueues below are side effects: first make sure this master is still primary.
-      if (Object.values(this.state.jobs).some((j) => !isFinished(j.phase) || !j.cleaned)) await this.confirmRead();
+      // Every action below proposes its op (confirmed by the backup) before its side effect, and
+      // ensureQueued confirms before it re-adds anything: a deposed primary enqueues nothing.
       for (const queue of QUEUES) {
         const id = this.lastSeenEvent[queue];
         if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
@@ -460,13 +460,19 @@ export class Master implements ReplicaHost {
    * took over, or an add failed) are added again; deterministic ids make that harmless.
    */
   private async ensureQueued(): Promise<void> {
+    let confirmed = false;
     for (const job of Object.values(this.state.jobs)) {
       if (isFinished(job.phase)) continue;
       const kind = job.phase as QueueName;
       const missing = currentTasks(job)
         .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.iter, kind, t.index)))
         .map((t) => t.index);
-      if (missing.length > 0) await this.addTasks(job, kind, missing, 0);
+      if (missing.length === 0) continue;
+      if (!confirmed) {
+        await this.confirmRead();
+        confirmed = true;
+      }
+      await this.addTasks(job, kind, missing, 0);
     }
   }
 

@@ -102,13 +102,17 @@ async function wordcountWithFailover(mb: number, log: (s: string) => void): Prom
   const killedAt: number[] = [];
   try {
     await putDataset(c.redis.client(), c.keys, createReadStream(corpus, { highWaterMark: 1 << 20 }), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    const run = async (kill: boolean) => {
+    const restartMaster = async (i: number) => {
+      await kill(c.masters[i].proc);
+      await c.startMaster(i);
+    };
+    const run = async (failover: boolean) => {
       const { primary } = await c.replicated();
       const client = c.client();
       const t0 = performance.now();
       const id = await client.submit({ type: 'wordcount', dataset: 'corpus' });
       let killed = 0;
-      if (kill) {
+      if (failover) {
         // Half-way through the map phase, by committed map tasks.
         for (;;) {
           const s = await client.status(id);
@@ -121,15 +125,11 @@ async function wordcountWithFailover(mb: number, log: (s: string) => void): Prom
       const s = await client.waitUntilFinished(id);
       const ms = performance.now() - t0;
       if (s.phase !== 'done') throw new Error(`job ${id} ${s.phase}: ${s.error}`);
-      if (kill) {
-        await kill_(c, primary);
+      if (failover) {
+        await restartMaster(primary);
         killedAt.push(killed);
       }
       return ms;
-    };
-    const kill_ = async (cl: Cluster, i: number) => {
-      await kill(cl.masters[i].proc);
-      await cl.startMaster(i);
     };
     await run(false); // warm-up
     for (let i = 0; i < 3; i++) {

@@ -7,10 +7,10 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { putDataset, writeOutput, type JobStatus } from '@tandem/shared';
+import { Readable } from 'node:stream';
+import { putDataset, type JobStatus } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
-import { startCluster, type Cluster } from '../../test/harness/cluster.ts';
+import { jobOutput, startCluster, waitForWorkers, type Cluster } from '../../test/harness/cluster.ts';
 import { baselineWordCount } from './baseline.ts';
 import { buildCorpus } from './corpus.ts';
 import { mbps, writeSection } from './report.ts';
@@ -21,17 +21,6 @@ const benchEnv = { TANDEM_LOG_LEVEL: 'warn', TANDEM_LOCK_MS: '4000', TANDEM_STAL
 function peakMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function readOutput(c: Cluster, s: JobStatus): Promise<string> {
-  const chunks: Buffer[] = [];
-  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, iter: s.iter, reducers: s.reducers }, new Writable({
-    write(chunk, _e, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  }));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Submits a job and follows it (long polls) until it finishes; returns the wall time from submit to done. */
@@ -56,11 +45,7 @@ async function restartWorkers(c: Cluster, n: number) {
   await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
   c.workers.length = 0;
   for (let i = 0; i < n; i++) c.startWorker();
-  // Workers are ready when BullMQ lists them.
-  const { Queue } = await import('bullmq');
-  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
-  while ((await q.getWorkers()).length < n) await new Promise((r) => setTimeout(r, 100));
-  await q.close();
+  await waitForWorkers(c);
 }
 
 export async function benchWordcount(opts: { mb: number; runs: number }): Promise<void> {
@@ -113,7 +98,7 @@ export async function benchWordcount(opts: { mb: number; runs: number }): Promis
     }
     const peakBig = c.workers.map((w) => peakMiB(w.pid!));
     log(`workers' peak memory after ${opts.runs} ${(bytes / 1e6).toFixed(0)} MB jobs: ${peakBig.map((m) => m.toFixed(0)).join(', ')} MiB`);
-    const same = (await readOutput(c, last!)) === reference;
+    const same = (await jobOutput(c, last!)) === reference;
     log(`platform output ${same ? 'equals' : 'DIFFERS FROM'} the single-thread output`);
     if (!same) process.exitCode = 1;
 

@@ -1,7 +1,7 @@
 /**
- * JSON over HTTP between Tandem's own processes (pings, forwarded operations), on kept-alive
- * connections: node:http with a keep-alive agent costs a fraction of `fetch` per small request, and
- * these requests sit on the path of every replicated operation.
+ * JSON over HTTP between Tandem's own processes (the masters' pings to the view service), on
+ * kept-alive connections: node:http with a keep-alive agent costs a fraction of `fetch` per small
+ * request, and a master pings ten times a second.
  */
 import http from 'node:http';
 

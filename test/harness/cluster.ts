@@ -166,15 +166,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   for (let i = 0; i < (opts.workers ?? 2); i++) cluster.startWorker();
   // Tests that look for parallel work need every worker listening before the first job.
-  if (cluster.workers.length > 0) {
-    const q = new Queue('map', { connection: redis.client(), prefix: cluster.keys.bullPrefix });
-    try {
-      await waitFor(async () => (await q.getWorkersCount()) >= cluster.workers.length, { what: `${cluster.workers.length} workers to listen`, timeoutMs: 60_000 });
-    } finally {
-      await q.close();
-    }
-  }
+  await waitForWorkers(cluster);
   return cluster;
+}
+
+/** Waits until BullMQ lists every started worker as listening. */
+export async function waitForWorkers(c: Cluster): Promise<void> {
+  if (c.workers.length === 0) return;
+  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+  try {
+    await waitFor(async () => (await q.getWorkersCount()) >= c.workers.length, { what: `${c.workers.length} workers to listen`, timeoutMs: 60_000 });
+  } finally {
+    await q.close();
+  }
 }
 
 /** Follows the job until it finishes; returns the final status. */

@@ -83,8 +83,6 @@ export class Replication {
   private lastPingOk = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  /** View-service lookups and pings made, for status and tests. */
-  pings = 0;
   private channel: ReplicaChannel | null = null;
   /**
    * Backup: ops received and acknowledged but not yet applied. The backup answers OK as soon as it
@@ -136,7 +134,6 @@ export class Replication {
 
   /** One ping: reports the acknowledged view and acts on the view the service answers with. */
   async ping(): Promise<boolean> {
-    this.pings++;
     try {
       const r = await requestJson<{ ok: boolean; view: View; clock?: number }>(
         new URL('/ping', this.cfg.viewUrl).href,

@@ -6,28 +6,29 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isJobType, type JobType } from '@tandem/shared';
+import { isJobType, type AnyJobType } from '@tandem/shared';
 import { grep } from './grep.ts';
 import { invertedindex } from './invertedindex.ts';
+import { pagerank } from './pagerank/pagerank.ts';
 import { wordcount } from './wordcount.ts';
 
-export const builtins: JobType[] = [wordcount, grep, invertedindex];
+export const builtins: AnyJobType[] = [wordcount, grep, invertedindex, pagerank];
 
 export class JobTypeError extends Error {}
 
 export interface Registry {
   names(): string[];
-  get(name: string): JobType | undefined;
+  get(name: string): AnyJobType | undefined;
   /** The job type, or a JobTypeError that lists the known ones. */
-  require(name: string): JobType;
+  require(name: string): AnyJobType;
   /** Validated, defaulted params, or a JobTypeError naming the parameter. */
-  parseParams(type: JobType, params: Record<string, unknown>): Record<string, unknown>;
+  parseParams(type: AnyJobType, params: Record<string, unknown>): Record<string, unknown>;
 }
 
 const PLUGIN = /^[^.].*\.(m?js|ts)$/;
 
 export async function loadRegistry(jobsDir?: string): Promise<Registry> {
-  const types = new Map<string, JobType>(builtins.map((t) => [t.name, t]));
+  const types = new Map<string, AnyJobType>(builtins.map((t) => [t.name, t]));
   if (jobsDir) {
     let root: string;
     try {
@@ -44,7 +45,7 @@ export async function loadRegistry(jobsDir?: string): Promise<Registry> {
       const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
       const t = mod.default;
       if (!isJobType(t)) {
-        throw new JobTypeError(`jobs folder: ${file} must export default a job type (name, formats, params, map, reduce, format)`);
+        throw new JobTypeError(`jobs folder: ${file} must export default a job type (name, formats, params, map, reduce, format; or an iterative one with shape: 'iterative', rounds and output)`);
       }
       if (types.has(t.name)) throw new JobTypeError(`jobs folder: ${file} defines job type "${t.name}", which already exists`);
       types.set(t.name, t);

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
 import { getLarge } from './bulk.ts';
-import { RangeReader } from './range-reader.ts';
+import { BulkClient } from './bulk-client.ts';
 
 let r: TestRedis;
 let redis: Redis;
@@ -18,7 +18,7 @@ const value = randomBytes(3 * 1024 * 1024 + 123);
 
 test('the range reader reads a large value exactly, into a reused buffer', async () => {
   await redis.set('big', value);
-  const reader = RangeReader.forUrl(r.url, 3)!;
+  const reader = BulkClient.forUrl(r.url, 3)!;
   try {
     const first = await getLarge(redis, 'big', { reader, rangeBytes: 256 * 1024 });
     assert.ok(first?.data.equals(value));
@@ -43,7 +43,7 @@ test('without a reader, ranges go over ioredis connections; small and missing va
 
 test('a value that shrinks while it is read is reported, not returned half', async () => {
   await redis.set('shrinking', value);
-  const reader = RangeReader.forUrl(r.url, 2)!;
+  const reader = BulkClient.forUrl(r.url, 2)!;
   try {
     const out = Buffer.alloc(value.length);
     await redis.set('shrinking', value.subarray(0, 1000));
@@ -56,7 +56,7 @@ test('a value that shrinks while it is read is reported, not returned half', asy
 test('Redis errors reject the read; a killed connection is replaced on the next read', async () => {
   await redis.hset('ahash', 'f', 'v');
   await redis.set('big', value);
-  const reader = RangeReader.forUrl(r.url, 1)!;
+  const reader = BulkClient.forUrl(r.url, 1)!;
   try {
     await assert.rejects(reader.readInto('ahash', 10, Buffer.alloc(10), 5), /WRONGTYPE/);
     const out = Buffer.alloc(value.length);
@@ -71,22 +71,42 @@ test('Redis errors reject the read; a killed connection is replaced on the next 
   }
 });
 
+test('getMany and setMany move whole values over several connections, byte for byte', async () => {
+  const bulk = BulkClient.forUrl(r.url, 3)!;
+  try {
+    const values = [value, Buffer.from('small'), Buffer.alloc(0), randomBytes(70_000), Buffer.from('\r\n$5\r\nfake\r\n')];
+    await bulk.setMany(values.map((v, i) => ({ key: `many:${i}`, value: v })), 100);
+    const ttl = await redis.ttl('many:0');
+    assert.ok(ttl > 0 && ttl <= 100, `expiry set (${ttl} s)`);
+    const got = await bulk.getMany([...values.map((_, i) => `many:${i}`), 'many:missing']);
+    values.forEach((v, i) => assert.ok(got[i]!.equals(v), `value ${i}`));
+    assert.equal(got[values.length], null, 'a missing key reads as null');
+    await bulk.setMany([{ key: 'forever', value: Buffer.from('x') }]);
+    assert.equal(await redis.ttl('forever'), -1, 'no expiry unless asked');
+    await redis.hset('ahash2', 'f', 'v');
+    await assert.rejects(bulk.getMany(['ahash2']), /WRONGTYPE/);
+    assert.equal((await bulk.getMany(['many:1']))[0]!.toString(), 'small', 'the connection still works after an error reply');
+  } finally {
+    bulk.close();
+  }
+});
+
 test('AUTH and SELECT come from the URL', async () => {
   const db3 = r.client();
   await db3.select(3);
   await db3.set('indb3', value);
   await redis.config('SET', 'requirepass', 's3cret');
   try {
-    const reader = RangeReader.forUrl(`redis://:s3cret@127.0.0.1:${r.port}/3`, 2)!;
+    const reader = BulkClient.forUrl(`redis://:s3cret@127.0.0.1:${r.port}/3`, 2)!;
     const out = Buffer.alloc(value.length);
     assert.equal(await reader.readInto('indb3', value.length, out, 1 << 20), true);
     assert.ok(out.equals(value));
     reader.close();
-    const wrong = RangeReader.forUrl(`redis://:nope@127.0.0.1:${r.port}/3`, 1)!;
+    const wrong = BulkClient.forUrl(`redis://:nope@127.0.0.1:${r.port}/3`, 1)!;
     await assert.rejects(wrong.readInto('indb3', 10, Buffer.alloc(10), 5), /WRONGPASS|invalid/i);
     wrong.close();
   } finally {
     await redis.config('SET', 'requirepass', '');
   }
-  assert.equal(RangeReader.forUrl('rediss://127.0.0.1:6380', 2), null, 'TLS falls back to ioredis');
+  assert.equal(BulkClient.forUrl('rediss://127.0.0.1:6380', 2), null, 'TLS falls back to ioredis');
 });

@@ -54,6 +54,8 @@ export const configSchema = z.object({
    * task's split arrives from Redis while the first computes.
    */
   TANDEM_WORKER_CONCURRENCY: int(1, 1),
+  /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
+  TANDEM_WORKER_CACHE_MB: int(512, 0),
   TANDEM_DATA_DIR: z.string().default('.tandem'),
   TANDEM_WORKERS: int(2, 1),
 });

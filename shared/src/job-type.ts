@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ContentCache } from './content-cache.ts';
 
 /** What a dataset's records are: lines of text, or `src<TAB>dst` edge lines. */
 export type DatasetFormat = 'text' | 'edges';
@@ -45,11 +46,113 @@ export interface JobType<P = any, V = any, O = any> {
   format(key: string, value: O): string;
 }
 
-export function isJobType(x: unknown): x is JobType {
-  const j = x as JobType;
-  return (
-    typeof j === 'object' && j !== null && typeof j.name === 'string' && Array.isArray(j.formats) &&
-    typeof j.map === 'function' && typeof j.reduce === 'function' && typeof j.format === 'function' &&
-    typeof j.params?.safeParse === 'function'
-  );
+/**
+ * The rounds of an iterative job: `setup` rounds that prepare data (no convergence test), then up to
+ * `iterations` rounds that stop early once a round's summed `delta` statistic is below `tol`, then
+ * one output round.
+ *
+ * `chainFrom`: from this round on, each round's reduce tasks also do the next round's map work (they
+ * return `next`), so the rounds after it have no map phase. An iteration then costs one barrier
+ * instead of two: its reduce task r gathers what was sent to partition r, computes, and scatters
+ * what partition r sends on.
+ */
+export interface RoundPlan {
+  setup: number;
+  iterations: number;
+  tol: number;
+  chainFrom?: number;
+}
+
+/** Figures a task reports for its round; the master sums them over the round's tasks. */
+export type RoundStats = Record<string, number>;
+
+/** What every task of an iterative job sees. */
+export interface RoundContext<P> {
+  /** The job's id: with a round and a partition it names an output for good (outputs never change once written). */
+  job: string;
+  params: P;
+  /** 0-based; rounds below `setup` prepare, the rest iterate. */
+  round: number;
+  /** Reduce partitions of every round, R. */
+  partitions: number;
+  /** The previous round's statistics, summed over its tasks (empty in round 0). */
+  previousStats: RoundStats;
+  /** The reduce output of partition p in an earlier round, or null if it is gone. */
+  readOutput(round: number, partition: number): Promise<Buffer | null>;
+  /** Its first `bytes` bytes (a header), or null if it is gone. */
+  readOutputHead(round: number, partition: number, bytes: number): Promise<Buffer | null>;
+  /** This worker's cache of immutable decoded data, keyed by content hash; a cold cache gives the same results. */
+  cache: ContentCache;
+}
+
+export interface IterativeMapContext<P> extends RoundContext<P> {
+  /** The map task: split `index` in round 0, partition `index` afterwards. */
+  index: number;
+  /** Round 0: 1-based number, in the dataset, of the split's first record. */
+  firstRecord: number;
+  /** Record being processed, for error messages (round 0). */
+  record: number;
+}
+
+export interface IterativeReduceContext<P> extends RoundContext<P> {
+  partition: number;
+  /** This partition's reduce output of the previous round (null in round 0), fetched with the inputs. */
+  previousOutput: Buffer | null;
+  /** The round chains into the next (see RoundPlan.chainFrom): the reduce must return `next`. */
+  chained: boolean;
+}
+
+export interface MapBlobs {
+  /** One blob per partition (R of them), each read by that partition's reduce task. */
+  outputs: Buffer[];
+  records?: number;
+  stats?: RoundStats;
+}
+
+export interface ReduceBlob {
+  /** The partition's result of this round: the next round's map input (or previousOutput) for this partition. */
+  output: Buffer;
+  /** In a chained round: one blob per partition for the next round's reduce tasks, as a map task would send. */
+  next?: Buffer[];
+  records?: number;
+  stats?: RoundStats;
+}
+
+/**
+ * A job type that runs rounds of map and reduce over binary blobs, for iterative algorithms such as
+ * PageRank where JSON key/value pairs would cost more than the work itself. Round 0 maps the
+ * dataset's splits; round k > 0 maps partition p of round k-1's reduce output, so an iteration's
+ * state stays partitioned between rounds (or, chained, has no map phase). After the last round an
+ * output round (reduce tasks only) turns each partition's result into sorted output lines, so a
+ * finished iterative job's output reads like any other job's. Inputs are only valid during the call
+ * (the worker reuses their memory). Like every job type it must be deterministic: a task may run twice.
+ */
+export interface IterativeJobType<P = any> {
+  shape: 'iterative';
+  name: string;
+  description: string;
+  formats: DatasetFormat[];
+  params: z.ZodType<P>;
+  rounds(params: P): RoundPlan;
+  /** Round 0: `input` is a split (whole lines); later rounds: the previous round's reduce output of partition `ctx.index`. */
+  map(input: Buffer, ctx: IterativeMapContext<P>): MapBlobs | Promise<MapBlobs>;
+  /** `inputs[i]` is what map task i (or, in a round after a chained one, reduce task i) sent this partition. */
+  reduce(inputs: Buffer[], ctx: IterativeReduceContext<P>): ReduceBlob | Promise<ReduceBlob>;
+  /**
+   * The output round: partition `ctx.partition`'s result after round `lastRound` (its
+   * `previousOutput`), as output lines sorted by key in code point order (an empty key sorts first,
+   * e.g. for a header line).
+   */
+  output(ctx: IterativeReduceContext<P> & { lastRound: number }): Promise<{ keys: string[]; lines: string[] }>;
+}
+
+export type AnyJobType = JobType | IterativeJobType;
+
+export const isIterative = (t: AnyJobType): t is IterativeJobType => (t as IterativeJobType).shape === 'iterative';
+
+export function isJobType(x: unknown): x is AnyJobType {
+  const j = x as AnyJobType;
+  if (typeof j !== 'object' || j === null || typeof j.name !== 'string' || !Array.isArray(j.formats)) return false;
+  if (typeof j.map !== 'function' || typeof j.reduce !== 'function' || typeof j.params?.safeParse !== 'function') return false;
+  return isIterative(j) ? typeof j.rounds === 'function' && typeof j.output === 'function' : typeof j.format === 'function';
 }

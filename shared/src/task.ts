@@ -15,10 +15,17 @@ export const taskPayloadSchema = z.object({
   records: z.number().int().min(0).optional(),
   /** The master's Lamport time and the job's vector clock when it enqueued the task (DESIGN §6). */
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
-  maps: z.number().int().min(1),
+  /** Senders of this round's shuffle: map tasks, or the previous round's reduce tasks after a chained round; 0 in an output round. */
+  maps: z.number().int().min(0),
   reducers: z.number().int().min(1),
-}).refine((t) => t.kind === 'reduce' || (t.firstRecord !== undefined && t.records !== undefined), {
-  message: 'a map task needs firstRecord and records',
+  /** Iterative jobs: the previous round's summed statistics. */
+  previousStats: z.record(z.string(), z.number()).optional(),
+  /** Iterative jobs: this reduce task belongs to the output round. */
+  output: z.boolean().optional(),
+  /** Iterative jobs: this reduce task's round chains into the next; it also writes the next round's shuffle. */
+  chained: z.boolean().optional(),
+}).refine((t) => t.kind === 'reduce' || t.iter > 0 || (t.firstRecord !== undefined && t.records !== undefined), {
+  message: 'a map task of round 0 needs firstRecord and records',
   path: ['records'],
 });
 

@@ -42,8 +42,12 @@ export interface JobStatus {
   version: number;
   /** The (clientId, requestId) of the submit that created the job. */
   submittedBy: { clientId: string; requestId: string };
+  /** An iterative job's rounds (setup rounds, iteration limit, tolerance); null for a one-round job. */
+  plan: { setup: number; iterations: number; tol: number } | null;
   /** Finished rounds of an iterative job with their summed statistics (e.g. L1 delta); empty otherwise. */
   rounds: { iter: number; stats: Record<string, number>; finishedAt: number }[];
+  /** An iterative job is in its output round (after the last iteration). */
+  outputRound: boolean;
 }
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';

@@ -12,7 +12,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  LamportClock, QUEUES, appendEvent, commitField, getDataset, parseTaskJobId, splitFirstRecords, readCommit, readCommits, taskJobId,
+  LamportClock, QUEUES, appendEvent, commitField, getDataset, isIterative, parseTaskJobId, splitFirstRecords, readCommit, readCommits, taskJobId,
   vcMerge, vcTick, type ClockStamp, type Config, type VectorClock, type Keys, type Logger, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts';
 import { plan, type Action } from './scheduler.ts';
-import { apply, currentTasks, emptyState, isFinished, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
+import { apply, chains, currentTasks, emptyState, isFinished, mapsInRound, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
 
 export interface MasterDeps {
   cfg: Config;
@@ -48,10 +48,21 @@ export interface SubmitRequest {
 /** A request the master refuses, with a message for the user. */
 export class RequestError extends Error {}
 
-/** Reducers for a dataset when the user names none: one per 32 MiB, at least 1, at most 16. */
-export const defaultReducers = (bytes: number) => Math.min(16, Math.max(1, Math.ceil(bytes / (32 << 20))));
+/**
+ * Reducers when the user names none: one per 32 MiB of input, at least 1, at most 16. An iterative
+ * job keeps its R partitions for every round, so it gets at least one per worker online.
+ */
+export const defaultReducers = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
 
 const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
+
+/**
+ * A task's start is recorded (an op, forwarded to the backup) only if it has not committed this
+ * long after its worker took it: most tasks of an iterative job take a few milliseconds, and
+ * recording each start cost the master and its backup as much as the rest of the task's bookkeeping.
+ * Only backup attempts (TANDEM_SPECULATE_MIN_MS, seconds) and status displays use start times.
+ */
+export const STARTED_DELAY_MS = 100;
 
 interface Pending {
   /** Undefined for a read's confirmation. */
@@ -68,6 +79,8 @@ export class Master implements ReplicaHost {
   private pending: Pending[] = [];
   private committing = false;
   private timers: NodeJS.Timeout[] = [];
+  /** Pending start records (see STARTED_DELAY_MS). */
+  private startTimers = new Set<NodeJS.Timeout>();
   private events: QueueEvents[] = [];
   private lastSeenEvent: Partial<Record<QueueName, string>> = {};
   /** BullMQ ids this process has added (or found present) since it started; others are (re-)added idempotently. */
@@ -156,6 +169,8 @@ export class Master implements ReplicaHost {
   stepDown(err: NotPrimaryError): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const t of this.startTimers) clearTimeout(t);
+    this.startTimers.clear();
     const events = this.events;
     this.events = [];
     for (const e of events) void e.close().catch(() => {});
@@ -281,7 +296,7 @@ export class Master implements ReplicaHost {
     if (!type.formats.includes(meta.format)) {
       throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
     }
-    const reducers = req.reducers ?? defaultReducers(meta.bytes);
+    const reducers = req.reducers ?? defaultReducers(meta.bytes, isIterative(type) ? await this.d.queues.map.getWorkersCount() : 0);
     if (!Number.isInteger(reducers) || reducers < 1 || reducers > 1024) {
       throw new RequestError(`reducers must be a whole number from 1 to 1024 (got ${req.reducers})`);
     }
@@ -291,6 +306,7 @@ export class Master implements ReplicaHost {
       op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now),
       spec: {
         type: type.name, params, reducers,
+        rounds: isIterative(type) ? type.rounds(params) : undefined,
         dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords, records: meta.records },
       },
     });
@@ -334,7 +350,17 @@ export class Master implements ReplicaHost {
     ev.on('active', ({ jobId }, id) => {
       seen(id);
       const t = parseTaskJobId(jobId);
-      if (t) this.propose({ op: 'started', at: Date.now(), jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index }).catch(this.dropped);
+      if (!t) return;
+      const at = Date.now();
+      const timer = setTimeout(() => {
+        this.startTimers.delete(timer);
+        const job = this.state.jobs[t.jobId];
+        const task = job?.iter === t.iter && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
+        // Committed already, or a retry or backup attempt of a task whose first start is recorded.
+        if (!task || task.state === 'committed' || task.state === 'running') return;
+        this.propose({ op: 'started', at, jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index }).catch(this.dropped);
+      }, STARTED_DELAY_MS);
+      this.startTimers.add(timer);
     });
     ev.on('completed', ({ jobId }, id) => {
       seen(id);
@@ -387,10 +413,6 @@ export class Master implements ReplicaHost {
     try {
       // Every action below proposes its op (confirmed by the backup) before its side effect, and
       // ensureQueued confirms before it re-adds anything: a deposed primary enqueues nothing.
-      for (const queue of QUEUES) {
-        const id = this.lastSeenEvent[queue];
-        if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
-      }
       const cfg = { speculateFactor: this.d.cfg.TANDEM_SPECULATE_FACTOR, speculateMinMs: this.d.cfg.TANDEM_SPECULATE_MIN_MS };
       for (const action of plan(this.state, Date.now(), cfg)) await this.act(action);
       await this.ensureQueued();
@@ -428,13 +450,18 @@ export class Master implements ReplicaHost {
   }
 
   private payload(job: JobRecord, kind: QueueName, index: number): TaskPayload {
+    const split = kind === 'map' && job.iter === 0;
+    const first = job.spec.dataset.firstRecords;
     return {
       jobId: job.id, iter: job.iter, kind, index, type: job.spec.type, params: job.spec.params,
       dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
-      firstRecord: kind === 'map' ? job.spec.dataset.firstRecords[index] : undefined,
-      records: kind === 'map' ? (job.spec.dataset.firstRecords[index + 1] ?? job.spec.dataset.records + 1) - job.spec.dataset.firstRecords[index] : undefined,
+      firstRecord: split ? first[index] : undefined,
+      records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,
       clock: this.stamp(job.id),
-      maps: job.maps.length, reducers: job.spec.reducers,
+      maps: job.outputRound ? 0 : mapsInRound(job, job.iter), reducers: job.spec.reducers,
+      previousStats: job.spec.rounds ? (job.rounds[job.rounds.length - 1]?.stats ?? {}) : undefined,
+      output: job.outputRound || undefined,
+      chained: (kind === 'reduce' && !job.outputRound && chains(job, job.iter)) || undefined,
     };
   }
 
@@ -476,11 +503,20 @@ export class Master implements ReplicaHost {
     }
   }
 
-  /** Catches up with commits and failures whose queue events were missed. */
+  /**
+   * Catches up with commits and failures whose queue events were missed, and records how far the
+   * queue events have been read. That position is replicated so a new primary resumes the streams
+   * there; it may lag by one reconcile interval, which only means a new primary reads those events
+   * again, and acting on a queue event twice changes nothing.
+   */
   async reconcile(): Promise<void> {
     if (!this.replication.serving) return;
     this.reconciles++;
     try {
+      for (const queue of QUEUES) {
+        const id = this.lastSeenEvent[queue];
+        if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
+      }
       for (const job of Object.values(this.state.jobs)) {
         if (isFinished(job.phase)) continue;
         const kind = job.phase as QueueName;
@@ -508,22 +544,27 @@ export class Master implements ReplicaHost {
     }
   }
 
-  /** Deletes intermediate data; with `all`, also outputs, commit markers and queue entries. */
+  /**
+   * Deletes intermediate data: every round's map outputs and, of an iterative job, the reduce
+   * outputs of every round but the last (the output). With `all`, also the output, commit markers
+   * and queue entries.
+   */
   private async deleteJobData(job: JobRecord, all: boolean): Promise<void> {
     const { redis, keys: k } = this.d;
-    const M = job.maps.length;
     const R = job.spec.reducers;
     for (let iter = 0; iter <= job.iter; iter++) {
+      const M = mapsInRound(job, iter);
+      const output = iter === job.iter;
       for (let r = 0; r < R; r++) {
         const names = Array.from({ length: M }, (_, i) => k.mapOutput(job.id, r, iter, i));
-        if (all) names.push(k.reduceOutput(job.id, r, iter));
+        if (all || !output) names.push(k.reduceOutput(job.id, r, iter));
         for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
       }
       if (all) await redis.del(k.commits(job.id, iter));
     }
     if (all) {
       for (const kind of QUEUES) {
-        const n = kind === 'map' ? M : R;
+        const n = kind === 'map' ? job.maps.length : R;
         for (let i = 0; i < n; i++) {
           for (let s = 0; s <= 1; s++) {
             const id = taskJobId(job.id, job.iter, kind, i, s);

@@ -120,36 +120,68 @@ test('replaying the same ops gives the same state (what a backup relies on)', ()
 });
 
 describe('iterative jobs', () => {
-  const iterative = (max: number, tol: number): Op =>
-    ({ op: 'submit', at: 1, clientId: 'c1', requestId: 'r1', jobId: 'j1', spec: { ...spec(2, 2), rounds: { max, tol } } });
-  const reduceDone = (index: number, iter: number, delta: number): Op =>
-    ({ op: 'committed', at: 7 + iter, jobId: 'j1', iter, kind: 'reduce', index, commit: { ...commit(), stats: { delta, dangling: 0.5 } } });
-  const round = (iter: number, deltas: [number, number]): Op[] =>
-    [done('map', 0, 'j1', iter), done('map', 1, 'j1', iter), reduceDone(0, iter, deltas[0]), reduceDone(1, iter, deltas[1])];
+  const iterative = (setup: number, iterations: number, tol: number, maps = 3): Op =>
+    ({ op: 'submit', at: 1, clientId: 'c1', requestId: 'r1', jobId: 'j1', spec: { ...spec(maps, 2), rounds: { setup, iterations, tol } } });
+  const committed = (kind: 'map' | 'reduce', index: number, iter: number, stats?: Record<string, number>): Op =>
+    ({ op: 'committed', at: 7 + iter, jobId: 'j1', iter, kind, index, commit: { ...commit(), stats } });
+  /** A whole round: every map task reports dangling mass, every reduce task its part of the delta. */
+  const round = (iter: number, maps: number, deltas: [number, number]): Op[] => [
+    ...Array.from({ length: maps }, (_, i) => committed('map', i, iter, { dangling: 0.25 })),
+    committed('reduce', 0, iter, { delta: deltas[0] }), committed('reduce', 1, iter, { delta: deltas[1] }),
+  ];
+  const output = (iter: number): Op[] => [committed('reduce', 0, iter), committed('reduce', 1, iter)];
 
-  test('runs round after round with fresh tasks, keeping each round\'s summed statistics, until the round limit', () => {
-    let { state } = run([iterative(3, 1e-9), ...round(0, [0.3, 0.2])]);
+  test('round 0 maps the splits, later rounds map the R partitions, each round keeps its summed statistics', () => {
+    let { state } = run([iterative(0, 3, 1e-9, 3), ...round(0, 3, [0.3, 0.2])]);
     let job = state.jobs.j1;
     assert.equal(job.iter, 1);
     assert.equal(job.phase, 'map');
+    assert.equal(job.maps.length, 2, 'one map task per partition of round 0');
     assert.ok(job.maps.every((t) => t.state === 'pending') && job.reduces.every((t) => t.state === 'pending'));
-    assert.deepEqual(job.rounds, [{ iter: 0, stats: { delta: 0.5, dangling: 1 }, finishedAt: 7 }]);
-    ({ state } = run([...round(1, [0.1, 0.1]), ...round(2, [0.01, 0.01])], state));
+    assert.deepEqual(job.rounds, [{ iter: 0, stats: { dangling: 0.75, delta: 0.5 }, finishedAt: 7 }]);
+    ({ state } = run([...round(1, 2, [0.1, 0.1]), ...round(2, 2, [0.01, 0.01])], state));
     job = state.jobs.j1;
-    assert.equal(job.phase, 'done');
-    assert.equal(job.iter, 2, 'three rounds: iterations 0, 1 and 2');
     assert.deepEqual(job.rounds.map((r) => r.stats.delta), [0.5, 0.2, 0.02]);
+    assert.equal(job.phase, 'reduce', 'the iteration limit leads to the output round');
+    assert.equal(job.outputRound, true);
+    assert.equal(job.iter, 3);
+    assert.equal(job.maps.length, 0, 'the output round has reduce tasks only');
+    ({ state } = run(output(3), state));
+    assert.equal(state.jobs.j1.phase, 'done');
+    assert.equal(state.jobs.j1.rounds.length, 3, 'the output round is not an iteration');
   });
 
-  test('stops early once a round\'s delta falls below the tolerance', () => {
-    const { state } = run([iterative(20, 0.1), ...round(0, [0.3, 0.2]), ...round(1, [0.04, 0.05])]);
-    assert.equal(state.jobs.j1.phase, 'done');
+  test('stops iterating once a round\'s delta falls below the tolerance', () => {
+    const { state } = run([iterative(0, 20, 0.1), ...round(0, 3, [0.3, 0.2]), ...round(1, 2, [0.04, 0.05])]);
+    assert.equal(state.jobs.j1.outputRound, true);
     assert.equal(state.jobs.j1.rounds.length, 2);
   });
 
+  test('setup rounds never count as converged and do not use up iterations', () => {
+    // Setup rounds report no delta (or any delta): they run regardless, then `iterations` rounds follow.
+    let { state } = run([iterative(2, 1, 10), ...round(0, 3, [0, 0]), ...round(1, 2, [0, 0])]);
+    assert.equal(state.jobs.j1.outputRound, false);
+    assert.equal(state.jobs.j1.iter, 2);
+    ({ state } = run(round(2, 2, [50, 50]), state));
+    assert.equal(state.jobs.j1.outputRound, true, 'one iteration, then the output round');
+  });
+
+  test('rounds after a chained one have no map phase: their reduce tasks start at once', () => {
+    const chained: Op = { op: 'submit', at: 1, clientId: 'c1', requestId: 'r1', jobId: 'j1', spec: { ...spec(3, 2), rounds: { setup: 1, iterations: 5, tol: 0, chainFrom: 1 } } };
+    let { state } = run([chained, ...round(0, 3, [0, 0])]);
+    assert.equal(state.jobs.j1.phase, 'map', 'round 1 maps round 0\'s partitions');
+    ({ state } = run(round(1, 2, [0, 0]), state));
+    let job = state.jobs.j1;
+    assert.deepEqual([job.iter, job.phase, job.maps.length, job.reduces.length], [2, 'reduce', 0, 2], 'round 1 chained into round 2');
+    ({ state } = run([committed('reduce', 0, 2, { delta: 0.2 }), committed('reduce', 1, 2, { delta: 0.1 })], state));
+    job = state.jobs.j1;
+    assert.deepEqual([job.iter, job.phase, job.maps.length], [3, 'reduce', 0]);
+    assert.ok(Math.abs(job.rounds[2].stats.delta - 0.3) < 1e-15);
+  });
+
   test('a commit from an earlier round (a late or speculative attempt) changes nothing', () => {
-    const { state } = run([iterative(5, 0), ...round(0, [0.3, 0.2])]);
-    const late = apply(state, reduceDone(0, 0, 99));
+    const { state } = run([iterative(0, 5, 0), ...round(0, 3, [0.3, 0.2])]);
+    const late = apply(state, committed('reduce', 0, 0, { delta: 99 }));
     assert.equal(late.state, state);
   });
 
@@ -157,6 +189,7 @@ describe('iterative jobs', () => {
     const { state } = run([submit('j1', 'r1', 1, 1), done('map', 0), done('reduce', 0)]);
     assert.equal(state.jobs.j1.phase, 'done');
     assert.deepEqual(state.jobs.j1.rounds, []);
+    assert.equal(state.jobs.j1.outputRound, false);
   });
 });
 

@@ -6,9 +6,9 @@
  * the old one untouched). A backup master that applies the same ops in the same order therefore
  * holds the same state, which is what primary-backup replication forwards.
  */
-import type { CommitRecord, PhaseCounters, QueueName } from '@tandem/shared';
+import type { CommitRecord, PhaseCounters, QueueName, RoundPlan, RoundStats } from '@tandem/shared';
 
-export type { CommitRecord };
+export type { CommitRecord, RoundPlan };
 
 export type Phase = 'map' | 'reduce' | 'done' | 'failed' | 'cancelled';
 export type TaskKind = QueueName;
@@ -35,10 +35,10 @@ export interface JobSpec {
   params: Record<string, unknown>;
   reducers: number;
   /**
-   * An iterative job runs MapReduce rounds (iterations 0, 1, ...) until `max` rounds have run or a
-   * round's summed `delta` statistic falls below `tol`. Absent: one round.
+   * An iterative job's rounds (see RoundPlan): setup rounds, then iterations until the limit or until
+   * a round's summed `delta` statistic falls below `tol`, then an output round. Absent: one round.
    */
-  rounds?: { max: number; tol: number };
+  rounds?: RoundPlan;
   dataset: {
     name: string;
     version: string;
@@ -68,13 +68,15 @@ export interface JobRecord {
   version: number;
   /** The request that created the job (a history checker matches submits to jobs by it). */
   submittedBy: { clientId: string; requestId: string };
-  /** Finished rounds of an iterative job, with their summed reduce statistics (convergence history). */
+  /** Finished rounds of an iterative job, with their summed statistics (convergence history). */
   rounds: RoundRecord[];
+  /** An iterative job's last round is running: reduce tasks that write the output. */
+  outputRound: boolean;
 }
 
 export interface RoundRecord {
   iter: number;
-  stats: Record<string, number>;
+  stats: RoundStats;
   finishedAt: number;
 }
 
@@ -144,6 +146,7 @@ export function apply(state: MasterState, op: Op): Applied {
         version: 1,
         submittedBy: { clientId: op.clientId, requestId: op.requestId },
         rounds: [],
+        outputRound: false,
       };
       const reply: Reply = { ok: true, jobId: op.jobId, phase: job.phase };
       return {
@@ -271,28 +274,43 @@ function updateTask(state: MasterState, ref: TaskRef, f: (t: TaskRecord) => Task
 
 /**
  * The barrier: reduce starts only when every map task has committed. When every reduce task has,
- * the round is over: an iterative job that has rounds left and has not converged starts the next
- * round (iter + 1, fresh tasks); otherwise the job is done.
+ * the round is over. A one-round job is then done. An iterative job records the round's statistics
+ * (summed over its map and reduce tasks) and starts the next round, which maps the R partitions the
+ * round just reduced; after the last iteration (the limit, or a `delta` below the tolerance) comes
+ * the output round, reduce tasks only, and after that the job is done.
  */
 function advance(job: JobRecord, at: number): JobRecord {
   if (job.phase === 'map' && job.maps.every((t) => t.state === 'committed')) {
     return { ...job, phase: 'reduce' };
   }
-  if (job.phase === 'reduce' && job.reduces.every((t) => t.state === 'committed')) {
-    if (!job.spec.rounds) return { ...job, phase: 'done', finishedAt: at };
-    const stats: Record<string, number> = {};
-    for (const t of job.reduces) for (const [k, v] of Object.entries(t.commit?.stats ?? {})) stats[k] = (stats[k] ?? 0) + v;
-    const rounds = [...job.rounds, { iter: job.iter, stats, finishedAt: at }];
-    const converged = stats.delta !== undefined && stats.delta < job.spec.rounds.tol;
-    if (converged || job.iter + 1 >= job.spec.rounds.max) return { ...job, rounds, phase: 'done', finishedAt: at };
-    return {
-      ...job, rounds, iter: job.iter + 1, phase: 'map',
-      maps: newTasks('map', job.maps.length),
-      reduces: newTasks('reduce', job.reduces.length),
-    };
+  if (job.phase !== 'reduce' || !job.reduces.every((t) => t.state === 'committed')) return job;
+  const plan = job.spec.rounds;
+  if (!plan || job.outputRound) return { ...job, phase: 'done', finishedAt: at };
+  const stats: RoundStats = {};
+  for (const t of [...job.maps, ...job.reduces]) {
+    for (const [k, v] of Object.entries(t.commit?.stats ?? {})) stats[k] = (stats[k] ?? 0) + v;
   }
-  return job;
+  const rounds = [...job.rounds, { iter: job.iter, stats, finishedAt: at }];
+  const R = job.spec.reducers;
+  const converged = job.iter >= plan.setup && stats.delta !== undefined && stats.delta < plan.tol;
+  if (converged || job.iter + 1 >= plan.setup + plan.iterations) {
+    return { ...job, rounds, iter: job.iter + 1, phase: 'reduce', outputRound: true, maps: [], reduces: newTasks('reduce', R) };
+  }
+  // A round that chained into the next has done the next round's map work already.
+  if (chains(job, job.iter)) return { ...job, rounds, iter: job.iter + 1, phase: 'reduce', maps: [], reduces: newTasks('reduce', R) };
+  return { ...job, rounds, iter: job.iter + 1, phase: 'map', maps: newTasks('map', R), reduces: newTasks('reduce', R) };
 }
+
+/** Round `iter`'s reduce tasks also do the next round's map work (RoundPlan.chainFrom). */
+export const chains = (job: JobRecord, iter: number): boolean =>
+  job.spec.rounds?.chainFrom !== undefined && iter >= job.spec.rounds.chainFrom;
+
+/**
+ * Senders of round `iter`'s shuffle, whose blobs its reduce tasks read: one map task per split in
+ * round 0, one task (map, or reduce of a chained round) per partition after that; none in the output round.
+ */
+export const mapsInRound = (job: JobRecord, iter: number): number =>
+  iter === 0 ? job.spec.dataset.firstRecords.length : job.spec.reducers;
 
 /** Tasks of the phase the job is in, or none once it is finished. */
 export function currentTasks(job: JobRecord): TaskRecord[] {

@@ -27,7 +27,9 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     cleaned: job.cleaned,
     version: job.version,
     submittedBy: job.submittedBy,
+    plan: job.spec.rounds ?? null,
     rounds: job.rounds,
+    outputRound: job.outputRound,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
   };
 }

@@ -5,10 +5,13 @@
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RangeReader, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
+
+/** Memory for values this worker wrote and may read back (see TaskDeps.written): a few rounds' worth. */
+const WRITTEN_CACHE_BYTES = 64 << 20;
 
 const roundPhases = (p: Phases) => ({ readMs: Math.round(p.readMs), computeMs: Math.round(p.computeMs), writeMs: Math.round(p.writeMs) });
 
@@ -21,9 +24,13 @@ await startService('worker', async () => {
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
-const reader = RangeReader.forUrl(cfg.REDIS_URL, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = reader ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
-const deps = { redis, reader, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S };
+const bulk = BulkClient.forUrl(cfg.REDIS_URL, cfg.TANDEM_READ_CONNECTIONS);
+const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
+const deps = {
+  redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
+  cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
+  written: new ContentCache(WRITTEN_CACHE_BYTES),
+};
 const name = `${hostname()}:${process.pid}`;
 
 const connections: Redis[] = [...readPool];
@@ -78,7 +85,7 @@ async function stop(signal: string) {
   log.info({ signal }, 'worker stopping; finishing the current task');
   await Promise.all(workers.map((w) => w.close()));
   for (const c of connections) c.disconnect();
-  reader?.close();
+  bulk?.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

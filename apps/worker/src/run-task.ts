@@ -4,25 +4,14 @@
  */
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import {
-  LamportClock, appendEvent, commitTask, compareCodePoints, getLarge, vcTick, decodePairs, defaultPartition, encodePairs, isCommitted,
-  type CommitRecord, type JobType, type Keys, type MapContext, type RangeReader, type TaskPayload,
+  LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, isCommitted,
+  type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
-import type { Registry } from '@tandem/jobs';
+import { runIterative } from './run-iterative.ts';
+import { TaskError, execOrThrow, missingSplit, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
 
-export interface TaskDeps {
-  redis: Redis;
-  /** Reads splits as parallel ranges (bulk.ts, range-reader.ts); null where it cannot (TLS). */
-  reader: RangeReader | null;
-  /** Used instead of the reader where there is none; may be just [redis]. */
-  readPool: Redis[];
-  /** Free read buffers for splits (see runMap). */
-  buffers: Buffer[];
-  keys: Keys;
-  registry: Registry;
-  intermediateTtlS: number;
-}
+export { TaskError, type Phases, type TaskDeps };
 
 export interface AttemptInfo {
   attempt: string;
@@ -31,9 +20,6 @@ export interface AttemptInfo {
 }
 
 export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean; phases: Phases } & CommitRecord);
-
-/** An error in a task's input or code; the message says which task, split and record. */
-export class TaskError extends Error {}
 
 const WORKER = `${hostname()}:${process.pid}`;
 const PROC = `worker:${WORKER}`;
@@ -56,7 +42,9 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const log = (what: string, lamport: number, detail?: string) =>
     void appendEvent(deps.redis, deps.keys, { job: p.jobId, proc: PROC, what, task, detail, lamport, vc, at: Date.now() }).catch(() => {});
   log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
-  const { phases, ...io } = p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  const { phases, ...io } = isIterative(type)
+    ? await runIterative(p, type, params, deps)
+    : p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
   vc = vcTick(vc, PROC);
   const lamport = clock.tick();
   const record: CommitRecord = {
@@ -68,38 +56,13 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   return { skipped: false, won, phases, ...record };
 }
 
-type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut'> & { phases: Phases };
-
-/** Milliseconds spent reading input, running the job's code, and writing output (for logs). */
-export interface Phases {
-  readMs: number;
-  computeMs: number;
-  writeMs: number;
-}
-
-async function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
-  const k = deps.keys;
-  // Read buffers are reused across tasks, one per task running at once in this process.
-  const scratch = deps.buffers.pop();
-  let keep = scratch;
-  try {
-    const t0 = performance.now();
-    const read = await getLarge(deps.redis, k.split(p.dataset.name, p.dataset.version, p.index), { into: scratch, reader: deps.reader, pool: deps.readPool });
-    if (read?.backing && read.backing !== scratch) keep = read.backing;
-    return await mapSplit(p, type, params, deps, read?.data ?? null, performance.now() - t0);
-  } finally {
-    if (keep) deps.buffers.push(keep);
-  }
+function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
+  return withLargeValue(deps, deps.keys.split(p.dataset.name, p.dataset.version, p.index), (input, readMs) => mapSplit(p, type, params, deps, input, readMs));
 }
 
 async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
   const { redis, keys: k } = deps;
-  if (!input) {
-    throw new TaskError(
-      `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +
-        'the dataset was removed or replaced while the job ran',
-    );
-  }
+  if (!input) throw missingSplit(p);
   const combine = type.combine;
   const table = new Map<string, unknown>();
   const ctx: MapContext<unknown, unknown> = {
@@ -194,9 +157,4 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   await redis.set(k.reduceOutput(p.jobId, r, p.iter), blob);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
-}
-
-async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
-  const res = await p.exec();
-  for (const [err] of res ?? []) if (err) throw err;
 }

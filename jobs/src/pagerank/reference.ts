@@ -9,6 +9,8 @@
  *   r'(v) = (1−d)/N + d·(Σ_{u→v} r(u)/out(u) + D/N),   D = total rank of nodes with no out-edges;
  * stop after `iterations` or once the L1 distance between consecutive vectors is below `tol`.
  */
+import { compareCodePoints } from '@tandem/shared';
+import { csvField } from './ranks-csv.ts';
 
 export interface Graph {
   /** Node ids; node i is ids[i]. */
@@ -113,9 +115,8 @@ export function powerIteration(g: Graph, opts: PageRankOptions = {}): PageRankRe
   return { ranks: r, iterations: maxIter, deltas, converged: false };
 }
 
-/** Ranks as `node,rank` lines: rank descending, ties by node id (code point order). */
+/** Ranks as `node,rank` lines after a header: rank descending, ties by node id (code point order). */
 export function ranksCsv(g: Graph, ranks: Float64Array): string {
-  const order = Array.from(g.ids.keys()).sort((a, b) => ranks[b] - ranks[a] || (g.ids[a] < g.ids[b] ? -1 : g.ids[a] > g.ids[b] ? 1 : 0));
-  const quote = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return 'node,rank\n' + order.map((i) => `${quote(g.ids[i])},${ranks[i]}`).join('\n') + '\n';
+  const order = Array.from(g.ids.keys()).sort((a, b) => ranks[b] - ranks[a] || compareCodePoints(g.ids[a], g.ids[b]));
+  return 'node,rank\n' + order.map((i) => `${csvField(g.ids[i])},${ranks[i]}`).join('\n') + '\n';
 }

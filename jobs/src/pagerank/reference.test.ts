@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { buildGraph, powerIteration, ranksCsv } from './pagerank-reference.ts';
+import { buildGraph, powerIteration, ranksCsv } from './reference.ts';
 
-const datasets = fileURLToPath(new URL('../../datasets/', import.meta.url));
+const datasets = fileURLToPath(new URL('../../../datasets/', import.meta.url));
 
 /** The definition written out naively (maps, no CSR), as an independent oracle for small graphs. */
 function naive(pairs: [string, string][], d: number, iterations: number): Map<string, number> {

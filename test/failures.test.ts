@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { headOutput, putDataset } from '@tandem/shared';
-import { startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { startCluster, waitForJob, waitForWorkers, type Cluster } from './harness/cluster.ts';
 import { freePort, sleep, waitFor } from './harness/wait.ts';
 
 let c: Cluster;
@@ -30,7 +30,8 @@ test('a task that keeps failing fails the job, naming the split and the record',
 test('a straggling worker gets a backup attempt, and the first commit wins', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-straggler-'));
   c.startWorker({ TANDEM_TEST_STRAGGLER: '1' });
-  await sleep(1500);
+  // Both workers listening before the job, so the straggler takes a task.
+  await waitForWorkers(c);
   const id = await c.client().submit({ type: 'straggler', dataset: 'lines', reducers: 1, params: { dir, hangMs: '60000' } });
   const s = await waitForJob(c, id, 100_000);
   assert.equal(s.phase, 'done', s.error ?? '');
@@ -54,6 +55,11 @@ test('a task that kills every worker that runs it fails the job with a reason, n
     const s = await waitForJob(c, id, 80_000);
     assert.equal(s.phase, 'failed');
     assert.match(s.error!, /map task \d+ failed: its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows/);
+    // The view service counted the stall (it reads the queues' event streams once a second).
+    await waitFor(async () => {
+      const status = (await (await fetch(new URL('/status', c.viewUrl))).json()) as { queues: { stalled: number } | null };
+      return (status.queues?.stalled ?? 0) >= 1;
+    }, { what: 'the view service to report the stall', timeoutMs: 10_000 });
   } finally {
     restarting = false;
   }

@@ -25,6 +25,11 @@ export interface MasterClientOptions {
   retryDelayMs?: number;
   /** One HTTP request's time limit (long polls included). */
   timeoutMs?: number;
+  /**
+   * Long polls on a job are this far apart at least: a busy job changes with every task event, and
+   * a client that asked again at once would cost the master (and itself) a status per event.
+   */
+  pollIntervalMs?: number;
 }
 
 interface ViewAnswer {
@@ -45,11 +50,12 @@ export class MasterClient {
   /** The view service has answered at least once (so a later silence may be a restart worth waiting for). */
   private viewSeen = false;
   private masterSeen = false;
+  private lastPollAt = 0;
   private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl'>;
 
   constructor(opts: MasterClientOptions) {
     if (!opts.viewUrl && !opts.masterUrl) throw new Error('MasterClient needs a viewUrl or a masterUrl');
-    this.opts = { retryForMs: 30_000, retryDelayMs: 50, timeoutMs: 30_000, ...opts };
+    this.opts = { retryForMs: 30_000, retryDelayMs: 50, timeoutMs: 30_000, pollIntervalMs: 100, ...opts };
   }
 
   /** Where requests go now (the cached primary), if known. */
@@ -148,9 +154,13 @@ export class MasterClient {
    * A job's status. With `after` (a version from an earlier status), the master answers when the job
    * has changed since, or after `waitMs`: a long poll, so following a job costs no busy polling.
    */
-  status(jobId: string, wait?: { after: number; waitMs?: number }): Promise<JobStatus> {
-    const q = wait ? `?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}` : '';
-    return this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}${q}`);
+  async status(jobId: string, wait?: { after: number; waitMs?: number }): Promise<JobStatus> {
+    if (!wait) return this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}`);
+    const pause = this.lastPollAt + this.opts.pollIntervalMs - Date.now();
+    if (pause > 0) await sleep(pause);
+    const s = await this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}`);
+    this.lastPollAt = Date.now();
+    return s;
   }
 
   /** Follows a job with long polls until it is done, failed or cancelled; onChange sees every status. */

@@ -16,7 +16,7 @@ const connect = (name: string) => {
   connections.push(c);
   return c;
 };
-const monitor = new QueueMonitor({ connection: connect('tandem-view-queues'), eventConnection: () => connect('tandem-view-events'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
+const monitor = new QueueMonitor({ connection: connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
 const vs = new ViewService(
   { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * cfg.TANDEM_DEAD_PINGS * cfg.TANDEM_PING_INTERVAL_MS },
   () => monitor.report,

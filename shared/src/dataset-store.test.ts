@@ -230,6 +230,7 @@ describe('edges datasets', () => {
     assert.equal(a.records, 3);
     assert.equal(a.format, 'edges');
     assert.equal(a.sha256, createHash('sha256').update('1\t2\n2\t3\n3\t1\n').digest('hex'));
+    assert.equal(a.sourceSha256, createHash('sha256').update('src,dst\n1,2\n2,3\n3,1').digest('hex'), 'the input as uploaded');
     // one chunk larger than a split: the caller's buffer is not the store's scratch space
     const one = Buffer.from('1,2\n2,3\n'.repeat(1000));
     const copy = Buffer.from(one);

@@ -38,6 +38,8 @@ export interface DatasetMeta {
   splitBytes: number;
   /** Of the stored (normalized) bytes. */
   sha256: string;
+  /** Of the input as it was uploaded (empty for datasets stored before it was recorded): tells whether a file is already here. */
+  sourceSha256: string;
   /** ISO time. */
   created: string;
 }
@@ -554,7 +556,7 @@ class Ingest {
 export async function putDataset(
   redis: Redis,
   k: Keys,
-  source: AsyncIterable<Buffer | Uint8Array>,
+  input: AsyncIterable<Buffer | Uint8Array>,
   opts: PutOptions,
 ): Promise<DatasetMeta> {
   const { name, format, splitBytes } = opts;
@@ -569,6 +571,7 @@ export async function putDataset(
   if (!opts.replace && (await redis.exists(metaKey))) throw existsError(name);
 
   const version = randomUUID().replaceAll('-', '');
+  const source = createHash('sha256');
   const writer = new SplitWriter(redis, k, name, version);
   const ing = new Ingest(name, format, writer);
   let published = false;
@@ -592,9 +595,10 @@ export async function putDataset(
         `: line ${l.line} is ${l.length} bytes long (starting at byte offset ${l.offset}), longer than the split size of ${splitBytes} bytes; lines are never cut, so use a larger split size or check that this is a line-oriented text file`,
       );
 
-    for await (const chunk of source) {
+    for await (const chunk of input) {
       const b = toBuffer(chunk);
       if (b.length === 0) continue;
+      source.update(b);
       bytesRead += b.length;
       if (long) {
         const nl = b.indexOf(10);
@@ -685,6 +689,7 @@ export async function putDataset(
       splitRecords: ing.splitRecords,
       splitBytes,
       sha256: ing.hash.digest('hex'),
+      sourceSha256: source.digest('hex'),
       created: new Date().toISOString(),
     };
     const res = (await redis.eval(
@@ -725,6 +730,7 @@ function metaFields(m: DatasetMeta): string[] {
     'splitRecords', JSON.stringify(m.splitRecords),
     'splitBytes', String(m.splitBytes),
     'sha256', m.sha256,
+    'sourceSha256', m.sourceSha256,
     'created', m.created,
   ];
 }
@@ -741,6 +747,7 @@ function parseMeta(h: Record<string, string>): DatasetMeta | null {
     splitRecords: JSON.parse(h.splitRecords ?? '[]') as number[],
     splitBytes: Number(h.splitBytes),
     sha256: h.sha256,
+    sourceSha256: h.sourceSha256 ?? '',
     created: h.created,
   };
 }

@@ -1,12 +1,10 @@
-import { createReadStream, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import {
-  clientRedis, getDataset, headDataset, keys, listDatasets, putDataset, removeDataset, requireDataset,
-  validateDatasetName, type DatasetFormat,
+  clientRedis, getDataset, headDataset, keys, listDatasets, removeDataset, requireDataset, validateDatasetName, type DatasetFormat,
 } from '@tandem/shared';
 import { configFrom, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
+import { describeDataset, uploadFile } from '../upload.ts';
 
 export function datasetCommand(): Command {
   const cmd = new Command('dataset').description('upload, list, inspect and remove datasets');
@@ -23,33 +21,8 @@ export function datasetCommand(): Command {
       if (opts.splitBytes !== undefined) process.env.TANDEM_SPLIT_BYTES = String(opts.splitBytes);
       const cfg = configFrom(self);
       validateDatasetName(name);
-      const format: DatasetFormat = opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text');
-      let total = 0;
-      if (file !== '-') {
-        try {
-          total = statSync(file).size;
-        } catch (err) {
-          throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-        }
-      }
-      const redis = await clientRedis(cfg.REDIS_URL);
-      const bar = new cliProgress.SingleBar(
-        { format: `uploading ${name} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, noTTYOutput: false },
-        cliProgress.Presets.shades_classic,
-      );
-      if (total > 0) bar.start(total, 0);
-      try {
-        const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
-        const meta = await putDataset(redis, keys(cfg.TANDEM_PREFIX), source, {
-          name, format, replace: opts.replace, splitBytes: cfg.TANDEM_SPLIT_BYTES,
-          onProgress: (n) => total > 0 && bar.update(n),
-        });
-        bar.stop();
-        console.log(`dataset ${meta.name}: ${meta.format}, ${bytes(meta.bytes)}, ${meta.records} records, ${meta.splits} splits (version ${meta.version})`);
-      } finally {
-        bar.stop();
-        redis.disconnect();
-      }
+      const meta = await uploadFile(cfg, name, file, { format: opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text'), replace: opts.replace });
+      console.log(describeDataset(meta));
     });
 
   cmd

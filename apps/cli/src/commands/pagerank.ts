@@ -1,0 +1,224 @@
+/**
+ * `tandem pagerank` (also `npm run pagerank`): PageRank of a graph through the replicated masters.
+ * Uploads a local CSV first if given one, submits the job, shows progress across iterations with the
+ * current L1 change, then prints the top nodes and writes `node,rank` CSV. Interrupted, it leaves
+ * the job running; `--attach JOB` follows it again.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { basename, extname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { parse as parseCsv } from 'csv-parse/sync';
+import {
+  clientRedis, getDataset, headOutput, isFinishedPhase, keys, masterClient, validateDatasetName, writeOutput, writeOutputFile,
+  type Config, type JobStatus, type MasterClient,
+} from '@tandem/shared';
+import { pagerankParams } from '@tandem/jobs';
+import { configFrom, positiveInt } from '../options.ts';
+import { bytes, duration, table } from '../format.ts';
+import { describeDataset, fileSize, uploadFile } from '../upload.ts';
+
+interface PageRankOpts {
+  dataset?: string;
+  name?: string;
+  attach?: string;
+  iterations: string;
+  damping: string;
+  tol: string;
+  reducers?: number;
+  top: number;
+  out: string;
+}
+
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+function wholeNumber(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0 (got "${v}")`);
+    return n;
+  };
+}
+
+/** iterations, damping and tol, checked by the job type's own rules, with errors that name the flag. */
+function checkParams(o: PageRankOpts): Record<string, string> {
+  const params = { iterations: o.iterations, damping: o.damping, tol: o.tol };
+  const r = pagerankParams.safeParse(params);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const flag = String(i.path[0] ?? '');
+    throw new Error(`--${i.message} (got "${params[flag as keyof typeof params] ?? ''}")`);
+  }
+  return params;
+}
+
+/** A dataset name from a file name: its letters, digits, '_', '.' and '-' (others become '-'). */
+export function datasetNameFor(file: string): string {
+  const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 120);
+  return /^[A-Za-z0-9]/.test(stem) ? stem : `g${stem}`;
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), h);
+  return h.digest('hex');
+}
+
+/**
+ * The dataset to rank: a name as given, or a local file uploaded first (as `edges`). A file already
+ * stored under its name (same bytes) is not uploaded again; a different one replaces it.
+ */
+async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
+  const given = o.dataset!;
+  const isFile = existsSync(given) && statSync(given).isFile();
+  if (!isFile) {
+    if (/[\\/]/.test(given)) fileSize(given); // throws "no such file" (or why it cannot be read)
+    if (o.name) throw new Error('--name names the dataset a local file is uploaded as; --dataset is not a file');
+    validateDatasetName(given);
+    return given;
+  }
+  const name = o.name ?? datasetNameFor(given);
+  validateDatasetName(name);
+  const redis = await clientRedis(cfg.REDIS_URL);
+  let existing;
+  try {
+    existing = await getDataset(redis, keys(cfg.TANDEM_PREFIX), name);
+  } finally {
+    redis.disconnect();
+  }
+  if (existing && existing.format === 'edges' && existing.sourceSha256 && existing.sourceSha256 === (await sha256Of(given))) {
+    say(`dataset ${name} already holds ${given}; not uploading it again`);
+    return name;
+  }
+  if (existing) say(`dataset ${name} holds other data; replacing it with ${given} (jobs reading the old version finish on it)`);
+  const meta = await uploadFile(cfg, name, given, { format: 'edges', replace: existing !== null });
+  say(describeDataset(meta));
+  return name;
+}
+
+/** Where a PageRank job is, in words, and how many iterations have finished. */
+function progressOf(s: JobStatus): { stage: string; done: number; delta: number | null } {
+  const plan = s.plan!;
+  const done = Math.max(0, s.rounds.length - plan.setup);
+  const last = s.rounds[s.rounds.length - 1];
+  const delta = s.rounds.length > plan.setup ? last.stats.delta : null;
+  let stage: string;
+  if (isFinishedPhase(s.phase)) stage = s.phase;
+  else if (s.outputRound) stage = 'writing ranks';
+  else if (s.iter < plan.setup) stage = `building the graph (step ${s.iter + 1} of ${plan.setup})`;
+  else stage = `iteration ${s.iter - plan.setup + 1}`;
+  return { stage, done, delta };
+}
+
+const fmtDelta = (d: number | null) => (d === null ? '-' : d.toExponential(3));
+
+/** Follows the job (long polls) until it finishes, drawing a bar across iterations on a terminal. */
+async function follow(client: MasterClient, jobId: string, first: JobStatus): Promise<JobStatus> {
+  const plan = first.plan!;
+  const tty = process.stderr.isTTY;
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: '{stage} [{bar}] {value}/{total} iterations | L1 change {delta}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  const bar = bars?.create(plan.iterations, 0, { stage: 'submitted', delta: '-' });
+  // Ctrl-C exits from its own handler (see the action); give the terminal its cursor back.
+  const restore = () => bars?.stop();
+  process.once('exit', restore);
+  let last = '';
+  let s = first;
+  try {
+    for (;;) {
+      const p = progressOf(s);
+      bar?.update(p.done, { stage: p.stage, delta: fmtDelta(p.delta) });
+      const line = `${p.stage}: ${p.done}/${plan.iterations} iterations done, L1 change ${fmtDelta(p.delta)}`;
+      if (!bar && line !== last) say(line);
+      last = line;
+      for (const alert of s.alerts) (bars ? bars.log(`warning: ${alert}\n`) : say(`warning: ${alert}`));
+      if (isFinishedPhase(s.phase)) return s;
+      s = await client.status(jobId, { after: s.version, waitMs: s.alerts.length ? 5000 : 20_000 });
+    }
+  } finally {
+    bars?.stop();
+    process.off('exit', restore);
+  }
+}
+
+/** The first k ranks (after the header) as table rows. */
+function topRows(lines: string[]): string[][] {
+  const rows = parseCsv(lines.join('\n')) as [string, string][];
+  return rows.map(([node, rank], i) => [String(i + 1), node, rank]);
+}
+
+async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void> {
+  const plan = s.plan!;
+  const iterations = s.rounds.length - plan.setup;
+  const last = s.rounds[s.rounds.length - 1];
+  const converged = last.stats.delta < plan.tol;
+  const graph = s.rounds[plan.setup - 1]?.stats ?? {};
+  say(
+    `job ${s.id} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}: ${graph.nodes} nodes, ${graph.edges} edges, ` +
+      `${iterations} iteration${iterations === 1 ? '' : 's'}, ${converged ? `converged (L1 change ${fmtDelta(last.stats.delta)} < ${plan.tol})` : `stopped at the iteration limit (L1 change ${fmtDelta(last.stats.delta)}, tol ${plan.tol})`}`,
+  );
+  const redis = await clientRedis(cfg.REDIS_URL);
+  try {
+    const k = keys(cfg.TANDEM_PREFIX);
+    const ref = { jobId: s.id, iter: s.iter, reducers: s.reducers };
+    if (o.top > 0) {
+      const head = await headOutput(redis, k, ref, o.top + 1);
+      const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
+      // With the CSV on standard output, the table goes to standard error so the CSV stays clean.
+      if (o.out === '-') say(text);
+      else console.log(text);
+    }
+    if (o.out === '-') await writeOutput(redis, k, ref, process.stdout);
+    else {
+      const r = await writeOutputFile(redis, k, ref, o.out);
+      say(`wrote ${r.lines - 1} ranks (${bytes(r.bytes)}) to ${o.out}`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function pagerankCommand(): Command {
+  return new Command('pagerank')
+    .description('PageRank of a graph: submit (or --attach to) a job, follow it across iterations, print the top nodes, write node,rank CSV')
+    .addOption(new Option('--dataset <name|file>', 'an edges dataset, or a local CSV file (src,dst; header optional) to upload first').conflicts('attach'))
+    .option('--name <name>', 'the dataset name for an uploaded file (default: the file name without its extension)')
+    .option('--attach <job>', 'follow a PageRank job that is already running (or finished) instead of starting one')
+    .option('--iterations <n>', 'iterations at most (a whole number ≥ 1)', '20')
+    .option('--damping <d>', 'damping factor, strictly between 0 and 1', '0.85')
+    .option('--tol <t>', 'stop once the L1 change between consecutive rank vectors is below this (0: run every iteration)', '1e-8')
+    .option('--reducers <r>', 'partitions of the graph (default: one per worker online)', positiveInt('--reducers'))
+    .option('--top <k>', 'how many of the highest-ranked nodes to print', wholeNumber('--top'), 10)
+    .option('--out <file>', 'write node,rank CSV here, rank descending, ties by node id (written atomically; - for standard output)', 'ranks.csv')
+    .action(async (o: PageRankOpts, self: Command) => {
+      const cfg = configFrom(self);
+      const client = masterClient(cfg);
+      let jobId: string | undefined;
+      // From the moment a job exists, Ctrl-C leaves it running and says how to follow it again.
+      process.on('SIGINT', () => {
+        if (!jobId) process.exit(130);
+        process.stderr.write(`\njob ${jobId} keeps running; follow it with: npm run pagerank -- --attach ${jobId}  (or: tandem pagerank --attach ${jobId})\n`);
+        process.exit(130);
+      });
+      if (o.attach) {
+        jobId = o.attach;
+      } else {
+        if (!o.dataset) throw new Error('--dataset is required (a dataset name or a CSV file), or --attach JOB to follow a running job');
+        const params = checkParams(o);
+        const dataset = await datasetFor(cfg, o);
+        jobId = await client.submit({ type: 'pagerank', dataset, reducers: o.reducers, params });
+        say(`submitted job ${jobId} (pagerank on ${dataset}); if interrupted it keeps running: npm run pagerank -- --attach ${jobId}`);
+      }
+      const first = await client.status(jobId);
+      if (first.type !== 'pagerank' || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not pagerank`);
+      const s = await follow(client, jobId, first);
+      if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
+      await report(cfg, s, o);
+    });
+}

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { benchFailover } from './failover.ts';
+import { benchPagerank } from './pagerank.ts';
 import { benchWordcount } from './wordcount.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
@@ -21,6 +22,15 @@ program
   .option('--ops <n>', 'submits per latency measurement', (v) => Number(v), 400)
   .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 100)
   .action(async (opts: { trials: number; ops: number; mb: number }) => benchFailover(opts));
+
+program
+  .command('pagerank')
+  .description('ms per PageRank iteration: single-thread power iteration vs the platform with 2 workers, on a generated graph and the Debian sample')
+  .option('--nodes <n>', 'nodes of the generated graph (those that get no edge do not count)', (v) => Number(v), 65_536)
+  .option('--edges <n>', 'edges of the generated graph, about', (v) => Number(v), 275_000)
+  .option('--iterations <n>', 'iterations per job', (v) => Number(v), 50)
+  .option('--runs <n>', 'runs of each side', (v) => Number(v), 3)
+  .action(async (opts: { nodes: number; edges: number; iterations: number; runs: number }) => benchPagerank(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

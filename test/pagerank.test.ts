@@ -182,6 +182,8 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
     assert.equal(r.stdout.trim().split('\n').length, 4, 'a header and the top 3');
     const err = maxError(ranksOf(readFileSync(out, 'utf8')), reference(debianRows(), 400, 0));
     assert.ok(err < 1e-12, `max abs error ${err}`);
+    const status = await c.cli(['job', 'status', id]);
+    assert.match(status.stdout, /rounds {2}done; 400 of at most 400 iterations done \(tol 0\); last round: nodes 5712, delta [\d.e-]+, dangling 0\.\d+$/m);
   });
 
   test('bad input gets a message that names the problem (and the line), and leaves nothing behind', async () => {

@@ -52,7 +52,18 @@ function describe(s: JobStatus): string {
     `  reduce  ${s.reduces.committed}/${s.reduces.total} committed (${s.reduces.running} running), records ${c.reduce.recordsIn} in / ${c.reduce.recordsOut} out, ${bytes(c.reduce.bytesOut)} out`,
     `  attempts ${c.map.attempts + c.reduce.attempts}, failed attempts ${c.map.failures + c.reduce.failures}, backup attempts ${c.map.speculative + c.reduce.speculative}`,
     `  params ${JSON.stringify(s.params)}, elapsed ${duration(elapsed)}`,
+    ...(s.plan ? [rounds(s)] : []),
   ].join('\n');
+}
+
+/** An iterative job's rounds: where it is, and the latest figures of its convergence history. */
+function rounds(s: JobStatus): string {
+  const plan = s.plan!;
+  const done = Math.max(0, s.rounds.length - plan.setup);
+  const last = s.rounds[s.rounds.length - 1];
+  const where = s.outputRound ? 'output round' : s.iter < plan.setup ? `set-up round ${s.iter + 1} of ${plan.setup}` : `iteration ${s.iter - plan.setup + 1}`;
+  const figures = last ? Object.entries(last.stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ') : 'none yet';
+  return `  rounds  ${isFinishedPhase(s.phase) ? s.phase : where}; ${done} of at most ${plan.iterations} iterations done (tol ${plan.tol}); last round: ${figures}`;
 }
 
 /**

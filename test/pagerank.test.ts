@@ -119,6 +119,14 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
         assert.match(out, /^"x,y",0\.\d+$/m);
         assert.match(out, /^"say ""hi""",0\.\d+$/m);
       }
+      if (name === 'twoparts') {
+        // The generic job command runs it too, and a task gives the same bytes every time it runs.
+        const file = join(tmp, 'twoparts.csv');
+        const run = await c.cli(['job', 'run', 'pagerank', '--dataset', name, '--reducers', '3', '--param', 'iterations=30', '--param', 'tol=0', '--out', file]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /done: 30\/30 iterations done/);
+        assert.equal(readFileSync(file, 'utf8'), out);
+      }
     }
   });
 

@@ -7,6 +7,7 @@ import {
 import { loadRegistry } from '@tandem/jobs';
 import { configFrom, positiveInt } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
+import { followRounds, roundsLine } from '../rounds.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
   const eq = v.indexOf('=');
@@ -52,25 +53,29 @@ function describe(s: JobStatus): string {
     `  reduce  ${s.reduces.committed}/${s.reduces.total} committed (${s.reduces.running} running), records ${c.reduce.recordsIn} in / ${c.reduce.recordsOut} out, ${bytes(c.reduce.bytesOut)} out`,
     `  attempts ${c.map.attempts + c.reduce.attempts}, failed attempts ${c.map.failures + c.reduce.failures}, backup attempts ${c.map.speculative + c.reduce.speculative}`,
     `  params ${JSON.stringify(s.params)}, elapsed ${duration(elapsed)}`,
-    ...(s.plan ? [rounds(s)] : []),
+    ...(s.plan ? [`  rounds  ${roundsLine(s)}`] : []),
   ].join('\n');
 }
 
-/** An iterative job's rounds: where it is, and the latest figures of its convergence history. */
-function rounds(s: JobStatus): string {
-  const plan = s.plan!;
-  const done = Math.max(0, s.rounds.length - plan.setup);
-  const last = s.rounds[s.rounds.length - 1];
-  const where = s.outputRound ? 'output round' : s.iter < plan.setup ? `set-up round ${s.iter + 1} of ${plan.setup}` : `iteration ${s.iter - plan.setup + 1}`;
-  const figures = last ? Object.entries(last.stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ') : 'none yet';
-  return `  rounds  ${isFinishedPhase(s.phase) ? s.phase : where}; ${done} of at most ${plan.iterations} iterations done (tol ${plan.tol}); last round: ${figures}`;
-}
 
 /**
  * Follows a job (long polls) until it finishes. On a terminal it draws map and reduce progress bars; otherwise it
  * prints a line whenever the counts change, so logs of scripted runs show progress too.
  */
 async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
+  const first = await client.status(jobId);
+  if (first.plan) {
+    const interrupt = () => {
+      process.stderr.write(`\njob ${jobId} keeps running; follow it with: tandem job status ${jobId}\n`);
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupt);
+    try {
+      return await followRounds(client, jobId, first);
+    } finally {
+      process.off('SIGINT', interrupt);
+    }
+  }
   const tty = process.stderr.isTTY;
   const bars = tty
     ? new cliProgress.MultiBar(
@@ -78,7 +83,7 @@ async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
         cliProgress.Presets.shades_classic,
       )
     : null;
-  let s = await client.status(jobId);
+  let s = first;
   const mapBar = bars?.create(s.maps.total, 0, { phase: 'map   ' });
   const reduceBar = bars?.create(s.reduces.total, 0, { phase: 'reduce' });
   let last = '';

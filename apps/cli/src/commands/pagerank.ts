@@ -9,16 +9,16 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
-  clientRedis, getDataset, headOutput, isFinishedPhase, keys, masterClient, validateDatasetName, writeOutput, writeOutputFile,
-  type Config, type JobStatus, type MasterClient,
+  clientRedis, getDataset, headOutput, keys, masterClient, validateDatasetName, writeOutput, writeOutputFile,
+  type Config, type JobStatus,
 } from '@tandem/shared';
 import { pagerankParams } from '@tandem/jobs';
 import { configFrom, positiveInt } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { describeDataset, fileSize, uploadFile } from '../upload.ts';
+import { fmtDelta, followRounds } from '../rounds.ts';
 
 interface PageRankOpts {
   dataset?: string;
@@ -98,55 +98,6 @@ async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
   return name;
 }
 
-/** Where a PageRank job is, in words, and how many iterations have finished. */
-function progressOf(s: JobStatus): { stage: string; done: number; delta: number | null } {
-  const plan = s.plan!;
-  const done = Math.max(0, s.rounds.length - plan.setup);
-  const last = s.rounds[s.rounds.length - 1];
-  const delta = s.rounds.length > plan.setup ? last.stats.delta : null;
-  let stage: string;
-  if (isFinishedPhase(s.phase)) stage = s.phase;
-  else if (s.outputRound) stage = 'writing ranks';
-  else if (s.iter < plan.setup) stage = `building the graph (step ${s.iter + 1} of ${plan.setup})`;
-  else stage = `iteration ${s.iter - plan.setup + 1}`;
-  return { stage, done, delta };
-}
-
-const fmtDelta = (d: number | null) => (d === null ? '-' : d.toExponential(3));
-
-/** Follows the job (long polls) until it finishes, drawing a bar across iterations on a terminal. */
-async function follow(client: MasterClient, jobId: string, first: JobStatus): Promise<JobStatus> {
-  const plan = first.plan!;
-  const tty = process.stderr.isTTY;
-  const bars = tty
-    ? new cliProgress.MultiBar(
-        { format: '{stage} [{bar}] {value}/{total} iterations | L1 change {delta}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  const bar = bars?.create(plan.iterations, 0, { stage: 'submitted', delta: '-' });
-  // Ctrl-C exits from its own handler (see the action); give the terminal its cursor back.
-  const restore = () => bars?.stop();
-  process.once('exit', restore);
-  let last = '';
-  let s = first;
-  try {
-    for (;;) {
-      const p = progressOf(s);
-      bar?.update(p.done, { stage: p.stage, delta: fmtDelta(p.delta) });
-      const line = `${p.stage}: ${p.done}/${plan.iterations} iterations done, L1 change ${fmtDelta(p.delta)}`;
-      if (!bar && line !== last) say(line);
-      last = line;
-      for (const alert of s.alerts) (bars ? bars.log(`warning: ${alert}\n`) : say(`warning: ${alert}`));
-      if (isFinishedPhase(s.phase)) return s;
-      s = await client.status(jobId, { after: s.version, waitMs: s.alerts.length ? 5000 : 20_000 });
-    }
-  } finally {
-    bars?.stop();
-    process.off('exit', restore);
-  }
-}
-
 /** The first k ranks (after the header) as table rows. */
 function topRows(lines: string[]): string[][] {
   const rows = parseCsv(lines.join('\n')) as [string, string][];
@@ -217,7 +168,7 @@ export function pagerankCommand(): Command {
       }
       const first = await client.status(jobId);
       if (first.type !== 'pagerank' || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not pagerank`);
-      const s = await follow(client, jobId, first);
+      const s = await followRounds(client, jobId, first, { setup: 'building the graph', output: 'writing ranks' });
       if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
       await report(cfg, s, o);
     });

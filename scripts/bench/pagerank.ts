@@ -98,16 +98,21 @@ export async function benchPagerank(opts: { nodes: number; edges: number; iterat
       await platformRun(c, g.name, 3); // warm-up: JIT, connections, the workers' code paths
       const res = results[i];
       for (let run = 0; run < opts.runs; run++) {
-        const before = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuMs(p)]));
         const r = await platformRun(c, g.name, opts.iterations);
-        for (const [n, p] of Object.entries(pids)) res.cpu[n] = (res.cpu[n] ?? 0) + cpuMs(p) - before[n];
         res.platform.push(r.perIteration);
         res.setupMs.push(r.setupMs);
         res.outputMs.push(r.outputMs);
         log(`(b) ${g.name}: platform ${f1(r.perIteration)} ms per iteration (set-up ${r.setupMs} ms, output round ${r.outputMs} ms)`);
       }
-      // CPU per iteration, whole jobs included (set-up and output rounds too), averaged over the runs.
-      for (const n of Object.keys(res.cpu)) res.cpu[n] /= opts.runs * opts.iterations;
+      // CPU per iteration: a job of 3n iterations less one of n, so set-up and output rounds cancel out.
+      const cpuOf = async (n: number) => {
+        const before = Object.fromEntries(Object.entries(pids).map(([name, p]) => [name, cpuMs(p)]));
+        await platformRun(c, g.name, n);
+        return Object.fromEntries(Object.entries(pids).map(([name, p]) => [name, cpuMs(p) - before[name]]));
+      };
+      const short = await cpuOf(opts.iterations);
+      const long = await cpuOf(3 * opts.iterations);
+      for (const n of Object.keys(pids)) res.cpu[n] = (long[n] - short[n]) / (2 * opts.iterations);
     }
   } finally {
     await c.stop();
@@ -118,7 +123,8 @@ export async function benchPagerank(opts: { nodes: number; edges: number; iterat
     const b = median(r.platform);
     return `| ${r.name} | ${r.nodes.toLocaleString('en')} / ${r.edges.toLocaleString('en')} | ${f2(a)} | ${f1(b)} | **${f1(b / a)}** | ${median(r.setupMs)} / ${median(r.outputMs)} | (a) ${r.single.map(f2).join(', ')}; (b) ${r.platform.map(f1).join(', ')} |`;
   });
-  const cpuRows = Object.keys(results[0].cpu).map((n) => `| ${n} | ${results.map((r) => f1(r.cpu[n])).join(' | ')} |`);
+  const cpuRows = [...Object.keys(results[0].cpu), 'all'].map((n) =>
+    `| ${n} | ${results.map((r) => f1(n === 'all' ? Object.values(r.cpu).reduce((a, b) => a + b, 0) : r.cpu[n])).join(' | ')} |`);
   for (const r of results) log(`${r.name}: ratio of medians ${f1(median(r.platform) / median(r.single))}`);
   const date = new Date().toISOString().slice(0, 10);
   const path = writeSection('pagerank', `
@@ -140,8 +146,8 @@ output round (formatting and sorting the ranks) happen once per job and are list
 | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-CPU time per iteration by process (ms; whole jobs, set-up and output rounds included, divided by
-the iterations):
+CPU time per iteration by process, in ms (/proc times around a job of ${3 * opts.iterations} iterations less those around one of
+${opts.iterations}, so set-up and output rounds cancel out; the client is this process, following the job):
 
 | process | ${results.map((r) => r.name).join(' | ')} |
 | --- | ${results.map(() => '---').join(' | ')} |

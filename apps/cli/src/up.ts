@@ -160,6 +160,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   }
   say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
+  say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');
 
   await new Promise<void>((done) => {

@@ -8,6 +8,7 @@ COPY apps/master/package.json apps/master/
 COPY apps/worker/package.json apps/worker/
 COPY apps/cli/package.json apps/cli/
 COPY apps/view-service/package.json apps/view-service/
+COPY apps/console/package.json apps/console/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY shared shared

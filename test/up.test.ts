@@ -47,8 +47,8 @@ async function freePortPair(): Promise<number> {
   }
 }
 
-test('tandem up starts redis-server, the view service, two masters and workers; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
-  const [redisPort, masterPort, viewPort] = [await freePort(), await freePortPair(), await freePort()];
+test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
+  const [redisPort, masterPort, viewPort, consolePort] = [await freePort(), await freePortPair(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-'));
   const env = {
     ...process.env,
@@ -56,6 +56,7 @@ test('tandem up starts redis-server, the view service, two masters and workers; 
     TANDEM_MASTER_PORT: String(masterPort),
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
+    TANDEM_CONSOLE_PORT: String(consolePort),
     TANDEM_DATA_DIR: dataDir,
     TANDEM_JOBS_DIR: fixtureJobsDir,
     TANDEM_SPLIT_BYTES: '1024',
@@ -71,7 +72,11 @@ test('tandem up starts redis-server, the view service, two masters and workers; 
     // The platform's processes (tsx may also run an esbuild helper, which is not ours to count).
     const listed = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('esbuild'));
     const children = listed.map((l) => Number(l.trim().split(' ')[0]));
-    assert.equal(children.length, 6, `redis-server, the view service, two masters and two workers; found:\n${listed.join('\n')}`);
+    assert.equal(children.length, 7, `redis-server, the view service, two masters, two workers and the console; found:\n${listed.join('\n')}`);
+    await waitFor(() => out.includes(`tandem: console: open http://127.0.0.1:${consolePort}/`), { what: 'tandem up to print the console URL', timeoutMs: 30_000 });
+    const home = await fetch(`http://127.0.0.1:${consolePort}/`);
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /<title>Overview · Tandem<\/title>/);
     const view = await run(['view'], env);
     assert.equal(view.code, 0, view.stderr);
     assert.match(view.stdout, new RegExp(`primary http://127.0.0.1:${masterPort}, backup http://127.0.0.1:${masterPort + 1}`));

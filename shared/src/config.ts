@@ -56,6 +56,15 @@ export const configSchema = z.object({
   TANDEM_WORKER_CONCURRENCY: int(1, 1),
   /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
   TANDEM_WORKER_CACHE_MB: int(512, 0),
+  TANDEM_CONSOLE_HOST: z.string().default('127.0.0.1'),
+  TANDEM_CONSOLE_PORT: int(7300),
+  /**
+   * When set, every console page, API call and bull-board needs it: a login form sets a cookie,
+   * scripts send `Authorization: Bearer <token>`. Empty means unset.
+   */
+  TANDEM_CONSOLE_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'use at least 12 characters').optional()),
+  /** Largest dataset the console accepts in one upload, in bytes. */
+  TANDEM_CONSOLE_UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
   TANDEM_DATA_DIR: z.string().default('.tandem'),
   TANDEM_WORKERS: int(2, 1),
 });

@@ -84,7 +84,10 @@ export function validateDatasetName(name: string): void {
 }
 
 const dsErr = (name: string, msg: string) => new DatasetError(`dataset "${name}"${msg}`);
-const existsError = (name: string) => dsErr(name, ' already exists; use --replace');
+/** The name is taken and the upload did not ask to replace it. */
+export class DatasetExistsError extends DatasetError {}
+
+const existsError = (name: string) => new DatasetExistsError(`dataset "${name}" already exists; use --replace`);
 
 // ---------------------------------------------------------------------------------------------
 // Redis scripts

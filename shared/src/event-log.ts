@@ -32,9 +32,14 @@ export async function appendEvent(redis: Redis, k: Keys, ev: ClusterEvent): Prom
 }
 
 /** A job's events, in the order they were appended. */
-export async function readJobEvents(redis: Redis, k: Keys, jobId: string): Promise<ClusterEvent[]> {
+/**
+ * A job's events. `sinceMs` (the job's submit time) skips what the stream held before it: stream ids
+ * start with their time in ms, so the scan starts there instead of at the oldest of ~100,000 events.
+ */
+export async function readJobEvents(redis: Redis, k: Keys, jobId: string, sinceMs?: number): Promise<ClusterEvent[]> {
   const out: ClusterEvent[] = [];
-  let start = '-';
+  // A second of slack: ids come from Redis's clock, submit times from the master's.
+  let start = sinceMs === undefined ? '-' : `${Math.max(0, Math.floor(sinceMs) - 1000)}-0`;
   for (;;) {
     const batch = (await redis.xrange(k.events(), start, '+', 'COUNT', 5000)) as [string, string[]][];
     for (const [, fields] of batch) {

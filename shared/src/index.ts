@@ -18,4 +18,5 @@ export * from './bulk-client.ts';
 export * from './clock.ts';
 export * from './event-log.ts';
 export * from './content-cache.ts';
+export * from './format.ts';
 export * from './http-json.ts';

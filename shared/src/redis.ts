@@ -31,6 +31,28 @@ export function serviceRedis(url: string, log: Logger, name: string): Redis {
   return redis;
 }
 
+/** A service's Redis connections, each named for CLIENT LIST, closed together when it stops. */
+export class ServiceConnections {
+  readonly all: Redis[] = [];
+  constructor(private url: string, private log: Logger) {}
+
+  connect(name: string): Redis {
+    const c = serviceRedis(this.url, this.log, name);
+    this.all.push(c);
+    return c;
+  }
+
+  /** Since when (epoch ms) some connection has been unable to reach Redis, or null. */
+  downSince(): number | null {
+    const since = Math.min(...this.all.map((c) => downSince.get(c) ?? Infinity));
+    return since === Infinity ? null : since;
+  }
+
+  close(): void {
+    for (const c of this.all) c.disconnect();
+  }
+}
+
 export class RedisUnreachableError extends Error {}
 
 /**

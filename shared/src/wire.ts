@@ -1,4 +1,5 @@
-/** Shapes that cross the wire between the master and its clients. */
+/** Shapes that cross the wire between the masters, the view service and their clients. */
+import type { QueueName } from './keys.ts';
 export type JobPhase = 'map' | 'reduce' | 'done' | 'failed' | 'cancelled';
 
 export interface TaskCounts {
@@ -57,4 +58,53 @@ export interface SubmitSpec {
   dataset: string;
   params?: Record<string, string>;
   reducers?: number;
+}
+
+/** The view: which master is primary and which is backup (view service, GET /view and /status). */
+export interface ViewInfo {
+  viewnum: number;
+  primary: string;
+  backup: string;
+}
+
+/** A master as the view service sees it. */
+export interface ServerStatus {
+  name: string;
+  role: 'primary' | 'backup' | 'idle';
+  alive: boolean;
+  lastPingAgoMs: number;
+  viewnum: number;
+  restarted: boolean;
+}
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  completed: number;
+  failed: number;
+  delayed: number;
+}
+
+/** The view service's watch on the task queues. */
+export interface QueueReport {
+  queues: Record<QueueName, QueueCounts>;
+  workersOnline: number;
+  /** Stall events seen since the monitor started, and the tasks that stalled more than once. */
+  stalled: number;
+  repeatedlyStalled: { task: string; times: number }[];
+  checkedAt: number;
+  error: string | null;
+}
+
+/** The view service's GET /status. */
+export interface ViewStatus {
+  view: ViewInfo;
+  acked: boolean;
+  /** Since when the current view has waited for the primary's acknowledgement (null if acked). */
+  waitingForAckMs: number | null;
+  servers: ServerStatus[];
+  queues: QueueReport | null;
+  alerts: string[];
+  /** GET /view requests served since start. */
+  lookups: number;
 }

@@ -45,6 +45,8 @@ export interface Cluster {
   masters: MasterProcess[];
   workers: ChildProcess[];
   startWorker(env?: Record<string, string>): ChildProcess;
+  /** Starts a console on a free port; resolves once it answers. */
+  startConsole(env?: Record<string, string>): Promise<{ url: string; proc: ChildProcess }>;
   /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
   startMaster(i: number): Promise<MasterProcess>;
   /** Waits until the view names a primary that answers as primary; returns its index in `masters`. */
@@ -92,82 +94,100 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     procs.push(p);
     return p;
   };
-  const viewUrl = env.TANDEM_VIEW_URL!;
-  const viewService = launch('view-service');
-  await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
-  const masters: MasterProcess[] = [];
-  const startMaster = async (i: number) => {
-    const url = `http://127.0.0.1:${ports[i]}`;
-    const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
-    masters[i] = { url, port: ports[i], proc };
-    await waitFor(async () => (await fetch(new URL('/health', url))).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
-    return masters[i];
-  };
-  const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl))).json()) as {
-    view: { viewnum: number; primary: string; backup: string }; acked: boolean;
-  };
-  // With a time limit: a SIGSTOPped master accepts connections but never answers.
-  const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
-  for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
-    await startMaster(i);
-    // The first master becomes primary before the second starts, so the roles are predictable.
-    if (i === 0) await waitFor(async () => (await viewStatus()).view.primary === masters[0].url && (await roleOf(masters[0].url)) === 'primary', { what: 'master a to become primary', timeoutMs: 30_000 });
+  try {
+    return await startProcesses();
+  } catch (err) {
+    // Whatever started must not outlive a failed start: the test runner would wait for it forever.
+    await Promise.all(procs.map((p) => kill(p)));
+    if (!opts.redis) await redis.stop();
+    throw err;
   }
-  const cluster: Cluster = {
-    redis, prefix, keys: keys(prefix), env, viewUrl, outDir, viewService, masters,
-    workers: [],
-    startWorker(extra) {
-      const w = launch('worker', extra);
-      cluster.workers.push(w);
-      return w;
-    },
-    startMaster,
-    async primary(timeoutMs = 30_000) {
-      let index = -1;
-      await waitFor(async () => {
-        const { view } = await viewStatus();
-        index = masters.findIndex((m) => m.url === view.primary);
-        return index >= 0 && (await roleOf(view.primary)) === 'primary';
-      }, { what: 'a primary master', timeoutMs });
-      return index;
-    },
-    async replicated(timeoutMs = 30_000) {
-      let r = { primary: -1, backup: -1, viewnum: 0 };
-      await waitFor(async () => {
-        const s = await viewStatus();
-        r = { primary: masters.findIndex((m) => m.url === s.view.primary), backup: masters.findIndex((m) => m.url === s.view.backup), viewnum: s.view.viewnum };
-        return s.acked && r.primary >= 0 && r.backup >= 0 && (await roleOf(s.view.primary)) === 'primary';
-      }, { what: 'a primary with a backup that holds its state', timeoutMs });
-      return r;
-    },
-    client: (o = {}) => new MasterClient({ viewUrl, ...o }),
-    cli(args, o = {}) {
-      return new Promise((resolve) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), ...args], {
-          cwd: repoRoot, env: { ...env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'],
+
+  async function startProcesses(): Promise<Cluster> {
+    const viewUrl = env.TANDEM_VIEW_URL!;
+    const viewService = launch('view-service');
+    await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
+    const masters: MasterProcess[] = [];
+    const startMaster = async (i: number) => {
+      const url = `http://127.0.0.1:${ports[i]}`;
+      const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
+      masters[i] = { url, port: ports[i], proc };
+      await waitFor(async () => (await fetch(new URL('/health', url))).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
+      return masters[i];
+    };
+    const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl))).json()) as {
+      view: { viewnum: number; primary: string; backup: string }; acked: boolean;
+    };
+    // With a time limit: a SIGSTOPped master accepts connections but never answers.
+    const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
+    for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
+      await startMaster(i);
+      // The first master becomes primary before the second starts, so the roles are predictable.
+      if (i === 0) await waitFor(async () => (await viewStatus()).view.primary === masters[0].url && (await roleOf(masters[0].url)) === 'primary', { what: 'master a to become primary', timeoutMs: 30_000 });
+    }
+    const cluster: Cluster = {
+      redis, prefix, keys: keys(prefix), env, viewUrl, outDir, viewService, masters,
+      workers: [],
+      startWorker(extra) {
+        const w = launch('worker', extra);
+        cluster.workers.push(w);
+        return w;
+      },
+      startMaster,
+      async startConsole(extra = {}) {
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const proc = launch('console', { TANDEM_CONSOLE_PORT: String(port), ...extra });
+        await waitFor(async () => (await fetch(new URL('/login', url), { redirect: 'manual' })).status > 0, { what: `console ${url}`, timeoutMs: 30_000 });
+        return { url, proc };
+      },
+      async primary(timeoutMs = 30_000) {
+        let index = -1;
+        await waitFor(async () => {
+          const { view } = await viewStatus();
+          index = masters.findIndex((m) => m.url === view.primary);
+          return index >= 0 && (await roleOf(view.primary)) === 'primary';
+        }, { what: 'a primary master', timeoutMs });
+        return index;
+      },
+      async replicated(timeoutMs = 30_000) {
+        let r = { primary: -1, backup: -1, viewnum: 0 };
+        await waitFor(async () => {
+          const s = await viewStatus();
+          r = { primary: masters.findIndex((m) => m.url === s.view.primary), backup: masters.findIndex((m) => m.url === s.view.backup), viewnum: s.view.viewnum };
+          return s.acked && r.primary >= 0 && r.backup >= 0 && (await roleOf(s.view.primary)) === 'primary';
+        }, { what: 'a primary with a backup that holds its state', timeoutMs });
+        return r;
+      },
+      client: (o = {}) => new MasterClient({ viewUrl, ...o }),
+      cli(args, o = {}) {
+        return new Promise((resolve) => {
+          const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), ...args], {
+            cwd: repoRoot, env: { ...env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'],
+          });
+          let stdout = '';
+          let stderr = '';
+          p.stdout.on('data', (d) => (stdout += d));
+          p.stderr.on('data', (d) => (stderr += d));
+          p.stdin.end(o.input ?? '');
+          p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
         });
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d) => (stdout += d));
-        p.stderr.on('data', (d) => (stderr += d));
-        p.stdin.end(o.input ?? '');
-        p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      });
-    },
-    async stop() {
-      await Promise.all(procs.map((p) => {
-        if (p.exitCode !== null || p.signalCode !== null) return;
-        const exited = new Promise((r) => p.once('exit', r));
-        p.kill('SIGKILL');
-        return exited;
-      }));
-      if (!opts.redis) await redis.stop();
-    },
-  };
-  for (let i = 0; i < (opts.workers ?? 2); i++) cluster.startWorker();
-  // Tests that look for parallel work need every worker listening before the first job.
-  await waitForWorkers(cluster);
-  return cluster;
+      },
+      async stop() {
+        await Promise.all(procs.map((p) => {
+          if (p.exitCode !== null || p.signalCode !== null) return;
+          const exited = new Promise((r) => p.once('exit', r));
+          p.kill('SIGKILL');
+          return exited;
+        }));
+        if (!opts.redis) await redis.stop();
+      },
+    };
+    for (let i = 0; i < (opts.workers ?? 2); i++) cluster.startWorker();
+    // Tests that look for parallel work need every worker listening before the first job.
+    await waitForWorkers(cluster);
+    return cluster;
+  }
 }
 
 /** Waits until BullMQ lists every started worker as listening. */

@@ -1,6 +1,18 @@
 import { createServer } from 'node:net';
 
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the OS may offer a port again before its taker listens on it. */
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

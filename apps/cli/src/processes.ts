@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-export type AppName = 'master' | 'worker' | 'view-service';
+export type AppName = 'master' | 'worker' | 'view-service' | 'console';
 
 export function appEntry(app: AppName): string {
   return fileURLToPath(new URL(`../../${app}/src/main.ts`, import.meta.url));

@@ -1,7 +1,7 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
  * answers at REDIS_URL, then the view service, two masters (primary and backup, on MASTER_PORT and
- * the port after it) and N workers, restarts any that die (a restarted master comes back as backup),
+ * the port after it), N workers and the console, restarts any that die (a restarted master comes back as backup),
  * and stops everything on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -92,6 +92,10 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
     throw new Error(`the view service's port ${cfg.TANDEM_VIEW_PORT} collides with the masters' ports ${cfg.TANDEM_MASTER_PORT} and ${cfg.TANDEM_MASTER_PORT + 1}; choose another --view-port or --master-port`);
   }
+  const taken = [cfg.TANDEM_VIEW_PORT, cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
+  if (taken.includes(cfg.TANDEM_CONSOLE_PORT)) {
+    throw new Error(`the console's port ${cfg.TANDEM_CONSOLE_PORT} collides with the view service's or the masters' ports (${taken.join(', ')}); choose another --console-port`);
+  }
   const redis = await startRedis(cfg, say);
   const masterUrl = (port: number) => `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
@@ -102,6 +106,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
       env: { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) },
     })),
     ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, restarts: 0 })),
+    { label: 'console', app: 'console', proc: null, restarts: 0 },
   ];
   let stopping = false;
 
@@ -159,6 +164,10 @@ export async function up(cfg: Config, workers: number): Promise<void> {
     throw new Error(failed);
   }
   say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
+  const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
+  const consoleUrl = `http://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
+  const consoleUp = await until(async () => (await fetch(consoleUrl, { signal: AbortSignal.timeout(1000), redirect: 'manual' }).catch(() => null)) ?? null);
+  say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');

@@ -1,6 +1,5 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
-import type { Redis } from 'ioredis';
-import { createLogger, keys, listenOrExit, loadConfig, serviceRedis, startService, type Config } from '@tandem/shared';
+import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, startService, type Config } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -10,13 +9,8 @@ await startService('view-service', async () => {
   cfg = loadConfig();
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
-const connections: Redis[] = [];
-const connect = (name: string) => {
-  const c = serviceRedis(cfg.REDIS_URL, log, name);
-  connections.push(c);
-  return c;
-};
-const monitor = new QueueMonitor({ connection: connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
+const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const monitor = new QueueMonitor({ connection: connections.connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
 const vs = new ViewService(
   { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * cfg.TANDEM_DEAD_PINGS * cfg.TANDEM_PING_INTERVAL_MS },
   () => monitor.report,
@@ -36,7 +30,7 @@ async function stop(signal: string) {
   server.close();
   vs.stop();
   await monitor.stop();
-  for (const c of connections) c.disconnect();
+  connections.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -4,25 +4,9 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, type QueueName } from '@tandem/shared';
+import { QUEUES, type QueueCounts, type QueueName, type QueueReport } from '@tandem/shared';
 
-export interface QueueCounts {
-  waiting: number;
-  active: number;
-  completed: number;
-  failed: number;
-  delayed: number;
-}
-
-export interface QueueReport {
-  queues: Record<QueueName, QueueCounts>;
-  workersOnline: number;
-  /** Stall events seen since the monitor started, and the tasks that stalled more than once. */
-  stalled: number;
-  repeatedlyStalled: { task: string; times: number }[];
-  checkedAt: number;
-  error: string | null;
-}
+export type { QueueCounts, QueueReport };
 
 export interface MonitorConnections {
   connection: Redis;

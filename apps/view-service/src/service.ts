@@ -2,30 +2,11 @@
  * The view service's process logic: holds the rules' state, applies pings as they arrive and ticks
  * on a timer, and reports status (views, servers, queues, alerts). HTTP lives in api.ts.
  */
-import { LamportClock } from '@tandem/shared';
+import { LamportClock, type ServerStatus, type ViewStatus } from '@tandem/shared';
+
+export type { ServerStatus, ViewStatus };
 import { initialState, isAlive, ping, tick, type RulesConfig, type View, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
-
-export interface ServerStatus {
-  name: string;
-  role: 'primary' | 'backup' | 'idle';
-  alive: boolean;
-  lastPingAgoMs: number;
-  viewnum: number;
-  restarted: boolean;
-}
-
-export interface ViewStatus {
-  view: View;
-  acked: boolean;
-  /** Since when the current view has waited for the primary's acknowledgement (null if acked). */
-  waitingForAckMs: number | null;
-  servers: ServerStatus[];
-  queues: QueueReport | null;
-  alerts: string[];
-  /** GET /view requests served since start. */
-  lookups: number;
-}
 
 export class ViewService {
   private state: ViewState = initialState();

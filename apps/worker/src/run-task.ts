@@ -42,9 +42,18 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const log = (what: string, lamport: number, detail?: string) =>
     void appendEvent(deps.redis, deps.keys, { job: p.jobId, proc: PROC, what, task, detail, lamport, vc, at: Date.now() }).catch(() => {});
   log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
-  const { phases, ...io } = isIterative(type)
-    ? await runIterative(p, type, params, deps)
-    : p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  let result: IO;
+  try {
+    result = isIterative(type)
+      ? await runIterative(p, type, params, deps)
+      : p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+  } catch (err) {
+    // The attempt's end, for the event log and the console's task timeline; BullMQ retries it.
+    vc = vcTick(vc, PROC);
+    log('task attempt failed', clock.tick(), `${a.attempt}: ${(err as Error).message.slice(0, 300)}`);
+    throw err;
+  }
+  const { phases, ...io } = result;
   vc = vcTick(vc, PROC);
   const lamport = clock.tick();
   const record: CommitRecord = {

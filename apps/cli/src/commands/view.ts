@@ -1,14 +1,7 @@
 import { Command } from 'commander';
+import type { ViewStatus } from '@tandem/shared';
 import { configFrom } from '../options.ts';
 import { table } from '../format.ts';
-
-interface ViewStatus {
-  view: { viewnum: number; primary: string; backup: string };
-  acked: boolean;
-  waitingForAckMs: number | null;
-  servers: { name: string; role: string; alive: boolean; lastPingAgoMs: number; viewnum: number; restarted: boolean }[];
-  alerts: string[];
-}
 
 export function viewCommand(): Command {
   return new Command('view')

@@ -1,0 +1,249 @@
+/**
+ * The console's HTTP app: the pages, the JSON API behind them, bull-board at /queues, the static
+ * files, and the guards in front of all of it (security.ts). Pages are rendered on the server;
+ * their scripts (public/console.js) only swap in fresh fragments of the same pages, so every value
+ * on screen goes through the same escaping.
+ */
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import { DatasetError, DatasetExistsError, MasterError, MasterUnreachableError, type Logger } from '@tandem/shared';
+import type { Html } from './html.ts';
+import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
+import { datasetPage, datasetsPage } from './pages/datasets.ts';
+import { formParams, jobLive, jobPage, jobsPage, newJobPage, PARAM_FIELDS, type JobForm } from './pages/jobs.ts';
+import { jobsTable, layout } from './pages/layout.ts';
+import { errorPage, loginPage } from './pages/login.ts';
+import type { Platform } from './platform.ts';
+import { clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
+import { ConsoleError } from './errors.ts';
+import { receiveUpload, uploadQuery } from './upload.ts';
+
+export interface ConsoleOptions {
+  platform: Platform;
+  guard: Guard;
+  queues: Queue[];
+  log: Logger;
+  uploadMaxBytes: number;
+  splitBytes: number;
+}
+
+const submitBody = z.object({
+  type: z.string().min(1),
+  dataset: z.string().min(1),
+  reducers: z.number().int().min(1).max(1024).optional(),
+  params: z.record(z.string(), z.string()).default({}),
+}).strict();
+
+/** The status and message a failure shows the user. */
+function failure(err: unknown): { status: number; message: string } {
+  const e = err as Error & { status?: number; type?: string };
+  if (err instanceof ConsoleError) return { status: err.status, message: err.message };
+  if (err instanceof DatasetExistsError) return { status: 409, message: `${e.message.replace(/; use --replace$/, '')}; tick "replace" (API: replace=1) to replace it` };
+  if (err instanceof DatasetError) return { status: / does not exist/.test(e.message) ? 404 : 400, message: e.message };
+  if (err instanceof MasterError) return { status: / does not exist/.test(e.message) ? 404 : 400, message: e.message };
+  if (err instanceof MasterUnreachableError) return { status: 503, message: e.message };
+  if (e.type === 'entity.too.large') return { status: 413, message: 'request body too large' };
+  if (e.type === 'entity.parse.failed') return { status: 400, message: `bad request body: ${e.message}` };
+  return { status: 500, message: `internal error: ${e.message}` };
+}
+
+const wants = (req: Request) => (req.path.startsWith('/api/') ? 'json' : 'html');
+
+export function createConsole(o: ConsoleOptions): express.Express {
+  const { platform, guard } = o;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders);
+  app.use('/static', express.static(fileURLToPath(new URL('./public/', import.meta.url)), { maxAge: '1h' }));
+  // Small bodies only: forms and JSON. An upload's body is the file, whatever its content type
+  // says, and streams into the dataset store (see upload.ts).
+  const isUpload = (req: Request) => req.method === 'POST' && req.path === '/api/datasets';
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+  const json = express.json({ limit: '64kb' });
+  app.use((req, res, next) => (isUpload(req) ? next() : form(req, res, next)));
+  app.use((req, res, next) => (isUpload(req) ? next() : json(req, res, next)));
+  app.use(guardRequests(guard, (path) => path === '/login' || path.startsWith('/static/')));
+
+  const send = (req: Request, res: Response, title: string, body: Html, status = 200) =>
+    res.status(status).type('html').send(layout({ csrf: guard.csrf, locked: guard.locked, path: req.path }, title, body).value);
+  const fragment = (req: Request) => req.query.fragment === '1';
+
+  // bull-board, read-only: the masters own the tasks; a retry or a removal by hand would fight them.
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  createBullBoard({
+    queues: o.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true, description: `Tandem ${q.name} tasks` })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Tandem queues', boardLogo: { path: '/static/logo.svg', width: 28, height: 28 } } },
+  });
+  app.use('/queues', board.getRouter());
+
+  // --- login
+
+  app.get('/login', (req, res) => {
+    if (!guard.locked) return res.redirect(303, '/');
+    send(req, res, 'Log in', loginPage(localPath(req.query.next)));
+  });
+  app.post('/login', (req, res) => {
+    const next = localPath(req.body?.next);
+    if (!guard.locked) return res.redirect(303, next);
+    if (typeof req.body?.token !== 'string' || !guard.checkToken(req.body.token)) {
+      send(req, res, 'Log in', loginPage(next, 'That is not the token this console was started with.'), 401);
+      return;
+    }
+    res.set('Set-Cookie', sessionCookie(guard, req.secure));
+    res.redirect(303, next);
+  });
+  app.post('/logout', (_req, res) => {
+    res.set('Set-Cookie', clearedCookie);
+    res.redirect(303, '/login');
+  });
+
+  // --- JSON API
+
+  app.get('/api/cluster', async (_req, res) => {
+    res.json(await platform.cluster());
+  });
+  app.get('/api/job-types', (_req, res) => {
+    res.json({ types: platform.types() });
+  });
+  app.get('/api/datasets', async (_req, res) => {
+    res.json({ datasets: await platform.datasets() });
+  });
+  app.get('/api/datasets/:name', async (req, res) => {
+    const lines = Math.min(1000, Math.max(0, Number(req.query.lines ?? 20) || 0));
+    res.json(await platform.dataset(req.params.name, lines));
+  });
+  app.post('/api/datasets', async (req, res) => {
+    const q = uploadQuery(req.query as Record<string, unknown>);
+    const meta = await receiveUpload(req, platform, q, o.uploadMaxBytes, o.splitBytes);
+    o.log.info({ dataset: meta.name, format: meta.format, bytes: meta.bytes, records: meta.records }, 'dataset uploaded');
+    res.status(201).json({ ok: true, dataset: meta });
+  });
+  app.get('/api/jobs', async (_req, res) => {
+    res.json({ jobs: await platform.jobs() });
+  });
+  app.post('/api/jobs', async (req, res) => {
+    const r = submitBody.safeParse(req.body);
+    if (!r.success) throw new ConsoleError(400, `bad job request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
+    const jobId = await platform.submit(r.data);
+    res.status(201).json({ ok: true, jobId });
+  });
+  // ?after=V: a long poll, answered once the job has changed after version V.
+  app.get('/api/jobs/:id', async (req, res) => {
+    const after = req.query.after === undefined ? undefined : Number(req.query.after);
+    res.json(await platform.job(req.params.id, Number.isInteger(after) ? after : undefined));
+  });
+  app.get('/api/jobs/:id/events', async (req, res) => {
+    res.json({ events: await platform.timeline(await platform.job(req.params.id)) });
+  });
+  app.get('/api/jobs/:id/output', async (req, res) => {
+    const s = await platform.job(req.params.id);
+    if (s.phase !== 'done') throw new ConsoleError(409, `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    const lines = Math.min(10_000, Math.max(1, Number(req.query.lines ?? 20) || 20));
+    res.json({ lines: await platform.outputHead(s, lines) });
+  });
+  app.post('/api/jobs/:id/cancel', async (req, res) => {
+    await platform.cancel(req.params.id);
+    res.json({ ok: true, jobId: req.params.id });
+  });
+
+  // --- pages
+
+  app.get('/', async (req, res) => {
+    const [c, jobs, datasets] = await Promise.all([platform.cluster(), platform.jobs().catch(() => []), platform.datasets()]);
+    const body = overview(c, jobs, datasets);
+    if (fragment(req)) return res.type('html').send(body.value);
+    send(req, res, 'Overview', overviewPage(body));
+  });
+  app.get('/cluster', async (req, res) => {
+    const body = cluster(await platform.cluster());
+    if (fragment(req)) return res.type('html').send(body.value);
+    send(req, res, 'Cluster', clusterPage(body));
+  });
+  app.get('/datasets', async (req, res) => {
+    send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes));
+  });
+  app.get('/datasets/:name', async (req, res) => {
+    const { meta, head } = await platform.dataset(req.params.name);
+    send(req, res, `Dataset ${meta.name}`, datasetPage(meta, head));
+  });
+  app.get('/jobs', async (req, res) => {
+    const jobs = await platform.jobs();
+    if (fragment(req)) return res.type('html').send(jobsTable(jobs).value);
+    send(req, res, 'Jobs', jobsPage(jobs));
+  });
+  app.get('/jobs/new', async (req, res) => {
+    const dataset = typeof req.query.dataset === 'string' ? req.query.dataset : undefined;
+    const type = typeof req.query.type === 'string' ? req.query.type : undefined;
+    send(req, res, 'New job', newJobPage(guard.csrf, platform.types(), await platform.datasets(), { dataset, type }));
+  });
+  app.post('/jobs', async (req, res) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
+    const form: JobForm = {
+      type: str('type'), dataset: str('dataset'), reducers: str('reducers'), params: str('params'),
+      fields: Object.fromEntries(Object.entries(b).filter(([k, v]) => k.startsWith('p.') && typeof v === 'string')) as Record<string, string>,
+    };
+    try {
+      const reducers = form.reducers ? Number(form.reducers) : undefined;
+      if (reducers !== undefined && !(Number.isInteger(reducers) && reducers >= 1 && reducers <= 1024)) {
+        throw new ConsoleError(400, `reducers must be a whole number from 1 to 1024 (got ${JSON.stringify(form.reducers)})`);
+      }
+      const required = (PARAM_FIELDS[form.type!] ?? []).filter((f) => f.required && !str(`p.${form.type}.${f.key}`).trim());
+      if (required.length) throw new ConsoleError(400, `${form.type} needs ${required.map((f) => f.label.toLowerCase()).join(' and ')}`);
+      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, reducers, params: formParams(form.type!, b) });
+      res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
+    } catch (err) {
+      const f = failure(err);
+      if (f.status >= 500 && !(err instanceof MasterUnreachableError)) throw err;
+      send(req, res, 'New job', newJobPage(guard.csrf, platform.types(), await platform.datasets(), form, f.message), f.status === 404 ? 400 : f.status);
+    }
+  });
+  app.get('/jobs/:id', async (req, res) => {
+    const s = await platform.job(req.params.id);
+    const [timeline, output] = await Promise.all([
+      platform.timeline(s),
+      s.phase === 'done' ? platform.outputHead(s, 20).catch(() => null) : Promise.resolve(null),
+    ]);
+    const body = jobLive(guard.csrf, s, timeline, output);
+    if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
+    send(req, res, `Job ${s.id}`, jobPage(s, body));
+  });
+  app.post('/jobs/:id/cancel', async (req, res) => {
+    await platform.cancel(req.params.id);
+    res.redirect(303, `/jobs/${encodeURIComponent(req.params.id)}`);
+  });
+  app.get('/jobs/:id/output', async (req, res) => {
+    const s = await platform.job(req.params.id);
+    if (s.phase !== 'done') throw new ConsoleError(409, `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    const csv = s.type === 'pagerank';
+    res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
+    await platform.writeOutput(s, res);
+    res.end();
+  });
+
+  app.use((req, res) => {
+    const message = `nothing here: ${req.method} ${req.path}`;
+    if (wants(req) === 'json') res.status(404).json({ ok: false, error: message });
+    else send(req, res, 'Not found', errorPage(404, message), 404);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const f = failure(err);
+    if (f.status >= 500 && f.status !== 503) o.log.error({ err: (err as Error).message, stack: (err as Error).stack, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // An upload refused before its body was read: do not wait for the rest of it.
+    if (isUpload(req)) res.set('Connection', 'close');
+    if (wants(req) === 'json') res.status(f.status).json({ ok: false, error: f.message });
+    else send(req, res, 'Error', errorPage(f.status, f.message), f.status);
+  });
+  return app;
+}

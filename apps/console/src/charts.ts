@@ -1,0 +1,152 @@
+/**
+ * The job page's pictures, as SVG built from plain data (pure, so tests check them without a
+ * browser): the task timeline, one lane per worker and one bar per attempt, read from the cluster
+ * event log; and an iterative job's convergence, the L1 change per iteration on a log scale.
+ * Colours are presentation attributes, not styles, so the page's Content-Security-Policy holds.
+ */
+import { parseTaskJobId, type ClusterEvent } from '@tandem/shared';
+import { escapeHtml } from './html.ts';
+
+export type Outcome = 'committed' | 'discarded' | 'failed' | 'lost' | 'running';
+
+export interface Attempt {
+  /** BullMQ id of the attempt (`<job>.<round>.<m|r>.<index>[.s1]`). */
+  id: string;
+  worker: string;
+  kind: 'map' | 'reduce';
+  round: number;
+  index: number;
+  speculative: boolean;
+  start: number;
+  end: number;
+  outcome: Outcome;
+}
+
+const ENDS: Record<string, Outcome> = {
+  'task committed': 'committed',
+  'task output discarded (another attempt committed first)': 'discarded',
+  'task attempt failed': 'failed',
+};
+
+/**
+ * Attempts from a job's events: a worker's "task started" opens one, its commit, discarded output
+ * or failure closes it. One left open is still running, or, once the job is over (or the same
+ * attempt started again), lost with its worker.
+ */
+export function attemptsFromEvents(events: ClusterEvent[], jobOver: boolean, now: number): Attempt[] {
+  const open = new Map<string, Attempt>();
+  const out: Attempt[] = [];
+  const sorted = [...events].filter((e) => e.proc.startsWith('worker:')).sort((a, b) => a.at - b.at || a.lamport - b.lamport);
+  let last = 0;
+  for (const e of sorted) {
+    last = Math.max(last, e.at);
+    const id = (e.detail ?? '').split(':')[0];
+    const t = parseTaskJobId(id);
+    if (!t) continue;
+    const key = `${e.proc} ${id}`;
+    if (e.what === 'task started') {
+      const was = open.get(key);
+      if (was) out.push({ ...was, end: e.at, outcome: 'lost' });
+      open.set(key, { id, worker: e.proc.slice('worker:'.length), kind: t.kind, round: t.iter, index: t.index, speculative: t.speculative > 0, start: e.at, end: e.at, outcome: 'running' });
+      continue;
+    }
+    const outcome = ENDS[e.what];
+    const was = open.get(key);
+    if (outcome && was) {
+      out.push({ ...was, end: e.at, outcome });
+      open.delete(key);
+    }
+  }
+  for (const a of open.values()) out.push(jobOver ? { ...a, end: Math.max(a.start, last), outcome: 'lost' } : { ...a, end: now, outcome: 'running' });
+  return out.sort((a, b) => a.start - b.start);
+}
+
+const FILL: Record<string, string> = { map: '#4e79a7', reduce: '#59a14f' };
+const BAD: Partial<Record<Outcome, string>> = { failed: '#e15759', lost: '#e15759', discarded: '#bab0ac' };
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Evenly spaced tick values across [0, span] at a round step. */
+function ticks(span: number, count: number): number[] {
+  const raw = span / count;
+  const mag = 10 ** Math.floor(Math.log10(raw || 1));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = 0; v <= span + 1e-9; v += step) out.push(v);
+  return out;
+}
+
+/** One lane per worker, one bar per attempt, time from `from` to `to` (ms). */
+export function taskTimelineSvg(attempts: Attempt[], from: number, to: number, width = 960): string {
+  const workers = [...new Set(attempts.map((a) => a.worker))].sort();
+  const left = 150;
+  const lane = 24;
+  const top = 8;
+  const height = top + Math.max(1, workers.length) * lane + 34;
+  const span = Math.max(1, to - from);
+  const x = (t: number) => left + ((t - from) / span) * (width - left - 10);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="task timeline: ${attempts.length} attempts on ${workers.length} workers">`);
+  if (attempts.length === 0) {
+    parts.push(`<text x="10" y="${top + 16}" fill="#666" font-size="13">no task has started yet</text>`);
+  }
+  workers.forEach((w, i) => {
+    const y = top + i * lane;
+    parts.push(`<text x="4" y="${y + 15}" font-size="12" fill="#333">${escapeHtml(w)}</text>`);
+    parts.push(`<line x1="${left}" y1="${y + lane - 2}" x2="${width - 10}" y2="${y + lane - 2}" stroke="#eee"/>`);
+  });
+  for (const a of attempts) {
+    const y = top + workers.indexOf(a.worker) * lane + 3;
+    const x0 = x(a.start);
+    const w = Math.max(2, x(a.end) - x0);
+    const fill = BAD[a.outcome] ?? FILL[a.kind];
+    const dash = a.speculative ? ' stroke="#222" stroke-width="1.5" stroke-dasharray="3 2"' : '';
+    const label = `${a.kind} ${a.index}, round ${a.round}${a.speculative ? ', backup attempt' : ''}: ${a.outcome}, ${a.end - a.start} ms`;
+    parts.push(`<rect class="attempt ${a.outcome}${a.speculative ? ' speculative' : ''}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${lane - 8}" fill="${fill}"${dash}><title>${escapeHtml(label)}</title></rect>`);
+  }
+  const axisY = top + Math.max(1, workers.length) * lane + 6;
+  parts.push(`<line x1="${left}" y1="${axisY}" x2="${width - 10}" y2="${axisY}" stroke="#999"/>`);
+  for (const t of ticks(span, 8)) {
+    parts.push(`<line x1="${x(from + t).toFixed(1)}" y1="${axisY}" x2="${x(from + t).toFixed(1)}" y2="${axisY + 4}" stroke="#999"/>`);
+    parts.push(`<text x="${x(from + t).toFixed(1)}" y="${axisY + 16}" font-size="11" fill="#555" text-anchor="middle">${seconds(t)}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** An iterative job's L1 change per iteration, log scale, with the tolerance as a dashed line. */
+export function convergenceSvg(deltas: number[], tol: number, width = 640, height = 240): string {
+  const left = 56;
+  const bottom = 28;
+  const plotW = width - left - 12;
+  const plotH = height - bottom - 10;
+  const positive = deltas.filter((d) => d > 0);
+  const floor = Math.min(...positive, tol > 0 ? tol : Infinity);
+  const lo = Math.floor(Math.log10(Number.isFinite(floor) ? floor : 1e-16));
+  const hi = Math.ceil(Math.log10(Math.max(...positive, tol, 10 ** lo)));
+  const top = hi === lo ? lo + 1 : hi;
+  const y = (d: number) => 10 + ((top - Math.log10(Math.max(d, 10 ** lo))) / (top - lo)) * plotH;
+  const x = (i: number) => left + (deltas.length <= 1 ? plotW / 2 : (i / (deltas.length - 1)) * plotW);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="convergence" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="L1 change per iteration: ${deltas.length} iterations">`);
+  const step = Math.max(1, Math.ceil((top - lo) / 6));
+  for (let e = lo; e <= top; e += step) {
+    parts.push(`<line x1="${left}" y1="${y(10 ** e).toFixed(1)}" x2="${width - 12}" y2="${y(10 ** e).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${(y(10 ** e) + 4).toFixed(1)}" font-size="11" fill="#555" text-anchor="end">1e${e}</text>`);
+  }
+  if (tol > 0) {
+    parts.push(`<line class="tol" x1="${left}" y1="${y(tol).toFixed(1)}" x2="${width - 12}" y2="${y(tol).toFixed(1)}" stroke="#e15759" stroke-dasharray="5 3"><title>tol ${tol}</title></line>`);
+  }
+  if (deltas.length > 0) {
+    const points = deltas.map((d, i) => `${x(i).toFixed(1)},${y(d).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${points}" fill="none" stroke="#4e79a7" stroke-width="2"/>`);
+    deltas.forEach((d, i) => parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3" fill="#4e79a7"><title>iteration ${i + 1}: ${d}</title></circle>`));
+  } else {
+    parts.push(`<text x="${left + 10}" y="${height / 2}" fill="#666" font-size="13">no iteration has finished yet</text>`);
+  }
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" font-size="11" fill="#555" text-anchor="middle">iteration (1 to ${deltas.length})</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}

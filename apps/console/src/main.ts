@@ -1,0 +1,46 @@
+/** Console process: the web UI (pages, JSON API, bull-board at /queues). */
+import { Queue } from 'bullmq';
+import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, masterClient, startService, type Config } from '@tandem/shared';
+import { loadRegistry, type Registry } from '@tandem/jobs';
+import { createConsole } from './app.ts';
+import { Platform } from './platform.ts';
+import { makeGuard } from './security.ts';
+
+let cfg!: Config;
+let registry!: Registry;
+await startService('console', async () => {
+  cfg = loadConfig();
+  registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+});
+const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
+const k = keys(cfg.TANDEM_PREFIX);
+const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const redis = connections.connect('tandem-console');
+const queues = QUEUES.map((q) => new Queue(q, { connection: connections.connect(`tandem-console-${q}`), prefix: k.bullPrefix }));
+// A page waits a few seconds for a primary at most, then says there is none.
+const client = masterClient(cfg, { retryForMs: 8000 });
+const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL });
+const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN);
+const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });
+const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT' };
+const server = listenOrExit(app, where, log, () => {
+  const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;
+  log.info({ url: `http://${host}:${where.port}/`, token: guard.locked ? 'required' : 'none (open console)', viewService: cfg.TANDEM_VIEW_URL }, 'console ready');
+});
+// Long polls wait up to 20 s for a job to change.
+server.requestTimeout = 0;
+server.headersTimeout = 60_000;
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'console stopping');
+  server.close();
+  server.closeAllConnections();
+  await Promise.all(queues.map((q) => q.close()));
+  connections.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));

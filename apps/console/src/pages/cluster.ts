@@ -1,0 +1,77 @@
+/** The overview (home) and cluster pages: the view, the masters, the queues, the alerts. */
+import type { DatasetMeta, JobStatus, QueueCounts } from '@tandem/shared';
+import { html, type Html } from '../html.ts';
+import type { ClusterStatus } from '../platform.ts';
+import { alertList, jobsTable } from './layout.ts';
+
+function queueTotals(c: ClusterStatus): { waiting: number; active: number; failed: number } {
+  const q: QueueCounts[] = Object.values(c.view?.queues?.queues ?? {});
+  const sum = (k: 'waiting' | 'active' | 'failed') => q.reduce((n, x) => n + (x[k] ?? 0), 0);
+  return { waiting: sum('waiting'), active: sum('active'), failed: sum('failed') };
+}
+
+/** The live part of the overview: swapped in place every few seconds by the page's script. */
+export function overview(c: ClusterStatus, jobs: JobStatus[], datasets: DatasetMeta[]): Html {
+  const v = c.view;
+  const t = queueTotals(c);
+  const running = jobs.filter((j) => j.phase === 'map' || j.phase === 'reduce').length;
+  return html`<section class="cards">
+  <div class="card"><h2>Masters</h2>
+    ${v ? html`<p>view <b>${v.view.viewnum}</b>${v.acked ? '' : html` <span class="warn">(not yet acknowledged)</span>`}</p>
+    <p>primary <code>${v.view.primary || 'none'}</code><br>backup <code>${v.view.backup || 'none'}</code></p>` : html`<p class="warn">view service unreachable</p>`}
+  </div>
+  <div class="card"><h2>Workers</h2><p class="big">${v?.queues?.workersOnline ?? '?'}</p><p>online</p></div>
+  <div class="card"><h2>Tasks</h2><p class="big">${t.active}</p><p>running, ${t.waiting} waiting, ${t.failed} failed</p></div>
+  <div class="card"><h2>Jobs</h2><p class="big">${running}</p><p>running of ${jobs.length}</p></div>
+  <div class="card"><h2>Datasets</h2><p class="big">${datasets.length}</p><p><a href="/datasets">upload or browse</a></p></div>
+</section>
+${alertList(c.alerts)}
+<h2>Recent jobs</h2>
+${jobsTable(jobs.slice(0, 10))}
+${jobs.length > 10 ? html`<p><a href="/jobs">All ${jobs.length} jobs</a></p>` : ''}`;
+}
+
+export function overviewPage(body: Html): Html {
+  return html`<h1>Overview</h1>
+<p class="actions"><a class="button" href="/datasets#upload">Upload a dataset</a> <a class="button" href="/jobs/new">Start a job</a></p>
+<div id="live" data-fragment="/?fragment=1" data-every="3000">${body}</div>`;
+}
+
+const ago = (ms: number) => (ms < 1000 ? `${ms} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
+
+/** The live part of the cluster page. */
+export function cluster(c: ClusterStatus): Html {
+  const v = c.view;
+  const health = new Map(c.masters.map((m) => [m.url, m]));
+  const queues = v?.queues;
+  return html`${alertList(c.alerts)}
+<h2>View</h2>
+${v ? html`<table class="kv">
+  <tr><th>View number</th><td>${v.view.viewnum}</td></tr>
+  <tr><th>Primary</th><td><code>${v.view.primary || 'none'}</code></td></tr>
+  <tr><th>Backup</th><td><code>${v.view.backup || 'none'}</code></td></tr>
+  <tr><th>Acknowledged by the primary</th><td>${v.acked ? 'yes' : html`<span class="warn">no${v.waitingForAckMs !== null ? `, for ${ago(v.waitingForAckMs)}` : ''}</span>`}</td></tr>
+  <tr><th>View service</th><td><code>${c.viewUrl}</code></td></tr>
+</table>` : html`<p class="error">${c.error}</p>`}
+<h2>Masters</h2>
+${v && v.servers.length ? html`<table>
+<thead><tr><th>Master</th><th>Role in the view</th><th>Pinging</th><th>Last ping</th><th>Says it is</th><th>Jobs held</th><th>Forwarding to the backup</th></tr></thead>
+<tbody>${v.servers.map((s) => {
+    const h = health.get(s.name);
+    return html`<tr><td><code>${s.name}</code></td><td>${s.role}</td><td>${s.alive ? 'yes' : html`<span class="warn">no</span>`}${s.restarted ? ' (restarted)' : ''}</td>
+  <td>${ago(s.lastPingAgoMs)}</td><td>${h?.ok ? h.role : html`<span class="warn">${h?.error ?? 'unreachable'}</span>`}</td><td>${h?.jobs ?? ''}</td>
+  <td>${h?.replication?.meanMs != null ? `${h.replication.batches} batches, ${h.replication.meanMs.toFixed(2)} ms each` : ''}</td></tr>`;
+  })}</tbody></table>` : html`<p class="empty">No master has pinged the view service.</p>`}
+<h2>Queues</h2>
+${queues ? html`<p>${queues.workersOnline} worker${queues.workersOnline === 1 ? '' : 's'} online; ${queues.stalled} stall${queues.stalled === 1 ? '' : 's'} seen since the view service started.${queues.error ? html` <span class="warn">${queues.error}</span>` : ''}</p>
+<table>
+<thead><tr><th>Queue</th><th>Waiting</th><th>Running</th><th>Delayed</th><th>Completed</th><th>Failed</th></tr></thead>
+<tbody>${Object.entries(queues.queues).map(([name, q]) => html`<tr><td>${name}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.completed}</td><td>${q.failed}</td></tr>`)}</tbody>
+</table>
+<p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}`;
+}
+
+export function clusterPage(body: Html): Html {
+  return html`<h1>Cluster</h1>
+<div id="live" data-fragment="/cluster?fragment=1" data-every="2000">${body}</div>`;
+}

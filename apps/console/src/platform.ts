@@ -1,0 +1,138 @@
+/**
+ * What the console reads and changes, in one place, for the pages and the JSON API alike: datasets
+ * straight from Redis (the same dataset store as `tandem dataset`), jobs through the replicated
+ * masters (the same client as the CLI, so a failover is invisible here too), the cluster from the
+ * view service and each master's /health, a job's events from the cluster event log.
+ */
+import type { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
+import {
+  causalTimeline, headDataset, headOutput, isIterative, listDatasets, putDataset, readJobEvents, requireDataset, writeOutput,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type Keys, type MasterClient, type SubmitSpec, type TimelineEntry,
+  type ViewStatus,
+} from '@tandem/shared';
+import type { Registry } from '@tandem/jobs';
+
+export interface JobTypeInfo {
+  name: string;
+  description: string;
+  formats: DatasetFormat[];
+  iterative: boolean;
+}
+
+export interface MasterHealth {
+  url: string;
+  ok: boolean;
+  role?: string;
+  jobs?: number;
+  replication?: { batches: number; ops: number; meanMs: number | null };
+  error?: string;
+}
+
+export interface ClusterStatus {
+  viewUrl: string;
+  /** Null when the view service does not answer; `error` says why. */
+  view: ViewStatus | null;
+  error: string | null;
+  masters: MasterHealth[];
+  alerts: string[];
+}
+
+export interface PlatformDeps {
+  redis: Redis;
+  keys: Keys;
+  client: MasterClient;
+  registry: Registry;
+  viewUrl: string;
+}
+
+async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as T;
+}
+
+const reason = (err: unknown) => {
+  const e = err as Error & { cause?: Error };
+  return e.cause?.message ?? e.message;
+};
+
+export class Platform {
+  constructor(private d: PlatformDeps) {}
+
+  types(): JobTypeInfo[] {
+    return this.d.registry.names().map((name) => {
+      const t = this.d.registry.require(name);
+      return { name, description: t.description, formats: t.formats, iterative: isIterative(t) };
+    });
+  }
+
+  datasets(): Promise<DatasetMeta[]> {
+    return listDatasets(this.d.redis, this.d.keys);
+  }
+
+  /** A dataset's metadata and first lines; a DatasetError (the message lists the datasets) when there is none. */
+  async dataset(name: string, lines = 20): Promise<{ meta: DatasetMeta; head: string[] }> {
+    const meta = await requireDataset(this.d.redis, this.d.keys, name);
+    return { meta, head: await headDataset(this.d.redis, this.d.keys, meta, lines) };
+  }
+
+  upload(name: string, format: DatasetFormat, replace: boolean, splitBytes: number, body: AsyncIterable<Buffer | Uint8Array>, onProgress?: (n: number) => void): Promise<DatasetMeta> {
+    return putDataset(this.d.redis, this.d.keys, body, { name, format, replace, splitBytes, onProgress });
+  }
+
+  jobs(): Promise<JobStatus[]> {
+    return this.d.client.list();
+  }
+
+  /** A job's status; with `after`, a long poll that answers once the job changed after that version. */
+  job(id: string, after?: number): Promise<JobStatus> {
+    return this.d.client.status(id, after === undefined ? undefined : { after, waitMs: 20_000 });
+  }
+
+  submit(spec: SubmitSpec): Promise<string> {
+    return this.d.client.submit(spec);
+  }
+
+  cancel(id: string): Promise<void> {
+    return this.d.client.cancel(id);
+  }
+
+  events(job: JobStatus): Promise<ClusterEvent[]> {
+    return readJobEvents(this.d.redis, this.d.keys, job.id, job.submittedAt);
+  }
+
+  async timeline(job: JobStatus): Promise<TimelineEntry[]> {
+    return causalTimeline(await this.events(job));
+  }
+
+  outputHead(job: JobStatus, lines: number): Promise<string[]> {
+    return headOutput(this.d.redis, this.d.keys, { jobId: job.id, iter: job.iter, reducers: job.reducers }, lines);
+  }
+
+  writeOutput(job: JobStatus, out: Writable): Promise<{ lines: number; bytes: number }> {
+    return writeOutput(this.d.redis, this.d.keys, { jobId: job.id, iter: job.iter, reducers: job.reducers }, out);
+  }
+
+  /** The view, every master's own account of itself, the queues and the alerts; never throws. */
+  async cluster(): Promise<ClusterStatus> {
+    let view: ViewStatus | null = null;
+    let error: string | null = null;
+    try {
+      view = await getJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, 2000);
+    } catch (err) {
+      error = `the view service at ${this.d.viewUrl} does not answer (${reason(err)})`;
+    }
+    const urls = view ? view.servers.map((s) => s.name) : [];
+    const masters = await Promise.all(urls.map(async (url): Promise<MasterHealth> => {
+      try {
+        const h = await getJson<{ role: string; jobs: number; replication: MasterHealth['replication'] }>(new URL('/health', url).href, 1500);
+        return { url, ok: true, role: h.role, jobs: h.jobs, replication: h.replication };
+      } catch (err) {
+        return { url, ok: false, error: reason(err) };
+      }
+    }));
+    const alerts = [...(error ? [error] : []), ...(view?.alerts ?? [])];
+    return { viewUrl: this.d.viewUrl, view, error, masters, alerts };
+  }
+}

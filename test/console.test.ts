@@ -1,0 +1,286 @@
+// The web console (issue 5) over HTTP, against real processes: every page and API route, uploads
+// good and bad, jobs started from the form and followed, bull-board, the token, cross-site
+// requests, escaping and body limits.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { repoRoot } from '../apps/cli/src/processes.ts';
+import { startCluster, type Cluster } from './harness/cluster.ts';
+import { referenceWordCount } from './harness/reference.ts';
+import { waitFor } from './harness/wait.ts';
+
+const emma = readFileSync(join(repoRoot, 'datasets/austen-persuasion.txt'));
+const deps = readFileSync(join(repoRoot, 'datasets/debian-python3-deps.csv'));
+
+interface Reply {
+  status: number;
+  text: string;
+  json: Record<string, any>;
+  headers: Headers;
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<Reply> {
+  const res = await fetch(url, { redirect: 'manual', ...init });
+  const text = await res.text();
+  let json = {};
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // a page
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
+
+const csrfOf = (page: string) => /<meta name="csrf-token" content="([^"]+)">/.exec(page)![1];
+
+describe('console over HTTP', { timeout: 300_000 }, () => {
+  let c: Cluster;
+  let url: string;
+  let csrf: string;
+  /** What a page of the console sends with a form or a script's request. */
+  let browser: Record<string, string>;
+  before(async () => {
+    c = await startCluster({ name: 'console', workers: 2 });
+    ({ url } = await c.startConsole({ TANDEM_CONSOLE_UPLOAD_MAX_BYTES: '2000000' }));
+    csrf = csrfOf((await call(`${url}/`)).text);
+    browser = { origin: url, 'sec-fetch-site': 'same-origin', 'x-csrf-token': csrf };
+  });
+  after(async () => c?.stop());
+
+  const upload = (name: string, body: Buffer | string, query: Record<string, string> = {}, headers: Record<string, string> = {}) =>
+    call(`${url}/api/datasets?${new URLSearchParams({ name, ...query })}`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', ...headers } });
+
+  test('pages: overview, cluster, datasets, jobs and the new-job form render, with security headers', async () => {
+    const home = await call(`${url}/`);
+    assert.equal(home.status, 200);
+    assert.match(home.text, /<title>Overview · Tandem<\/title>/);
+    assert.match(home.text, /<a href="\/queues\/" class="ext">Queues \(bull-board\)<\/a>/, 'bull-board is linked from every page');
+    assert.match(home.text, new RegExp(`primary <code>${c.masters[0].url}</code>`));
+    assert.match(home.text, /<p class="big">2<\/p><p>online<\/p>/, 'two workers online');
+    assert.match(home.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.equal(home.headers.get('x-frame-options'), 'DENY');
+    const fragment = await call(`${url}/?fragment=1`);
+    assert.doesNotMatch(fragment.text, /<html/, 'a fragment is the live part only');
+    const cluster = await call(`${url}/cluster`);
+    assert.match(cluster.text, /<th>View number<\/th><td>1<\/td>/);
+    assert.match(cluster.text, /<td>map<\/td>/);
+    const api = (await call(`${url}/api/cluster`)).json;
+    assert.equal(api.view.view.primary, c.masters[0].url);
+    assert.equal(api.masters[0].role, 'primary');
+    assert.equal(api.view.queues.workersOnline, 2);
+    for (const path of ['/datasets', '/jobs', '/jobs/new']) assert.equal((await call(`${url}${path}`)).status, 200, path);
+    const types = (await call(`${url}/api/job-types`)).json.types as { name: string; iterative: boolean }[];
+    assert.deepEqual(types.filter((t) => ['wordcount', 'pagerank'].includes(t.name)).map((t) => [t.name, t.iterative]), [['pagerank', true], ['wordcount', false]]);
+    assert.equal((await call(`${url}/static/console.js`)).status, 200);
+  });
+
+  test('uploads stream into the dataset store; each bad one is refused with its reason and leaves nothing', async () => {
+    const text = await upload('persuasion', emma, { filename: 'austen-persuasion.txt' }, browser);
+    assert.equal(text.status, 201, text.text);
+    assert.equal(text.json.dataset.format, 'text');
+    assert.equal(text.json.dataset.records, 8328);
+    const graph = await upload('deps', deps, { filename: 'debian-python3-deps.csv' });
+    assert.equal(graph.status, 201, 'a script without a browser\'s headers needs no form token on an open console');
+    assert.equal(graph.json.dataset.format, 'edges', 'detected from the .csv file name');
+    const page = await call(`${url}/datasets/deps`);
+    assert.match(page.text, /python3-a38 → openssl/);
+    assert.match(page.text, /19,519 edges/);
+    const list = (await call(`${url}/api/datasets`)).json.datasets as { name: string }[];
+    assert.deepEqual(list.map((d) => d.name), ['deps', 'persuasion']);
+    assert.equal((await call(`${url}/api/datasets/deps?lines=2`)).json.head.length, 2);
+
+    const bad: [string, Buffer | string, Record<string, string>, number, RegExp][] = [
+      ['threecols', 'src,dst\na,b\na,b,c\n', { format: 'edges' }, 400, /dataset "threecols": line 3 has 3 columns, expected 2 \(src,dst\)/],
+      ['binary', Buffer.from([0x68, 0x69, 0x0a, 0x00, 0xff]), {}, 400, /line 2 contains a NUL byte/],
+      ['empty', '', {}, 400, /the file is empty/],
+      ['latin1', Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), {}, 400, /line 1 is not valid UTF-8/],
+      ['persuasion', 'other text\n', {}, 409, /dataset "persuasion" already exists; tick "replace"/],
+      ['bad name', 'x\n', {}, 400, /invalid dataset name "bad name"/],
+      ['fmt', 'x\n', { format: 'json' }, 400, /format must be text, edges or auto/],
+    ];
+    // Larger than the limit: refused from its Content-Length, before the body is read, so the
+    // answer comes while the client still sends (fetch would give up on the early close; curl does not).
+    const big = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${url}/api/datasets?name=big`, { method: 'POST', headers: { ...browser, 'content-length': '2000001' } }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(65_536, 0x61));
+    });
+    assert.equal(big.status, 413);
+    assert.match(big.body, /the file is 1\.9 MiB; this console accepts up to 1\.9 MiB per upload \(TANDEM_CONSOLE_UPLOAD_MAX_BYTES\)/);
+    for (const [name, body, q, status, message] of bad) {
+      const r = await upload(name, body, q, browser);
+      assert.equal(r.status, status, `${name}: ${r.text}`);
+      assert.match(r.json.error, message, name);
+    }
+    const after = (await call(`${url}/api/datasets`)).json.datasets as { name: string; records: number }[];
+    assert.deepEqual(after.map((d) => [d.name, d.records]), [['deps', 19519], ['persuasion', 8328]], 'nothing half written, nothing replaced');
+    const replaced = await upload('persuasion', 'now\nsmaller\n', { replace: '1' }, browser);
+    assert.equal(replaced.status, 201);
+    assert.equal(replaced.json.dataset.records, 2);
+    assert.equal((await upload('persuasion', emma, { replace: '1' }, browser)).status, 201);
+  });
+
+  test('a job started from the form runs; its page, events, timeline, output and download follow it', async () => {
+    const started = await call(`${url}/jobs`, {
+      method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, type: 'wordcount', dataset: 'persuasion', reducers: '2', params: '' }).toString(),
+    });
+    assert.equal(started.status, 303, started.text);
+    const id = /^\/jobs\/(\w+)$/.exec(started.headers.get('location')!)![1];
+    const first = (await call(`${url}/api/jobs/${id}`)).json;
+    const next = await call(`${url}/api/jobs/${id}?after=${first.version}`);
+    assert.notEqual(next.json.version, first.version, 'the long poll answers with a newer version');
+    await waitFor(async () => (await call(`${url}/api/jobs/${id}`)).json.phase === 'done', { what: 'the job to finish' });
+    const page = await call(`${url}/jobs/${id}`);
+    assert.match(page.text, /<span class="badge done">done<\/span> wordcount on <a href="\/datasets\/persuasion">persuasion<\/a>/);
+    assert.match(page.text, /<svg[^>]*class="timeline"/);
+    assert.match(page.text, /class="attempt committed"/);
+    assert.match(page.text, /<td>task committed<\/td>/);
+    assert.match(page.text, /href="\/jobs\/\w+\/output" download/);
+    const reference = referenceWordCount(emma.toString('utf8'));
+    assert.equal(page.text.includes(reference.split('\n').slice(0, 3).join('\n')), true, 'the first lines of the output');
+    const download = await call(`${url}/jobs/${id}/output`);
+    assert.equal(download.text, reference);
+    assert.match(download.headers.get('content-disposition') ?? '', /attachment; filename="\w+-wordcount\.txt"/);
+    assert.deepEqual((await call(`${url}/api/jobs/${id}/output?lines=2`)).json.lines, reference.split('\n').slice(0, 2));
+    const events = (await call(`${url}/api/jobs/${id}/events`)).json.events as { event: { what: string } }[];
+    assert.ok(events.some((e) => e.event.what === 'job done'));
+    const list = await call(`${url}/jobs`);
+    assert.match(list.text, new RegExp(`href="/jobs/${id}"`));
+  });
+
+  test('PageRank from the API: the page shows its iterations and its convergence chart', async () => {
+    const r = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', params: { iterations: '30', tol: '1e-9' } }) });
+    assert.equal(r.status, 201, r.text);
+    await waitFor(async () => (await call(`${url}/api/jobs/${r.json.jobId}`)).json.phase === 'done', { what: 'PageRank to finish' });
+    const page = await call(`${url}/jobs/${r.json.jobId}`);
+    assert.match(page.text, /<svg[^>]*class="convergence"/);
+    assert.match(page.text, /\d+ of at most 30 iterations \(done\)/);
+    assert.match(page.text, /node,rank\npython3,0\.2111997/);
+    const csv = await call(`${url}/jobs/${r.json.jobId}/output`);
+    assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
+    assert.equal(csv.text.split('\n').length, 5712 + 2);
+  });
+
+  test('the form says what is wrong: missing pattern, unknown dataset, bad reducers, bad parameter lines', async () => {
+    const submit = (fields: Record<string, string>) => call(`${url}/jobs`, {
+      method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+    });
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ type: 'grep', dataset: 'persuasion' }, /grep needs pattern/],
+      [{ type: 'wordcount', dataset: 'nosuch' }, /dataset &quot;nosuch&quot; does not exist/],
+      [{ type: 'wordcount', dataset: 'persuasion', reducers: '0' }, /reducers must be a whole number from 1 to 1024/],
+      [{ type: 'wordcount', dataset: 'persuasion', params: 'nonsense' }, /other parameters, line 1: expected key=value/],
+      [{ type: 'pagerank', dataset: 'persuasion' }, /job type &quot;pagerank&quot; reads edges datasets; dataset &quot;persuasion&quot; is text/],
+      [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.damping': '2' }, /damping must be between 0 and 1/],
+    ];
+    for (const [fields, message] of cases) {
+      const r = await submit(fields);
+      assert.equal(r.status, 400, JSON.stringify(fields));
+      assert.match(r.text, message, JSON.stringify(fields));
+      assert.match(r.text, /<form method="post" action="\/jobs"/, 'the form again, to correct');
+    }
+  });
+
+  test('user strings are escaped; a running job can be cancelled from its page', async () => {
+    const evil = '<script>alert(1)</script>';
+    const r = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'grep', dataset: 'persuasion', params: { pattern: evil } }) });
+    assert.equal(r.status, 201, r.text);
+    const page = await call(`${url}/jobs/${r.json.jobId}`);
+    assert.doesNotMatch(page.text, /<script>alert/);
+    assert.match(page.text, /<code>pattern=&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/code>/);
+    const slow = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'straggler', dataset: 'persuasion', params: { dir: '/tmp', hangMs: '60000' } }) });
+    assert.equal(slow.status, 201, slow.text);
+    const id = slow.json.jobId;
+    const cancel = await call(`${url}/jobs/${id}/cancel`, { method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(csrf)}` });
+    assert.equal(cancel.status, 303);
+    assert.equal((await call(`${url}/api/jobs/${id}`)).json.phase, 'cancelled');
+    const again = await call(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers: browser });
+    assert.equal(again.status, 400);
+    assert.match(again.json.error, /already cancelled/);
+  });
+
+  test('cross-site requests, stale form tokens and oversized bodies are refused; unknown things are 404', async () => {
+    const job = JSON.stringify({ type: 'wordcount', dataset: 'persuasion' });
+    const json = { 'content-type': 'application/json' };
+    const crossSite = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...json, origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, body: job });
+    assert.equal(crossSite.status, 403);
+    assert.match(crossSite.json.error, /refused a cross-site request/);
+    const otherOrigin = await call(`${url}/jobs`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${csrf}&type=wordcount&dataset=persuasion` });
+    assert.equal(otherOrigin.status, 403, 'a form posted from another site, even with a token it somehow has');
+    const noToken = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...json, 'sec-fetch-site': 'same-origin' }, body: job });
+    assert.equal(noToken.status, 403);
+    assert.match(noToken.json.error, /missing or stale form token/);
+    const uploadNoToken = await upload('sneaky', 'x\n', {}, { origin: url });
+    assert.equal(uploadNoToken.status, 403);
+    const big = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, ...json }, body: JSON.stringify({ type: 'wordcount', dataset: 'persuasion', params: { x: 'y'.repeat(100_000) } }) });
+    assert.equal(big.status, 413);
+    assert.equal((await call(`${url}/nowhere`)).status, 404);
+    assert.match((await call(`${url}/nowhere`)).text, /<title>Not found · Tandem<\/title>/);
+    assert.equal((await call(`${url}/api/nowhere`)).json.ok, false);
+    assert.equal((await call(`${url}/jobs/jnosuchjob`)).status, 404);
+    assert.equal((await call(`${url}/api/jobs/jnosuchjob`)).status, 404);
+    assert.equal((await call(`${url}/datasets/nosuch`)).status, 404);
+  });
+
+  test('bull-board at /queues shows the map and reduce queues, read-only', async () => {
+    const board = await call(`${url}/queues/`);
+    assert.equal(board.status, 200);
+    assert.match(board.text, /<title>/);
+    const queues = (await call(`${url}/queues/api/queues`)).json.queues as { name: string; readOnlyMode: boolean }[];
+    assert.deepEqual(queues.map((q) => q.name).sort(), ['map', 'reduce']);
+    assert.ok(queues.every((q) => q.readOnlyMode));
+  });
+
+  test('with TANDEM_CONSOLE_TOKEN every page, API and bull-board needs the token: login cookie or bearer header', async () => {
+    const token = 'correct-horse-battery';
+    const locked = await c.startConsole({ TANDEM_CONSOLE_TOKEN: token });
+    const u = locked.url;
+    const home = await call(`${u}/`);
+    assert.equal(home.status, 303);
+    assert.equal(home.headers.get('location'), '/login?next=%2F');
+    for (const path of ['/api/jobs', '/api/datasets', '/queues/api/queues']) assert.equal((await call(`${u}${path}`)).status, 401, path);
+    const board = await call(`${u}/queues/`);
+    assert.equal(board.status, 303, 'bull-board too');
+    assert.equal((await call(`${u}/static/console.css`)).status, 200, 'the style sheet is public');
+    const wrong = await call(`${u}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: u }, body: 'token=guess&next=%2Fcluster' });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /That is not the token/);
+    const login = await call(`${u}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: u }, body: `token=${token}&next=%2Fcluster` });
+    assert.equal(login.status, 303);
+    assert.equal(login.headers.get('location'), '/cluster');
+    const cookie = login.headers.get('set-cookie')!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.doesNotMatch(cookie, new RegExp(token), 'the cookie is not the token');
+    const session = cookie.split(';')[0];
+    const page = await call(`${u}/cluster`, { headers: { cookie: session } });
+    assert.equal(page.status, 200);
+    const lockedCsrf = csrfOf(page.text);
+    assert.equal((await call(`${u}/queues/api/queues`, { headers: { cookie: session } })).status, 200);
+    assert.equal((await call(`${u}/api/jobs`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal((await call(`${u}/api/jobs`, { headers: { authorization: 'Bearer nope' } })).status, 401);
+    const job = JSON.stringify({ type: 'wordcount', dataset: 'persuasion' });
+    const noCsrf = await call(`${u}/api/jobs`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json' }, body: job });
+    assert.equal(noCsrf.status, 403, 'a cookie alone cannot change anything');
+    const withCsrf = await call(`${u}/api/jobs`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', 'x-csrf-token': lockedCsrf, origin: u }, body: job });
+    assert.equal(withCsrf.status, 201, withCsrf.text);
+    const script = await call(`${u}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: job });
+    assert.equal(script.status, 201, 'a script with the bearer token needs no form token');
+    const outside = await call(`${u}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}&next=//evil.example/` });
+    assert.equal(outside.headers.get('location'), '/', 'login never sends the browser to another site');
+    const logout = await call(`${u}/logout`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded', origin: u }, body: `_csrf=${lockedCsrf}` });
+    assert.match(logout.headers.get('set-cookie') ?? '', /Max-Age=0/);
+    const logs = readdirSync(c.outDir).filter((f) => f.startsWith('console-')).map((f) => readFileSync(join(c.outDir, f), 'utf8'));
+    const log = logs.find((l) => l.includes('"token":"required"'))!;
+    assert.match(log, /"url":"http:\/\/127\.0\.0\.1:\d+\/"/, 'it listens on 127.0.0.1 by default');
+    assert.match(log, /"token":"required"/);
+  });
+});

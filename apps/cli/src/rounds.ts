@@ -1,6 +1,6 @@
 /** Showing an iterative job's rounds: a progress bar across iterations, and a one-line summary. */
 import cliProgress from 'cli-progress';
-import { isFinishedPhase, type JobStatus, type MasterClient } from '@tandem/shared';
+import { isFinishedPhase, roundProgress, type JobStatus, type MasterClient } from '@tandem/shared';
 
 /** What the set-up rounds and the output round are called (PageRank: building the graph, writing ranks). */
 export interface RoundWords {
@@ -12,16 +12,9 @@ const generic: RoundWords = { setup: 'set-up round', output: 'output round' };
 
 /** Where an iterative job is, in words, how many iterations have finished, and the latest L1 change. */
 function progressOf(s: JobStatus, words: RoundWords): { stage: string; done: number; delta: number | null } {
-  const plan = s.plan!;
-  const done = Math.max(0, s.rounds.length - plan.setup);
-  const last = s.rounds[s.rounds.length - 1];
-  const delta = s.rounds.length > plan.setup ? (last.stats.delta ?? null) : null;
-  let stage: string;
-  if (isFinishedPhase(s.phase)) stage = s.phase;
-  else if (s.outputRound) stage = words.output;
-  else if (s.iter < plan.setup) stage = `${words.setup} (${s.iter + 1} of ${plan.setup})`;
-  else stage = `iteration ${s.iter - plan.setup + 1}`;
-  return { stage, done, delta };
+  const p = roundProgress(s);
+  const stage = { finished: s.phase, output: words.output, setup: `${words.setup} (${p.step} of ${s.plan!.setup})`, iteration: `iteration ${p.step}` }[p.stage];
+  return { stage, done: p.done, delta: p.delta };
 }
 
 export const fmtDelta = (d: number | null | undefined) => (d === null || d === undefined ? '-' : d.toExponential(3));
@@ -64,9 +57,8 @@ export async function followRounds(client: MasterClient, jobId: string, first: J
 /** One line: where an iterative job is, iterations done of the limit, the last round's figures. */
 export function roundsLine(s: JobStatus): string {
   const plan = s.plan!;
-  const done = Math.max(0, s.rounds.length - plan.setup);
   const last = s.rounds[s.rounds.length - 1];
-  const { stage } = progressOf(s, generic);
+  const { stage, done } = progressOf(s, generic);
   const figures = last ? Object.entries(last.stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(', ') : 'none yet';
   return `${stage}; ${done} of at most ${plan.iterations} iterations done (tol ${plan.tol}); last round: ${figures}`;
 }

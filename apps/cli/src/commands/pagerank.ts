@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
-  clientRedis, getDataset, headOutput, keys, masterClient, validateDatasetName, writeOutput, writeOutputFile,
+  clientRedis, getDataset, headOutput, keys, masterClient, roundProgress, validateDatasetName, writeOutput, writeOutputFile,
   type Config, type JobStatus,
 } from '@tandem/shared';
 import { pagerankParams } from '@tandem/jobs';
@@ -106,7 +106,7 @@ function topRows(lines: string[]): string[][] {
 
 async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void> {
   const plan = s.plan!;
-  const iterations = s.rounds.length - plan.setup;
+  const iterations = roundProgress(s).done;
   const last = s.rounds[s.rounds.length - 1];
   const converged = last.stats.delta < plan.tol;
   const graph = s.rounds[plan.setup - 1]?.stats ?? {};

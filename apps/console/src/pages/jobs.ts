@@ -1,5 +1,5 @@
 /** The jobs list, the new-job form and a page per job (live progress, timelines, output). */
-import { bytes, isFinishedPhase, type DatasetMeta, type JobStatus, type PhaseCounters, type TimelineEntry } from '@tandem/shared';
+import { bytes, isFinishedPhase, roundProgress, type DatasetMeta, type JobStatus, type PhaseCounters, type TimelineEntry } from '@tandem/shared';
 import { html, raw, type Html } from '../html.ts';
 import { attemptsFromEvents, convergenceSvg, taskTimelineSvg } from '../charts.ts';
 import { ConsoleError } from '../errors.ts';
@@ -86,12 +86,12 @@ function countersTable(c: { map: PhaseCounters; reduce: PhaseCounters }): Html {
 
 function progress(s: JobStatus): Html {
   if (s.plan) {
-    const done = Math.max(0, s.rounds.length - s.plan.setup);
+    const p = roundProgress(s);
     const last = s.rounds[s.rounds.length - 1];
-    const where = isFinishedPhase(s.phase) ? s.phase : s.outputRound ? 'writing the output' : s.iter < s.plan.setup ? `set-up round ${s.iter + 1} of ${s.plan.setup}` : `iteration ${s.iter - s.plan.setup + 1}`;
-    return html`${bar(done, s.plan.iterations, `${done} of at most ${s.plan.iterations} iterations (${where})`)}
+    const where = { finished: s.phase, output: 'writing the output', setup: `set-up round ${p.step} of ${s.plan.setup}`, iteration: `iteration ${p.step}` }[p.stage];
+    return html`${bar(p.done, s.plan.iterations, `${p.done} of at most ${s.plan.iterations} iterations (${where})`)}
 ${bar(s.reduces.committed, s.reduces.total, `round ${s.iter}: ${s.maps.total ? `map ${s.maps.committed}/${s.maps.total}, ` : ''}reduce ${s.reduces.committed}/${s.reduces.total} tasks`)}
-<p>L1 change in the last iteration: <b>${done > 0 && last.stats.delta !== undefined ? last.stats.delta.toExponential(3) : '–'}</b> (stops below ${s.plan.tol})${last?.stats.nodes !== undefined ? `; ${last.stats.nodes.toLocaleString('en')} nodes` : ''}</p>`;
+<p>L1 change in the last iteration: <b>${p.delta !== null ? p.delta.toExponential(3) : '–'}</b> (stops below ${s.plan.tol})${last?.stats.nodes !== undefined ? `; ${last.stats.nodes.toLocaleString('en')} nodes` : ''}</p>`;
   }
   return html`${bar(s.maps.committed, s.maps.total, `map: ${s.maps.committed}/${s.maps.total} tasks (${s.maps.running} running)`)}
 ${bar(s.reduces.committed, s.reduces.total, `reduce: ${s.reduces.committed}/${s.reduces.total} tasks (${s.reduces.running} running)`)}`;

@@ -1,5 +1,5 @@
 /** The frame every console page shares, and small pieces pages have in common. */
-import { duration, type JobPhase, type JobStatus } from '@tandem/shared';
+import { duration, roundProgress, type JobPhase, type JobStatus } from '@tandem/shared';
 import { html, type Html } from '../html.ts';
 
 export interface PageContext {
@@ -62,10 +62,7 @@ export const bar = (done: number, total: number, label: string): Html =>
   html`<div class="bar"><progress max="${Math.max(total, 1)}" value="${done}"></progress><span>${label}</span></div>`;
 
 export function jobProgress(s: JobStatus): string {
-  if (s.plan) {
-    const done = Math.max(0, s.rounds.length - s.plan.setup);
-    return `${done}/${s.plan.iterations} iterations`;
-  }
+  if (s.plan) return `${roundProgress(s).done}/${s.plan.iterations} iterations`;
   return `map ${s.maps.committed}/${s.maps.total}, reduce ${s.reduces.committed}/${s.reduces.total}`;
 }
 

@@ -39,7 +39,7 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     assert.ok(show.stdout.includes(ascii.split('\n')[0]));
 
     const out = join(tmp, 'counts.txt');
-    const run = await c.cli(['job', 'run', 'wordcount', '--dataset', 'ascii', '--reducers', '3', '--out', out]);
+    const run = await c.cli(['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', '3', '--out', out]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /wrote \d+ lines/);
     const expected = execSync(`tr -cs A-Za-z '\\n' < ${path} | tr A-Z a-z | LC_ALL=C sort | uniq -c`, { encoding: 'utf8' })
@@ -127,7 +127,7 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     ['an unknown parameter', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--param', 'colour=red'], /unknown parameter.*"colour"/],
     ['an invalid regular expression', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern=(('], /parameter "pattern": not a valid regular expression/],
     ['a malformed --param', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern'], /--param must look like key=value/],
-    ['zero reducers', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--reducers', '0'], /--reducers must be a whole number/],
+    ['zero partitions', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', '0'], /--partitions must be a whole number/],
   ];
   for (const [what, args, message] of badJobs) {
     test(`job run refuses ${what} and creates no job`, async () => {

@@ -129,7 +129,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
   test('a job started from the form runs; its page, events, timeline, output and download follow it', async () => {
     const started = await call(`${url}/jobs`, {
       method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: csrf, type: 'wordcount', dataset: 'persuasion', reducers: '2', params: '' }).toString(),
+      body: new URLSearchParams({ _csrf: csrf, type: 'wordcount', dataset: 'persuasion', partitions: '2', params: '' }).toString(),
     });
     assert.equal(started.status, 303, started.text);
     const id = /^\/jobs\/(\w+)$/.exec(started.headers.get('location')!)![1];
@@ -168,7 +168,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(csv.text.split('\n').length, 5712 + 2);
   });
 
-  test('the form says what is wrong: missing pattern, unknown dataset, bad reducers, bad parameter lines', async () => {
+  test('the form says what is wrong: missing pattern, unknown dataset, bad partitions, bad parameter lines', async () => {
     const submit = (fields: Record<string, string>) => call(`${url}/jobs`, {
       method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
@@ -176,7 +176,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ type: 'grep', dataset: 'persuasion' }, /grep needs pattern/],
       [{ type: 'wordcount', dataset: 'nosuch' }, /dataset &quot;nosuch&quot; does not exist/],
-      [{ type: 'wordcount', dataset: 'persuasion', reducers: '0' }, /reducers must be a whole number from 1 to 1024/],
+      [{ type: 'wordcount', dataset: 'persuasion', partitions: '0' }, /partitions must be a whole number from 1 to 1024/],
       [{ type: 'wordcount', dataset: 'persuasion', params: 'nonsense' }, /other parameters, line 1: expected key=value/],
       [{ type: 'pagerank', dataset: 'persuasion' }, /job type &quot;pagerank&quot; reads edges datasets; dataset &quot;persuasion&quot; is text/],
       [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.damping': '2' }, /damping must be between 0 and 1/],

@@ -36,12 +36,12 @@ test('crash: with workers dying and stalling at random, the output equals the re
   };
   for (let i = 0; i < 3; i++) keepAlive();
 
-  const id = await c.client().submit({ type: 'crash', dataset: 'books', reducers: 5, params: { maxSleepMs: '3000' } });
+  const id = await c.client().submit({ type: 'crash', dataset: 'books', partitions: 5, params: { maxSleepMs: '3000' } });
   const s = await waitForJob(c, id, 280_000);
   assert.equal(s.phase, 'done', s.error ?? '');
   assert.ok(deaths > 0, 'some workers crashed');
   const chunks: Buffer[] = [];
-  await writeOutput(c.redis.client(), c.keys, { jobId: id, iter: s.iter, reducers: s.reducers }, new Writable({
+  await writeOutput(c.redis.client(), c.keys, { jobId: id, round: s.round, partitions: s.partitions }, new Writable({
     write(chunk, _e, cb) {
       chunks.push(Buffer.from(chunk));
       cb();

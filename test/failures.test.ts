@@ -19,7 +19,7 @@ before(async () => {
 after(async () => c?.stop());
 
 test('a task that keeps failing fails the job, naming the split and the record', { timeout: 60_000 }, async () => {
-  const id = await c.client().submit({ type: 'poison', dataset: 'lines', reducers: 1, params: { word: 'arsenic' } });
+  const id = await c.client().submit({ type: 'poison', dataset: 'lines', partitions: 1, params: { word: 'arsenic' } });
   const s = await waitForJob(c, id, 50_000);
   assert.equal(s.phase, 'failed');
   assert.match(s.error!, /map task \d+ failed: poison map task (\d+) failed on dataset "lines" split \1, record \(line\) 2501: cannot digest "arsenic"/);
@@ -32,14 +32,14 @@ test('a straggling worker gets a backup attempt, and the first commit wins', { t
   c.startWorker({ TANDEM_TEST_STRAGGLER: '1' });
   // Both workers listening before the job, so the straggler takes a task.
   await waitForWorkers(c);
-  const id = await c.client().submit({ type: 'straggler', dataset: 'lines', reducers: 1, params: { dir, hangMs: '60000' } });
+  const id = await c.client().submit({ type: 'straggler', dataset: 'lines', partitions: 1, params: { dir, hangMs: '60000' } });
   const s = await waitForJob(c, id, 100_000);
   assert.equal(s.phase, 'done', s.error ?? '');
   const log = readFileSync(join(dir, 'straggler'), 'utf8');
   assert.match(log, /^start \d+$/m, 'the straggler took a task');
   assert.doesNotMatch(log, /^end /m, 'the job finished while the straggler still hung');
   assert.ok(s.counters.map.speculative >= 1, 'a backup attempt was enqueued');
-  const out = await headOutput(c.redis.client(), c.keys, { jobId: id, iter: s.iter, reducers: s.reducers }, 10_000);
+  const out = await headOutput(c.redis.client(), c.keys, { jobId: id, round: s.round, partitions: s.partitions }, 10_000);
   assert.deepEqual(out, Array.from({ length: s.maps.total }, (_, i) => `split-${String(i).padStart(4, '0')}\t1`));
 });
 
@@ -51,7 +51,7 @@ test('a task that kills every worker that runs it fails the job with a reason, n
   };
   keepAlive();
   try {
-    const id = await c.client().submit({ type: 'crash', dataset: 'lines', reducers: 1, params: { crashRate: '1' } });
+    const id = await c.client().submit({ type: 'crash', dataset: 'lines', partitions: 1, params: { crashRate: '1' } });
     const s = await waitForJob(c, id, 80_000);
     assert.equal(s.phase, 'failed');
     assert.match(s.error!, /map task \d+ failed: its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows/);

@@ -41,7 +41,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('word count equals the sequential reference', async () => {
     const client = c.client();
-    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 3 });
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 3 });
     const s = await waitForJob(c, id);
     assert.equal(s.phase, 'done', s.error ?? '');
     assert.ok(s.maps.total > 5, `expected many map tasks, got ${s.maps.total}`);
@@ -50,7 +50,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
   });
 
   test('inverted index equals the sequential reference', async () => {
-    const id = await c.client().submit({ type: 'invertedindex', dataset: 'books', reducers: 2 });
+    const id = await c.client().submit({ type: 'invertedindex', dataset: 'books', partitions: 2 });
     const s = await waitForJob(c, id);
     assert.equal(s.phase, 'done', s.error ?? '');
     assert.equal(await output(c, s), referenceInvertedIndex(small));
@@ -68,7 +68,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('map parallelism: two workers run map tasks at the same time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-mtiming-'));
-    const id = await c.client().submit({ type: 'timing', dataset: 'books', reducers: 2, params: { dir, phase: 'map', sleepMs: '1000' } });
+    const id = await c.client().submit({ type: 'timing', dataset: 'books', partitions: 2, params: { dir, phase: 'map', sleepMs: '1000' } });
     assert.equal((await waitForJob(c, id)).phase, 'done');
     const calls = intervals(join(dir, 'map-calls'));
     assert.equal(new Set(calls.map(([pid]) => pid)).size, 2, 'both workers ran map tasks');
@@ -77,7 +77,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('reduce parallelism: two workers run reduce tasks at the same time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-rtiming-'));
-    const id = await c.client().submit({ type: 'timing', dataset: 'books', reducers: 4, params: { dir, phase: 'reduce', sleepMs: '1000' } });
+    const id = await c.client().submit({ type: 'timing', dataset: 'books', partitions: 4, params: { dir, phase: 'reduce', sleepMs: '1000' } });
     assert.equal((await waitForJob(c, id)).phase, 'done');
     const calls = intervals(join(dir, 'reduce-calls'));
     assert.equal(calls.length, 4);
@@ -86,7 +86,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('job count: with no failures, no map task runs twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-jobcount-'));
-    const id = await c.client().submit({ type: 'jobcount', dataset: 'books', reducers: 1, params: { dir } });
+    const id = await c.client().submit({ type: 'jobcount', dataset: 'books', partitions: 1, params: { dir } });
     const s = await waitForJob(c, id);
     assert.equal(s.phase, 'done');
     const calls = readFileSync(join(dir, 'map-calls'), 'utf8').trim().split('\n');
@@ -98,7 +98,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('early exit: the job is reported done only when every output is committed and readable', async () => {
     const client = c.client();
-    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 4 });
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 4 });
     const redis = c.redis.client();
     let s: JobStatus;
     for (;;) {
@@ -107,7 +107,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
       assert.notEqual(s.phase, 'failed');
     }
     // Read immediately at the first "done": everything must already be there.
-    const commits = await readCommits(redis, c.keys, id, s.iter);
+    const commits = await readCommits(redis, c.keys, id, s.round);
     assert.deepEqual([...commits.keys()].filter((f) => f.startsWith('r')).sort(), ['r0', 'r1', 'r2', 'r3']);
     assert.equal(await output(c, s), referenceWordCount(small));
     await sleep(500);
@@ -116,7 +116,7 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
 
   test('intermediate data is deleted when a job ends; outputs stay until the job is removed', async () => {
     const client = c.client();
-    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 2 });
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 2 });
     await waitForJob(c, id);
     const redis = c.redis.client();
     await waitFor(async () => (await client.status(id)).cleaned, { what: 'clean-up' });
@@ -138,7 +138,7 @@ describe('the cluster event log', { timeout: 120_000 }, () => {
   after(async () => c?.stop());
 
   test("a job's events from master and workers are causally ordered, with concurrent tasks marked", async () => {
-    const id = await c.client().submit({ type: 'wordcount', dataset: 'books', reducers: 2 });
+    const id = await c.client().submit({ type: 'wordcount', dataset: 'books', partitions: 2 });
     const s = await waitForJob(c, id);
     assert.equal(s.phase, 'done');
     const redis = c.redis.client();

@@ -64,7 +64,7 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
 
   test("the script on Debian's graph equals networkx (1e-6) and the in-process power iteration (1e-12), at tol 1e-10", async () => {
     const out = join(tmp, 'ranks.csv');
-    const r = await script(c, ['--dataset', debianCsv, '--tol', '1e-10', '--iterations', '1000', '--reducers', '2', '--out', out]);
+    const r = await script(c, ['--dataset', debianCsv, '--tol', '1e-10', '--iterations', '1000', '--partitions', '2', '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /5712 nodes, 19519 edges, \d+ iterations, converged/);
     const top = r.stdout.trim().split('\n');
@@ -103,7 +103,7 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
     const jobs = await Promise.all(Object.entries(graphs).map(async ([name, pairs]) => {
       const csv = 'src,dst\n' + pairs.map((p) => p.map(csvField).join(',')).join('\n') + '\n';
       await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from(csv)]), { name, format: 'edges', splitBytes: 1 << 20 });
-      const id = await client.submit({ type: 'pagerank', dataset: name, reducers: 3, params: { iterations: '30', tol: '0' } });
+      const id = await client.submit({ type: 'pagerank', dataset: name, partitions: 3, params: { iterations: '30', tol: '0' } });
       return { name, pairs, id };
     }));
     for (const { name, pairs, id } of jobs) {
@@ -122,7 +122,7 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
       if (name === 'twoparts') {
         // The generic job command runs it too, and a task gives the same bytes every time it runs.
         const file = join(tmp, 'twoparts.csv');
-        const run = await c.cli(['job', 'run', 'pagerank', '--dataset', name, '--reducers', '3', '--param', 'iterations=30', '--param', 'tol=0', '--out', file]);
+        const run = await c.cli(['job', 'run', 'pagerank', '--dataset', name, '--partitions', '3', '--param', 'iterations=30', '--param', 'tol=0', '--out', file]);
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stderr, /done: 30\/30 iterations done/);
         assert.equal(readFileSync(file, 'utf8'), out);
@@ -134,15 +134,15 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
     const client = c.client();
     const params = { iterations: '12', tol: '0' };
     await putDataset(c.redis.client(), c.keys, Readable.from([readFileSync(debianCsv)]), { name: 'deps', format: 'edges', splitBytes: 128 * 1024 });
-    const clean = await waitForJob(c, await client.submit({ type: 'pagerank', dataset: 'deps', reducers: 2, params }));
+    const clean = await waitForJob(c, await client.submit({ type: 'pagerank', dataset: 'deps', partitions: 2, params }));
     assert.equal(clean.phase, 'done', clean.error ?? '');
     const want = await jobOutput(c, clean);
 
-    const id = await client.submit({ type: 'slowpagerank', dataset: 'deps', reducers: 2, params: { ...params, slow: '5,8', slowMs: '2500' } });
+    const id = await client.submit({ type: 'slowpagerank', dataset: 'deps', partitions: 2, params: { ...params, slow: '5,8', slowMs: '2500' } });
     const reduce = new Queue('reduce', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
     try {
       // Round 5 (the fourth iteration): kill a worker that holds one of its tasks.
-      await waitFor(async () => (await client.status(id)).iter === 5, { what: 'round 5', timeoutMs: 60_000, intervalMs: 20 });
+      await waitFor(async () => (await client.status(id)).round === 5, { what: 'round 5', timeoutMs: 60_000, intervalMs: 20 });
       const holder = await waitFor(async () => {
         for (const j of await reduce.getJobs(['active'])) {
           const pid = Number(String(j.processedBy ?? '').split(':').pop());
@@ -155,7 +155,7 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
       c.workers.splice(c.workers.indexOf(holder), 1);
       c.startWorker();
       // Round 8: kill the primary master while both tasks run; the backup takes over.
-      await waitFor(async () => (await client.status(id)).iter === 8, { what: 'round 8', timeoutMs: 60_000, intervalMs: 20 });
+      await waitFor(async () => (await client.status(id)).round === 8, { what: 'round 8', timeoutMs: 60_000, intervalMs: 20 });
       const primary = await c.primary();
       await kill(c.masters[primary].proc);
       const next = await c.primary();

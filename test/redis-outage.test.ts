@@ -22,7 +22,7 @@ after(async () => c?.stop());
 test('Redis killed and restarted mid-job: the job still finishes with the exact output', { timeout: 180_000 }, async () => {
   const client = c.client();
   const dir = mkdtempSync(join(tmpdir(), 'tandem-outage-'));
-  const id = await client.submit({ type: 'timing', dataset: 'lines', reducers: 2, params: { dir, phase: 'map', sleepMs: '1000' } });
+  const id = await client.submit({ type: 'timing', dataset: 'lines', partitions: 2, params: { dir, phase: 'map', sleepMs: '1000' } });
   await waitFor(async () => (await client.status(id)).maps.committed >= 1, { what: 'first map commit' });
   await c.redis.kill();
   await sleep(3000);
@@ -34,7 +34,7 @@ test('Redis killed and restarted mid-job: the job still finishes with the exact 
   assert.equal(s.phase, 'done', s.error ?? '');
   assert.deepEqual(s.alerts, []);
   const redis = c.redis.client();
-  const out = await headOutput(redis, c.keys, { jobId: id, iter: s.iter, reducers: s.reducers }, 1000);
+  const out = await headOutput(redis, c.keys, { jobId: id, round: s.round, partitions: s.partitions }, 1000);
   const expected = Array.from({ length: s.maps.total }, (_, i) => [`other-${i}\t1`, `split-${i}\t1`]).flat().sort();
   assert.deepEqual(out, expected);
 });

@@ -59,14 +59,14 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
   test('single primary, then a backup joins and holds every job; the primary is killed and every job finishes correctly', async () => {
     const client = c.client();
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push(await client.submit({ type: 'wordcount', dataset: 'books', reducers: 2 }));
+    for (let i = 0; i < 3; i++) ids.push(await client.submit({ type: 'wordcount', dataset: 'books', partitions: 2 }));
     await c.startMaster(1);
     const { primary, backup } = await c.replicated();
     assert.equal(primary, 0);
     assert.equal(backup, 1);
     const before = await jobTable(c, 0);
     // A few more while replicated, then the primary dies with jobs in flight.
-    for (let i = 0; i < 2; i++) ids.push(await client.submit({ type: 'wordcount', dataset: 'books', reducers: 3 }));
+    for (let i = 0; i < 2; i++) ids.push(await client.submit({ type: 'wordcount', dataset: 'books', partitions: 3 }));
     const table = await jobTable(c, 0);
     assert.deepEqual(before, table.filter((x) => before.includes(x)));
     await kill(c.masters[0].proc);
@@ -83,7 +83,7 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
     const proxy = await startDroppingProxy(c.masters[primary].url, (req, n) => req.method === 'POST' && n < 100);
     try {
       const client = new MasterClient({ masterUrl: proxy.url, retryDelayMs: 1, retryForMs: 120_000 });
-      const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 1 });
+      const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 });
       assert.equal(proxy.dropped, 100);
       assert.equal(proxy.forwarded, 101, 'the submit reached the master 101 times');
       const mine = (await c.client().list()).filter((j) => j.submittedBy.clientId === client.clientId);
@@ -98,11 +98,11 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
     let { primary, backup } = await bothUp(c);
     const client = c.client();
     await kill(c.masters[backup].proc);
-    const a = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 1 });
+    const a = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 });
     await c.startMaster(backup);
     ({ primary, backup } = await c.replicated());
     await kill(c.masters[primary].proc);
-    const b = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 1 });
+    const b = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 });
     const mine = (await client.list()).filter((j) => j.submittedBy.clientId === client.clientId).map((j) => j.id).sort();
     assert.deepEqual(mine, [a, b].sort());
     await expectDoneWithReference(c, [a, b]);
@@ -115,7 +115,7 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
     const clients = [c.client(), c.client(), c.client()];
     const ids = (await Promise.all(clients.map(async (cl) => {
       const out = [];
-      for (let i = 0; i < 5; i++) out.push(await cl.submit({ type: 'wordcount', dataset: 'books', reducers: 1 }));
+      for (let i = 0; i < 5; i++) out.push(await cl.submit({ type: 'wordcount', dataset: 'books', partitions: 1 }));
       return out;
     }))).flat();
     const table = await jobTable(c, primary);
@@ -164,7 +164,7 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
   test('clients cache the view: 100 operations cost one view-service lookup', async () => {
     await bothUp(c);
     const client = c.client();
-    const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 1 });
+    const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 });
     for (let i = 0; i < 99; i++) await client.status(id);
     assert.equal(client.viewLookups, 1);
     await waitForJob(c, id);
@@ -189,7 +189,7 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
       while (!done) {
         const call = history.call(client.clientId, 'submit');
         try {
-          const id = await client.submit({ type: 'wordcount', dataset: 'books', reducers: 1 + (k % 2) });
+          const id = await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 + (k % 2) });
           history.returned(call, { jobId: id });
           mine.push(id);
         } catch (err) {

@@ -98,7 +98,7 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     execFileSync('sh', ['-c', `cat > ${join(dataDir, 'big.txt')}`], { input: lines.join('\n') + '\n' });
     assert.equal((await run(['dataset', 'put', 'big', join(dataDir, 'big.txt')], env)).code, 0);
     const bigOut = join(dataDir, 'big-out.txt');
-    const running = run(['job', 'run', 'crash', '--dataset', 'big', '--reducers', '2', '--param', 'crashRate=0', '--param', 'maxSleepMs=1000', '--out', bigOut], env);
+    const running = run(['job', 'run', 'crash', '--dataset', 'big', '--partitions', '2', '--param', 'crashRate=0', '--param', 'maxSleepMs=1000', '--out', bigOut], env);
     const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { pid: number; role: string; jobs: number };
     await waitFor(async () => (await health(masterPort)).jobs >= 2, { what: 'the second job to be submitted' });
     const primary = await health(masterPort);

@@ -10,7 +10,7 @@ export interface LocalRun {
   /** The output, in order. */
   lines: string[];
   /** Every round but the output round, with its summed statistics. */
-  rounds: { iter: number; stats: RoundStats }[];
+  rounds: { round: number; stats: RoundStats }[];
 }
 
 /** `splits` hold whole records as the dataset store keeps them (for `edges`: `src<TAB>dst` lines). */
@@ -66,7 +66,7 @@ export async function runLocally<P>(
       add(res.stats);
     }
     sent = chained ? next : null;
-    rounds.push({ iter: round, stats });
+    rounds.push({ round: round, stats });
     previousStats = stats;
     const converged = round >= plan.setup && stats.delta !== undefined && stats.delta < plan.tol;
     if (converged || round + 1 >= plan.setup + plan.iterations) break;

@@ -38,7 +38,7 @@ async function failoverTimes(trials: number, log: (s: string) => void): Promise<
     for (let t = 0; t < trials; t++) {
       const { primary } = await c.replicated();
       const client = c.client({ retryForMs: 30_000 });
-      const id = await client.submit({ type: 'wordcount', dataset: 'tiny', reducers: 1 });
+      const id = await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
       await client.status(id);
       const t0 = performance.now();
       c.masters[primary].proc.kill('SIGKILL');
@@ -68,13 +68,13 @@ async function load(withBackup: boolean, n: number): Promise<Load> {
     if (withBackup) await c.replicated();
     const client = c.client();
     // Warm up connections and the JIT.
-    for (let i = 0; i < 50; i++) await client.status(await client.submit({ type: 'wordcount', dataset: 'tiny', reducers: 1 }));
+    for (let i = 0; i < 50; i++) await client.status(await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 }));
     const submit: number[] = [];
     const status: number[] = [];
     let last = '';
     for (let i = 0; i < n; i++) {
       let t0 = performance.now();
-      last = await client.submit({ type: 'wordcount', dataset: 'tiny', reducers: 1 });
+      last = await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
       submit.push(performance.now() - t0);
       t0 = performance.now();
       await client.status(last);
@@ -84,7 +84,7 @@ async function load(withBackup: boolean, n: number): Promise<Load> {
     const clients = Array.from({ length: 8 }, () => c.client());
     const t0 = performance.now();
     await Promise.all(clients.map(async (cl) => {
-      for (let i = 0; i < n / 8; i++) await cl.submit({ type: 'wordcount', dataset: 'tiny', reducers: 1 });
+      for (let i = 0; i < n / 8; i++) await cl.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
     }));
     const perSecond = n / ((performance.now() - t0) / 1000);
     return { submit, status, perSecond };

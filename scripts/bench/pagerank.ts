@@ -59,7 +59,7 @@ function singleThread(path: string, iterations: number, runs: number) {
 /** One platform job; per-iteration time from the replicated round history. */
 async function platformRun(c: Cluster, dataset: string, iterations: number) {
   const client = c.client();
-  const id = await client.submit({ type: 'pagerank', dataset, reducers: 2, params: { iterations: String(iterations), tol: '0' } });
+  const id = await client.submit({ type: 'pagerank', dataset, partitions: 2, params: { iterations: String(iterations), tol: '0' } });
   const s: JobStatus = await client.waitUntilFinished(id);
   if (s.phase !== 'done') throw new Error(`benchmark job ${id} ${s.phase}: ${s.error}`);
   const r = s.rounds;

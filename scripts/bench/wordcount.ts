@@ -24,7 +24,7 @@ function peakMiB(pid: number): number {
 }
 
 /** Submits a job and follows it (long polls) until it finishes; returns the wall time from submit to done. */
-async function timeJob(c: Cluster, spec: { type: string; dataset: string; reducers?: number }): Promise<{ ms: number; s: JobStatus }> {
+async function timeJob(c: Cluster, spec: { type: string; dataset: string; partitions?: number }): Promise<{ ms: number; s: JobStatus }> {
   const client = c.client();
   const t0 = performance.now();
   const id = await client.submit(spec);
@@ -90,7 +90,7 @@ export async function benchWordcount(opts: { mb: number; runs: number }): Promis
       const { ms, s } = await timeJob(c, { type: 'wordcount', dataset: 'corpus' });
       plat.push(ms);
       last = s;
-      log(`(b) platform, 2 workers: ${ms.toFixed(0)} ms (${s.maps.total} map tasks, ${s.reducers} reducers)`);
+      log(`(b) platform, 2 workers: ${ms.toFixed(0)} ms (${s.maps.total} map tasks, ${s.partitions} partitions)`);
       if (i === 0) {
         peakFirst = c.workers.map((w) => peakMiB(w.pid!));
         log(`workers' peak memory after one ${(bytes / 1e6).toFixed(0)} MB job: ${peakFirst.map((m) => m.toFixed(0)).join(', ')} MiB`);
@@ -105,7 +105,7 @@ export async function benchWordcount(opts: { mb: number; runs: number }): Promis
     // Per-task overhead: 1,000 splits of one short line each.
     const tiny = Array.from({ length: 1000 }, (_, i) => `${'word '.repeat(190)}line ${i}`).join('\n') + '\n';
     const tmeta = await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from(tiny)]), { name: 'tiny', format: 'text', splitBytes: 1024 });
-    const tinyRun = await timeJob(c, { type: 'wordcount', dataset: 'tiny', reducers: 1 });
+    const tinyRun = await timeJob(c, { type: 'wordcount', dataset: 'tiny', partitions: 1 });
     const perTask = tinyRun.ms / (tmeta.splits + 1);
     log(`per-task overhead: ${tmeta.splits} map tasks + 1 reduce in ${tinyRun.ms.toFixed(0)} ms = ${perTask.toFixed(2)} ms per task (${(perTask * 2).toFixed(2)} ms of worker time per task with 2 workers)`);
 
@@ -130,7 +130,7 @@ Best of ${opts.runs} runs each; all runs are printed by the command.
 | measure | result | goal |
 | --- | --- | --- |
 | (a) single thread, same word rule (WordCounter kernel, read + count + sort + format) | ${a.toFixed(0)} ms (${mbps(bytes, a).toFixed(0)} MB/s) | |
-| (b) platform, 2 workers, submit → committed output | ${b.toFixed(0)} ms (${last!.maps.total} map tasks, ${last!.reducers} reducers) | |
+| (b) platform, 2 workers, submit → committed output | ${b.toFixed(0)} ms (${last!.maps.total} map tasks, ${last!.partitions} partitions) | |
 | **ratio b/a**, best run of each | **${ratio.toFixed(2)}** | ≤ 1.0 |
 | ratio of medians (platform: warm runs only) | ${(bMed / aMed).toFixed(2)} (${bMed.toFixed(0)} / ${aMed.toFixed(0)} ms) | |
 | all runs, ms | (a) ${base.map((x) => x.toFixed(0)).join(', ')}; (b) ${plat.map((x) => x.toFixed(0)).join(', ')} (first with cold workers) | |

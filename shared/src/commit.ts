@@ -32,13 +32,13 @@ export interface CommitRecord {
 
 export interface TaskAddress {
   jobId: string;
-  iter: number;
+  round: number;
   kind: QueueName;
   index: number;
 }
 
 export async function commitTask(redis: Redis, k: Keys, t: TaskAddress, record: CommitRecord, ttlSeconds: number): Promise<boolean> {
-  const key = k.commits(t.jobId, t.iter);
+  const key = k.commits(t.jobId, t.round);
   const [[, won]] = (await redis
     .multi()
     .hsetnx(key, commitField(t.kind, t.index), JSON.stringify(record))
@@ -48,16 +48,16 @@ export async function commitTask(redis: Redis, k: Keys, t: TaskAddress, record: 
 }
 
 export async function isCommitted(redis: Redis, k: Keys, t: TaskAddress): Promise<boolean> {
-  return (await redis.hexists(k.commits(t.jobId, t.iter), commitField(t.kind, t.index))) === 1;
+  return (await redis.hexists(k.commits(t.jobId, t.round), commitField(t.kind, t.index))) === 1;
 }
 
 export async function readCommit(redis: Redis, k: Keys, t: TaskAddress): Promise<CommitRecord | null> {
-  const v = await redis.hget(k.commits(t.jobId, t.iter), commitField(t.kind, t.index));
+  const v = await redis.hget(k.commits(t.jobId, t.round), commitField(t.kind, t.index));
   return v ? (JSON.parse(v) as CommitRecord) : null;
 }
 
 /** Every commit of one iteration, keyed by commit field (`m3`, `r0`). */
-export async function readCommits(redis: Redis, k: Keys, jobId: string, iter: number): Promise<Map<string, CommitRecord>> {
-  const all = await redis.hgetall(k.commits(jobId, iter));
+export async function readCommits(redis: Redis, k: Keys, jobId: string, round: number): Promise<Map<string, CommitRecord>> {
+  const all = await redis.hgetall(k.commits(jobId, round));
   return new Map(Object.entries(all).map(([f, v]) => [f, JSON.parse(v) as CommitRecord]));
 }

@@ -4,6 +4,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { Redis } from 'ioredis';
 import type { DatasetFormat } from './job-type.ts';
 import type { Keys } from './keys.ts';
+import { runScript } from './scripts.ts';
 
 export type { DatasetFormat } from './job-type.ts';
 
@@ -88,31 +89,6 @@ const dsErr = (name: string, msg: string) => new DatasetError(`dataset "${name}"
 export class DatasetExistsError extends DatasetError {}
 
 const existsError = (name: string) => new DatasetExistsError(`dataset "${name}" already exists; use --replace`);
-
-// ---------------------------------------------------------------------------------------------
-// Redis scripts
-
-/**
- * KEYS: meta, index. ARGV: replace ('1'|'0'), name, then field/value pairs of the new hash.
- * Returns {'exists'} or {'ok', oldVersion, oldSplits} ('' when there was no old version).
- */
-const PUBLISH_LUA = `
-local old = redis.call('HMGET', KEYS[1], 'version', 'splits')
-if old[1] and ARGV[1] ~= '1' then return {'exists'} end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('SADD', KEYS[2], ARGV[2])
-return {'ok', old[1] or '', old[2] or ''}
-`;
-
-/** KEYS: meta, index. ARGV: name. Returns {version, splits} of the removed version, or {} if none. */
-const REMOVE_LUA = `
-local old = redis.call('HMGET', KEYS[1], 'version', 'splits')
-redis.call('SREM', KEYS[2], ARGV[1])
-if not old[1] then return {} end
-redis.call('DEL', KEYS[1])
-return {old[1], old[2] or '0'}
-`;
 
 // ---------------------------------------------------------------------------------------------
 // Split writer: SETs pipelined one ahead, expiry as a leak guard, clean-up on failure.
@@ -695,15 +671,7 @@ export async function putDataset(
       sourceSha256: source.digest('hex'),
       created: new Date().toISOString(),
     };
-    const res = (await redis.eval(
-      PUBLISH_LUA,
-      2,
-      metaKey,
-      k.datasetIndex(),
-      opts.replace ? '1' : '0',
-      name,
-      ...metaFields(meta),
-    )) as string[];
+    const res = (await runScript(redis, 'publish-dataset', [metaKey, k.datasetIndex()], [opts.replace ? '1' : '0', name, ...metaFields(meta)])) as string[];
     if (res[0] === 'exists') throw existsError(name);
     published = true;
     if (res[1]) old = { version: res[1], splits: Number(res[2]) || 0 };
@@ -789,7 +757,7 @@ export async function listDatasets(redis: Redis, k: Keys): Promise<DatasetMeta[]
 /** Removes the dataset and deletes its splits at once. Returns false if it did not exist. */
 export async function removeDataset(redis: Redis, k: Keys, name: string): Promise<boolean> {
   validateDatasetName(name);
-  const res = (await redis.eval(REMOVE_LUA, 2, k.datasetMeta(name), k.datasetIndex(), name)) as string[];
+  const res = (await runScript(redis, 'remove-dataset', [k.datasetMeta(name), k.datasetIndex()], [name])) as string[];
   if (res.length === 0) return false;
   await unlinkAll(redis, versionKeys(k, name, res[0], Number(res[1]) || 0));
   return true;

@@ -20,3 +20,4 @@ export * from './event-log.ts';
 export * from './content-cache.ts';
 export * from './format.ts';
 export * from './http-json.ts';
+export * from './scripts.ts';

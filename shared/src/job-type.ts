@@ -37,7 +37,7 @@ export interface JobType<P = any, V = any, O = any> {
   /** Optional combiner: folds two values of one key, on the map side and before reduce. Must be associative. */
   combine?(a: V, b: V): V;
   reduce(key: string, values: V[], ctx: ReduceContext<P>): O | Promise<O>;
-  /** Partition of a key among R reducers; defaults to a stable hash mod R. */
+  /** Partition of a key among R partitions; defaults to a stable hash mod R. */
   partition?(key: string, partitions: number): number;
   /**
    * One output line (without newline) for a reduced key. Output is sorted by key in Unicode code

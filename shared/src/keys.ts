@@ -11,9 +11,9 @@ export interface Keys {
   datasetMeta(name: string): string;
   datasetIndex(): string;
   split(name: string, version: string, split: number): string;
-  mapOutput(jobId: string, partition: number, iter: number, mapIndex: number): string;
-  reduceOutput(jobId: string, partition: number, iter: number): string;
-  commits(jobId: string, iter: number): string;
+  mapOutput(jobId: string, partition: number, round: number, mapIndex: number): string;
+  reduceOutput(jobId: string, partition: number, round: number): string;
+  commits(jobId: string, round: number): string;
   events(): string;
 }
 
@@ -24,9 +24,9 @@ export function keys(prefix: string): Keys {
     datasetMeta: (name) => `${prefix}:ds:${name}`,
     datasetIndex: () => `${prefix}:datasets`,
     split: (name, version, s) => `${prefix}:ds:{${name}:${version}:${s}}`,
-    mapOutput: (id, r, iter, i) => `${prefix}:job:{${id}:${r}}:${iter}:m${i}`,
-    reduceOutput: (id, r, iter) => `${prefix}:job:{${id}:${r}}:${iter}:out`,
-    commits: (id, iter) => `${prefix}:job:{${id}}:${iter}:commits`,
+    mapOutput: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:m${i}`,
+    reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
+    commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
     events: () => `${prefix}:events`,
   };
 }
@@ -39,7 +39,7 @@ export type QueueName = (typeof QUEUES)[number];
 export const commitField = (kind: QueueName, index: number) => `${kind === 'map' ? 'm' : 'r'}${index}`;
 
 /** BullMQ job id of a task attempt (BullMQ ids may not contain ':'). Deterministic, so re-adding is harmless. */
-export function taskJobId(jobId: string, iter: number, kind: QueueName, index: number, speculative = 0): string {
-  const base = `${jobId}.${iter}.${kind === 'map' ? 'm' : 'r'}.${index}`;
+export function taskJobId(jobId: string, round: number, kind: QueueName, index: number, speculative = 0): string {
+  const base = `${jobId}.${round}.${kind === 'map' ? 'm' : 'r'}.${index}`;
   return speculative > 0 ? `${base}.s${speculative}` : base;
 }

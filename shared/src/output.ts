@@ -12,16 +12,16 @@ import { compareCodePoints } from './order.ts';
 
 export interface OutputRef {
   jobId: string;
-  iter: number;
-  reducers: number;
+  round: number;
+  partitions: number;
 }
 
 export class OutputMissingError extends Error {}
 
 async function loadPartitions(redis: Redis, k: Keys, ref: OutputRef) {
   const parts = [];
-  for (let r = 0; r < ref.reducers; r++) {
-    const blob = await redis.getBuffer(k.reduceOutput(ref.jobId, r, ref.iter));
+  for (let r = 0; r < ref.partitions; r++) {
+    const blob = await redis.getBuffer(k.reduceOutput(ref.jobId, r, ref.round));
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
     parts.push(decodePairs<string>(blob));
   }

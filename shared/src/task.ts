@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** A task descriptor as it travels through BullMQ: everything a stateless worker needs, no data. */
 export const taskPayloadSchema = z.object({
   jobId: z.string(),
-  iter: z.number().int().min(0),
+  round: z.number().int().min(0),
   kind: z.enum(['map', 'reduce']),
   index: z.number().int().min(0),
   type: z.string(),
@@ -17,23 +17,23 @@ export const taskPayloadSchema = z.object({
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
   /** Senders of this round's shuffle: map tasks, or the previous round's reduce tasks after a chained round; 0 in an output round. */
   maps: z.number().int().min(0),
-  reducers: z.number().int().min(1),
+  partitions: z.number().int().min(1),
   /** Iterative jobs: the previous round's summed statistics. */
   previousStats: z.record(z.string(), z.number()).optional(),
   /** Iterative jobs: this reduce task belongs to the output round. */
   output: z.boolean().optional(),
   /** Iterative jobs: this reduce task's round chains into the next; it also writes the next round's shuffle. */
   chained: z.boolean().optional(),
-}).refine((t) => t.kind === 'reduce' || t.iter > 0 || (t.firstRecord !== undefined && t.records !== undefined), {
+}).refine((t) => t.kind === 'reduce' || t.round > 0 || (t.firstRecord !== undefined && t.records !== undefined), {
   message: 'a map task of round 0 needs firstRecord and records',
   path: ['records'],
 });
 
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;
 
-/** Parses a BullMQ task id (`<jobId>.<iter>.<m|r>.<index>[.s<n>]`, see keys.taskJobId). */
-export function parseTaskJobId(id: string): { jobId: string; iter: number; kind: 'map' | 'reduce'; index: number; speculative: number } | null {
+/** Parses a BullMQ task id (`<jobId>.<round>.<m|r>.<index>[.s<n>]`, see keys.taskJobId). */
+export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number } | null {
   const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+))?$/.exec(id);
   if (!m) return null;
-  return { jobId: m[1], iter: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0 };
+  return { jobId: m[1], round: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0 };
 }

@@ -27,10 +27,10 @@ export interface JobStatus {
   datasetVersion: string;
   params: Record<string, unknown>;
   phase: JobPhase;
-  iter: number;
+  round: number;
   maps: TaskCounts;
   reduces: TaskCounts;
-  reducers: number;
+  partitions: number;
   counters: { map: PhaseCounters; reduce: PhaseCounters };
   submittedAt: number;
   finishedAt: number | null;
@@ -46,7 +46,7 @@ export interface JobStatus {
   /** An iterative job's rounds (setup rounds, iteration limit, tolerance); null for a one-round job. */
   plan: { setup: number; iterations: number; tol: number } | null;
   /** Finished rounds of an iterative job with their summed statistics (e.g. L1 delta); empty otherwise. */
-  rounds: { iter: number; stats: Record<string, number>; finishedAt: number }[];
+  rounds: { round: number; stats: Record<string, number>; finishedAt: number }[];
   /** An iterative job is in its output round (after the last iteration). */
   outputRound: boolean;
 }
@@ -57,7 +57,7 @@ export interface SubmitSpec {
   type: string;
   dataset: string;
   params?: Record<string, string>;
-  reducers?: number;
+  partitions?: number;
 }
 
 /** The view: which master is primary and which is backup (view service, GET /view and /status). */
@@ -126,6 +126,6 @@ export function roundProgress(s: JobStatus): RoundProgress {
   const delta = done > 0 ? (s.rounds[s.rounds.length - 1].stats.delta ?? null) : null;
   if (isFinishedPhase(s.phase)) return { done, stage: 'finished', step: 0, delta };
   if (s.outputRound) return { done, stage: 'output', step: 0, delta };
-  if (s.iter < setup) return { done, stage: 'setup', step: s.iter + 1, delta };
-  return { done, stage: 'iteration', step: s.iter - setup + 1, delta };
+  if (s.round < setup) return { done, stage: 'setup', step: s.round + 1, delta };
+  return { done, stage: 'iteration', step: s.round - setup + 1, delta };
 }

@@ -215,7 +215,7 @@ export async function waitForJob(c: Cluster, jobId: string, timeoutMs = 120_000)
 }
 
 /** A finished job's whole output, as the CLI would write it. */
-export async function jobOutput(c: Cluster, s: { id: string; iter: number; reducers: number }): Promise<string> {
+export async function jobOutput(c: Cluster, s: { id: string; round: number; partitions: number }): Promise<string> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -223,7 +223,7 @@ export async function jobOutput(c: Cluster, s: { id: string; iter: number; reduc
       cb();
     },
   });
-  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, iter: s.iter, reducers: s.reducers }, sink);
+  await writeOutput(c.redis.client(), c.keys, { jobId: s.id, round: s.round, partitions: s.partitions }, sink);
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -35,7 +35,7 @@ export interface ConsoleOptions {
 const submitBody = z.object({
   type: z.string().min(1),
   dataset: z.string().min(1),
-  reducers: z.number().int().min(1).max(1024).optional(),
+  partitions: z.number().int().min(1).max(1024).optional(),
   params: z.record(z.string(), z.string()).default({}),
 }).strict();
 
@@ -187,17 +187,17 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
     const form: JobForm = {
-      type: str('type'), dataset: str('dataset'), reducers: str('reducers'), params: str('params'),
+      type: str('type'), dataset: str('dataset'), partitions: str('partitions'), params: str('params'),
       fields: Object.fromEntries(Object.entries(b).filter(([k, v]) => k.startsWith('p.') && typeof v === 'string')) as Record<string, string>,
     };
     try {
-      const reducers = form.reducers ? Number(form.reducers) : undefined;
-      if (reducers !== undefined && !(Number.isInteger(reducers) && reducers >= 1 && reducers <= 1024)) {
-        throw new ConsoleError(400, `reducers must be a whole number from 1 to 1024 (got ${JSON.stringify(form.reducers)})`);
+      const partitions = form.partitions ? Number(form.partitions) : undefined;
+      if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1024)) {
+        throw new ConsoleError(400, `partitions must be a whole number from 1 to 1024 (got ${JSON.stringify(form.partitions)})`);
       }
       const required = (PARAM_FIELDS[form.type!] ?? []).filter((f) => f.required && !str(`p.${form.type}.${f.key}`).trim());
       if (required.length) throw new ConsoleError(400, `${form.type} needs ${required.map((f) => f.label.toLowerCase()).join(' and ')}`);
-      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, reducers, params: formParams(form.type!, b) });
+      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) });
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       const f = failure(err);

@@ -47,7 +47,7 @@ export function attemptsFromEvents(events: ClusterEvent[], jobOver: boolean, now
     if (e.what === 'task started') {
       const was = open.get(key);
       if (was) out.push({ ...was, end: e.at, outcome: 'lost' });
-      open.set(key, { id, worker: e.proc.slice('worker:'.length), kind: t.kind, round: t.iter, index: t.index, speculative: t.speculative > 0, start: e.at, end: e.at, outcome: 'running' });
+      open.set(key, { id, worker: e.proc.slice('worker:'.length), kind: t.kind, round: t.round, index: t.index, speculative: t.speculative > 0, start: e.at, end: e.at, outcome: 'running' });
       continue;
     }
     const outcome = ENDS[e.what];

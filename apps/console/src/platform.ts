@@ -107,11 +107,11 @@ export class Platform {
   }
 
   outputHead(job: JobStatus, lines: number): Promise<string[]> {
-    return headOutput(this.d.redis, this.d.keys, { jobId: job.id, iter: job.iter, reducers: job.reducers }, lines);
+    return headOutput(this.d.redis, this.d.keys, { jobId: job.id, round: job.round, partitions: job.partitions }, lines);
   }
 
   writeOutput(job: JobStatus, out: Writable): Promise<{ lines: number; bytes: number }> {
-    return writeOutput(this.d.redis, this.d.keys, { jobId: job.id, iter: job.iter, reducers: job.reducers }, out);
+    return writeOutput(this.d.redis, this.d.keys, { jobId: job.id, round: job.round, partitions: job.partitions }, out);
   }
 
   /** The view, every master's own account of itself, the queues and the alerts; never throws. */

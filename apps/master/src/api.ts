@@ -12,7 +12,7 @@ const submitBody = z.object({
   type: z.string().min(1),
   dataset: z.string().min(1),
   params: z.record(z.string(), z.string()).default({}),
-  reducers: z.number().int().optional(),
+  partitions: z.number().int().optional(),
 });
 const clientBody = z.object(clientFields);
 

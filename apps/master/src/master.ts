@@ -21,7 +21,8 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts';
 import { plan, type Action } from './scheduler.ts';
-import { apply, chains, currentTasks, emptyState, isFinished, mapsInRound, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
+import { isFinishedPhase } from '@tandem/shared';
+import { apply, chains, currentTasks, emptyState, mapsInRound, type JobRecord, type MasterState, type Op, type Reply } from './state.ts';
 
 export interface MasterDeps {
   cfg: Config;
@@ -42,17 +43,17 @@ export interface SubmitRequest {
   type: string;
   dataset: string;
   params: Record<string, string>;
-  reducers?: number;
+  partitions?: number;
 }
 
 /** A request the master refuses, with a message for the user. */
 export class RequestError extends Error {}
 
 /**
- * Reducers when the user names none: one per 32 MiB of input, at least 1, at most 16. An iterative
+ * Partitions when the user names none: one per 32 MiB of input, at least 1, at most 16. An iterative
  * job keeps its R partitions for every round, so it gets at least one per worker online.
  */
-export const defaultReducers = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
+export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
 
 const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
 
@@ -217,7 +218,7 @@ export class Master implements ReplicaHost {
     const events: { what: string; task?: string; detail?: string; received?: ClockStamp }[] = [];
     switch (op.op) {
       case 'submit':
-        events.push({ what: 'job submitted', detail: `${op.spec.type} on ${op.spec.dataset.name}, ${op.spec.dataset.firstRecords.length} maps, ${op.spec.reducers} reducers` });
+        events.push({ what: 'job submitted', detail: `${op.spec.type} on ${op.spec.dataset.name}, ${op.spec.dataset.firstRecords.length} maps, ${op.spec.partitions} partitions` });
         break;
       case 'enqueued':
         events.push({ what: 'tasks enqueued', task: `${op.kind} ${op.indices.length === 1 ? op.indices[0] : `${op.indices[0]}..${op.indices[op.indices.length - 1]}`}` });
@@ -239,7 +240,7 @@ export class Master implements ReplicaHost {
     }
     if (job && was && job.rounds.length > was.rounds.length) {
       const r = job.rounds[job.rounds.length - 1];
-      events.push({ what: `round ${r.iter} done`, detail: Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(' ') });
+      events.push({ what: `round ${r.round} done`, detail: Object.entries(r.stats).map(([k, v]) => `${k}=${v}`).join(' ') });
     }
     if (job && was && job.phase !== was.phase && op.op !== 'failed' && op.op !== 'cancel') {
       events.push({ what: job.phase === 'done' ? 'job done' : `phase ${job.phase}` });
@@ -296,21 +297,21 @@ export class Master implements ReplicaHost {
     if (!type.formats.includes(meta.format)) {
       throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
     }
-    const reducers = req.reducers ?? defaultReducers(meta.bytes, isIterative(type) ? await this.d.queues.map.getWorkersCount() : 0);
-    if (!Number.isInteger(reducers) || reducers < 1 || reducers > 1024) {
-      throw new RequestError(`reducers must be a whole number from 1 to 1024 (got ${req.reducers})`);
+    const partitions = req.partitions ?? defaultPartitions(meta.bytes, isIterative(type) ? await this.d.queues.map.getWorkersCount() : 0);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) {
+      throw new RequestError(`partitions must be a whole number from 1 to 1024 (got ${req.partitions})`);
     }
     const firstRecords = splitFirstRecords(meta);
     const now = Date.now();
     const reply = await this.propose({
       op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now),
       spec: {
-        type: type.name, params, reducers,
+        type: type.name, params, partitions,
         rounds: isIterative(type) ? type.rounds(params) : undefined,
         dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords, records: meta.records },
       },
     });
-    if (reply?.ok) this.d.log.info({ job: reply.jobId, type: type.name, dataset: meta.name, maps: firstRecords.length, reducers }, 'job submitted');
+    if (reply?.ok) this.d.log.info({ job: reply.jobId, type: type.name, dataset: meta.name, maps: firstRecords.length, partitions }, 'job submitted');
     return reply!;
   }
 
@@ -355,10 +356,10 @@ export class Master implements ReplicaHost {
       const timer = setTimeout(() => {
         this.startTimers.delete(timer);
         const job = this.state.jobs[t.jobId];
-        const task = job?.iter === t.iter && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
+        const task = job?.round === t.round && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
         // Committed already, or a retry or backup attempt of a task whose first start is recorded.
         if (!task || task.state === 'committed' || task.state === 'running') return;
-        this.propose({ op: 'started', at, jobId: t.jobId, iter: t.iter, kind: t.kind, index: t.index }).catch(this.dropped);
+        this.propose({ op: 'started', at, jobId: t.jobId, round: t.round, kind: t.kind, index: t.index }).catch(this.dropped);
       }, STARTED_DELAY_MS);
       this.startTimers.add(timer);
     });
@@ -376,14 +377,14 @@ export class Master implements ReplicaHost {
     this.events.push(ev);
   }
 
-  private async collectCommit(t: { jobId: string; iter: number; kind: QueueName; index: number }) {
+  private async collectCommit(t: { jobId: string; round: number; kind: QueueName; index: number }) {
     const commit = await readCommit(this.d.redis, this.d.keys, t);
     if (commit) await this.propose({ op: 'committed', at: Date.now(), ...t, commit });
   }
 
-  private async taskFailed(t: { jobId: string; iter: number; kind: QueueName; index: number; speculative: number }, reason: string) {
+  private async taskFailed(t: { jobId: string; round: number; kind: QueueName; index: number; speculative: number }, reason: string) {
     const job = this.state.jobs[t.jobId];
-    if (!job || isFinished(job.phase)) return;
+    if (!job || isFinishedPhase(job.phase)) return;
     // A failed speculative attempt does not fail the job while the original may still commit.
     if (t.speculative > 0) return;
     const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
@@ -428,11 +429,11 @@ export class Master implements ReplicaHost {
     switch (a.type) {
       case 'enqueue':
         // The op first: once the task is in a queue, the state must already say so.
-        await this.propose({ op: 'enqueued', at: Date.now(), jobId: a.jobId, iter: a.iter, kind: a.kind, indices: a.indices });
+        await this.propose({ op: 'enqueued', at: Date.now(), jobId: a.jobId, round: a.round, kind: a.kind, indices: a.indices });
         await this.addTasks(this.state.jobs[a.jobId], a.kind, a.indices, 0);
         return;
       case 'speculate': {
-        await this.propose({ op: 'speculated', at: Date.now(), jobId: a.jobId, iter: a.iter, kind: a.kind, index: a.index });
+        await this.propose({ op: 'speculated', at: Date.now(), jobId: a.jobId, round: a.round, kind: a.kind, index: a.index });
         const job = this.state.jobs[a.jobId];
         const t = (a.kind === 'map' ? job.maps : job.reduces)[a.index];
         this.d.log.info({ job: a.jobId, task: `${a.kind} ${a.index}` }, 'straggler: enqueuing a backup attempt');
@@ -450,18 +451,18 @@ export class Master implements ReplicaHost {
   }
 
   private payload(job: JobRecord, kind: QueueName, index: number): TaskPayload {
-    const split = kind === 'map' && job.iter === 0;
+    const split = kind === 'map' && job.round === 0;
     const first = job.spec.dataset.firstRecords;
     return {
-      jobId: job.id, iter: job.iter, kind, index, type: job.spec.type, params: job.spec.params,
+      jobId: job.id, round: job.round, kind, index, type: job.spec.type, params: job.spec.params,
       dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
       firstRecord: split ? first[index] : undefined,
       records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,
       clock: this.stamp(job.id),
-      maps: job.outputRound ? 0 : mapsInRound(job, job.iter), reducers: job.spec.reducers,
+      maps: job.outputRound ? 0 : mapsInRound(job, job.round), partitions: job.spec.partitions,
       previousStats: job.spec.rounds ? (job.rounds[job.rounds.length - 1]?.stats ?? {}) : undefined,
       output: job.outputRound || undefined,
-      chained: (kind === 'reduce' && !job.outputRound && chains(job, job.iter)) || undefined,
+      chained: (kind === 'reduce' && !job.outputRound && chains(job, job.round)) || undefined,
     };
   }
 
@@ -471,7 +472,7 @@ export class Master implements ReplicaHost {
       name: `${job.spec.type}.${kind}`,
       data: this.payload(job, kind, index),
       opts: {
-        jobId: taskJobId(job.id, job.iter, kind, index, speculative),
+        jobId: taskJobId(job.id, job.round, kind, index, speculative),
         attempts: cfg.TANDEM_TASK_ATTEMPTS,
         backoff: { type: 'exponential', delay: cfg.TANDEM_RETRY_DELAY_MS },
         removeOnComplete: { count: 5000 },
@@ -489,10 +490,10 @@ export class Master implements ReplicaHost {
   private async ensureQueued(): Promise<void> {
     let confirmed = false;
     for (const job of Object.values(this.state.jobs)) {
-      if (isFinished(job.phase)) continue;
+      if (isFinishedPhase(job.phase)) continue;
       const kind = job.phase as QueueName;
       const missing = currentTasks(job)
-        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.iter, kind, t.index)))
+        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.round, kind, t.index)))
         .map((t) => t.index);
       if (missing.length === 0) continue;
       if (!confirmed) {
@@ -518,12 +519,12 @@ export class Master implements ReplicaHost {
         if (id && id !== this.state.lastEventIds[queue]) await this.propose({ op: 'eventsRead', queue, id });
       }
       for (const job of Object.values(this.state.jobs)) {
-        if (isFinished(job.phase)) continue;
+        if (isFinishedPhase(job.phase)) continue;
         const kind = job.phase as QueueName;
-        const commits = await readCommits(this.d.redis, this.d.keys, job.id, job.iter);
+        const commits = await readCommits(this.d.redis, this.d.keys, job.id, job.round);
         for (const t of currentTasks(job)) {
           const c = t.state !== 'committed' && commits.get(commitField(kind, t.index));
-          if (c) await this.propose({ op: 'committed', at: Date.now(), jobId: job.id, iter: job.iter, kind, index: t.index, commit: c });
+          if (c) await this.propose({ op: 'committed', at: Date.now(), jobId: job.id, round: job.round, kind, index: t.index, commit: c });
         }
       }
       if (this.reconciles % 5 === 0) await this.reconcileFailures();
@@ -533,13 +534,13 @@ export class Master implements ReplicaHost {
   }
 
   private async reconcileFailures(): Promise<void> {
-    const active = Object.values(this.state.jobs).filter((j) => !isFinished(j.phase));
+    const active = Object.values(this.state.jobs).filter((j) => !isFinishedPhase(j.phase));
     if (active.length === 0) return;
     for (const queue of QUEUES) {
       const failed = await this.d.queues[queue].getJobs(['failed'], 0, 1000);
       for (const j of failed) {
         const t = j?.id ? parseTaskJobId(j.id) : null;
-        if (t && this.state.jobs[t.jobId] && !isFinished(this.state.jobs[t.jobId].phase)) await this.taskFailed(t, j.failedReason);
+        if (t && this.state.jobs[t.jobId] && !isFinishedPhase(this.state.jobs[t.jobId].phase)) await this.taskFailed(t, j.failedReason);
       }
     }
   }
@@ -551,23 +552,23 @@ export class Master implements ReplicaHost {
    */
   private async deleteJobData(job: JobRecord, all: boolean): Promise<void> {
     const { redis, keys: k } = this.d;
-    const R = job.spec.reducers;
-    for (let iter = 0; iter <= job.iter; iter++) {
-      const M = mapsInRound(job, iter);
-      const output = iter === job.iter;
+    const R = job.spec.partitions;
+    for (let round = 0; round <= job.round; round++) {
+      const M = mapsInRound(job, round);
+      const output = round === job.round;
       for (let r = 0; r < R; r++) {
-        const names = Array.from({ length: M }, (_, i) => k.mapOutput(job.id, r, iter, i));
-        if (all || !output) names.push(k.reduceOutput(job.id, r, iter));
+        const names = Array.from({ length: M }, (_, i) => k.mapOutput(job.id, r, round, i));
+        if (all || !output) names.push(k.reduceOutput(job.id, r, round));
         for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
       }
-      if (all) await redis.del(k.commits(job.id, iter));
+      if (all) await redis.del(k.commits(job.id, round));
     }
     if (all) {
       for (const kind of QUEUES) {
         const n = kind === 'map' ? job.maps.length : R;
         for (let i = 0; i < n; i++) {
           for (let s = 0; s <= 1; s++) {
-            const id = taskJobId(job.id, job.iter, kind, i, s);
+            const id = taskJobId(job.id, job.round, kind, i, s);
             // Active tasks are locked by their worker and cannot be removed; they finish into keys with a TTL.
             await this.d.queues[kind].remove(id).catch(() => 0);
           }

@@ -4,12 +4,12 @@ import { plan, stragglers } from './scheduler.ts';
 import { apply, emptyState, type Op } from './state.ts';
 
 const cfg = { speculateFactor: 3, speculateMinMs: 1000 };
-const spec = { type: 'wordcount', params: {}, reducers: 1, dataset: { name: 'd', version: 'v', format: 'text', bytes: 1, firstRecords: [1, 2, 3, 4], records: 4 } };
+const spec = { type: 'wordcount', params: {}, partitions: 1, dataset: { name: 'd', version: 'v', format: 'text', bytes: 1, firstRecords: [1, 2, 3, 4], records: 4 } };
 
 test('pending tasks of the current phase are enqueued, nothing else', () => {
   let s = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec }).state;
-  assert.deepEqual(plan(s, 0, cfg), [{ type: 'enqueue', jobId: 'j', iter: 0, kind: 'map', indices: [0, 1, 2, 3] }]);
-  s = apply(s, { op: 'enqueued', at: 0, jobId: 'j', iter: 0, kind: 'map', indices: [0, 1, 2, 3] }).state;
+  assert.deepEqual(plan(s, 0, cfg), [{ type: 'enqueue', jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] }]);
+  s = apply(s, { op: 'enqueued', at: 0, jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] }).state;
   assert.deepEqual(plan(s, 0, cfg), []);
 });
 
@@ -25,16 +25,16 @@ test('a straggler gets one backup attempt once half its phase has committed', ()
   const commit = { attempt: 'a', worker: 'w', startedAt: 0, ms: 100, recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, failedAttempts: 0, stalls: 0 };
   let s = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec }).state;
   const ops: Op[] = [
-    { op: 'enqueued', at: 0, jobId: 'j', iter: 0, kind: 'map', indices: [0, 1, 2, 3] },
-    ...[0, 1, 2, 3].map((index): Op => ({ op: 'started', at: 0, jobId: 'j', iter: 0, kind: 'map', index })),
-    { op: 'committed', at: 100, jobId: 'j', iter: 0, kind: 'map', index: 0, commit },
+    { op: 'enqueued', at: 0, jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] },
+    ...[0, 1, 2, 3].map((index): Op => ({ op: 'started', at: 0, jobId: 'j', round: 0, kind: 'map', index })),
+    { op: 'committed', at: 100, jobId: 'j', round: 0, kind: 'map', index: 0, commit },
   ];
   for (const op of ops) s = apply(s, op).state;
   assert.deepEqual(plan(s, 5000, cfg), [], 'one of four committed is not yet near the end');
-  s = apply(s, { op: 'committed', at: 100, jobId: 'j', iter: 0, kind: 'map', index: 1, commit }).state;
+  s = apply(s, { op: 'committed', at: 100, jobId: 'j', round: 0, kind: 'map', index: 1, commit }).state;
   assert.deepEqual(plan(s, 900, cfg), [], 'younger than the minimum');
   assert.deepEqual(plan(s, 5000, cfg).map((a) => a.type === 'speculate' && a.index), [2, 3]);
-  s = apply(s, { op: 'speculated', at: 5000, jobId: 'j', iter: 0, kind: 'map', index: 2 }).state;
+  s = apply(s, { op: 'speculated', at: 5000, jobId: 'j', round: 0, kind: 'map', index: 2 }).state;
   assert.deepEqual(plan(s, 6000, cfg).map((a) => a.type === 'speculate' && a.index), [3]);
 });
 

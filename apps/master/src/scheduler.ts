@@ -2,7 +2,8 @@
  * What the primary should do next, decided from state alone (pure, so it is tested tick by tick).
  * The master turns each action into an op (replicated first) and then the side effect.
  */
-import { currentTasks, isFinished, type MasterState, type TaskKind } from './state.ts';
+import { isFinishedPhase } from '@tandem/shared';
+import { currentTasks, type MasterState, type TaskKind } from './state.ts';
 
 export interface SchedulerConfig {
   speculateFactor: number;
@@ -10,23 +11,23 @@ export interface SchedulerConfig {
 }
 
 export type Action =
-  | { type: 'enqueue'; jobId: string; iter: number; kind: TaskKind; indices: number[] }
-  | { type: 'speculate'; jobId: string; iter: number; kind: TaskKind; index: number }
+  | { type: 'enqueue'; jobId: string; round: number; kind: TaskKind; indices: number[] }
+  | { type: 'speculate'; jobId: string; round: number; kind: TaskKind; index: number }
   | { type: 'cleanup'; jobId: string };
 
 export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Action[] {
   const actions: Action[] = [];
   for (const job of Object.values(state.jobs)) {
-    if (isFinished(job.phase)) {
+    if (isFinishedPhase(job.phase)) {
       if (!job.cleaned) actions.push({ type: 'cleanup', jobId: job.id });
       continue;
     }
     const kind = job.phase as TaskKind;
     const tasks = currentTasks(job);
     const pending = tasks.filter((t) => t.state === 'pending').map((t) => t.index);
-    if (pending.length > 0) actions.push({ type: 'enqueue', jobId: job.id, iter: job.iter, kind, indices: pending });
+    if (pending.length > 0) actions.push({ type: 'enqueue', jobId: job.id, round: job.round, kind, indices: pending });
     for (const index of stragglers(tasks, now, cfg)) {
-      actions.push({ type: 'speculate', jobId: job.id, iter: job.iter, kind, index });
+      actions.push({ type: 'speculate', jobId: job.id, round: job.round, kind, index });
     }
   }
   return actions;

@@ -2,8 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_CLIENTS, apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
 
-const spec = (maps: number, reducers: number): JobSpec => ({
-  type: 'wordcount', params: {}, reducers,
+const spec = (maps: number, partitions: number): JobSpec => ({
+  type: 'wordcount', params: {}, partitions,
   dataset: { name: 'books', version: 'v1', format: 'text', bytes: 100, firstRecords: Array.from({ length: maps }, (_, i) => 1 + i * 10), records: maps * 10 },
 });
 const commit = (ms = 10): CommitRecord => ({
@@ -16,10 +16,10 @@ function run(ops: Op[], s: MasterState = emptyState()) {
   return { state: s, reply };
 }
 
-const submit = (jobId = 'j1', requestId = 'r1', maps = 2, reducers = 1): Op =>
-  ({ op: 'submit', at: 1, clientId: 'c1', requestId, jobId, spec: spec(maps, reducers) });
-const done = (kind: 'map' | 'reduce', index: number, jobId = 'j1', iter = 0): Op =>
-  ({ op: 'committed', at: 5, jobId, iter, kind, index, commit: commit() });
+const submit = (jobId = 'j1', requestId = 'r1', maps = 2, partitions = 1): Op =>
+  ({ op: 'submit', at: 1, clientId: 'c1', requestId, jobId, spec: spec(maps, partitions) });
+const done = (kind: 'map' | 'reduce', index: number, jobId = 'j1', round = 0): Op =>
+  ({ op: 'committed', at: 5, jobId, round, kind, index, commit: commit() });
 
 test('submit creates a job in the map phase with one map task per split', () => {
   const { state, reply } = run([submit('j1', 'r1', 3, 2)]);
@@ -40,12 +40,12 @@ test('a retried submit returns the first reply and creates no second job', () =>
 test('apply never mutates the state it is given', () => {
   const s0 = run([submit()]).state;
   const frozen = JSON.stringify(s0);
-  run([{ op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1] }, done('map', 0), done('map', 1)], s0);
+  run([{ op: 'enqueued', at: 2, jobId: 'j1', round: 0, kind: 'map', indices: [0, 1] }, done('map', 0), done('map', 1)], s0);
   assert.equal(JSON.stringify(s0), frozen);
 });
 
 test('barrier: reduce starts only after every map task committed, then the job is done', () => {
-  let { state } = run([submit('j1', 'r1', 2, 2), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1] }, done('map', 0)]);
+  let { state } = run([submit('j1', 'r1', 2, 2), { op: 'enqueued', at: 2, jobId: 'j1', round: 0, kind: 'map', indices: [0, 1] }, done('map', 0)]);
   assert.equal(state.jobs.j1.phase, 'map');
   ({ state } = run([done('map', 1)], state));
   assert.equal(state.jobs.j1.phase, 'reduce');
@@ -67,13 +67,13 @@ test('a second commit of the same task changes nothing (first commit wins)', () 
 test('ops for another phase or iteration are stale and ignored', () => {
   const s1 = run([submit('j1', 'r1', 1), done('map', 0)]).state;
   assert.equal(s1.jobs.j1.phase, 'reduce');
-  assert.equal(apply(s1, { op: 'started', at: 9, jobId: 'j1', iter: 0, kind: 'map', index: 0 }).state, s1);
+  assert.equal(apply(s1, { op: 'started', at: 9, jobId: 'j1', round: 0, kind: 'map', index: 0 }).state, s1);
   assert.equal(apply(s1, done('reduce', 0, 'j1', 3)).state, s1);
   assert.equal(apply(s1, done('reduce', 0, 'nope')).state, s1);
 });
 
 test('a failed task fails the job with its reason; later commits do not revive it', () => {
-  const s1 = run([submit(), { op: 'failed', at: 3, jobId: 'j1', iter: 0, kind: 'map', index: 1, reason: 'map task 1 failed: boom' }]).state;
+  const s1 = run([submit(), { op: 'failed', at: 3, jobId: 'j1', round: 0, kind: 'map', index: 1, reason: 'map task 1 failed: boom' }]).state;
   assert.equal(s1.jobs.j1.phase, 'failed');
   assert.equal(s1.jobs.j1.error, 'map task 1 failed: boom');
   const s2 = run([done('map', 0), done('map', 1)], s1).state;
@@ -101,9 +101,9 @@ test('remove needs a finished, cleaned job', () => {
 
 test('started and speculated track running tasks; events id is recorded', () => {
   const s = run([
-    submit(), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0] },
-    { op: 'started', at: 3, jobId: 'j1', iter: 0, kind: 'map', index: 0 },
-    { op: 'speculated', at: 4, jobId: 'j1', iter: 0, kind: 'map', index: 0 },
+    submit(), { op: 'enqueued', at: 2, jobId: 'j1', round: 0, kind: 'map', indices: [0] },
+    { op: 'started', at: 3, jobId: 'j1', round: 0, kind: 'map', index: 0 },
+    { op: 'speculated', at: 4, jobId: 'j1', round: 0, kind: 'map', index: 0 },
     { op: 'eventsRead', queue: 'map', id: '17-0' },
   ]).state;
   assert.equal(s.jobs.j1.maps[0].state, 'running');
@@ -114,7 +114,7 @@ test('started and speculated track running tasks; events id is recorded', () => 
 });
 
 test('replaying the same ops gives the same state (what a backup relies on)', () => {
-  const ops: Op[] = [submit('j1', 'r1', 3, 2), { op: 'enqueued', at: 2, jobId: 'j1', iter: 0, kind: 'map', indices: [0, 1, 2] },
+  const ops: Op[] = [submit('j1', 'r1', 3, 2), { op: 'enqueued', at: 2, jobId: 'j1', round: 0, kind: 'map', indices: [0, 1, 2] },
     done('map', 2), done('map', 0), done('map', 1), done('reduce', 1)];
   assert.deepEqual(run(ops).state, run(ops).state);
 });
@@ -122,29 +122,29 @@ test('replaying the same ops gives the same state (what a backup relies on)', ()
 describe('iterative jobs', () => {
   const iterative = (setup: number, iterations: number, tol: number, maps = 3): Op =>
     ({ op: 'submit', at: 1, clientId: 'c1', requestId: 'r1', jobId: 'j1', spec: { ...spec(maps, 2), rounds: { setup, iterations, tol } } });
-  const committed = (kind: 'map' | 'reduce', index: number, iter: number, stats?: Record<string, number>): Op =>
-    ({ op: 'committed', at: 7 + iter, jobId: 'j1', iter, kind, index, commit: { ...commit(), stats } });
+  const committed = (kind: 'map' | 'reduce', index: number, round: number, stats?: Record<string, number>): Op =>
+    ({ op: 'committed', at: 7 + round, jobId: 'j1', round, kind, index, commit: { ...commit(), stats } });
   /** A whole round: every map task reports dangling mass, every reduce task its part of the delta. */
-  const round = (iter: number, maps: number, deltas: [number, number]): Op[] => [
-    ...Array.from({ length: maps }, (_, i) => committed('map', i, iter, { dangling: 0.25 })),
-    committed('reduce', 0, iter, { delta: deltas[0] }), committed('reduce', 1, iter, { delta: deltas[1] }),
+  const round = (round: number, maps: number, deltas: [number, number]): Op[] => [
+    ...Array.from({ length: maps }, (_, i) => committed('map', i, round, { dangling: 0.25 })),
+    committed('reduce', 0, round, { delta: deltas[0] }), committed('reduce', 1, round, { delta: deltas[1] }),
   ];
-  const output = (iter: number): Op[] => [committed('reduce', 0, iter), committed('reduce', 1, iter)];
+  const output = (round: number): Op[] => [committed('reduce', 0, round), committed('reduce', 1, round)];
 
   test('round 0 maps the splits, later rounds map the R partitions, each round keeps its summed statistics', () => {
     let { state } = run([iterative(0, 3, 1e-9, 3), ...round(0, 3, [0.3, 0.2])]);
     let job = state.jobs.j1;
-    assert.equal(job.iter, 1);
+    assert.equal(job.round, 1);
     assert.equal(job.phase, 'map');
     assert.equal(job.maps.length, 2, 'one map task per partition of round 0');
     assert.ok(job.maps.every((t) => t.state === 'pending') && job.reduces.every((t) => t.state === 'pending'));
-    assert.deepEqual(job.rounds, [{ iter: 0, stats: { dangling: 0.75, delta: 0.5 }, finishedAt: 7 }]);
+    assert.deepEqual(job.rounds, [{ round: 0, stats: { dangling: 0.75, delta: 0.5 }, finishedAt: 7 }]);
     ({ state } = run([...round(1, 2, [0.1, 0.1]), ...round(2, 2, [0.01, 0.01])], state));
     job = state.jobs.j1;
     assert.deepEqual(job.rounds.map((r) => r.stats.delta), [0.5, 0.2, 0.02]);
     assert.equal(job.phase, 'reduce', 'the iteration limit leads to the output round');
     assert.equal(job.outputRound, true);
-    assert.equal(job.iter, 3);
+    assert.equal(job.round, 3);
     assert.equal(job.maps.length, 0, 'the output round has reduce tasks only');
     ({ state } = run(output(3), state));
     assert.equal(state.jobs.j1.phase, 'done');
@@ -161,7 +161,7 @@ describe('iterative jobs', () => {
     // Setup rounds report no delta (or any delta): they run regardless, then `iterations` rounds follow.
     let { state } = run([iterative(2, 1, 10), ...round(0, 3, [0, 0]), ...round(1, 2, [0, 0])]);
     assert.equal(state.jobs.j1.outputRound, false);
-    assert.equal(state.jobs.j1.iter, 2);
+    assert.equal(state.jobs.j1.round, 2);
     ({ state } = run(round(2, 2, [50, 50]), state));
     assert.equal(state.jobs.j1.outputRound, true, 'one iteration, then the output round');
   });
@@ -172,10 +172,10 @@ describe('iterative jobs', () => {
     assert.equal(state.jobs.j1.phase, 'map', 'round 1 maps round 0\'s partitions');
     ({ state } = run(round(1, 2, [0, 0]), state));
     let job = state.jobs.j1;
-    assert.deepEqual([job.iter, job.phase, job.maps.length, job.reduces.length], [2, 'reduce', 0, 2], 'round 1 chained into round 2');
+    assert.deepEqual([job.round, job.phase, job.maps.length, job.reduces.length], [2, 'reduce', 0, 2], 'round 1 chained into round 2');
     ({ state } = run([committed('reduce', 0, 2, { delta: 0.2 }), committed('reduce', 1, 2, { delta: 0.1 })], state));
     job = state.jobs.j1;
-    assert.deepEqual([job.iter, job.phase, job.maps.length], [3, 'reduce', 0]);
+    assert.deepEqual([job.round, job.phase, job.maps.length], [3, 'reduce', 0]);
     assert.ok(Math.abs(job.rounds[2].stats.delta - 0.3) < 1e-15);
   });
 

@@ -6,15 +6,12 @@
  * the old one untouched). A backup master that applies the same ops in the same order therefore
  * holds the same state, which is what primary-backup replication forwards.
  */
-import type { CommitRecord, PhaseCounters, QueueName, RoundPlan, RoundStats } from '@tandem/shared';
+import { isFinishedPhase, type CommitRecord, type JobPhase, type PhaseCounters, type QueueName, type RoundPlan, type RoundStats } from '@tandem/shared';
 
 export type { CommitRecord, RoundPlan };
 
-export type Phase = 'map' | 'reduce' | 'done' | 'failed' | 'cancelled';
 export type TaskKind = QueueName;
 export type TaskState = 'pending' | 'queued' | 'running' | 'committed';
-
-export const isFinished = (p: Phase) => p === 'done' || p === 'failed' || p === 'cancelled';
 
 export interface TaskRecord {
   kind: TaskKind;
@@ -33,7 +30,7 @@ export type Counters = PhaseCounters;
 export interface JobSpec {
   type: string;
   params: Record<string, unknown>;
-  reducers: number;
+  partitions: number;
   /**
    * An iterative job's rounds (see RoundPlan): setup rounds, then iterations until the limit or until
    * a round's summed `delta` statistic falls below `tol`, then an output round. Absent: one round.
@@ -55,8 +52,8 @@ export interface JobRecord {
   id: string;
   spec: JobSpec;
   submittedAt: number;
-  iter: number;
-  phase: Phase;
+  round: number;
+  phase: JobPhase;
   maps: TaskRecord[];
   reduces: TaskRecord[];
   counters: { map: Counters; reduce: Counters };
@@ -75,13 +72,13 @@ export interface JobRecord {
 }
 
 export interface RoundRecord {
-  iter: number;
+  round: number;
   stats: RoundStats;
   finishedAt: number;
 }
 
 export type Reply =
-  | { ok: true; jobId: string; phase?: Phase }
+  | { ok: true; jobId: string; phase?: JobPhase }
   | { ok: false; error: string };
 
 export interface MasterState {
@@ -94,7 +91,7 @@ export interface MasterState {
 
 interface TaskRef {
   jobId: string;
-  iter: number;
+  round: number;
   kind: TaskKind;
   index: number;
 }
@@ -137,10 +134,10 @@ export function apply(state: MasterState, op: Op): Applied {
         id: op.jobId,
         spec: op.spec,
         submittedAt: op.at,
-        iter: 0,
+        round: 0,
         phase: 'map',
         maps: newTasks('map', op.spec.dataset.firstRecords.length),
-        reduces: newTasks('reduce', op.spec.reducers),
+        reduces: newTasks('reduce', op.spec.partitions),
         counters: { map: zeroCounters(), reduce: zeroCounters() },
         cleaned: false,
         version: 1,
@@ -164,13 +161,13 @@ export function apply(state: MasterState, op: Op): Applied {
       if (!job) {
         reply = { ok: false, error: `job ${op.jobId} does not exist` };
       } else if (op.op === 'cancel') {
-        if (isFinished(job.phase)) {
+        if (isFinishedPhase(job.phase)) {
           reply = { ok: false, error: `job ${op.jobId} already ${job.phase}; nothing to cancel` };
         } else {
           jobs = { ...jobs, [job.id]: { ...job, phase: 'cancelled', finishedAt: op.at, version: job.version + 1 } };
           reply = { ok: true, jobId: job.id, phase: 'cancelled' };
         }
-      } else if (!isFinished(job.phase) || !job.cleaned) {
+      } else if (!isFinishedPhase(job.phase) || !job.cleaned) {
         reply = { ok: false, error: `job ${op.jobId} is ${job.phase}; cancel it and wait for clean-up before removing it` };
       } else {
         jobs = { ...jobs };
@@ -181,7 +178,7 @@ export function apply(state: MasterState, op: Op): Applied {
     }
     case 'enqueued':
       return updateJob(state, op.jobId, (job) => {
-        if (job.iter !== op.iter || job.phase !== op.kind) return job;
+        if (job.round !== op.round || job.phase !== op.kind) return job;
         const key = op.kind === 'map' ? 'maps' : 'reduces';
         const tasks = job[key].slice();
         for (const i of op.indices) {
@@ -202,11 +199,11 @@ export function apply(state: MasterState, op: Op): Applied {
     }
     case 'failed':
       return updateJob(state, op.jobId, (job) => {
-        if (isFinished(job.phase) || job.iter !== op.iter) return job;
+        if (isFinishedPhase(job.phase) || job.round !== op.round) return job;
         return { ...job, phase: 'failed', error: op.reason, finishedAt: op.at };
       });
     case 'cleaned':
-      return updateJob(state, op.jobId, (job) => (isFinished(job.phase) ? { ...job, cleaned: true } : job));
+      return updateJob(state, op.jobId, (job) => (isFinishedPhase(job.phase) ? { ...job, cleaned: true } : job));
     case 'eventsRead':
       return { state: { ...state, lastEventIds: { ...state.lastEventIds, [op.queue]: op.id } } };
   }
@@ -243,7 +240,7 @@ function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => Job
 /** Applies f to one task of the job's current phase and iteration; ops for any other are stale and ignored. */
 function updateTask(state: MasterState, ref: TaskRef, f: (t: TaskRecord) => TaskRecord): Applied {
   return updateJob(state, ref.jobId, (job) => {
-    if (job.iter !== ref.iter || job.phase !== ref.kind) return job;
+    if (job.round !== ref.round || job.phase !== ref.kind) return job;
     const key = ref.kind === 'map' ? 'maps' : 'reduces';
     const t = job[key][ref.index];
     if (!t) return job;
@@ -290,27 +287,27 @@ function advance(job: JobRecord, at: number): JobRecord {
   for (const t of [...job.maps, ...job.reduces]) {
     for (const [k, v] of Object.entries(t.commit?.stats ?? {})) stats[k] = (stats[k] ?? 0) + v;
   }
-  const rounds = [...job.rounds, { iter: job.iter, stats, finishedAt: at }];
-  const R = job.spec.reducers;
-  const converged = job.iter >= plan.setup && stats.delta !== undefined && stats.delta < plan.tol;
-  if (converged || job.iter + 1 >= plan.setup + plan.iterations) {
-    return { ...job, rounds, iter: job.iter + 1, phase: 'reduce', outputRound: true, maps: [], reduces: newTasks('reduce', R) };
+  const rounds = [...job.rounds, { round: job.round, stats, finishedAt: at }];
+  const R = job.spec.partitions;
+  const converged = job.round >= plan.setup && stats.delta !== undefined && stats.delta < plan.tol;
+  if (converged || job.round + 1 >= plan.setup + plan.iterations) {
+    return { ...job, rounds, round: job.round + 1, phase: 'reduce', outputRound: true, maps: [], reduces: newTasks('reduce', R) };
   }
   // A round that chained into the next has done the next round's map work already.
-  if (chains(job, job.iter)) return { ...job, rounds, iter: job.iter + 1, phase: 'reduce', maps: [], reduces: newTasks('reduce', R) };
-  return { ...job, rounds, iter: job.iter + 1, phase: 'map', maps: newTasks('map', R), reduces: newTasks('reduce', R) };
+  if (chains(job, job.round)) return { ...job, rounds, round: job.round + 1, phase: 'reduce', maps: [], reduces: newTasks('reduce', R) };
+  return { ...job, rounds, round: job.round + 1, phase: 'map', maps: newTasks('map', R), reduces: newTasks('reduce', R) };
 }
 
-/** Round `iter`'s reduce tasks also do the next round's map work (RoundPlan.chainFrom). */
-export const chains = (job: JobRecord, iter: number): boolean =>
-  job.spec.rounds?.chainFrom !== undefined && iter >= job.spec.rounds.chainFrom;
+/** Round `round`'s reduce tasks also do the next round's map work (RoundPlan.chainFrom). */
+export const chains = (job: JobRecord, round: number): boolean =>
+  job.spec.rounds?.chainFrom !== undefined && round >= job.spec.rounds.chainFrom;
 
 /**
- * Senders of round `iter`'s shuffle, whose blobs its reduce tasks read: one map task per split in
+ * Senders of round `round`'s shuffle, whose blobs its reduce tasks read: one map task per split in
  * round 0, one task (map, or reduce of a chained round) per partition after that; none in the output round.
  */
-export const mapsInRound = (job: JobRecord, iter: number): number =>
-  iter === 0 ? job.spec.dataset.firstRecords.length : job.spec.reducers;
+export const mapsInRound = (job: JobRecord, round: number): number =>
+  round === 0 ? job.spec.dataset.firstRecords.length : job.spec.partitions;
 
 /** Tasks of the phase the job is in, or none once it is finished. */
 export function currentTasks(job: JobRecord): TaskRecord[] {

@@ -19,7 +19,7 @@ import { TaskError, getValues, missingSplit, setValues, withLargeValue, type IO,
 
 export function runIterative(p: TaskPayload, type: IterativeJobType, params: unknown, deps: TaskDeps): Promise<IO> {
   if (p.kind === 'map') {
-    const key = p.iter === 0 ? deps.keys.split(p.dataset.name, p.dataset.version, p.index) : deps.keys.reduceOutput(p.jobId, p.index, p.iter - 1);
+    const key = p.round === 0 ? deps.keys.split(p.dataset.name, p.dataset.version, p.index) : deps.keys.reduceOutput(p.jobId, p.index, p.round - 1);
     return withLargeValue(deps, key, (input, readMs) => map(p, type, params, deps, input, readMs));
   }
   return p.output ? output(p, type, params, deps) : reduce(p, type, params, deps);
@@ -28,7 +28,7 @@ export function runIterative(p: TaskPayload, type: IterativeJobType, params: unk
 function roundContext(p: TaskPayload, params: unknown, deps: TaskDeps): RoundContext<unknown> {
   const { redis, keys: k } = deps;
   return {
-    job: p.jobId, params, round: p.iter, partitions: p.reducers, previousStats: p.previousStats ?? {}, cache: deps.cache,
+    job: p.jobId, params, round: p.round, partitions: p.partitions, previousStats: p.previousStats ?? {}, cache: deps.cache,
     async readOutput(round, partition) {
       return (await getLarge(redis, k.reduceOutput(p.jobId, partition, round), { reader: deps.bulk, pool: deps.readPool }))?.data ?? null;
     },
@@ -46,28 +46,28 @@ async function guarded<T>(p: TaskPayload, what: string, record: () => number | n
   } catch (err) {
     if (err instanceof TaskError) throw err;
     const at = record();
-    const where = p.iter === 0 && p.kind === 'map' ? ` on dataset "${p.dataset.name}" split ${p.index}${at ? `, record (line) ${at}` : ''}` : '';
-    throw new TaskError(`${p.type} round ${p.iter} ${what}${where} failed: ${(err as Error).message}`);
+    const where = p.round === 0 && p.kind === 'map' ? ` on dataset "${p.dataset.name}" split ${p.index}${at ? `, record (line) ${at}` : ''}` : '';
+    throw new TaskError(`${p.type} round ${p.round} ${what}${where} failed: ${(err as Error).message}`);
   }
 }
 
 async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
   if (!input) {
-    if (p.iter === 0) throw missingSplit(p);
-    throw new TaskError(`map task ${p.index} of round ${p.iter}: round ${p.iter - 1}'s output of partition ${p.index} is missing (job cleaned up or cancelled?)`);
+    if (p.round === 0) throw missingSplit(p);
+    throw new TaskError(`map task ${p.index} of round ${p.round}: round ${p.round - 1}'s output of partition ${p.index} is missing (job cleaned up or cancelled?)`);
   }
   const first = p.firstRecord ?? 1;
   const ctx: IterativeMapContext<unknown> = { ...roundContext(p, params, deps), index: p.index, firstRecord: first, record: first };
   const t1 = performance.now();
-  const res = await guarded(p, `map task ${p.index}`, () => (p.iter === 0 ? ctx.record : null), () => type.map(input, ctx));
+  const res = await guarded(p, `map task ${p.index}`, () => (p.round === 0 ? ctx.record : null), () => type.map(input, ctx));
   const t2 = performance.now();
-  if (!Array.isArray(res?.outputs) || res.outputs.length !== p.reducers || !res.outputs.every(Buffer.isBuffer)) {
-    throw new TaskError(`${p.type} round ${p.iter} map task ${p.index} returned ${Array.isArray(res?.outputs) ? res.outputs.length : 'no'} output blobs; expected ${p.reducers} Buffers, one per partition`);
+  if (!Array.isArray(res?.outputs) || res.outputs.length !== p.partitions || !res.outputs.every(Buffer.isBuffer)) {
+    throw new TaskError(`${p.type} round ${p.round} map task ${p.index} returned ${Array.isArray(res?.outputs) ? res.outputs.length : 'no'} output blobs; expected ${p.partitions} Buffers, one per partition`);
   }
-  await setValues(deps, res.outputs.map((value, r) => ({ key: deps.keys.mapOutput(p.jobId, r, p.iter, p.index), value })), deps.intermediateTtlS);
+  await setValues(deps, res.outputs.map((value, r) => ({ key: deps.keys.mapOutput(p.jobId, r, p.round, p.index), value })), deps.intermediateTtlS);
   const bytesOut = res.outputs.reduce((a, b) => a + b.length, 0);
   return {
-    recordsIn: p.iter === 0 ? (p.records ?? 0) : 0, recordsOut: res.records ?? 0, bytesIn: input.length, bytesOut, stats: res.stats,
+    recordsIn: p.round === 0 ? (p.records ?? 0) : 0, recordsOut: res.records ?? 0, bytesIn: input.length, bytesOut, stats: res.stats,
     phases: { readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 },
   };
 }
@@ -75,12 +75,12 @@ async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps
 /** The reduce task's inputs and its partition's previous output, fetched together. */
 async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: Buffer[]; previousOutput: Buffer | null }> {
   const k = deps.keys;
-  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, p.index, p.iter, i));
-  if (p.iter > 0) names.push(k.reduceOutput(p.jobId, p.index, p.iter - 1));
+  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, p.index, p.round, i));
+  if (p.round > 0) names.push(k.reduceOutput(p.jobId, p.index, p.round - 1));
   const blobs = await getValues(deps, names);
-  const previousOutput = p.iter > 0 ? (blobs.pop() ?? null) : null;
+  const previousOutput = p.round > 0 ? (blobs.pop() ?? null) : null;
   const inputs = blobs.map((b, i) => {
-    if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.iter}: what task ${i} sent it is missing (job cleaned up or cancelled?)`);
+    if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.round}: what task ${i} sent it is missing (job cleaned up or cancelled?)`);
     return b;
   });
   return { inputs, previousOutput };
@@ -94,14 +94,14 @@ async function reduce(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const chained = p.chained === true;
   const ctx: IterativeReduceContext<unknown> = { ...roundContext(p, params, deps), partition: r, previousOutput, chained };
   const res = await guarded(p, `reduce task ${r}`, () => null, () => type.reduce(inputs, ctx));
-  if (!Buffer.isBuffer(res?.output)) throw new TaskError(`${p.type} round ${p.iter} reduce task ${r} returned no output Buffer`);
-  if (chained && !(Array.isArray(res.next) && res.next.length === p.reducers && res.next.every(Buffer.isBuffer))) {
-    throw new TaskError(`${p.type} round ${p.iter} reduce task ${r} chains into the next round but returned ${Array.isArray(res.next) ? res.next.length : 'no'} next blobs; expected ${p.reducers}, one per partition`);
+  if (!Buffer.isBuffer(res?.output)) throw new TaskError(`${p.type} round ${p.round} reduce task ${r} returned no output Buffer`);
+  if (chained && !(Array.isArray(res.next) && res.next.length === p.partitions && res.next.every(Buffer.isBuffer))) {
+    throw new TaskError(`${p.type} round ${p.round} reduce task ${r} chains into the next round but returned ${Array.isArray(res.next) ? res.next.length : 'no'} next blobs; expected ${p.partitions}, one per partition`);
   }
   const t2 = performance.now();
   // All intermediate: the next round reads them; the master deletes them when the job is done.
-  const writes = [{ key: deps.keys.reduceOutput(p.jobId, r, p.iter), value: res.output }];
-  if (chained) res.next!.forEach((value, q) => writes.push({ key: deps.keys.mapOutput(p.jobId, q, p.iter + 1, r), value }));
+  const writes = [{ key: deps.keys.reduceOutput(p.jobId, r, p.round), value: res.output }];
+  if (chained) res.next!.forEach((value, q) => writes.push({ key: deps.keys.mapOutput(p.jobId, q, p.round + 1, r), value }));
   await setValues(deps, writes, deps.intermediateTtlS);
   const bytesOut = writes.reduce((a, w) => a + w.value.length, 0);
   return {
@@ -115,7 +115,7 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const t0 = performance.now();
   const { previousOutput } = await reduceInputs(p, deps);
   const t1 = performance.now();
-  const ctx = { ...roundContext(p, params, deps), partition: r, previousOutput, chained: false, lastRound: p.iter - 1 };
+  const ctx = { ...roundContext(p, params, deps), partition: r, previousOutput, chained: false, lastRound: p.round - 1 };
   const { keys, lines } = await guarded(p, `output task ${r}`, () => null, () => type.output(ctx));
   if (!Array.isArray(keys) || !Array.isArray(lines) || keys.length !== lines.length) {
     throw new TaskError(`${p.type} output task ${r} returned ${keys?.length} keys and ${lines?.length} lines; they must pair up`);
@@ -127,7 +127,7 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
   }
   const t2 = performance.now();
   const blob = encodePairs(keys, lines);
-  await deps.redis.set(deps.keys.reduceOutput(p.jobId, r, p.iter), blob);
+  await deps.redis.set(deps.keys.reduceOutput(p.jobId, r, p.round), blob);
   return {
     recordsIn: 0, recordsOut: keys.length, bytesIn: previousOutput?.length ?? 0, bytesOut: blob.length,
     phases: { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 },

@@ -29,7 +29,7 @@ const clock = new LamportClock();
 const YIELD_EVERY = 20_000;
 
 export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): Promise<TaskResult> {
-  const addr = { jobId: p.jobId, iter: p.iter, kind: p.kind, index: p.index };
+  const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
   // A speculative or re-delivered attempt of a task that already committed has nothing to do.
   if (await isCommitted(deps.redis, deps.keys, addr)) return { skipped: true };
   const type = deps.registry.require(p.type);
@@ -100,22 +100,22 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   }
   const t2 = performance.now();
   const partition = type.partition ?? defaultPartition;
-  const pk: string[][] = Array.from({ length: p.reducers }, () => []);
-  const pv: unknown[][] = Array.from({ length: p.reducers }, () => []);
+  const pk: string[][] = Array.from({ length: p.partitions }, () => []);
+  const pv: unknown[][] = Array.from({ length: p.partitions }, () => []);
   for (const [key, value] of table) {
-    const r = partition(key, p.reducers);
-    if (!(r >= 0 && r < p.reducers && Number.isInteger(r))) {
-      throw new TaskError(`${p.type}: partitioner returned ${r} for key ${JSON.stringify(key)}; expected 0..${p.reducers - 1}`);
+    const r = partition(key, p.partitions);
+    if (!(r >= 0 && r < p.partitions && Number.isInteger(r))) {
+      throw new TaskError(`${p.type}: partitioner returned ${r} for key ${JSON.stringify(key)}; expected 0..${p.partitions - 1}`);
     }
     pk[r].push(key);
     pv[r].push(value);
   }
   const write = redis.pipeline();
   let bytesOut = 0;
-  for (let r = 0; r < p.reducers; r++) {
+  for (let r = 0; r < p.partitions; r++) {
     const blob = encodePairs(pk[r], pv[r]);
     bytesOut += blob.length;
-    write.set(k.mapOutput(p.jobId, r, p.iter, p.index), blob, 'EX', deps.intermediateTtlS);
+    write.set(k.mapOutput(p.jobId, r, p.round, p.index), blob, 'EX', deps.intermediateTtlS);
   }
   await execOrThrow(write);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
@@ -125,7 +125,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
   const { redis, keys: k } = deps;
   const r = p.index;
-  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, r, p.iter, i));
+  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, r, p.round, i));
   const t0 = performance.now();
   const blobs = await redis.mgetBuffer(...names);
   const t1 = performance.now();
@@ -163,7 +163,7 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   }
   const t2 = performance.now();
   const blob = encodePairs(sorted, lines);
-  await redis.set(k.reduceOutput(p.jobId, r, p.iter), blob);
+  await redis.set(k.reduceOutput(p.jobId, r, p.round), blob);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
 }

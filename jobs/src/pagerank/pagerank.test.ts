@@ -35,7 +35,7 @@ async function compare(pairs: [string, string][], partitions: number, params: Re
   let worst = 0;
   g.ids.forEach((id, i) => (worst = Math.max(worst, Math.abs(got.get(id)! - want.ranks[i]))));
   assert.ok(worst < 1e-12, `max abs error ${worst} (P=${partitions})`);
-  const iterations = run.rounds.filter((r) => r.iter >= 2);
+  const iterations = run.rounds.filter((r) => r.round >= 2);
   assert.equal(iterations.length, want.iterations, 'as many iterations as the reference');
   iterations.forEach((r, i) => assert.ok(Math.abs(r.stats.delta - want.deltas[i]) < 1e-12, `delta of iteration ${i}`));
   assert.ok(run.rounds.every((r) => r.stats.nodes === g.ids.length), 'every round reports N');

@@ -19,19 +19,19 @@ const specOptions = (cmd: Command) =>
   cmd
     .argument('<type>', 'job type (see: tandem job types)')
     .requiredOption('--dataset <name>', 'input dataset')
-    .option('--reducers <r>', 'reduce partitions (default: one per 32 MiB of input, 1 to 16)', positiveInt('--reducers'))
+    .option('--partitions <r>', 'reduce partitions (default: one per 32 MiB of input, 1 to 16)', positiveInt('--partitions'))
     .addOption(new Option('--param <key=value>', 'job parameter, repeatable (e.g. --param pattern=error)').argParser(collectParam).default({}, 'none'));
 
 interface SpecOpts {
   dataset: string;
-  reducers?: number;
+  partitions?: number;
   param: Record<string, string>;
 }
 
 async function saveOutput(cfg: Config, status: JobStatus, out: string | undefined): Promise<void> {
   const redis = await clientRedis(cfg.REDIS_URL);
   try {
-    const ref = { jobId: status.id, iter: status.iter, reducers: status.reducers };
+    const ref = { jobId: status.id, round: status.round, partitions: status.partitions };
     const k = keys(cfg.TANDEM_PREFIX);
     if (out) {
       const r = await writeOutputFile(redis, k, ref, out);
@@ -120,7 +120,7 @@ export function jobCommand(): Command {
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
       const cfg = configFrom(self);
       const client = masterClient(cfg);
-      const jobId = await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param });
+      const jobId = await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
       const s = await follow(client, jobId);
       if (s.phase !== 'done') {
@@ -136,7 +136,7 @@ export function jobCommand(): Command {
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
       const client = masterClient(cfg);
-      console.log(await client.submit({ type, dataset: opts.dataset, reducers: opts.reducers, params: opts.param }));
+      console.log(await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
     });
 
   cmd

@@ -27,7 +27,7 @@ interface PageRankOpts {
   iterations: string;
   damping: string;
   tol: string;
-  reducers?: number;
+  partitions?: number;
   top: number;
   out: string;
 }
@@ -117,7 +117,7 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
   const redis = await clientRedis(cfg.REDIS_URL);
   try {
     const k = keys(cfg.TANDEM_PREFIX);
-    const ref = { jobId: s.id, iter: s.iter, reducers: s.reducers };
+    const ref = { jobId: s.id, round: s.round, partitions: s.partitions };
     if (o.top > 0) {
       const head = await headOutput(redis, k, ref, o.top + 1);
       const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
@@ -144,7 +144,7 @@ export function pagerankCommand(): Command {
     .option('--iterations <n>', 'iterations at most (a whole number ≥ 1)', '20')
     .option('--damping <d>', 'damping factor, strictly between 0 and 1', '0.85')
     .option('--tol <t>', 'stop once the L1 change between consecutive rank vectors is below this (0: run every iteration)', '1e-8')
-    .option('--reducers <r>', 'partitions of the graph (default: one per worker online)', positiveInt('--reducers'))
+    .option('--partitions <r>', 'partitions of the graph (default: one per worker online)', positiveInt('--partitions'))
     .option('--top <k>', 'how many of the highest-ranked nodes to print', wholeNumber('--top'), 10)
     .option('--out <file>', 'write node,rank CSV here, rank descending, ties by node id (written atomically; - for standard output)', 'ranks.csv')
     .action(async (o: PageRankOpts, self: Command) => {
@@ -163,7 +163,7 @@ export function pagerankCommand(): Command {
         if (!o.dataset) throw new Error('--dataset is required (a dataset name or a CSV file), or --attach JOB to follow a running job');
         const params = checkParams(o);
         const dataset = await datasetFor(cfg, o);
-        jobId = await client.submit({ type: 'pagerank', dataset, reducers: o.reducers, params });
+        jobId = await client.submit({ type: 'pagerank', dataset, partitions: o.partitions, params });
         say(`submitted job ${jobId} (pagerank on ${dataset}); if interrupted it keeps running: npm run pagerank -- --attach ${jobId}`);
       }
       const first = await client.status(jobId);

@@ -28,7 +28,7 @@ export const PARAM_FIELDS: Record<string, { key: string; label: string; placehol
 export interface JobForm {
   type?: string;
   dataset?: string;
-  reducers?: string;
+  partitions?: string;
   fields?: Record<string, string>;
   params?: string;
 }
@@ -66,7 +66,7 @@ ${datasets.length === 0 ? html`<p class="warn">There are no datasets yet: <a hre
   <label>Dataset <select name="dataset" id="job-dataset">
     ${datasets.map((d) => html`<option value="${d.name}" data-format="${d.format}"${d.name === form.dataset ? html` selected` : ''}>${d.name} (${d.format}, ${bytes(d.bytes)})</option>`)}
   </select></label>
-  <label>Reducers <input name="reducers" type="number" min="1" max="1024" value="${form.reducers ?? ''}" placeholder="automatic: by input size; for iterative jobs one per worker"></label>
+  <label>Partitions <input name="partitions" type="number" min="1" max="1024" value="${form.partitions ?? ''}" placeholder="automatic: by input size; for iterative jobs one per worker"></label>
   ${Object.entries(PARAM_FIELDS).map(([type, fields]) => html`<fieldset class="params" data-for="${type}"${type === chosen ? '' : html` hidden`}>
     <legend>${type} parameters</legend>
     ${fields.map((f) => html`<label>${f.label} <input name="p.${type}.${f.key}" value="${form.fields?.[`p.${type}.${f.key}`] ?? ''}" placeholder="${f.placeholder ?? ''}"${f.required ? html` data-required` : ''}></label>`)}
@@ -90,7 +90,7 @@ function progress(s: JobStatus): Html {
     const last = s.rounds[s.rounds.length - 1];
     const where = { finished: s.phase, output: 'writing the output', setup: `set-up round ${p.step} of ${s.plan.setup}`, iteration: `iteration ${p.step}` }[p.stage];
     return html`${bar(p.done, s.plan.iterations, `${p.done} of at most ${s.plan.iterations} iterations (${where})`)}
-${bar(s.reduces.committed, s.reduces.total, `round ${s.iter}: ${s.maps.total ? `map ${s.maps.committed}/${s.maps.total}, ` : ''}reduce ${s.reduces.committed}/${s.reduces.total} tasks`)}
+${bar(s.reduces.committed, s.reduces.total, `round ${s.round}: ${s.maps.total ? `map ${s.maps.committed}/${s.maps.total}, ` : ''}reduce ${s.reduces.committed}/${s.reduces.total} tasks`)}
 <p>L1 change in the last iteration: <b>${p.delta !== null ? p.delta.toExponential(3) : '–'}</b> (stops below ${s.plan.tol})${last?.stats.nodes !== undefined ? `; ${last.stats.nodes.toLocaleString('en')} nodes` : ''}</p>`;
   }
   return html`${bar(s.maps.committed, s.maps.total, `map: ${s.maps.committed}/${s.maps.total} tasks (${s.maps.running} running)`)}
@@ -103,7 +103,7 @@ export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], o
   const attempts = attemptsFromEvents(timeline.map((t) => t.event), finished, now);
   const shown = timeline.slice(-300);
   return html`<section class="status">
-  <p>${phaseBadge(s.phase)} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.reducers} reducer${s.reducers === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
+  <p>${phaseBadge(s.phase)} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} reducer${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
   ${Object.keys(s.params).length ? html`<p class="params">Parameters: ${Object.entries(s.params).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
   ${errorBox(s.error)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { headOutput, putDataset } from '@tandem/shared';
 import { startCluster, waitForJob, waitForWorkers, type Cluster } from './harness/cluster.ts';
-import { freePort, sleep, waitFor } from './harness/wait.ts';
+import { startRedis } from './harness/redis.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 
 let c: Cluster;
 before(async () => {
@@ -72,7 +73,13 @@ test('a worker started while Redis is down waits for it instead of crashing', { 
   const logs: string[] = [];
   w.stderr!.on('data', (d) => logs.push(String(d)));
   await waitFor(() => logs.join('').includes('Redis unreachable; retrying'), { what: 'the worker to report Redis unreachable', timeoutMs: 30_000 });
-  await sleep(1000);
-  assert.equal(w.exitCode, null, 'the worker is still running');
-  w.kill('SIGKILL');
+  // Now give it a Redis at that address: a worker that waited connects.
+  const late = await startRedis({ port });
+  try {
+    await waitFor(() => logs.join('').includes('Redis reachable again'), { what: 'the worker to connect once Redis is up', timeoutMs: 30_000 });
+    assert.equal(w.exitCode, null, 'the worker is still running');
+  } finally {
+    w.kill('SIGKILL');
+    await late.stop();
+  }
 });

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { causalTimeline, putDataset, readCommits, readJobEvents, vcCompare, type JobStatus } from '@tandem/shared';
 import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { referenceInvertedIndex, referenceWordCount } from './harness/reference.ts';
-import { sleep, waitFor } from './harness/wait.ts';
+import { waitFor } from './harness/wait.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
 const books = readdirSync(join(repoRoot, 'datasets')).filter((f) => f.endsWith('.txt')).sort();
@@ -110,8 +110,9 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
     const commits = await readCommits(redis, c.keys, id, s.round);
     assert.deepEqual([...commits.keys()].filter((f) => f.startsWith('r')).sort(), ['r0', 'r1', 'r2', 'r3']);
     assert.equal(await output(c, s), referenceWordCount(small));
-    await sleep(500);
-    assert.equal(await output(c, await client.status(id)), referenceWordCount(small), 'output unchanged after done');
+    // Clean-up runs after "done" and deletes intermediate data: the output must outlive it.
+    const cleaned = await waitFor(async () => { const t = await client.status(id); return t.cleaned ? t : null; }, { what: 'the clean-up after done' });
+    assert.equal(await output(c, cleaned), referenceWordCount(small), 'output unchanged after clean-up');
   });
 
   test('intermediate data is deleted when a job ends; outputs stay until the job is removed', async () => {

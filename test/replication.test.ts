@@ -143,6 +143,8 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ clientId: 'partitioned-client', requestId: '1', type: 'wordcount', dataset: 'books' }),
       });
+      // Not synchronisation: the requests must sit in the stopped process's socket for a moment (a
+      // stopped process shows nothing to wait on), then it resumes and must refuse them.
       await sleep(200);
       old.proc.kill('SIGCONT');
       resumed = true;
@@ -204,7 +206,7 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
             history.returned(read, { error: (err as Error).message });
           }
         }
-        await sleep(100);
+        await sleep(100); // a client's think time between operations, not a wait for anything
       }
       return { client, mine };
     });
@@ -254,6 +256,7 @@ describe('replicated master: the known limit', { timeout: 300_000 }, () => {
     await waitFor(async () => (await status()).view.backup === c.masters[1].url, { what: 'view 2 with the new backup' });
     await kill(a.proc);
     const deadMs = 80 * 100;
+    // The claim is that nothing changes however long one waits: wait out the detection time and more.
     await sleep(1.5 * deadMs);
     const s = await status();
     assert.equal(s.view.primary, a.url, 'still the dead primary');

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { keys } from '@tandem/shared';
 import { repoRoot, spawnApp } from '../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './harness/redis.ts';
-import { freePort, sleep, waitFor } from './harness/wait.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 
 let redis: TestRedis;
 let url: string;
@@ -45,9 +45,10 @@ test('first ping makes the first primary; the primary must acknowledge before a 
   assert.deepEqual(await post('m1', 0), { viewnum: 1, primary: 'm1', backup: '' });
   // m2 keeps pinging (as a live master would); m1 pings too but does not acknowledge view 1.
   const pinger = setInterval(() => void post('m2', 0).then(() => post('m1', 0)), 50);
-  await sleep(200);
-  assert.deepEqual((await get('/view')).view, { viewnum: 1, primary: 'm1', backup: '' }, 'no change before the ack');
-  const status = await get('/status');
+  // Every ping runs the rules at once, so once m2 is seen the view would already have changed if an
+  // unacknowledged view could: wait for that, not for a while.
+  const status = await waitFor(async () => { const s = await get('/status'); return s.servers.some((x: { name: string }) => x.name === 'm2') && s; }, { what: 'the view service to see m2' });
+  assert.deepEqual(status.view, { viewnum: 1, primary: 'm1', backup: '' }, 'no change before the ack');
   assert.equal(status.acked, false);
   assert.deepEqual(status.servers.map((s: { name: string; role: string }) => [s.name, s.role]), [['m1', 'primary'], ['m2', 'idle']]);
   await waitFor(async () => (await get('/status')).alerts.some((a: string) => /has not acknowledged view 1/.test(a)), { what: 'the ack alert', timeoutMs: 10_000 });

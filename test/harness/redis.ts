@@ -19,9 +19,12 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** Starts a private redis-server on a free port, with AOF on so a test can kill and restart it. */
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+/**
+ * Starts a private redis-server on a free port (or on `port`, for a test that points a process at
+ * an address before anything listens there), with AOF on so a test can kill and restart it.
+ */
+export async function startRedis(opts: { port?: number } = {}): Promise<TestRedis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tandem-redis-'));
   const clients: Redis[] = [];
   let proc: ChildProcess;

@@ -813,3 +813,6 @@ export async function headDataset(redis: Redis, k: Keys, meta: DatasetMeta, n: n
   }
   return out;
 }
+
+/** The key of a dataset version's split, for the workers, which read it as ranges (bulk.ts). */
+export const splitKey = (k: Keys, dataset: { name: string; version: string }, index: number): string => k.split(dataset.name, dataset.version, index);

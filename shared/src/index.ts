@@ -6,7 +6,7 @@ export * from './order.ts';
 export * from './codec.ts';
 export * from './job-type.ts';
 export * from './lines.ts';
-export * from './commit.ts';
+export * from './job-data.ts';
 export * from './task.ts';
 export * from './dataset-store.ts';
 export * from './output.ts';

@@ -1,5 +1,7 @@
 /**
- * The one place that spells Tandem's Redis keys (DESIGN §3). Nobody else builds a key string.
+ * The one place that spells Tandem's Redis keys. Nobody else builds a key string, and each group of
+ * keys has one module that calls its functions: dataset keys the dataset store, job keys job-data.ts,
+ * the event log event-log.ts.
  * Keys read together share a hash tag so the layout also works on Redis Cluster:
  * a dataset version's splits are tagged per split, a job's partition r is tagged `{id:r}` so a
  * reducer can MGET every map output for its partition in one call.
@@ -11,6 +13,7 @@ export interface Keys {
   datasetMeta(name: string): string;
   datasetIndex(): string;
   split(name: string, version: string, split: number): string;
+  /** Job keys: only job-data.ts calls these three. */
   mapOutput(jobId: string, partition: number, round: number, mapIndex: number): string;
   reduceOutput(jobId: string, partition: number, round: number): string;
   commits(jobId: string, round: number): string;
@@ -35,11 +38,5 @@ export function keys(prefix: string): Keys {
 export const QUEUES = ['map', 'reduce'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
-/** Field of a task in its iteration's commit hash. */
+/** Field of a task in its round's commit hash. */
 export const commitField = (kind: QueueName, index: number) => `${kind === 'map' ? 'm' : 'r'}${index}`;
-
-/** BullMQ job id of a task attempt (BullMQ ids may not contain ':'). Deterministic, so re-adding is harmless. */
-export function taskJobId(jobId: string, round: number, kind: QueueName, index: number, speculative = 0): string {
-  const base = `${jobId}.${round}.${kind === 'map' ? 'm' : 'r'}.${index}`;
-  return speculative > 0 ? `${base}.s${speculative}` : base;
-}

@@ -1,12 +1,14 @@
 /**
  * A job's final output: R reduce outputs, each sorted by key, merged into one sorted stream of lines.
- * Each reduce output blob holds the partition's keys and formatted lines (codec.ts).
+ * Each reduce output blob holds the partition's keys and formatted lines (codec.ts); job-data.ts
+ * reads them.
  */
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { decodePairs } from './codec.ts';
+import { getJobValues, roundOutput } from './job-data.ts';
 import type { Keys } from './keys.ts';
 import { compareCodePoints } from './order.ts';
 
@@ -21,7 +23,8 @@ export class OutputMissingError extends Error {}
 async function loadPartitions(redis: Redis, k: Keys, ref: OutputRef) {
   const parts = [];
   for (let r = 0; r < ref.partitions; r++) {
-    const blob = await redis.getBuffer(k.reduceOutput(ref.jobId, r, ref.round));
+    // One partition at a time: partitions have different hash tags, and the first missing one ends the read.
+    const [blob] = await getJobValues({ redis, keys: k }, ref.jobId, [roundOutput(ref.round, r)]);
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
     parts.push(decodePairs<string>(blob));
   }

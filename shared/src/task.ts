@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { QueueName } from './keys.ts';
 
 /** A task descriptor as it travels through BullMQ: everything a stateless worker needs, no data. */
 export const taskPayloadSchema = z.object({
@@ -31,7 +32,13 @@ export const taskPayloadSchema = z.object({
 
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;
 
-/** Parses a BullMQ task id (`<jobId>.<round>.<m|r>.<index>[.s<n>]`, see keys.taskJobId). */
+/** BullMQ job id of a task attempt (BullMQ ids may not contain ':'). Deterministic, so re-adding is harmless. */
+export function taskJobId(jobId: string, round: number, kind: QueueName, index: number, speculative = 0): string {
+  const base = `${jobId}.${round}.${kind === 'map' ? 'm' : 'r'}.${index}`;
+  return speculative > 0 ? `${base}.s${speculative}` : base;
+}
+
+/** Parses a task id made by taskJobId (`<jobId>.<round>.<m|r>.<index>[.s<n>]`). */
 export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number } | null {
   const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+))?$/.exec(id);
   if (!m) return null;

@@ -23,6 +23,17 @@ export function queueAlerts(r: QueueReport): string[] {
   return alerts;
 }
 
+/**
+ * One entry of a BullMQ queue's event stream as BullMQ's QueueEvents decodes it: the entry is
+ * field/value pairs (`event`, `jobId`, then the event's own), read by name, so a field BullMQ adds
+ * or moves changes nothing here.
+ */
+export function decodeQueueEvent(fields: string[]): Record<string, string> {
+  const event: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) event[fields[i]] = fields[i + 1];
+  return event;
+}
+
 /** Queue events read per XREAD call; BullMQ trims each queue's event stream to about 10,000. */
 const EVENT_BATCH = 5000;
 
@@ -66,8 +77,8 @@ export class QueueMonitor {
       const entries: [string, string[]][] = res?.[0]?.[1] ?? [];
       for (const [id, fields] of entries) {
         last = id;
-        if (fields[1] !== 'stalled') continue;
-        const jobId = fields[fields.indexOf('jobId') + 1];
+        const { event, jobId } = decodeQueueEvent(fields);
+        if (event !== 'stalled' || jobId === undefined) continue;
         this.stalledTotal++;
         this.stalls.set(jobId, (this.stalls.get(jobId) ?? 0) + 1);
       }

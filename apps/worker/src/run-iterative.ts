@@ -12,30 +12,26 @@
  *   ordinary job output (no TTL), which `job output` merges like any other.
  */
 import {
-  compareCodePoints, encodePairs, getLarge, type IterativeJobType, type IterativeMapContext, type IterativeReduceContext,
-  type RoundContext, type TaskPayload,
+  compareCodePoints, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, roundOutput, setJobValues, shuffleBlob,
+  type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
-import { TaskError, getValues, missingSplit, setValues, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
+import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
 
 export function runIterative(p: TaskPayload, type: IterativeJobType, params: unknown, deps: TaskDeps): Promise<IO> {
   if (p.kind === 'map') {
-    const key = p.round === 0 ? deps.keys.split(p.dataset.name, p.dataset.version, p.index) : deps.keys.reduceOutput(p.jobId, p.index, p.round - 1);
-    return withLargeValue(deps, key, (input, readMs) => map(p, type, params, deps, input, readMs));
+    const read = p.round === 0 ? readSplit(deps, p) : (into?: Buffer) => getLargeJobValue(deps, p.jobId, roundOutput(p.round - 1, p.index), into);
+    return withLargeValue(deps, read, (input, readMs) => map(p, type, params, deps, input, readMs));
   }
   return p.output ? output(p, type, params, deps) : reduce(p, type, params, deps);
 }
 
 function roundContext(p: TaskPayload, params: unknown, deps: TaskDeps): RoundContext<unknown> {
-  const { redis, keys: k } = deps;
   return {
     job: p.jobId, params, round: p.round, partitions: p.partitions, previousStats: p.previousStats ?? {}, cache: deps.cache,
     async readOutput(round, partition) {
-      return (await getLarge(redis, k.reduceOutput(p.jobId, partition, round), { reader: deps.bulk, pool: deps.readPool }))?.data ?? null;
+      return (await getLargeJobValue(deps, p.jobId, roundOutput(round, partition)))?.data ?? null;
     },
-    async readOutputHead(round, partition, bytes) {
-      const b = await redis.getrangeBuffer(k.reduceOutput(p.jobId, partition, round), 0, bytes - 1);
-      return b.length > 0 ? b : null;
-    },
+    readOutputHead: (round, partition, bytes) => getJobValueHead(deps, p.jobId, roundOutput(round, partition), bytes),
   };
 }
 
@@ -64,7 +60,7 @@ async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps
   if (!Array.isArray(res?.outputs) || res.outputs.length !== p.partitions || !res.outputs.every(Buffer.isBuffer)) {
     throw new TaskError(`${p.type} round ${p.round} map task ${p.index} returned ${Array.isArray(res?.outputs) ? res.outputs.length : 'no'} output blobs; expected ${p.partitions} Buffers, one per partition`);
   }
-  await setValues(deps, res.outputs.map((value, r) => ({ key: deps.keys.mapOutput(p.jobId, r, p.round, p.index), value })), deps.intermediateTtlS);
+  await setJobValues(deps, p.jobId, res.outputs.map((value, r) => ({ at: shuffleBlob(p.round, r, p.index), value })), deps.intermediateTtlS);
   const bytesOut = res.outputs.reduce((a, b) => a + b.length, 0);
   return {
     recordsIn: p.round === 0 ? (p.records ?? 0) : 0, recordsOut: res.records ?? 0, bytesIn: input.length, bytesOut, stats: res.stats,
@@ -74,10 +70,9 @@ async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps
 
 /** The reduce task's inputs and its partition's previous output, fetched together. */
 async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: Buffer[]; previousOutput: Buffer | null }> {
-  const k = deps.keys;
-  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, p.index, p.round, i));
-  if (p.round > 0) names.push(k.reduceOutput(p.jobId, p.index, p.round - 1));
-  const blobs = await getValues(deps, names);
+  const at: JobValue[] = Array.from({ length: p.maps }, (_, i) => shuffleBlob(p.round, p.index, i));
+  if (p.round > 0) at.push(roundOutput(p.round - 1, p.index));
+  const blobs = await getJobValues(deps, p.jobId, at);
   const previousOutput = p.round > 0 ? (blobs.pop() ?? null) : null;
   const inputs = blobs.map((b, i) => {
     if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.round}: what task ${i} sent it is missing (job cleaned up or cancelled?)`);
@@ -100,9 +95,9 @@ async function reduce(p: TaskPayload, type: IterativeJobType, params: unknown, d
   }
   const t2 = performance.now();
   // All intermediate: the next round reads them; the master deletes them when the job is done.
-  const writes = [{ key: deps.keys.reduceOutput(p.jobId, r, p.round), value: res.output }];
-  if (chained) res.next!.forEach((value, q) => writes.push({ key: deps.keys.mapOutput(p.jobId, q, p.round + 1, r), value }));
-  await setValues(deps, writes, deps.intermediateTtlS);
+  const writes = [{ at: roundOutput(p.round, r), value: res.output }];
+  if (chained) res.next!.forEach((value, q) => writes.push({ at: shuffleBlob(p.round + 1, q, r), value }));
+  await setJobValues(deps, p.jobId, writes, deps.intermediateTtlS);
   const bytesOut = writes.reduce((a, w) => a + w.value.length, 0);
   return {
     recordsIn: 0, recordsOut: res.records ?? 0, bytesIn: inputs.reduce((a, b) => a + b.length, previousOutput?.length ?? 0), bytesOut, stats: res.stats,
@@ -127,7 +122,8 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
   }
   const t2 = performance.now();
   const blob = encodePairs(keys, lines);
-  await deps.redis.set(deps.keys.reduceOutput(p.jobId, r, p.round), blob);
+  // The job's output: no expiry, and not kept in `written`, since no task reads it.
+  await setJobValues(viaIoredis(deps), p.jobId, [{ at: roundOutput(p.round, r), value: blob }]);
   return {
     recordsIn: 0, recordsOut: keys.length, bytesIn: previousOutput?.length ?? 0, bytesOut: blob.length,
     phases: { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 },

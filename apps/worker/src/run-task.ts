@@ -1,15 +1,15 @@
 /**
  * Running one task: read input, run the job type's code, write outputs to their deterministic keys,
- * then commit (shared/src/commit.ts). Stateless: everything comes from the payload and Redis.
+ * then commit (shared/src/job-data.ts). Stateless: everything comes from the payload and Redis.
  */
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, isCommitted,
-  type CommitRecord, type JobType, type MapContext, type TaskPayload,
+  LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
+  isCommitted, roundOutput, setJobValues, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
-import { TaskError, execOrThrow, missingSplit, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
 
 export { TaskError, type Phases, type TaskDeps };
 
@@ -66,11 +66,10 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
 }
 
 function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
-  return withLargeValue(deps, deps.keys.split(p.dataset.name, p.dataset.version, p.index), (input, readMs) => mapSplit(p, type, params, deps, input, readMs));
+  return withLargeValue(deps, readSplit(deps, p), (input, readMs) => mapSplit(p, type, params, deps, input, readMs));
 }
 
 async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
-  const { redis, keys: k } = deps;
   if (!input) throw missingSplit(p);
   const combine = type.combine;
   const table = new Map<string, unknown>();
@@ -110,24 +109,17 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
     pk[r].push(key);
     pv[r].push(value);
   }
-  const write = redis.pipeline();
-  let bytesOut = 0;
-  for (let r = 0; r < p.partitions; r++) {
-    const blob = encodePairs(pk[r], pv[r]);
-    bytesOut += blob.length;
-    write.set(k.mapOutput(p.jobId, r, p.round, p.index), blob, 'EX', deps.intermediateTtlS);
-  }
-  await execOrThrow(write);
+  const blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: encodePairs(keys, pv[r]) }));
+  await setJobValues(viaIoredis(deps), p.jobId, blobs, deps.intermediateTtlS);
+  const bytesOut = blobs.reduce((a, b) => a + b.value.length, 0);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn: p.records ?? 0, recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
 }
 
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
-  const { redis, keys: k } = deps;
   const r = p.index;
-  const names = Array.from({ length: p.maps }, (_, i) => k.mapOutput(p.jobId, r, p.round, i));
   const t0 = performance.now();
-  const blobs = await redis.mgetBuffer(...names);
+  const blobs = await getJobValues(viaIoredis(deps), p.jobId, Array.from({ length: p.maps }, (_, i) => shuffleBlob(p.round, r, i)));
   const t1 = performance.now();
   const combine = type.combine;
   const table = new Map<string, unknown>();
@@ -163,7 +155,7 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   }
   const t2 = performance.now();
   const blob = encodePairs(sorted, lines);
-  await redis.set(k.reduceOutput(p.jobId, r, p.round), blob);
+  await setJobValues(viaIoredis(deps), p.jobId, [{ at: roundOutput(p.round, r), value: blob }]);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
 }

@@ -1,9 +1,12 @@
-/** What every task runner shares: its dependencies, its result shape, reading inputs, writing outputs, errors. */
+/** What every task runner shares: its dependencies, its result shape, reading large inputs, errors. */
 import type { Redis } from 'ioredis';
-import { getLarge, type CommitRecord, type ContentCache, type Keys, type BulkClient, type TaskPayload } from '@tandem/shared';
+import {
+  getLarge, splitKey, type BulkClient, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type TaskPayload,
+} from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
-export interface TaskDeps {
+/** A task's dependencies; they are also the IO that job-data.ts moves the job's values with. */
+export interface TaskDeps extends JobDataIO {
   redis: Redis;
   /** Moves large values: splits as parallel ranges, shuffle blobs whole (bulk-client.ts); null where it cannot (TLS). */
   bulk: BulkClient | null;
@@ -37,60 +40,38 @@ export interface Phases {
 }
 
 /**
- * Reads a large value (a split) into one of the worker's reusable buffers and calls fn with it; the
- * buffer goes back to the pool when fn is done, so fn must not keep the input.
+ * Reads a large value (a split, a round's output) with `read` into one of the worker's reusable
+ * buffers and calls fn with it; the buffer goes back to the pool when fn is done, so fn must not keep
+ * the input.
  */
-export async function withLargeValue<T>(deps: TaskDeps, key: string, fn: (value: Buffer | null, readMs: number) => Promise<T>): Promise<T> {
+export async function withLargeValue<T>(
+  deps: TaskDeps, read: (into: Buffer | undefined) => Promise<LargeValue | null>, fn: (value: Buffer | null, readMs: number) => Promise<T>,
+): Promise<T> {
   // Read buffers are reused across tasks, one per task running at once in this process.
   const scratch = deps.buffers.pop();
   let keep = scratch;
   try {
     const t0 = performance.now();
-    const read = await getLarge(deps.redis, key, { into: scratch, reader: deps.bulk, pool: deps.readPool });
-    if (read?.backing && read.backing !== scratch) keep = read.backing;
-    return await fn(read?.data ?? null, performance.now() - t0);
+    const value = await read(scratch);
+    if (value?.backing && value.backing !== scratch) keep = value.backing;
+    return await fn(value?.data ?? null, performance.now() - t0);
   } finally {
     if (keep) deps.buffers.push(keep);
   }
 }
+
+/** Reads a map task's split, through the dataset store's key. */
+export const readSplit = (deps: TaskDeps, p: TaskPayload) => (into: Buffer | undefined) =>
+  getLarge(deps.redis, splitKey(deps.keys, p.dataset, p.index), { into, reader: deps.bulk, pool: deps.readPool });
+
+/**
+ * ioredis only (one pipeline, one MGET) and no `written` cache: the IO for a key/value job's blobs
+ * and for a job's final output, which no later task reads back from this worker's memory.
+ */
+export const viaIoredis = (deps: TaskDeps): JobDataIO => ({ redis: deps.redis, keys: deps.keys });
 
 export const missingSplit = (p: TaskPayload) =>
   new TaskError(
     `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +
       'the dataset was removed or replaced while the job ran',
   );
-
-export async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
-  const res = await p.exec();
-  for (const [err] of res ?? []) if (err) throw err;
-}
-
-/**
- * Whole values of several keys (null where missing): those this worker wrote itself from its
- * `written` cache, the rest over the bulk client's connections (or one MGET without it).
- */
-export async function getValues(deps: TaskDeps, keys: string[]): Promise<(Buffer | null)[]> {
-  const out: (Buffer | null)[] = keys.map((k) => deps.written.take<Buffer>(k) ?? null);
-  const missing = keys.filter((_, i) => out[i] === null);
-  if (missing.length === 0) return out;
-  const fetched = deps.bulk ? await deps.bulk.getMany(missing) : await deps.redis.mgetBuffer(...missing);
-  let j = 0;
-  return out.map((v) => v ?? fetched[j++]);
-}
-
-/**
- * Writes several values, with an expiry when ttlSeconds is given, and keeps them in the `written`
- * cache for the task that reads them next, if it runs here.
- */
-export async function setValues(deps: TaskDeps, entries: { key: string; value: Buffer }[], ttlSeconds?: number): Promise<void> {
-  if (deps.bulk) await deps.bulk.setMany(entries, ttlSeconds);
-  else {
-    const write = deps.redis.pipeline();
-    for (const { key, value } of entries) {
-      if (ttlSeconds === undefined) write.set(key, value);
-      else write.set(key, value, 'EX', ttlSeconds);
-    }
-    await execOrThrow(write);
-  }
-  for (const { key, value } of entries) deps.written.set(key, value, value.length);
-}

@@ -1,0 +1,190 @@
+/**
+ * A job's data in Redis: the one module that writes, reads, commits and deletes it (keys.ts spells
+ * the keys, and nothing but this module calls the job-key functions). Per job and round:
+ *
+ * - shuffle blobs: what task `sender` sent partition p: a map task's output for p, or, after a
+ *   chained round, what reduce task `sender` of the round before sent p. Intermediate (with a TTL).
+ * - round outputs: partition p's result: the job's sorted output in its last round, an iterative
+ *   job's input for the next round (with a TTL) in the others.
+ * - the commit hash: one field per committed task (the commit protocol, below).
+ *
+ * Values never change once written: tasks are deterministic, and a rerun writes the same bytes to the
+ * same keys. So a worker may serve a value it wrote from memory, and a half-written attempt does no
+ * harm as long as nobody reads what an uncommitted task wrote.
+ */
+import type { Redis } from 'ioredis';
+import { getLarge, type LargeValue } from './bulk.ts';
+import type { BulkClient } from './bulk-client.ts';
+import type { ContentCache } from './content-cache.ts';
+import { commitField, type Keys, type QueueName } from './keys.ts';
+import { runScript } from './scripts.ts';
+
+/** The connections a process moves a job's data over; a worker also passes its cache of what it wrote. */
+export interface JobDataIO {
+  redis: Redis;
+  keys: Keys;
+  /** Whole values over raw connections (bulk-client.ts); without it, ioredis: one MGET, one pipeline. */
+  bulk?: BulkClient | null;
+  /** Connections a large value's ranges are spread over when there is no bulk client. */
+  readPool?: Redis[];
+  /**
+   * Values this process wrote, kept for the task that reads them next (TaskDeps.written). A read
+   * takes a value out; a write through an IO without it caches nothing.
+   */
+  written?: ContentCache;
+}
+
+/** Where one value of a job lives: a shuffle blob (with its sender) or a round output (without). */
+export interface JobValue {
+  round: number;
+  partition: number;
+  sender?: number;
+}
+
+/** What task `sender` of `round` sent `partition`. */
+export const shuffleBlob = (round: number, partition: number, sender: number): JobValue => ({ round, partition, sender });
+/** Partition `partition`'s output of `round`. */
+export const roundOutput = (round: number, partition: number): JobValue => ({ round, partition });
+
+const keyOf = (k: Keys, jobId: string, v: JobValue) =>
+  v.sender === undefined ? k.reduceOutput(jobId, v.partition, v.round) : k.mapOutput(jobId, v.partition, v.round, v.sender);
+
+async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
+  const res = await p.exec();
+  for (const [err] of res ?? []) if (err) throw err;
+}
+
+/**
+ * Whole values (null where missing): those this process wrote itself from its `written` cache, the
+ * rest over the bulk client's connections, or in one MGET without it (so values read together must
+ * share a partition's hash tag).
+ */
+export async function getJobValues(io: JobDataIO, jobId: string, at: JobValue[]): Promise<(Buffer | null)[]> {
+  const keys = at.map((v) => keyOf(io.keys, jobId, v));
+  const out: (Buffer | null)[] = keys.map((k) => io.written?.take<Buffer>(k) ?? null);
+  const missing = keys.filter((_, i) => out[i] === null);
+  if (missing.length === 0) return out;
+  const fetched = io.bulk ? await io.bulk.getMany(missing) : await io.redis.mgetBuffer(...missing);
+  let j = 0;
+  return out.map((v) => v ?? fetched[j++]);
+}
+
+/**
+ * Writes values (expiring after ttlSeconds when given: intermediate data must not outlive a
+ * clean-up that ran before a straggler wrote it), over the bulk client or one pipeline, and keeps
+ * them in the `written` cache when the IO has one.
+ */
+export async function setJobValues(io: JobDataIO, jobId: string, entries: { at: JobValue; value: Buffer }[], ttlSeconds?: number): Promise<void> {
+  const keyed = entries.map(({ at, value }) => ({ key: keyOf(io.keys, jobId, at), value }));
+  if (io.bulk) await io.bulk.setMany(keyed, ttlSeconds);
+  else {
+    const write = io.redis.pipeline();
+    for (const { key, value } of keyed) {
+      if (ttlSeconds === undefined) write.set(key, value);
+      else write.set(key, value, 'EX', ttlSeconds);
+    }
+    await execOrThrow(write);
+  }
+  if (io.written) for (const { key, value } of keyed) io.written.set(key, value, value.length);
+}
+
+/** A possibly large value, read as parallel ranges (bulk.ts), into `into` when it fits. */
+export function getLargeJobValue(io: JobDataIO, jobId: string, at: JobValue, into?: Buffer): Promise<LargeValue | null> {
+  return getLarge(io.redis, keyOf(io.keys, jobId, at), { into, reader: io.bulk, pool: io.readPool });
+}
+
+/** The first `bytes` bytes of a value (a header), or null when it is missing or empty. */
+export async function getJobValueHead(io: JobDataIO, jobId: string, at: JobValue, bytes: number): Promise<Buffer | null> {
+  const b = await io.redis.getrangeBuffer(keyOf(io.keys, jobId, at), 0, bytes - 1);
+  return b.length > 0 ? b : null;
+}
+
+/*
+ * The commit protocol. A task writes its outputs to their deterministic keys first, then sets its
+ * field in its round's commit hash with HSETNX (lua/commit-task-1.lua). The first attempt to commit
+ * wins; a later attempt (a rerun after a crash, a backup attempt) has written the same bytes to the
+ * same keys, and its commit changes nothing. Readers trust only tasks whose field is set, so a
+ * crashed attempt's partial writes are never read. Round numbers are in the hash's key, so a late
+ * commit from an earlier round cannot count in a later one.
+ */
+
+export interface CommitRecord {
+  attempt: string;
+  worker: string;
+  startedAt: number;
+  ms: number;
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Earlier attempts of this task that threw (BullMQ attemptsMade) and that lost their worker (stalls). */
+  failedAttempts: number;
+  stalls: number;
+  /**
+   * Figures an iterative job's reduce task reports for its round (e.g. PageRank's L1 `delta` and
+   * dangling mass); the master sums them over the round's reduce tasks.
+   */
+  stats?: Record<string, number>;
+  /** The worker's clock when it committed, so the master's next event for the job comes after it. */
+  clock?: { lamport: number; vc: Record<string, number> };
+}
+
+export interface TaskAddress {
+  jobId: string;
+  round: number;
+  kind: QueueName;
+  index: number;
+}
+
+/**
+ * Commits a task; true when this attempt's commit is the one that counts. The hash's expiry is set
+ * again with every commit, so a straggler committing after the job was cleaned up leaks nothing for
+ * long.
+ */
+export async function commitTask(redis: Redis, k: Keys, t: TaskAddress, record: CommitRecord, ttlSeconds: number): Promise<boolean> {
+  const won = await runScript(redis, 'commit-task', [k.commits(t.jobId, t.round)], [commitField(t.kind, t.index), JSON.stringify(record), ttlSeconds]);
+  return won === 1;
+}
+
+export async function isCommitted(redis: Redis, k: Keys, t: TaskAddress): Promise<boolean> {
+  return (await redis.hexists(k.commits(t.jobId, t.round), commitField(t.kind, t.index))) === 1;
+}
+
+export async function readCommit(redis: Redis, k: Keys, t: TaskAddress): Promise<CommitRecord | null> {
+  const v = await redis.hget(k.commits(t.jobId, t.round), commitField(t.kind, t.index));
+  return v ? (JSON.parse(v) as CommitRecord) : null;
+}
+
+/** Every commit of one round, keyed by commit field (`m3`, `r0`). */
+export async function readCommits(redis: Redis, k: Keys, jobId: string, round: number): Promise<Map<string, CommitRecord>> {
+  const all = await redis.hgetall(k.commits(jobId, round));
+  return new Map(Object.entries(all).map(([f, v]) => [f, JSON.parse(v) as CommitRecord]));
+}
+
+/** What deleteJobData needs to know of a job: its rounds so far and how many tasks sent shuffle blobs in each. */
+export interface JobDataExtent {
+  id: string;
+  /** The job's current (for a finished job: last) round. */
+  round: number;
+  partitions: number;
+  mapsInRound: (round: number) => number;
+}
+
+/**
+ * Deletes a job's data up to its current round: every shuffle blob and every round output but the
+ * current round's, which is a finished job's output; with `all` (a failed or cancelled job, or one
+ * removed) that output and the commit hashes too. Keys are deleted a partition at a time, so each
+ * DEL names keys of one hash tag.
+ */
+export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
+  for (let round = 0; round <= job.round; round++) {
+    const senders = job.mapsInRound(round);
+    const current = round === job.round;
+    for (let r = 0; r < job.partitions; r++) {
+      const names = Array.from({ length: senders }, (_, i) => keyOf(k, job.id, shuffleBlob(round, r, i)));
+      if (all || !current) names.push(keyOf(k, job.id, roundOutput(round, r)));
+      for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
+    }
+    if (all) await redis.del(k.commits(job.id, round));
+  }
+}

@@ -30,7 +30,7 @@ const MAX_PARTITIONS = 1024;
  */
 export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
 
-/** A fresh job id: the time, then randomness, so ids sort roughly by submit time and never collide. */
+/** The submit time (base 36), then 24 random bits: two submits in one millisecond almost surely differ. */
 export const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
 
 export interface SubmitDeps {

@@ -106,7 +106,14 @@ export type Op =
   | ({ op: 'committed'; at: number; commit: CommitRecord } & TaskRef)
   | ({ op: 'failed'; at: number; reason: string } & TaskRef)
   | { op: 'cleaned'; at: number; jobId: string }
-  | { op: 'eventsRead'; queue: QueueName; id: string };
+  | { op: 'eventsRead'; queue: QueueName; id: string }
+  /**
+   * Replaces the whole state: a backup installing the primary's snapshot, or a master dropping what
+   * it held (an empty state). Only the replication paths apply it (state-holder.ts `reset`); the
+   * primary never proposes it, and a backup that received one in a batch would replace its state
+   * exactly as the primary did.
+   */
+  | { op: 'install'; state: MasterState };
 
 export const emptyState = (): MasterState => ({ jobs: {}, clients: {}, lastEventIds: {} });
 
@@ -206,6 +213,8 @@ export function apply(state: MasterState, op: Op): Applied {
       return updateJob(state, op.jobId, (job) => (isFinishedPhase(job.phase) ? { ...job, cleaned: true } : job));
     case 'eventsRead':
       return { state: { ...state, lastEventIds: { ...state.lastEventIds, [op.queue]: op.id } } };
+    case 'install':
+      return { state: op.state };
   }
 }
 

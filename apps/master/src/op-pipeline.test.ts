@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MAX_BATCH, OpPipeline, type Forwarder } from './op-pipeline.ts';
+import { StateHolder } from './state-holder.ts';
+import type { Op } from './state.ts';
+import { submitOp, testSpec } from './test-support.ts';
+
+/**
+ * The backup, as the primary's pipeline sees it: it records each batch it is sent and, while held,
+ * answers none until released. Our own interface (replication.ts forward), not Redis or the network.
+ */
+class BackupDouble implements Forwarder {
+  serving = true;
+  batches: Op[][] = [];
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => {};
+  private refusal: Error | null = null;
+
+  notPrimary(): Error {
+    return new Error('not primary: test');
+  }
+
+  async forward(ops: Op[]): Promise<void> {
+    this.batches.push(ops);
+    if (this.refusal) {
+      const err = this.refusal;
+      this.refusal = null;
+      throw err;
+    }
+    await this.gate;
+  }
+
+  hold(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+
+  release(): void {
+    this.open();
+    this.gate = Promise.resolve();
+  }
+
+  refuseNext(err: Error): void {
+    this.refusal = err;
+  }
+}
+
+function pipeline() {
+  const holder = new StateHolder();
+  const backup = new BackupDouble();
+  const applied: Op[] = [];
+  const p = new OpPipeline({ holder, replication: backup, onApplied: (_c, op) => applied.push(op) });
+  return { holder, backup, applied, p };
+}
+
+const submit = (jobId: string) => submitOp(jobId, testSpec(1, 1));
+const eventsRead = (n: number): Op => ({ op: 'eventsRead', queue: 'map', id: `${n}-0` });
+
+test('an op is applied only after the backup holds it, and its caller gets the reply', async () => {
+  const { holder, backup, p } = pipeline();
+  backup.hold();
+  const reply = p.propose(submit('j1'));
+  assert.deepEqual(backup.batches, [[submit('j1')]]);
+  assert.deepEqual(holder.state.jobs, {}, 'not applied while the backup has not answered');
+  backup.release();
+  assert.deepEqual(await reply, { ok: true, jobId: 'j1', phase: 'map' });
+  assert.ok(holder.state.jobs.j1);
+});
+
+test('ops proposed while a batch is in flight go to the backup together (group commit), applied in proposal order', async () => {
+  const { backup, applied, p } = pipeline();
+  backup.hold();
+  const first = p.propose(submit('j1'));
+  const rest = [p.propose(submit('j2')), p.confirmRead(), p.propose(submit('j3'))];
+  assert.equal(backup.batches.length, 1, 'the second batch waits for the first');
+  backup.release();
+  await Promise.all([first, ...rest]);
+  assert.deepEqual(backup.batches, [[submit('j1')], [submit('j2'), submit('j3')]], "the read's confirmation adds no op to its batch");
+  assert.deepEqual(applied.map((op) => 'jobId' in op && op.jobId), ['j1', 'j2', 'j3']);
+});
+
+test(`a batch carries at most ${MAX_BATCH} ops`, async () => {
+  const { backup, p } = pipeline();
+  backup.hold();
+  const all = Array.from({ length: 2 * MAX_BATCH + 500 }, (_, i) => p.propose(eventsRead(i + 1)));
+  backup.release();
+  await Promise.all(all);
+  assert.deepEqual(backup.batches.map((b) => b.length), [1, MAX_BATCH, MAX_BATCH, 499]);
+});
+
+test('a batch the backup refuses is applied nowhere and fails its callers; the next batch goes through', async () => {
+  const { holder, backup, p } = pipeline();
+  backup.refuseNext(new Error('backup refused'));
+  await assert.rejects(p.propose(submit('j1')), /backup refused/);
+  assert.deepEqual(holder.state.jobs, {});
+  assert.equal((await p.propose(submit('j2')))?.ok, true);
+  assert.deepEqual(Object.keys(holder.state.jobs), ['j2']);
+});
+
+test('a read waits for the backup like an op, as an empty batch', async () => {
+  const { backup, p } = pipeline();
+  backup.hold();
+  let confirmed = false;
+  const read = p.confirmRead().then(() => (confirmed = true));
+  await Promise.resolve();
+  assert.equal(confirmed, false);
+  assert.deepEqual(backup.batches, [[]]);
+  backup.release();
+  await read;
+  assert.equal(confirmed, true);
+});
+
+test('a master that is not serving refuses at once and forwards nothing', async () => {
+  const { backup, p } = pipeline();
+  backup.serving = false;
+  await assert.rejects(p.propose(submit('j1')), /not primary/);
+  await assert.rejects(p.confirmRead(), /not primary/);
+  assert.deepEqual(backup.batches, []);
+});
+
+test('rejectAll (a step-down) fails every op still waiting, and none of them is applied', async () => {
+  const { holder, backup, p } = pipeline();
+  backup.hold();
+  const inFlight = p.propose(submit('j1'));
+  const waiting = [p.propose(submit('j2')), p.confirmRead()];
+  p.rejectAll(new Error('not primary: stepped down'));
+  for (const w of waiting) await assert.rejects(w, /stepped down/);
+  backup.release();
+  await inFlight;
+  assert.deepEqual(Object.keys(holder.state.jobs), ['j1']);
+  assert.equal(backup.batches.length, 1);
+});
+
+test('onApplied hears of the ops that changed the state only', async () => {
+  const { applied, p } = pipeline();
+  await p.propose(submit('j1'));
+  const again = await p.propose(submit('j1'));
+  assert.deepEqual(again, { ok: true, jobId: 'j1', phase: 'map' }, 'a retried request gets the first reply');
+  assert.equal(applied.length, 1);
+});
+
+test('settled waits for the commit loop, or gives up after its timeout', async () => {
+  const { backup, p } = pipeline();
+  await p.settled(10_000);
+  backup.hold();
+  const op = p.propose(submit('j1'));
+  const t0 = Date.now();
+  await p.settled(50);
+  assert.ok(Date.now() - t0 >= 45, 'gave up after the timeout while the backup holds the batch');
+  backup.release();
+  await p.settled(10_000);
+  assert.equal((await op)?.ok, true);
+});

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Worker, type Job } from 'bullmq';
+import { commitTask, parseTaskJobId, taskJobId, type Keys } from '@tandem/shared';
+import { waitFor } from '../../../test/harness/wait.ts';
+import { QueueIntake } from './queue-intake.ts';
+import { StateHolder } from './state-holder.ts';
+import type { Op } from './state.ts';
+import { redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
+
+let fx: RedisFixture;
+before(async () => (fx = await redisFixture()));
+after(async () => fx?.close());
+
+/** Long enough that a task that commits at once is committed before its start would be recorded. */
+const STARTED_DELAY = 1000;
+
+function intake(k: Keys, holder: StateHolder, onOp: (op: Op) => void = () => {}) {
+  const proposed: Op[] = [];
+  const qi = new QueueIntake({
+    redis: fx.redis, keys: k, log: silentLog, eventConnection: () => fx.server.client(), state: () => holder.state,
+    propose: async (op) => {
+      proposed.push(op);
+      holder.apply(op);
+      onOp(op);
+    },
+    startedDelayMs: STARTED_DELAY,
+  });
+  return { qi, proposed };
+}
+
+const of = (proposed: Op[], jobId: string) => proposed.filter((op) => 'jobId' in op && op.jobId === jobId).map((op) => op.op);
+
+test('queue events become ops: commits are collected, final failures fail the job, slow tasks get a start record', async () => {
+  const k = fx.fresh();
+  const queues = fx.queues(k);
+  const holder = new StateHolder();
+  for (const [jobId, maps] of [['fast', 1], ['bad', 2], ['slow', 1]] as const) {
+    holder.apply(submitOp(jobId, testSpec(maps, 1)));
+    holder.apply({ op: 'enqueued', at: 2, jobId, round: 0, kind: 'map', indices: Array.from({ length: maps }, (_, i) => i) });
+  }
+  let releaseSlow!: () => void;
+  const slowMayFinish = new Promise<void>((r) => (releaseSlow = r));
+  const { qi, proposed } = intake(k, holder, (op) => op.op === 'started' && op.jobId === 'slow' && releaseSlow());
+  qi.start({ map: '0-0', reduce: '0-0' });
+
+  const worker = new Worker('map', async (job: Job) => {
+    const t = parseTaskJobId(job.id!);
+    if (!t) return;
+    if (t.jobId === 'bad' && t.speculative > 0) throw new Error('the backup attempt broke');
+    if (t.jobId === 'bad') throw new Error('job stalled more than allowable limit');
+    if (t.jobId === 'slow') await slowMayFinish;
+    await commitTask(fx.redis, k, t, testCommit({ worker: job.id! }), 3600);
+  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  try {
+    for (const id of [taskJobId('fast', 0, 'map', 0), taskJobId('bad', 0, 'map', 0, 1), taskJobId('bad', 0, 'map', 1), 'not-a-task', taskJobId('slow', 0, 'map', 0)]) {
+      await queues.map.add('wordcount.map', {}, { jobId: id, attempts: 1 });
+    }
+    await waitFor(() => of(proposed, 'slow').includes('committed') && qi.pendingStarts === 0, { what: 'the slow task to commit and every start timer to fire' });
+  } finally {
+    await worker.close();
+    await qi.stop();
+  }
+
+  assert.deepEqual(of(proposed, 'fast'), ['committed'], 'a task that committed at once gets no start record');
+  const fastCommit = proposed.find((op) => op.op === 'committed' && op.jobId === 'fast');
+  assert.equal(fastCommit?.op === 'committed' && fastCommit.commit.worker, 'fast.0.m.0', 'the commit record is the one the worker wrote');
+
+  assert.deepEqual(of(proposed, 'bad'), ['failed'], "a backup attempt's failure fails nothing; the original's fails the job once");
+  const failed = proposed.find((op) => op.op === 'failed');
+  assert.equal(failed?.op === 'failed' && failed.index, 1);
+  assert.match(failed?.op === 'failed' ? failed.reason : '', /^map task 1 failed: its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows/);
+  assert.equal(holder.state.jobs.bad.phase, 'failed');
+
+  assert.deepEqual(of(proposed, 'slow'), ['started', 'committed']);
+  assert.equal(holder.state.jobs.slow.phase, 'reduce');
+
+  // The position is the last active, completed or failed event read.
+  const stream = (await fx.redis.xrange(`${k.bullPrefix}:map:events`, '-', '+')) as [string, string[]][];
+  const taskEvents = stream.filter(([, f]) => ['active', 'completed', 'failed'].includes(f[1]));
+  assert.equal(qi.lastSeen.map, taskEvents[taskEvents.length - 1][0]);
+  assert.equal(qi.lastSeen.reduce, '0-0', 'nothing read on the reduce queue: the position it started from');
+});
+
+test('a reader started from a recorded position reads only the events after it', async () => {
+  const k = fx.fresh();
+  const queues = fx.queues(k);
+  const setup = new StateHolder();
+  for (const jobId of ['early', 'late']) {
+    setup.apply(submitOp(jobId, testSpec(1, 1)));
+    setup.apply({ op: 'enqueued', at: 2, jobId, round: 0, kind: 'map', indices: [0] });
+  }
+  const worker = new Worker('map', async (job: Job) => {
+    await commitTask(fx.redis, k, parseTaskJobId(job.id!)!, testCommit(), 3600);
+  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  try {
+    const early = await queues.map.add('wordcount.map', {}, { jobId: taskJobId('early', 0, 'map', 0) });
+    await waitFor(async () => (await early.getState()) === 'completed', { what: 'the early task to complete' });
+    const [[position]] = (await fx.redis.xrevrange(`${k.bullPrefix}:map:events`, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    await queues.map.add('wordcount.map', {}, { jobId: taskJobId('late', 0, 'map', 0) });
+
+    // A promoted backup resumes at the replicated position: it sees the late commit, not the early one.
+    const holder = new StateHolder();
+    holder.reset(JSON.parse(JSON.stringify(setup.state)));
+    const resumed = intake(k, holder);
+    resumed.qi.start({ map: position });
+    await waitFor(() => of(resumed.proposed, 'late').includes('committed'), { what: 'the late commit' });
+    await resumed.qi.stop();
+    assert.deepEqual(of(resumed.proposed, 'early'), []);
+  } finally {
+    await worker.close();
+  }
+});

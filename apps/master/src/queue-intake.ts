@@ -1,0 +1,131 @@
+/**
+ * Queue intake: the primary learns what workers did from BullMQ's queue events (workers never talk
+ * to the master). `active` may record a task's start, `completed` collects the task's commit
+ * marker, `failed` fails the job. The event streams are trimmed and best-effort, so reconcile.ts
+ * catches up on anything missed; acting on an event twice changes nothing.
+ */
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUES, isFinishedPhase, parseTaskJobId, readCommit, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { NotPrimaryError } from './replication.ts';
+import type { MasterState, Op } from './state.ts';
+
+/**
+ * A task's start is recorded (an op, forwarded to the backup) only if it has not committed this
+ * long after its worker took it: most tasks of an iterative job take a few milliseconds, and
+ * recording each start cost the master and its backup as much as the rest of the task's bookkeeping.
+ * Only backup attempts (TANDEM_SPECULATE_MIN_MS, seconds) and status displays use start times.
+ */
+export const STARTED_DELAY_MS = 100;
+
+/** A task attempt as its BullMQ id names it. */
+export type TaskAttempt = NonNullable<ReturnType<typeof parseTaskJobId>>;
+
+export interface QueueIntakeDeps {
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  /** A new connection per reader (each blocks in XREAD). */
+  eventConnection: () => Redis;
+  state: () => MasterState;
+  propose: (op: Op) => Promise<unknown>;
+  /** STARTED_DELAY_MS unless a test says otherwise. */
+  startedDelayMs?: number;
+}
+
+export class QueueIntake {
+  private readers: QueueEvents[] = [];
+  /** Pending start records (see STARTED_DELAY_MS). */
+  private startTimers = new Set<NodeJS.Timeout>();
+  private seen: Partial<Record<QueueName, string>> = {};
+
+  constructor(private d: QueueIntakeDeps) {}
+
+  /** Id of the last queue event read, per queue (reconcile records it in the state). */
+  get lastSeen(): Partial<Record<QueueName, string>> {
+    return this.seen;
+  }
+
+  /** Pending start records; for tests. */
+  get pendingStarts(): number {
+    return this.startTimers.size;
+  }
+
+  /** Starts reading each queue's events after `from` (the replicated position), or from now on. */
+  start(from: Partial<Record<QueueName, string>>): void {
+    this.seen = { ...from };
+    for (const queue of QUEUES) this.listen(queue, from[queue] ?? '$');
+  }
+
+  /** Stops reading and drops the start records not yet made. */
+  async stop(): Promise<void> {
+    for (const t of this.startTimers) clearTimeout(t);
+    this.startTimers.clear();
+    const readers = this.readers;
+    this.readers = [];
+    await Promise.all(readers.map((r) => r.close()));
+  }
+
+  /**
+   * A task attempt failed for good (BullMQ gave up retrying): fails the job, unless the job is over,
+   * the task committed anyway, or it was a backup attempt (the original may still commit).
+   */
+  async taskFailed(t: TaskAttempt, reason: string): Promise<void> {
+    const job = this.d.state().jobs[t.jobId];
+    if (!job || isFinishedPhase(job.phase)) return;
+    if (t.speculative > 0) return;
+    const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
+    if (task?.state === 'committed') return;
+    const what = `${t.kind} task ${t.index}`;
+    if (/stalled more than allowable limit/.test(reason)) {
+      reason = "its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows " +
+        '(out of memory? CPU work without a pause longer than TANDEM_LOCK_MS?)';
+    }
+    this.d.log.error({ job: t.jobId, task: what, reason }, 'task failed for good; failing the job');
+    await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}` });
+  }
+
+  private listen(queue: QueueName, lastEventId: string): void {
+    const ev = new QueueEvents(queue, { connection: this.d.eventConnection(), prefix: this.d.keys.bullPrefix, lastEventId, blockingTimeout: 1000 });
+    const seen = (id: string) => (this.seen[queue] = id);
+    ev.on('active', ({ jobId }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) this.recordStartLater(t, Date.now());
+    });
+    ev.on('completed', ({ jobId }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) void this.collectCommit(t).catch((err) => this.d.log.warn({ err: err.message, task: jobId }, 'reading commit failed; reconcile will retry'));
+    });
+    ev.on('failed', ({ jobId, failedReason }, id) => {
+      seen(id);
+      const t = parseTaskJobId(jobId);
+      if (t) this.taskFailed(t, failedReason).catch(this.dropped);
+    });
+    ev.on('error', (err) => this.d.log.warn({ err: err.message, queue }, 'queue events error'));
+    this.readers.push(ev);
+  }
+
+  private recordStartLater(t: TaskAttempt, at: number): void {
+    const timer = setTimeout(() => {
+      this.startTimers.delete(timer);
+      const job = this.d.state().jobs[t.jobId];
+      const task = job?.round === t.round && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
+      // Committed already, or a retry or backup attempt of a task whose first start is recorded.
+      if (!task || task.state === 'committed' || task.state === 'running') return;
+      this.d.propose({ op: 'started', at, jobId: t.jobId, round: t.round, kind: t.kind, index: t.index }).catch(this.dropped);
+    }, this.d.startedDelayMs ?? STARTED_DELAY_MS);
+    this.startTimers.add(timer);
+  }
+
+  private async collectCommit(t: TaskAttempt): Promise<void> {
+    const commit = await readCommit(this.d.redis, this.d.keys, t);
+    if (commit) await this.d.propose({ op: 'committed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, commit });
+  }
+
+  /** An op that could not be proposed because this master stopped being primary is dropped quietly. */
+  private readonly dropped = (err: Error) => {
+    if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: err.message }, 'op failed');
+  };
+}

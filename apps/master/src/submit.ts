@@ -1,0 +1,69 @@
+/**
+ * Submit validation: turns a client's request into a job spec, or refuses it with a message that
+ * says what to change. The job type and its params come from the registry, the dataset's version,
+ * size and splits from the dataset store (the job pins that version), the partitions from the
+ * request or from the dataset's size.
+ */
+import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { getDataset, isIterative, splitFirstRecords, type Keys } from '@tandem/shared';
+import { JobTypeError, type Registry } from '@tandem/jobs';
+import type { JobSpec } from './state.ts';
+
+export interface SubmitRequest {
+  clientId: string;
+  requestId: string;
+  type: string;
+  dataset: string;
+  params: Record<string, string>;
+  partitions?: number;
+}
+
+/** A request the master refuses, with a message for the user. */
+export class RequestError extends Error {}
+
+const MAX_PARTITIONS = 1024;
+
+/**
+ * Partitions when the user names none: one per 32 MiB of input, at least 1, at most 16. An iterative
+ * job keeps its R partitions for every round, so it gets at least one per worker online.
+ */
+export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
+
+/** The submit time (base 36), then 24 random bits: two submits in one millisecond almost surely differ. */
+export const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
+
+export interface SubmitDeps {
+  registry: Registry;
+  redis: Redis;
+  keys: Keys;
+  /** Workers online (asked only for an iterative job without partitions). */
+  workersOnline: () => Promise<number>;
+}
+
+/** The spec of the job the request asks for; a RequestError says why there is none. */
+export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<JobSpec> {
+  let params: Record<string, unknown>;
+  let type;
+  try {
+    type = d.registry.require(req.type);
+    params = d.registry.parseParams(type, req.params);
+  } catch (err) {
+    if (err instanceof JobTypeError) throw new RequestError(err.message);
+    throw err;
+  }
+  const meta = await getDataset(d.redis, d.keys, req.dataset);
+  if (!meta) throw new RequestError(`dataset "${req.dataset}" does not exist; upload it with: tandem dataset put ${req.dataset} FILE`);
+  if (!type.formats.includes(meta.format)) {
+    throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
+  }
+  const partitions = req.partitions ?? defaultPartitions(meta.bytes, isIterative(type) ? await d.workersOnline() : 0);
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+    throw new RequestError(`partitions must be a whole number from 1 to ${MAX_PARTITIONS} (got ${req.partitions})`);
+  }
+  return {
+    type: type.name, params, partitions,
+    rounds: isIterative(type) ? type.rounds(params) : undefined,
+    dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords: splitFirstRecords(meta), records: meta.records },
+  };
+}

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { taskPayloadSchema, type ClockStamp } from '@tandem/shared';
+import { TaskEnqueuer, taskPayload } from './task-enqueue.ts';
+import type { Op } from './state.ts';
+import { redisFixture, stateAfter, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
+
+let fx: RedisFixture;
+before(async () => (fx = await redisFixture()));
+after(async () => fx?.close());
+
+const clock: ClockStamp = { lamport: 7, vc: { 'master:test': 2 } };
+const enqueued = (jobId: string, kind: 'map' | 'reduce', indices: number[], round = 0): Op => ({ op: 'enqueued', at: 2, jobId, round, kind, indices });
+const committed = (jobId: string, kind: 'map' | 'reduce', index: number, round = 0, stats?: Record<string, number>): Op =>
+  ({ op: 'committed', at: 3, jobId, round, kind, index, commit: testCommit({ stats }) });
+
+function enqueuer() {
+  const k = fx.fresh();
+  const queues = fx.queues(k);
+  const stamps: string[] = [];
+  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, stamp: (jobId) => (stamps.push(jobId), clock) });
+  return { queues, e, stamps };
+}
+
+test("a round-0 map task's payload names its split's records; a reduce task's the number of senders", () => {
+  const job = stateAfter([submitOp('j1', testSpec(3, 2))]).jobs.j1;
+  const m1 = taskPayload(job, 'map', 1, clock);
+  assert.deepEqual(m1, {
+    jobId: 'j1', round: 0, kind: 'map', index: 1, type: 'wordcount', params: {}, dataset: { name: 'books', version: 'v1' },
+    firstRecord: 11, records: 10, clock, maps: 3, partitions: 2,
+    previousStats: undefined, output: undefined, chained: undefined,
+  });
+  assert.equal(taskPayload(job, 'map', 2, clock).records, 10, 'the last split runs to the end of the dataset');
+  const r0 = taskPayload(job, 'reduce', 0, clock);
+  assert.equal(r0.firstRecord, undefined);
+  assert.equal(r0.maps, 3);
+  for (const p of [m1, r0]) assert.ok(taskPayloadSchema.safeParse(p).success);
+});
+
+test("an iterative job's tasks carry the previous round's statistics, and chained and output rounds say so", () => {
+  const spec = testSpec(2, 2, { setup: 1, iterations: 1, tol: 0, chainFrom: 1 });
+  const round0 = [submitOp('j1', spec), committed('j1', 'map', 0), committed('j1', 'map', 1), committed('j1', 'reduce', 0, 0, { delta: 1 }), committed('j1', 'reduce', 1, 0, { delta: 2 })];
+  let job = stateAfter(round0).jobs.j1;
+  assert.deepEqual([job.round, job.phase], [1, 'map']);
+  const m = taskPayload(job, 'map', 0, clock);
+  assert.deepEqual([m.firstRecord, m.records, m.maps, m.previousStats, m.chained], [undefined, undefined, 2, { delta: 3 }, undefined]);
+  assert.equal(taskPayload(job, 'reduce', 0, clock).chained, true, 'round 1 chains into round 2');
+  const round1 = [committed('j1', 'map', 0, 1), committed('j1', 'map', 1, 1), committed('j1', 'reduce', 0, 1, { delta: 1 }), committed('j1', 'reduce', 1, 1, { delta: 1 })];
+  job = stateAfter([...round0, ...round1]).jobs.j1;
+  assert.deepEqual([job.round, job.outputRound], [2, true]);
+  const out = taskPayload(job, 'reduce', 1, clock);
+  assert.deepEqual([out.maps, out.output, out.chained, out.previousStats], [0, true, undefined, { delta: 2 }]);
+});
+
+test('add puts each task in its queue under its deterministic id, with its payload and retry policy', async () => {
+  const { queues, e, stamps } = enqueuer();
+  const state = stateAfter([submitOp('j1', testSpec(3, 1)), enqueued('j1', 'map', [0, 1, 2])]);
+  await e.add(state.jobs.j1, 'map', [0, 2], 0);
+  await e.add(state.jobs.j1, 'map', [0], 1);
+  const jobs = await queues.map.getJobs(['waiting']);
+  assert.deepEqual(jobs.map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.0.s1', 'j1.0.m.2']);
+  const m2 = jobs.find((j) => j.id === 'j1.0.m.2')!;
+  assert.equal(m2.name, 'wordcount.map');
+  assert.deepEqual(m2.data, JSON.parse(JSON.stringify(taskPayload(state.jobs.j1, 'map', 2, clock))));
+  assert.equal(m2.opts.attempts, 3);
+  assert.deepEqual(m2.opts.backoff, { type: 'exponential', delay: 250 });
+  assert.deepEqual(stamps, ['j1', 'j1', 'j1'], 'every payload is stamped');
+  assert.equal(await queues.reduce.count(), 0);
+});
+
+test('ensureQueued adds, once and after one read confirmation, the queued tasks this process has not added', async () => {
+  const { queues, e } = enqueuer();
+  const state = stateAfter([
+    submitOp('j1', testSpec(3, 1)), enqueued('j1', 'map', [0, 1]),
+    submitOp('j2', testSpec(1, 1)), enqueued('j2', 'map', [0]), committed('j2', 'map', 0), enqueued('j2', 'reduce', [0]),
+    submitOp('j3', testSpec(1, 1)),
+  ]);
+  await e.add(state.jobs.j1, 'map', [0], 0);
+  let confirmations = 0;
+  await e.ensureQueued(state, async () => void confirmations++);
+  assert.equal(confirmations, 1);
+  assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.1'], 'pending tasks (j1 m2, j3) are the scheduler\'s, not ensureQueued\'s');
+  assert.deepEqual((await queues.reduce.getJobs(['waiting'])).map((j) => j.id), ['j2.0.r.0']);
+  await e.ensureQueued(state, async () => void confirmations++);
+  assert.equal(confirmations, 1, 'nothing missing: no confirmation, no add');
+
+  // A new primary has seen nothing added: it adds everything again, and the ids make that harmless.
+  e.forget();
+  await e.ensureQueued(state, async () => void confirmations++);
+  assert.equal(confirmations, 2);
+  assert.equal(await queues.map.count(), 2);
+  assert.equal(await queues.reduce.count(), 1);
+});
+
+test('a deposed primary adds nothing: a failed confirmation stops ensureQueued before any add', async () => {
+  const { queues, e } = enqueuer();
+  const state = stateAfter([submitOp('j1', testSpec(2, 1)), enqueued('j1', 'map', [0, 1])]);
+  await assert.rejects(e.ensureQueued(state, async () => { throw new Error('not primary: deposed'); }), /deposed/);
+  assert.equal(await queues.map.count(), 0);
+});

@@ -1,0 +1,88 @@
+/**
+ * Task enqueue: turns tasks the state calls queued into BullMQ jobs. Ids are deterministic
+ * (`taskJobId`), so adding a task that is already in its queue changes nothing; that is what lets a
+ * new primary simply add again every task its state calls queued.
+ */
+import type { Queue } from 'bullmq';
+import { isFinishedPhase, taskJobId, type ClockStamp, type QueueName, type TaskPayload } from '@tandem/shared';
+import { chains, currentTasks, mapsInRound, type JobRecord, type MasterState } from './state.ts';
+
+/** Completed and failed entries BullMQ keeps per queue, for bull-board and the failure reconcile. */
+const KEEP_FINISHED = 5000;
+
+/** Everything task `index` of the job's current round needs; `clock` is the master's stamp for the job. */
+export function taskPayload(job: JobRecord, kind: QueueName, index: number, clock: ClockStamp): TaskPayload {
+  const split = kind === 'map' && job.round === 0;
+  const first = job.spec.dataset.firstRecords;
+  return {
+    jobId: job.id, round: job.round, kind, index, type: job.spec.type, params: job.spec.params,
+    dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
+    firstRecord: split ? first[index] : undefined,
+    records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,
+    clock,
+    maps: job.outputRound ? 0 : mapsInRound(job, job.round), partitions: job.spec.partitions,
+    previousStats: job.spec.rounds ? (job.rounds[job.rounds.length - 1]?.stats ?? {}) : undefined,
+    output: job.outputRound || undefined,
+    chained: (kind === 'reduce' && !job.outputRound && chains(job, job.round)) || undefined,
+  };
+}
+
+export interface TaskEnqueueDeps {
+  queues: Record<QueueName, Queue>;
+  /** BullMQ attempts per task (TANDEM_TASK_ATTEMPTS) and the first retry's delay (TANDEM_RETRY_DELAY_MS). */
+  attempts: number;
+  retryDelayMs: number;
+  /** The clock a task payload carries (event-stamping.ts). */
+  stamp(jobId: string): ClockStamp;
+}
+
+export class TaskEnqueuer {
+  /** BullMQ ids this process has added (or found present) since it became primary. */
+  private confirmed = new Set<string>();
+
+  constructor(private d: TaskEnqueueDeps) {}
+
+  /** Adds tasks `indices` of the job's current round; `speculative` > 0 adds that backup attempt instead. */
+  async add(job: JobRecord, kind: QueueName, indices: number[], speculative: number): Promise<void> {
+    const jobs = indices.map((index) => ({
+      name: `${job.spec.type}.${kind}`,
+      data: taskPayload(job, kind, index, this.d.stamp(job.id)),
+      opts: {
+        jobId: taskJobId(job.id, job.round, kind, index, speculative),
+        attempts: this.d.attempts,
+        backoff: { type: 'exponential', delay: this.d.retryDelayMs },
+        removeOnComplete: { count: KEEP_FINISHED },
+        removeOnFail: { count: KEEP_FINISHED },
+      },
+    }));
+    await this.d.queues[kind].addBulk(jobs);
+    for (const j of jobs) this.confirmed.add(j.opts.jobId);
+  }
+
+  /**
+   * Tasks the state calls queued but that this process has not itself seen added (it just started,
+   * took over, or an add failed) are added again. `confirmRead` runs once before the first add, so a
+   * deposed primary adds nothing.
+   */
+  async ensureQueued(state: MasterState, confirmRead: () => Promise<void>): Promise<void> {
+    let confirmed = false;
+    for (const job of Object.values(state.jobs)) {
+      if (isFinishedPhase(job.phase)) continue;
+      const kind = job.phase as QueueName;
+      const missing = currentTasks(job)
+        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.round, kind, t.index)))
+        .map((t) => t.index);
+      if (missing.length === 0) continue;
+      if (!confirmed) {
+        await confirmRead();
+        confirmed = true;
+      }
+      await this.add(job, kind, missing, 0);
+    }
+  }
+
+  /** Forgets what was added: a master that becomes primary checks every queued task again. */
+  forget(): void {
+    this.confirmed.clear();
+  }
+}

@@ -187,4 +187,11 @@ export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, a
     }
     if (all) await redis.del(k.commits(job.id, round));
   }
+  // A job stopped during a chained round may already have the next round's shuffle blobs (a
+  // reduce task of round n writes round n+1's): they are its data too.
+  if (all) {
+    for (let r = 0; r < job.partitions; r++) {
+      await redis.del(...Array.from({ length: job.partitions }, (_, i) => keyOf(k, job.id, shuffleBlob(job.round + 1, r, i))));
+    }
+  }
 }

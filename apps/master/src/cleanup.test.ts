@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { taskJobId, type Keys } from '@tandem/shared';
-import { deleteJobData } from './cleanup.ts';
+import { cleanUpJob } from './cleanup.ts';
 import type { JobRecord, Op } from './state.ts';
 import { redisFixture, stateAfter, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
@@ -31,7 +31,7 @@ test('a done job keeps its output and commit markers; its map outputs go', async
   assert.equal(job.phase, 'done');
   await writeJobKeys(k, job, () => 2);
   await writeJobKeys(k, stateAfter([submitOp('other', testSpec(1, 1))]).jobs.other, () => 1);
-  await deleteJobData({ redis: fx.redis, keys: k, queues: fx.queues(k) }, job, false);
+  await cleanUpJob({ redis: fx.redis, keys: k, queues: fx.queues(k) }, job, false);
   assert.deepEqual(await keysOf(k, 'j1'), [k.commits('j1', 0), k.reduceOutput('j1', 0, 0), k.reduceOutput('j1', 1, 0)].sort());
   assert.equal((await keysOf(k, 'other')).length, 3, "another job's keys are left alone");
 });
@@ -44,7 +44,7 @@ test("an iterative job keeps only its last round's output", async () => {
   const job = stateAfter(ops).jobs.j1;
   assert.deepEqual([job.phase, job.round], ['done', 1]);
   await writeJobKeys(k, job, (round) => (round === 0 ? 3 : 2));
-  await deleteJobData({ redis: fx.redis, keys: k, queues: fx.queues(k) }, job, false);
+  await cleanUpJob({ redis: fx.redis, keys: k, queues: fx.queues(k) }, job, false);
   assert.deepEqual(await keysOf(k, 'j1'), [k.commits('j1', 0), k.commits('j1', 1), k.reduceOutput('j1', 0, 1), k.reduceOutput('j1', 1, 1)].sort());
 });
 
@@ -56,7 +56,7 @@ test('a failed, cancelled or removed job loses everything: output, commit marker
   const ids = [taskJobId('j1', 0, 'map', 0), taskJobId('j1', 0, 'map', 1), taskJobId('j1', 0, 'map', 1, 1), taskJobId('j1', 0, 'reduce', 0)];
   for (const id of ids) await queues[id.includes('.r.') ? 'reduce' : 'map'].add('wordcount', {}, { jobId: id });
   await queues.map.add('wordcount', {}, { jobId: taskJobId('other', 0, 'map', 0) });
-  await deleteJobData({ redis: fx.redis, keys: k, queues }, job, true);
+  await cleanUpJob({ redis: fx.redis, keys: k, queues }, job, true);
   assert.deepEqual(await keysOf(k, 'j1'), []);
   assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id), ['other.0.m.0']);
   assert.equal(await queues.reduce.count(), 0);

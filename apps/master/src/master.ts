@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { LamportClock, type Config, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { deleteJobData, type CleanupDeps } from './cleanup.ts';
+import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { EventStamper } from './event-stamping.ts';
 import { LongPolls } from './long-polls.ts';
 import { OpPipeline } from './op-pipeline.ts';
@@ -139,7 +139,7 @@ export class Master implements ReplicaHost {
   async remove(clientId: string, requestId: string, jobId: string): Promise<Reply> {
     const job = this.holder.state.jobs[jobId];
     const reply = (await this.propose({ op: 'remove', at: Date.now(), clientId, requestId, jobId }))!;
-    if (reply.ok && job) await deleteJobData(this.cleanup, job, true);
+    if (reply.ok && job) await cleanUpJob(this.cleanup, job, true);
     return reply;
   }
 
@@ -253,7 +253,7 @@ export class Master implements ReplicaHost {
       }
       case 'cleanup': {
         const job = this.holder.state.jobs[a.jobId];
-        await deleteJobData(this.cleanup, job, job.phase !== 'done');
+        await cleanUpJob(this.cleanup, job, job.phase !== 'done');
         await this.propose({ op: 'cleaned', at: Date.now(), jobId: a.jobId });
         this.d.log.info({ job: a.jobId, phase: job.phase }, 'job cleaned up');
         return;

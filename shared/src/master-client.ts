@@ -7,7 +7,7 @@
  * first answer instead of a second job, across failovers too.
  */
 import { randomUUID } from 'node:crypto';
-import { requestJson } from './http-json.ts';
+import { requestJson, type JsonReply } from './http-json.ts';
 import {
   TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
@@ -74,7 +74,7 @@ export class MasterClient {
     if (this.opts.masterUrl) return this.opts.masterUrl;
     if (this.cached) return this.cached;
     this.viewLookups++;
-    let reply;
+    let reply: JsonReply<unknown>;
     try {
       reply = await requestJson(new URL('/view', this.opts.viewUrl).href, { timeoutMs: 5000 });
     } catch (err) {
@@ -110,9 +110,9 @@ export class MasterClient {
         lastErr = err as Error;
         continue;
       }
-      let reply;
+      let reply: JsonReply<unknown>;
       try {
-        reply = await requestJson<unknown>(new URL(path, base).href, { body, timeoutMs: this.opts.timeoutMs });
+        reply = await requestJson(new URL(path, base).href, { body, timeoutMs: this.opts.timeoutMs });
       } catch (err) {
         if (err instanceof TandemError) throw new MasterError(err.code, `master at ${base}: ${err.message}`);
         const e = err as NodeJS.ErrnoException;

@@ -203,7 +203,8 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(cancel.status, 303);
     assert.equal((await call(`${url}/api/jobs/${id}`)).json.phase, 'cancelled');
     const again = await call(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers: browser });
-    assert.equal(again.status, 400);
+    assert.equal(again.status, 409, 'cancelling a cancelled job conflicts with its state');
+    assert.equal(again.json.code, 'conflict');
     assert.match(again.json.error, /already cancelled/);
   });
 

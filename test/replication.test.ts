@@ -149,12 +149,12 @@ describe('replicated master (pbservice scenarios)', { timeout: 900_000 }, () => 
       old.proc.kill('SIGCONT');
       resumed = true;
       const [r, w] = await Promise.all([read, write]);
-      const rb = (await r.json()) as { notPrimary?: boolean };
-      const wb = (await w.json()) as { notPrimary?: boolean };
+      const rb = (await r.json()) as { code?: string };
+      const wb = (await w.json()) as { code?: string };
       assert.equal(r.status, 503, `read answered ${r.status}: ${JSON.stringify(rb)}`);
-      assert.equal(rb.notPrimary, true);
+      assert.equal(rb.code, 'not_primary');
       assert.equal(w.status, 503, `write answered ${w.status}: ${JSON.stringify(wb)}`);
-      assert.equal(wb.notPrimary, true);
+      assert.equal(wb.code, 'not_primary');
       const jobs = await c.client().list();
       assert.equal(jobs.filter((j) => j.submittedBy.clientId === 'partitioned-client').length, 0, 'the write was not applied');
       await waitFor(async () => ((await (await fetch(new URL('/health', old.url))).json()) as { role: string }).role === 'backup', { what: 'the old primary to become backup' });

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { putDataset } from '@tandem/shared';
+import { putDataset, sleep } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { kill, startCluster, type Cluster } from '../../test/harness/cluster.ts';
 import { buildCorpus } from './corpus.ts';
@@ -24,7 +24,6 @@ const pct = (xs: number[], p: number) => {
 const median = (xs: number[]) => pct(xs, 50);
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function tinyDataset(c: Cluster) {
   await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from('the cat\nthe dog\n')]), { name: 'tiny', format: 'text', splitBytes: 1 << 20 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from './protocol.ts';
 
 /**
  * Every tunable of every process, read from the environment once and validated, so a typo in a
@@ -76,8 +77,8 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+    const lines = formatIssues(parsed.error, { name: (path) => `${path}=${JSON.stringify(env[path])}`, separator: '\n  ' });
+    throw new ConfigError(`invalid configuration:\n  ${lines}`);
   }
   return parsed.data;
 }

@@ -1,45 +1,73 @@
 /**
- * JSON over HTTP between Tandem's own processes (the masters' pings to the view service), on
- * kept-alive connections: node:http with a keep-alive agent costs a fraction of `fetch` per small
- * request, and a master pings ten times a second.
+ * JSON over HTTP between Tandem's own processes and from its clients: the masters' pings, the
+ * client of the masters, the launcher's and the console's looks at the view service and /health.
+ *
+ * On kept-alive connections through node:http: with a keep-alive agent a small request costs a
+ * fraction of what `fetch` costs, and a master pings ten times a second. No limit on sockets per
+ * host: the console holds one long poll per open job page.
  */
 import http from 'node:http';
+import https from 'node:https';
+import { TandemError, codeForStatus, errorOf } from './protocol.ts';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 
 export interface JsonReply<T> {
   status: number;
   body: T;
 }
 
-/** POSTs `body` as JSON (or GETs when body is undefined) and parses the JSON answer. Rejects on network errors and timeouts. */
-export function requestJson<T>(url: string, body: unknown, timeoutMs: number): Promise<JsonReply<T>> {
+export interface JsonRequest {
+  /** Sent as JSON with POST; a GET when absent. */
+  body?: unknown;
+  /** The longest the connection may stay silent (long polls included). */
+  timeoutMs: number;
+}
+
+/**
+ * GETs `url` (or POSTs `body`) and parses the JSON answer, whatever its status. Rejects with the
+ * network's error (its `code` says which: ECONNREFUSED, ...) on failures and timeouts, and with a
+ * TandemError when the answer is not JSON.
+ */
+export function requestJson<T>(url: string, req: JsonRequest): Promise<JsonReply<T>> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request(
+    const data = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+    const transport = u.protocol === 'https:' ? https : http;
+    const r = transport.request(
       {
-        agent, host: u.hostname, port: u.port || 80, path: u.pathname + u.search,
+        agent: agents[u.protocol === 'https:' ? 'https:' : 'http:'],
+        // An IPv6 literal comes bracketed in a URL, not in a host name.
+        host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search,
         method: data ? 'POST' : 'GET',
         headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
-        timeout: timeoutMs,
+        timeout: req.timeoutMs,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
+          const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
           try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
+            resolve({ status, body: JSON.parse(text) as T });
           } catch {
-            reject(new Error(`${url} answered ${res.statusCode} with a non-JSON body: ${text.slice(0, 200)}`));
+            reject(new TandemError(status >= 400 ? codeForStatus(status) : 'internal', `${url} answered ${status} with a non-JSON body: ${text.slice(0, 200)}`));
           }
         });
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(data);
+    r.on('timeout', () => r.destroy(new Error(`${url} did not answer within ${req.timeoutMs} ms`)));
+    r.on('error', reject);
+    r.end(data);
   });
+}
+
+/** Like requestJson, but answers only a success's body: a refusal rejects with its TandemError. */
+export async function fetchJson<T>(url: string, req: JsonRequest): Promise<T> {
+  const { status, body } = await requestJson<T>(url, req);
+  const refused = errorOf(status, body);
+  if (refused) throw refused;
+  return body;
 }

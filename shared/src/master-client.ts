@@ -7,12 +7,25 @@
  * first answer instead of a second job, across failovers too.
  */
 import { randomUUID } from 'node:crypto';
-import { isFinishedPhase, type JobStatus, type SubmitSpec } from './wire.ts';
+import { requestJson, type JsonReply } from './http-json.ts';
+import {
+  TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
+} from './protocol.ts';
+import { sleep } from './sleep.ts';
 
-/** The master answered and refused (bad request, unknown job, ...). */
-export class MasterError extends Error {}
+/** The master answered and refused; `code` says why (`not_found`, `invalid`, `conflict`, ...). */
+export class MasterError extends TandemError {
+  override name = 'MasterError';
+}
+
 /** No master could be reached as primary before the retry deadline. */
-export class MasterUnreachableError extends Error {}
+export class MasterUnreachableError extends TandemError {
+  override name = 'MasterUnreachableError';
+
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
 
 export interface MasterClientOptions {
   /** The view service that names the primary (the normal way to find it). */
@@ -31,12 +44,6 @@ export interface MasterClientOptions {
    */
   pollIntervalMs?: number;
 }
-
-interface ViewAnswer {
-  view: { viewnum: number; primary: string; backup: string };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Connection errors that mean nothing listens at the address (the request never arrived). */
 const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -67,23 +74,27 @@ export class MasterClient {
     if (this.opts.masterUrl) return this.opts.masterUrl;
     if (this.cached) return this.cached;
     this.viewLookups++;
-    let res: Response;
+    let reply: JsonReply<unknown>;
     try {
-      res = await fetch(new URL('/view', this.opts.viewUrl), { signal: AbortSignal.timeout(5000) });
+      reply = await requestJson(new URL('/view', this.opts.viewUrl).href, { timeoutMs: 5000 });
     } catch (err) {
-      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       // Nothing has ever answered there: a wrong address or nothing running, not a failover to wait out.
-      if (!this.viewSeen) throw new MasterUnreachableError(`cannot reach the view service at ${this.opts.viewUrl} (${cause}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
-      throw new Error(`view service at ${this.opts.viewUrl}: ${cause}`);
+      if (!this.viewSeen && !(err instanceof TandemError)) {
+        throw new MasterUnreachableError(`cannot reach the view service at ${this.opts.viewUrl} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
+      }
+      throw new Error(`view service at ${this.opts.viewUrl}: ${(err as Error).message}`);
     }
     this.viewSeen = true;
-    const { view } = (await res.json()) as ViewAnswer;
-    if (!view?.primary) throw new Error(`the view service at ${this.opts.viewUrl} names no primary yet (view ${view?.viewnum ?? '?'})`);
+    const parsed = viewReplySchema.safeParse(reply.body);
+    if (!parsed.success) throw new Error(`the view service at ${this.opts.viewUrl} answered ${reply.status} without a view: ${JSON.stringify(reply.body).slice(0, 200)}`);
+    const { view } = parsed.data;
+    if (!view.primary) throw new Error(`the view service at ${this.opts.viewUrl} names no primary yet (view ${view.viewnum})`);
     this.cached = view.primary;
     return view.primary;
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> {
+  /** GETs `path` from the primary (or POSTs `body`), retrying through failures, failovers and "not primary" answers. */
+  private async call<T>(path: string, body?: object): Promise<T> {
     const deadline = Date.now() + this.opts.retryForMs;
     let lastErr: Error | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -99,39 +110,28 @@ export class MasterClient {
         lastErr = err as Error;
         continue;
       }
-      let res: Response;
-      let text: string;
+      let reply: JsonReply<unknown>;
       try {
-        res = await fetch(new URL(path, base), {
-          method,
-          headers: body ? { 'content-type': 'application/json' } : undefined,
-          body: body ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(this.opts.timeoutMs),
-        });
-        text = await res.text();
+        reply = await requestJson(new URL(path, base).href, { body, timeoutMs: this.opts.timeoutMs });
       } catch (err) {
-        const e = err as Error & { cause?: Error };
-        lastErr = new Error(`${base}: ${e.cause?.message ?? e.message}`);
+        if (err instanceof TandemError) throw new MasterError(err.code, `master at ${base}: ${err.message}`);
+        const e = err as NodeJS.ErrnoException;
+        lastErr = new Error(`${base}: ${e.message}`);
         // A pinned master that refuses connections and has never answered: a wrong address or
         // nothing running, so say so now. (A reply lost after the request was sent is retried.)
-        if (this.opts.masterUrl && !this.masterSeen && NOT_THERE.has((e.cause as { code?: string } | undefined)?.code ?? '')) break;
+        if (this.opts.masterUrl && !this.masterSeen && NOT_THERE.has(e.code ?? '')) break;
         this.cached = null;
         continue;
       }
       this.masterSeen = true;
-      let json: { ok?: boolean; error?: string; notPrimary?: boolean } & Record<string, unknown>;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new MasterError(`master at ${base} answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
-      }
-      if (res.status === 503 && json.notPrimary) {
-        lastErr = new Error(`${base}: ${json.error}`);
+      const refused = errorOf(reply.status, reply.body);
+      if (refused?.code === 'not_primary') {
+        lastErr = new Error(`${base}: ${refused.message}`);
         this.cached = null;
         continue;
       }
-      if (!res.ok || json.ok === false) throw new MasterError(json.error ?? `master answered ${res.status}`);
-      return json as T;
+      if (refused) throw new MasterError(refused.code, refused.message, refused.details);
+      return reply.body as T;
     }
     if (this.opts.masterUrl) {
       throw new MasterUnreachableError(`cannot reach the master at ${this.opts.masterUrl} (${lastErr?.message}); is it running? (TANDEM_MASTER_URL / --master-url pins one master; unset it to find the primary through the view service)`);
@@ -146,7 +146,7 @@ export class MasterClient {
   }
 
   async submit(spec: SubmitSpec): Promise<string> {
-    const r = await this.call<{ jobId: string }>('POST', '/jobs', { ...this.ids(), params: {}, ...spec });
+    const r = await this.call<ChangeReply>('/jobs', { ...this.ids(), params: {}, ...spec });
     return r.jobId;
   }
 
@@ -155,10 +155,10 @@ export class MasterClient {
    * has changed since, or after `waitMs`: a long poll, so following a job costs no busy polling.
    */
   async status(jobId: string, wait?: { after: number; waitMs?: number }): Promise<JobStatus> {
-    if (!wait) return this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}`);
+    if (!wait) return this.call<JobStatus>(`/jobs/${encodeURIComponent(jobId)}`);
     const pause = this.lastPollAt + this.opts.pollIntervalMs - Date.now();
     if (pause > 0) await sleep(pause);
-    const s = await this.call<JobStatus>('GET', `/jobs/${encodeURIComponent(jobId)}?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}`);
+    const s = await this.call<JobStatus>(`/jobs/${encodeURIComponent(jobId)}?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}`);
     this.lastPollAt = Date.now();
     return s;
   }
@@ -174,15 +174,15 @@ export class MasterClient {
   }
 
   async list(): Promise<JobStatus[]> {
-    return (await this.call<{ jobs: JobStatus[] }>('GET', '/jobs')).jobs;
+    return (await this.call<JobList>('/jobs')).jobs;
   }
 
   async cancel(jobId: string): Promise<void> {
-    await this.call('POST', `/jobs/${encodeURIComponent(jobId)}/cancel`, this.ids());
+    await this.call<ChangeReply>(`/jobs/${encodeURIComponent(jobId)}/cancel`, this.ids());
   }
 
   async remove(jobId: string): Promise<void> {
-    await this.call('POST', `/jobs/${encodeURIComponent(jobId)}/remove`, this.ids());
+    await this.call<ChangeReply>(`/jobs/${encodeURIComponent(jobId)}/remove`, this.ids());
   }
 }
 

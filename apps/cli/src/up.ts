@@ -8,10 +8,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, redisAnswers, type Config } from '@tandem/shared';
+import { EXIT_CONFIG, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -73,17 +71,15 @@ interface Supervised {
   restarts: number;
 }
 
+/** The view service's answer to GET `path`, or null while it does not answer. */
+const askView = <T>(cfg: Config, path: string) => fetchJson<T>(new URL(path, cfg.TANDEM_VIEW_URL).href, { timeoutMs: 1000 }).catch(() => null);
+
 /** The primary named by the view service, once it answers as primary itself. */
 async function primaryReady(cfg: Config): Promise<string | null> {
-  try {
-    const res = await fetch(new URL('/view', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) });
-    const { view } = (await res.json()) as { view: { primary: string } };
-    if (!view.primary) return null;
-    const h = await fetch(new URL('/health', view.primary), { signal: AbortSignal.timeout(1000) });
-    return ((await h.json()) as { role?: string }).role === 'primary' ? view.primary : null;
-  } catch {
-    return null;
-  }
+  const primary = (await askView<ViewReply>(cfg, '/view'))?.view.primary;
+  if (!primary) return null;
+  const h = await fetchJson<MasterHealth>(new URL('/health', primary).href, { timeoutMs: 1000 }).catch(() => null);
+  return h?.role === 'primary' ? primary : null;
 }
 
 export async function up(cfg: Config, workers: number): Promise<void> {
@@ -139,7 +135,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   };
   // In order, so that master-a is the first primary and master-b its backup.
   launch(children[0]);
-  const viewUp = await until(async () => (await fetch(new URL('/view', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) }).catch(() => null))?.ok || null);
+  const viewUp = await until(() => askView<ViewReply>(cfg, '/view'));
   if (!viewUp && !failed) failed = `the view service did not answer at ${cfg.TANDEM_VIEW_URL} within 30 s; see the messages above`;
   let primary: string | null = null;
   if (!failed) {
@@ -151,8 +147,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   if (!failed) {
     for (const c of children.slice(2)) launch(c);
     backup = await until(async () => {
-      const res = await fetch(new URL('/status', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(1000) }).catch(() => null);
-      const s = (await res?.json().catch(() => null)) as { acked: boolean; view: { backup: string } } | null;
+      const s = await askView<ViewStatus>(cfg, '/status');
       return s?.acked && s.view.backup ? s.view.backup : null;
     });
     if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
@@ -166,6 +161,7 @@ export async function up(cfg: Config, workers: number): Promise<void> {
   say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
   const consoleUrl = `http://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
+  // A page, not JSON: any answer at all means the console is up.
   const consoleUp = await until(async () => (await fetch(consoleUrl, { signal: AbortSignal.timeout(1000), redirect: 'manual' }).catch(() => null)) ?? null);
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');

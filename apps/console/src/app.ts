@@ -10,8 +10,9 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { z } from 'zod';
-import { DatasetError, DatasetExistsError, MasterError, MasterUnreachableError, type Logger } from '@tandem/shared';
+import {
+  DatasetError, DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, submitSpecSchema, type Logger,
+} from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
 import { datasetPage, datasetsPage } from './pages/datasets.ts';
@@ -32,24 +33,17 @@ export interface ConsoleOptions {
   splitBytes: number;
 }
 
-const submitBody = z.object({
-  type: z.string().min(1),
-  dataset: z.string().min(1),
-  partitions: z.number().int().min(1).max(1024).optional(),
-  params: z.record(z.string(), z.string()).default({}),
-}).strict();
+/** The API's submit: a client's spec, nothing more (the console is the client that adds its ids). */
+const submitBody = submitSpecSchema.strict();
 
-/** The status and message a failure shows the user. */
-function failure(err: unknown): { status: number; message: string } {
-  const e = err as Error & { status?: number; type?: string };
-  if (err instanceof ConsoleError) return { status: err.status, message: err.message };
-  if (err instanceof DatasetExistsError) return { status: 409, message: `${e.message.replace(/; use --replace$/, '')}; tick "replace" (API: replace=1) to replace it` };
-  if (err instanceof DatasetError) return { status: / does not exist/.test(e.message) ? 404 : 400, message: e.message };
-  if (err instanceof MasterError) return { status: / does not exist/.test(e.message) ? 404 : 400, message: e.message };
-  if (err instanceof MasterUnreachableError) return { status: 503, message: e.message };
-  if (e.type === 'entity.too.large') return { status: 413, message: 'request body too large' };
-  if (e.type === 'entity.parse.failed') return { status: 400, message: `bad request body: ${e.message}` };
-  return { status: 500, message: `internal error: ${e.message}` };
+/**
+ * A failure as the typed error the user sees. The masters' refusals arrive typed (MasterError,
+ * MasterUnreachableError); the dataset store's are typed here, by class.
+ */
+function failure(err: unknown): TandemError {
+  if (err instanceof DatasetExistsError) return new TandemError('conflict', `${err.message.replace(/; use --replace$/, '')}; tick "replace" (API: replace=1) to replace it`);
+  if (err instanceof DatasetError) return new TandemError('invalid', err.message);
+  return asTandemError(err);
 }
 
 const wants = (req: Request) => (req.path.startsWith('/api/') ? 'json' : 'html');
@@ -129,9 +123,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
     res.json({ jobs: await platform.jobs() });
   });
   app.post('/api/jobs', async (req, res) => {
-    const r = submitBody.safeParse(req.body);
-    if (!r.success) throw new ConsoleError(400, `bad job request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    const jobId = await platform.submit(r.data);
+    const jobId = await platform.submit(parseRequest(submitBody, req.body, 'bad job request'));
     res.status(201).json({ ok: true, jobId });
   });
   // ?after=V: a long poll, answered once the job has changed after version V.
@@ -144,7 +136,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/api/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new ConsoleError(409, `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
     const lines = Math.min(10_000, Math.max(1, Number(req.query.lines ?? 20) || 20));
     res.json({ lines: await platform.outputHead(s, lines) });
   });
@@ -201,7 +193,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       const f = failure(err);
-      if (f.status >= 500 && !(err instanceof MasterUnreachableError)) throw err;
+      if (f.code === 'internal') throw err;
       send(req, res, 'New job', newJobPage(guard.csrf, platform.types(), await platform.datasets(), form, f.message), f.status === 404 ? 400 : f.status);
     }
   });
@@ -221,29 +213,25 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new ConsoleError(409, `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
     const csv = s.type === 'pagerank';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);
     res.end();
   });
 
-  app.use((req, res) => {
-    const message = `nothing here: ${req.method} ${req.path}`;
-    if (wants(req) === 'json') res.status(404).json({ ok: false, error: message });
-    else send(req, res, 'Not found', errorPage(404, message), 404);
-  });
+  app.use((req, _res, next) => next(new TandemError('not_found', `nothing here: ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const f = failure(err);
-    if (f.status >= 500 && f.status !== 503) o.log.error({ err: (err as Error).message, stack: (err as Error).stack, path: req.path }, 'request failed');
+    if (f.code === 'internal') o.log.error({ err: (err as Error).message, stack: (err as Error).stack, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
     // An upload refused before its body was read: do not wait for the rest of it.
     if (isUpload(req)) res.set('Connection', 'close');
-    if (wants(req) === 'json') res.status(f.status).json({ ok: false, error: f.message });
-    else send(req, res, 'Error', errorPage(f.status, f.message), f.status);
+    if (wants(req) === 'json') res.status(f.status).json(errorBody(f));
+    else send(req, res, f.code === 'not_found' ? 'Not found' : 'Error', errorPage(f.status, f.message), f.status);
   });
   return app;
 }

@@ -1,6 +1,14 @@
-/** A request the console refuses, with its HTTP status and a message for the user. */
-export class ConsoleError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+import { TandemError, codeForStatus } from '@tandem/shared';
+
+/**
+ * A request the console refuses, named by the HTTP status it answers with: a TandemError whose
+ * code is that status's (400 invalid, 409 conflict, 413 too_large, ...). New code throws
+ * TandemError with the code itself.
+ */
+export class ConsoleError extends TandemError {
+  override name = 'ConsoleError';
+
+  constructor(status: number, message: string) {
+    super(codeForStatus(status), message);
   }
 }

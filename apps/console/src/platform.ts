@@ -7,9 +7,10 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  causalTimeline, headDataset, headOutput, isIterative, listDatasets, putDataset, readJobEvents, requireDataset, writeOutput,
-  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type Keys, type MasterClient, type SubmitSpec, type TimelineEntry,
-  type ViewStatus,
+  DatasetError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, isIterative, listDatasets, putDataset, readJobEvents,
+  requireDataset, validateDatasetName, writeOutput,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type Keys, type MasterClient, type MasterHealth, type SubmitSpec,
+  type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
@@ -20,21 +21,15 @@ export interface JobTypeInfo {
   iterative: boolean;
 }
 
-export interface MasterHealth {
-  url: string;
-  ok: boolean;
-  role?: string;
-  jobs?: number;
-  replication?: { batches: number; ops: number; meanMs: number | null };
-  error?: string;
-}
+/** A master as the console found it: its own /health, or why it did not answer. */
+export type MasterProbe = { url: string; ok: boolean; error?: string } & Partial<Pick<MasterHealth, 'role' | 'jobs' | 'replication'>>;
 
 export interface ClusterStatus {
   viewUrl: string;
   /** Null when the view service does not answer; `error` says why. */
   view: ViewStatus | null;
   error: string | null;
-  masters: MasterHealth[];
+  masters: MasterProbe[];
   alerts: string[];
 }
 
@@ -46,16 +41,6 @@ export interface PlatformDeps {
   viewUrl: string;
 }
 
-async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-  return (await res.json()) as T;
-}
-
-const reason = (err: unknown) => {
-  const e = err as Error & { cause?: Error };
-  return e.cause?.message ?? e.message;
-};
 
 export class Platform {
   constructor(private d: PlatformDeps) {}
@@ -71,9 +56,13 @@ export class Platform {
     return listDatasets(this.d.redis, this.d.keys);
   }
 
-  /** A dataset's metadata and first lines; a DatasetError (the message lists the datasets) when there is none. */
+  /** A dataset's metadata and first lines; `not_found` (the message lists the datasets) when there is none. */
   async dataset(name: string, lines = 20): Promise<{ meta: DatasetMeta; head: string[] }> {
-    const meta = await requireDataset(this.d.redis, this.d.keys, name);
+    validateDatasetName(name);
+    // With the name valid, the only DatasetError requireDataset throws says the dataset is not there.
+    const meta = await requireDataset(this.d.redis, this.d.keys, name).catch((err: unknown) => {
+      throw err instanceof DatasetError ? new TandemError('not_found', err.message) : err;
+    });
     return { meta, head: await headDataset(this.d.redis, this.d.keys, meta, lines) };
   }
 
@@ -119,17 +108,17 @@ export class Platform {
     let view: ViewStatus | null = null;
     let error: string | null = null;
     try {
-      view = await getJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, 2000);
+      view = await fetchJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, { timeoutMs: 2000 });
     } catch (err) {
-      error = `the view service at ${this.d.viewUrl} does not answer (${reason(err)})`;
+      error = `the view service at ${this.d.viewUrl} does not answer (${(err as Error).message})`;
     }
     const urls = view ? view.servers.map((s) => s.name) : [];
-    const masters = await Promise.all(urls.map(async (url): Promise<MasterHealth> => {
+    const masters = await Promise.all(urls.map(async (url): Promise<MasterProbe> => {
       try {
-        const h = await getJson<{ role: string; jobs: number; replication: MasterHealth['replication'] }>(new URL('/health', url).href, 1500);
+        const h = await fetchJson<MasterHealth>(new URL('/health', url).href, { timeoutMs: 1500 });
         return { url, ok: true, role: h.role, jobs: h.jobs, replication: h.replication };
       } catch (err) {
-        return { url, ok: false, error: reason(err) };
+        return { url, ok: false, error: (err as Error).message };
       }
     }));
     const alerts = [...(error ? [error] : []), ...(view?.alerts ?? [])];

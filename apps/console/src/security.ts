@@ -16,6 +16,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { TandemError, errorBody } from '@tandem/shared';
 
 export const COOKIE = 'tandem_console';
 
@@ -85,6 +86,8 @@ function crossSite(req: Request): boolean {
   return origin !== undefined && origin !== 'null' && origin !== `${req.protocol}://${req.get('host')}`;
 }
 
+const refuse = (res: Response, e: TandemError) => res.status(e.status).json(errorBody(e));
+
 const fromBrowser = (req: Request) => req.get('origin') !== undefined || req.get('sec-fetch-site') !== undefined;
 
 /**
@@ -97,7 +100,7 @@ export function guardRequests(g: Guard, open: (path: string) => boolean) {
     const auth = authOf(g, req);
     if (!auth && !open(req.path)) {
       if (api || !SAFE.has(req.method)) {
-        res.status(401).json({ ok: false, error: 'this console needs its token: log in at /login, or send Authorization: Bearer <token>' });
+        refuse(res, new TandemError('unauthorized', 'this console needs its token: log in at /login, or send Authorization: Bearer <token>'));
       } else {
         res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
       }
@@ -105,7 +108,7 @@ export function guardRequests(g: Guard, open: (path: string) => boolean) {
     }
     if (SAFE.has(req.method) || auth === 'bearer') return next();
     if (crossSite(req)) {
-      res.status(403).json({ ok: false, error: 'refused a cross-site request: the console accepts changes only from its own pages' });
+      refuse(res, new TandemError('forbidden', 'refused a cross-site request: the console accepts changes only from its own pages'));
       return;
     }
     // bull-board's own page sends its changes without our token; the same-origin check covers it.
@@ -113,7 +116,7 @@ export function guardRequests(g: Guard, open: (path: string) => boolean) {
     if (auth === 'cookie' || fromBrowser(req)) {
       const given = req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf;
       if (typeof given !== 'string' || !same(given, g.csrf)) {
-        res.status(403).json({ ok: false, error: 'missing or stale form token: reload the page and try again' });
+        refuse(res, new TandemError('forbidden', 'missing or stale form token: reload the page and try again'));
         return;
       }
     }

@@ -1,32 +1,40 @@
 /** The master's HTTP API for clients (CLI, console, scripts). Thin: validation and routing only. */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isFinishedPhase, type Logger } from '@tandem/shared';
+import {
+  DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, isFinishedPhase, jobQuerySchema, parseRequest,
+  submitRequestSchema, validateDatasetName, type ChangeReply, type JobList, type Logger, type MasterHealth,
+} from '@tandem/shared';
 import { Master, RequestError } from './master.ts';
-import { NotPrimaryError } from './replication.ts';
+import type { Reply } from './state.ts';
 import { jobDetail, jobSummary } from './views.ts';
 
-const clientFields = { clientId: z.string().min(1).max(200), requestId: z.string().min(1).max(200) };
-const submitBody = z.object({
-  ...clientFields,
-  type: z.string().min(1),
-  dataset: z.string().min(1),
-  params: z.record(z.string(), z.string()).default({}),
-  partitions: z.number().int().optional(),
+/** A dataset name is checked here, so a bad one is refused naming the field before any lookup. */
+const datasetName = z.string().superRefine((name, ctx) => {
+  try {
+    validateDatasetName(name);
+  } catch (err) {
+    if (!(err instanceof DatasetError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+  }
 });
-const clientBody = z.object(clientFields);
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) throw new RequestError(`bad request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
+const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
 export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
   const app = express();
+
+  const has = (id: string) => master.state.jobs[id] !== undefined;
+  /**
+   * Answers a change's reply. `apply` refuses a change to a job that is not there (not_found), or
+   * whose state forbids it (conflict): `jobThere` says which, from the state before and after the op.
+   */
+  const answer = (res: Response, reply: Reply, jobThere: boolean) => {
+    if (!reply.ok) throw new TandemError(jobThere ? 'conflict' : 'not_found', reply.error);
+    res.json({ ok: true, jobId: reply.jobId, phase: reply.phase } satisfies ChangeReply);
+  };
 
   app.use(express.json({ limit: '256kb' }));
   // Any master answers /health, whatever its role; it says which role that is.
@@ -38,65 +46,56 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
       ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length,
       replication: { batches: f.batches, ops: f.ops, meanMs: f.batches ? f.ms / f.batches : null },
       alerts: alerts(),
-    });
+    } satisfies MasterHealth);
   });
   // Everything else is the primary's, and a read is confirmed through the backup first.
   app.use((_req, _res, next) => {
     next(master.replication.serving ? undefined : master.replication.notPrimary());
   });
   app.post('/jobs', async (req, res) => {
-    const reply = await master.submit(parse(submitBody, req.body));
-    res.status(reply.ok ? 200 : 400).json(reply);
+    const body = parseRequest(submitBody, req.body ?? {});
+    // master.ts's SubmitRequest still declares string params; the registry parses any JSON value.
+    const reply = await master.submit({ ...body, params: body.params as Record<string, string> });
+    // A new job's id is random: a refusal can only be an id collision.
+    answer(res, reply, true);
   });
   app.get('/jobs', async (_req, res) => {
     await master.confirmRead();
     const now = alerts();
     const jobs = Object.values(master.state.jobs).sort((a, b) => b.submittedAt - a.submittedAt).map(jobSummary)
       .map((j) => ({ ...j, alerts: isFinishedPhase(j.phase) ? [] : now }));
-    res.json({ jobs });
+    res.json({ jobs } satisfies JobList);
   });
   // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later.
   app.get('/jobs/:id', async (req, res) => {
     const id = req.params.id;
-    const after = req.query.after === undefined ? NaN : Number(req.query.after);
-    if (Number.isInteger(after) && master.state.jobs[id]) {
-      const waitMs = Math.min(60_000, Math.max(0, Number(req.query.waitMs ?? 25_000) || 0));
-      await master.waitForChange(id, after, waitMs);
-    }
+    const q = parseRequest(jobQuerySchema, req.query, 'bad query');
+    if (q.after !== undefined && master.state.jobs[id]) await master.waitForChange(id, q.after, q.waitMs);
     await master.confirmRead();
     const job = master.state.jobs[id];
-    if (!job) {
-      res.status(404).json({ ok: false, error: `job ${id} does not exist` });
-      return;
-    }
-    const view = req.query.tasks ? jobDetail(job) : jobSummary(job);
+    if (!job) throw new TandemError('not_found', `job ${id} does not exist`);
+    const view = q.tasks ? jobDetail(job) : jobSummary(job);
     res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts() });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
-    const { clientId, requestId } = parse(clientBody, req.body);
+    const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
+    const existed = has(req.params.id);
     const reply = await master.cancel(clientId, requestId, req.params.id);
-    res.status(reply.ok ? 200 : 400).json(reply);
+    answer(res, reply, existed || has(req.params.id));
   });
   app.post('/jobs/:id/remove', async (req, res) => {
-    const { clientId, requestId } = parse(clientBody, req.body);
+    const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
+    const existed = has(req.params.id);
     const reply = await master.remove(clientId, requestId, req.params.id);
-    res.status(reply.ok ? 200 : 400).json(reply);
+    answer(res, reply, existed || has(req.params.id));
   });
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof NotPrimaryError) {
-      res.status(503).json({ ok: false, notPrimary: true, error: err.message, view: err.view });
-      return;
-    }
-    if (err instanceof RequestError) {
-      res.status(400).json({ ok: false, error: err.message });
-      return;
-    }
-    if (err.type === 'entity.parse.failed' || err.type === 'entity.too.large') {
-      res.status(err.status ?? 400).json({ ok: false, error: `bad request body: ${err.message}` });
-      return;
-    }
-    log.error({ err: err.message, stack: err.stack }, 'request failed');
-    res.status(500).json({ ok: false, error: `internal error: ${err.message}` });
+  app.use((req, _res, next) => next(new TandemError('not_found', `a master has no ${req.method} ${req.path}; see "HTTP APIs" in README.md`)));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // The master's own refusals of a submit (unknown type, bad parameter, unknown dataset, ...) name what is wrong.
+    const e = asTandemError(err instanceof RequestError ? new TandemError('invalid', err.message) : err, (x) => {
+      log.error({ err: x.message, stack: x.stack }, 'request failed');
+    });
+    res.status(e.status).json(errorBody(e));
   });
   return app;
 }

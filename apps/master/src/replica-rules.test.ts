@@ -1,9 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { View } from '@tandem/shared';
 import { checkMessage, initialReplica, installed, learnView, pingViewnum, suspend, synced, type ReplicaState } from './replica-rules.ts';
 
-const view = (viewnum: number, primary: string, backup = '') => ({ viewnum, primary, backup });
-const learn = (s: ReplicaState, v: ReturnType<typeof view>) => learnView(s, v);
+const view = (viewnum: number, primary: string, backup = ''): View => ({ viewnum, primary, backup });
+const learn = (s: ReplicaState, v: View) => learnView(s, v);
 
 describe('replica rules', () => {
   test('a fresh master pings 0, becomes primary of view 1 with the empty state and acknowledges it at once', () => {

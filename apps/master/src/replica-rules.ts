@@ -13,13 +13,7 @@
  *   exact view number, and operations only after it holds that view's snapshot. A message naming a
  *   newer view than the backup knows makes it ask the view service first (it may just be behind).
  */
-
-export interface View {
-  viewnum: number;
-  /** '' when there is none. */
-  primary: string;
-  backup: string;
-}
+import type { View } from '@tandem/shared';
 
 export type Role = 'primary' | 'backup' | 'idle';
 

@@ -13,20 +13,22 @@
  * The master (master.ts) owns the state; this module calls back into it through `ReplicaHost`.
  */
 import { z } from 'zod';
-import { LamportClock, requestJson, type Logger } from '@tandem/shared';
+import {
+  LamportClock, TandemError, formatIssues, pingReplySchema, requestJson, sleep, type Logger, type PingRequest, type View,
+} from '@tandem/shared';
 import { ReplicaChannel } from './replica-channel.ts';
 import {
   backupOf, checkMessage, initialReplica, installed, isServing, learnView, pingViewnum, suspend, synced,
-  type MessageKind, type ReplicaState, type View, type ViewAction,
+  type MessageKind, type ReplicaState, type ViewAction,
 } from './replica-rules.ts';
 import type { MasterState, Op } from './state.ts';
 
-export type { View };
-
 /** This master is not the primary (any more): the client should ask the view service. */
-export class NotPrimaryError extends Error {
+export class NotPrimaryError extends TandemError {
+  override name = 'NotPrimaryError';
+
   constructor(readonly view: View, why: string) {
-    super(`not primary: ${why}`);
+    super('not_primary', `not primary: ${why}`, { view });
   }
 }
 
@@ -73,8 +75,6 @@ const messageSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('ops'), ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) }),
 ]);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Replication {
   private s: ReplicaState;
@@ -135,15 +135,13 @@ export class Replication {
   /** One ping: reports the acknowledged view and acts on the view the service answers with. */
   async ping(): Promise<boolean> {
     try {
-      const r = await requestJson<{ ok: boolean; view: View; clock?: number }>(
-        new URL('/ping', this.cfg.viewUrl).href,
-        { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() },
-        this.cfg.pingIntervalMs * this.cfg.deadPings,
-      );
-      if (!r.body.ok) throw new Error(`view service refused the ping: ${JSON.stringify(r.body)}`);
-      this.clock.receive(r.body.clock ?? 0);
+      const ping: PingRequest = { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() };
+      const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings });
+      const reply = pingReplySchema.safeParse(r.body);
+      if (!reply.success) throw new Error(`view service refused the ping (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`);
+      this.clock.receive(reply.data.clock);
       this.lastPingOk = Date.now();
-      this.learn(r.body.view);
+      this.learn(reply.data.view);
       return true;
     } catch (err) {
       const silentMs = Date.now() - this.lastPingOk;
@@ -272,7 +270,7 @@ export class Replication {
   /** Backup: one message from the replication stream. */
   async receive(raw: unknown): Promise<ReplicaAnswer> {
     const r = messageSchema.safeParse(raw);
-    if (!r.success) return { ok: false, refused: `malformed message: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, clock: this.clock.tick() };
+    if (!r.success) return { ok: false, refused: `malformed message: ${formatIssues(r.error, { root: 'message' })}`, clock: this.clock.tick() };
     const { kind, ...msg } = r.data;
     return kind === 'snapshot' ? this.receiveSnapshot(msg as unknown as SnapshotMessage) : this.receiveOps(msg as unknown as OpsMessage);
   }

@@ -1,37 +1,29 @@
 /** The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
-import type { Logger } from '@tandem/shared';
+import {
+  TandemError, asTandemError, errorBody, parseRequest, pingRequestSchema, type Logger, type PingReply, type ViewReply, type ViewStatus,
+} from '@tandem/shared';
 import type { ViewService } from './service.ts';
-
-const pingBody = z.object({ server: z.string().min(1).max(200), viewnum: z.number().int().min(0), clock: z.number().int().min(0).optional() });
 
 export function createViewApi(vs: ViewService, log: Logger): express.Express {
   const app = express();
   app.use(express.json({ limit: '16kb' }));
   app.post('/ping', (req, res) => {
-    const r = pingBody.safeParse(req.body);
-    if (!r.success) {
-      res.status(400).json({ ok: false, error: `bad ping: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` });
-      return;
-    }
-    vs.clock.receive(r.data.clock ?? 0);
-    res.json({ ok: true, view: vs.ping(r.data.server, r.data.viewnum), clock: vs.clock.tick() });
+    const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
+    vs.clock.receive(ping.clock ?? 0);
+    res.json({ ok: true, view: vs.ping(ping.server, ping.viewnum), clock: vs.clock.tick() } satisfies PingReply);
   });
   app.get('/view', (_req, res) => {
     vs.lookups++;
-    res.json({ ok: true, view: vs.view });
+    res.json({ ok: true, view: vs.view } satisfies ViewReply);
   });
   app.get('/status', (_req, res) => {
-    res.json({ ok: true, ...vs.status() });
+    res.json({ ok: true, ...vs.status() } satisfies ViewStatus & { ok: true });
   });
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-    if (err.type === 'entity.parse.failed' || err.type === 'entity.too.large') {
-      res.status(err.status ?? 400).json({ ok: false, error: `bad request body: ${err.message}` });
-      return;
-    }
-    log.error({ err: err.message }, 'request failed');
-    res.status(500).json({ ok: false, error: `internal error: ${err.message}` });
+  app.use((req, _res, next) => next(new TandemError('not_found', `the view service has no ${req.method} ${req.path}; it answers POST /ping, GET /view and GET /status`)));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = asTandemError(err, (x) => log.error({ err: x.message, stack: x.stack }, 'request failed'));
+    res.status(e.status).json(errorBody(e));
   });
   return app;
 }

@@ -2,10 +2,8 @@
  * The view service's process logic: holds the rules' state, applies pings as they arrive and ticks
  * on a timer, and reports status (views, servers, queues, alerts). HTTP lives in api.ts.
  */
-import { LamportClock, type ServerStatus, type ViewStatus } from '@tandem/shared';
-
-export type { ServerStatus, ViewStatus };
-import { initialState, isAlive, ping, tick, type RulesConfig, type View, type ViewState } from './view-rules.ts';
+import { LamportClock, type ServerStatus, type View, type ViewStatus } from '@tandem/shared';
+import { initialState, isAlive, ping, tick, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 
 export class ViewService {

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { initialState, ping, tick, type RulesConfig, type View, type ViewState } from './view-rules.ts';
+import type { View } from '@tandem/shared';
+import { initialState, ping, tick, type RulesConfig, type ViewState } from './view-rules.ts';
 
 const cfg: RulesConfig = { pingIntervalMs: 100, deadPings: 5 };
 

@@ -14,13 +14,7 @@
  * - A server that is neither primary nor backup is idle; an idle server becomes backup when there
  *   is none. A dead or restarted backup is removed (replaced by an idle server if there is one).
  */
-
-export interface View {
-  viewnum: number;
-  /** '' when there is none. */
-  primary: string;
-  backup: string;
-}
+import type { View } from '@tandem/shared';
 
 export interface ServerSeen {
   /** When it last pinged (ms). */

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ViewStatus } from '@tandem/shared';
+import { TandemError, fetchJson, type ViewStatus } from '@tandem/shared';
 import { configFrom } from '../options.ts';
 import { table } from '../format.ts';
 
@@ -11,11 +11,10 @@ export function viewCommand(): Command {
       const cfg = configFrom(self);
       let s: ViewStatus;
       try {
-        const res = await fetch(new URL('/status', cfg.TANDEM_VIEW_URL), { signal: AbortSignal.timeout(5000) });
-        s = (await res.json()) as ViewStatus;
+        s = await fetchJson<ViewStatus>(new URL('/status', cfg.TANDEM_VIEW_URL).href, { timeoutMs: 5000 });
       } catch (err) {
-        const e = err as Error & { cause?: Error };
-        throw new Error(`cannot reach the view service at ${cfg.TANDEM_VIEW_URL} (${e.cause?.message ?? e.message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
+        if (err instanceof TandemError) throw new Error(`the view service at ${cfg.TANDEM_VIEW_URL} did not give its status: ${err.message}`);
+        throw new Error(`cannot reach the view service at ${cfg.TANDEM_VIEW_URL} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
       }
       if (opts.json) return console.log(JSON.stringify(s, null, 2));
       const v = s.view;

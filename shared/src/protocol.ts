@@ -1,0 +1,371 @@
+/**
+ * Tandem's wire protocol, in one place that the servers and their clients both import: the view
+ * service's messages (ping, view, status), the masters' API (submit, status and long poll, list,
+ * cancel, remove, health), and the errors any of them answers with.
+ *
+ * Every shape is a zod schema with its type. Servers parse what they receive with the schema;
+ * clients take a server's answer as its type without parsing it again (a long-polled job status is
+ * large and comes often).
+ *
+ * A refusal is `{ok: false, code, error, details?}` with the HTTP status of its code
+ * (ERROR_STATUS), and every client rebuilds it as a TandemError (`errorOf`), so callers branch on
+ * `err.code`, never on the message, which is for people.
+ */
+import { z } from 'zod';
+import { QUEUES } from './keys.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Each error code and the one HTTP status it is answered with. */
+export const ERROR_STATUS = {
+  /** The request is malformed or asks for something impossible; the message names the field. */
+  invalid: 400,
+  /** No credentials, or wrong ones (the console's token). */
+  unauthorized: 401,
+  /** Refused whoever asks: a cross-site change, a missing or stale form token. */
+  forbidden: 403,
+  /** What the request names (a job, a dataset, a route) does not exist. */
+  not_found: 404,
+  /** It exists, but its state forbids the request (already finished, already exists, not cleaned up). */
+  conflict: 409,
+  /** The request body is over the server's limit. */
+  too_large: 413,
+  /** A bug or an unexpected failure in the server; the server logs it. */
+  internal: 500,
+  /** Something the answer needs does not answer (a master, the view service); try again later. */
+  unavailable: 503,
+  /** This master is not the primary: ask the view service for the current view and retry there. */
+  not_primary: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+export const isErrorCode = (x: unknown): x is ErrorCode => typeof x === 'string' && Object.hasOwn(ERROR_STATUS, x);
+
+/**
+ * The code a status stands for when an answer carries none (a proxy's error page, a server from
+ * before codes): the first code with that status, so 503 is `unavailable`, never `not_primary`.
+ */
+export function codeForStatus(status: number): ErrorCode {
+  return ERROR_CODES.find((c) => ERROR_STATUS[c] === status) ?? (status >= 500 ? 'internal' : 'invalid');
+}
+
+/** A refusal with its code; servers answer it with its status, clients rebuild it from the body. */
+export class TandemError extends Error {
+  override name = 'TandemError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Machine-readable particulars, e.g. the current view with `not_primary`. */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const errorReplySchema = z.object({
+  ok: z.literal(false),
+  code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+  /** For people: what happened, to what, and what to do. */
+  error: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ErrorReply = z.infer<typeof errorReplySchema>;
+
+export const errorBody = (e: TandemError): ErrorReply => ({ ok: false, code: e.code, error: e.message, ...(e.details ? { details: e.details } : {}) });
+
+/** The TandemError an answer carries (a non-2xx status, or `ok: false`), or null when it is a success. */
+export function errorOf(status: number, body: unknown): TandemError | null {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Partial<Record<keyof ErrorReply, unknown>>;
+  if (status >= 200 && status < 300 && b.ok !== false) return null;
+  const code = isErrorCode(b.code) ? b.code : codeForStatus(status >= 200 && status < 300 ? 400 : status);
+  const message = typeof b.error === 'string' ? b.error : `answered ${status} without a message`;
+  const details = typeof b.details === 'object' && b.details !== null ? (b.details as Record<string, unknown>) : undefined;
+  return new TandemError(code, message, details);
+}
+
+/** Zod's issues as one line that names each field by its path (`params.pattern: ...; dataset: ...`). */
+export function formatIssues(error: z.ZodError, opts: { root?: string; name?: (path: string) => string; separator?: string } = {}): string {
+  const { root = 'body', name = (p: string) => p, separator = '; ' } = opts;
+  return error.issues.map((i) => `${name(i.path.map(String).join('.') || root)}: ${i.message}`).join(separator);
+}
+
+/** `value` parsed by `schema`, or an `invalid` TandemError that names each bad field. */
+export function parseRequest<T>(schema: z.ZodType<T>, value: unknown, what = 'bad request'): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new TandemError('invalid', `${what}: ${formatIssues(r.error)}`);
+  return r.data;
+}
+
+/**
+ * What a server answers for a thrown `err`: a TandemError as it is; a failure of express's body
+ * parser (bad JSON, a body over the limit, recognised by shape so the protocol does not depend on
+ * express) as `invalid` or `too_large`; anything else as `internal`, which `unexpected` sees first
+ * (to log it: a refusal is not news, a bug is).
+ */
+export function asTandemError(err: unknown, unexpected?: (err: Error) => void): TandemError {
+  if (err instanceof TandemError) return err;
+  const { type, limit } = (err ?? {}) as { type?: unknown; limit?: unknown };
+  if (type === 'entity.too.large') return new TandemError('too_large', `request body too large${typeof limit === 'number' ? ` (the limit is ${limit} bytes)` : ''}`);
+  if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new TandemError('invalid', `bad request body: ${(err as Error).message}`);
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  unexpected?.(e);
+  return new TandemError('internal', `internal error: ${e.message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// View service (MIT 6.824 2015, viewservice/common.go)
+
+export const viewSchema = z.object({
+  /** Views are numbered 1, 2, ... in the order the service made them; 0 before the first. */
+  viewnum: z.number().int().min(0),
+  /** The primary master's name (its URL), '' when there is none. */
+  primary: z.string(),
+  /** The backup master's name, '' when there is none. */
+  backup: z.string(),
+});
+/** The view: which master is primary and which is backup. */
+export type View = z.infer<typeof viewSchema>;
+
+/** POST /ping: a master says it is alive and which view it acknowledges. */
+export const pingRequestSchema = z.object({
+  /** The master's name in views: its URL. */
+  server: z.string().min(1).max(200),
+  /**
+   * The view this master acknowledges: the primary pings a view once its backup holds its state,
+   * others the newest view they know; 0 means "I (re)started and hold no state".
+   */
+  viewnum: z.number().int().min(0),
+  /** The master's Lamport time (the event log orders events across processes by it). */
+  clock: z.number().int().min(0).optional(),
+});
+export type PingRequest = z.infer<typeof pingRequestSchema>;
+
+export const pingReplySchema = z.object({
+  ok: z.literal(true),
+  /** The current view, after this ping. */
+  view: viewSchema,
+  /** The view service's Lamport time. */
+  clock: z.number().int().min(0),
+});
+export type PingReply = z.infer<typeof pingReplySchema>;
+
+/** GET /view: the current view and nothing else (a lookup is not a ping). */
+export const viewReplySchema = z.object({ ok: z.literal(true), view: viewSchema });
+export type ViewReply = z.infer<typeof viewReplySchema>;
+
+/** A master as the view service sees it. */
+export const serverStatusSchema = z.object({
+  /** Its name in views (its URL). */
+  name: z.string(),
+  role: z.enum(['primary', 'backup', 'idle']),
+  /** It pinged within the dead-detection time. */
+  alive: z.boolean(),
+  lastPingAgoMs: z.number(),
+  /** The view number of its last ping. */
+  viewnum: z.number().int(),
+  /** It pinged 0 after a real view while it had a role: whatever it held is gone. */
+  restarted: z.boolean(),
+});
+export type ServerStatus = z.infer<typeof serverStatusSchema>;
+
+/** One BullMQ queue's task counts. */
+export const queueCountsSchema = z.object({
+  waiting: z.number().int(),
+  active: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  delayed: z.number().int(),
+});
+export type QueueCounts = z.infer<typeof queueCountsSchema>;
+
+/** The view service's watch on the task queues. */
+export const queueReportSchema = z.object({
+  /** Counts per queue (map and reduce). */
+  queues: z.record(z.enum(QUEUES), queueCountsSchema),
+  /** Worker processes BullMQ lists as listening. */
+  workersOnline: z.number().int(),
+  /** Stall events seen since the monitor started. */
+  stalled: z.number().int(),
+  /** Tasks that stalled more than once, with how often. */
+  repeatedlyStalled: z.array(z.object({ task: z.string(), times: z.number().int() })),
+  /** When the counts were taken (ms since the epoch). */
+  checkedAt: z.number(),
+  /** Why the last check failed (Redis unreachable, ...), or null. */
+  error: z.string().nullable(),
+});
+export type QueueReport = z.infer<typeof queueReportSchema>;
+
+/** GET /status (with `ok: true`): the view service's whole account, for people and the console. */
+export const viewStatusSchema = z.object({
+  view: viewSchema,
+  /** The primary has pinged the current view's number; only then may the view change. */
+  acked: z.boolean(),
+  /** Since when the current view has waited for the primary's acknowledgement (null if acked). */
+  waitingForAckMs: z.number().nullable(),
+  /** Every master that has pinged, by name. */
+  servers: z.array(serverStatusSchema),
+  /** Null until the queue monitor has checked once. */
+  queues: queueReportSchema.nullable(),
+  /** Problems in plain words (no primary, an unacknowledged view, tasks and no worker, ...). */
+  alerts: z.array(z.string()),
+  /** GET /view requests served since start (clients looking for the primary). */
+  lookups: z.number().int(),
+});
+export type ViewStatus = z.infer<typeof viewStatusSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Masters
+
+export const jobPhaseSchema = z.enum(['map', 'reduce', 'done', 'failed', 'cancelled']);
+export type JobPhase = z.infer<typeof jobPhaseSchema>;
+
+export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';
+
+/**
+ * Who sends a change: a retry with the same pair gets the first answer (the primary's replicated
+ * table of last replies), so a submit retried through a failover makes one job, not two.
+ */
+const clientFields = {
+  /** The client's id, random per client process. */
+  clientId: z.string().min(1).max(200),
+  /** The client's request number, the same for every retry of one request. */
+  requestId: z.string().min(1).max(200),
+};
+
+/** What a client asks to run (MasterClient.submit sends it with clientId and requestId). */
+export const submitSpecSchema = z.object({
+  /** A job type the masters know (`tandem job types`). */
+  type: z.string().min(1),
+  /** A dataset's name; the job reads the version current at submit. */
+  dataset: z.string().min(1),
+  /** The job type's parameters, validated by the job type. */
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, a number or a boolean' })).default({}),
+  /** Reduce partitions (R); the master picks a number from the input's size when absent. */
+  partitions: z.number().int().optional(),
+});
+export type SubmitSpec = z.input<typeof submitSpecSchema>;
+
+/** POST /jobs. */
+export const submitRequestSchema = submitSpecSchema.extend(clientFields);
+export type SubmitRequest = z.infer<typeof submitRequestSchema>;
+
+/** POST /jobs/:id/cancel and POST /jobs/:id/remove. */
+export const changeRequestSchema = z.object(clientFields);
+export type ChangeRequest = z.infer<typeof changeRequestSchema>;
+
+/** The answer to a submit, a cancel or a remove that was applied. */
+export const changeReplySchema = z.object({
+  ok: z.literal(true),
+  jobId: z.string(),
+  /** The job's phase after the change (absent after a remove). */
+  phase: jobPhaseSchema.optional(),
+});
+export type ChangeReply = z.infer<typeof changeReplySchema>;
+
+/** A whole number in a query string, e.g. `?after=12`. */
+const queryInt = z.string().regex(/^\d+$/, 'expected a whole number ≥ 0').transform(Number);
+
+/** GET /jobs/:id's query. */
+export const jobQuerySchema = z.object({
+  /** A version from an earlier status: answer once the job's version differs (a long poll). */
+  after: queryInt.optional(),
+  /** How long a long poll may wait before it answers anyway (ms, at most 60 s). */
+  waitMs: queryInt.transform((n) => Math.min(n, 60_000)).default(25_000),
+  /** Any value: include every task's record (for debugging). */
+  tasks: z.string().optional(),
+});
+export type JobQuery = z.infer<typeof jobQuerySchema>;
+
+export const taskCountsSchema = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  queued: z.number().int(),
+  running: z.number().int(),
+  committed: z.number().int(),
+});
+export type TaskCounts = z.infer<typeof taskCountsSchema>;
+
+/** Summed over a phase's committed tasks, except attempts and failures, which count every attempt. */
+export const phaseCountersSchema = z.object({
+  recordsIn: z.number(),
+  recordsOut: z.number(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+  attempts: z.number().int(),
+  failures: z.number().int(),
+  /** Backup attempts started for stragglers. */
+  speculative: z.number().int(),
+});
+export type PhaseCounters = z.infer<typeof phaseCountersSchema>;
+
+/** GET /jobs/:id, and each job of GET /jobs. */
+export const jobStatusSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  dataset: z.string(),
+  /** The dataset version pinned at submit. */
+  datasetVersion: z.string(),
+  /** The parameters as the job type parsed them (defaults filled in). */
+  params: z.record(z.string(), z.unknown()),
+  phase: jobPhaseSchema,
+  /** The round running now (0 for a one-round job). */
+  round: z.number().int(),
+  /** The current round's map and reduce tasks. */
+  maps: taskCountsSchema,
+  reduces: taskCountsSchema,
+  partitions: z.number().int(),
+  counters: z.object({ map: phaseCountersSchema, reduce: phaseCountersSchema }),
+  submittedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  /** Why the job failed, or null. */
+  error: z.string().nullable(),
+  /** Its intermediate data has been deleted (after it finished). */
+  cleaned: z.boolean(),
+  /** Indices of the current round's running tasks. */
+  running: z.array(z.number().int()),
+  /** Problems that hold the job up, in plain words (e.g. Redis unreachable); empty when none. */
+  alerts: z.array(z.string()),
+  /** Change counter for long polls (`?after=`); replicated, so it never goes backwards across a failover. */
+  version: z.number().int(),
+  /** The (clientId, requestId) of the submit that created the job. */
+  submittedBy: z.object(clientFields),
+  /** An iterative job's rounds (set-up rounds, iteration limit, tolerance, first chained round); null for a one-round job. */
+  plan: z.object({ setup: z.number().int(), iterations: z.number().int(), tol: z.number(), chainFrom: z.number().int().optional() }).nullable(),
+  /** Finished rounds of an iterative job with their summed statistics (e.g. PageRank's L1 `delta`); empty otherwise. */
+  rounds: z.array(z.object({ round: z.number().int(), stats: z.record(z.string(), z.number()), finishedAt: z.number() })),
+  /** An iterative job is in its output round (after the last iteration). */
+  outputRound: z.boolean(),
+});
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** GET /jobs: every job the primary holds, newest first. */
+export const jobListSchema = z.object({ jobs: z.array(jobStatusSchema) });
+export type JobList = z.infer<typeof jobListSchema>;
+
+/** GET /health: any master, whatever its role, describes itself. */
+export const masterHealthSchema = z.object({
+  ok: z.literal(true),
+  pid: z.number().int(),
+  role: z.enum(['primary', 'backup', 'idle']),
+  /** The newest view this master knows. */
+  view: viewSchema,
+  /** It holds the replicated state (the primary, or a backup with the current view's snapshot). */
+  hasState: z.boolean(),
+  /** Jobs in its state. */
+  jobs: z.number().int(),
+  /** Batches forwarded to the backup and confirmed, and their mean round trip (null before the first). */
+  replication: z.object({ batches: z.number().int(), ops: z.number().int(), meanMs: z.number().nullable() }),
+  alerts: z.array(z.string()),
+});
+export type MasterHealth = z.infer<typeof masterHealthSchema>;

@@ -5,7 +5,7 @@ import {
   DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, isFinishedPhase, jobQuerySchema, parseRequest,
   submitRequestSchema, validateDatasetName, type ChangeReply, type JobList, type Logger, type MasterHealth,
 } from '@tandem/shared';
-import { Master, RequestError } from './master.ts';
+import type { Master } from './master.ts';
 import type { Reply } from './state.ts';
 import { jobDetail, jobSummary } from './views.ts';
 
@@ -26,13 +26,9 @@ export type AlertSource = () => string[];
 export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
   const app = express();
 
-  const has = (id: string) => master.state.jobs[id] !== undefined;
-  /**
-   * Answers a change's reply. `apply` refuses a change to a job that is not there (not_found), or
-   * whose state forbids it (conflict): `jobThere` says which, from the state before and after the op.
-   */
-  const answer = (res: Response, reply: Reply, jobThere: boolean) => {
-    if (!reply.ok) throw new TandemError(jobThere ? 'conflict' : 'not_found', reply.error);
+  /** Answers a change's reply; `apply` says why it refused one (not_found or conflict). */
+  const answer = (res: Response, reply: Reply) => {
+    if (!reply.ok) throw new TandemError(reply.code, reply.error);
     res.json({ ok: true, jobId: reply.jobId, phase: reply.phase } satisfies ChangeReply);
   };
 
@@ -53,11 +49,7 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
     next(master.replication.serving ? undefined : master.replication.notPrimary());
   });
   app.post('/jobs', async (req, res) => {
-    const body = parseRequest(submitBody, req.body ?? {});
-    // master.ts's SubmitRequest still declares string params; the registry parses any JSON value.
-    const reply = await master.submit({ ...body, params: body.params as Record<string, string> });
-    // A new job's id is random: a refusal can only be an id collision.
-    answer(res, reply, true);
+    answer(res, await master.submit(parseRequest(submitBody, req.body ?? {})));
   });
   app.get('/jobs', async (_req, res) => {
     await master.confirmRead();
@@ -79,20 +71,16 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
     const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
-    const existed = has(req.params.id);
-    const reply = await master.cancel(clientId, requestId, req.params.id);
-    answer(res, reply, existed || has(req.params.id));
+    answer(res, await master.cancel(clientId, requestId, req.params.id));
   });
   app.post('/jobs/:id/remove', async (req, res) => {
     const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
-    const existed = has(req.params.id);
-    const reply = await master.remove(clientId, requestId, req.params.id);
-    answer(res, reply, existed || has(req.params.id));
+    answer(res, await master.remove(clientId, requestId, req.params.id));
   });
   app.use((req, _res, next) => next(new TandemError('not_found', `a master has no ${req.method} ${req.path}; see "HTTP APIs" in README.md`)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     // The master's own refusals of a submit (unknown type, bad parameter, unknown dataset, ...) name what is wrong.
-    const e = asTandemError(err instanceof RequestError ? new TandemError('invalid', err.message) : err, (x) => {
+    const e = asTandemError(err, (x) => {
       log.error({ err: x.message, stack: x.stack }, 'request failed');
     });
     res.status(e.status).json(errorBody(e));

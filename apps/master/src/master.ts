@@ -30,7 +30,6 @@ import type { MasterState, Op, Reply } from './state.ts';
 import { jobSpecFor, newJobId, type SubmitDeps, type SubmitRequest } from './submit.ts';
 import { TaskEnqueuer } from './task-enqueue.ts';
 
-export { RequestError, defaultPartitions, type SubmitRequest } from './submit.ts';
 export { STARTED_DELAY_MS } from './queue-intake.ts';
 
 export interface MasterDeps {

@@ -79,7 +79,8 @@ export interface RoundRecord {
 
 export type Reply =
   | { ok: true; jobId: string; phase?: JobPhase }
-  | { ok: false; error: string };
+  /** A refused change: the job is not there (not_found), or its state forbids the change (conflict). */
+  | { ok: false; code: 'not_found' | 'conflict'; error: string };
 
 export interface MasterState {
   jobs: Record<string, JobRecord>;
@@ -135,7 +136,7 @@ export function apply(state: MasterState, op: Op): Applied {
       const seen = state.clients[op.clientId];
       if (seen && seen.requestId === op.requestId) return { state, reply: seen.reply };
       if (state.jobs[op.jobId]) {
-        return { state, reply: { ok: false, error: `job ${op.jobId} already exists` } };
+        return { state, reply: { ok: false, code: 'conflict', error: `job ${op.jobId} already exists` } };
       }
       const job: JobRecord = {
         id: op.jobId,
@@ -166,16 +167,16 @@ export function apply(state: MasterState, op: Op): Applied {
       let reply: Reply;
       let jobs = state.jobs;
       if (!job) {
-        reply = { ok: false, error: `job ${op.jobId} does not exist` };
+        reply = { ok: false, code: 'not_found', error: `job ${op.jobId} does not exist` };
       } else if (op.op === 'cancel') {
         if (isFinishedPhase(job.phase)) {
-          reply = { ok: false, error: `job ${op.jobId} already ${job.phase}; nothing to cancel` };
+          reply = { ok: false, code: 'conflict', error: `job ${op.jobId} already ${job.phase}; nothing to cancel` };
         } else {
           jobs = { ...jobs, [job.id]: { ...job, phase: 'cancelled', finishedAt: op.at, version: job.version + 1 } };
           reply = { ok: true, jobId: job.id, phase: 'cancelled' };
         }
       } else if (!isFinishedPhase(job.phase) || !job.cleaned) {
-        reply = { ok: false, error: `job ${op.jobId} is ${job.phase}; cancel it and wait for clean-up before removing it` };
+        reply = { ok: false, code: 'conflict', error: `job ${op.jobId} is ${job.phase}; cancel it and wait for clean-up before removing it` };
       } else {
         jobs = { ...jobs };
         delete jobs[job.id];

@@ -6,21 +6,18 @@
  */
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { getDataset, isIterative, splitFirstRecords, type Keys } from '@tandem/shared';
+import { TandemError, getDataset, isIterative, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
 import type { JobSpec } from './state.ts';
 
-export interface SubmitRequest {
-  clientId: string;
-  requestId: string;
-  type: string;
-  dataset: string;
-  params: Record<string, string>;
-  partitions?: number;
-}
+export type { SubmitRequest };
 
-/** A request the master refuses, with a message for the user. */
-export class RequestError extends Error {}
+/** A submit the master refuses, with a message that says what to change. */
+export class RequestError extends TandemError {
+  constructor(message: string) {
+    super('invalid', message);
+  }
+}
 
 const MAX_PARTITIONS = 1024;
 

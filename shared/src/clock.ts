@@ -1,5 +1,5 @@
 /**
- * Logical clocks (DESIGN §6). Every process keeps a Lamport clock; every message carries the
+ * Logical clocks (docs/DESIGN.md §6). Every process keeps a Lamport clock; every message carries the
  * sender's time and the receiver sets C = max(C, C_msg) + 1. Job events also carry a vector clock
  * over the processes that took part in the job, so a timeline can show which events are causally
  * ordered and which were concurrent.

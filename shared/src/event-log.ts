@@ -1,5 +1,5 @@
 /**
- * The cluster event log (DESIGN §6): job and task events in one capped Redis stream, each with the
+ * The cluster event log (docs/DESIGN.md §6): job and task events in one capped Redis stream, each with the
  * Lamport time and the job's vector clock at the process that recorded it, so a job's timeline can
  * be shown in one causal order with concurrent events marked.
  */

@@ -2,7 +2,7 @@
  * Client of the masters' HTTP API, for the CLI, the console and scripts.
  *
  * It finds the primary through the view service and caches it, asking again only after a failure
- * or a "not primary" answer (DESIGN §5). Every mutating request carries (clientId, requestId) and a
+ * or a "not primary" answer (docs/DESIGN.md §5.3). Every mutating request carries (clientId, requestId) and a
  * retry reuses the pair, so the primary's replicated dedupe table turns a retried submit into the
  * first answer instead of a second job, across failovers too.
  */

@@ -14,7 +14,7 @@ export const taskPayloadSchema = z.object({
   firstRecord: z.number().int().min(1).optional(),
   /** For map tasks: records (lines) in the split, from the dataset's metadata. */
   records: z.number().int().min(0).optional(),
-  /** The master's Lamport time and the job's vector clock when it enqueued the task (DESIGN §6). */
+  /** The master's Lamport time and the job's vector clock when it enqueued the task (docs/DESIGN.md §6). */
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
   /** Senders of this round's shuffle: map tasks, or the previous round's reduce tasks after a chained round; 0 in an output round. */
   maps: z.number().int().min(0),

@@ -1,5 +1,5 @@
 /**
- * A master's side of primary-backup replication (DESIGN §5), as pure rules: what a master does
+ * A master's side of primary-backup replication (docs/DESIGN.md §5.2), as pure rules: what a master does
  * when it learns a view, what it pings, and whether it accepts a message from another master.
  * No I/O and no clock; `replication.ts` wires these rules to HTTP and timers.
  *

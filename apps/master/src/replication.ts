@@ -1,5 +1,5 @@
 /**
- * Primary-backup replication of the master's state (DESIGN §5), wiring replica-rules.ts to the view
+ * Primary-backup replication of the master's state (docs/DESIGN.md §5.2), wiring replica-rules.ts to the view
  * service and to the other master over HTTP:
  *
  * - a pinger tells the view service the view this master acknowledges and learns the current view;

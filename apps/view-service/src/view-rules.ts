@@ -1,5 +1,5 @@
 /**
- * The view service's rules (DESIGN §5; MIT 6.824 2015, Lab 2 part A), as a pure state machine
+ * The view service's rules (docs/DESIGN.md §5.1; MIT 6.824 2015, Lab 2 part A), as a pure state machine
  * driven by `ping` and `tick`. No clock, no I/O: the caller passes `now`, so tests drive it tick by
  * tick and the process wires it to HTTP and a timer.
  *

@@ -11,11 +11,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { DatasetError, DatasetExistsError, MasterError, MasterUnreachableError, type Logger } from '@tandem/shared';
+import { DatasetError, DatasetExistsError, MasterError, MasterUnreachableError, PARTITIONS, partitionsProblem, type Logger } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
 import { datasetPage, datasetsPage } from './pages/datasets.ts';
-import { formParams, jobLive, jobPage, jobsPage, newJobPage, PARAM_FIELDS, type JobForm } from './pages/jobs.ts';
+import { formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
@@ -32,11 +32,12 @@ export interface ConsoleOptions {
   splitBytes: number;
 }
 
+/** Parameter values are checked by the master against the job type's schema; here, only their JSON kind. */
 const submitBody = z.object({
   type: z.string().min(1),
   dataset: z.string().min(1),
-  partitions: z.number().int().min(1).max(1024).optional(),
-  params: z.record(z.string(), z.string()).default({}),
+  partitions: z.number().int().min(PARTITIONS.min).max(PARTITIONS.max).optional(),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 }).strict();
 
 /** The status and message a failure shows the user. */
@@ -131,7 +132,9 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.post('/api/jobs', async (req, res) => {
     const r = submitBody.safeParse(req.body);
     if (!r.success) throw new ConsoleError(400, `bad job request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    const jobId = await platform.submit(r.data);
+    // The masters' API takes parameter values as strings; the job type's schema parses them back.
+    const params = Object.fromEntries(Object.entries(r.data.params).map(([k, v]) => [k, String(v)]));
+    const jobId = await platform.submit({ ...r.data, params });
     res.status(201).json({ ok: true, jobId });
   });
   // ?after=V: a long poll, answered once the job has changed after version V.
@@ -187,16 +190,13 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
     const form: JobForm = {
-      type: str('type'), dataset: str('dataset'), partitions: str('partitions'), params: str('params'),
+      type: str('type'), dataset: str('dataset'), partitions: str('partitions'),
       fields: Object.fromEntries(Object.entries(b).filter(([k, v]) => k.startsWith('p.') && typeof v === 'string')) as Record<string, string>,
     };
     try {
+      const problem = form.partitions ? partitionsProblem(form.partitions) : null;
+      if (problem) throw new ConsoleError(400, problem);
       const partitions = form.partitions ? Number(form.partitions) : undefined;
-      if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1024)) {
-        throw new ConsoleError(400, `partitions must be a whole number from 1 to 1024 (got ${JSON.stringify(form.partitions)})`);
-      }
-      const required = (PARAM_FIELDS[form.type!] ?? []).filter((f) => f.required && !str(`p.${form.type}.${f.key}`).trim());
-      if (required.length) throw new ConsoleError(400, `${form.type} needs ${required.map((f) => f.label.toLowerCase()).join(' and ')}`);
       const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) });
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
@@ -222,7 +222,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
     if (s.phase !== 'done') throw new ConsoleError(409, `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    const csv = s.type === 'pagerank';
+    const csv = platform.types().find((t) => t.name === s.type)?.outputFormat === 'csv';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);
     res.end();

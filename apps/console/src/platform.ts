@@ -7,18 +7,11 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  causalTimeline, headDataset, headOutput, isIterative, listDatasets, putDataset, readJobEvents, requireDataset, writeOutput,
-  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type Keys, type MasterClient, type SubmitSpec, type TimelineEntry,
+  causalTimeline, headDataset, headOutput, listDatasets, putDataset, readJobEvents, requireDataset, writeOutput,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type SubmitSpec, type TimelineEntry,
   type ViewStatus,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-
-export interface JobTypeInfo {
-  name: string;
-  description: string;
-  formats: DatasetFormat[];
-  iterative: boolean;
-}
 
 export interface MasterHealth {
   url: string;
@@ -60,11 +53,9 @@ const reason = (err: unknown) => {
 export class Platform {
   constructor(private d: PlatformDeps) {}
 
-  types(): JobTypeInfo[] {
-    return this.d.registry.names().map((name) => {
-      const t = this.d.registry.require(name);
-      return { name, description: t.description, formats: t.formats, iterative: isIterative(t) };
-    });
+  /** The job types with their parameters, as their schemas declare them. */
+  types(): JobTypeDescription[] {
+    return this.d.registry.describe();
   }
 
   datasets(): Promise<DatasetMeta[]> {

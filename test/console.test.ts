@@ -215,7 +215,8 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.match(page, /<input name="p\.pagerank\.iterations" type="number" step="1" min="1" max="10000" value="20">/);
     assert.match(page, /<input name="p\.pagerank\.damping" type="number" step="any" min="0" max="1" value="0\.85">/);
     assert.match(page, /<input name="p\.pagerank\.tol" type="number" step="any" min="0" value="1e-8">/);
-    assert.match(page, /iterations <span class="hint">iterations at most \(a whole number from 1 to 10000\)<\/span>/);
+    assert.match(page, /iterations <span class="hint">iterations at most; a whole number from 1 to 10000<\/span>/);
+    assert.match(page, /pattern <span class="hint">the regular expression to match \(JavaScript syntax\); text; required<\/span>/);
     assert.match(page, /partitions unless set: one per worker online/);
     assert.match(page, /<input name="p\.grep\.pattern" value="" data-required>/);
     assert.match(page, /<input name="p\.grep\.flags" pattern="\[imsu\]\*" value="">/);

@@ -38,7 +38,7 @@ export function formParams(type: string, body: Record<string, unknown>): Record<
 function paramField(type: string, p: ParamDescription, posted: string | undefined): Html {
   const name = fieldName(type, p.name);
   const value = posted ?? (p.default === undefined ? '' : String(p.default));
-  const label = html`${p.name} <span class="hint">${p.description} (${p.allowed}${p.required ? '; required' : ''})</span>`;
+  const label = html`${p.name} <span class="hint">${p.description}; ${p.allowed}${p.required ? '; required' : ''}</span>`;
   const required = p.required ? html` data-required` : '';
   if (p.type === 'enum' || p.type === 'boolean') {
     const choices = p.values ?? ['true', 'false'];

@@ -22,7 +22,7 @@ export interface ParamSpec {
   /** number, integer: inclusive bounds. */
   min?: number;
   max?: number;
-  /** number: exclusive bounds (in place of min or max). */
+  /** number, integer: exclusive bounds (in place of min or max). */
   exclusiveMin?: number;
   exclusiveMax?: number;
   /** enum: the allowed values. */

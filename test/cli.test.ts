@@ -5,7 +5,8 @@ import { execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import { loadRegistry } from '@tandem/jobs';
+import { fixtureJobsDir, startCluster, type Cluster } from './harness/cluster.ts';
 import { freePort } from './harness/wait.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
@@ -150,6 +151,33 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     const noView = await c.cli(['job', 'ls', '--view-url', `http://127.0.0.1:${port}`]);
     assert.equal(noView.code, 1);
     assert.match(noView.stderr, new RegExp(`cannot reach the view service at http://127.0.0.1:${port} \\(connect ECONNREFUSED`));
+  });
+
+  test("job run --help, job submit --help and job types list every job type's parameters from its schema", async () => {
+    const flat = async (args: string[]) => (await c.cli(args)).stdout.replace(/\s+/g, ' ');
+    const listed = [
+      /pagerank \(iterative\): PageRank of an edge list; .* reads edges datasets; partitions unless --partitions: one per worker online/,
+      /PARAMETER TYPE DEFAULT ALLOWED DESCRIPTION iterations integer 20 a whole number from 1 to 10000 iterations at most damping number 0\.85 between 0 and 1 \(exclusive\) damping factor/,
+      /tol number 1e-8 a number ≥ 0 stop once the L1 change/,
+      /grep: lines matching a regular expression; .* pattern string required text the regular expression to match \(JavaScript syntax\) flags string "" text matching \[imsu\]\* regular expression flags/,
+      /wordcount: count words .* reads text datasets; partitions unless --partitions: one per 32 MiB of input \(1 to 16\) no parameters/,
+      /invertedindex: .* no parameters/,
+      // From the jobs folder (TANDEM_JOBS_DIR): nothing in the CLI knows these types.
+      /timing: test only: .* dir string required text folder of the files that log each call phase enum required one of map, reduce the phase whose calls sleep sleepMs integer 1000 a whole number ≥ 0/,
+      /crash: .* crashRate number 0\.3333333333333333 from 0 to 1 share of calls that kill their worker/,
+    ];
+    for (const sub of ['run', 'submit']) {
+      const help = await flat(['job', sub, '--help']);
+      assert.match(help, /Job types and their parameters \(give each as --param NAME=VALUE\):/, sub);
+      for (const re of listed) assert.match(help, re, `job ${sub} --help`);
+    }
+    const types = await flat(['job', 'types']);
+    for (const re of listed) assert.match(types, re, 'job types');
+    const json = JSON.parse((await c.cli(['job', 'types', '--json'])).stdout);
+    assert.deepEqual(json, (await loadRegistry(fixtureJobsDir)).describe(), 'job types --json is the registry\'s description');
+    const broken = await c.cli(['job', 'run', '--help'], { env: { TANDEM_JOBS_DIR: join(tmp, 'no-such-folder') } });
+    assert.equal(broken.code, 0, 'help still works');
+    assert.match(broken.stdout, /\(the job types cannot be listed: jobs folder .*no-such-folder does not exist \(TANDEM_JOBS_DIR\)\)/);
   });
 
   test('--help documents every address flag with its environment variable', async () => {

@@ -155,8 +155,8 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.match(list.text, new RegExp(`href="/jobs/${id}"`));
   });
 
-  test('PageRank from the API: the page shows its iterations and its convergence chart', async () => {
-    const r = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', params: { iterations: '30', tol: '1e-9' } }) });
+  test('PageRank from the API (parameters as JSON numbers or strings): the page shows its iterations and its convergence chart', async () => {
+    const r = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', params: { iterations: 30, tol: '1e-9' } }) });
     assert.equal(r.status, 201, r.text);
     await waitFor(async () => (await call(`${url}/api/jobs/${r.json.jobId}`)).json.phase === 'done', { what: 'PageRank to finish' });
     const page = await call(`${url}/jobs/${r.json.jobId}`);
@@ -168,18 +168,19 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(csv.text.split('\n').length, 5712 + 2);
   });
 
-  test('the form says what is wrong: missing pattern, unknown dataset, bad partitions, bad parameter lines', async () => {
+  test('the form says what is wrong: missing pattern, unknown dataset, bad partitions, bad parameter values', async () => {
     const submit = (fields: Record<string, string>) => call(`${url}/jobs`, {
       method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
     });
     const cases: [Record<string, string>, RegExp][] = [
-      [{ type: 'grep', dataset: 'persuasion' }, /grep needs pattern/],
+      [{ type: 'grep', dataset: 'persuasion' }, /job type &quot;grep&quot;: parameter &quot;pattern&quot;: required \(the regular expression to match/],
+      [{ type: 'grep', dataset: 'persuasion', 'p.grep.pattern': '   ' }, /parameter &quot;pattern&quot;: required/],
       [{ type: 'wordcount', dataset: 'nosuch' }, /dataset &quot;nosuch&quot; does not exist/],
       [{ type: 'wordcount', dataset: 'persuasion', partitions: '0' }, /partitions must be a whole number from 1 to 1024/],
-      [{ type: 'wordcount', dataset: 'persuasion', params: 'nonsense' }, /other parameters, line 1: expected key=value/],
+      [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.iterations': 'abc' }, /parameter &quot;iterations&quot;: must be a whole number from 1 to 10000 \(got &quot;abc&quot;\)/],
       [{ type: 'pagerank', dataset: 'persuasion' }, /job type &quot;pagerank&quot; reads edges datasets; dataset &quot;persuasion&quot; is text/],
-      [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.damping': '2' }, /damping must be between 0 and 1/],
+      [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.damping': '2' }, /parameter &quot;damping&quot;: must be between 0 and 1 \(exclusive\) \(got &quot;2&quot;\)/],
     ];
     for (const [fields, message] of cases) {
       const r = await submit(fields);
@@ -187,6 +188,59 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
       assert.match(r.text, message, JSON.stringify(fields));
       assert.match(r.text, /<form method="post" action="\/jobs"/, 'the form again, to correct');
     }
+  });
+
+  test('through the API, parameter values that are not what the schema allows are refused, naming the parameter and the range', async () => {
+    const submit = (params: unknown) => call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', params }) });
+    const jobsBefore = (await call(`${url}/api/jobs`)).json.jobs.length;
+    const abc = await submit({ iterations: 'abc' });
+    assert.equal(abc.status, 400, abc.text);
+    assert.equal(abc.json.error, 'job type "pagerank": parameter "iterations": must be a whole number from 1 to 10000 (got "abc")');
+    const far = await submit({ iterations: 100_000 });
+    assert.equal(far.status, 400, far.text);
+    assert.match(far.json.error, /parameter "iterations": must be a whole number from 1 to 10000 \(got "100000"\)/);
+    const unknown = await submit({ alpha: 0.5 });
+    assert.equal(unknown.status, 400, unknown.text);
+    assert.match(unknown.json.error, /unknown parameter "alpha" \(pagerank takes iterations, damping, tol\)/);
+    const nested = await submit({ iterations: { n: 3 } });
+    assert.equal(nested.status, 400, 'a value that is neither a string, a number nor a boolean');
+    assert.match(nested.json.error, /params\.iterations/);
+    assert.equal((await call(`${url}/api/jobs`)).json.jobs.length, jobsBefore, 'no job was created');
+  });
+
+  test("the new-job form is drawn from the job types' schemas: an input per parameter with its kind, default, bounds and description", async () => {
+    const page = (await call(`${url}/jobs/new?type=pagerank`)).text;
+    assert.match(page, /<fieldset class="params" data-for="pagerank">/, 'the chosen type is shown');
+    assert.match(page, /<fieldset class="params" data-for="wordcount" hidden>[\s\S]*?No parameters\./);
+    assert.match(page, /<input name="p\.pagerank\.iterations" type="number" step="1" min="1" max="10000" value="20">/);
+    assert.match(page, /<input name="p\.pagerank\.damping" type="number" step="any" min="0" max="1" value="0\.85">/);
+    assert.match(page, /<input name="p\.pagerank\.tol" type="number" step="any" min="0" value="1e-8">/);
+    assert.match(page, /iterations <span class="hint">iterations at most; a whole number from 1 to 10000<\/span>/);
+    assert.match(page, /pattern <span class="hint">the regular expression to match \(JavaScript syntax\); text; required<\/span>/);
+    assert.match(page, /partitions unless set: one per worker online/);
+    assert.match(page, /<input name="p\.grep\.pattern" value="" data-required>/);
+    assert.match(page, /<input name="p\.grep\.flags" pattern="\[imsu\]\*" value="">/);
+    // A type from the jobs folder gets its form the same way: nothing in the console knows it.
+    assert.match(page, /<select name="p\.timing\.phase" data-required><option value="" selected><\/option><option>map<\/option><option>reduce<\/option><\/select>/);
+    assert.match(page, /<input name="p\.timing\.sleepMs" type="number" step="1" min="0" value="1000">/);
+    assert.match(page, /<option value="deps" data-format="edges">/, 'PageRank reads edge lists');
+    assert.match(page, /<option value="persuasion" data-format="text" disabled>/, 'and not text');
+    assert.match(page, /<noscript><p class="hint">Another job type: .*<a href="\/jobs\/new\?type=wordcount">wordcount<\/a>/);
+    const forDataset = (await call(`${url}/jobs/new?dataset=deps`)).text;
+    assert.match(forDataset, /<option value="grep" data-formats="text,edges" selected>/, 'without a type, the first one that reads the dataset');
+    assert.match(forDataset, /<option value="deps" data-format="edges" selected>/);
+    const again = await call(`${url}/jobs`, {
+      method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, type: 'pagerank', dataset: 'deps', 'p.pagerank.iterations': '0', 'p.pagerank.tol': '<b>' }).toString(),
+    });
+    assert.equal(again.status, 400);
+    assert.match(again.text, /<input name="p\.pagerank\.iterations" type="number" step="1" min="1" max="10000" value="0">/, 'the form again, with what was posted');
+    assert.match(again.text, /<input name="p\.pagerank\.tol" type="number" step="any" min="0" value="&lt;b&gt;">/, 'escaped');
+    const api = (await call(`${url}/api/job-types`)).json.types as { name: string; params: unknown[]; outputFormat: string }[];
+    const pagerank = api.find((t) => t.name === 'pagerank')!;
+    assert.equal(pagerank.outputFormat, 'csv');
+    assert.deepEqual(pagerank.params.map((p) => (p as { name: string }).name), ['iterations', 'damping', 'tol']);
+    assert.deepEqual(pagerank.params[0], { name: 'iterations', type: 'integer', default: 20, min: 1, max: 10_000, required: false, description: 'iterations at most', allowed: 'a whole number from 1 to 10000' });
   });
 
   test('user strings are escaped; a running job can be cancelled from its page', async () => {

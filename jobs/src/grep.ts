@@ -1,21 +1,11 @@
-import { z } from 'zod';
-import { lines, type JobType } from '@tandem/shared';
+import { lines, paramSchema, type JobType, type ParamsOf } from '@tandem/shared';
 
-const params = z
-  .object({
-    pattern: z.string({ error: 'required: the regular expression to match (--param pattern=REGEX)' }).min(1),
-    flags: z.string().regex(/^[imsu]*$/, 'only the flags i, m, s and u are allowed').default(''),
-  })
-  .strict()
-  .superRefine((p, ctx) => {
-    try {
-      new RegExp(p.pattern, p.flags);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['pattern'], message: `not a valid regular expression: ${(err as Error).message}` });
-    }
-  });
+const params = paramSchema({
+  pattern: { type: 'string', required: true, description: 'the regular expression to match (JavaScript syntax)' },
+  flags: { type: 'string', default: '', pattern: '[imsu]*', description: 'regular expression flags: any of i (ignore case), m, s, u' },
+});
 
-type Params = z.infer<typeof params>;
+type Params = ParamsOf<typeof params>;
 interface Match {
   split: number;
   line: number;
@@ -28,9 +18,17 @@ interface Match {
  */
 export const grep: JobType<Params, Match, Match> = {
   name: 'grep',
-  description: 'lines matching --param pattern=REGEX [flags=i]; output line<TAB>split<TAB>text',
+  description: 'lines matching a regular expression; output line<TAB>split<TAB>text, in line order',
   formats: ['text', 'edges'],
   params,
+  check(p) {
+    try {
+      new RegExp(p.pattern, p.flags);
+      return undefined;
+    } catch (err) {
+      return { param: 'pattern', problem: `not a valid regular expression: ${(err as Error).message}` };
+    }
+  },
   map(input, ctx) {
     const re = new RegExp(ctx.params.pattern, ctx.params.flags);
     lines(input, ctx, (line, record) => {

@@ -1,4 +1,5 @@
 export * from './registry.ts';
+export { allowedText, checkParams, describeType, parseParams, schemaProblems, type ParamValue, type ParamsCheck } from './params.ts';
 export { wordcount } from './wordcount.ts';
 export { grep } from './grep.ts';
 export { invertedindex } from './invertedindex.ts';

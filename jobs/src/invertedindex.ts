@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { lines, type JobType } from '@tandem/shared';
 
 const WORD = /\p{L}+/gu;
@@ -8,7 +7,7 @@ export const invertedindex: JobType<Record<string, never>, number[], number[]> =
   name: 'invertedindex',
   description: 'for each word, the sorted line numbers it occurs on; output word<TAB>line,line,...',
   formats: ['text'],
-  params: z.object({}).strict(),
+  params: {},
   map(input, ctx) {
     lines(input, ctx, (line, record) => {
       const seen = new Set<string>();

@@ -6,29 +6,38 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isJobType, type AnyJobType } from '@tandem/shared';
+import { isJobType, type AnyJobType, type JobTypeDescription } from '@tandem/shared';
 import { grep } from './grep.ts';
+import { describeType, JobTypeError, parseParams, schemaProblems, type ParamValue } from './params.ts';
 import { invertedindex } from './invertedindex.ts';
 import { pagerank } from './pagerank/pagerank.ts';
 import { wordcount } from './wordcount.ts';
 
 export const builtins: AnyJobType[] = [wordcount, grep, invertedindex, pagerank];
 
-export class JobTypeError extends Error {}
+export { JobTypeError };
 
 export interface Registry {
   names(): string[];
   get(name: string): AnyJobType | undefined;
   /** The job type, or a JobTypeError that lists the known ones. */
   require(name: string): AnyJobType;
-  /** Validated, defaulted params, or a JobTypeError naming the parameter. */
-  parseParams(type: AnyJobType, params: Record<string, unknown>): Record<string, unknown>;
+  /** Validated, defaulted params (strings or JSON values in, declared types out), or a JobTypeError naming each bad one. */
+  parseParams(type: AnyJobType, params: Record<string, unknown>): Record<string, ParamValue>;
+  /** Every job type as plain JSON (parameters included), by name. */
+  describe(): JobTypeDescription[];
 }
 
 const PLUGIN = /^[^.].*\.(m?js|ts)$/;
 
+function checked(t: AnyJobType, where: string): AnyJobType {
+  const problems = schemaProblems(t);
+  if (problems.length) throw new JobTypeError(`${where}job type "${t.name}": ${problems.join('; ')}`);
+  return t;
+}
+
 export async function loadRegistry(jobsDir?: string): Promise<Registry> {
-  const types = new Map<string, AnyJobType>(builtins.map((t) => [t.name, t]));
+  const types = new Map<string, AnyJobType>(builtins.map((t) => [t.name, checked(t, '')]));
   if (jobsDir) {
     let root: string;
     try {
@@ -48,7 +57,7 @@ export async function loadRegistry(jobsDir?: string): Promise<Registry> {
         throw new JobTypeError(`jobs folder: ${file} must export default a job type (name, formats, params, map, reduce, format; or an iterative one with shape: 'iterative', rounds and output)`);
       }
       if (types.has(t.name)) throw new JobTypeError(`jobs folder: ${file} defines job type "${t.name}", which already exists`);
-      types.set(t.name, t);
+      types.set(t.name, checked(t, `jobs folder: ${file}: `));
     }
   }
   return {
@@ -59,15 +68,7 @@ export async function loadRegistry(jobsDir?: string): Promise<Registry> {
       if (!t) throw new JobTypeError(`unknown job type "${name}"; known types: ${[...types.keys()].sort().join(', ')}`);
       return t;
     },
-    parseParams(type, params) {
-      const r = type.params.safeParse(params);
-      if (r.success) return r.data as Record<string, unknown>;
-      const msgs = r.error.issues.map((i) => {
-        const at = i.path.length ? `parameter "${i.path.join('.')}"` : 'parameters';
-        const msg = i.code === 'unrecognized_keys' ? `unknown parameter(s) ${i.keys.map((x) => `"${x}"`).join(', ')}` : `${at}: ${i.message}`;
-        return msg;
-      });
-      throw new JobTypeError(`job type "${type.name}": ${msgs.join('; ')}`);
-    },
+    parseParams,
+    describe: () => [...types.keys()].sort().map((name) => describeType(types.get(name)!)),
   };
 }

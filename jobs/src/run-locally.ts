@@ -5,6 +5,7 @@
  * the kernel's logic can be checked without processes, and the cluster's tests then check the wiring.
  */
 import { ContentCache, mergeSorted, type IterativeJobType, type RoundContext, type RoundStats } from '@tandem/shared';
+import { parseParams } from './params.ts';
 
 export interface LocalRun {
   /** The output, in order. */
@@ -21,7 +22,7 @@ export async function runLocally<P>(
   partitions: number,
   cache = new ContentCache(64 << 20),
 ): Promise<LocalRun> {
-  const p = type.params.parse(params);
+  const p = parseParams(type, params) as P;
   const plan = type.rounds(p);
   const outputs = new Map<string, Buffer>();
   const rounds: LocalRun['rounds'] = [];

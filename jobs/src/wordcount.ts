@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { JobType } from '@tandem/shared';
 import { WordCounter } from './wordcount-kernel.ts';
 
@@ -10,7 +9,7 @@ export const wordcount: JobType<Record<string, never>, number, number> = {
   name: 'wordcount',
   description: 'count words (maximal runs of Unicode letters, lower-cased); output word<TAB>count',
   formats: ['text'],
-  params: z.object({}).strict(),
+  params: {},
   map(input, ctx) {
     counter.clear();
     counter.add(input);

@@ -1,8 +1,119 @@
-import type { z } from 'zod';
 import type { ContentCache } from './content-cache.ts';
 
 /** What a dataset's records are: lines of text, or `src<TAB>dst` edge lines. */
 export type DatasetFormat = 'text' | 'edges';
+
+/** The kinds of value a parameter takes. Values arrive as strings (CLI, forms) or as JSON values (API). */
+export type ParamType = 'string' | 'number' | 'integer' | 'boolean' | 'enum';
+
+/**
+ * One parameter of a job type. It is the only place the parameter is described: the registry
+ * validates against it, `tandem job run --help` and `tandem job types` list it, and the console's
+ * job form draws its input from it. Plain data, so it travels as JSON as it is.
+ */
+export interface ParamSpec {
+  type: ParamType;
+  /** One line, for help texts and the console's form. */
+  description: string;
+  /** Taken when the parameter is not given. */
+  default?: string | number | boolean;
+  /** A job cannot run without it (so it has no default). Without either, an absent parameter stays absent. */
+  required?: boolean;
+  /** number, integer: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** number, integer: exclusive bounds (in place of min or max). */
+  exclusiveMin?: number;
+  exclusiveMax?: number;
+  /** enum: the allowed values. */
+  values?: readonly string[];
+  /** string: a regular expression the whole value must match. */
+  pattern?: string;
+}
+
+/** A job type's parameters by name, in the order help texts and forms show them. */
+export type ParamSchema = Readonly<Record<string, ParamSpec>>;
+
+type ValueOf<S extends ParamSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['type'] extends 'number' | 'integer'
+    ? number
+    : S extends { values: readonly (infer V)[] }
+      ? V
+      : string;
+type Given<S extends ParamSpec> = S extends { default: unknown } | { required: true } ? true : false;
+
+/** The validated parameters a job type's functions get, inferred from its schema. */
+export type ParamsOf<S extends ParamSchema> = { -readonly [K in keyof S as Given<S[K]> extends true ? K : never]: ValueOf<S[K]> } & {
+  -readonly [K in keyof S as Given<S[K]> extends true ? never : K]?: ValueOf<S[K]>;
+};
+
+/** Declares a parameter schema, keeping its literal types so that ParamsOf can read them. */
+export const paramSchema = <const S extends ParamSchema>(schema: S): S => schema;
+
+/** What is wrong with one parameter's value. */
+export interface ParamProblem {
+  param: string;
+  /** What is wrong, without the parameter's name: "not a valid regular expression: ...". */
+  problem: string;
+}
+
+/**
+ * How the master picks the number of partitions when a job does not say: `by-size`, one per 32 MiB
+ * of input (1 to 16); `per-worker`, also at least one per worker online (for jobs whose every round
+ * after the first is as wide as its partitions, such as PageRank's).
+ */
+export type PartitionRule = 'by-size' | 'per-worker';
+
+/** A partition rule in words, for help texts and forms. */
+export const partitionRuleText = (rule: PartitionRule): string =>
+  rule === 'per-worker' ? 'one per worker online, or per 32 MiB of input if that is more (up to 16)' : 'one per 32 MiB of input (1 to 16)';
+
+/** The partitions a job may have, whoever asks: the master refuses others, the CLI and the console say so first. */
+export const PARTITIONS = { min: 1, max: 1024 } as const;
+
+/** Why `n` (a number, or the digits a flag or a form field gave) cannot be a job's number of partitions, or null if it can. */
+export function partitionsProblem(n: unknown): string | null {
+  const v = typeof n === 'string' && /^\s*\d+\s*$/.test(n) ? Number(n) : n;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= PARTITIONS.min && v <= PARTITIONS.max) return null;
+  return `partitions must be a whole number from ${PARTITIONS.min} to ${PARTITIONS.max} (got ${JSON.stringify(n)})`;
+}
+
+/** What a job type declares besides its functions: the part clients read. */
+export interface JobTypeBase<P> {
+  name: string;
+  /** One line: what it computes and what an output line holds. */
+  description: string;
+  /** Dataset formats the job accepts. */
+  formats: DatasetFormat[];
+  params: ParamSchema;
+  /** Checks the schema cannot state (grep: the pattern compiles with the flags); gets the validated, defaulted parameters. */
+  check?(params: P): ParamProblem | undefined;
+  /** Default: `by-size`. */
+  partitions?: PartitionRule;
+  /** What the output is when downloaded: lines of text (default), or CSV with a header line. */
+  outputFormat?: 'text' | 'csv';
+}
+
+/** A parameter as clients see it: the spec, its name, and the allowed values in words. */
+export interface ParamDescription extends Omit<ParamSpec, 'values'> {
+  name: string;
+  required: boolean;
+  values?: string[];
+  /** "a whole number from 1 to 10000", "one of map, reduce": for help texts and error messages. */
+  allowed: string;
+}
+
+/** A job type as plain JSON, for `tandem job types`, `GET /api/job-types` and the console's form. */
+export interface JobTypeDescription {
+  name: string;
+  description: string;
+  formats: DatasetFormat[];
+  iterative: boolean;
+  partitions: PartitionRule;
+  outputFormat: 'text' | 'csv';
+  params: ParamDescription[];
+}
 
 export interface MapContext<P, V> {
   params: P;
@@ -26,13 +137,7 @@ export interface ReduceContext<P> {
  * jobs that want them. map and reduce may be async; they must be deterministic, because a task can
  * run more than once (crash, speculation) and its outputs are overwritten, not merged.
  */
-export interface JobType<P = any, V = any, O = any> {
-  name: string;
-  description: string;
-  /** Dataset formats the job accepts. */
-  formats: DatasetFormat[];
-  /** Validates and defaults `--param k=v` values (they arrive as strings). */
-  params: z.ZodType<P>;
+export interface JobType<P = any, V = any, O = any> extends JobTypeBase<P> {
   map(input: Buffer, ctx: MapContext<P, V>): void | Promise<void>;
   /** Optional combiner: folds two values of one key, on the map side and before reduce. Must be associative. */
   combine?(a: V, b: V): V;
@@ -127,12 +232,8 @@ export interface ReduceBlob {
  * finished iterative job's output reads like any other job's. Inputs are only valid during the call
  * (the worker reuses their memory). Like every job type it must be deterministic: a task may run twice.
  */
-export interface IterativeJobType<P = any> {
+export interface IterativeJobType<P = any> extends JobTypeBase<P> {
   shape: 'iterative';
-  name: string;
-  description: string;
-  formats: DatasetFormat[];
-  params: z.ZodType<P>;
   rounds(params: P): RoundPlan;
   /** Round 0: `input` is a split (whole lines); later rounds: the previous round's reduce output of partition `ctx.index`. */
   map(input: Buffer, ctx: IterativeMapContext<P>): MapBlobs | Promise<MapBlobs>;
@@ -150,9 +251,10 @@ export type AnyJobType = JobType | IterativeJobType;
 
 export const isIterative = (t: AnyJobType): t is IterativeJobType => (t as IterativeJobType).shape === 'iterative';
 
+/** The shape of a job type; the registry checks its parameter schema (checkSchema in @tandem/jobs). */
 export function isJobType(x: unknown): x is AnyJobType {
   const j = x as AnyJobType;
   if (typeof j !== 'object' || j === null || typeof j.name !== 'string' || !Array.isArray(j.formats)) return false;
-  if (typeof j.map !== 'function' || typeof j.reduce !== 'function' || typeof j.params?.safeParse !== 'function') return false;
+  if (typeof j.map !== 'function' || typeof j.reduce !== 'function' || typeof j.params !== 'object' || j.params === null) return false;
   return isIterative(j) ? typeof j.rounds === 'function' && typeof j.output === 'function' : typeof j.format === 'function';
 }

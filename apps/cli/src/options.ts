@@ -4,7 +4,7 @@
  * child processes started by `tandem up` inherit exactly what the user chose.
  */
 import { Option, type Command } from 'commander';
-import { configSchema, loadConfig, type Config } from '@tandem/shared';
+import { configSchema, loadConfig, partitionsProblem, type Config } from '@tandem/shared';
 
 const flags: [flag: string, env: keyof Config, help: string][] = [
   ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
@@ -41,4 +41,11 @@ export function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${v}")`);
     return n;
   };
+}
+
+/** Parser for --partitions, by the rule the master applies. */
+export function partitionsFlag(v: string): number {
+  const problem = partitionsProblem(v);
+  if (problem) throw new Error(`--${problem}`);
+  return Number(v);
 }

@@ -11,12 +11,12 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetError, DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, submitSpecSchema, type Logger,
+  DatasetError, DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
 import { datasetPage, datasetsPage } from './pages/datasets.ts';
-import { formParams, jobLive, jobPage, jobsPage, newJobPage, PARAM_FIELDS, type JobForm } from './pages/jobs.ts';
+import { formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
@@ -179,16 +179,13 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
     const form: JobForm = {
-      type: str('type'), dataset: str('dataset'), partitions: str('partitions'), params: str('params'),
+      type: str('type'), dataset: str('dataset'), partitions: str('partitions'),
       fields: Object.fromEntries(Object.entries(b).filter(([k, v]) => k.startsWith('p.') && typeof v === 'string')) as Record<string, string>,
     };
     try {
+      const problem = form.partitions ? partitionsProblem(form.partitions) : null;
+      if (problem) throw new ConsoleError(400, problem);
       const partitions = form.partitions ? Number(form.partitions) : undefined;
-      if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1024)) {
-        throw new ConsoleError(400, `partitions must be a whole number from 1 to 1024 (got ${JSON.stringify(form.partitions)})`);
-      }
-      const required = (PARAM_FIELDS[form.type!] ?? []).filter((f) => f.required && !str(`p.${form.type}.${f.key}`).trim());
-      if (required.length) throw new ConsoleError(400, `${form.type} needs ${required.map((f) => f.label.toLowerCase()).join(' and ')}`);
       const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) });
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
@@ -214,7 +211,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
     if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    const csv = s.type === 'pagerank';
+    const csv = platform.types().find((t) => t.name === s.type)?.outputFormat === 'csv';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);
     res.end();

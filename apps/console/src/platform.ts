@@ -7,19 +7,12 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  DatasetError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, isIterative, listDatasets, putDataset, readJobEvents,
+  DatasetError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
   requireDataset, validateDatasetName, writeOutput,
-  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type Keys, type MasterClient, type MasterHealth, type SubmitSpec,
-  type TimelineEntry, type ViewStatus,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient,
+  type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-
-export interface JobTypeInfo {
-  name: string;
-  description: string;
-  formats: DatasetFormat[];
-  iterative: boolean;
-}
 
 /** A master as the console found it: its own /health, or why it did not answer. */
 export type MasterProbe = { url: string; ok: boolean; error?: string } & Partial<Pick<MasterHealth, 'role' | 'jobs' | 'replication'>>;
@@ -45,11 +38,9 @@ export interface PlatformDeps {
 export class Platform {
   constructor(private d: PlatformDeps) {}
 
-  types(): JobTypeInfo[] {
-    return this.d.registry.names().map((name) => {
-      const t = this.d.registry.require(name);
-      return { name, description: t.description, formats: t.formats, iterative: isIterative(t) };
-    });
+  /** The job types with their parameters, as their schemas declare them. */
+  types(): JobTypeDescription[] {
+    return this.d.registry.describe();
   }
 
   datasets(): Promise<DatasetMeta[]> {

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { TandemError, getDataset, isIterative, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
+import { TandemError, getDataset, isIterative, partitionsProblem, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
 import type { JobSpec } from './state.ts';
 
@@ -19,11 +19,10 @@ export class RequestError extends TandemError {
   }
 }
 
-const MAX_PARTITIONS = 1024;
-
 /**
- * Partitions when the user names none: one per 32 MiB of input, at least 1, at most 16. An iterative
- * job keeps its R partitions for every round, so it gets at least one per worker online.
+ * Partitions when the user names none: one per 32 MiB of input, at least 1, at most 16; a job type
+ * that declares `partitions: 'per-worker'` (an iterative one keeps its R partitions for every round)
+ * gets at least one per worker online.
  */
 export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
 
@@ -54,10 +53,9 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   if (!type.formats.includes(meta.format)) {
     throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
   }
-  const partitions = req.partitions ?? defaultPartitions(meta.bytes, isIterative(type) ? await d.workersOnline() : 0);
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-    throw new RequestError(`partitions must be a whole number from 1 to ${MAX_PARTITIONS} (got ${req.partitions})`);
-  }
+  const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? await d.workersOnline() : 0);
+  const bad = partitionsProblem(partitions);
+  if (bad) throw new RequestError(bad);
   return {
     type: type.name, params, partitions,
     rounds: isIterative(type) ? type.rounds(params) : undefined,

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { ContentCache } from '@tandem/shared';
+import { checkParams, parseParams } from '../params.ts';
 import { runLocally } from '../run-locally.ts';
-import { pagerank, pagerankParams } from './pagerank.ts';
+import { pagerank, type PageRankParams } from './pagerank.ts';
 import { buildGraph, powerIteration } from './reference.ts';
 
 const datasets = fileURLToPath(new URL('../../../datasets/', import.meta.url));
@@ -26,7 +27,7 @@ function ranksOf(lines: string[]): Map<string, number> {
 }
 
 async function compare(pairs: [string, string][], partitions: number, params: Record<string, string> = {}, splits = 1) {
-  const p = pagerankParams.parse(params);
+  const p = parseParams(pagerank, params) as PageRankParams;
   const g = buildGraph(pairs);
   const want = powerIteration(g, { iterations: p.iterations, tol: p.tol, damping: p.damping });
   const run = await runLocally(pagerank, params, splitsOf(pairs, splits), partitions);
@@ -114,22 +115,19 @@ describe('PageRank job type, run round by round in one process', () => {
 });
 
 describe('PageRank parameters', () => {
-  const problems = (p: Record<string, string>) => {
-    const r = pagerankParams.safeParse(p);
-    return r.success ? [] : r.error.issues.map((i) => i.message);
-  };
+  const problems = (p: Record<string, unknown>) => checkParams(pagerank.params, p).problems.map((i) => `${i.param} ${i.problem}`);
   test('defaults: 20 iterations, damping 0.85, tol 1e-8', () => {
-    assert.deepEqual(pagerankParams.parse({}), { iterations: 20, damping: 0.85, tol: 1e-8 });
+    assert.deepEqual(parseParams(pagerank, {}), { iterations: 20, damping: 0.85, tol: 1e-8 });
   });
   test('damping outside (0,1), iterations ≤ 0 or fractional, a negative tol or a non-number are refused, each by name', () => {
-    assert.deepEqual(problems({ damping: '1' }), ['damping must be between 0 and 1 (exclusive)']);
-    assert.deepEqual(problems({ damping: '0' }), ['damping must be between 0 and 1 (exclusive)']);
-    assert.deepEqual(problems({ damping: '-0.5' }), ['damping must be between 0 and 1 (exclusive)']);
-    assert.deepEqual(problems({ iterations: '0' }), ['iterations must be at least 1']);
-    assert.deepEqual(problems({ iterations: '-3' }), ['iterations must be at least 1']);
-    assert.deepEqual(problems({ iterations: '2.5' }), ['iterations must be a whole number']);
-    assert.deepEqual(problems({ tol: '-1' }), ['tol must be 0 or more']);
-    assert.deepEqual(problems({ damping: 'high' }), ['damping must be a number (got "high")']);
-    assert.equal(pagerankParams.safeParse({ alpha: '0.5' }).success, false, 'unknown parameters are refused');
+    assert.deepEqual(problems({ damping: '1' }), ['damping must be between 0 and 1 (exclusive) (got "1")']);
+    assert.deepEqual(problems({ damping: '0' }), ['damping must be between 0 and 1 (exclusive) (got "0")']);
+    assert.deepEqual(problems({ damping: '-0.5' }), ['damping must be between 0 and 1 (exclusive) (got "-0.5")']);
+    assert.deepEqual(problems({ iterations: '0' }), ['iterations must be a whole number from 1 to 10000 (got "0")']);
+    assert.deepEqual(problems({ iterations: '-3' }), ['iterations must be a whole number from 1 to 10000 (got "-3")']);
+    assert.deepEqual(problems({ iterations: '2.5' }), ['iterations must be a whole number from 1 to 10000 (got "2.5")']);
+    assert.deepEqual(problems({ tol: '-1' }), ['tol must be a number ≥ 0 (got "-1")']);
+    assert.deepEqual(problems({ damping: 'high' }), ['damping must be between 0 and 1 (exclusive) (got "high")']);
+    assert.deepEqual(checkParams(pagerank.params, { alpha: '0.5' }).unknown, ['alpha'], 'unknown parameters are refused');
   });
 });

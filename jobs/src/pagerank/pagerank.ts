@@ -13,8 +13,7 @@
  * `dangling` (rank mass of nodes without out-edges, spread evenly in the iteration: reduce task r
  * reports the mass its namesake sender r put in its header).
  */
-import { z } from 'zod';
-import { compareCodePoints, type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
+import { compareCodePoints, paramSchema, type IterativeJobType, type ParamsOf, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
 import {
   ADJ_HEADER, BlobError, adjacencyHash, decodeAdjacency, decodeContribution, decodeRanks, encodeRanks, type Adjacency,
 } from './blobs.ts';
@@ -26,20 +25,13 @@ import { csvField, rankOrderKey } from './ranks-csv.ts';
 export const SETUP_ROUNDS = 2;
 const ADJACENCY_ROUND = 1;
 
-const number = (what: string) =>
-  z.union([z.number(), z.string().trim().min(1, `${what} is empty`)]).transform((v, ctx) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) ctx.addIssue({ code: 'custom', message: `${what} must be a number (got ${JSON.stringify(v)})` });
-    return n;
-  });
+export const pagerankParams = paramSchema({
+  iterations: { type: 'integer', default: 20, min: 1, max: 10_000, description: 'iterations at most' },
+  damping: { type: 'number', default: 0.85, exclusiveMin: 0, exclusiveMax: 1, description: 'damping factor: the probability of following a link rather than jumping anywhere' },
+  tol: { type: 'number', default: 1e-8, min: 0, description: 'stop once the L1 change between consecutive rank vectors is below this (0: run every iteration)' },
+});
 
-export const pagerankParams = z.object({
-  iterations: number('iterations').default(20).pipe(z.number().int('iterations must be a whole number').min(1, 'iterations must be at least 1').max(10_000, 'iterations must be at most 10000')),
-  damping: number('damping').default(0.85).pipe(z.number().gt(0, 'damping must be between 0 and 1 (exclusive)').lt(1, 'damping must be between 0 and 1 (exclusive)')),
-  tol: number('tol').default(1e-8).pipe(z.number().min(0, 'tol must be 0 or more')),
-}).strict();
-
-export type PageRankParams = z.infer<typeof pagerankParams>;
+export type PageRankParams = ParamsOf<typeof pagerankParams>;
 
 const where = (ctx: RoundContext<unknown>, task: string) => `PageRank round ${ctx.round} ${task}`;
 
@@ -80,9 +72,12 @@ function nodes(ctx: RoundContext<unknown>): number {
 export const pagerank: IterativeJobType<PageRankParams> = {
   shape: 'iterative',
   name: 'pagerank',
-  description: 'PageRank of an edges dataset (params iterations, damping, tol); output node,rank by rank',
+  description: 'PageRank of an edge list; output a node,rank header, then node,rank lines by rank descending',
   formats: ['edges'],
   params: pagerankParams,
+  // Every round after the first is one task per partition, so fewer partitions than workers leaves workers idle.
+  partitions: 'per-worker',
+  outputFormat: 'csv',
   rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: ADJACENCY_ROUND }),
 
   map(input, ctx: IterativeMapContext<PageRankParams>) {

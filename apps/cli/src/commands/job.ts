@@ -1,13 +1,11 @@
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import {
-  MasterClient, clientRedis, masterClient, isFinishedPhase, keys, writeOutput, writeOutputFile,
-  type Config, type JobStatus,
-} from '@tandem/shared';
+import { PARTITIONS, clientRedis, masterClient, keys, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
-import { configFrom, positiveInt } from '../options.ts';
+import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
-import { followRounds, roundsLine } from '../rounds.ts';
+import { followJob } from '../follow.ts';
+import { typesHelp, typesText } from '../job-types.ts';
+import { roundsLine } from '../rounds.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
   const eq = v.indexOf('=');
@@ -15,12 +13,15 @@ function collectParam(v: string, acc: Record<string, string>): Record<string, st
   return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
 }
 
-const specOptions = (cmd: Command) =>
-  cmd
-    .argument('<type>', 'job type (see: tandem job types)')
+/** The flags of `job run` and `job submit`; their help ends with every job type's parameters. */
+function specOptions(cmd: Command, help: () => string): Command {
+  return cmd
+    .argument('<type>', 'job type (listed below, and by: tandem job types)')
     .requiredOption('--dataset <name>', 'input dataset')
-    .option('--partitions <r>', 'reduce partitions (default: one per 32 MiB of input, 1 to 16)', positiveInt('--partitions'))
-    .addOption(new Option('--param <key=value>', 'job parameter, repeatable (e.g. --param pattern=error)').argParser(collectParam).default({}, 'none'));
+    .option('--partitions <r>', `partitions of the job (${PARTITIONS.min} to ${PARTITIONS.max}; default: the job type's rule, below)`, partitionsFlag)
+    .addOption(new Option('--param <key=value>', "job parameter, repeatable (e.g. --param pattern=error); the type's parameters are below").argParser(collectParam).default({}, 'none'))
+    .addHelpText('after', help);
+}
 
 interface SpecOpts {
   dataset: string;
@@ -57,64 +58,16 @@ function describe(s: JobStatus): string {
   ].join('\n');
 }
 
-
-/**
- * Follows a job (long polls) until it finishes. On a terminal it draws map and reduce progress bars; otherwise it
- * prints a line whenever the counts change, so logs of scripted runs show progress too.
- */
-async function follow(client: MasterClient, jobId: string): Promise<JobStatus> {
-  const first = await client.status(jobId);
-  if (first.plan) {
-    const interrupt = () => {
-      process.stderr.write(`\njob ${jobId} keeps running; follow it with: tandem job status ${jobId}\n`);
-      process.exit(130);
-    };
-    process.once('SIGINT', interrupt);
-    try {
-      return await followRounds(client, jobId, first);
-    } finally {
-      process.off('SIGINT', interrupt);
-    }
-  }
-  const tty = process.stderr.isTTY;
-  const bars = tty
-    ? new cliProgress.MultiBar(
-        { format: '{phase} [{bar}] {value}/{total} tasks', stream: process.stderr, hideCursor: true, clearOnComplete: false },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  let s = first;
-  const mapBar = bars?.create(s.maps.total, 0, { phase: 'map   ' });
-  const reduceBar = bars?.create(s.reduces.total, 0, { phase: 'reduce' });
-  let last = '';
-  const interrupt = () => {
-    bars?.stop();
-    console.error(`\njob ${jobId} keeps running; follow it with: tandem job status ${jobId}`);
-    process.exit(130);
-  };
-  process.once('SIGINT', interrupt);
-  try {
-    for (;;) {
-      mapBar?.update(s.maps.committed);
-      reduceBar?.update(s.reduces.committed);
-      const line = `${s.phase}: map ${s.maps.committed}/${s.maps.total}, reduce ${s.reduces.committed}/${s.reduces.total}`;
-      if (!bars && line !== last) console.error(line);
-      last = line;
-      for (const alert of s.alerts) (bars ? bars.log(`warning: ${alert}\n`) : console.error(`warning: ${alert}`));
-      if (isFinishedPhase(s.phase)) return s;
-      // While something holds the job up, look again every few seconds so the warning stays current.
-      s = await client.status(jobId, { after: s.version, waitMs: s.alerts.length ? 5000 : 20_000 });
-    }
-  } finally {
-    bars?.stop();
-    process.off('SIGINT', interrupt);
-  }
-}
-
 export function jobCommand(): Command {
+  let types = '';
   const cmd = new Command('job').description('run and manage MapReduce jobs');
+  // Commander writes help synchronously, and loading the job types (a jobs folder's modules) is not:
+  // it happens here, before the subcommand reads its flags.
+  cmd.hook('preSubcommand', async (self, sub) => {
+    if (sub.name() === 'run' || sub.name() === 'submit') types = await typesHelp(self);
+  });
 
-  specOptions(cmd.command('run'))
+  specOptions(cmd.command('run'), () => types)
     .description('submit a job, show its progress, and write its output when it is done')
     .option('--out <file>', 'write the output here (written atomically) instead of standard output')
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
@@ -122,7 +75,7 @@ export function jobCommand(): Command {
       const client = masterClient(cfg);
       const jobId = await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
-      const s = await follow(client, jobId);
+      const s = await followJob(client, jobId, { resumeWith: `tandem job status ${jobId}` });
       if (s.phase !== 'done') {
         console.error(describe(s));
         throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
@@ -131,7 +84,7 @@ export function jobCommand(): Command {
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
     });
 
-  specOptions(cmd.command('submit'))
+  specOptions(cmd.command('submit'), () => types)
     .description('submit a job and print its id without waiting')
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
@@ -158,7 +111,7 @@ export function jobCommand(): Command {
       const cfg = configFrom(self);
       const jobs = await masterClient(cfg).list();
       if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
-      if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run wordcount --dataset NAME');
+      if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run TYPE --dataset NAME (see: tandem job types)');
       console.log(table([
         ['ID', 'TYPE', 'DATASET', 'PHASE', 'MAP', 'REDUCE', 'SUBMITTED'],
         ...jobs.map((j) => [j.id, j.type, j.dataset, j.phase, `${j.maps.committed}/${j.maps.total}`,
@@ -200,14 +153,12 @@ export function jobCommand(): Command {
 
   cmd
     .command('types')
-    .description('list the job types (built-in and from --jobs-dir)')
-    .action(async (_opts: object, self: Command) => {
+    .description('list the job types (built-in and from --jobs-dir) with their parameters')
+    .option('--json', 'machine-readable output (what the console serves at /api/job-types)')
+    .action(async (opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
-      console.log(table([['TYPE', 'INPUT', 'DESCRIPTION'], ...registry.names().map((n) => {
-        const t = registry.require(n);
-        return [n, t.formats.join(','), t.description];
-      })]));
+      const types = (await loadRegistry(cfg.TANDEM_JOBS_DIR)).describe();
+      console.log(opts.json ? JSON.stringify(types, null, 2) : typesText(types));
     });
   return cmd;
 }

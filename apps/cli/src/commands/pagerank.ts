@@ -2,7 +2,8 @@
  * `tandem pagerank` (also `npm run pagerank`): PageRank of a graph through the replicated masters.
  * Uploads a local CSV first if given one, submits the job, shows progress across iterations with the
  * current L1 change, then prints the top nodes and writes `node,rank` CSV. Interrupted, it leaves
- * the job running; `--attach JOB` follows it again.
+ * the job running; `--attach JOB` follows it again. The job type's name, input format, parameters
+ * (one flag each), defaults and ranges all come from the job type itself.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,26 +12,29 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import {
-  clientRedis, getDataset, headOutput, keys, masterClient, roundProgress, validateDatasetName, writeOutput, writeOutputFile,
+  clientRedis, getDataset, partitionRuleText, headOutput, keys, masterClient, roundProgress, validateDatasetName, writeOutput, writeOutputFile,
   type Config, type JobStatus,
 } from '@tandem/shared';
-import { pagerankParams } from '@tandem/jobs';
-import { configFrom, positiveInt } from '../options.ts';
+import { checkParams, describeType, pagerank } from '@tandem/jobs';
+import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { describeDataset, fileSize, uploadFile } from '../upload.ts';
-import { fmtDelta, followRounds } from '../rounds.ts';
+import { followJob } from '../follow.ts';
+import { paramFlags } from '../job-types.ts';
+import { fmtDelta } from '../rounds.ts';
 
-interface PageRankOpts {
+/** The flags, with one (a string) per parameter of the job type. */
+interface PageRankOpts extends Record<string, unknown> {
   dataset?: string;
   name?: string;
   attach?: string;
-  iterations: string;
-  damping: string;
-  tol: string;
   partitions?: number;
   top: number;
   out: string;
 }
+
+const type = describeType(pagerank);
+const format = pagerank.formats[0];
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -42,16 +46,12 @@ function wholeNumber(name: string) {
   };
 }
 
-/** iterations, damping and tol, checked by the job type's own rules, with errors that name the flag. */
-function checkParams(o: PageRankOpts): Record<string, string> {
-  const params = { iterations: o.iterations, damping: o.damping, tol: o.tol };
-  const r = pagerankParams.safeParse(params);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    const flag = String(i.path[0] ?? '');
-    throw new Error(`--${i.message} (got "${params[flag as keyof typeof params] ?? ''}")`);
-  }
-  return params;
+/** The parameter flags, checked by the job type's schema, with errors that name the flag. */
+function paramsFrom(o: PageRankOpts): Record<string, string> {
+  const given = Object.fromEntries(type.params.filter((p) => o[p.name] !== undefined).map((p) => [p.name, String(o[p.name])]));
+  const bad = checkParams(pagerank.params, given).problems[0];
+  if (bad) throw new Error(`--${bad.param} ${bad.problem}`);
+  return given;
 }
 
 /** A dataset name from a file name: its letters, digits, '_', '.' and '-' (others become '-'). */
@@ -67,7 +67,7 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 /**
- * The dataset to rank: a name as given, or a local file uploaded first (as `edges`). A file already
+ * The dataset to rank: a name as given, or a local file uploaded first (in the job type's format). A file already
  * stored under its name (same bytes) is not uploaded again; a different one replaces it.
  */
 async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
@@ -88,12 +88,12 @@ async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
   } finally {
     redis.disconnect();
   }
-  if (existing && existing.format === 'edges' && existing.sourceSha256 && existing.sourceSha256 === (await sha256Of(given))) {
+  if (existing && existing.format === format && existing.sourceSha256 && existing.sourceSha256 === (await sha256Of(given))) {
     say(`dataset ${name} already holds ${given}; not uploading it again`);
     return name;
   }
   if (existing) say(`dataset ${name} holds other data; replacing it with ${given} (jobs reading the old version finish on it)`);
-  const meta = await uploadFile(cfg, name, given, { format: 'edges', replace: existing !== null });
+  const meta = await uploadFile(cfg, name, given, { format, replace: existing !== null });
   say(describeDataset(meta));
   return name;
 }
@@ -136,15 +136,13 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
 }
 
 export function pagerankCommand(): Command {
-  return new Command('pagerank')
+  const cmd = new Command('pagerank')
     .description('PageRank of a graph: submit (or --attach to) a job, follow it across iterations, print the top nodes, write node,rank CSV')
-    .addOption(new Option('--dataset <name|file>', 'an edges dataset, or a local CSV file (src,dst; header optional) to upload first').conflicts('attach'))
+    .addOption(new Option('--dataset <name|file>', `an ${format} dataset, or a local CSV file (src,dst; header optional) to upload first`).conflicts('attach'))
     .option('--name <name>', 'the dataset name for an uploaded file (default: the file name without its extension)')
-    .option('--attach <job>', 'follow a PageRank job that is already running (or finished) instead of starting one')
-    .option('--iterations <n>', 'iterations at most (a whole number ≥ 1)', '20')
-    .option('--damping <d>', 'damping factor, strictly between 0 and 1', '0.85')
-    .option('--tol <t>', 'stop once the L1 change between consecutive rank vectors is below this (0: run every iteration)', '1e-8')
-    .option('--partitions <r>', 'partitions of the graph (default: one per worker online)', positiveInt('--partitions'))
+    .option('--attach <job>', 'follow a PageRank job that is already running (or finished) instead of starting one');
+  return paramFlags(cmd, type.params)
+    .option('--partitions <r>', `partitions of the graph (default: ${partitionRuleText(type.partitions)})`, partitionsFlag)
     .option('--top <k>', 'how many of the highest-ranked nodes to print', wholeNumber('--top'), 10)
     .option('--out <file>', 'write node,rank CSV here, rank descending, ties by node id (written atomically; - for standard output)', 'ranks.csv')
     .action(async (o: PageRankOpts, self: Command) => {
@@ -161,14 +159,14 @@ export function pagerankCommand(): Command {
         jobId = o.attach;
       } else {
         if (!o.dataset) throw new Error('--dataset is required (a dataset name or a CSV file), or --attach JOB to follow a running job');
-        const params = checkParams(o);
+        const params = paramsFrom(o);
         const dataset = await datasetFor(cfg, o);
-        jobId = await client.submit({ type: 'pagerank', dataset, partitions: o.partitions, params });
-        say(`submitted job ${jobId} (pagerank on ${dataset}); if interrupted it keeps running: npm run pagerank -- --attach ${jobId}`);
+        jobId = await client.submit({ type: type.name, dataset, partitions: o.partitions, params });
+        say(`submitted job ${jobId} (${type.name} on ${dataset}); if interrupted it keeps running: npm run pagerank -- --attach ${jobId}`);
       }
       const first = await client.status(jobId);
-      if (first.type !== 'pagerank' || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not pagerank`);
-      const s = await followRounds(client, jobId, first, { setup: 'building the graph', output: 'writing ranks' });
+      if (first.type !== type.name || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not ${type.name}`);
+      const s = await followJob(client, jobId, { words: { setup: 'building the graph', output: 'writing ranks' } });
       if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
       await report(cfg, s, o);
     });

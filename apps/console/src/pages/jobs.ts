@@ -1,9 +1,10 @@
 /** The jobs list, the new-job form and a page per job (live progress, timelines, output). */
-import { bytes, isFinishedPhase, roundProgress, type DatasetMeta, type JobStatus, type PhaseCounters, type TimelineEntry } from '@tandem/shared';
+import {
+  PARTITIONS, bytes, isFinishedPhase, partitionRuleText, roundProgress,
+  type DatasetMeta, type JobStatus, type JobTypeDescription, type ParamDescription, type PhaseCounters, type TimelineEntry,
+} from '@tandem/shared';
 import { html, raw, type Html } from '../html.ts';
 import { attemptsFromEvents, convergenceSvg, taskTimelineSvg } from '../charts.ts';
-import { ConsoleError } from '../errors.ts';
-import type { JobTypeInfo } from '../platform.ts';
 import { bar, elapsed, errorBox, jobsTable, phaseBadge, when } from './layout.ts';
 
 export function jobsPage(jobs: JobStatus[]): Html {
@@ -12,68 +13,82 @@ export function jobsPage(jobs: JobStatus[]): Html {
 <div id="live" data-fragment="/jobs?fragment=1" data-every="3000">${jobsTable(jobs)}</div>`;
 }
 
-/** Parameter fields the form offers for the built-in types that take any; other types use the free-form box. */
-export const PARAM_FIELDS: Record<string, { key: string; label: string; placeholder?: string; required?: boolean }[]> = {
-  grep: [
-    { key: 'pattern', label: 'Pattern (a regular expression)', required: true },
-    { key: 'flags', label: 'Flags (any of i, m, s, u)' },
-  ],
-  pagerank: [
-    { key: 'iterations', label: 'Iterations at most', placeholder: '20' },
-    { key: 'damping', label: 'Damping factor, between 0 and 1', placeholder: '0.85' },
-    { key: 'tol', label: 'Stop when the L1 change between iterations is below', placeholder: '1e-8' },
-  ],
-};
-
 export interface JobForm {
   type?: string;
   dataset?: string;
   partitions?: string;
+  /** The posted parameter fields, by field name (`p.<type>.<parameter>`). */
   fields?: Record<string, string>;
-  params?: string;
 }
 
-/**
- * A job's parameters from the form: the chosen type's own fields (named `p.<type>.<key>`, so the
- * fields of the types not chosen are ignored) and `key=value` lines of the free-form box.
- */
+/** A parameter's field; named after its type too, so that the fields of the types not chosen are ignored. */
+const fieldName = (type: string, param: string) => `p.${type}.${param}`;
+
+/** The chosen type's parameters from a posted form: its non-empty fields, as strings for the schema to check. */
 export function formParams(type: string, body: Record<string, unknown>): Record<string, string> {
+  const prefix = fieldName(type, '');
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(body)) {
-    const prefix = `p.${type}.`;
     if (name.startsWith(prefix) && typeof value === 'string' && value.trim() !== '') params[name.slice(prefix.length)] = value.trim();
   }
-  const lines = typeof body.params === 'string' ? body.params.split(/\r?\n/) : [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const eq = line.indexOf('=');
-    if (eq <= 0) throw new ConsoleError(400, `other parameters, line ${i + 1}: expected key=value, got ${JSON.stringify(line.trim())}`);
-    params[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  });
   return params;
 }
 
-export function newJobPage(csrf: string, types: JobTypeInfo[], datasets: DatasetMeta[], form: JobForm, error?: string): Html {
-  const chosen = form.type ?? types.find((t) => t.name === 'wordcount')?.name ?? types[0]?.name;
+/** One input drawn from a parameter's declaration: its kind, default, bounds and description. */
+function paramField(type: string, p: ParamDescription, posted: string | undefined): Html {
+  const name = fieldName(type, p.name);
+  const value = posted ?? (p.default === undefined ? '' : String(p.default));
+  const label = html`${p.name} <span class="hint">${p.description}; ${p.allowed}${p.required ? '; required' : ''}</span>`;
+  const required = p.required ? html` data-required` : '';
+  if (p.type === 'enum' || p.type === 'boolean') {
+    const choices = p.values ?? ['true', 'false'];
+    // Without a default, the empty choice means "not given".
+    const none = p.default === undefined ? html`<option value=""${value === '' ? html` selected` : ''}></option>` : '';
+    return html`<label>${label} <select name="${name}"${required}>${none}${choices.map((c) => html`<option${c === value ? html` selected` : ''}>${c}</option>`)}</select></label>`;
+  }
+  const numeric = p.type === 'number' || p.type === 'integer';
+  const min = p.min ?? p.exclusiveMin;
+  const max = p.max ?? p.exclusiveMax;
+  const attrs = numeric
+    ? html` type="number" step="${p.type === 'integer' ? '1' : 'any'}"${min !== undefined ? html` min="${min}"` : ''}${max !== undefined ? html` max="${max}"` : ''}`
+    : html`${p.pattern !== undefined ? html` pattern="${p.pattern}"` : ''}`;
+  return html`<label>${label} <input name="${name}"${attrs} value="${value}"${required}></label>`;
+}
+
+/** A type's fieldset: what it does and reads, how it picks partitions, and a field per parameter. */
+function typeFieldset(t: JobTypeDescription, chosen: boolean, form: JobForm): Html {
+  return html`<fieldset class="params" data-for="${t.name}"${chosen ? '' : html` hidden`}>
+    <legend>${t.name}</legend>
+    <p class="hint">${t.description}. Reads ${t.formats.join(' or ')} datasets; partitions unless set: ${partitionRuleText(t.partitions)}.</p>
+    ${t.params.length ? t.params.map((p) => paramField(t.name, p, form.fields?.[fieldName(t.name, p.name)])) : html`<p class="hint">No parameters.</p>`}
+  </fieldset>`;
+}
+
+/**
+ * The new-job form, drawn from the job types' declarations alone. The page's script shows the
+ * chosen type's fieldset and offers only datasets it reads; without the script, the links under
+ * the form draw it again for another type, and the server does the same.
+ */
+export function newJobPage(csrf: string, types: JobTypeDescription[], datasets: DatasetMeta[], form: JobForm, error?: string): Html {
+  const given = datasets.find((d) => d.name === form.dataset);
+  const chosen = types.find((t) => t.name === form.type) ?? types.find((t) => given && t.formats.includes(given.format)) ?? types[0];
+  const reads = (d: DatasetMeta) => chosen?.formats.includes(d.format) ?? true;
   return html`<h1>Start a job</h1>
 ${errorBox(error)}
 ${datasets.length === 0 ? html`<p class="warn">There are no datasets yet: <a href="/datasets#upload">upload one</a> first.</p>` : ''}
 <form method="post" action="/jobs" class="form" id="new-job">
   <input type="hidden" name="_csrf" value="${csrf}">
   <label>Job type <select name="type" id="job-type">
-    ${types.map((t) => html`<option value="${t.name}" data-formats="${t.formats.join(',')}"${t.name === chosen ? html` selected` : ''}>${t.name}: ${t.description}</option>`)}
+    ${types.map((t) => html`<option value="${t.name}" data-formats="${t.formats.join(',')}"${t === chosen ? html` selected` : ''}>${t.name}: ${t.description}</option>`)}
   </select></label>
   <label>Dataset <select name="dataset" id="job-dataset">
-    ${datasets.map((d) => html`<option value="${d.name}" data-format="${d.format}"${d.name === form.dataset ? html` selected` : ''}>${d.name} (${d.format}, ${bytes(d.bytes)})</option>`)}
+    ${datasets.map((d) => html`<option value="${d.name}" data-format="${d.format}"${d === given ? html` selected` : ''}${reads(d) ? '' : html` disabled`}>${d.name} (${d.format}, ${bytes(d.bytes)})</option>`)}
   </select></label>
-  <label>Partitions <input name="partitions" type="number" min="1" max="1024" value="${form.partitions ?? ''}" placeholder="automatic: by input size; for iterative jobs one per worker"></label>
-  ${Object.entries(PARAM_FIELDS).map(([type, fields]) => html`<fieldset class="params" data-for="${type}"${type === chosen ? '' : html` hidden`}>
-    <legend>${type} parameters</legend>
-    ${fields.map((f) => html`<label>${f.label} <input name="p.${type}.${f.key}" value="${form.fields?.[`p.${type}.${f.key}`] ?? ''}" placeholder="${f.placeholder ?? ''}"${f.required ? html` data-required` : ''}></label>`)}
-  </fieldset>`)}
-  <label>Other parameters <textarea name="params" rows="3" placeholder="key=value, one per line (for job types from TANDEM_JOBS_DIR)">${form.params ?? ''}</textarea></label>
+  <label>Partitions <input name="partitions" type="number" min="${PARTITIONS.min}" max="${PARTITIONS.max}" step="1" value="${form.partitions ?? ''}" placeholder="automatic: by the job type's rule"></label>
+  ${types.map((t) => typeFieldset(t, t === chosen, form))}
   <button type="submit">Start</button>
-</form>`;
+</form>
+<noscript><p class="hint">Another job type: ${types.map((t) => html`<a href="/jobs/new?${new URLSearchParams({ type: t.name, ...(form.dataset ? { dataset: form.dataset } : {}) }).toString()}">${t.name}</a> `)}</p></noscript>`;
 }
 
 function countersTable(c: { map: PhaseCounters; reduce: PhaseCounters }): Html {
@@ -103,7 +118,7 @@ export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], o
   const attempts = attemptsFromEvents(timeline.map((t) => t.event), finished, now);
   const shown = timeline.slice(-300);
   return html`<section class="status">
-  <p>${phaseBadge(s.phase)} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} reducer${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
+  <p>${phaseBadge(s.phase)} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} partition${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
   ${Object.keys(s.params).length ? html`<p class="params">Parameters: ${Object.entries(s.params).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
   ${errorBox(s.error)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}

@@ -20,7 +20,7 @@ import {
   splitFirstRecords,
   validateDatasetName,
   type PutOptions,
-} from './dataset-store.ts';
+} from './dataset-store/index.ts';
 import { keys, type Keys } from './keys.ts';
 
 let server: TestRedis;

@@ -49,8 +49,10 @@ export function utf8SequenceLength(cp: number): number {
  * sequence at `end` counts as ill-formed), or -1 when that range is valid UTF-8. Node's native
  * isUtf8 answers the common case, valid text, at memory speed; only invalid text is walked.
  */
-export function firstInvalidUtf8(b: Uint8Array, start = 0, end = b.length): number {
-  if (isUtf8(b.subarray(start, end))) return -1;
+export function firstInvalidUtf8(buf: Uint8Array, start = 0, end = buf.length): number {
+  if (isUtf8(buf.subarray(start, end))) return -1;
+  // A plain Uint8Array, as the kernel passes, so decodeUtf8At's element loads stay monomorphic.
+  const b = buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   for (let i = start; i < end; ) {
     if (b[i] < 0x80) {
       i++;

@@ -8,9 +8,10 @@ import { dsErr, nulError } from './errors.ts';
  * are never cut: a line longer than `splitBytes` is an error, and once one is found the rest of it
  * is only measured, so the message can tell its length.
  *
- * It counts no lines: whoever takes the cuts does (the word of records, the edge normaliser),
- * in the pass over every byte it makes anyway, and tells the chunker through `linesTaken` for its
- * messages. Counting here too would cost an edge-list upload about a third more time.
+ * It counts no lines: whoever takes the cuts does, in the pass over every byte it makes anyway
+ * (a text split's record count, the edge normaliser), and tells the chunker through `linesTaken`
+ * for its messages. Counting here as well would add a second pass over an edge list, about half
+ * the normaliser's own time.
  */
 
 /** A run of whole input lines, the last ending with '\n'. */

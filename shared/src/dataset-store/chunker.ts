@@ -1,9 +1,9 @@
 import { dsErr, nulError } from './errors.ts';
 
 /**
- * The cutter of an upload, pure: it takes the input's chunks as they come and cuts runs of whole
- * lines of about `splitBytes` from them, greedily (each cut is the longest run of lines that fits),
- * so the cuts depend on the bytes alone, never on how they were chunked. A leading UTF-8 byte order
+ * Cuts an upload's input into splits, without I/O: it takes the input's chunks as they come and
+ * cuts runs of whole lines of at most `splitBytes` from them, greedily (each cut is the longest run
+ * of lines that fits), so the cuts depend on the bytes alone, never on how they were chunked. A leading UTF-8 byte order
  * mark is dropped and a final '\n' added when the input lacks one; nothing else is changed. Lines
  * are never cut: a line longer than `splitBytes` is an error, and once one is found the rest of it
  * is only measured, so the message can tell its length.

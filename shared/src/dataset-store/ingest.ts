@@ -30,11 +30,11 @@ export interface IngestResult {
  */
 export class Ingest {
   /** Input lines taken so far (all lines, including an edge list's header and empty lines). */
-  lines = 0;
-  records = 0;
-  bytes = 0;
-  bytesRead = 0;
-  readonly splitRecords: number[] = [];
+  private lines = 0;
+  private records = 0;
+  private bytes = 0;
+  private bytesRead = 0;
+  private readonly splitRecords: number[] = [];
   private readonly hash = createHash('sha256');
   private readonly source = createHash('sha256');
   private readonly edges: EdgeState = { sawRow: false };

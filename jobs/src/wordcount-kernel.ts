@@ -17,8 +17,8 @@
  * - Longer ASCII words (about 1% of English words) are re-read as two keys, the first 11 letters
  *   and the rest, into a second table keyed by the pair, up to 22 letters; any longer one is
  *   counted by string in a Map<string, number>.
- * - A byte >= 0x80 is decoded as UTF-8 (invalid sequences are non-letters, as in Node's decoder,
- *   which turns them into U+FFFD). A code point that is not a letter (curly quotes, dashes, CJK
+ * - A byte >= 0x80 is decoded as UTF-8 by shared/src/utf8.ts, the dataset store's validator
+ *   (invalid sequences are non-letters, as in Node's decoder, which turns them into U+FFFD). A code point that is not a letter (curly quotes, dashes, CJK
  *   punctuation, ...) ends the word like an ASCII separator, so prose with typographic quotes
  *   stays on the fast path. A letter makes the word a "Unicode word": its maximal run of ASCII and
  *   non-ASCII letters is counted by its original bytes in a table keyed by byte strings (hash plus
@@ -28,6 +28,7 @@
  * - A Unicode word that lower-cases to plain a–z (KELVIN SIGN 'K' gives 'k') is merged with the
  *   same ASCII word in entries(), so every word is reported once.
  */
+import { decodeUtf8At, utf8SequenceLength } from '@tandem/shared';
 
 /** Byte classes: 0 = ASCII non-letter, 1 = ASCII letter, 2 = byte >= 0x80 (part of a UTF-8 sequence). */
 const CLASS = new Uint8Array(256);
@@ -227,18 +228,22 @@ export class WordCounter {
    * holds them, if any, and returns where the scan goes on.
    */
   private nonAscii(b: Uint8Array, s: number, i: number, k: number): number {
+    // Local names: a call through an imported binding loads and checks that binding every time,
+    // which cost this loop about 3% on Cyrillic text (measured against a local copy of the decoder).
+    const decode = decodeUtf8At;
+    const length = utf8SequenceLength;
     const n = b.length;
-    const cp = decodeAt(b, i, n);
+    const cp = decode(b, i, n);
     if (cp < 0 || !isLetter(cp)) {
       // Not a letter: it ends the ASCII word before it, if any.
       if (i > s) {
         if (i - s <= MAX_SHORT) this.bump(k);
         else this.addLongAscii(b, s, i);
       }
-      return i + sequenceLength(cp);
+      return i + length(cp);
     }
     // A Unicode word: extend over ASCII letters and non-ASCII letters.
-    let j = i + sequenceLength(cp);
+    let j = i + length(cp);
     while (j < n) {
       const c = b[j];
       if (c < 0x80) {
@@ -246,9 +251,9 @@ export class WordCounter {
         j++;
         continue;
       }
-      const q = decodeAt(b, j, n);
+      const q = decode(b, j, n);
       if (q < 0 || !isLetter(q)) break;
-      j += sequenceLength(q);
+      j += length(q);
     }
     this.unicode.bump(b, s, j);
     return j;
@@ -443,45 +448,6 @@ function lowerAscii(b: Uint8Array, s: number, e: number): string {
     out += String.fromCharCode.apply(null, codes);
   }
   return out;
-}
-
-/**
- * Code point of the well-formed UTF-8 sequence starting at b[i] (b[i] >= 0x80), or -1 if none
- * starts there. Well-formedness is that of the WHATWG decoder Node uses (no overlong forms, no
- * surrogates, nothing above U+10FFFF), so a byte that starts no sequence here is one that decodes
- * to U+FFFD, and every sequence found here decodes the same in the whole text.
- */
-function decodeAt(b: Uint8Array, i: number, n: number): number {
-  const c = b[i];
-  if (c < 0xc2) return -1;
-  if (c < 0xe0) {
-    if (i + 1 >= n) return -1;
-    const c1 = b[i + 1];
-    return (c1 & 0xc0) === 0x80 ? ((c & 0x1f) << 6) | (c1 & 0x3f) : -1;
-  }
-  if (c < 0xf0) {
-    if (i + 2 >= n) return -1;
-    const c1 = b[i + 1];
-    const c2 = b[i + 2];
-    if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80) return -1;
-    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return -1;
-    return ((c & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f);
-  }
-  if (c < 0xf5) {
-    if (i + 3 >= n) return -1;
-    const c1 = b[i + 1];
-    const c2 = b[i + 2];
-    const c3 = b[i + 3];
-    if ((c1 & 0xc0) !== 0x80 || (c2 & 0xc0) !== 0x80 || (c3 & 0xc0) !== 0x80) return -1;
-    if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return -1;
-    return ((c & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f);
-  }
-  return -1;
-}
-
-/** Bytes taken by decodeAt's result (1 for a byte that starts no sequence). */
-function sequenceLength(cp: number): number {
-  return cp < 0 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 }
 
 /** Letters of the Basic Multilingual Plane, one byte per code point; built on first use. */

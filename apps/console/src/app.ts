@@ -11,7 +11,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetError, DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
@@ -37,12 +37,11 @@ export interface ConsoleOptions {
 const submitBody = submitSpecSchema.strict();
 
 /**
- * A failure as the typed error the user sees. The masters' refusals arrive typed (MasterError,
- * MasterUnreachableError); the dataset store's are typed here, by class.
+ * A failure as the typed error the user sees: the masters' refusals and the dataset store's errors
+ * arrive typed. A taken name gets the console's own advice instead of the CLI's flag.
  */
 function failure(err: unknown): TandemError {
   if (err instanceof DatasetExistsError) return new TandemError('conflict', `${err.message.replace(/; use --replace$/, '')}; tick "replace" (API: replace=1) to replace it`);
-  if (err instanceof DatasetError) return new TandemError('invalid', err.message);
   return asTandemError(err);
 }
 

@@ -7,8 +7,8 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  DatasetError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
-  requireDataset, validateDatasetName, writeOutput,
+  causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
+  requireDataset, writeOutput,
   type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
@@ -49,11 +49,7 @@ export class Platform {
 
   /** A dataset's metadata and first lines; `not_found` (the message lists the datasets) when there is none. */
   async dataset(name: string, lines = 20): Promise<{ meta: DatasetMeta; head: string[] }> {
-    validateDatasetName(name);
-    // With the name valid, the only DatasetError requireDataset throws says the dataset is not there.
-    const meta = await requireDataset(this.d.redis, this.d.keys, name).catch((err: unknown) => {
-      throw err instanceof DatasetError ? new TandemError('not_found', err.message) : err;
-    });
+    const meta = await requireDataset(this.d.redis, this.d.keys, name);
     return { meta, head: await headDataset(this.d.redis, this.d.keys, meta, lines) };
   }
 

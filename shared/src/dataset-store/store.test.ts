@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
-import { sleep } from '../../test/harness/wait.ts';
+import { startRedis, type TestRedis } from '../../../test/harness/redis.ts';
+import { sleep } from '../../../test/harness/wait.ts';
 import {
   DatasetError,
   type DatasetMeta,
@@ -20,8 +19,9 @@ import {
   splitFirstRecords,
   validateDatasetName,
   type PutOptions,
-} from './dataset-store.ts';
-import { keys, type Keys } from './keys.ts';
+} from './index.ts';
+import { keys, type Keys } from '../keys.ts';
+import { rejects } from './testing.ts';
 
 let server: TestRedis;
 let redis: Redis;
@@ -81,17 +81,6 @@ function makeText(lines: number, seed = 1): string {
     out.push(w.join(' '));
   }
   return out.join('\n') + '\n';
-}
-
-async function rejects(p: Promise<unknown>, re: RegExp): Promise<DatasetError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof DatasetError, `expected a DatasetError, got ${(err as Error).stack}`);
-    assert.match(err.message, re);
-    return err;
-  }
-  assert.fail(`expected a rejection matching ${re}`);
 }
 
 describe('validateDatasetName', () => {
@@ -220,133 +209,26 @@ describe('text datasets', () => {
 
 const splitKeys = (k: Keys, m: DatasetMeta) => Array.from({ length: m.splits }, (_, s) => k.split(m.name, m.version, s));
 
+// The normaliser itself is tested in edges.test.ts; here, that the store keeps what it makes.
 describe('edges datasets', () => {
-  const edgesOf = async (k: Keys, m: DatasetMeta) => Buffer.concat(await stored(k, m)).toString();
-
-  test('with and without a header, normalized to src<TAB>dst lines', async () => {
+  test('stored normalized, with the format and both hashes in the metadata', async () => {
     const k = fresh();
     const a = await put(k, 'src,dst\n1,2\n2,3\n3,1', { name: 'h', format: 'edges' });
-    assert.equal(await edgesOf(k, a), '1\t2\n2\t3\n3\t1\n');
+    assert.equal(Buffer.concat(await stored(k, a)).toString(), '1\t2\n2\t3\n3\t1\n');
     assert.equal(a.records, 3);
     assert.equal(a.format, 'edges');
     assert.equal(a.sha256, createHash('sha256').update('1\t2\n2\t3\n3\t1\n').digest('hex'));
     assert.equal(a.sourceSha256, createHash('sha256').update('src,dst\n1,2\n2,3\n3,1').digest('hex'), 'the input as uploaded');
-    // one chunk larger than a split: the caller's buffer is not the store's scratch space
-    const one = Buffer.from('1,2\n2,3\n'.repeat(1000));
-    const copy = Buffer.from(one);
-    const big = await put(k, chunks(one, one.length), { name: 'one', format: 'edges' });
-    assert.deepEqual(one, copy);
-    assert.equal(await edgesOf(k, big), '1\t2\n2\t3\n'.repeat(1000));
-    const b = await put(k, '1,2\n2,3\n', { name: 'nh', format: 'edges' });
-    assert.equal(await edgesOf(k, b), '1\t2\n2\t3\n');
-    assert.equal(b.records, 2);
-    // the header rule: trimmed, any case, quoted or not; only the first non-empty row
-    const c = await put(k, '\n SRC , Dst \r\nsrc,dst\n', { name: 'h2', format: 'edges' });
-    assert.equal(await edgesOf(k, c), 'src\tdst\n');
-    const d = await put(k, '"src","DST"\na,b\n', { name: 'h3', format: 'edges' });
-    assert.equal(await edgesOf(k, d), 'a\tb\n');
-    const e = await put(k, 'src,dst,x\n', { name: 'h4', format: 'edges' }).catch((x: Error) => x);
-    assert.match(String(e), /line 1 has 3 columns, expected 2/);
+    assert.deepEqual(await getDataset(redis, k, 'h'), a);
+    assert.deepEqual(await headDataset(redis, k, a, 2), ['1\t2', '2\t3']);
   });
 
-  test('quoted ids (commas, doubled quotes), CRLF and empty lines', async () => {
-    const k = fresh();
-    const m = await put(k, '"a,b",c\r\n\r\nd,"e ""quoted"""\r\n\nx y,z\n', { name: 'q', format: 'edges' });
-    assert.equal(await edgesOf(k, m), 'a,b\tc\nd\te "quoted"\nx y\tz\n');
-    // "" is an empty id
-    await rejects(put(k, '"",x\n', { name: 'q2', format: 'edges' }), /^dataset "q2": line 1 has an empty src id$/);
-    assert.equal(m.records, 3);
-  });
-
-  test('many splits, mixed quoting: same edges as csv-parse over the whole file', async () => {
-    const k = fresh();
-    const rows: string[] = ['src,dst'];
-    for (let i = 0; i < 5000; i++) {
-      const s = `n${i % 97}`;
-      const d = i % 13 === 0 ? `"v,${i}"` : i % 17 === 0 ? `"w""${i}"` : `m${(i * 31) % 1000}`;
-      rows.push(i % 101 === 0 ? '' : `${s},${d}`);
-    }
-    const input = rows.join('\n') + '\n';
-    const m = await put(k, chunks(Buffer.from(input), 500), { name: 'mix', format: 'edges' });
-    const want = (parseCsv(input, { skip_empty_lines: true }) as string[][]).slice(1);
-    assert.equal(m.records, want.length);
-    assert.equal(await edgesOf(k, m), want.map(([s, d]) => `${s}\t${d}\n`).join(''));
-    assert.equal(m.splitRecords.reduce((a, b) => a + b, 0), want.length);
-    assert.ok(m.splits > 20);
-    for (const [s, part] of (await stored(k, m)).entries()) {
-      assert.equal(countLines(part), m.splitRecords[s]);
-      assert.ok(part.length <= 1024);
-    }
-    assert.deepEqual(await headDataset(redis, k, m, 3), ['n1\tm31', 'n2\tm62', 'n3\tm93']);
-  });
-
-  test('random quoting agrees with csv-parse, line by line', async () => {
-    const k = fresh();
-    let x = 42;
-    const rnd = (n: number) => (x = (x * 1103515245 + 12345) & 0x7fffffff) % n;
-    const alphabet = ['a', 'b', ',', '"', ' ', 'é', '日', "'"];
-    const field = () => {
-      let f = '';
-      for (let i = 1 + rnd(5); i > 0; i--) f += alphabet[rnd(alphabet.length)];
-      return f;
-    };
-    const q = (f: string) => (f.includes(',') || f.includes('"') || rnd(3) === 0 ? `"${f.replaceAll('"', '""')}"` : f);
-    // valid rows: the whole file must equal csv-parse's reading
-    const rows: string[] = [];
-    for (let i = 0; i < 3000; i++) rows.push(`${q(field())},${q(field())}`);
-    const input = rows.join('\n') + '\n';
-    const m = await put(k, chunks(Buffer.from(input), 999), { name: 'rq', format: 'edges' });
-    const want = parseCsv(input) as string[][];
-    assert.equal(await edgesOf(k, m), want.map(([a, b]) => `${a}\t${b}\n`).join(''));
-    // arbitrary short lines: accepted exactly when csv-parse reads them as two non-empty fields
-    const chars = ['a', ',', '"', ' ', 'b'];
-    for (let i = 0; i < 300; i++) {
-      let line = '';
-      for (let j = 1 + rnd(7); j > 0; j--) line += chars[rnd(chars.length)];
-      let ref: string[][] | null;
-      try {
-        ref = parseCsv(line, { relax_column_count: true }) as string[][];
-      } catch {
-        ref = null;
-      }
-      const ok = ref !== null && ref.length === 1 && ref[0].length === 2 && ref[0][0] !== '' && ref[0][1] !== '' &&
-        !(ref[0][0].trim().toLowerCase() === 'src' && ref[0][1].trim().toLowerCase() === 'dst');
-      const got = await put(k, `x,y\n${line}\n`, { name: 'one', format: 'edges', replace: true }).then(
-        (meta) => meta,
-        (err: Error) => err,
-      );
-      if (ok) {
-        assert.ok(!(got instanceof Error), `${JSON.stringify(line)}: ${String(got)}`);
-        assert.equal(await edgesOf(k, got), `x\ty\n${ref![0][0]}\t${ref![0][1]}\n`, JSON.stringify(line));
-      } else {
-        assert.ok(got instanceof DatasetError, `${JSON.stringify(line)} should fail, csv-parse: ${JSON.stringify(ref)}`);
-        assert.match(got.message, /^dataset "one": line 2 /, JSON.stringify(line));
-      }
-    }
-  });
-
-  test('bad rows name the line; nothing is left behind', async () => {
+  test('a bad row, in the first split or after several were written, leaves nothing behind', async () => {
     const k = fresh();
     const head = 'src,dst\n' + 'a,b\n'.repeat(600); // lines 2..601, several splits written first
-    const cases: [string, RegExp][] = [
-      ['1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n13,14,15\n', /^dataset "g": line 7 has 3 columns, expected 2 \(src,dst\)$/],
-      [head + 'lonely\n', /^dataset "g": line 602 has 1 column, expected 2 \(src,dst\)$/],
-      [head + ',b\n', /^dataset "g": line 602 has an empty src id$/],
-      [head + 'a,\n', /^dataset "g": line 602 has an empty dst id$/],
-      [head + 'a\tb,c\n', /^dataset "g": line 602 contains a TAB/],
-      [head + '"a\tb",c\n', /^dataset "g": line 602: id "a\\tb" contains a TAB/],
-      [head + 'a,b\rc\n', /^dataset "g": line 602 contains a carriage return/],
-      [head + '"a\nb",c\n', /^dataset "g": line 602 has a quoted id that is not closed on the same line/],
-      [head + '"a"x,c\n', /^dataset "g": line 602 is not valid CSV: Invalid Closing Quote/],
-      [head + '"a,b",c,d\n', /^dataset "g": line 602 has 3 columns/],
-      // the first bad line wins, whether it is quoted or not
-      ['a,b\n"x","y","z"\nc,d\nonly\n', /^dataset "g": line 2 has 3 columns/],
-      ['a,b\n"x","y"\nc,d,e\n"p",""\n', /^dataset "g": line 3 has 3 columns/],
-      ['src,dst\n', /^dataset "g": the file has no edges \(1 line: only a header or empty lines\)$/],
-      ['\n\n', /^dataset "g": the file has no edges/],
-      ['', /^dataset "g": the file is empty \(0 bytes\)$/],
-    ];
-    for (const [input, re] of cases) await rejects(put(k, input, { name: 'g', format: 'edges' }), re);
+    await rejects(put(k, '1,2\n3,4,5\n', { name: 'g', format: 'edges' }), /^dataset "g": line 2 has 3 columns, expected 2 \(src,dst\)$/);
+    await rejects(put(k, head + '"a"x,c\n', { name: 'g', format: 'edges' }), /^dataset "g": line 602 is not valid CSV: Invalid Closing Quote/);
+    await rejects(put(k, 'src,dst\n', { name: 'g', format: 'edges' }), /^dataset "g": the file has no edges/);
     assert.deepEqual(await keysUnder(k), []);
   });
 });

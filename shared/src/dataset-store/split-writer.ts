@@ -1,0 +1,114 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Keys } from '../keys.ts';
+import { DatasetError } from './errors.ts';
+
+/**
+ * Timings of the upload leak guard. Mutable only so tests can shorten them.
+ * - uploadTtlMs: expiry of splits written by an upload that has not been published yet.
+ * - refreshMs: how often a long upload refreshes the expiry of the splits it already wrote.
+ * - replacedTtlMs: expiry given to the previous version's splits on --replace (running jobs may finish).
+ */
+export const datasetStoreTuning = {
+  uploadTtlMs: 60 * 60 * 1000,
+  refreshMs: 10 * 60 * 1000,
+  replacedTtlMs: 60 * 60 * 1000,
+};
+
+/**
+ * Writes one upload's splits under its fresh version: SETs pipelined one ahead, each with an
+ * expiry so that an upload that dies unpublished cleans itself up; persist() makes them permanent
+ * once all are written, discard() deletes them after a failure.
+ */
+export class SplitWriter {
+  readonly keys: string[] = [];
+  private inflight: Promise<void> | null = null;
+  private error: { e: unknown } | null = null;
+  private lastRefresh = Date.now();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly k: Keys,
+    private readonly name: string,
+    private readonly version: string,
+  ) {}
+
+  /** Waits for the previous write, then starts this one (so at most one split is in flight). */
+  async write(data: Buffer): Promise<void> {
+    await this.drain();
+    const key = this.k.split(this.name, this.version, this.keys.length);
+    this.keys.push(key);
+    const set = this.redis.set(key, data, 'PX', datasetStoreTuning.uploadTtlMs).then(() => {});
+    let p: Promise<unknown> = set;
+    if (Date.now() - this.lastRefresh >= datasetStoreTuning.refreshMs) {
+      this.lastRefresh = Date.now();
+      // Same connection, so these run after the SET above.
+      const pipe = this.redis.pipeline();
+      for (const k of this.keys) pipe.pexpire(k, datasetStoreTuning.uploadTtlMs);
+      p = Promise.all([set, pipe.exec().then(checkPipeline)]);
+    }
+    this.inflight = p.then(
+      () => {},
+      (e) => {
+        this.error ??= { e };
+      },
+    );
+  }
+
+  async drain(): Promise<void> {
+    if (this.inflight) {
+      await this.inflight;
+      this.inflight = null;
+    }
+    if (this.error) throw this.error.e;
+  }
+
+  async persist(): Promise<void> {
+    await this.drain();
+    const pipe = this.redis.pipeline();
+    for (const k of this.keys) pipe.persist(k);
+    const res = checkPipeline(await pipe.exec());
+    // PERSIST answers 0 for a key without expiry or a missing key; ours all have an expiry.
+    const lost = res.findIndex((r) => r !== 1);
+    if (lost >= 0) throw new DatasetError(`dataset "${this.name}": split ${lost} vanished during the upload (expired?)`);
+  }
+
+  /** Best effort: deletes everything written (after any write in flight has landed). */
+  async discard(): Promise<void> {
+    try {
+      if (this.inflight) await this.inflight;
+    } catch {
+      /* already recorded */
+    }
+    if (this.keys.length === 0) return;
+    try {
+      await unlinkAll(this.redis, this.keys);
+    } catch {
+      /* the expiry cleans up what we could not */
+    }
+  }
+}
+
+export function checkPipeline(res: [Error | null, unknown][] | null): unknown[] {
+  if (!res) throw new Error('Redis pipeline was aborted');
+  return res.map(([err, v]) => {
+    if (err) throw err;
+    return v;
+  });
+}
+
+/** The keys of a version's splits. */
+export const versionKeys = (k: Keys, name: string, version: string, splits: number) =>
+  Array.from({ length: splits }, (_, s) => k.split(name, version, s));
+
+/** One command per key (split keys live in different cluster slots), pipelined in batches. */
+async function eachKey(redis: Redis, keys: string[], command: (pipe: ChainableCommander, key: string) => void): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) {
+    const pipe = redis.pipeline();
+    for (const k of keys.slice(i, i + 1000)) command(pipe, k);
+    checkPipeline(await pipe.exec());
+  }
+}
+
+export const unlinkAll = (redis: Redis, keys: string[]) => eachKey(redis, keys, (pipe, k) => pipe.unlink(k));
+
+export const expireAll = (redis: Redis, keys: string[], ms: number) => eachKey(redis, keys, (pipe, k) => pipe.pexpire(k, ms));

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DatasetFormat } from '../job-type.ts';
+import type { Keys } from '../keys.ts';
+import { runScript } from '../scripts.ts';
+import { dsErr, existsError, validateDatasetName } from './errors.ts';
+import { Ingest } from './ingest.ts';
+import { type DatasetMeta, metaFields } from './meta.ts';
+import { SplitWriter, datasetStoreTuning, expireAll, versionKeys } from './split-writer.ts';
+
+export interface PutOptions {
+  name: string;
+  format: DatasetFormat;
+  replace?: boolean;
+  splitBytes: number;
+  onProgress?: (bytesRead: number) => void;
+}
+
+/** Smallest accepted split size (the configured minimum is larger; this only guards nonsense). */
+export const MIN_SPLIT_BYTES = 16;
+
+/**
+ * Stores input as dataset opts.name, under a fresh version: the splits are written (with an
+ * expiry) while the input is read, made permanent when it is all read, and then published with one
+ * atomic script on the metadata key. Any failure before the publish deletes what was written, so a
+ * reader sees the old version or the new one, never a mix, and a failed upload leaves no trace.
+ */
+export async function putDataset(
+  redis: Redis,
+  k: Keys,
+  input: AsyncIterable<Buffer | Uint8Array>,
+  opts: PutOptions,
+): Promise<DatasetMeta> {
+  const { name, format, splitBytes } = opts;
+  checkPutOptions(opts);
+  if (!opts.replace && (await redis.exists(k.datasetMeta(name)))) throw existsError(name);
+
+  const version = randomUUID().replaceAll('-', '');
+  const ingest = new Ingest(opts);
+  const writer = new SplitWriter(redis, k, name, version);
+  let meta: DatasetMeta;
+  let old: StoredVersion | null;
+  try {
+    for await (const split of ingest.splits(input)) await writer.write(split);
+    const stored = ingest.result();
+    await writer.persist();
+    meta = {
+      name,
+      format,
+      version,
+      bytes: stored.bytes,
+      records: stored.records,
+      splits: stored.splits,
+      splitRecords: stored.splitRecords,
+      splitBytes,
+      sha256: stored.sha256,
+      sourceSha256: stored.sourceSha256,
+      created: new Date().toISOString(),
+    };
+    old = await publish(redis, k, meta, opts.replace === true);
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  }
+  if (old && old.version !== version) await retire(redis, k, name, old);
+  return meta;
+}
+
+function checkPutOptions({ name, format, splitBytes }: PutOptions): void {
+  validateDatasetName(name);
+  if (format !== 'text' && format !== 'edges') {
+    throw dsErr(name, `: unknown format ${JSON.stringify(format)} (expected text or edges)`);
+  }
+  if (!Number.isSafeInteger(splitBytes) || splitBytes < MIN_SPLIT_BYTES) {
+    throw dsErr(name, `: split size must be an integer of at least ${MIN_SPLIT_BYTES} bytes, got ${splitBytes}`);
+  }
+}
+
+interface StoredVersion {
+  version: string;
+  splits: number;
+}
+
+/** Publishes meta (see lua/publish-dataset-2.lua); returns the version it replaced, if any. */
+async function publish(redis: Redis, k: Keys, meta: DatasetMeta, replace: boolean): Promise<StoredVersion | null> {
+  const res = (await runScript(
+    redis,
+    'publish-dataset',
+    [k.datasetMeta(meta.name), k.datasetIndex()],
+    [replace ? '1' : '0', meta.name, ...metaFields(meta)],
+  )) as string[];
+  if (res[0] === 'exists') throw existsError(meta.name);
+  return res[1] ? { version: res[1], splits: Number(res[2]) || 0 } : null;
+}
+
+/** The replaced version's splits expire rather than vanish: jobs still reading them may finish. */
+async function retire(redis: Redis, k: Keys, name: string, old: StoredVersion): Promise<void> {
+  try {
+    await expireAll(redis, versionKeys(k, name, old.version, old.splits), datasetStoreTuning.replacedTtlMs);
+  } catch {
+    /* published already; the old splits merely stay until removed by hand */
+  }
+}

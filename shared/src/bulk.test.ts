@@ -1,28 +1,21 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
+import { redisForFile } from '../../test/harness/redis.ts';
 import { getLarge } from './bulk.ts';
 import { BulkClient } from './bulk-client.ts';
 
-let r: TestRedis;
-let redis: Redis;
-before(async () => {
-  r = await startRedis();
-  redis = r.client();
-});
-after(async () => r?.stop());
+const fx = redisForFile();
 
 const value = randomBytes(3 * 1024 * 1024 + 123);
 
 test('the range reader reads a large value exactly, into a reused buffer', async () => {
-  await redis.set('big', value);
-  const reader = BulkClient.forUrl(r.url, 3)!;
+  await fx.redis.set('big', value);
+  const reader = BulkClient.forUrl(fx.server.url, 3)!;
   try {
-    const first = await getLarge(redis, 'big', { reader, rangeBytes: 256 * 1024 });
+    const first = await getLarge(fx.redis, 'big', { reader, rangeBytes: 256 * 1024 });
     assert.ok(first?.data.equals(value));
-    const again = await getLarge(redis, 'big', { reader, into: first!.backing, rangeBytes: 100_000 });
+    const again = await getLarge(fx.redis, 'big', { reader, into: first!.backing, rangeBytes: 100_000 });
     assert.equal(again!.backing, first!.backing, 'the buffer was reused');
     assert.ok(again!.data.equals(value));
   } finally {
@@ -31,22 +24,22 @@ test('the range reader reads a large value exactly, into a reused buffer', async
 });
 
 test('without a reader, ranges go over ioredis connections; small and missing values work too', async () => {
-  await redis.set('big', value);
-  await redis.set('small', 'hello');
-  await redis.set('empty', '');
-  const pool = [r.client(), r.client()];
-  assert.ok((await getLarge(redis, 'big', { pool, rangeBytes: 500_000 }))!.data.equals(value));
-  assert.equal((await getLarge(redis, 'small', { pool }))!.data.toString(), 'hello');
-  assert.equal((await getLarge(redis, 'empty', { pool }))!.data.length, 0);
-  assert.equal(await getLarge(redis, 'nothing', { pool }), null);
+  await fx.redis.set('big', value);
+  await fx.redis.set('small', 'hello');
+  await fx.redis.set('empty', '');
+  const pool = [fx.server.client(), fx.server.client()];
+  assert.ok((await getLarge(fx.redis, 'big', { pool, rangeBytes: 500_000 }))!.data.equals(value));
+  assert.equal((await getLarge(fx.redis, 'small', { pool }))!.data.toString(), 'hello');
+  assert.equal((await getLarge(fx.redis, 'empty', { pool }))!.data.length, 0);
+  assert.equal(await getLarge(fx.redis, 'nothing', { pool }), null);
 });
 
 test('a value that shrinks while it is read is reported, not returned half', async () => {
-  await redis.set('shrinking', value);
-  const reader = BulkClient.forUrl(r.url, 2)!;
+  await fx.redis.set('shrinking', value);
+  const reader = BulkClient.forUrl(fx.server.url, 2)!;
   try {
     const out = Buffer.alloc(value.length);
-    await redis.set('shrinking', value.subarray(0, 1000));
+    await fx.redis.set('shrinking', value.subarray(0, 1000));
     assert.equal(await reader.readInto('shrinking', value.length, out, 256 * 1024), false);
   } finally {
     reader.close();
@@ -54,14 +47,14 @@ test('a value that shrinks while it is read is reported, not returned half', asy
 });
 
 test('Redis errors reject the read; a killed connection is replaced on the next read', async () => {
-  await redis.hset('ahash', 'f', 'v');
-  await redis.set('big', value);
-  const reader = BulkClient.forUrl(r.url, 1)!;
+  await fx.redis.hset('ahash', 'f', 'v');
+  await fx.redis.set('big', value);
+  const reader = BulkClient.forUrl(fx.server.url, 1)!;
   try {
     await assert.rejects(reader.readInto('ahash', 10, Buffer.alloc(10), 5), /WRONGTYPE/);
     const out = Buffer.alloc(value.length);
     assert.equal(await reader.readInto('big', value.length, out, 1 << 20), true);
-    await redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await fx.redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await new Promise((res) => setTimeout(res, 100));
     const again = Buffer.alloc(value.length);
     assert.equal(await reader.readInto('big', value.length, again, 1 << 20), true);
@@ -72,18 +65,18 @@ test('Redis errors reject the read; a killed connection is replaced on the next 
 });
 
 test('getMany and setMany move whole values over several connections, byte for byte', async () => {
-  const bulk = BulkClient.forUrl(r.url, 3)!;
+  const bulk = BulkClient.forUrl(fx.server.url, 3)!;
   try {
     const values = [value, Buffer.from('small'), Buffer.alloc(0), randomBytes(70_000), Buffer.from('\r\n$5\r\nfake\r\n')];
     await bulk.setMany(values.map((v, i) => ({ key: `many:${i}`, value: v })), 100);
-    const ttl = await redis.ttl('many:0');
+    const ttl = await fx.redis.ttl('many:0');
     assert.ok(ttl > 0 && ttl <= 100, `expiry set (${ttl} s)`);
     const got = await bulk.getMany([...values.map((_, i) => `many:${i}`), 'many:missing']);
     values.forEach((v, i) => assert.ok(got[i]!.equals(v), `value ${i}`));
     assert.equal(got[values.length], null, 'a missing key reads as null');
     await bulk.setMany([{ key: 'forever', value: Buffer.from('x') }]);
-    assert.equal(await redis.ttl('forever'), -1, 'no expiry unless asked');
-    await redis.hset('ahash2', 'f', 'v');
+    assert.equal(await fx.redis.ttl('forever'), -1, 'no expiry unless asked');
+    await fx.redis.hset('ahash2', 'f', 'v');
     await assert.rejects(bulk.getMany(['ahash2']), /WRONGTYPE/);
     assert.equal((await bulk.getMany(['many:1']))[0]!.toString(), 'small', 'the connection still works after an error reply');
   } finally {
@@ -92,21 +85,21 @@ test('getMany and setMany move whole values over several connections, byte for b
 });
 
 test('AUTH and SELECT come from the URL', async () => {
-  const db3 = r.client();
+  const db3 = fx.server.client();
   await db3.select(3);
   await db3.set('indb3', value);
-  await redis.config('SET', 'requirepass', 's3cret');
+  await fx.redis.config('SET', 'requirepass', 's3cret');
   try {
-    const reader = BulkClient.forUrl(`redis://:s3cret@127.0.0.1:${r.port}/3`, 2)!;
+    const reader = BulkClient.forUrl(`redis://:s3cret@127.0.0.1:${fx.server.port}/3`, 2)!;
     const out = Buffer.alloc(value.length);
     assert.equal(await reader.readInto('indb3', value.length, out, 1 << 20), true);
     assert.ok(out.equals(value));
     reader.close();
-    const wrong = BulkClient.forUrl(`redis://:nope@127.0.0.1:${r.port}/3`, 1)!;
+    const wrong = BulkClient.forUrl(`redis://:nope@127.0.0.1:${fx.server.port}/3`, 1)!;
     await assert.rejects(wrong.readInto('indb3', 10, Buffer.alloc(10), 5), /WRONGPASS|invalid/i);
     wrong.close();
   } finally {
-    await redis.config('SET', 'requirepass', '');
+    await fx.redis.config('SET', 'requirepass', '');
   }
   assert.equal(BulkClient.forUrl('rediss://127.0.0.1:6380', 2), null, 'TLS falls back to ioredis');
 });

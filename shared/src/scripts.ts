@@ -48,7 +48,8 @@ export async function runScript(redis: Pick<Redis, 'evalsha' | 'eval'>, name: st
   try {
     return await redis.evalsha(s.sha, s.keys, ...keys, ...args);
   } catch (err) {
-    if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+    // The first word of a Redis error reply is its code.
+    if (!(err as Error).message.startsWith('NOSCRIPT ')) throw err;
     return redis.eval(s.lua, s.keys, ...keys, ...args);
   }
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisAnswers } from '@tandem/shared';
 import { freePort, waitFor } from './wait.ts';
@@ -68,4 +69,26 @@ export async function startRedis(opts: { port?: number } = {}): Promise<TestRedi
     },
   };
   return t;
+}
+
+/**
+ * A private redis-server for the test file that calls this at its top: started before its first
+ * test, stopped after its last. `redis` is a connection to it.
+ */
+export function redisForFile(): { readonly server: TestRedis; readonly redis: Redis } {
+  let server: TestRedis | undefined;
+  let redis: Redis | undefined;
+  before(async () => {
+    server = await startRedis();
+    redis = server.client();
+  });
+  after(async () => server?.stop());
+  return {
+    get server() {
+      return server!;
+    },
+    get redis() {
+      return redis!;
+    },
+  };
 }

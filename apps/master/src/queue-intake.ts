@@ -16,6 +16,13 @@ import type { MasterState, Op } from './state.ts';
  * recording each start cost the master and its backup as much as the rest of the task's bookkeeping.
  * Only backup attempts (TANDEM_SPECULATE_MIN_MS, seconds) and status displays use start times.
  */
+/**
+ * The reason BullMQ records when it fails a task that stalled more than maxStalledCount times
+ * (a constant in its moveStalledJobsToWait-9.lua): the only sign of that case its failed event
+ * carries, so it is matched whole, as BullMQ's own constant, not searched for in free text.
+ */
+const BULLMQ_STALLED_REASON = 'job stalled more than allowable limit';
+
 export const STARTED_DELAY_MS = 100;
 
 /** A task attempt as its BullMQ id names it. */
@@ -77,7 +84,7 @@ export class QueueIntake {
     const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
     if (task?.state === 'committed') return;
     const what = `${t.kind} task ${t.index}`;
-    if (/stalled more than allowable limit/.test(reason)) {
+    if (reason === BULLMQ_STALLED_REASON) {
       reason = "its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows " +
         '(out of memory? CPU work without a pause longer than TANDEM_LOCK_MS?)';
     }

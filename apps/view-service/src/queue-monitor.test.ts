@@ -1,18 +1,11 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { startRedis, type TestRedis } from '../../../test/harness/redis.ts';
+import { redisForFile } from '../../../test/harness/redis.ts';
 import { waitFor } from '../../../test/harness/wait.ts';
 import { QueueMonitor, decodeQueueEvent, queueAlerts } from './queue-monitor.ts';
 
-let r: TestRedis;
-let redis: Redis;
-before(async () => {
-  r = await startRedis();
-  redis = r.client();
-});
-after(async () => r?.stop());
+const fx = redisForFile();
 
 /** Each test its own BullMQ prefix. */
 let tests = 0;
@@ -20,20 +13,20 @@ const prefix = () => `qm${++tests}`;
 
 /** A worker that takes tasks by hand and never renews their locks: each task it takes stalls. */
 function stallingWorker(p: string) {
-  return new Worker('map', null, { connection: r.client(), prefix: p, autorun: false, lockDuration: 200, stalledInterval: 100, maxStalledCount: 10 });
+  return new Worker('map', null, { connection: fx.server.client(), prefix: p, autorun: false, lockDuration: 200, stalledInterval: 100, maxStalledCount: 10 });
 }
 
 const take = (w: Worker, token: string) => waitFor(() => w.getNextJob(token, { block: false }), { what: 'a task to take', timeoutMs: 10_000 });
 
 test('entries of a real BullMQ event stream decode by field name, wherever the fields stand', async () => {
   const p = prefix();
-  const queue = new Queue('map', { connection: redis, prefix: p });
+  const queue = new Queue('map', { connection: fx.redis, prefix: p });
   const worker = stallingWorker(p);
   try {
     await queue.add('t', { n: 1 }, { jobId: 'a.0.m.0' });
     const job = await take(worker, 'tok');
     await job.moveToCompleted({ ok: true }, 'tok', false);
-    const entries = await redis.xrange(queue.keys.events, '-', '+');
+    const entries = await fx.redis.xrange(queue.keys.events, '-', '+');
     const events = entries.map(([, fields]) => decodeQueueEvent(fields));
     // `drained` (the queue ran empty) is the one event that names no task: fields differ per event.
     for (const e of events) assert.equal(e.jobId, e.event === 'drained' ? undefined : 'a.0.m.0', `event ${JSON.stringify(e)}`);
@@ -45,8 +38,8 @@ test('entries of a real BullMQ event stream decode by field name, wherever the f
     assert.deepEqual(JSON.parse(completed.returnvalue), { ok: true });
     assert.equal(events.find((e) => e.event === 'added')?.name, 't');
 
-    await redis.xadd(queue.keys.events, '*', 'jobId', 'b.0.m.1', 'event', 'stalled');
-    const [[, moved]] = await redis.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+    await fx.redis.xadd(queue.keys.events, '*', 'jobId', 'b.0.m.1', 'event', 'stalled');
+    const [[, moved]] = await fx.redis.xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
     assert.deepEqual(decodeQueueEvent(moved), { event: 'stalled', jobId: 'b.0.m.1' }, 'the same event with its fields in another order');
   } finally {
     await worker.close();
@@ -56,9 +49,9 @@ test('entries of a real BullMQ event stream decode by field name, wherever the f
 
 test('a task whose worker keeps losing it is counted each time it stalls, and alerted on', async () => {
   const p = prefix();
-  const queue = new Queue('map', { connection: redis, prefix: p });
+  const queue = new Queue('map', { connection: fx.redis, prefix: p });
   const worker = stallingWorker(p);
-  const monitor = new QueueMonitor({ connection: r.client(), prefix: p });
+  const monitor = new QueueMonitor({ connection: fx.server.client(), prefix: p });
   try {
     // Stalls are counted from the monitor's first check on: the one before is not.
     await queue.add('t', {}, { jobId: 'early.0.m.0' });

@@ -58,14 +58,14 @@ test('commits are per round: a late commit of an earlier round does not count in
 
 /** A job of two rounds, 3 splits and 2 partitions, every key written; and one key of another job. */
 async function writeTwoRoundJob(d: JobDataIO) {
-  const job = { id: 'j', round: 1, partitions: 2, mapsInRound: (round: number) => (round === 0 ? 3 : 2) };
+  const job = { id: 'j', round: 1, partitions: 2, sendersInRound: (round: number) => (round === 0 ? 3 : 2) };
   const values: JobValue[] = [];
   for (let round = 0; round <= job.round; round++) {
     for (let p = 0; p < job.partitions; p++) {
-      for (let s = 0; s < job.mapsInRound(round); s++) values.push(shuffleBlob(round, p, s));
+      for (let s = 0; s < job.sendersInRound(round); s++) values.push(shuffleBlob(round, p, s));
       values.push(roundOutput(round, p));
     }
-    for (let i = 0; i < job.mapsInRound(round); i++) await commitTask(redis, d.keys, { jobId: 'j', round, kind: 'map', index: i }, record('a'), 600);
+    for (let i = 0; i < job.sendersInRound(round); i++) await commitTask(redis, d.keys, { jobId: 'j', round, kind: 'map', index: i }, record('a'), 600);
     for (let i = 0; i < job.partitions; i++) await commitTask(redis, d.keys, { jobId: 'j', round, kind: 'reduce', index: i }, record('a'), 600);
   }
   await setJobValues(d, 'j', values.map((at) => ({ at, value: Buffer.from(JSON.stringify(at)) })), 600);

@@ -167,7 +167,7 @@ export interface JobDataExtent {
   /** The job's current (for a finished job: last) round. */
   round: number;
   partitions: number;
-  mapsInRound: (round: number) => number;
+  sendersInRound: (round: number) => number;
 }
 
 /**
@@ -178,7 +178,7 @@ export interface JobDataExtent {
  */
 export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
   for (let round = 0; round <= job.round; round++) {
-    const senders = job.mapsInRound(round);
+    const senders = job.sendersInRound(round);
     const current = round === job.round;
     for (let r = 0; r < job.partitions; r++) {
       const names = Array.from({ length: senders }, (_, i) => keyOf(k, job.id, shuffleBlob(round, r, i)));

@@ -17,7 +17,7 @@ export const taskPayloadSchema = z.object({
   /** The master's Lamport time and the job's vector clock when it enqueued the task (docs/DESIGN.md §6). */
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
   /** Senders of this round's shuffle: map tasks, or the previous round's reduce tasks after a chained round; 0 in an output round. */
-  maps: z.number().int().min(0),
+  senders: z.number().int().min(0),
   partitions: z.number().int().min(1),
   /** Iterative jobs: the previous round's summed statistics. */
   previousStats: z.record(z.string(), z.number()).optional(),

@@ -6,7 +6,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES, deleteJobData, taskJobId, type Keys, type QueueName } from '@tandem/shared';
-import { mapsInRound, type JobRecord } from './state.ts';
+import { sendersInRound, type JobRecord } from './state.ts';
 
 export interface CleanupDeps {
   redis: Redis;
@@ -32,6 +32,6 @@ export async function removeQueueEntries(queues: Record<QueueName, Queue>, job: 
  * output, commit markers and queue entries.
  */
 export async function cleanUpJob(d: CleanupDeps, job: JobRecord, all: boolean): Promise<void> {
-  await deleteJobData(d.redis, d.keys, { id: job.id, round: job.round, partitions: job.spec.partitions, mapsInRound: (r) => mapsInRound(job, r) }, all);
+  await deleteJobData(d.redis, d.keys, { id: job.id, round: job.round, partitions: job.spec.partitions, sendersInRound: (r) => sendersInRound(job, r) }, all);
   if (all) await removeQueueEntries(d.queues, job);
 }

@@ -316,7 +316,7 @@ export const chains = (job: JobRecord, round: number): boolean =>
  * Senders of round `round`'s shuffle, whose blobs its reduce tasks read: one map task per split in
  * round 0, one task (map, or reduce of a chained round) per partition after that; none in the output round.
  */
-export const mapsInRound = (job: JobRecord, round: number): number =>
+export const sendersInRound = (job: JobRecord, round: number): number =>
   round === 0 ? job.spec.dataset.firstRecords.length : job.spec.partitions;
 
 /** Tasks of the phase the job is in, or none once it is finished. */

@@ -27,13 +27,13 @@ test("a round-0 map task's payload names its split's records; a reduce task's th
   const m1 = taskPayload(job, 'map', 1, clock);
   assert.deepEqual(m1, {
     jobId: 'j1', round: 0, kind: 'map', index: 1, type: 'wordcount', params: {}, dataset: { name: 'books', version: 'v1' },
-    firstRecord: 11, records: 10, clock, maps: 3, partitions: 2,
+    firstRecord: 11, records: 10, clock, senders: 3, partitions: 2,
     previousStats: undefined, output: undefined, chained: undefined,
   });
   assert.equal(taskPayload(job, 'map', 2, clock).records, 10, 'the last split runs to the end of the dataset');
   const r0 = taskPayload(job, 'reduce', 0, clock);
   assert.equal(r0.firstRecord, undefined);
-  assert.equal(r0.maps, 3);
+  assert.equal(r0.senders, 3);
   for (const p of [m1, r0]) assert.ok(taskPayloadSchema.safeParse(p).success);
 });
 
@@ -43,13 +43,13 @@ test("an iterative job's tasks carry the previous round's statistics, and chaine
   let job = stateAfter(round0).jobs.j1;
   assert.deepEqual([job.round, job.phase], [1, 'map']);
   const m = taskPayload(job, 'map', 0, clock);
-  assert.deepEqual([m.firstRecord, m.records, m.maps, m.previousStats, m.chained], [undefined, undefined, 2, { delta: 3 }, undefined]);
+  assert.deepEqual([m.firstRecord, m.records, m.senders, m.previousStats, m.chained], [undefined, undefined, 2, { delta: 3 }, undefined]);
   assert.equal(taskPayload(job, 'reduce', 0, clock).chained, true, 'round 1 chains into round 2');
   const round1 = [committed('j1', 'map', 0, 1), committed('j1', 'map', 1, 1), committed('j1', 'reduce', 0, 1, { delta: 1 }), committed('j1', 'reduce', 1, 1, { delta: 1 })];
   job = stateAfter([...round0, ...round1]).jobs.j1;
   assert.deepEqual([job.round, job.outputRound], [2, true]);
   const out = taskPayload(job, 'reduce', 1, clock);
-  assert.deepEqual([out.maps, out.output, out.chained, out.previousStats], [0, true, undefined, { delta: 2 }]);
+  assert.deepEqual([out.senders, out.output, out.chained, out.previousStats], [0, true, undefined, { delta: 2 }]);
 });
 
 test('add puts each task in its queue under its deterministic id, with its payload and retry policy', async () => {

@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import { isFinishedPhase, taskJobId, type ClockStamp, type QueueName, type TaskPayload } from '@tandem/shared';
-import { chains, currentTasks, mapsInRound, type JobRecord, type MasterState } from './state.ts';
+import { chains, currentTasks, sendersInRound, type JobRecord, type MasterState } from './state.ts';
 
 /** Completed and failed entries BullMQ keeps per queue, for bull-board and the failure reconcile. */
 const KEEP_FINISHED = 5000;
@@ -20,7 +20,7 @@ export function taskPayload(job: JobRecord, kind: QueueName, index: number, cloc
     firstRecord: split ? first[index] : undefined,
     records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,
     clock,
-    maps: job.outputRound ? 0 : mapsInRound(job, job.round), partitions: job.spec.partitions,
+    senders: job.outputRound ? 0 : sendersInRound(job, job.round), partitions: job.spec.partitions,
     previousStats: job.spec.rounds ? (job.rounds[job.rounds.length - 1]?.stats ?? {}) : undefined,
     output: job.outputRound || undefined,
     chained: (kind === 'reduce' && !job.outputRound && chains(job, job.round)) || undefined,

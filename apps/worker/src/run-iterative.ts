@@ -70,7 +70,7 @@ async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps
 
 /** The reduce task's inputs and its partition's previous output, fetched together. */
 async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: Buffer[]; previousOutput: Buffer | null }> {
-  const at: JobValue[] = Array.from({ length: p.maps }, (_, i) => shuffleBlob(p.round, p.index, i));
+  const at: JobValue[] = Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, p.index, i));
   if (p.round > 0) at.push(roundOutput(p.round - 1, p.index));
   const blobs = await getJobValues(deps, p.jobId, at);
   const previousOutput = p.round > 0 ? (blobs.pop() ?? null) : null;

@@ -119,7 +119,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
   const r = p.index;
   const t0 = performance.now();
-  const blobs = await getJobValues(viaIoredis(deps), p.jobId, Array.from({ length: p.maps }, (_, i) => shuffleBlob(p.round, r, i)));
+  const blobs = await getJobValues(viaIoredis(deps), p.jobId, Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, r, i)));
   const t1 = performance.now();
   const combine = type.combine;
   const table = new Map<string, unknown>();

@@ -232,15 +232,24 @@ export type JobPhase = z.infer<typeof jobPhaseSchema>;
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';
 
+/** A request id on the wire: a positive integer, as a string. */
+const requestIdSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, 'expected a positive integer (as a string), the client\'s request number');
+
 /**
  * Who sends a change: a retry with the same pair gets the first answer (the primary's replicated
- * table of last replies), so a submit retried through a failover makes one job, not two.
+ * table of recent replies per client), so a submit retried through a failover makes one job, not
+ * two, however many requests the client has in flight.
  */
-const clientFields = {
-  /** The client's id, random per client process. */
+export const clientFields = {
+  /** The client's id, random per client process (or per console form). */
   clientId: z.string().min(1).max(200),
   /** The client's request number, the same for every retry of one request. */
-  requestId: z.string().min(1).max(200),
+  requestId: requestIdSchema,
+  /**
+   * The lowest request number the client has not yet seen answered (at most requestId): the
+   * master forgets this client's replies below it. Absent: it forgets only past its per-client bound.
+   */
+  firstUnanswered: requestIdSchema.optional(),
 };
 
 /** What a client asks to run (MasterClient.submit sends it with clientId and requestId). */
@@ -339,7 +348,7 @@ export const jobStatusSchema = z.object({
   /** Change counter for long polls (`?after=`); replicated, so it never goes backwards across a failover. */
   version: z.number().int(),
   /** The (clientId, requestId) of the submit that created the job. */
-  submittedBy: z.object(clientFields),
+  submittedBy: z.object({ clientId: z.string(), requestId: z.string() }),
   /** An iterative job's rounds (set-up rounds, iteration limit, tolerance, first chained round); null for a one-round job. */
   plan: z.object({ setup: z.number().int(), iterations: z.number().int(), tol: z.number(), chainFrom: z.number().int().optional() }).nullable(),
   /** Finished rounds of an iterative job with their summed statistics (e.g. PageRank's L1 `delta`); empty otherwise. */

@@ -70,12 +70,10 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
     res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts() });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
-    const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
-    answer(res, await master.cancel(clientId, requestId, req.params.id));
+    answer(res, await master.cancel(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
   });
   app.post('/jobs/:id/remove', async (req, res) => {
-    const { clientId, requestId } = parseRequest(changeRequestSchema, req.body ?? {});
-    answer(res, await master.remove(clientId, requestId, req.params.id));
+    answer(res, await master.remove(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
   });
   app.use((req, _res, next) => next(new TandemError('not_found', `a master has no ${req.method} ${req.path}; see "HTTP APIs" in README.md`)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

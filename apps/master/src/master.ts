@@ -27,6 +27,7 @@ import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts
 import { plan, type Action } from './scheduler.ts';
 import { StateHolder, type Change } from './state-holder.ts';
 import type { MasterState, Op, Reply } from './state.ts';
+import { answered, clientRef, type ClientRef } from './sessions.ts';
 import { jobSpecFor, newJobId, type SubmitDeps, type SubmitRequest } from './submit.ts';
 import { TaskEnqueuer } from './task-enqueue.ts';
 
@@ -119,25 +120,25 @@ export class Master implements ReplicaHost {
   }
 
   async submit(req: SubmitRequest): Promise<Reply> {
-    const seen = this.holder.state.clients[req.clientId];
-    if (seen && seen.requestId === req.requestId) return seen.reply;
+    const seen = answered(this.holder.state.clients, req);
+    if (seen) return seen;
     const spec = await jobSpecFor(this.submitDeps, req);
     const now = Date.now();
-    const reply = await this.propose({ op: 'submit', at: now, clientId: req.clientId, requestId: req.requestId, jobId: newJobId(now), spec });
+    const reply = await this.propose({ op: 'submit', at: now, ...clientRef(req), jobId: newJobId(now), spec });
     if (reply?.ok) {
       this.d.log.info({ job: reply.jobId, type: spec.type, dataset: spec.dataset.name, maps: spec.dataset.firstRecords.length, partitions: spec.partitions }, 'job submitted');
     }
     return reply!;
   }
 
-  async cancel(clientId: string, requestId: string, jobId: string): Promise<Reply> {
-    return (await this.propose({ op: 'cancel', at: Date.now(), clientId, requestId, jobId }))!;
+  async cancel(from: ClientRef, jobId: string): Promise<Reply> {
+    return (await this.propose({ op: 'cancel', at: Date.now(), ...clientRef(from), jobId }))!;
   }
 
   /** Deletes a finished job's record and its output. */
-  async remove(clientId: string, requestId: string, jobId: string): Promise<Reply> {
+  async remove(from: ClientRef, jobId: string): Promise<Reply> {
     const job = this.holder.state.jobs[jobId];
-    const reply = (await this.propose({ op: 'remove', at: Date.now(), clientId, requestId, jobId }))!;
+    const reply = (await this.propose({ op: 'remove', at: Date.now(), ...clientRef(from), jobId }))!;
     if (reply.ok && job) await cleanUpJob(this.cleanup, job, true);
     return reply;
   }

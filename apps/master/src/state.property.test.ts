@@ -8,17 +8,23 @@
  * so most ops are valid (a commit names a task of the job's current round) and jobs get through
  * their rounds; the rest are what a real master also sees: late commits of earlier rounds,
  * duplicates, retried client requests, failures and cancels of finished jobs.
+ *
+ * Clients behave like MasterClient with many requests in flight: numeric request ids, each request
+ * carrying the lowest id its client has not seen answered; requests arrive out of order (a client's
+ * newer request is applied before an older one), are retried, and some retries come after the
+ * client has moved past them, so the master has forgotten them and must refuse them.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isFinishedPhase, type RoundPlan } from '@tandem/shared';
-import { apply, currentTasks, emptyState, type JobRecord, type MasterState, type Op, type Reply, type TaskKind } from './state.ts';
+import { MAX_REPLIES_PER_CLIENT, apply, currentTasks, emptyState, type JobRecord, type MasterState, type Op, type Reply, type TaskKind } from './state.ts';
+import { answered, requestNumber, type ClientRef } from './sessions.ts';
 import { testCommit, testSpec } from './test-support.ts';
 
 const KINDS = {
   submit: 2, submitIterative: 2, enqueue: 3, start: 2, speculate: 1, commit: 10, lateCommit: 1,
-  fail: 1, cancel: 1, remove: 1, clean: 2, eventsRead: 1, duplicate: 1, retry: 1,
+  fail: 1, cancel: 1, remove: 1, clean: 2, eventsRead: 1, duplicate: 1, retry: 2, answers: 1,
 } as const;
 type Kind = keyof typeof KINDS;
 
@@ -49,6 +55,24 @@ function opsFrom(commands: Command[]): Op[] {
     ops.push(op);
     state = apply(state, op).state;
   };
+  // Per client: the last request id it issued, and the ids it has not seen answered.
+  const issued: Record<string, number> = {};
+  const unanswered: Record<string, Set<number>> = {};
+  // A request that is held back, to be applied after the client's next one (out of order).
+  const heldBack: Op[] = [];
+  const from = (clientId: string, seesAnswer: boolean): ClientRef => {
+    const id = (issued[clientId] = (issued[clientId] ?? 0) + 1);
+    const open = (unanswered[clientId] ??= new Set());
+    open.add(id);
+    const ref = { clientId, requestId: String(id), firstUnanswered: String(Math.min(...open)) };
+    if (seesAnswer) open.delete(id);
+    return ref;
+  };
+  const send = (op: Op, holdBack: boolean) => {
+    if (holdBack) return void heldBack.push(op);
+    emit(op);
+    for (const late of heldBack.splice(0)) emit(late);
+  };
   for (const { kind, a, b, c } of commands) {
     at++;
     const jobs = Object.values(state.jobs);
@@ -69,7 +93,7 @@ function opsFrom(commands: Command[]): Op[] {
           rounds = { setup: a % 3, iterations: 1 + (b % 3), tol: [0, 0.5, 2][c % 3] };
           if (chain > 0) rounds.chainFrom = chain === 1 ? rounds.setup : 0;
         }
-        emit({ op: 'submit', at, clientId, requestId: `q${n}`, jobId: `j${n}`, spec: testSpec(1 + (a % 3), 1 + (b % 2), rounds) });
+        send({ op: 'submit', at, ...from(clientId, b % 4 !== 0), jobId: `j${n}`, spec: testSpec(1 + (a % 3), 1 + (b % 2), rounds) }, c % 5 === 0);
         break;
       }
       case 'enqueue': {
@@ -113,7 +137,7 @@ function opsFrom(commands: Command[]): Op[] {
       case 'remove': {
         n++;
         const job = kind === 'remove' ? (pick(finished, a) ?? pick(jobs, a)) : pick(jobs, a);
-        emit({ op: kind, at, clientId, requestId: `q${n}`, jobId: job?.id ?? 'nope' });
+        send({ op: kind, at, ...from(clientId, b % 4 !== 0), jobId: job?.id ?? 'nope' }, c % 5 === 0);
         break;
       }
       case 'clean': {
@@ -136,6 +160,10 @@ function opsFrom(commands: Command[]): Op[] {
         else if (op) emit({ ...op, at });
         break;
       }
+      case 'answers':
+        // The client sees the answers to everything it sent: its next request lets the master forget them.
+        unanswered[clientId]?.clear();
+        break;
     }
   }
   return ops;
@@ -212,12 +240,45 @@ test('versions never go backwards, a finished job never changes phase, jobs vani
         if (isFinishedPhase(was.phase)) assert.equal(now.phase, was.phase, `finished job ${id} became ${now.phase} on ${op.op}`);
       }
       if (op.op === 'submit' || op.op === 'cancel' || op.op === 'remove') {
-        const seen = before.clients[op.clientId];
-        if (seen?.requestId === op.requestId) {
-          assert.equal(after, before, 'a retried request changes nothing');
-          assert.deepStrictEqual(replies[i], seen.reply);
+        const seen = answered(before.clients, op);
+        if (seen) {
+          assert.equal(after, before, 'a retried or forgotten request changes nothing');
+          assert.deepStrictEqual(replies[i], seen);
         }
       }
+    });
+  }), RUNS);
+});
+
+test('at most once: a request makes at most one job; a retry gets the first reply, or a refusal once its client moved past it', () => {
+  fc.assert(fc.property(ops, (list) => {
+    const { states, replies } = replay(list);
+    const creator = new Set<string>();
+    const first = new Map<string, Reply | undefined>();
+    // Per client: the highest firstUnanswered it has sent, and the ids it has sent.
+    const movedPast = new Map<string, number>();
+    const sent = new Map<string, Set<string>>();
+    list.forEach((op, i) => {
+      for (const job of Object.values(states[i + 1].jobs)) {
+        if (states[i].jobs[job.id]) continue;
+        const by = `${job.submittedBy.clientId}/${job.submittedBy.requestId}`;
+        assert.ok(!creator.has(by), `request ${by} created a second job, ${job.id}`);
+        creator.add(by);
+      }
+      if (op.op !== 'submit' && op.op !== 'cancel' && op.op !== 'remove') return;
+      const key = `${op.clientId}/${op.requestId}`;
+      const ids = sent.get(op.clientId) ?? new Set();
+      sent.set(op.clientId, ids.add(op.requestId));
+      if (first.has(key)) {
+        const still = requestNumber(op.requestId) >= (movedPast.get(op.clientId) ?? 0) && ids.size <= MAX_REPLIES_PER_CLIENT;
+        const reply = replies[i];
+        if (still || reply?.ok !== false || !/older than its window/.test(reply.error)) {
+          assert.deepStrictEqual(reply, first.get(key), `retry of ${key}`);
+        }
+      } else if (replies[i]?.ok !== false || !/older than its window/.test((replies[i] as { error: string }).error)) {
+        first.set(key, replies[i]);
+      }
+      movedPast.set(op.clientId, Math.max(movedPast.get(op.clientId) ?? 0, requestNumber(op.firstUnanswered)));
     });
   }), RUNS);
 });
@@ -234,12 +295,22 @@ test('the generated sequences reach every corner: iterative jobs finish, jobs fa
         if (job.spec.rounds?.chainFrom !== undefined && job.round > 0 && job.maps.length === 0 && !job.outputRound) seen.add('chained round');
       }
     }
+    const { replies } = replay(list);
+    const applied = new Set<string>();
     for (const [i, op] of list.entries()) {
+      if (op.op === 'submit' || op.op === 'cancel' || op.op === 'remove') {
+        const key = `${op.clientId}/${op.requestId}`;
+        const reply = replies[i];
+        if (reply?.ok === false && /older than its window/.test(reply.error)) seen.add('forgotten retry refused');
+        else if (applied.has(key)) seen.add('retry answered');
+        if ([...applied].some((k) => k.startsWith(`${op.clientId}/`) && requestNumber(k.split('/')[1]) > requestNumber(op.requestId))) seen.add('out of order');
+        applied.add(key);
+      }
       if (op.op === 'remove' && states[i + 1] !== states[i]) seen.add('removed');
       if (op.op === 'cleaned' && states[i + 1] !== states[i]) seen.add('cleaned');
     }
   }), RUNS);
-  for (const corner of ['map', 'reduce', 'done', 'failed', 'cancelled', 'iterative done', 'output round', 'chained round', 'removed', 'cleaned']) {
+  for (const corner of ['map', 'reduce', 'done', 'failed', 'cancelled', 'iterative done', 'output round', 'chained round', 'removed', 'cleaned', 'retry answered', 'forgotten retry refused', 'out of order']) {
     assert.ok(seen.has(corner), `no generated sequence reached: ${corner} (reached: ${[...seen].join(", ")})`);
   }
 });

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_CLIENTS, apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
+import { MAX_CLIENTS, MAX_REPLIES_PER_CLIENT, apply, emptyState, type CommitRecord, type JobSpec, type MasterState, type Op } from './state.ts';
 
 const spec = (maps: number, partitions: number): JobSpec => ({
   type: 'wordcount', params: {}, partitions,
@@ -208,4 +208,58 @@ test('the dedupe table keeps the most recent clients only, so it stays bounded',
   assert.equal(s.clients.c2, undefined);
   const copy = JSON.parse(JSON.stringify(s)) as typeof s;
   assert.deepEqual(Object.keys(copy.clients), Object.keys(s.clients), 'a snapshot keeps the order');
+});
+
+describe('client sessions: many requests in flight per client', () => {
+  const sub = (clientId: string, requestId: number, jobId: string, firstUnanswered?: number): Op => ({
+    op: 'submit', at: requestId, clientId, requestId: String(requestId), jobId, spec: spec(1, 1),
+    ...(firstUnanswered === undefined ? {} : { firstUnanswered: String(firstUnanswered) }),
+  });
+
+  test('(c,1), (c,2), then a retry of (c,1): two jobs, and the retry gets the first reply', () => {
+    const { state, reply } = run([sub('c', 1, 'j1', 1), sub('c', 2, 'j2', 1), sub('c', 1, 'j3', 1)]);
+    assert.deepEqual(Object.keys(state.jobs).sort(), ['j1', 'j2']);
+    assert.deepEqual(reply, { ok: true, jobId: 'j1', phase: 'map' });
+  });
+
+  test('requests that arrive out of order, interleaved across clients, each make one job', () => {
+    const ops = [sub('a', 2, 'ja2', 1), sub('b', 1, 'jb1', 1), sub('a', 1, 'ja1', 1), sub('b', 3, 'jb3', 1), sub('b', 2, 'jb2', 1)];
+    const { state } = run([...ops, ...ops.map((op) => ({ ...op, jobId: `again-${(op as { jobId: string }).jobId}` }))]);
+    assert.deepEqual(Object.keys(state.jobs).sort(), ['ja1', 'ja2', 'jb1', 'jb2', 'jb3']);
+    assert.deepEqual(state.clients.a.replies.map(([id]) => id), ['1', '2'], 'kept in request order');
+  });
+
+  test('firstUnanswered forgets older replies; a retry of a forgotten one is refused, naming the client and request', () => {
+    const s1 = run([sub('c', 1, 'j1', 1), sub('c', 2, 'j2', 1), sub('c', 3, 'j3', 3)]).state;
+    assert.deepEqual(s1.clients.c.replies.map(([id]) => id), ['3']);
+    const retry = apply(s1, sub('c', 1, 'j4', 1));
+    assert.equal(retry.state, s1, 'not applied');
+    assert.equal(retry.reply?.ok, false);
+    assert.match((retry.reply as { error: string }).error, /^request 1 of client c is older than its window/);
+    assert.equal((retry.reply as { code: string }).code, 'conflict');
+    // A client's firstUnanswered never makes the master forget the request it comes with.
+    const odd = run([sub('d', 5, 'jd5', 9), sub('d', 5, 'jd5b', 9)]);
+    assert.deepEqual(Object.keys(odd.state.jobs), ['jd5']);
+  });
+
+  test('the per-client window: past MAX_REPLIES_PER_CLIENT the lowest ids are forgotten and refused, never applied again', () => {
+    let s = emptyState();
+    for (let i = 1; i <= MAX_REPLIES_PER_CLIENT + 5; i++) s = apply(s, sub('c', i, `j${i}`)).state;
+    assert.equal(s.clients.c.replies.length, MAX_REPLIES_PER_CLIENT);
+    assert.equal(s.clients.c.floor, 6);
+    const jobs = Object.keys(s.jobs).length;
+    for (let i = 1; i <= 5; i++) assert.match((apply(s, sub('c', i, `x${i}`)).reply as { error: string }).error, /older than its window/);
+    assert.deepEqual(apply(s, sub('c', 6, 'x6')).reply, { ok: true, jobId: 'j6', phase: 'map' });
+    assert.equal(Object.keys(apply(s, sub('c', 1, 'x1')).state.jobs).length, jobs);
+  });
+
+  test('cancel and remove share the session with submit', () => {
+    const { state, reply } = run([
+      sub('c', 1, 'j1', 1),
+      { op: 'cancel', at: 2, clientId: 'c', requestId: '2', firstUnanswered: '1', jobId: 'j1' },
+      { op: 'cancel', at: 3, clientId: 'c', requestId: '2', firstUnanswered: '1', jobId: 'j1' },
+    ]);
+    assert.equal(state.jobs.j1.phase, 'cancelled');
+    assert.deepEqual(reply, { ok: true, jobId: 'j1', phase: 'cancelled' }, 'a double cancel gets the first answer, not "already cancelled"');
+  });
 });

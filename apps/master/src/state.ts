@@ -6,9 +6,11 @@
  * the old one untouched). A backup master that applies the same ops in the same order therefore
  * holds the same state, which is what primary-backup replication forwards.
  */
+import { answered, remember, type ClientRef, type Sessions } from './sessions.ts';
 import { isFinishedPhase, type CommitRecord, type JobPhase, type PhaseCounters, type QueueName, type RoundPlan, type RoundStats } from '@tandem/shared';
 
 export type { CommitRecord, RoundPlan };
+export { MAX_CLIENTS, MAX_REPLIES_PER_CLIENT } from './sessions.ts';
 
 export type TaskKind = QueueName;
 export type TaskState = 'pending' | 'queued' | 'running' | 'committed';
@@ -84,8 +86,8 @@ export type Reply =
 
 export interface MasterState {
   jobs: Record<string, JobRecord>;
-  /** Last reply per client, so a retried request gets the first answer (at-most-once submits). */
-  clients: Record<string, { requestId: string; reply: Reply; at: number }>;
+  /** Per client, the replies to its recent requests, so a retried request gets the first answer (sessions.ts). */
+  clients: Sessions;
   /** Id of the last BullMQ queue event the primary has acted on, per queue. */
   lastEventIds: Partial<Record<QueueName, string>>;
 }
@@ -98,9 +100,9 @@ interface TaskRef {
 }
 
 export type Op =
-  | { op: 'submit'; at: number; clientId: string; requestId: string; jobId: string; spec: JobSpec }
-  | { op: 'cancel'; at: number; clientId: string; requestId: string; jobId: string }
-  | { op: 'remove'; at: number; clientId: string; requestId: string; jobId: string }
+  | ({ op: 'submit'; at: number; jobId: string; spec: JobSpec } & ClientRef)
+  | ({ op: 'cancel'; at: number; jobId: string } & ClientRef)
+  | ({ op: 'remove'; at: number; jobId: string } & ClientRef)
   | ({ op: 'enqueued'; at: number; indices: number[] } & Omit<TaskRef, 'index'>)
   | ({ op: 'started'; at: number } & TaskRef)
   | ({ op: 'speculated'; at: number } & TaskRef)
@@ -133,8 +135,8 @@ export interface Applied {
 export function apply(state: MasterState, op: Op): Applied {
   switch (op.op) {
     case 'submit': {
-      const seen = state.clients[op.clientId];
-      if (seen && seen.requestId === op.requestId) return { state, reply: seen.reply };
+      const seen = answered(state.clients, op);
+      if (seen) return { state, reply: seen };
       if (state.jobs[op.jobId]) {
         return { state, reply: { ok: false, code: 'conflict', error: `job ${op.jobId} already exists` } };
       }
@@ -155,14 +157,14 @@ export function apply(state: MasterState, op: Op): Applied {
       };
       const reply: Reply = { ok: true, jobId: op.jobId, phase: job.phase };
       return {
-        state: { ...state, jobs: { ...state.jobs, [job.id]: job }, clients: remember(state, op, reply) },
+        state: { ...state, jobs: { ...state.jobs, [job.id]: job }, clients: remember(state.clients, op, reply, op.at) },
         reply,
       };
     }
     case 'cancel':
     case 'remove': {
-      const seen = state.clients[op.clientId];
-      if (seen && seen.requestId === op.requestId) return { state, reply: seen.reply };
+      const seen = answered(state.clients, op);
+      if (seen) return { state, reply: seen };
       const job = state.jobs[op.jobId];
       let reply: Reply;
       let jobs = state.jobs;
@@ -182,7 +184,7 @@ export function apply(state: MasterState, op: Op): Applied {
         delete jobs[job.id];
         reply = { ok: true, jobId: job.id };
       }
-      return { state: { ...state, jobs, clients: remember(state, op, reply) }, reply };
+      return { state: { ...state, jobs, clients: remember(state.clients, op, reply, op.at) }, reply };
     }
     case 'enqueued':
       return updateJob(state, op.jobId, (job) => {
@@ -217,26 +219,6 @@ export function apply(state: MasterState, op: Op): Applied {
     case 'install':
       return { state: op.state };
   }
-}
-
-/**
- * Clients remembered for at-most-once answers. Every CLI run is a new client, so the table is
- * bounded: past this many, the client heard from longest ago is forgotten (a retry from it, after a
- * thousand newer clients, would be treated as new). The table is ordered by last request (a
- * client's entry is re-inserted at the end), so the oldest is simply the first; replicas apply the
- * same ops and so hold the same order, and a snapshot (JSON) keeps it.
- */
-export const MAX_CLIENTS = 1000;
-
-function remember(state: MasterState, op: { clientId: string; requestId: string; at: number }, reply: Reply) {
-  const clients = { ...state.clients };
-  delete clients[op.clientId];
-  clients[op.clientId] = { requestId: op.requestId, reply, at: op.at };
-  for (const id in clients) {
-    if (Object.keys(clients).length <= MAX_CLIENTS) break;
-    delete clients[id];
-  }
-  return clients;
 }
 
 function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => JobRecord): Applied {

@@ -3,13 +3,16 @@
  *
  * It finds the primary through the view service and caches it, asking again only after a failure
  * or a "not primary" answer (docs/DESIGN.md §5.3). Every mutating request carries (clientId, requestId) and a
- * retry reuses the pair, so the primary's replicated dedupe table turns a retried submit into the
- * first answer instead of a second job, across failovers too.
+ * retry reuses the pair, so the primary's replicated table of client sessions turns a retried submit
+ * into the first answer instead of a second job, across failovers too. One client may be shared by
+ * many concurrent callers (the console does): it numbers their requests, keeps the set in flight,
+ * and sends with each the lowest id it has not seen answered (`firstUnanswered`), so the master may
+ * forget the replies below it.
  */
 import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import {
-  TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
+  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -45,12 +48,26 @@ export interface MasterClientOptions {
   pollIntervalMs?: number;
 }
 
+/**
+ * Who a change comes from when the caller names it (a console form's own ids, a script's
+ * Idempotency-Key): sent as given, outside the client's own numbering.
+ */
+export interface RequestIds {
+  clientId: string;
+  requestId: string;
+  firstUnanswered?: string;
+}
+
 /** Connection errors that mean nothing listens at the address (the request never arrived). */
 const NOT_THERE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export class MasterClient {
   readonly clientId = randomUUID();
-  private seq = 0;
+  /** The last request id issued, and the ids issued whose answer no caller has had yet. */
+  private lastId = 0;
+  private readonly inFlight = new Set<number>();
+  /** Callers waiting for the window to move (REQUEST_WINDOW). */
+  private readonly waiting: Array<() => void> = [];
   private cached: string | null = null;
   /** How many times it asked the view service for the view. */
   viewLookups = 0;
@@ -93,8 +110,11 @@ export class MasterClient {
     return view.primary;
   }
 
-  /** GETs `path` from the primary (or POSTs `body`), retrying through failures, failovers and "not primary" answers. */
-  private async call<T>(path: string, body?: object): Promise<T> {
+  /**
+   * GETs `path` from the primary (or POSTs `body`, built anew for every attempt), retrying through
+   * failures, failovers and "not primary" answers.
+   */
+  private async call<T>(path: string, body?: object | (() => object)): Promise<T> {
     const deadline = Date.now() + this.opts.retryForMs;
     let lastErr: Error | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -112,7 +132,7 @@ export class MasterClient {
       }
       let reply: JsonReply<unknown>;
       try {
-        reply = await requestJson(new URL(path, base).href, { body, timeoutMs: this.opts.timeoutMs });
+        reply = await requestJson(new URL(path, base).href, { body: typeof body === 'function' ? body() : body, timeoutMs: this.opts.timeoutMs });
       } catch (err) {
         if (err instanceof TandemError) throw new MasterError(err.code, `master at ${base}: ${err.message}`);
         const e = err as NodeJS.ErrnoException;
@@ -141,13 +161,35 @@ export class MasterClient {
     );
   }
 
-  private ids() {
-    return { clientId: this.clientId, requestId: String(++this.seq) };
+  /** The lowest request id no caller has had the answer to (the next one when none is in flight). */
+  get firstUnanswered(): number {
+    let low = this.lastId + 1;
+    for (const id of this.inFlight) low = Math.min(low, id);
+    return low;
   }
 
-  async submit(spec: SubmitSpec): Promise<string> {
-    const r = await this.call<ChangeReply>('/jobs', { ...this.ids(), params: {}, ...spec });
-    return r.jobId;
+  /**
+   * Sends a change with a new request id, or with the caller's own ids. A new id waits while
+   * REQUEST_WINDOW ids separate it from the lowest unanswered one, so the master never has to
+   * forget a reply this client may still retry. Every attempt says the current firstUnanswered.
+   */
+  private async change(path: string, body: object, ids?: RequestIds): Promise<ChangeReply> {
+    if (ids) return this.call<ChangeReply>(path, { ...body, ...ids });
+    while (this.lastId + 1 - this.firstUnanswered >= REQUEST_WINDOW) await new Promise<void>((r) => this.waiting.push(r));
+    const id = ++this.lastId;
+    this.inFlight.add(id);
+    try {
+      return await this.call<ChangeReply>(path, () => ({ ...body, clientId: this.clientId, requestId: String(id), firstUnanswered: String(this.firstUnanswered) }));
+    } finally {
+      // Answered, refused or given up: either way no caller will send this id again.
+      this.inFlight.delete(id);
+      for (const wake of this.waiting.splice(0)) wake();
+    }
+  }
+
+  /** Submits a job; `ids` names the request instead (a console form's, or a script's idempotency key). */
+  async submit(spec: SubmitSpec, ids?: RequestIds): Promise<string> {
+    return (await this.change('/jobs', { params: {}, ...spec }, ids)).jobId;
   }
 
   /**
@@ -177,12 +219,12 @@ export class MasterClient {
     return (await this.call<JobList>('/jobs')).jobs;
   }
 
-  async cancel(jobId: string): Promise<void> {
-    await this.call<ChangeReply>(`/jobs/${encodeURIComponent(jobId)}/cancel`, this.ids());
+  async cancel(jobId: string, ids?: RequestIds): Promise<void> {
+    await this.change(`/jobs/${encodeURIComponent(jobId)}/cancel`, {}, ids);
   }
 
-  async remove(jobId: string): Promise<void> {
-    await this.call<ChangeReply>(`/jobs/${encodeURIComponent(jobId)}/remove`, this.ids());
+  async remove(jobId: string, ids?: RequestIds): Promise<void> {
+    await this.change(`/jobs/${encodeURIComponent(jobId)}/remove`, {}, ids);
   }
 }
 

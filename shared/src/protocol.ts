@@ -232,6 +232,13 @@ export type JobPhase = z.infer<typeof jobPhaseSchema>;
 
 export const isFinishedPhase = (p: JobPhase) => p === 'done' || p === 'failed' || p === 'cancelled';
 
+/**
+ * Replies the master keeps per client; a client never has more request ids than this between its
+ * lowest unanswered request and its newest one (MasterClient waits instead), so none it may still
+ * retry is forgotten.
+ */
+export const REQUEST_WINDOW = 100;
+
 /** A request id on the wire: a positive integer, as a string. */
 const requestIdSchema = z.string().regex(/^[1-9][0-9]{0,15}$/, 'expected a positive integer (as a string), the client\'s request number');
 

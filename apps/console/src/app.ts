@@ -5,6 +5,7 @@
  * on screen goes through the same escaping.
  */
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -23,6 +24,7 @@ import type { Platform } from './platform.ts';
 import { clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
 import { ConsoleError } from './errors.ts';
 import { receiveUpload, uploadQuery } from './upload.ts';
+import { apiIds, apiIdFields, postedIds } from './request-ids.ts';
 
 export interface ConsoleOptions {
   platform: Platform;
@@ -33,8 +35,9 @@ export interface ConsoleOptions {
   splitBytes: number;
 }
 
-/** The API's submit: a client's spec, nothing more (the console is the client that adds its ids). */
-const submitBody = submitSpecSchema.strict();
+/** The API's submit: a client's spec, and optionally the ids that name the request (request-ids.ts). */
+const submitBody = submitSpecSchema.extend(apiIdFields).strict();
+const cancelBody = z.object(apiIdFields).strict();
 
 /**
  * A failure as the typed error the user sees: the masters' refusals and the dataset store's errors
@@ -122,7 +125,8 @@ export function createConsole(o: ConsoleOptions): express.Express {
     res.json({ jobs: await platform.jobs() });
   });
   app.post('/api/jobs', async (req, res) => {
-    const jobId = await platform.submit(parseRequest(submitBody, req.body, 'bad job request'));
+    const { clientId, requestId, firstUnanswered, ...spec } = parseRequest(submitBody, req.body, 'bad job request');
+    const jobId = await platform.submit(spec, apiIds(req.get('idempotency-key'), { clientId, requestId, firstUnanswered }));
     res.status(201).json({ ok: true, jobId });
   });
   // ?after=V: a long poll, answered once the job has changed after version V.
@@ -140,7 +144,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
     res.json({ lines: await platform.outputHead(s, lines) });
   });
   app.post('/api/jobs/:id/cancel', async (req, res) => {
-    await platform.cancel(req.params.id);
+    await platform.cancel(req.params.id, apiIds(req.get('idempotency-key'), parseRequest(cancelBody, req.body ?? {}, 'bad cancel request')));
     res.json({ ok: true, jobId: req.params.id });
   });
 
@@ -185,7 +189,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
       const problem = form.partitions ? partitionsProblem(form.partitions) : null;
       if (problem) throw new ConsoleError(400, problem);
       const partitions = form.partitions ? Number(form.partitions) : undefined;
-      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) });
+      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) }, postedIds(b));
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       const f = failure(err);
@@ -204,7 +208,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
     send(req, res, `Job ${s.id}`, jobPage(s, body));
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
-    await platform.cancel(req.params.id);
+    await platform.cancel(req.params.id, postedIds((req.body ?? {}) as Record<string, unknown>));
     res.redirect(303, `/jobs/${encodeURIComponent(req.params.id)}`);
   });
   app.get('/jobs/:id/output', async (req, res) => {

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import {
   causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
   requireDataset, writeOutput,
-  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
@@ -66,12 +66,13 @@ export class Platform {
     return this.d.client.status(id, after === undefined ? undefined : { after, waitMs: 20_000 });
   }
 
-  submit(spec: SubmitSpec): Promise<string> {
-    return this.d.client.submit(spec);
+  /** `ids`: the request's own (a form's, a script's); without, the shared client numbers it. */
+  submit(spec: SubmitSpec, ids?: RequestIds): Promise<string> {
+    return this.d.client.submit(spec, ids);
   }
 
-  cancel(id: string): Promise<void> {
-    return this.d.client.cancel(id);
+  cancel(id: string, ids?: RequestIds): Promise<void> {
+    return this.d.client.cancel(id, ids);
   }
 
   events(job: JobStatus): Promise<ClusterEvent[]> {

@@ -8,6 +8,7 @@
  * forgotten (`floor`) is refused, never applied: the master can no longer tell whether it was.
  * Pure: `apply` (state.ts) calls these, so replicas and the durable log agree on them.
  */
+import { REQUEST_WINDOW } from '@tandem/shared';
 import type { Reply } from './state.ts';
 
 /** One client's remembered replies, ordered by request id, and the id below which it forgets. */
@@ -44,7 +45,7 @@ export const MAX_CLIENTS = 1000;
  * unanswered request and its newest one, so a well-behaved client never loses a reply it may still
  * ask for; one that goes past it has its lowest ids forgotten (and refused if retried).
  */
-export const MAX_REPLIES_PER_CLIENT = 100;
+export const MAX_REPLIES_PER_CLIENT = REQUEST_WINDOW;
 
 /** Only the client fields of a request (an op must not carry the rest of its body). */
 export const clientRef = (r: ClientRef): ClientRef =>

@@ -6,6 +6,7 @@ import {
 import { html, raw, type Html } from '../html.ts';
 import { attemptsFromEvents, convergenceSvg, taskTimelineSvg } from '../charts.ts';
 import { bar, elapsed, errorBox, jobsTable, phaseBadge, when } from './layout.ts';
+import { requestFields } from '../request-ids.ts';
 
 export function jobsPage(jobs: JobStatus[]): Html {
   return html`<h1>Jobs</h1>
@@ -77,7 +78,7 @@ export function newJobPage(csrf: string, types: JobTypeDescription[], datasets: 
 ${errorBox(error)}
 ${datasets.length === 0 ? html`<p class="warn">There are no datasets yet: <a href="/datasets#upload">upload one</a> first.</p>` : ''}
 <form method="post" action="/jobs" class="form" id="new-job">
-  <input type="hidden" name="_csrf" value="${csrf}">
+  <input type="hidden" name="_csrf" value="${csrf}">${requestFields()}
   <label>Job type <select name="type" id="job-type">
     ${types.map((t) => html`<option value="${t.name}" data-formats="${t.formats.join(',')}"${t === chosen ? html` selected` : ''}>${t.name}: ${t.description}</option>`)}
   </select></label>
@@ -123,7 +124,7 @@ export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], o
   ${errorBox(s.error)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}
   ${progress(s)}
-  ${finished ? '' : html`<form method="post" action="/jobs/${encodeURIComponent(s.id)}/cancel" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button class="danger">Cancel the job</button></form>`}
+  ${finished ? '' : html`<form method="post" action="/jobs/${encodeURIComponent(s.id)}/cancel" class="inline"><input type="hidden" name="_csrf" value="${csrf}">${requestFields()}<button class="danger">Cancel the job</button></form>`}
 </section>
 <h2>Counters</h2>
 ${countersTable(s.counters)}

@@ -9,29 +9,11 @@ import { join } from 'node:path';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { startCluster, type Cluster } from './harness/cluster.ts';
 import { referenceWordCount } from './harness/reference.ts';
+import { call } from './harness/http.ts';
 import { waitFor } from './harness/wait.ts';
 
 const emma = readFileSync(join(repoRoot, 'datasets/austen-persuasion.txt'));
 const deps = readFileSync(join(repoRoot, 'datasets/debian-python3-deps.csv'));
-
-interface Reply {
-  status: number;
-  text: string;
-  json: Record<string, any>;
-  headers: Headers;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json = {};
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // a page
-  }
-  return { status: res.status, text, json, headers: res.headers };
-}
 
 const csrfOf = (page: string) => /<meta name="csrf-token" content="([^"]+)">/.exec(page)![1];
 

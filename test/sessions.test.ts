@@ -8,28 +8,10 @@ import { Readable } from 'node:stream';
 import { MasterClient, putDataset, type JobStatus } from '@tandem/shared';
 import { kill, startCluster, type Cluster } from './harness/cluster.ts';
 import { startDroppingProxy } from './harness/proxy.ts';
+import { call } from './harness/http.ts';
 import { waitFor } from './harness/wait.ts';
 
 const scenario = (lines: string[]) => console.log(`\n  scenario:\n${lines.map((l) => `    ${l}`).join('\n')}\n`);
-
-interface Reply {
-  status: number;
-  text: string;
-  json: Record<string, any>;
-  location: string | null;
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json = {};
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // a page
-  }
-  return { status: res.status, text, json, location: res.headers.get('location') };
-}
 
 /** The primary's whole job table, read through a fresh client. */
 async function allJobs(c: Cluster): Promise<JobStatus[]> {
@@ -109,9 +91,9 @@ describe('at-most-once with many requests in flight', { timeout: 300_000 }, () =
     });
     const posts = [...(await Promise.all([post(), post()])), await post()];
     for (const p of posts) assert.equal(p.status, 303, p.text);
-    assert.equal(new Set(posts.map((p) => p.location)).size, 1, 'all three redirect to the same job');
+    assert.equal(new Set(posts.map((p) => p.headers.get('location'))).size, 1, 'all three redirect to the same job');
     const made = (await allJobs(c)).filter((j) => j.submittedBy.clientId === clientId);
-    assert.deepEqual(made.map((j) => `/jobs/${j.id}`), [posts[0].location]);
+    assert.deepEqual(made.map((j) => `/jobs/${j.id}`), [posts[0].headers.get('location')]);
 
     const api = (key: string) => call(`${consoleUrl}/api/jobs`, {
       method: 'POST', headers: { ...browser, 'content-type': 'application/json', 'idempotency-key': key },
@@ -128,7 +110,7 @@ describe('at-most-once with many requests in flight', { timeout: 300_000 }, () =
     });
     assert.equal(both.status, 400);
     assert.match(both.json.error, /either an Idempotency-Key header or clientId and requestId, not both/);
-    const cancelForm = await call(`${consoleUrl}${posts[0].location}`);
+    const cancelForm = await call(`${consoleUrl}${posts[0].headers.get('location')}`);
     assert.match(cancelForm.text, /action="\/jobs\/\w+\/cancel" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="clientId" value="console-form-/, 'the cancel form carries its ids too');
   });
 
@@ -162,7 +144,7 @@ describe('at-most-once with many requests in flight', { timeout: 300_000 }, () =
         const body = new URLSearchParams({ _csrf: csrf, clientId: name, requestId: hidden(form.text, 'requestId')!, type: 'wordcount', dataset: 'tiny', partitions: '1' }).toString();
         send = async () => {
           const r = await call(`${consoleUrl}/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, body }).catch(() => null);
-          return r?.status === 303 ? r.location!.replace('/jobs/', '') : null;
+          return r?.status === 303 ? r.headers.get('location')!.replace('/jobs/', '') : null;
         };
       } else {
         name = `key-${k}-${i}`;

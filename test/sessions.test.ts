@@ -53,6 +53,9 @@ describe('at-most-once with many requests in flight', { timeout: 300_000 }, () =
     const late = await send('1');
     assert.equal(late.status, 409, late.text);
     assert.match(late.json.error, /^request 1 of client many-in-flight is older than its window/);
+    const named = await send('r-1');
+    assert.equal(named.status, 400);
+    assert.match(named.json.error, /requestId: expected a positive integer/);
     const mine = (await allJobs(c)).filter((j) => j.submittedBy.clientId === 'many-in-flight');
     assert.deepEqual(mine.map((j) => j.submittedBy.requestId).sort(), ['1', '2', '3'], 'one job per request, none applied twice');
   });

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { View } from '@tandem/shared';
-import { bothLost, closeGap, hear, initialState, isAlive, ping, tick, type RulesConfig, type ViewState } from './view-rules.ts';
+import { bothLost, closeGap, durablePart, hear, initialState, isAlive, ping, resume, tick, type RulesConfig, type ViewState } from './view-rules.ts';
 
 const cfg: RulesConfig = { pingIntervalMs: 100, deadPings: 5 };
 
@@ -337,6 +337,45 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
     check(vs.view, 's1', 's2', 2);
     vs.interval({ s2: 0 });
     check(vs.view, 's2', '', 3);
+  });
+});
+
+describe('view service rules: the state that outlives a restart of the service', () => {
+  test('a restarted service resumes its stored view, and its members get a full detection window', (t) => {
+    t.diagnostic('Test: view service restarted at view 2 (s1, s2; s3 idle): view 2 again, s1 and s2 just seen, s3 forgotten ...');
+    const vs = service();
+    vs.interval({ s1: 0 });
+    vs.intervals(DEAD, { s1: 'current', s2: 0 });
+    vs.intervals(2, { s1: 'current', s2: 'current', s3: 0 });
+    check(vs.view, 's1', 's2', 2);
+    const stored = durablePart(vs.state);
+    assert.deepEqual(stored, {
+      view: { viewnum: 2, primary: 's1', backup: 's2' }, acked: true, backupSince: 2,
+      members: { s1: { viewnum: 2, restarted: false }, s2: { viewnum: 2, restarted: false } },
+    });
+    const later = 60_000;
+    let s = resume(JSON.parse(JSON.stringify(stored)), later);
+    assert.deepEqual(Object.keys(s.servers).sort(), ['s1', 's2'], 'an idle server is soft state: it pings again');
+    s = tick(s, later + (cfg.deadPings - 1) * cfg.pingIntervalMs, cfg);
+    check(s.view, 's1', 's2', 2);
+    // The window is only a window: a primary silent after the restart is declared dead as ever.
+    s = ping(s, 's1', 2, later + 100, cfg);
+    for (let at = later + 200; at < later + 2000; at += cfg.pingIntervalMs) s = ping(s, 's2', 2, at, cfg);
+    check(s.view, 's2', '', 3);
+  });
+
+  test('a stored restart mark is kept', () => {
+    const vs = service();
+    vs.interval({ s1: 0 });
+    vs.intervals(DEAD, { s1: 'current', s2: 0 });
+    vs.intervals(2, { s1: 'current', s2: 'current' });
+    vs.intervals(DEAD, { s1: 2, s3: 0 });
+    vs.interval({ s1: 2, s3: 3 });
+    vs.interval({ s1: 2, s3: 0 });
+    assert.equal(vs.state.servers.s3.restarted, true);
+    const s = resume(durablePart(vs.state), 10_000);
+    assert.equal(s.servers.s3.restarted, true);
+    check(ping(s, 's1', 3, 10_000, cfg).view, 's1', '', 4);
   });
 });
 

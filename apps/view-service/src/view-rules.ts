@@ -163,3 +163,34 @@ function decide(s: ViewState, now: number, cfg: RulesConfig): ViewState {
   if (v.backup === '' && idle.length > 0) return moveTo(s, v.primary, idle[0]);
   return s;
 }
+
+/**
+ * What must outlive the service: the view and what the rules know of its two servers. Liveness is
+ * soft state, rebuilt from the pings after a restart.
+ */
+export interface DurableViewState {
+  view: View;
+  acked: boolean;
+  backupSince: number;
+  /** The view's primary and backup: the view number each last pinged, and whether it restarted. */
+  members: Record<string, { viewnum: number; restarted: boolean }>;
+}
+
+export function durablePart(s: ViewState): DurableViewState {
+  const members: DurableViewState['members'] = {};
+  for (const name of [s.view.primary, s.view.backup].filter((x) => x !== '').sort()) {
+    const seen = s.servers[name];
+    if (seen) members[name] = { viewnum: seen.viewnum, restarted: seen.restarted };
+  }
+  return { view: s.view, acked: s.acked, backupSince: s.backupSince, members };
+}
+
+/**
+ * The state after a restart of the service: every member of the stored view counts as just seen, so
+ * the masters get a full detection window to ping again before anyone is declared dead.
+ */
+export function resume(d: DurableViewState, now: number): ViewState {
+  const servers: Record<string, ServerSeen> = {};
+  for (const [name, m] of Object.entries(d.members)) servers[name] = { at: now, ...m };
+  return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now };
+}

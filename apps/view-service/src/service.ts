@@ -44,7 +44,10 @@ export class ViewService {
   }
 
   private update(next: ViewState): void {
-    if (next.view.viewnum !== this.state.view.viewnum) this.viewSince = this.now();
+    if (next.view.viewnum !== this.state.view.viewnum) {
+      this.viewSince = this.now();
+      this.log.info({ view: next.view, previous: this.state.view }, 'new view decided');
+    }
     this.state = next;
   }
 

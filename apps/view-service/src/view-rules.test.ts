@@ -51,6 +51,16 @@ const check = (v: View, primary: string, backup: string, viewnum?: number) => {
 
 const DEAD = cfg.deadPings * 2;
 
+/** View 2, acknowledged: s1 primary, s2 a backup that has pinged view 2. */
+function pairSynced() {
+  const vs = service();
+  vs.interval({ s1: 0 });
+  vs.intervals(DEAD, { s1: 'current', s2: 0 });
+  vs.intervals(2, { s1: 'current', s2: 'current' });
+  check(vs.view, 's1', 's2', 2);
+  return vs;
+}
+
 describe('view service rules (MIT 6.824 viewservice tests)', () => {
   test('no primary before any ping', () => {
     const vs = service();
@@ -166,11 +176,7 @@ describe('view service rules (MIT 6.824 viewservice tests)', () => {
   });
 
   test('a backup that restarts while the view is unacknowledged stays restarted after its next ping', () => {
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
-    check(vs.view, 's1', 's2', 2);
+    const vs = pairSynced();
     // s3 joins, s2 dies: view 3 has s1 and s3, and s1 does not acknowledge it yet.
     vs.intervals(DEAD, { s1: 2, s3: 0 });
     check(vs.view, 's1', 's3', 3);
@@ -201,11 +207,7 @@ describe('view service rules (MIT 6.824 viewservice tests)', () => {
 describe('view service rules: its own pauses, its lost state, both masters lost', () => {
   test('a pause of the service itself is not evidence against the masters', (t) => {
     t.diagnostic('Test: view service paused for 3 s (SIGSTOP), masters alive: the view does not change ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
-    check(vs.view, 's1', 's2', 2);
+    const vs = pairSynced();
     vs.pause(3000);
     vs.tick();
     check(vs.view, 's1', 's2', 2);
@@ -224,10 +226,7 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
 
   test('ticks two ping intervals apart are no pause: a silent primary is still declared dead', (t) => {
     t.diagnostic('Test: slow ticks (2 intervals apart) do not hide a dead primary ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
+    const vs = pairSynced();
     for (let i = 0; i < DEAD; i++) {
       vs.ping('s2', vs.view.viewnum);
       vs.pause(2 * cfg.pingIntervalMs);
@@ -248,11 +247,7 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
 
   test('a service whose stored view is older than the masters\' starts over past theirs', (t) => {
     t.diagnostic('Test: view service at view 2, a master pings view 5: the next view is 6 ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
-    check(vs.view, 's1', 's2', 2);
+    const vs = pairSynced();
     vs.interval({ s2: 5 });
     check(vs.view, 's2', '', 6);
     vs.intervals(2, { s2: 'current', s1: 'current' });
@@ -261,11 +256,7 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
 
   test('both masters restarted: one becomes primary of a new view, then the other its backup', (t) => {
     t.diagnostic('Test: primary and backup SIGKILLed and restarted (both ping 0): s1 primary of view 3, once it acknowledges s2 its backup ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
-    check(vs.view, 's1', 's2', 2);
+    const vs = pairSynced();
     vs.interval({ s2: 0, s1: 0 });
     check(vs.view, 's1', '', 3);
     assert.equal(vs.state.servers.s1.restarted, true);
@@ -278,10 +269,7 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
 
   test('the backup promoted just before it is seen restarting acknowledges, and the idle master becomes backup', (t) => {
     t.diagnostic('Test: primary restarts while the backup is already dead (not yet detected); no "primary (restarted), backup (none)" for ever ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
+    const vs = pairSynced();
     // s2 was SIGKILLed a moment ago; s1 restarts and pings 0: the service promotes s2, still "alive".
     vs.interval({ s1: 0 });
     check(vs.view, 's2', '', 3);
@@ -329,10 +317,7 @@ describe('view service rules: its own pauses, its lost state, both masters lost'
 
   test('both masters dead and nobody alive: the view stays until one pings', (t) => {
     t.diagnostic('Test: both masters dead, nobody pings: no new view ...');
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
+    const vs = pairSynced();
     vs.intervals(DEAD * 2, {});
     check(vs.view, 's1', 's2', 2);
     vs.interval({ s2: 0 });
@@ -365,10 +350,7 @@ describe('view service rules: the state that outlives a restart of the service',
   });
 
   test('a stored restart mark is kept', () => {
-    const vs = service();
-    vs.interval({ s1: 0 });
-    vs.intervals(DEAD, { s1: 'current', s2: 0 });
-    vs.intervals(2, { s1: 'current', s2: 'current' });
+    const vs = pairSynced();
     vs.intervals(DEAD, { s1: 2, s3: 0 });
     vs.interval({ s1: 2, s3: 3 });
     vs.interval({ s1: 2, s3: 0 });

@@ -77,3 +77,58 @@ test('the queue monitor counts tasks and workers, and warns when tasks wait with
   await waitFor(async () => (await get('/status')).queues.workersOnline === 1, { what: 'the worker to be seen online', timeoutMs: 20_000 });
   await q.close();
 });
+
+test('while Redis is unreachable, a view that cannot be recorded is not revealed: pings get 503 unavailable', async (t) => {
+  t.diagnostic('Test: Redis down, the backup restarts: the service decides view v+2 but answers 503 until Redis records it ...');
+  // m1, primary all along, acknowledges each view until one sticks (m2 stopped pinging long ago);
+  // then a new backup m5 joins and syncs.
+  let current = (await get('/view')).view;
+  for (let next = await post('m1', current.viewnum); next.viewnum !== current.viewnum; next = await post('m1', current.viewnum)) current = next;
+  const v = current.viewnum;
+  assert.deepEqual(current, { viewnum: v, primary: 'm1', backup: '' });
+  assert.deepEqual(await post('m5', 0), { viewnum: v + 1, primary: 'm1', backup: 'm5' });
+  await post('m5', v + 1);
+  assert.deepEqual(await post('m1', v + 1), { viewnum: v + 1, primary: 'm1', backup: 'm5' });
+  await redis.kill();
+  try {
+    const res = await fetch(`${url}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ server: 'm5', viewnum: 0 }) });
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as Json;
+    assert.equal(body.code, 'unavailable');
+    assert.match(body.error, new RegExp(`cannot record view ${v + 2} in Redis .* reveals no view it has not recorded`));
+    assert.deepEqual((await get('/view')).view, { viewnum: v + 1, primary: 'm1', backup: 'm5' }, 'GET /view tells only the recorded view');
+    assert.ok((await get('/status')).alerts.some((a: string) => a.startsWith(`view ${v + 2} is decided but cannot be recorded in Redis`)));
+  } finally {
+    await redis.restart();
+  }
+  const view = await waitFor(async () => {
+    const res = await fetch(`${url}/ping`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ server: 'm1', viewnum: v + 1 }) });
+    return res.ok && ((await res.json()) as Json).view;
+  }, { what: `the view service to record view ${v + 2} once Redis is back`, timeoutMs: 20_000 });
+  assert.deepEqual(view, { viewnum: v + 2, primary: 'm1', backup: '' });
+  const stored = JSON.parse((await redis.client().get(`${prefix}:view-service`))!);
+  assert.deepEqual(stored.view, view, 'the revealed view is the recorded one');
+});
+
+test('a view service started while Redis is unreachable says so, answers nothing, and resumes once Redis is up', async (t) => {
+  t.diagnostic('Test: view service started with Redis down: it logs that it cannot read the stored view, then serves it once Redis answers ...');
+  const redisPort = await freePort();
+  const port = await freePort();
+  const here = `http://127.0.0.1:${port}`;
+  const p = spawnApp('view-service', { ...env, REDIS_URL: `redis://127.0.0.1:${redisPort}`, TANDEM_VIEW_PORT: String(port) }, ['ignore', 'ignore', 'pipe']);
+  procs.push(p);
+  let log = '';
+  p.stderr!.on('data', (d) => (log += d));
+  let late: TestRedis | undefined;
+  try {
+    await waitFor(() => /cannot read the stored view from Redis; retrying, answering no ping until it can/.test(log), { what: 'the view service to say it cannot reach Redis', timeoutMs: 20_000 });
+    await assert.rejects(fetch(`${here}/view`), 'no answer before the stored view is known');
+    late = await startRedis({ port: redisPort });
+    await late.client().set(`${prefix}:view-service`, JSON.stringify({ view: { viewnum: 7, primary: 'm1', backup: 'm2' }, acked: true, backupSince: 6, members: { m1: { viewnum: 7, restarted: false }, m2: { viewnum: 7, restarted: false } } }));
+    const view = await waitFor(async () => ((await (await fetch(`${here}/view`)).json()) as Json).view, { what: 'the view service to resume the stored view', timeoutMs: 20_000 });
+    assert.deepEqual(view, { viewnum: 7, primary: 'm1', backup: 'm2' });
+  } finally {
+    p.kill('SIGKILL');
+    await late?.stop();
+  }
+});

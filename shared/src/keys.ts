@@ -18,6 +18,8 @@ export interface Keys {
   reduceOutput(jobId: string, partition: number, round: number): string;
   commits(jobId: string, round: number): string;
   events(): string;
+  /** The view service's durable state (view, acknowledgement, its members): only view-store.ts calls it. */
+  viewService(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -31,6 +33,7 @@ export function keys(prefix: string): Keys {
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
     commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
     events: () => `${prefix}:events`,
+    viewService: () => `${prefix}:view-service`,
   };
 }
 

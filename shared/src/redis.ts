@@ -8,13 +8,14 @@ import type { Logger } from './log.ts';
 /** Since when (epoch ms) a service connection has been unable to reach Redis; absent while it can. */
 export const downSince = new WeakMap<Redis, number>();
 
-export function serviceRedis(url: string, log: Logger, name: string): Redis {
+export function serviceRedis(url: string, log: Logger, name: string, options: RedisOptions = {}): Redis {
   let down = false;
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 100, 2000),
+    ...options,
   });
   redis.on('error', (err) => {
     if (!down) {
@@ -36,8 +37,8 @@ export class ServiceConnections {
   readonly all: Redis[] = [];
   constructor(private url: string, private log: Logger) {}
 
-  connect(name: string): Redis {
-    const c = serviceRedis(this.url, this.log, name);
+  connect(name: string, options: RedisOptions = {}): Redis {
+    const c = serviceRedis(this.url, this.log, name, options);
     this.all.push(c);
     return c;
   }

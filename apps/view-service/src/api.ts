@@ -1,4 +1,7 @@
-/** The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. */
+/**
+ * The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. A ping whose
+ * view cannot be recorded in Redis is answered 503 `unavailable`.
+ */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import {
   TandemError, asTandemError, errorBody, parseRequest, pingRequestSchema, type Logger, type PingReply, type ViewReply, type ViewStatus,
@@ -8,10 +11,11 @@ import type { ViewService } from './service.ts';
 export function createViewApi(vs: ViewService, log: Logger): express.Express {
   const app = express();
   app.use(express.json({ limit: '16kb' }));
-  app.post('/ping', (req, res) => {
+  app.post('/ping', async (req, res) => {
     const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
     vs.clock.receive(ping.clock ?? 0);
-    res.json({ ok: true, view: vs.ping(ping.server, ping.viewnum), clock: vs.clock.tick() } satisfies PingReply);
+    const view = await vs.ping(ping.server, ping.viewnum);
+    res.json({ ok: true, view, clock: vs.clock.tick() } satisfies PingReply);
   });
   app.get('/view', (_req, res) => {
     vs.lookups++;

@@ -3,6 +3,7 @@ import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, start
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
+import { UnreadableViewStateError, redisViewStore } from './view-store.ts';
 
 let cfg!: Config;
 await startService('view-service', async () => {
@@ -11,16 +12,58 @@ await startService('view-service', async () => {
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
 const connections = new ServiceConnections(cfg.REDIS_URL, log);
 const monitor = new QueueMonitor({ connection: connections.connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
+const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
+// A write that cannot finish within the masters' ping timeout fails instead of queueing: the ping
+// is answered `unavailable` rather than with a view Redis may not hold.
+const stateKey = keys(cfg.TANDEM_PREFIX).viewService();
+const stateRedis = connections.connect('tandem-view-state', { enableOfflineQueue: false, commandTimeout: detectionMs });
+const store = redisViewStore(stateRedis, stateKey);
 const vs = new ViewService(
-  { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * cfg.TANDEM_DEAD_PINGS * cfg.TANDEM_PING_INTERVAL_MS },
+  { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * detectionMs },
+  store,
+  log,
   () => monitor.report,
 );
+await restore();
 vs.start();
 monitor.start();
 const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT' };
 const server = listenOrExit(createViewApi(vs, log), where, log, () => {
-  log.info({ url: `http://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS }, 'view service ready');
+  log.info({ url: `http://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, view: vs.view }, 'view service ready');
 });
+
+/** No ping is answered before the stored view is known: answering from an empty state would start view 1 again. */
+async function restore(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    // Without an offline queue a command sent before the connection is up fails at once.
+    if (stateRedis.status !== 'ready') await readyOrSecond();
+    try {
+      const stored = await vs.restore();
+      if (stored) log.info({ key: stateKey, view: stored.view, acked: stored.acked }, 'resumed the stored view');
+      else log.info({ key: stateKey }, 'no stored view: starting a new one');
+      return;
+    } catch (err) {
+      if (err instanceof UnreadableViewStateError) {
+        // Safe to go on without it: views are numbered past whatever the masters ping.
+        log.error({ err: err.message }, 'the stored view-service state is unreadable; starting without it (the next view overwrites it)');
+        return;
+      }
+      if (attempt === 1) log.warn({ err: (err as Error).message, key: stateKey, redis: cfg.REDIS_URL }, 'cannot read the stored view from Redis; retrying, answering no ping until it can');
+    }
+  }
+}
+
+function readyOrSecond(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stateRedis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 1000);
+    stateRedis.once('ready', done);
+  });
+}
 
 let stopping = false;
 async function stop(signal: string) {

@@ -1,13 +1,22 @@
 /**
  * The view service's process logic: holds the rules' state, applies pings as they arrive and ticks
- * on a timer, and reports status (views, servers, queues, alerts). HTTP lives in api.ts.
+ * on a timer, records the state in Redis before any view it decides is revealed, and reports status
+ * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
-import { LamportClock, type ServerStatus, type View, type ViewStatus } from '@tandem/shared';
-import { initialState, isAlive, ping, tick, type RulesConfig, type ViewState } from './view-rules.ts';
+import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewStatus } from '@tandem/shared';
+import { durablePart, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
+import type { ViewStateStore } from './view-store.ts';
 
 export class ViewService {
   private state: ViewState = initialState();
+  /** The state last written to Redis: its view is the newest anyone may see. */
+  private recorded: DurableViewState = durablePart(initialState());
+  private recordedJson = JSON.stringify(this.recorded);
+  private writes = 0;
+  private recordedWrite = 0;
+  /** Set while Redis refuses the writes, so an outage is logged once. */
+  private recordError: string | null = null;
   private viewSince = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Lamport clock: pings carry the master's time, answers carry this service's. */
@@ -17,26 +26,75 @@ export class ViewService {
 
   constructor(
     private cfg: RulesConfig & { ackAlertMs: number },
+    private store: ViewStateStore,
+    private log: Logger,
     private queues: () => QueueReport | null = () => null,
     private now: () => number = Date.now,
   ) {}
 
+  /** Resumes the stored state, if any; throws while Redis cannot be read. */
+  async restore(): Promise<DurableViewState | null> {
+    const stored = await this.store.load();
+    if (stored === null) return null;
+    this.state = resume(stored, this.now());
+    this.recorded = stored;
+    this.recordedJson = JSON.stringify(stored);
+    this.viewSince = this.now();
+    return stored;
+  }
+
   private update(next: ViewState): void {
-    if (next.view.viewnum !== this.state.view.viewnum) this.viewSince = this.now();
+    if (next.view.viewnum !== this.state.view.viewnum) {
+      this.viewSince = this.now();
+      this.log.info({ view: next.view, previous: this.state.view }, 'new view decided');
+    }
     this.state = next;
   }
 
-  ping(server: string, viewnum: number): View {
-    this.update(ping(this.state, server, viewnum, this.now(), this.cfg));
-    return this.state.view;
+  /**
+   * Writes what the rules decided, if it is not written yet. Writes go out in order on one
+   * connection, so the last one issued is the one Redis keeps; `recorded` follows the newest that
+   * succeeded.
+   */
+  private async record(): Promise<void> {
+    const want = durablePart(this.state);
+    const json = JSON.stringify(want);
+    if (json === this.recordedJson) return;
+    const write = ++this.writes;
+    try {
+      await this.store.save(want);
+    } catch (err) {
+      const why = (err as Error).message;
+      if (this.recordError === null) this.log.error({ err: why, view: want.view }, 'cannot record the view-service state in Redis; no new view is revealed until it can');
+      this.recordError = why;
+      throw new TandemError('unavailable', `the view service cannot record view ${want.view.viewnum} in Redis (${why}); it reveals no view it has not recorded: retry once Redis answers`);
+    }
+    if (this.recordError !== null) this.log.info({ view: want.view }, 'view-service state recorded in Redis again');
+    this.recordError = null;
+    if (write > this.recordedWrite) {
+      this.recordedWrite = write;
+      this.recorded = want;
+      this.recordedJson = json;
+    }
   }
 
+  async ping(server: string, viewnum: number): Promise<View> {
+    this.update(ping(this.state, server, viewnum, this.now(), this.cfg));
+    await this.record();
+    return this.recorded.view;
+  }
+
+  /** The newest recorded view: never one that a restart could take back. */
   get view(): View {
-    return this.state.view;
+    return this.recorded.view;
   }
 
   start(): void {
-    this.timer = setInterval(() => this.update(tick(this.state, this.now(), this.cfg)), this.cfg.pingIntervalMs);
+    this.timer = setInterval(() => {
+      this.update(tick(this.state, this.now(), this.cfg));
+      // A failed write is logged by record() and retried on the next tick or ping.
+      this.record().catch(() => {});
+    }, this.cfg.pingIntervalMs);
   }
 
   stop(): void {
@@ -57,6 +115,9 @@ export class ViewService {
     const waitingForAckMs = s.view.viewnum > 0 && !s.acked ? now - this.viewSince : null;
     const alerts: string[] = [];
     if (s.view.viewnum === 0) alerts.push('no master has pinged yet: no primary');
+    if (this.recordError !== null && this.recorded.view.viewnum !== s.view.viewnum) {
+      alerts.push(`view ${s.view.viewnum} is decided but cannot be recorded in Redis (${this.recordError}): the masters are told view ${this.recorded.view.viewnum} until it is`);
+    }
     if (waitingForAckMs !== null && waitingForAckMs >= this.cfg.ackAlertMs) {
       alerts.push(`the primary (${s.view.primary}) has not acknowledged view ${s.view.viewnum} for ${Math.round(waitingForAckMs / 1000)} s; the view cannot change until it does`);
     }

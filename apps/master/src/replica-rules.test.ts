@@ -79,6 +79,11 @@ describe('replica rules', () => {
     assert.equal(pingViewnum(s), 2);
     const r = learn(s, view(2, 'a', 'b'));
     assert.deepEqual(r.actions, [{ type: 'becomePrimary', withState: true }, { type: 'sync', backup: 'b', viewnum: 2 }]);
+    // Named primary again but not yet re-synced: it pings the view it acknowledged before, never 0,
+    // which the view service would read as a restart without state (and move the view).
+    assert.equal(r.state.synced, 0);
+    assert.equal(pingViewnum(r.state), 2);
+    assert.equal(pingViewnum(synced(r.state, 2)), 2);
   });
 
   test('older views are ignored', () => {

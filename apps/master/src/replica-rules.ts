@@ -28,6 +28,12 @@ export interface ReplicaState {
    * may acknowledge. Backup: the view whose snapshot it holds. 0: none.
    */
   synced: number;
+  /**
+   * The newest view this master acknowledged as primary. A suspended primary that is named primary
+   * again pings it while it re-syncs its backup: a ping of 0 would tell the view service it had
+   * restarted without state, and the view would move although nothing was lost.
+   */
+  acked: number;
   /** It holds the replicated state (a primary, or a backup with this view's snapshot). */
   hasState: boolean;
 }
@@ -37,6 +43,7 @@ export const initialReplica = (me: string): ReplicaState => ({
   view: { viewnum: 0, primary: '', backup: '' },
   role: 'idle',
   synced: 0,
+  acked: 0,
   hasState: false,
 });
 
@@ -61,7 +68,7 @@ export function learnView(s: ReplicaState, view: View): { state: ReplicaState; a
       actions.push({ type: 'becomePrimary', withState: s.hasState || view.viewnum === 1 });
       next = { ...next, role: 'primary', hasState: true };
     }
-    if (view.backup === '') next = { ...next, synced: view.viewnum };
+    if (view.backup === '') next = { ...next, synced: view.viewnum, acked: view.viewnum };
     else if (next.synced !== view.viewnum) actions.push({ type: 'sync', backup: view.backup, viewnum: view.viewnum });
     return { state: next, actions };
   }
@@ -79,12 +86,12 @@ export function learnView(s: ReplicaState, view: View): { state: ReplicaState; a
 
 /** The view number this master pings with. */
 export function pingViewnum(s: ReplicaState): number {
-  return s.role === 'primary' ? s.synced : s.view.viewnum;
+  return s.role === 'primary' ? s.synced || s.acked : s.view.viewnum;
 }
 
 /** The primary finished sending the snapshot for `viewnum` to its backup. */
 export function synced(s: ReplicaState, viewnum: number): ReplicaState {
-  return s.role === 'primary' && s.view.viewnum === viewnum ? { ...s, synced: viewnum } : s;
+  return s.role === 'primary' && s.view.viewnum === viewnum ? { ...s, synced: viewnum, acked: viewnum } : s;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface Cluster {
   masters: MasterProcess[];
   workers: ChildProcess[];
   startWorker(env?: Record<string, string>): ChildProcess;
+  /** SIGKILLs the view service (if it runs) and starts it again; resolves once it answers. */
+  restartViewService(): Promise<ChildProcess>;
   /** Starts a console on a free port; resolves once it answers. */
   startConsole(env?: Record<string, string>): Promise<{ url: string; proc: ChildProcess }>;
   /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
@@ -105,8 +107,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
   async function startProcesses(): Promise<Cluster> {
     const viewUrl = env.TANDEM_VIEW_URL!;
-    const viewService = launch('view-service');
-    await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
+    const startViewService = async () => {
+      const p = launch('view-service');
+      await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
+      return p;
+    };
+    const viewService = await startViewService();
     const masters: MasterProcess[] = [];
     const startMaster = async (i: number) => {
       const url = `http://127.0.0.1:${ports[i]}`;
@@ -134,6 +140,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         return w;
       },
       startMaster,
+      async restartViewService() {
+        await kill(cluster.viewService);
+        cluster.viewService = await startViewService();
+        return cluster.viewService;
+      },
       async startConsole(extra = {}) {
         const port = await freePort();
         const url = `http://127.0.0.1:${port}`;

@@ -18,6 +18,14 @@ export interface Keys {
   reduceOutput(jobId: string, partition: number, round: number): string;
   commits(jobId: string, round: number): string;
   events(): string;
+  /**
+   * The master's durable op log: a stream of op batches, the snapshot it is compacted into, and the
+   * fence (the highest view of a primary that claimed the log). Only apps/master/src/durable-log.ts
+   * calls these three; they share one hash tag so its scripts touch a single slot.
+   */
+  masterLog(): string;
+  masterSnapshot(): string;
+  masterFence(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -31,6 +39,9 @@ export function keys(prefix: string): Keys {
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
     commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
     events: () => `${prefix}:events`,
+    masterLog: () => `${prefix}:master:{log}`,
+    masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
+    masterFence: () => `${prefix}:master:{log}:fence`,
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { waitFor } from '../../../test/harness/wait.ts';
 import { catchUp, DurableLog, LogFencedError, LogGapError, type LogTail } from './durable-log.ts';
 import { StateHolder } from './state-holder.ts';
@@ -111,4 +112,27 @@ test('compact writes a snapshot once enough batches passed, off the commit path'
   assert.equal(await fx.redis.hget(keys.masterSnapshot(), 'seq'), null, 'not written in the same turn');
   await waitFor(async () => (await fx.redis.hget(keys.masterSnapshot(), 'seq')) === '3', { what: 'the snapshot after batch 3' });
   assert.equal(await fx.redis.xlen(keys.masterLog()), 0);
+});
+
+test('an append whose outcome is unknown (Redis down) is retried with the same seq until Redis answers, and lands once', async () => {
+  const keys = fx.fresh();
+  // A connection that fails commands while Redis is down, instead of queueing them.
+  const failing = new Redis(fx.server.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  failing.on('error', () => {});
+  try {
+    const log = new DurableLog({ redis: failing, keys, log: silentLog, snapshotEvery: 1000 });
+    await log.claim(1);
+    await log.append(1, 1, batch(1));
+    fx.redis.on('error', () => {}); // the file's own connection, down for as long
+    await fx.server.kill();
+    let attempts = 0;
+    const appended = log.appendUntilKnown(1, 2, batch(2), () => ++attempts > 0);
+    await waitFor(() => attempts >= 3, { what: 'three attempts while Redis is down' });
+    await fx.server.restart();
+    await appended;
+    await log.append(1, 2, batch(2)).then((o) => assert.equal(o, 'duplicate'));
+    assert.deepEqual((await log.read(0)).entries.map((e) => e.seq), [1, 2]);
+  } finally {
+    failing.disconnect();
+  }
 });

@@ -151,6 +151,29 @@ export class DurableLog {
   }
 
   /**
+   * A master named primary in view `viewnum`: claims the log, then brings `holder` up to it. When
+   * the log is behind the state (Redis lost what it had), the state is written as a snapshot, so
+   * the next append follows it.
+   */
+  async restore(holder: StateHolder, viewnum: number): Promise<{ applied: number; snapshot: boolean; seq: number }> {
+    await this.claim(viewnum);
+    for (let attempt = 1; ; attempt++) {
+      const tail = await this.read(holder.seq);
+      try {
+        const applied = catchUp(holder, tail);
+        if (tail.head < holder.seq) {
+          this.d.log.warn({ head: tail.head, seq: holder.seq }, 'the durable op log ends before this master\'s state (Redis lost data?); writing the state as a snapshot');
+          await this.saveSnapshot(viewnum, holder.seq, holder.state);
+        }
+        return { applied, snapshot: tail.snapshot !== null, seq: holder.seq };
+      } catch (err) {
+        // A compaction of this same view may have trimmed between the reads: read again.
+        if (!(err instanceof LogGapError) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /**
    * Called after each batch the primary applied: when enough batches passed since the last
    * snapshot, writes one on a later turn of the event loop. `state` is immutable, so holding the
    * reference is the copy; serialising it happens off the commit path.

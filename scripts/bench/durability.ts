@@ -13,6 +13,8 @@ import { spawnApp } from '../../apps/cli/src/processes.ts';
 import { waitFor } from '../../test/harness/wait.ts';
 import { env, f2, median, pct, tinyDataset } from './failover.ts';
 
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${f2(x)}`;
+
 async function submitLatency(durable: boolean, n: number): Promise<number[]> {
   const c = await startCluster({ name: `bench-durability-${durable ? 'log' : 'nolog'}`, masters: 2, workers: 0, env: { ...env, TANDEM_DURABLE_LOG: durable ? 'on' : 'off' } });
   try {
@@ -75,7 +77,7 @@ export async function benchDurability(opts: { ops: number; jobs: number; trials:
   log(`
 durable op log (${opts.ops} submits per cluster, 2 clusters of each, primary + backup):
   submit p50 / p99 without the log: ${f2(median(a))} / ${f2(pct(a, 99))} ms
-  submit p50 / p99 with the log:    ${f2(median(b))} / ${f2(pct(b, 99))} ms  (+${f2(median(b) - median(a))} / +${f2(pct(b, 99) - pct(a, 99))} ms)
+  submit p50 / p99 with the log:    ${f2(median(b))} / ${f2(pct(b, 99))} ms  (${signed(median(b) - median(a))} / ${signed(pct(b, 99) - pct(a, 99))} ms)
 recovery after both masters SIGKILLed (${opts.jobs} jobs, ${opts.trials} trials; master start-up included):
   from the kill: median ${median(rec.map((r) => r.total)).toFixed(0)} ms (${rec.map((r) => r.total.toFixed(0)).join(', ')})
   after the restarted master listened: median ${median(rec.map((r) => r.restore)).toFixed(0)} ms (${rec.map((r) => r.restore.toFixed(0)).join(', ')})`);

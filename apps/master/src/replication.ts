@@ -234,8 +234,9 @@ export class Replication {
 
   /**
    * Primary: makes batch `seq` durable at the backup, in order, before the caller applies it; no
-   * ops (a read's confirmation) carry the seq the state is at, which the backup holds already. Runs one batch at a time (the caller serializes). Sends the
-   * backup a snapshot first when it has none for the current view.
+   * ops (a read's confirmation) carry the seq the state is at, which the backup holds already.
+   * Runs one batch at a time (the caller serializes). Sends the backup a snapshot first when it has
+   * none for the current view.
    */
   async forward(ops: Op[], seq: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {

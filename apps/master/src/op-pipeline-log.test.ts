@@ -57,8 +57,8 @@ test('each batch is in the log before the backup is sent it, numbered as the log
   await Promise.all([p.propose(submit('j1')), p.confirmRead()]);
   await p.propose(submit('j2'));
   assert.deepEqual(backup.seen.map(({ seq, inLog, ops }) => ({ seq, inLog, n: ops.length })), [
-    { seq: 1, inLog: true, n: 1 }, { seq: 1, inLog: true, n: 0 }, { seq: 2, inLog: true, n: 1 },
-  ], "a read's confirmation appends nothing and carries the seq the state is at");
+    { seq: 0, inLog: false, n: 0 }, { seq: 1, inLog: true, n: 1 }, { seq: 2, inLog: true, n: 1 },
+  ], "a read's confirmation appends nothing and carries the seq the state is at (0: batch 1 was still appending)");
   assert.equal(holder.seq, 2);
   assert.deepEqual(batches, [1, 2]);
   assert.deepEqual((await log.read(0)).entries.map((e) => e.ops), [[submit('j1')], [submit('j2')]]);
@@ -83,4 +83,29 @@ test('a batch in the log that the backup did not take is applied here all the sa
   assert.equal((await p.propose(submit('j1')))?.ok, true, 'the retry is answered by dedupe');
   assert.deepEqual((await log.read(0)).entries.map((e) => e.seq), [1, 2]);
   assert.deepEqual(Object.keys(holder.state.jobs), ['j1'], 'and creates nothing twice');
+});
+
+test('while a batch waits for its append (Redis slow or down), reads are still confirmed, and see no effect of that batch', async () => {
+  const keys = fx.fresh();
+  const log = new DurableLog({ redis: fx.redis, keys, log: silentLog, snapshotEvery: 1000 });
+  await log.claim(1);
+  const holder = new StateHolder();
+  const backup = new Backup(log);
+  let open = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  const p = new OpPipeline({
+    holder, replication: backup, onApplied: () => {},
+    journal: { append: async (seq, ops) => {
+      await gate;
+      await log.append(1, seq, ops);
+    } },
+  });
+  const op = p.propose(submit('j1'));
+  await p.confirmRead();
+  await p.confirmRead();
+  assert.deepEqual(holder.state.jobs, {}, 'the read saw the state before the batch');
+  assert.deepEqual(backup.seen.map((b) => [b.seq, b.ops.length]), [[0, 0], [0, 0]]);
+  open();
+  assert.equal((await op)?.ok, true);
+  assert.deepEqual(backup.seen.map((b) => [b.seq, b.ops.length]), [[0, 0], [0, 0], [1, 1]]);
 });

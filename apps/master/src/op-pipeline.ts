@@ -11,6 +11,9 @@
  *
  * A read's confirmation (`confirmRead`) joins the same queue as an empty entry: nothing to append,
  * but the backup's answer tells a primary that has been replaced so before it answers from stale state.
+ * While a batch waits for its append (Redis slow or down), confirmations do not wait behind it: they
+ * go to the backup on their own, at the seq the state is at, as the batch has no effect yet. Only one
+ * message is ever in flight to the backup, in order.
  */
 import type { Change, StateHolder } from './state-holder.ts';
 import type { Op, Reply } from './state.ts';
@@ -56,6 +59,13 @@ interface Pending {
 export class OpPipeline {
   private pending: Pending[] = [];
   private committing = false;
+  /** A batch waits for the durable log: confirmations queue in `reads` instead. */
+  private appending = false;
+  private reads: Pending[] = [];
+  private confirming = false;
+  /** The last forward to the backup; the next one starts after it. */
+  private forwarding: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
   /** The last commit loop started; settles when it ends. */
   private loop: Promise<void> = Promise.resolve();
 
@@ -73,7 +83,7 @@ export class OpPipeline {
 
   /** Fails everything that waits (this master stepped down); nothing of it is applied. */
   rejectAll(err: Error): void {
-    for (const p of this.pending.splice(0)) p.reject(err);
+    for (const p of [...this.pending.splice(0), ...this.reads.splice(0)]) p.reject(err);
   }
 
   /** Resolves when no commit loop runs, or after `timeoutMs` (a loop may wait for an unreachable backup). */
@@ -87,9 +97,39 @@ export class OpPipeline {
   private enqueue(op: Op | undefined): Promise<Reply | undefined> {
     if (!this.d.replication.serving) return Promise.reject(this.d.replication.notPrimary());
     return new Promise((resolve, reject) => {
+      if (!op && this.appending) {
+        this.reads.push({ resolve, reject });
+        if (!this.confirming) void this.confirmLoop();
+        return;
+      }
       this.pending.push({ op, resolve, reject });
       if (!this.committing) this.loop = this.commitLoop();
     });
+  }
+
+  private forward(ops: Op[], seq: number): Promise<void> {
+    const send = () => this.d.replication.forward(ops, seq);
+    const sent = this.inFlight++ === 0 ? send() : this.forwarding.then(send);
+    this.forwarding = sent.catch(() => {}).finally(() => this.inFlight--);
+    return sent;
+  }
+
+  /** Confirms the reads that arrived while a batch waits for its append, all at once. */
+  private async confirmLoop(): Promise<void> {
+    this.confirming = true;
+    try {
+      while (this.reads.length > 0) {
+        const batch = this.reads.splice(0);
+        try {
+          await this.forward([], this.d.holder.seq);
+          for (const p of batch) p.resolve(undefined);
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error);
+        }
+      }
+    } finally {
+      this.confirming = false;
+    }
   }
 
   /** One loop at a time; the flag is cleared in the same step that finds the queue empty, so no op is left waiting. */
@@ -110,14 +150,19 @@ export class OpPipeline {
     const seq = ops.length === 0 ? holder.seq : holder.seq + 1;
     try {
       if (!replication.serving) throw replication.notPrimary();
-      if (journal && ops.length > 0) await journal.append(seq, ops);
+      if (journal && ops.length > 0) {
+        this.appending = true;
+        await journal.append(seq, ops);
+      }
     } catch (err) {
       for (const p of batch) p.reject(err as Error);
       return;
+    } finally {
+      this.appending = false;
     }
     let refused: Error | null = null;
     try {
-      await replication.forward(ops, seq);
+      await this.forward(ops, seq);
     } catch (err) {
       refused = err as Error;
     }

@@ -168,8 +168,9 @@ export class Master implements ReplicaHost {
   async becomePrimary(withState: boolean, viewnum: number): Promise<void> {
     if (!withState) this.holder.reset();
     if (this.durable) {
+      const from = this.holder.seq;
       const r = await this.durable.restore(this.holder, viewnum);
-      this.d.log.info({ viewnum, ...r, held: withState }, 'primary: claimed the durable op log and brought the state up to it');
+      this.d.log.info({ viewnum, from, ...r }, 'primary: claimed the durable op log and brought the state up to it');
     } else if (!withState) {
       this.d.log.error({ viewnum }, 'named primary without holding the replicated state, and the durable log is off (TANDEM_DURABLE_LOG=off); starting with an empty job table');
     }

@@ -136,3 +136,18 @@ test('an append whose outcome is unknown (Redis down) is retried with the same s
     failing.disconnect();
   }
 });
+
+test('restore claims, then catches up; a log that ends before the state (Redis lost data) gets the state as a snapshot', async () => {
+  const { log, keys } = newLog();
+  await log.claim(1);
+  await log.append(1, 1, batch(1));
+  const fresh = new StateHolder();
+  assert.deepEqual(await log.restore(fresh, 2), { applied: 1, snapshot: false, seq: 1 });
+  assert.equal(await fx.redis.get(keys.masterFence()), '2');
+  const ahead = new StateHolder();
+  for (let seq = 1; seq <= 3; seq++) ahead.applyBatch(batch(seq), seq);
+  await log.restore(ahead, 3);
+  assert.equal(await fx.redis.hget(keys.masterSnapshot(), 'seq'), '3');
+  assert.equal(await log.append(3, 4, batch(4)), 'appended', 'appends go on after the state');
+  await assert.rejects(log.restore(new StateHolder(), 2), LogFencedError, 'an older view cannot restore (and so cannot serve)');
+});

@@ -64,6 +64,13 @@ const seqOf = (id: string) => Number(id.slice(0, id.indexOf('-')));
 
 type StreamEntry = [id: string, fields: string[]];
 
+/** The replies of a MULTI, or the first command's error. */
+function replies(r: [Error | null, unknown][] | null): unknown[] {
+  if (!r) throw new Error('durable op log: the read transaction was aborted');
+  for (const [err] of r) if (err) throw err;
+  return r.map(([, v]) => v);
+}
+
 function parseEntry([id, fields]: StreamEntry): LogEntry {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
@@ -117,27 +124,27 @@ export class DurableLog {
   async read(afterSeq: number): Promise<LogTail> {
     const k = this.d.keys;
     const from = (seq: number) => `${seq + 1}-0`;
-    let r = await this.d.redis.multi()
+    let r = replies(await this.d.redis.multi()
       .hget(k.masterSnapshot(), 'seq')
       .xrevrange(k.masterLog(), '+', '-', 'COUNT', 1)
       .xrange(k.masterLog(), from(afterSeq), '+')
-      .exec();
-    let snapSeq = Number(r![0][1] ?? 0);
+      .exec());
+    let snapSeq = Number(r[0] ?? 0);
     let snapshot: LogTail['snapshot'] = null;
     if (snapSeq > afterSeq) {
       // Read again, atomically with the snapshot: a compaction may have run in between.
-      r = await this.d.redis.multi()
+      r = replies(await this.d.redis.multi()
         .hmget(k.masterSnapshot(), 'seq', 'state')
         .xrevrange(k.masterLog(), '+', '-', 'COUNT', 1)
         .xrange(k.masterLog(), from(0), '+')
-        .exec();
-      const [seq, state] = r![0][1] as [string, string];
+        .exec());
+      const [seq, state] = r[0] as [string, string];
       snapSeq = Number(seq);
       snapshot = { seq: snapSeq, state: JSON.parse(state) as MasterState };
     }
-    const last = r![1][1] as StreamEntry[];
+    const last = r[1] as StreamEntry[];
     const after = snapshot ? snapSeq : afterSeq;
-    const entries = (r![2][1] as StreamEntry[]).map(parseEntry).filter((e) => e.seq > after);
+    const entries = (r[2] as StreamEntry[]).map(parseEntry).filter((e) => e.seq > after);
     this.snapshotSeq = Math.max(this.snapshotSeq, snapSeq);
     return { snapshot, entries, head: Math.max(snapSeq, last.length > 0 ? seqOf(last[0][0]) : 0) };
   }

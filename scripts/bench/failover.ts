@@ -15,17 +15,17 @@ import { kill, startCluster, type Cluster } from '../../test/harness/cluster.ts'
 import { buildCorpus } from './corpus.ts';
 import { writeSection } from './report.ts';
 
-const env = { TANDEM_LOG_LEVEL: 'warn', TANDEM_PING_INTERVAL_MS: '100', TANDEM_DEAD_PINGS: '5', TANDEM_LOCK_MS: '4000', TANDEM_STALLED_MS: '2000', TANDEM_RECONCILE_MS: '1000' };
+export const env = { TANDEM_LOG_LEVEL: 'warn', TANDEM_PING_INTERVAL_MS: '100', TANDEM_DEAD_PINGS: '5', TANDEM_LOCK_MS: '4000', TANDEM_STALLED_MS: '2000', TANDEM_RECONCILE_MS: '1000' };
 
-const pct = (xs: number[], p: number) => {
+export const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const median = (xs: number[]) => pct(xs, 50);
+export const median = (xs: number[]) => pct(xs, 50);
 const f1 = (x: number) => x.toFixed(1);
-const f2 = (x: number) => x.toFixed(2);
+export const f2 = (x: number) => x.toFixed(2);
 
-async function tinyDataset(c: Cluster) {
+export async function tinyDataset(c: Cluster) {
   await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from('the cat\nthe dog\n')]), { name: 'tiny', format: 'text', splitBytes: 1 << 20 });
 }
 

@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchWordcount } from './wordcount.ts';
@@ -22,6 +23,14 @@ program
   .option('--ops <n>', 'submits per latency measurement', (v) => Number(v), 400)
   .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 100)
   .action(async (opts: { trials: number; ops: number; mb: number }) => benchFailover(opts));
+
+program
+  .command('durability')
+  .description('durable op log: submit latency with vs without it, recovery time after both masters are SIGKILLed (prints, does not write docs)')
+  .option('--ops <n>', 'submits per latency measurement', (v) => Number(v), 400)
+  .option('--jobs <n>', 'jobs in the table when both masters die', (v) => Number(v), 200)
+  .option('--trials <n>', 'recoveries to time', (v) => Number(v), 3)
+  .action(async (opts: { ops: number; jobs: number; trials: number }) => benchDurability(opts));
 
 program
   .command('pagerank')

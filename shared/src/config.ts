@@ -46,6 +46,17 @@ export const configSchema = z.object({
   /** Speculative (backup) attempts: a running task older than FACTOR × median of its finished peers. */
   TANDEM_SPECULATE_FACTOR: z.coerce.number().min(1).default(3),
   TANDEM_SPECULATE_MIN_MS: int(2000, 0),
+  /**
+   * Master: the primary writes a snapshot of its state to the durable op log after this many
+   * batches, and trims the entries it covers, so recovery reads a bounded log.
+   */
+  TANDEM_LOG_SNAPSHOT_EVERY: int(1000, 1),
+  /**
+   * Master: `off` skips the durable op log (no append, no claim, no recovery from Redis). Only for
+   * the benchmark's baseline (scripts/bench/failover.ts): without the log, losing both masters
+   * loses every job.
+   */
+  TANDEM_DURABLE_LOG: z.enum(['on', 'off']).default('on'),
   /** Intermediate keys expire after this many seconds even if their job's clean-up never ran. */
   TANDEM_INTERMEDIATE_TTL_S: int(7 * 24 * 3600, 60),
   /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */

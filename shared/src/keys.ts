@@ -20,6 +20,14 @@ export interface Keys {
   events(): string;
   /** The view service's durable state (view, acknowledgement, its members): only view-store.ts calls it. */
   viewService(): string;
+  /**
+   * The master's durable op log: a stream of op batches, the snapshot it is compacted into, and the
+   * fence (the highest view of a primary that claimed the log). Only apps/master/src/durable-log.ts
+   * calls these three; they share one hash tag so its scripts touch a single slot.
+   */
+  masterLog(): string;
+  masterSnapshot(): string;
+  masterFence(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -34,6 +42,9 @@ export function keys(prefix: string): Keys {
     commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
     events: () => `${prefix}:events`,
     viewService: () => `${prefix}:view-service`,
+    masterLog: () => `${prefix}:master:{log}`,
+    masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
+    masterFence: () => `${prefix}:master:{log}:fence`,
   };
 }
 

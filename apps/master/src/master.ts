@@ -2,7 +2,8 @@
  * The master process's orchestrator. It wires the modules that do the work:
  *
  * - state-holder.ts owns the state; every change is an op (state.ts `apply`);
- * - op-pipeline.ts is the primary's door for ops: group commit through the backup, then apply;
+ * - op-pipeline.ts is the primary's door for ops: group commit into the durable op log
+ *   (durable-log.ts), then through the backup, then apply;
  * - the scheduler (scheduler.ts `plan`) decides, and `act` below proposes each action's op before
  *   its side effect: task-enqueue.ts adds tasks, cleanup.ts deletes a finished job's data;
  * - queue-intake.ts and reconcile.ts feed what workers did back in as ops;
@@ -18,9 +19,10 @@ import { hostname } from 'node:os';
 import { LamportClock, type Config, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
+import { DurableLog, LogFencedError } from './durable-log.ts';
 import { EventStamper } from './event-stamping.ts';
 import { LongPolls } from './long-polls.ts';
-import { OpPipeline } from './op-pipeline.ts';
+import { OpPipeline, type Journal } from './op-pipeline.ts';
 import { QueueIntake } from './queue-intake.ts';
 import { Reconciler } from './reconcile.ts';
 import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts';
@@ -58,6 +60,8 @@ const STOP_WAIT_MS = 1000;
 export class Master implements ReplicaHost {
   readonly replication: Replication;
   private holder = new StateHolder();
+  /** Null when TANDEM_DURABLE_LOG=off (the benchmark's baseline only). */
+  private durable: DurableLog | null;
   private pipeline: OpPipeline;
   private polls: LongPolls;
   private stamper: EventStamper;
@@ -79,7 +83,12 @@ export class Master implements ReplicaHost {
     );
     const state = () => this.holder.state;
     const propose = (op: Op) => this.propose(op);
-    this.pipeline = new OpPipeline({ holder: this.holder, replication: this.replication, onApplied: (c, op) => this.applied(c, op) });
+    this.durable = cfg.TANDEM_DURABLE_LOG === 'on' ? new DurableLog({ redis, keys, log, snapshotEvery: cfg.TANDEM_LOG_SNAPSHOT_EVERY }) : null;
+    this.pipeline = new OpPipeline({
+      holder: this.holder, replication: this.replication, journal: this.journal(),
+      onApplied: (c, op) => this.applied(c, op),
+      onBatch: (seq) => this.durable?.compact(this.replication.view.viewnum, seq, this.holder.state),
+    });
     this.polls = new LongPolls((jobId) => this.version(jobId));
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
     this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, stamp: (jobId) => this.stamper.stamp(jobId) });
@@ -157,8 +166,16 @@ export class Master implements ReplicaHost {
 
   // ReplicaHost: called by replication.
 
-  becomePrimary(withState: boolean): void {
+  async becomePrimary(withState: boolean, viewnum: number): Promise<void> {
     if (!withState) this.holder.reset();
+    if (this.durable) {
+      const from = this.holder.seq;
+      const r = await this.durable.restore(this.holder, viewnum);
+      this.d.log.info({ viewnum, from, ...r }, 'primary: claimed the durable op log and brought the state up to it');
+    } else if (!withState) {
+      this.d.log.error({ viewnum }, 'named primary without holding the replicated state, and the durable log is off (TANDEM_DURABLE_LOG=off); starting with an empty job table');
+    }
+    if (this.replication.state.role !== 'primary') return;
     this.d.log.info({ jobs: Object.keys(this.holder.state.jobs).length, view: this.replication.view }, 'primary: resuming queue events, scheduling and reconcile');
     this.enqueuer.forget();
     this.intake.start(this.holder.state.lastEventIds);
@@ -185,16 +202,31 @@ export class Master implements ReplicaHost {
     this.confirmRead().catch(() => {});
   }
 
-  snapshot(): MasterState {
-    return this.holder.state;
+  snapshot(): { state: MasterState; seq: number } {
+    return { state: this.holder.state, seq: this.holder.seq };
   }
 
-  install(state: MasterState): void {
-    this.holder.reset(state);
+  install(state: MasterState, seq: number): void {
+    this.holder.reset(state, seq);
   }
 
-  applyReplicated(ops: Op[]): void {
-    for (const op of ops) this.holder.apply(op);
+  applyReplicated(ops: Op[], seq: number): void {
+    this.holder.applyBatch(ops, seq);
+  }
+
+  /** Appends to the durable log in the current view; a fenced append steps this master down. */
+  private journal(): Journal | null {
+    const durable = this.durable;
+    if (!durable) return null;
+    return {
+      append: async (seq, ops) => {
+        try {
+          await durable.appendUntilKnown(this.replication.view.viewnum, seq, ops, () => this.replication.serving);
+        } catch (err) {
+          throw err instanceof LogFencedError ? this.replication.fenced(err.message) : err;
+        }
+      },
+    };
   }
 
   /** What follows an op the primary applied: its events, its long polls, maybe a scheduler run. */

@@ -48,7 +48,7 @@ function pipeline() {
   const holder = new StateHolder();
   const backup = new BackupDouble();
   const applied: Op[] = [];
-  const p = new OpPipeline({ holder, replication: backup, onApplied: (_c, op) => applied.push(op) });
+  const p = new OpPipeline({ holder, replication: backup, journal: null, onApplied: (_c, op) => applied.push(op) });
   return { holder, backup, applied, p };
 }
 
@@ -87,7 +87,7 @@ test(`a batch carries at most ${MAX_BATCH} ops`, async () => {
   assert.deepEqual(backup.batches.map((b) => b.length), [1, MAX_BATCH, MAX_BATCH, 499]);
 });
 
-test('a batch the backup refuses is applied nowhere and fails its callers; the next batch goes through', async () => {
+test('without the durable log, a batch the backup refuses is applied nowhere and fails its callers; the next batch goes through', async () => {
   const { holder, backup, p } = pipeline();
   backup.refuseNext(new Error('backup refused'));
   await assert.rejects(p.propose(submit('j1')), /backup refused/);

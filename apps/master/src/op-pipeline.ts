@@ -1,11 +1,19 @@
 /**
  * The primary's op pipeline: the single door through which its ops reach the state.
  *
- * Proposed ops wait in a queue; one commit loop at a time takes all that wait (at most MAX_BATCH),
- * has replication forward them to the backup as one batch (group commit: under load one round trip
- * carries many ops), and only on the backup's OK applies them here in the same order and answers
- * their callers. A read's confirmation (`confirmRead`) joins the same queue as an empty entry, so a
- * primary that has been replaced learns it from the backup before it answers from stale state.
+ * Proposed ops wait in a queue; one commit loop at a time takes all that wait (at most MAX_BATCH)
+ * as batch number seq (group commit: under load one round trip carries many ops), appends it to the
+ * durable op log (durable-log.ts), then has replication forward it to the backup, and only on the
+ * backup's OK applies it here in the same order and answers its callers. The append comes strictly
+ * first, so the backup never holds a batch the log lacks; a primary fenced out of the log learns
+ * there that it was replaced. A batch in the log is applied here even when the forward then fails
+ * (the state must stay the log's), but its callers are refused: they retry, and dedupe answers.
+ *
+ * A read's confirmation (`confirmRead`) joins the same queue as an empty entry: nothing to append,
+ * but the backup's answer tells a primary that has been replaced so before it answers from stale state.
+ * While a batch waits for its append (Redis slow or down), confirmations do not wait behind it: they
+ * go to the backup on their own, at the seq the state is at, as the batch has no effect yet. Only one
+ * message is ever in flight to the backup, in order.
  */
 import type { Change, StateHolder } from './state-holder.ts';
 import type { Op, Reply } from './state.ts';
@@ -14,13 +22,26 @@ import type { Op, Reply } from './state.ts';
 export interface Forwarder {
   readonly serving: boolean;
   notPrimary(): Error;
-  /** Resolves once the backup holds `ops` (possibly none); rejects when this master is not primary. */
-  forward(ops: Op[]): Promise<void>;
+  /**
+   * Resolves once the backup holds batch `seq` (or, for no ops, confirms the view at the current
+   * seq); rejects when this master is not primary.
+   */
+  forward(ops: Op[], seq: number): Promise<void>;
+}
+
+/** Where batches are made durable before anything else sees them (durable-log.ts through master.ts). */
+export interface Journal {
+  /** Resolves once batch `seq` is in the log; rejects when it is not (fenced, or this master gave up). */
+  append(seq: number, ops: Op[]): Promise<void>;
 }
 
 export interface OpPipelineDeps {
   holder: StateHolder;
   replication: Forwarder;
+  /** Null when the durable log is off (the benchmark's baseline): a batch is then only forwarded. */
+  journal: Journal | null;
+  /** Called after each batch applied here (compaction of the log). */
+  onBatch?(seq: number): void;
   /** Called after each op that changed the state (event log, long polls, scheduling). */
   onApplied(change: Change, op: Op): void;
 }
@@ -38,6 +59,13 @@ interface Pending {
 export class OpPipeline {
   private pending: Pending[] = [];
   private committing = false;
+  /** A batch waits for the durable log: confirmations queue in `reads` instead. */
+  private appending = false;
+  private reads: Pending[] = [];
+  private confirming = false;
+  /** The last forward to the backup; the next one starts after it. */
+  private forwarding: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
   /** The last commit loop started; settles when it ends. */
   private loop: Promise<void> = Promise.resolve();
 
@@ -55,7 +83,7 @@ export class OpPipeline {
 
   /** Fails everything that waits (this master stepped down); nothing of it is applied. */
   rejectAll(err: Error): void {
-    for (const p of this.pending.splice(0)) p.reject(err);
+    for (const p of [...this.pending.splice(0), ...this.reads.splice(0)]) p.reject(err);
   }
 
   /** Resolves when no commit loop runs, or after `timeoutMs` (a loop may wait for an unreachable backup). */
@@ -69,9 +97,39 @@ export class OpPipeline {
   private enqueue(op: Op | undefined): Promise<Reply | undefined> {
     if (!this.d.replication.serving) return Promise.reject(this.d.replication.notPrimary());
     return new Promise((resolve, reject) => {
+      if (!op && this.appending) {
+        this.reads.push({ resolve, reject });
+        if (!this.confirming) void this.confirmLoop();
+        return;
+      }
       this.pending.push({ op, resolve, reject });
       if (!this.committing) this.loop = this.commitLoop();
     });
+  }
+
+  private forward(ops: Op[], seq: number): Promise<void> {
+    const send = () => this.d.replication.forward(ops, seq);
+    const sent = this.inFlight++ === 0 ? send() : this.forwarding.then(send);
+    this.forwarding = sent.catch(() => {}).finally(() => this.inFlight--);
+    return sent;
+  }
+
+  /** Confirms the reads that arrived while a batch waits for its append, all at once. */
+  private async confirmLoop(): Promise<void> {
+    this.confirming = true;
+    try {
+      while (this.reads.length > 0) {
+        const batch = this.reads.splice(0);
+        try {
+          await this.forward([], this.d.holder.seq);
+          for (const p of batch) p.resolve(undefined);
+        } catch (err) {
+          for (const p of batch) p.reject(err as Error);
+        }
+      }
+    } finally {
+      this.confirming = false;
+    }
   }
 
   /** One loop at a time; the flag is cleared in the same step that finds the queue empty, so no op is left waiting. */
@@ -79,24 +137,46 @@ export class OpPipeline {
     this.committing = true;
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, MAX_BATCH);
-        const ops = batch.flatMap((p) => (p.op ? [p.op] : []));
-        try {
-          await this.d.replication.forward(ops);
-        } catch (err) {
-          for (const p of batch) p.reject(err as Error);
-          continue;
-        }
-        for (const p of batch) p.resolve(p.op ? this.applyLocal(p.op) : undefined);
+        await this.commit(this.pending.splice(0, MAX_BATCH));
       }
     } finally {
       this.committing = false;
     }
   }
 
-  private applyLocal(op: Op): Reply | undefined {
-    const change = this.d.holder.apply(op);
-    if (change.changed) this.d.onApplied(change, op);
-    return change.reply;
+  private async commit(batch: Pending[]): Promise<void> {
+    const ops = batch.flatMap((p) => (p.op ? [p.op] : []));
+    const { holder, journal, replication } = this.d;
+    const seq = ops.length === 0 ? holder.seq : holder.seq + 1;
+    try {
+      if (!replication.serving) throw replication.notPrimary();
+      if (journal && ops.length > 0) {
+        this.appending = true;
+        await journal.append(seq, ops);
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+      return;
+    } finally {
+      this.appending = false;
+    }
+    let refused: Error | null = null;
+    try {
+      await this.forward(ops, seq);
+    } catch (err) {
+      refused = err as Error;
+    }
+    // Without the log, a batch the backup lacks is applied nowhere. With it, the batch is in the log:
+    // applied here too, unless the state was replaced meanwhile (it then comes back from the log).
+    const apply = ops.length > 0 && (refused === null || (journal !== null && holder.seq === seq - 1));
+    const changes = apply ? holder.applyBatch(ops, seq) : [];
+    let i = 0;
+    for (const p of batch) {
+      const change = p.op && apply ? changes[i++] : undefined;
+      if (change?.changed) this.d.onApplied(change, p.op!);
+      if (refused) p.reject(refused);
+      else p.resolve(change?.reply);
+    }
+    if (apply) this.d.onBatch?.(seq);
   }
 }

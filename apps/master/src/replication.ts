@@ -3,8 +3,10 @@
  * service and to the other master over HTTP:
  *
  * - a pinger tells the view service the view this master acknowledges and learns the current view;
- * - as primary, `forward(ops)` sends each batch of operations to the backup (a snapshot first when
- *   the backup is new) and resolves only on its OK, retrying through backup failures and view
+ * - named primary, it has the master claim the durable op log and catch up with it
+ *   (`becomePrimary`) before it serves or acknowledges the view;
+ * - as primary, `forward(ops, seq)` sends each batch of operations to the backup (a snapshot first
+ *   when the backup is new) and resolves only on its OK, retrying through backup failures and view
  *   changes; it rejects with NotPrimaryError when this master is no longer primary;
  * - as backup, `receiveSnapshot` and `receiveOps` check the sender against the current view.
  *
@@ -34,15 +36,16 @@ export class NotPrimaryError extends TandemError {
 
 /** What replication needs from the master that owns the state. */
 export interface ReplicaHost {
-  becomePrimary(withState: boolean): void;
+  /** Brings the state up to the durable log for view `viewnum`; replication serves only once it resolves. */
+  becomePrimary(withState: boolean, viewnum: number): Promise<void>;
   stepDown(err: NotPrimaryError): void;
   dropState(): void;
   /** Starts a confirmation round through the commit loop (which runs `forward`, and so any pending sync). */
   requestSync(): void;
-  /** The state to send a new backup (called only from inside `forward`). */
-  snapshot(): MasterState;
-  install(state: MasterState): void;
-  applyReplicated(ops: Op[]): void;
+  /** The state to send a new backup, and the last batch it includes (called only from inside `forward`). */
+  snapshot(): { state: MasterState; seq: number };
+  install(state: MasterState, seq: number): void;
+  applyReplicated(ops: Op[], seq: number): void;
 }
 
 export interface ReplicationConfig {
@@ -78,8 +81,10 @@ const messageSchema = z.discriminatedUnion('kind', [
 
 export class Replication {
   private s: ReplicaState;
-  /** Sequence number of the last batch applied (primary) or received (backup). */
+  /** Backup: the seq of the last batch received (batches are numbered as in the durable log). */
   private seq = 0;
+  /** Named primary, it is still bringing its state up to the durable log: it neither serves nor acknowledges. */
+  private restoring = false;
   private lastPingOk = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -89,7 +94,7 @@ export class Replication {
    * holds a batch (in memory, as it holds its state) and applies it right after, off the primary's
    * critical path; anything that reads the state first applies what waits (`settle`).
    */
-  private backlog: Op[][] = [];
+  private backlog: { ops: Op[]; seq: number }[] = [];
   /** Batches the backup has confirmed, and the time they took (for /health). */
   readonly forwarded = { batches: 0, ops: 0, ms: 0 };
 
@@ -111,7 +116,7 @@ export class Replication {
   }
 
   get serving(): boolean {
-    return isServing(this.s);
+    return isServing(this.s) && !this.restoring;
   }
 
   notPrimary(why = `${this.cfg.me} is ${this.s.role} in view ${this.s.view.viewnum}`): NotPrimaryError {
@@ -141,7 +146,7 @@ export class Replication {
       if (!reply.success) throw new Error(`view service refused the ping (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`);
       this.clock.receive(reply.data.clock);
       this.lastPingOk = Date.now();
-      this.learn(reply.data.view);
+      await this.learn(reply.data.view);
       return true;
     } catch (err) {
       const silentMs = Date.now() - this.lastPingOk;
@@ -159,10 +164,24 @@ export class Replication {
     if (this.backlog.length === 0) return;
     const batches = this.backlog;
     this.backlog = [];
-    for (const ops of batches) this.host.applyReplicated(ops);
+    for (const b of batches) this.host.applyReplicated(b.ops, b.seq);
   }
 
-  private learn(view: View): void {
+  /**
+   * The durable log refused this primary (a newer view claimed it): it stops serving at once, and
+   * asks the view service for the view that replaced it.
+   */
+  fenced(why: string): NotPrimaryError {
+    const err = this.notPrimary(why);
+    if (this.s.role === 'primary') {
+      this.s = suspend(this.s);
+      this.host.stepDown(err);
+      void this.ping();
+    }
+    return err;
+  }
+
+  private async learn(view: View): Promise<void> {
     this.settle();
     const before = this.s;
     const { state, actions } = learnView(this.s, view);
@@ -170,15 +189,27 @@ export class Replication {
     if (state.view.viewnum !== before.view.viewnum || state.role !== before.role) {
       this.log.info({ view: state.view, role: state.role }, 'view changed');
     }
-    for (const a of actions) this.act(a);
+    for (const a of actions) await this.act(a);
   }
 
-  private act(a: ViewAction): void {
+  private async act(a: ViewAction): Promise<void> {
     switch (a.type) {
-      case 'becomePrimary':
-        if (!a.withState) this.log.error({ view: this.s.view }, 'named primary without holding the replicated state (was the view service restarted?); starting with an empty job table');
-        this.host.becomePrimary(a.withState);
+      case 'becomePrimary': {
+        const viewnum = this.s.view.viewnum;
+        // No ping goes out meanwhile (the ping loop waits for this), so the view is acknowledged
+        // only after the state is the log's.
+        this.restoring = true;
+        try {
+          await this.host.becomePrimary(a.withState, viewnum);
+        } catch (err) {
+          this.log.error({ viewnum, err: (err as Error).message }, 'named primary but could not bring the state up to the durable log; not serving, trying again at the next ping');
+          this.s = suspend(this.s);
+          this.host.stepDown(this.notPrimary(`${this.cfg.me} could not restore the durable log: ${(err as Error).message}`));
+        } finally {
+          this.restoring = false;
+        }
         return;
+      }
       case 'stepDown':
         this.host.stepDown(this.notPrimary());
         return;
@@ -202,24 +233,22 @@ export class Replication {
   }
 
   /**
-   * Primary: makes `ops` (possibly none: a read's confirmation) durable at the backup, in order,
-   * before the caller applies them. Runs one batch at a time (the caller serializes). Sends the
-   * backup a snapshot first when it has none for the current view.
+   * Primary: makes batch `seq` durable at the backup, in order, before the caller applies it; no
+   * ops (a read's confirmation) carry the seq the state is at, which the backup holds already.
+   * Runs one batch at a time (the caller serializes). Sends the backup a snapshot first when it has
+   * none for the current view.
    */
-  async forward(ops: Op[]): Promise<void> {
+  async forward(ops: Op[], seq: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (!this.serving) throw this.notPrimary();
       if (attempt > 0) await sleep(Math.min(this.cfg.pingIntervalMs, 10 * attempt));
       if (!this.serving) throw this.notPrimary();
       const backup = backupOf(this.s);
-      if (backup === '') {
-        this.seq++;
-        return;
-      }
+      if (backup === '') return;
       const viewnum = this.s.view.viewnum;
       try {
         if (this.s.synced !== viewnum) {
-          const msg: SnapshotMessage = { from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq, state: this.host.snapshot() };
+          const msg: SnapshotMessage = { from: this.cfg.me, viewnum, clock: this.clock.tick(), ...this.host.snapshot() };
           const a = await this.send(backup, { kind: 'snapshot', ...msg });
           if (!a.ok) {
             this.log.warn({ backup, viewnum, refused: a.refused }, 'backup refused the snapshot');
@@ -231,9 +260,8 @@ export class Replication {
           void this.ping();
         }
         const t0 = performance.now();
-        const a = await this.send(backup, { kind: 'ops', from: this.cfg.me, viewnum, clock: this.clock.tick(), seq: this.seq + 1, ops } satisfies OpsMessage & { kind: 'ops' });
+        const a = await this.send(backup, { kind: 'ops', from: this.cfg.me, viewnum, clock: this.clock.tick(), seq, ops } satisfies OpsMessage & { kind: 'ops' });
         if (a.ok) {
-          this.seq++;
           this.forwarded.batches++;
           this.forwarded.ops += ops.length;
           this.forwarded.ms += performance.now() - t0;
@@ -279,7 +307,7 @@ export class Replication {
     const refused = await this.check('snapshot', msg);
     if (refused) return { ok: false, refused, clock: this.clock.tick() };
     this.backlog = [];
-    this.host.install(msg.state);
+    this.host.install(msg.state, msg.seq);
     this.seq = msg.seq;
     this.s = installed(this.s, msg.viewnum);
     this.log.info({ from: msg.from, viewnum: msg.viewnum, jobs: Object.keys(msg.state.jobs).length }, 'installed the primary\'s snapshot');
@@ -291,7 +319,7 @@ export class Replication {
     if (refused) return { ok: false, refused, clock: this.clock.tick() };
     if (msg.seq <= this.seq) return { ok: true, clock: this.clock.tick() }; // a retry of a batch already applied
     if (msg.seq !== this.seq + 1) return { ok: false, refused: `batch ${msg.seq} arrived after batch ${this.seq}; a batch is missing`, clock: this.clock.tick() };
-    if (this.backlog.push(msg.ops) === 1) setImmediate(() => this.settle());
+    if (this.backlog.push({ ops: msg.ops, seq: msg.seq }) === 1) setImmediate(() => this.settle());
     this.seq = msg.seq;
     return { ok: true, clock: this.clock.tick() };
   }

@@ -26,3 +26,13 @@ test('reset installs a snapshot as received (an install op), or an empty state',
   h.reset();
   assert.deepEqual(h.state, emptyState());
 });
+
+test('seq counts the batches the state includes; a batch out of order is refused', () => {
+  const h = new StateHolder();
+  h.applyBatch([submitOp('j1', testSpec(1, 1))], 1);
+  assert.equal(h.seq, 1);
+  assert.throws(() => h.applyBatch([submitOp('j2', testSpec(1, 1))], 3), /batch 3 cannot follow batch 1/);
+  assert.deepEqual(Object.keys(h.state.jobs), ['j1'], 'the refused batch changed nothing');
+  h.reset(emptyState(), 7);
+  assert.equal(h.seq, 7, 'a snapshot carries the seq it includes');
+});

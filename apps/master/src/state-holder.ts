@@ -1,9 +1,12 @@
 /**
  * The one owner of a master's state: nothing else assigns it. Every change is an op through
  * `apply`, and so is replacing the state wholesale (`reset`, an `install` op), which only the
- * replication paths do: a backup installing the primary's snapshot, a master dropping its state, a
- * master named primary without the replicated state. Primary and backup both change their state
- * through this one door, so the same ops in the same order leave them with the same state.
+ * replication and recovery paths do: a backup installing the primary's snapshot, a master dropping
+ * its state, a primary restoring the durable log's snapshot. Primary and backup both change their
+ * state through this one door, so the same ops in the same order leave them with the same state.
+ *
+ * `seq` is the number of the last op batch of the durable log the state includes (durable-log.ts):
+ * primary, backup and log count batches alike, so a master knows where to catch up from.
  */
 import { apply, emptyState, type MasterState, type Op, type Reply } from './state.ts';
 
@@ -17,9 +20,15 @@ export interface Change {
 
 export class StateHolder {
   private current: MasterState = emptyState();
+  private batch = 0;
 
   get state(): MasterState {
     return this.current;
+  }
+
+  /** The last batch the state includes (0: none). */
+  get seq(): number {
+    return this.batch;
   }
 
   apply(op: Op): Change {
@@ -29,8 +38,17 @@ export class StateHolder {
     return { before, after: state, changed: state !== before, reply };
   }
 
-  /** Replaces the state with a snapshot (as the backup received it), or with an empty one. */
-  reset(snapshot: MasterState = emptyState()): void {
+  /** Applies batch `seq` (the one after `this.seq`), op by op. */
+  applyBatch(ops: Op[], seq: number): Change[] {
+    if (seq !== this.batch + 1) throw new Error(`batch ${seq} cannot follow batch ${this.batch}: a batch is missing`);
+    const changes = ops.map((op) => this.apply(op));
+    this.batch = seq;
+    return changes;
+  }
+
+  /** Replaces the state with a snapshot that includes batches up to `seq`, or with an empty one. */
+  reset(snapshot: MasterState = emptyState(), seq = 0): void {
     this.apply({ op: 'install', state: snapshot });
+    this.batch = seq;
   }
 }

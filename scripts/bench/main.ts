@@ -26,7 +26,7 @@ program
 
 program
   .command('durability')
-  .description('durable op log: submit latency with vs without it, recovery time after both masters are SIGKILLed (prints, does not write docs)')
+  .description('durable op log: submit latency with vs without it, recovery after both masters or the view service are SIGKILLed')
   .option('--ops <n>', 'submits per latency measurement', (v) => Number(v), 400)
   .option('--jobs <n>', 'jobs in the table when both masters die', (v) => Number(v), 200)
   .option('--trials <n>', 'recoveries to time', (v) => Number(v), 3)

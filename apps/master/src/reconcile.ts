@@ -3,6 +3,8 @@
  * catches up with the commit markers (the truth about which tasks are done), every fifth time with
  * the queues' failed lists too, and records how far it has read the queue events.
  *
+ * Each reconcile also checks that Redis still holds the jobs' data (data-loss.ts).
+ *
  * That position is replicated so a new primary resumes the streams there. It may lag by one
  * reconcile interval, which only means a new primary reads those events again, and acting on a
  * queue event twice changes nothing.
@@ -10,6 +12,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES, commitField, isFinishedPhase, parseTaskJobId, readCommits, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { checkEpoch, checkOutputs, checkRunningJobs } from './data-loss.ts';
 import type { TaskAttempt } from './queue-intake.ts';
 import { NotPrimaryError } from './replication.ts';
 import { currentTasks, type MasterState, type Op } from './state.ts';
@@ -44,9 +47,15 @@ export class Reconciler {
     if (!this.d.serving()) return;
     this.runs++;
     try {
+      // Data loss first: after one, nothing else Redis says about a job means anything.
+      const lost = await checkEpoch(this.d);
       await this.recordPositions();
       await this.catchUpCommits();
-      if (this.runs % FAILURES_EVERY === 0) await this.catchUpFailures();
+      if (!lost) await checkRunningJobs(this.d);
+      if (this.runs % FAILURES_EVERY === 0) {
+        await this.catchUpFailures();
+        await checkOutputs(this.d);
+      }
     } catch (err) {
       if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: (err as Error).message }, 'reconcile failed; retrying');
     }

@@ -18,7 +18,7 @@ function enqueuer() {
   const k = fx.fresh();
   const queues = fx.queues(k);
   const stamps: string[] = [];
-  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, stamp: (jobId) => (stamps.push(jobId), clock) });
+  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, keep: { completed: { count: 10, age: 60 }, failed: { count: 10, age: 60 } }, stamp: (jobId) => (stamps.push(jobId), clock) });
   return { queues, e, stamps };
 }
 

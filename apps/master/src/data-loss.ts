@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { getDataset, hasCommits, isFinishedPhase, missingRoundOutputs, type Keys, type Logger } from '@tandem/shared';
+import { hasCommits, isFinishedPhase, missingRoundOutputs, splitKey, type Keys, type Logger } from '@tandem/shared';
 import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
 
 export interface DataLossDeps {
@@ -58,13 +58,27 @@ export async function missingData(d: DataLossDeps, job: JobRecord): Promise<stri
     return `the commit markers of round ${job.round}`;
   }
   if (job.phase === 'map' && job.round === 0) {
-    const ds = await getDataset(d.redis, d.keys, job.spec.dataset.name);
-    if (ds?.version !== job.spec.dataset.version) return `its input, dataset ${job.spec.dataset.name} version ${job.spec.dataset.version}`;
+    const gone = await missingSplits(d, job);
+    if (gone.length > 0) return `its input, splits ${gone.join(', ')} of dataset ${job.spec.dataset.name} version ${job.spec.dataset.version}`;
   } else if (job.phase === 'map') {
     const gone = await missingRoundOutputs(d.redis, d.keys, job.id, job.round - 1, job.spec.partitions);
     if (gone.length > 0) return `its input, round ${job.round - 1}'s output of partitions ${gone.join(', ')}`;
   }
   return null;
+}
+
+/**
+ * Splits of the pinned dataset version that uncommitted map tasks still need and that are gone. A
+ * replaced version's splits outlive its replacement for a while (the dataset store lets them
+ * expire), so only a real loss, or a dataset removed by hand, finds one missing.
+ */
+async function missingSplits(d: DataLossDeps, job: JobRecord): Promise<number[]> {
+  const need = job.maps.filter((t) => t.state !== 'committed').map((t) => t.index);
+  const p = d.redis.pipeline();
+  for (const i of need) p.exists(splitKey(d.keys, job.spec.dataset, i));
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  return need.filter((_, j) => res[j][1] === 0);
 }
 
 /** Fails every running job whose data is partly gone, naming what. */

@@ -7,7 +7,7 @@ import type { TaskAttempt } from './queue-intake.ts';
 import { FAILURES_EVERY, Reconciler } from './reconcile.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
-import { redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
+import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
 before(async () => (fx = await redisFixture()));
@@ -61,6 +61,7 @@ test(`failed queue entries of running jobs are handed to taskFailed, on every ${
   const k = fx.fresh();
   const holder = new StateHolder();
   holder.apply(submitOp('j1', testSpec(2, 1)));
+  await putTestSplits(fx.redis, k, testSpec(2, 1));
   holder.apply(submitOp('gone', testSpec(1, 1)));
   holder.apply({ op: 'cancel', at: 2, clientId: 'c', requestId: 'x', jobId: 'gone' });
   const { r, failures } = reconciler(k, holder);

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import {
-  TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
+  TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -183,6 +183,11 @@ export class MasterClient {
 
   async remove(jobId: string): Promise<void> {
     await this.call<ChangeReply>(`/jobs/${encodeURIComponent(jobId)}/remove`, this.ids());
+  }
+
+  /** Deletes (or, with dryRun, lists) job data in Redis that no job owns; a retry after a lost reply finds less to free. */
+  async gc(dryRun: boolean): Promise<GcReport> {
+    return this.call<GcReport>('/gc', { dryRun });
   }
 }
 

@@ -354,6 +354,15 @@ export const jobStatusSchema = z.object({
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
+/** The phase as clients show it: a done job whose output is gone says so instead of "done". */
+export const shownPhase = (s: Pick<JobStatus, 'phase' | 'outputLost'>): string => (s.phase === 'done' && s.outputLost ? 'output lost' : s.phase);
+
+/** Why a done job's output cannot be read, in words, or null when it can. */
+export const outputLostText = (s: Pick<JobStatus, 'outputLost'>): string | null =>
+  s.outputLost
+    ? `its output (partitions ${s.outputLost.partitions.join(', ')}) was gone from Redis at ${new Date(s.outputLost.at).toISOString()}; run the job again`
+    : null;
+
 /** GET /jobs: every job the primary holds, newest first. */
 export const jobListSchema = z.object({ jobs: z.array(jobStatusSchema) });
 export type JobList = z.infer<typeof jobListSchema>;

@@ -99,6 +99,11 @@ test('Redis restarted without AOF mid-job: the job fails saying Redis lost its d
   assert.match(status.stdout, new RegExp(`^job ${earlier.id}: timing on lines — output lost\\n  output  lost: its output \\(partitions 0, 1\\) was gone from Redis at .*Z; run the job again`));
   const ls = await c.cli(['job', 'ls']);
   assert.match(ls.stdout, new RegExp(`^${earlier.id} +timing +lines +output lost `, 'm'));
+  const { url } = await c.startConsole();
+  const page = await (await fetch(`${url}/jobs/${earlier.id}`)).text();
+  assert.match(page, /<span class="badge output lost">output lost<\/span>/);
+  assert.match(page, /<p class="error" role="alert">Output lost: its output \(partitions 0, 1\) was gone from Redis at /);
+  assert.match(await (await fetch(`${url}/cluster`)).text(), /<ul class="alerts" role="alert"><li>data loss at .*Z: Redis lost its data/, "the cluster page shows the masters' alerts");
   const output = await c.cli(['job', 'output', earlier.id]);
   assert.equal(output.code, 1);
   assert.match(output.stderr, new RegExp(`job ${earlier.id} is done but its output \\(partitions 0, 1\\) was gone from Redis`));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { commitTask, roundOutput, setJobValues, type Keys } from '@tandem/shared';
-import { checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, type DataLossDeps } from './data-loss.ts';
+import { commitTask, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
+import { checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, missingQueueEntries, type DataLossDeps } from './data-loss.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
 import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
@@ -10,10 +10,10 @@ let fx: RedisFixture;
 before(async () => (fx = await redisFixture()));
 after(async () => fx?.close());
 
-function deps(k: Keys, holder: StateHolder): DataLossDeps & { proposed: Op[] } {
+function deps(k: Keys, holder: StateHolder, added: (id: string) => boolean = () => false): DataLossDeps & { proposed: Op[] } {
   const proposed: Op[] = [];
   return {
-    redis: fx.redis, keys: k, log: silentLog, state: () => holder.state, proposed,
+    redis: fx.redis, keys: k, log: silentLog, queues: fx.queues(k), added, state: () => holder.state, proposed,
     propose: async (op) => {
       proposed.push(op);
       holder.apply(op);
@@ -101,4 +101,23 @@ test('a done job whose output keys are gone is marked output lost, once; one wit
   assert.deepEqual(holder.state.jobs.lost.outputLost?.partitions, [0]);
   assert.deepEqual(d.proposed.map((op) => op.op), ['outputLost'], 'marked once');
   assert.match(dataLossAlerts(holder.state, Date.now(), 60_000)[0], /the output of job lost \(partitions 0\) is gone from Redis/);
+});
+
+test("queued tasks whose queue entry vanished, uncommitted, fail the job, on the slow cadence only; an entry not added yet, or a committed task's, does not", async () => {
+  const k = fx.fresh();
+  const holder = new StateHolder();
+  const spec = testSpec(4, 1);
+  holder.apply(submitOp('j', spec));
+  holder.apply({ op: 'enqueued', at: 2, jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] });
+  await putTestSplits(fx.redis, k, spec);
+  const d = deps(k, holder, (id) => id !== taskJobId('j', 0, 'map', 3));
+  // Task 0's entry is there, task 1 committed (its entry removed after completion), 2 vanished, 3 is not added yet.
+  await d.queues.map.add('wordcount.map', {}, { jobId: taskJobId('j', 0, 'map', 0) });
+  await commitTask(fx.redis, k, { jobId: 'j', round: 0, kind: 'map', index: 1 }, testCommit(), 3600);
+  assert.equal(await missingQueueEntries(d, holder.state.jobs.j), 'the queue entries of map tasks 2 of round 0');
+  await checkRunningJobs(d);
+  assert.equal(holder.state.jobs.j.phase, 'map', 'queue entries wait for the slow cadence');
+  await checkRunningJobs(d, true);
+  assert.equal(holder.state.jobs.j.phase, 'failed');
+  assert.equal(holder.state.jobs.j.error, 'Redis lost the queue entries of map tasks 2 of round 0 of job j: resubmit the job (upload its dataset again if it is gone too)');
 });

@@ -6,20 +6,25 @@
  *
  * - gone or changed: Redis lost (or replaced) its data. Every running job fails, saying so.
  * - the same: a running job's own data is checked (its round's commit markers when the state has
- *   seen commits, its inputs), and a job missing one fails naming it. Done jobs' outputs are
- *   checked on the slower failure-reconcile cadence; a done job without them is marked output lost.
+ *   seen commits, its inputs), and a job missing one fails naming it. On the slower
+ *   failure-reconcile cadence, so are the queue entries of its queued and running tasks, and done
+ *   jobs' outputs: a done job without them is marked output lost.
  *
  * Each loss is also kept in the state's `dataLoss` list, which the masters' /health alerts show.
  */
 import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { hasCommits, isFinishedPhase, missingRoundOutputs, splitKey, type Keys, type Logger } from '@tandem/shared';
+import { hasCommits, isCommitted, taskJobId, type QueueName, isFinishedPhase, missingRoundOutputs, splitKey, type Keys, type Logger } from '@tandem/shared';
 import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
 
 export interface DataLossDeps {
   redis: Redis;
   keys: Keys;
   log: Logger;
+  queues: Record<QueueName, Queue>;
+  /** Whether this process added (or found) the task's queue entry since it became primary (task-enqueue.ts). */
+  added: (taskJobId: string) => boolean;
   state: () => MasterState;
   propose: (op: Op) => Promise<unknown>;
 }
@@ -81,10 +86,31 @@ async function missingSplits(d: DataLossDeps, job: JobRecord): Promise<number[]>
   return need.filter((_, j) => res[j][1] === 0);
 }
 
-/** Fails every running job whose data is partly gone, naming what. */
-export async function checkRunningJobs(d: DataLossDeps): Promise<void> {
+/**
+ * Queued and running tasks whose BullMQ entry is gone although this process added it and the task
+ * has not committed. A task that completed committed first, so an entry BullMQ removed after
+ * completion is found committed by the second look; one this process has not added yet (its op
+ * is applied before the add) is not looked at.
+ */
+export async function missingQueueEntries(d: DataLossDeps, job: JobRecord): Promise<string | null> {
+  const kind = job.phase as QueueName;
+  const tasks = currentTasks(job).filter((t) => (t.state === 'queued' || t.state === 'running') && d.added(taskJobId(job.id, job.round, kind, t.index)));
+  if (tasks.length === 0) return null;
+  const p = d.redis.pipeline();
+  for (const t of tasks) p.exists(d.queues[kind].toKey(taskJobId(job.id, job.round, kind, t.index)));
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  const gone: number[] = [];
+  for (const [j, t] of tasks.entries()) {
+    if (res[j][1] === 0 && !(await isCommitted(d.redis, d.keys, { jobId: job.id, round: job.round, kind, index: t.index }))) gone.push(t.index);
+  }
+  return gone.length > 0 ? `the queue entries of ${kind} tasks ${gone.join(', ')} of round ${job.round}` : null;
+}
+
+/** Fails every running job whose data is partly gone, naming what; with `queues`, its tasks' queue entries are checked too. */
+export async function checkRunningJobs(d: DataLossDeps, queues = false): Promise<void> {
   for (const job of runningJobs(d.state())) {
-    const what = await missingData(d, job);
+    const what = (await missingData(d, job)) ?? (queues ? await missingQueueEntries(d, job) : null);
     // The state may have moved on while Redis was read (the job finished, or entered its next round).
     const now = d.state().jobs[job.id];
     if (what === null || now?.version !== job.version) continue;

@@ -89,6 +89,7 @@ export class Master implements ReplicaHost {
       redis, keys, log, queues, state, propose,
       serving: () => this.replication.serving,
       lastSeen: () => this.intake.lastSeen,
+      added: (id) => this.enqueuer.added(id),
       taskFailed: (t, reason) => this.intake.taskFailed(t, reason),
     });
     this.cleanup = { redis, keys, queues };

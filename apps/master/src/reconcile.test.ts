@@ -23,6 +23,7 @@ function reconciler(k: Keys, holder: StateHolder, lastSeen: Partial<Record<Queue
       holder.apply(op);
     },
     lastSeen: () => lastSeen,
+    added: () => false,
     taskFailed: async (t, reason) => void failures.push({ t, reason }),
   });
   return { r, proposed, failures };
@@ -89,7 +90,7 @@ test('a master that is not serving reconciles nothing', async () => {
   const proposed: Op[] = [];
   const r = new Reconciler({
     redis: fx.redis, keys: k, log: silentLog, queues: fx.queues(k), serving: () => false, state: () => holder.state,
-    propose: async (op) => void proposed.push(op), lastSeen: () => ({ map: '1-0' }), taskFailed: async () => {},
+    propose: async (op) => void proposed.push(op), lastSeen: () => ({ map: '1-0' }), added: () => false, taskFailed: async () => {},
   });
   await r.run();
   assert.deepEqual(proposed, []);

@@ -33,6 +33,8 @@ export interface ReconcileDeps {
   propose: (op: Op) => Promise<unknown>;
   /** Where the queue-event readers are (queue-intake.ts `lastSeen`). */
   lastSeen: () => Partial<Record<QueueName, string>>;
+  /** Whether this process added the task's queue entry (task-enqueue.ts `added`). */
+  added: (taskJobId: string) => boolean;
   /** What a final task failure does (queue-intake.ts `taskFailed`). */
   taskFailed: (t: TaskAttempt, reason: string) => Promise<void>;
 }
@@ -51,8 +53,9 @@ export class Reconciler {
       const lost = await checkEpoch(this.d);
       await this.recordPositions();
       await this.catchUpCommits();
-      if (!lost) await checkRunningJobs(this.d);
-      if (this.runs % FAILURES_EVERY === 0) {
+      const slow = this.runs % FAILURES_EVERY === 0;
+      if (!lost) await checkRunningJobs(this.d, slow);
+      if (slow) {
         await this.catchUpFailures();
         await checkOutputs(this.d);
       }

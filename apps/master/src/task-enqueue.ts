@@ -91,6 +91,11 @@ export class TaskEnqueuer {
     }
   }
 
+  /** Whether this process added (or found present) that BullMQ id since it became primary. */
+  added(taskJobId: string): boolean {
+    return this.confirmed.has(taskJobId);
+  }
+
   /** Forgets what was added: a master that becomes primary checks every queued task again. */
   forget(): void {
     this.confirmed.clear();

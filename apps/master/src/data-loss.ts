@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { hasCommits, isCommitted, taskJobId, type QueueName, isFinishedPhase, missingRoundOutputs, splitKey, type Keys, type Logger } from '@tandem/shared';
+import { hasCommits, isCommitted, isFinishedPhase, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
 
 export interface DataLossDeps {

@@ -20,7 +20,7 @@ import { currentTasks, type MasterState, type Op } from './state.ts';
 /** Failed lists are read on every this-many-th reconcile: they change rarely and cost a scan. */
 export const FAILURES_EVERY = 5;
 
-/** Failed entries read per queue; BullMQ keeps at most 5000 (task-enqueue.ts), the newest first. */
+/** Failed entries read per queue, the newest first (BullMQ keeps TANDEM_KEEP_FAILED_TASKS of them, 5000 by default). */
 const FAILED_PAGE = 1000;
 
 export interface ReconcileDeps {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { roundOutput, scanJobKeys, setJobValues } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { startCluster, type Cluster } from './harness/cluster.ts';
 import { referenceWordCount } from './harness/reference.ts';
@@ -265,6 +266,25 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal((await call(`${url}/jobs/jnosuchjob`)).status, 404);
     assert.equal((await call(`${url}/api/jobs/jnosuchjob`)).status, 404);
     assert.equal((await call(`${url}/datasets/nosuch`)).status, 404);
+  });
+
+  test("the cluster page's gc forms: a dry run lists job data no job owns, the other frees it; without the form token, refused", async () => {
+    const r = c.redis.client();
+    await setJobValues({ redis: r, keys: c.keys }, 'jconsoleorphan', [{ at: roundOutput(0, 0), value: Buffer.alloc(5000, 'o') }]);
+    const page = await call(`${url}/cluster`);
+    assert.match(page.text, /<form method="post" action="\/cluster\/gc" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="dryRun" value="1"><button>List what gc would free<\/button><\/form>/);
+    const form = (fields: Record<string, string>, headers: Record<string, string> = browser) =>
+      call(`${url}/cluster/gc`, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const dry = await form({ _csrf: csrf, dryRun: '1' });
+    assert.equal(dry.status, 200);
+    assert.match(dry.text, /Would free <b>1<\/b> keys \(<b>[\d.]+ KiB<\/b>\) of 1 job that no job in the table owns\.[\s\S]*<code>jconsoleorphan<\/code>/);
+    assert.equal((await scanJobKeys(r, c.keys)).has('jconsoleorphan'), true);
+    const refused = await form({ dryRun: '' }, { origin: url, 'sec-fetch-site': 'same-origin' });
+    assert.equal(refused.status, 403, 'no form token');
+    assert.equal((await scanJobKeys(r, c.keys)).has('jconsoleorphan'), true);
+    const freed = await form({ _csrf: csrf });
+    assert.match(freed.text, /Freed <b>1<\/b> keys/);
+    assert.equal((await scanJobKeys(r, c.keys)).has('jconsoleorphan'), false);
   });
 
   test('bull-board at /queues shows the map and reduce queues, read-only', async () => {

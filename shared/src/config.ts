@@ -59,6 +59,18 @@ export const configSchema = z.object({
   TANDEM_DURABLE_LOG: z.enum(['on', 'off']).default('on'),
   /** Intermediate keys expire after this many seconds even if their job's clean-up never ran. */
   TANDEM_INTERMEDIATE_TTL_S: int(7 * 24 * 3600, 60),
+  /**
+   * Finished BullMQ tasks each queue keeps (for bull-board and the failure reconcile): at most COUNT,
+   * none older than AGE_S. Completed ones matter little once committed; failed ones explain a job's failure.
+   */
+  TANDEM_KEEP_COMPLETED_TASKS: int(1000, 0),
+  TANDEM_KEEP_COMPLETED_TASKS_S: int(24 * 3600, 1),
+  TANDEM_KEEP_FAILED_TASKS: int(5000, 0),
+  TANDEM_KEEP_FAILED_TASKS_S: int(7 * 24 * 3600, 1),
+  /** A finished job's record and output are deleted this many seconds after it finished. */
+  TANDEM_JOB_RETENTION_S: int(7 * 24 * 3600, 1),
+  /** How long a detected loss of Redis data stays in the masters' alerts. */
+  TANDEM_DATA_LOSS_ALERT_S: int(3600, 1),
   /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */
   TANDEM_READ_CONNECTIONS: int(4, 1),
   /**

@@ -195,3 +195,60 @@ export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, a
     }
   }
 }
+
+/** Job data found in Redis: per job id, its keys. */
+export type JobKeys = Map<string, string[]>;
+
+/** Every job key in Redis (SCAN, so Redis keeps serving), grouped by job id. */
+export async function scanJobKeys(redis: Redis, k: Keys): Promise<JobKeys> {
+  const found: JobKeys = new Map();
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', k.jobKeyPattern(), 'COUNT', 1000);
+    cursor = next;
+    for (const key of batch) {
+      const id = k.jobIdOfKey(key);
+      if (id === null) continue;
+      const list = found.get(id);
+      if (list) list.push(key);
+      else found.set(id, [key]);
+    }
+  } while (cursor !== '0');
+  // SCAN may return a key twice (a rehash during the scan).
+  for (const [id, list] of found) found.set(id, [...new Set(list)]);
+  return found;
+}
+
+/** Bytes Redis uses for these keys (MEMORY USAGE; a key gone meanwhile counts 0). */
+export async function jobKeyBytes(redis: Redis, names: string[]): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < names.length; i += 1000) {
+    const p = redis.pipeline();
+    for (const key of names.slice(i, i + 1000)) p.memory('USAGE', key);
+    for (const [err, n] of (await p.exec()) ?? []) if (!err) bytes += Number(n ?? 0);
+  }
+  return bytes;
+}
+
+/** Deletes job keys found by scanJobKeys, one key per command (UNLINK frees memory off Redis's main thread). */
+export async function deleteJobKeys(redis: Redis, names: string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 1000) {
+    const p = redis.pipeline();
+    for (const key of names.slice(i, i + 1000)) p.unlink(key);
+    await execOrThrow(p);
+  }
+}
+
+/** Partitions of `round` whose output key is gone. */
+export async function missingRoundOutputs(redis: Redis, k: Keys, jobId: string, round: number, partitions: number): Promise<number[]> {
+  const p = redis.pipeline();
+  for (let r = 0; r < partitions; r++) p.exists(keyOf(k, jobId, roundOutput(round, r)));
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  return res.flatMap(([, n], r) => (n === 0 ? [r] : []));
+}
+
+/** Whether a round's commit hash exists (a round with a committed task has one). */
+export async function hasCommits(redis: Redis, k: Keys, jobId: string, round: number): Promise<boolean> {
+  return (await redis.exists(k.commits(jobId, round))) === 1;
+}

@@ -17,6 +17,9 @@ export interface Keys {
   mapOutput(jobId: string, partition: number, round: number, mapIndex: number): string;
   reduceOutput(jobId: string, partition: number, round: number): string;
   commits(jobId: string, round: number): string;
+  /** A glob (SCAN MATCH) for every job key, and the job id in one, or null when it is not a job key. */
+  jobKeyPattern(): string;
+  jobIdOfKey(key: string): string | null;
   events(): string;
   /** The view service's durable state (view, acknowledgement, its members): only view-store.ts calls it. */
   viewService(): string;
@@ -28,6 +31,8 @@ export interface Keys {
   masterLog(): string;
   masterSnapshot(): string;
   masterFence(): string;
+  /** A random value the primary sets once (apps/master/src/data-loss.ts): gone or changed means Redis lost its data. */
+  epoch(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -40,11 +45,19 @@ export function keys(prefix: string): Keys {
     mapOutput: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:m${i}`,
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
     commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
+    jobKeyPattern: () => `${prefix}:job:{*`,
+    jobIdOfKey: (key) => {
+      const head = `${prefix}:job:{`;
+      if (!key.startsWith(head)) return null;
+      const id = /^[^:}]+/.exec(key.slice(head.length));
+      return id ? id[0] : null;
+    },
     events: () => `${prefix}:events`,
     viewService: () => `${prefix}:view-service`,
     masterLog: () => `${prefix}:master:{log}`,
     masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
     masterFence: () => `${prefix}:master:{log}:fence`,
+    epoch: () => `${prefix}:epoch`,
   };
 }
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import {
-  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type JobList, type JobStatus, type SubmitSpec,
+  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -225,6 +225,11 @@ export class MasterClient {
 
   async remove(jobId: string, ids?: RequestIds): Promise<void> {
     await this.change(`/jobs/${encodeURIComponent(jobId)}/remove`, {}, ids);
+  }
+
+  /** Deletes (or, with dryRun, lists) job data in Redis that no job owns; a retry after a lost reply finds less to free. */
+  async gc(dryRun: boolean): Promise<GcReport> {
+    return this.call<GcReport>('/gc', { dryRun });
   }
 }
 

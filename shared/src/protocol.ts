@@ -362,8 +362,22 @@ export const jobStatusSchema = z.object({
   rounds: z.array(z.object({ round: z.number().int(), stats: z.record(z.string(), z.number()), finishedAt: z.number() })),
   /** An iterative job is in its output round (after the last iteration). */
   outputRound: z.boolean(),
+  /**
+   * A done job whose output keys are gone from Redis (when the master noticed, which partitions):
+   * its output is lost, and clients show "output lost" instead of "done". Null otherwise.
+   */
+  outputLost: z.object({ at: z.number(), partitions: z.array(z.number().int()) }).nullable(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** The phase as clients show it: a done job whose output is gone says so instead of "done". */
+export const shownPhase = (s: Pick<JobStatus, 'phase' | 'outputLost'>): string => (s.phase === 'done' && s.outputLost ? 'output lost' : s.phase);
+
+/** Why a done job's output cannot be read, in words, or null when it can. */
+export const outputLostText = (s: Pick<JobStatus, 'outputLost'>): string | null =>
+  s.outputLost
+    ? `its output (partitions ${s.outputLost.partitions.join(', ')}) was gone from Redis at ${new Date(s.outputLost.at).toISOString()}; run the job again`
+    : null;
 
 /** GET /jobs: every job the primary holds, newest first. */
 export const jobListSchema = z.object({ jobs: z.array(jobStatusSchema) });
@@ -385,3 +399,23 @@ export const masterHealthSchema = z.object({
   alerts: z.array(z.string()),
 });
 export type MasterHealth = z.infer<typeof masterHealthSchema>;
+
+/** POST /gc: delete (or, with dryRun, only list) the job data in Redis that no job in the table owns. */
+export const gcRequestSchema = z.object({ dryRun: z.boolean().default(false) });
+
+/** What a garbage collection found (and, unless dryRun, freed). */
+export const gcReportSchema = z.object({
+  ok: z.literal(true),
+  dryRun: z.boolean(),
+  /** Job ids with data in Redis but no record in the table. */
+  orphanJobs: z.number().int(),
+  keys: z.number().int(),
+  /** Redis's MEMORY USAGE of those keys, measured before deleting them. */
+  bytes: z.number(),
+  /** The largest orphans, at most GC_REPORT_JOBS of them. */
+  jobs: z.array(z.object({ jobId: z.string(), keys: z.number().int(), bytes: z.number() })),
+});
+export type GcReport = z.infer<typeof gcReportSchema>;
+
+/** Orphans a gc report names one by one; the totals count them all. */
+export const GC_REPORT_JOBS = 100;

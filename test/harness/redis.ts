@@ -14,7 +14,7 @@ export interface TestRedis {
   proc: ChildProcess;
   /** A fresh connection (closed by stop()). */
   client(): Redis;
-  /** Stops the server (SIGKILL) without removing its data, so restart() brings the same data back (AOF). */
+  /** Stops the server (SIGKILL) without removing its data, so restart() brings the same data back (AOF; with `aof: false`, an empty server). */
   kill(): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -22,9 +22,10 @@ export interface TestRedis {
 
 /**
  * Starts a private redis-server on a free port (or on `port`, for a test that points a process at
- * an address before anything listens there), with AOF on so a test can kill and restart it.
+ * an address before anything listens there), with AOF on so a test can kill and restart it; with
+ * `aof: false` it persists nothing, so a restart comes back empty (Redis losing its data).
  */
-export async function startRedis(opts: { port?: number } = {}): Promise<TestRedis> {
+export async function startRedis(opts: { port?: number; aof?: boolean } = {}): Promise<TestRedis> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tandem-redis-'));
   const clients: Redis[] = [];
@@ -33,7 +34,7 @@ export async function startRedis(opts: { port?: number } = {}): Promise<TestRedi
   const launch = async () => {
     proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.aof === false ? 'no' : 'yes',
         '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
       { stdio: 'ignore' },
     );

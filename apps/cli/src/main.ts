@@ -4,6 +4,7 @@ import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { jobCommand } from './commands/job.ts';
 import { eventsCommand } from './commands/events.ts';
+import { gcCommand } from './commands/gc.ts';
 import { pagerankCommand } from './commands/pagerank.ts';
 import { viewCommand } from './commands/view.ts';
 import { up } from './up.ts';
@@ -38,6 +39,7 @@ program.addCommand(datasetCommand());
 program.addCommand(jobCommand());
 program.addCommand(eventsCommand());
 program.addCommand(viewCommand());
+program.addCommand(gcCommand());
 program.addCommand(pagerankCommand());
 
 try {

@@ -12,7 +12,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, asTandemError, errorBody, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, asTandemError, errorBody, gcRequestSchema, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
@@ -143,6 +143,9 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const lines = Math.min(10_000, Math.max(1, Number(req.query.lines ?? 20) || 20));
     res.json({ lines: await platform.outputHead(s, lines) });
   });
+  app.post('/api/gc', async (req, res) => {
+    res.json(await platform.gc(parseRequest(gcRequestSchema, req.body ?? {}).dryRun));
+  });
   app.post('/api/jobs/:id/cancel', async (req, res) => {
     await platform.cancel(req.params.id, apiIds(req.get('idempotency-key'), parseRequest(cancelBody, req.body ?? {}, 'bad cancel request')));
     res.json({ ok: true, jobId: req.params.id });
@@ -159,7 +162,12 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/cluster', async (req, res) => {
     const body = cluster(await platform.cluster());
     if (fragment(req)) return res.type('html').send(body.value);
-    send(req, res, 'Cluster', clusterPage(body));
+    send(req, res, 'Cluster', clusterPage(body, guard.csrf));
+  });
+  app.post('/cluster/gc', async (req, res) => {
+    const report = await platform.gc((req.body as Record<string, unknown> | undefined)?.dryRun === '1');
+    o.log.info({ dryRun: report.dryRun, jobs: report.orphanJobs, keys: report.keys, bytes: report.bytes }, 'gc from the console');
+    send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster()), guard.csrf, report));
   });
   app.get('/datasets', async (req, res) => {
     send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes));
@@ -201,7 +209,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const s = await platform.job(req.params.id);
     const [timeline, output] = await Promise.all([
       platform.timeline(s),
-      s.phase === 'done' ? platform.outputHead(s, 20).catch(() => null) : Promise.resolve(null),
+      s.phase === 'done' && !s.outputLost ? platform.outputHead(s, 20).catch(() => null) : Promise.resolve(null),
     ]);
     const body = jobLive(guard.csrf, s, timeline, output);
     if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
@@ -214,6 +222,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
     if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
     const csv = platform.types().find((t) => t.name === s.type)?.outputFormat === 'csv';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);

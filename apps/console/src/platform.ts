@@ -9,13 +9,13 @@ import type { Redis } from 'ioredis';
 import {
   causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
   requireDataset, writeOutput,
-  type ClusterEvent, type DatasetFormat, type DatasetMeta, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
+  type ClusterEvent, type DatasetFormat, type DatasetMeta, type GcReport, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
 /** A master as the console found it: its own /health, or why it did not answer. */
-export type MasterProbe = { url: string; ok: boolean; error?: string } & Partial<Pick<MasterHealth, 'role' | 'jobs' | 'replication'>>;
+export type MasterProbe = { url: string; ok: boolean; error?: string } & Partial<Pick<MasterHealth, 'role' | 'jobs' | 'replication' | 'alerts'>>;
 
 export interface ClusterStatus {
   viewUrl: string;
@@ -75,6 +75,11 @@ export class Platform {
     return this.d.client.cancel(id, ids);
   }
 
+  /** Deletes (or, with dryRun, lists) job data in Redis that no job owns (`tandem gc`). */
+  gc(dryRun: boolean): Promise<GcReport> {
+    return this.d.client.gc(dryRun);
+  }
+
   events(job: JobStatus): Promise<ClusterEvent[]> {
     return readJobEvents(this.d.redis, this.d.keys, job.id, job.submittedAt);
   }
@@ -104,12 +109,13 @@ export class Platform {
     const masters = await Promise.all(urls.map(async (url): Promise<MasterProbe> => {
       try {
         const h = await fetchJson<MasterHealth>(new URL('/health', url).href, { timeoutMs: 1500 });
-        return { url, ok: true, role: h.role, jobs: h.jobs, replication: h.replication };
+        return { url, ok: true, role: h.role, jobs: h.jobs, replication: h.replication, alerts: h.alerts };
       } catch (err) {
         return { url, ok: false, error: (err as Error).message };
       }
     }));
-    const alerts = [...(error ? [error] : []), ...(view?.alerts ?? [])];
+    // The masters' own alerts (Redis unreachable, Redis data lost), once each: both masters may raise the same.
+    const alerts = [...new Set([...(error ? [error] : []), ...(view?.alerts ?? []), ...masters.flatMap((m) => m.alerts ?? [])])];
     return { viewUrl: this.d.viewUrl, view, error, masters, alerts };
   }
 }

@@ -2,8 +2,8 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import {
-  DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, isFinishedPhase, jobQuerySchema, parseRequest,
-  submitRequestSchema, validateDatasetName, type ChangeReply, type JobList, type Logger, type MasterHealth,
+  DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, gcRequestSchema, isFinishedPhase, jobQuerySchema, parseRequest,
+  submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth,
 } from '@tandem/shared';
 import type { Master } from './master.ts';
 import type { Reply } from './state.ts';
@@ -23,8 +23,11 @@ const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
-export function createApi(master: Master, log: Logger, alerts: AlertSource = () => []): express.Express {
+export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => []): express.Express {
   const app = express();
+  // A past loss of Redis data does not hold a running job up: /health shows it, a job's alerts do not.
+  const healthAlerts = () => [...processAlerts(), ...master.alerts()];
+  const alerts = processAlerts;
 
   /** Answers a change's reply; `apply` says why it refused one (not_found or conflict). */
   const answer = (res: Response, reply: Reply) => {
@@ -41,7 +44,7 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
     res.json({
       ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length,
       replication: { batches: f.batches, ops: f.ops, meanMs: f.batches ? f.ms / f.batches : null },
-      alerts: alerts(),
+      alerts: healthAlerts(),
     } satisfies MasterHealth);
   });
   // Everything else is the primary's, and a read is confirmed through the backup first.
@@ -74,6 +77,10 @@ export function createApi(master: Master, log: Logger, alerts: AlertSource = () 
   });
   app.post('/jobs/:id/remove', async (req, res) => {
     answer(res, await master.remove(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
+  });
+  app.post('/gc', async (req, res) => {
+    const { dryRun } = parseRequest(gcRequestSchema, req.body ?? {});
+    res.json(await master.gc(dryRun) satisfies GcReport);
   });
   app.use((req, _res, next) => next(new TandemError('not_found', `a master has no ${req.method} ${req.path}; see "HTTP APIs" in README.md`)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -151,3 +151,22 @@ test('restore claims, then catches up; a log that ends before the state (Redis l
   assert.equal(await log.append(3, 4, batch(4)), 'appended', 'appends go on after the state');
   await assert.rejects(log.restore(new StateHolder(), 2), LogFencedError, 'an older view cannot restore (and so cannot serve)');
 });
+
+test('Redis lost the log under a serving primary: reseed claims it again and writes the state, and the next batch follows it', async () => {
+  const { log, keys } = newLog();
+  const holder = new StateHolder();
+  await log.claim(3);
+  for (let seq = 1; seq <= 3; seq++) {
+    await log.append(3, seq, batch(seq));
+    holder.applyBatch(batch(seq), seq);
+  }
+  await fx.redis.del(keys.masterLog(), keys.masterSnapshot(), keys.masterFence());
+  await assert.rejects(log.append(3, 4, batch(4)), LogGapError, 'the lost log leaves a hole before batch 4');
+  await log.reseed(3, holder);
+  assert.equal(await log.append(3, 4, batch(4)), 'appended');
+  const restored = new StateHolder();
+  catchUp(restored, await log.read(0));
+  holder.applyBatch(batch(4), 4);
+  assert.deepEqual([restored.seq, restored.state], [4, holder.state], 'the log again gives the primary\'s state');
+  await assert.rejects(log.append(2, 5, batch(5)), LogFencedError, 'the fence is back');
+});

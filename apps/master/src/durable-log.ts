@@ -181,6 +181,19 @@ export class DurableLog {
   }
 
   /**
+   * The primary's append found the log behind its state (a gap): Redis lost the log (it restarted
+   * without persistence, or was flushed), since a fenced log never loses an appended batch. The
+   * master, still primary, claims the log again and writes its state as the snapshot, so its next
+   * append follows it. (The data loss itself is detected and reported by data-loss.ts.)
+   */
+  async reseed(viewnum: number, holder: StateHolder): Promise<void> {
+    await this.claim(viewnum);
+    this.d.log.warn({ seq: holder.seq, viewnum }, 'the durable op log is behind this primary\'s state (Redis lost data?); writing the state as a snapshot');
+    this.snapshotSeq = 0;
+    await this.saveSnapshot(viewnum, holder.seq, holder.state);
+  }
+
+  /**
    * Called after each batch the primary applied: when enough batches passed since the last
    * snapshot, writes one on a later turn of the event loop. `state` is immutable, so holding the
    * reference is the copy; serialising it happens off the commit path.

@@ -16,11 +16,13 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
-import { LamportClock, type Config, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
-import { DurableLog, LogFencedError } from './durable-log.ts';
+import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
+import { dataLossAlerts } from './data-loss.ts';
 import { EventStamper } from './event-stamping.ts';
+import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
 import { OpPipeline, type Journal } from './op-pipeline.ts';
 import { QueueIntake } from './queue-intake.ts';
@@ -31,7 +33,7 @@ import { StateHolder, type Change } from './state-holder.ts';
 import type { MasterState, Op, Reply } from './state.ts';
 import { answered, clientRef, type ClientRef } from './sessions.ts';
 import { jobSpecFor, newJobId, type SubmitDeps, type SubmitRequest } from './submit.ts';
-import { TaskEnqueuer } from './task-enqueue.ts';
+import { TaskEnqueuer, keepFinished } from './task-enqueue.ts';
 
 export { STARTED_DELAY_MS } from './queue-intake.ts';
 
@@ -91,12 +93,13 @@ export class Master implements ReplicaHost {
     });
     this.polls = new LongPolls((jobId) => this.version(jobId));
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
-    this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, stamp: (jobId) => this.stamper.stamp(jobId) });
+    this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, keep: keepFinished(cfg), stamp: (jobId) => this.stamper.stamp(jobId) });
     this.intake = new QueueIntake({ redis, keys, log, eventConnection: d.eventConnection, state, propose });
     this.reconciler = new Reconciler({
       redis, keys, log, queues, state, propose,
       serving: () => this.replication.serving,
       lastSeen: () => this.intake.lastSeen,
+      added: (id) => this.enqueuer.added(id),
       taskFailed: (t, reason) => this.intake.taskFailed(t, reason),
     });
     this.cleanup = { redis, keys, queues };
@@ -150,6 +153,16 @@ export class Master implements ReplicaHost {
     const reply = (await this.propose({ op: 'remove', at: Date.now(), ...clientRef(from), jobId }))!;
     if (reply.ok && job) await cleanUpJob(this.cleanup, job, true);
     return reply;
+  }
+
+  /** Deletes (or lists, with dryRun) job data in Redis that no job in the table owns. */
+  gc(dryRun: boolean): Promise<GcReport> {
+    return collectGarbage({ ...this.cleanup, log: this.d.log, state: () => this.holder.state, confirmRead: () => this.confirmRead() }, dryRun);
+  }
+
+  /** Losses of Redis data detected lately, for /health. */
+  alerts(): string[] {
+    return dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */
@@ -220,8 +233,16 @@ export class Master implements ReplicaHost {
     if (!durable) return null;
     return {
       append: async (seq, ops) => {
+        const view = this.replication.view.viewnum;
+        const serving = () => this.replication.serving;
         try {
-          await durable.appendUntilKnown(this.replication.view.viewnum, seq, ops, () => this.replication.serving);
+          try {
+            await durable.appendUntilKnown(view, seq, ops, serving);
+          } catch (err) {
+            if (!(err instanceof LogGapError)) throw err;
+            await durable.reseed(view, this.holder);
+            await durable.appendUntilKnown(view, seq, ops, serving);
+          }
         } catch (err) {
           throw err instanceof LogFencedError ? this.replication.fenced(err.message) : err;
         }
@@ -257,7 +278,7 @@ export class Master implements ReplicaHost {
     try {
       // Every action below proposes its op (confirmed by the backup) before its side effect, and
       // ensureQueued confirms before it re-adds anything: a deposed primary enqueues nothing.
-      const cfg = { speculateFactor: this.d.cfg.TANDEM_SPECULATE_FACTOR, speculateMinMs: this.d.cfg.TANDEM_SPECULATE_MIN_MS };
+      const cfg = { speculateFactor: this.d.cfg.TANDEM_SPECULATE_FACTOR, speculateMinMs: this.d.cfg.TANDEM_SPECULATE_MIN_MS, retentionMs: this.d.cfg.TANDEM_JOB_RETENTION_S * 1000 };
       for (const action of plan(this.holder.state, Date.now(), cfg)) await this.act(action);
       await this.enqueuer.ensureQueued(this.holder.state, () => this.confirmRead());
     } catch (err) {
@@ -288,6 +309,14 @@ export class Master implements ReplicaHost {
         await cleanUpJob(this.cleanup, job, job.phase !== 'done');
         await this.propose({ op: 'cleaned', at: Date.now(), jobId: a.jobId });
         this.d.log.info({ job: a.jobId, phase: job.phase }, 'job cleaned up');
+        return;
+      }
+      case 'expire': {
+        // The record goes first: a crash before the data is deleted leaves data `gc` can find.
+        const job = this.holder.state.jobs[a.jobId];
+        await this.propose({ op: 'expired', at: Date.now(), jobId: a.jobId });
+        await cleanUpJob(this.cleanup, job, true);
+        this.d.log.info({ job: a.jobId, phase: job.phase, finishedAt: job.finishedAt }, 'job expired: record and output deleted');
         return;
       }
     }

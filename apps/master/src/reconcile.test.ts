@@ -7,7 +7,7 @@ import type { TaskAttempt } from './queue-intake.ts';
 import { FAILURES_EVERY, Reconciler } from './reconcile.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
-import { redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
+import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
 before(async () => (fx = await redisFixture()));
@@ -23,6 +23,7 @@ function reconciler(k: Keys, holder: StateHolder, lastSeen: Partial<Record<Queue
       holder.apply(op);
     },
     lastSeen: () => lastSeen,
+    added: () => false,
     taskFailed: async (t, reason) => void failures.push({ t, reason }),
   });
   return { r, proposed, failures };
@@ -61,6 +62,7 @@ test(`failed queue entries of running jobs are handed to taskFailed, on every ${
   const k = fx.fresh();
   const holder = new StateHolder();
   holder.apply(submitOp('j1', testSpec(2, 1)));
+  await putTestSplits(fx.redis, k, testSpec(2, 1));
   holder.apply(submitOp('gone', testSpec(1, 1)));
   holder.apply({ op: 'cancel', at: 2, clientId: 'c', requestId: 'x', jobId: 'gone' });
   const { r, failures } = reconciler(k, holder);
@@ -88,7 +90,7 @@ test('a master that is not serving reconciles nothing', async () => {
   const proposed: Op[] = [];
   const r = new Reconciler({
     redis: fx.redis, keys: k, log: silentLog, queues: fx.queues(k), serving: () => false, state: () => holder.state,
-    propose: async (op) => void proposed.push(op), lastSeen: () => ({ map: '1-0' }), taskFailed: async () => {},
+    propose: async (op) => void proposed.push(op), lastSeen: () => ({ map: '1-0' }), added: () => false, taskFailed: async () => {},
   });
   await r.run();
   assert.deepEqual(proposed, []);

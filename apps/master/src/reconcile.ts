@@ -3,6 +3,8 @@
  * catches up with the commit markers (the truth about which tasks are done), every fifth time with
  * the queues' failed lists too, and records how far it has read the queue events.
  *
+ * Each reconcile also checks that Redis still holds the jobs' data (data-loss.ts).
+ *
  * That position is replicated so a new primary resumes the streams there. It may lag by one
  * reconcile interval, which only means a new primary reads those events again, and acting on a
  * queue event twice changes nothing.
@@ -10,6 +12,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES, commitField, isFinishedPhase, parseTaskJobId, readCommits, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { checkEpoch, checkOutputs, checkRunningJobs } from './data-loss.ts';
 import type { TaskAttempt } from './queue-intake.ts';
 import { NotPrimaryError } from './replication.ts';
 import { currentTasks, type MasterState, type Op } from './state.ts';
@@ -17,7 +20,7 @@ import { currentTasks, type MasterState, type Op } from './state.ts';
 /** Failed lists are read on every this-many-th reconcile: they change rarely and cost a scan. */
 export const FAILURES_EVERY = 5;
 
-/** Failed entries read per queue; BullMQ keeps at most 5000 (task-enqueue.ts), the newest first. */
+/** Failed entries read per queue, the newest first (BullMQ keeps TANDEM_KEEP_FAILED_TASKS of them, 5000 by default). */
 const FAILED_PAGE = 1000;
 
 export interface ReconcileDeps {
@@ -30,6 +33,8 @@ export interface ReconcileDeps {
   propose: (op: Op) => Promise<unknown>;
   /** Where the queue-event readers are (queue-intake.ts `lastSeen`). */
   lastSeen: () => Partial<Record<QueueName, string>>;
+  /** Whether this process added the task's queue entry (task-enqueue.ts `added`). */
+  added: (taskJobId: string) => boolean;
   /** What a final task failure does (queue-intake.ts `taskFailed`). */
   taskFailed: (t: TaskAttempt, reason: string) => Promise<void>;
 }
@@ -44,9 +49,16 @@ export class Reconciler {
     if (!this.d.serving()) return;
     this.runs++;
     try {
+      // Data loss first: after one, nothing else Redis says about a job means anything.
+      const lost = await checkEpoch(this.d);
       await this.recordPositions();
       await this.catchUpCommits();
-      if (this.runs % FAILURES_EVERY === 0) await this.catchUpFailures();
+      const slow = this.runs % FAILURES_EVERY === 0;
+      if (!lost) await checkRunningJobs(this.d, slow);
+      if (slow) {
+        await this.catchUpFailures();
+        await checkOutputs(this.d);
+      }
     } catch (err) {
       if (!(err instanceof NotPrimaryError)) this.d.log.warn({ err: (err as Error).message }, 'reconcile failed; retrying');
     }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { plan, stragglers } from './scheduler.ts';
 import { apply, emptyState, type Op } from './state.ts';
 
-const cfg = { speculateFactor: 3, speculateMinMs: 1000 };
+const cfg = { speculateFactor: 3, speculateMinMs: 1000, retentionMs: 1_000_000 };
 const spec = { type: 'wordcount', params: {}, partitions: 1, dataset: { name: 'd', version: 'v', format: 'text', bytes: 1, firstRecords: [1, 2, 3, 4], records: 4 } };
 
 test('pending tasks of the current phase are enqueued, nothing else', () => {
@@ -19,6 +19,21 @@ test('finished jobs get cleaned up once', () => {
   assert.deepEqual(plan(s, 2, cfg), [{ type: 'cleanup', jobId: 'j' }]);
   s = apply(s, { op: 'cleaned', at: 3, jobId: 'j' }).state;
   assert.deepEqual(plan(s, 4, cfg), []);
+});
+
+test('a finished job expires once cleaned up and its retention has run out, and its expiry removes its record', () => {
+  let s = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec }).state;
+  s = apply(s, { op: 'submit', at: 0, clientId: 'c', requestId: 'r1', jobId: 'live', spec }).state;
+  s = apply(s, { op: 'enqueued', at: 0, jobId: 'live', round: 0, kind: 'map', indices: [0, 1, 2, 3] }).state;
+  s = apply(s, { op: 'cancel', at: 10, clientId: 'c', requestId: 'r2', jobId: 'j' }).state;
+  assert.deepEqual(plan(s, 10 + cfg.retentionMs, cfg), [{ type: 'cleanup', jobId: 'j' }], 'not before its clean-up');
+  s = apply(s, { op: 'cleaned', at: 11, jobId: 'j' }).state;
+  assert.deepEqual(plan(s, 9 + cfg.retentionMs, cfg), [], 'kept until the retention runs out');
+  assert.deepEqual(plan(s, 10 + cfg.retentionMs, cfg), [{ type: 'expire', jobId: 'j' }]);
+  assert.deepEqual(plan(s, 10 * cfg.retentionMs, cfg), [{ type: 'expire', jobId: 'j' }], 'a running job never expires');
+  s = apply(s, { op: 'expired', at: 10 + cfg.retentionMs, jobId: 'j' }).state;
+  assert.deepEqual(Object.keys(s.jobs), ['live']);
+  assert.equal(apply(s, { op: 'expired', at: 10 * cfg.retentionMs, jobId: 'live' }).state, s, 'an expiry of a running job changes nothing');
 });
 
 test('a straggler gets one backup attempt once half its phase has committed', () => {

@@ -8,18 +8,22 @@ import { currentTasks, type MasterState, type TaskKind } from './state.ts';
 export interface SchedulerConfig {
   speculateFactor: number;
   speculateMinMs: number;
+  /** A finished job's record and output are kept this long after it finished (TANDEM_JOB_RETENTION_S). */
+  retentionMs: number;
 }
 
 export type Action =
   | { type: 'enqueue'; jobId: string; round: number; kind: TaskKind; indices: number[] }
   | { type: 'speculate'; jobId: string; round: number; kind: TaskKind; index: number }
-  | { type: 'cleanup'; jobId: string };
+  | { type: 'cleanup'; jobId: string }
+  | { type: 'expire'; jobId: string };
 
 export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Action[] {
   const actions: Action[] = [];
   for (const job of Object.values(state.jobs)) {
     if (isFinishedPhase(job.phase)) {
       if (!job.cleaned) actions.push({ type: 'cleanup', jobId: job.id });
+      else if (expired(job, now, cfg)) actions.push({ type: 'expire', jobId: job.id });
       continue;
     }
     const kind = job.phase as TaskKind;
@@ -33,6 +37,10 @@ export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Act
   return actions;
 }
 
+/** Only a cleaned-up job expires, so its clean-up never races the deletion of everything it had. */
+const expired = (job: MasterState['jobs'][string], now: number, cfg: SchedulerConfig): boolean =>
+  job.finishedAt !== undefined && now - job.finishedAt >= cfg.retentionMs;
+
 /**
  * Backup tasks (MapReduce paper §3.6): once at least half of a phase has committed, a task that
  * has run longer than `factor` × the median duration of its committed peers (and at least
@@ -41,7 +49,7 @@ export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Act
 export function stragglers(
   tasks: { state: string; index: number; startedAt?: number; speculative: number; commit?: { ms: number } }[],
   now: number,
-  cfg: SchedulerConfig,
+  cfg: Pick<SchedulerConfig, 'speculateFactor' | 'speculateMinMs'>,
 ): number[] {
   const done = tasks.filter((t) => t.state === 'committed' && t.commit).map((t) => t.commit!.ms).sort((a, b) => a - b);
   if (done.length === 0 || done.length * 2 < tasks.length) return [];

@@ -71,6 +71,14 @@ export interface JobRecord {
   rounds: RoundRecord[];
   /** An iterative job's last round is running: reduce tasks that write the output. */
   outputRound: boolean;
+  /** A done job whose output keys vanished from Redis (partitions missing): it says "output lost", not "done". */
+  outputLost?: { at: number; partitions: number[] };
+}
+
+/** A loss of Redis data the primary detected, kept for the alerts. */
+export interface DataLoss {
+  at: number;
+  message: string;
 }
 
 export interface RoundRecord {
@@ -90,6 +98,10 @@ export interface MasterState {
   clients: Sessions;
   /** Id of the last BullMQ queue event the primary has acted on, per queue. */
   lastEventIds: Partial<Record<QueueName, string>>;
+  /** The Redis epoch key's value when the primary last checked (data-loss.ts); a different one means Redis lost its data. */
+  epoch?: string;
+  /** The newest detected losses of Redis data (at most MAX_DATA_LOSSES), oldest first. */
+  dataLoss?: DataLoss[];
 }
 
 interface TaskRef {
@@ -110,6 +122,14 @@ export type Op =
   | ({ op: 'failed'; at: number; reason: string } & TaskRef)
   | { op: 'cleaned'; at: number; jobId: string }
   | { op: 'eventsRead'; queue: QueueName; id: string }
+  /** The retention period of a finished, cleaned-up job ran out: its record goes (its data is deleted after). */
+  | { op: 'expired'; at: number; jobId: string }
+  /** The primary recorded the Redis epoch it found. */
+  | { op: 'epoch'; epoch: string }
+  /** Redis lost data (`message` says what): the listed jobs, if still running, fail with it; `epoch` is the new one, if it changed. */
+  | { op: 'dataLost'; at: number; message: string; jobIds: string[]; epoch?: string }
+  /** A done job's output keys of these partitions are gone. */
+  | { op: 'outputLost'; at: number; jobId: string; partitions: number[] }
   /**
    * Replaces the whole state: a backup installing the primary's snapshot, or a master dropping what
    * it held (an empty state). Only the replication paths apply it (state-holder.ts `reset`); the
@@ -218,8 +238,36 @@ export function apply(state: MasterState, op: Op): Applied {
       return { state: { ...state, lastEventIds: { ...state.lastEventIds, [op.queue]: op.id } } };
     case 'install':
       return { state: op.state };
+    case 'expired': {
+      const job = state.jobs[op.jobId];
+      if (!job || !isFinishedPhase(job.phase) || !job.cleaned) return { state };
+      const jobs = { ...state.jobs };
+      delete jobs[op.jobId];
+      return { state: { ...state, jobs } };
+    }
+    case 'epoch':
+      return { state: { ...state, epoch: op.epoch } };
+    case 'dataLost': {
+      let next: MasterState = { ...state, epoch: op.epoch ?? state.epoch, dataLoss: noteLoss(state, op) };
+      for (const id of op.jobIds) {
+        next = updateJob(next, id, (job) => (isFinishedPhase(job.phase) ? job : { ...job, phase: 'failed', error: op.message, finishedAt: op.at })).state;
+      }
+      return { state: next };
+    }
+    case 'outputLost': {
+      const next = updateJob(state, op.jobId, (job) => (job.phase !== 'done' || job.outputLost ? job : { ...job, outputLost: { at: op.at, partitions: op.partitions } }));
+      if (next.state === state) return next;
+      const message = `the output of job ${op.jobId} (partitions ${op.partitions.join(', ')}) is gone from Redis`;
+      return { state: { ...next.state, dataLoss: noteLoss(state, { at: op.at, message }) } };
+    }
   }
 }
+
+/** Losses kept for the alerts: the newest few are enough to tell an operator what happened. */
+export const MAX_DATA_LOSSES = 20;
+
+const noteLoss = (state: MasterState, loss: DataLoss): DataLoss[] =>
+  [...(state.dataLoss ?? []), { at: loss.at, message: loss.message }].slice(-MAX_DATA_LOSSES);
 
 function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => JobRecord): Applied {
   const job = state.jobs[jobId];

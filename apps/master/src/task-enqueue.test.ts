@@ -18,7 +18,7 @@ function enqueuer() {
   const k = fx.fresh();
   const queues = fx.queues(k);
   const stamps: string[] = [];
-  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, stamp: (jobId) => (stamps.push(jobId), clock) });
+  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, keep: { completed: { count: 10, age: 60 }, failed: { count: 10, age: 60 } }, stamp: (jobId) => (stamps.push(jobId), clock) });
   return { queues, e, stamps };
 }
 
@@ -52,7 +52,7 @@ test("an iterative job's tasks carry the previous round's statistics, and chaine
   assert.deepEqual([out.senders, out.output, out.chained, out.previousStats], [0, true, undefined, { delta: 2 }]);
 });
 
-test('add puts each task in its queue under its deterministic id, with its payload and retry policy', async () => {
+test('add puts each task in its queue under its deterministic id, with its payload, retry policy and retention', async () => {
   const { queues, e, stamps } = enqueuer();
   const state = stateAfter([submitOp('j1', testSpec(3, 1)), enqueued('j1', 'map', [0, 1, 2])]);
   await e.add(state.jobs.j1, 'map', [0, 2], 0);
@@ -64,6 +64,7 @@ test('add puts each task in its queue under its deterministic id, with its paylo
   assert.deepEqual(m2.data, JSON.parse(JSON.stringify(taskPayload(state.jobs.j1, 'map', 2, clock))));
   assert.equal(m2.opts.attempts, 3);
   assert.deepEqual(m2.opts.backoff, { type: 'exponential', delay: 250 });
+  assert.deepEqual([m2.opts.removeOnComplete, m2.opts.removeOnFail], [{ count: 10, age: 60 }, { count: 10, age: 60 }], 'finished entries are kept by count and age');
   assert.deepEqual(stamps, ['j1', 'j1', 'j1'], 'every payload is stamped');
   assert.equal(await queues.reduce.count(), 0);
 });

@@ -4,11 +4,8 @@
  * new primary simply add again every task its state calls queued.
  */
 import type { Queue } from 'bullmq';
-import { isFinishedPhase, taskJobId, type ClockStamp, type QueueName, type TaskPayload } from '@tandem/shared';
+import { isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskPayload } from '@tandem/shared';
 import { chains, currentTasks, sendersInRound, type JobRecord, type MasterState } from './state.ts';
-
-/** Completed and failed entries BullMQ keeps per queue, for bull-board and the failure reconcile. */
-const KEEP_FINISHED = 5000;
 
 /** Everything task `index` of the job's current round needs; `clock` is the master's stamp for the job. */
 export function taskPayload(job: JobRecord, kind: QueueName, index: number, clock: ClockStamp): TaskPayload {
@@ -27,11 +24,24 @@ export function taskPayload(job: JobRecord, kind: QueueName, index: number, cloc
   };
 }
 
+/** BullMQ's KeepJobs: at most `count` entries, none older than `age` seconds. */
+export interface KeepFinished {
+  count: number;
+  age: number;
+}
+
+export const keepFinished = (cfg: Config): TaskEnqueueDeps['keep'] => ({
+  completed: { count: cfg.TANDEM_KEEP_COMPLETED_TASKS, age: cfg.TANDEM_KEEP_COMPLETED_TASKS_S },
+  failed: { count: cfg.TANDEM_KEEP_FAILED_TASKS, age: cfg.TANDEM_KEEP_FAILED_TASKS_S },
+});
+
 export interface TaskEnqueueDeps {
   queues: Record<QueueName, Queue>;
   /** BullMQ attempts per task (TANDEM_TASK_ATTEMPTS) and the first retry's delay (TANDEM_RETRY_DELAY_MS). */
   attempts: number;
   retryDelayMs: number;
+  /** Finished entries BullMQ keeps per queue (TANDEM_KEEP_*_TASKS): by count and by age. */
+  keep: { completed: KeepFinished; failed: KeepFinished };
   /** The clock a task payload carries (event-stamping.ts). */
   stamp(jobId: string): ClockStamp;
 }
@@ -51,8 +61,8 @@ export class TaskEnqueuer {
         jobId: taskJobId(job.id, job.round, kind, index, speculative),
         attempts: this.d.attempts,
         backoff: { type: 'exponential', delay: this.d.retryDelayMs },
-        removeOnComplete: { count: KEEP_FINISHED },
-        removeOnFail: { count: KEEP_FINISHED },
+        removeOnComplete: this.d.keep.completed,
+        removeOnFail: this.d.keep.failed,
       },
     }));
     await this.d.queues[kind].addBulk(jobs);
@@ -79,6 +89,11 @@ export class TaskEnqueuer {
       }
       await this.add(job, kind, missing, 0);
     }
+  }
+
+  /** Whether this process added (or found present) that BullMQ id since it became primary. */
+  added(taskJobId: string): boolean {
+    return this.confirmed.has(taskJobId);
   }
 
   /** Forgets what was added: a master that becomes primary checks every queued task again. */

@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { QUEUES, createLogger, keys, type CommitRecord, type Keys, type QueueName, type RoundPlan } from '@tandem/shared';
+import { QUEUES, createLogger, keys, splitKey, type CommitRecord, type Keys, type QueueName, type RoundPlan } from '@tandem/shared';
 import { startRedis, type TestRedis } from '../../../test/harness/redis.ts';
 import { apply, emptyState, type JobSpec, type MasterState, type Op } from './state.ts';
 
@@ -29,6 +29,11 @@ export const submitOp = (jobId: string, spec: JobSpec, at = 1): Op => ({ op: 'su
 export function stateAfter(ops: Op[], s: MasterState = emptyState()): MasterState {
   for (const op of ops) s = apply(s, op).state;
   return s;
+}
+
+/** Writes stand-in splits of the spec's dataset, so the data-loss checks find a running job's input. */
+export async function putTestSplits(redis: Redis, k: Keys, spec: JobSpec): Promise<void> {
+  for (let i = 0; i < spec.dataset.firstRecords.length; i++) await redis.set(splitKey(k, spec.dataset, i), 'split');
 }
 
 export interface RedisFixture {

@@ -30,6 +30,7 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     plan: job.spec.rounds ?? null,
     rounds: job.rounds,
     outputRound: job.outputRound,
+    outputLost: job.outputLost ?? null,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
   };
 }

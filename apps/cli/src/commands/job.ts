@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, clientRedis, masterClient, keys, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, clientRedis, masterClient, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
 import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
@@ -49,7 +49,8 @@ function describe(s: JobStatus): string {
   const c = s.counters;
   const elapsed = (s.finishedAt ?? Date.now()) - s.submittedAt;
   return [
-    `job ${s.id}: ${s.type} on ${s.dataset} — ${s.phase}${s.error ? `: ${s.error}` : ''}`,
+    `job ${s.id}: ${s.type} on ${s.dataset} — ${shownPhase(s)}${s.error ? `: ${s.error}` : ''}`,
+    ...(s.outputLost ? [`  output  lost: ${outputLostText(s)}`] : []),
     `  map     ${s.maps.committed}/${s.maps.total} committed (${s.maps.running} running), records ${c.map.recordsIn} in / ${c.map.recordsOut} out, ${bytes(c.map.bytesIn)} in / ${bytes(c.map.bytesOut)} out`,
     `  reduce  ${s.reduces.committed}/${s.reduces.total} committed (${s.reduces.running} running), records ${c.reduce.recordsIn} in / ${c.reduce.recordsOut} out, ${bytes(c.reduce.bytesOut)} out`,
     `  attempts ${c.map.attempts + c.reduce.attempts}, failed attempts ${c.map.failures + c.reduce.failures}, backup attempts ${c.map.speculative + c.reduce.speculative}`,
@@ -114,7 +115,7 @@ export function jobCommand(): Command {
       if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run TYPE --dataset NAME (see: tandem job types)');
       console.log(table([
         ['ID', 'TYPE', 'DATASET', 'PHASE', 'MAP', 'REDUCE', 'SUBMITTED'],
-        ...jobs.map((j) => [j.id, j.type, j.dataset, j.phase, `${j.maps.committed}/${j.maps.total}`,
+        ...jobs.map((j) => [j.id, j.type, j.dataset, shownPhase(j), `${j.maps.committed}/${j.maps.total}`,
           `${j.reduces.committed}/${j.reduces.total}`, new Date(j.submittedAt).toISOString()]),
       ]));
     });
@@ -128,6 +129,7 @@ export function jobCommand(): Command {
       const cfg = configFrom(self);
       const s = await masterClient(cfg).status(id);
       if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+      if (s.outputLost) throw new Error(`job ${id} is done but ${outputLostText(s)}`);
       await saveOutput(cfg, s, opts.out);
     });
 

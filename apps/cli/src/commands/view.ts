@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { TandemError, fetchJson, type ViewStatus } from '@tandem/shared';
+import { TandemError, fetchJson, type MasterHealth, type ViewStatus } from '@tandem/shared';
 import { configFrom } from '../options.ts';
 import { table } from '../format.ts';
 
@@ -26,5 +26,18 @@ export function viewCommand(): Command {
         ]));
       }
       for (const a of s.alerts) console.log(`alert: ${a}`);
+      for (const a of await masterAlerts(s)) console.log(`alert: ${a}`);
     });
+}
+
+/** The alerts each master raises itself (Redis unreachable, Redis data lost), once each; a master that does not answer is in the table above. */
+async function masterAlerts(s: ViewStatus): Promise<string[]> {
+  const all = await Promise.all(s.servers.map(async (x) => {
+    try {
+      return (await fetchJson<MasterHealth>(new URL('/health', x.name).href, { timeoutMs: 1500 })).alerts;
+    } catch {
+      return [];
+    }
+  }));
+  return [...new Set(all.flat())];
 }

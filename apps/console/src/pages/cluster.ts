@@ -1,5 +1,5 @@
 /** The overview (home) and cluster pages: the view, the masters, the queues, the alerts. */
-import type { DatasetMeta, JobStatus, QueueCounts } from '@tandem/shared';
+import { bytes, type DatasetMeta, type GcReport, type JobStatus, type QueueCounts } from '@tandem/shared';
 import { html, type Html } from '../html.ts';
 import type { ClusterStatus } from '../platform.ts';
 import { alertList, jobsTable } from './layout.ts';
@@ -71,7 +71,18 @@ ${queues ? html`<p>${queues.workersOnline} worker${queues.workersOnline === 1 ? 
 <p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}`;
 }
 
-export function clusterPage(body: Html): Html {
+/** What a gc did (or, dry, would do), in a sentence and its largest jobs. */
+function gcResult(r: GcReport): Html {
+  return html`<div class="gc-report" role="status"><p>${r.dryRun ? 'Would free' : 'Freed'} <b>${r.keys}</b> keys (<b>${bytes(r.bytes)}</b>) of ${r.orphanJobs} job${r.orphanJobs === 1 ? '' : 's'} that no job in the table owns.</p>
+${r.jobs.length ? html`<table><thead><tr><th>Job</th><th>Keys</th><th>Bytes</th></tr></thead><tbody>${r.jobs.map((j) => html`<tr><td><code>${j.jobId}</code></td><td>${j.keys}</td><td>${bytes(j.bytes)}</td></tr>`)}</tbody></table>` : ''}</div>`;
+}
+
+export function clusterPage(body: Html, csrf: string, gc?: GcReport): Html {
   return html`<h1>Cluster</h1>
-<div id="live" data-fragment="/cluster?fragment=1" data-every="2000">${body}</div>`;
+<div id="live" data-fragment="/cluster?fragment=1" data-every="2000">${body}</div>
+<h2>Garbage collection</h2>
+<p class="hint">Job data in Redis that no job in the master's table owns: jobs lost with a master, clean-ups cut short. The same as <code>tandem gc</code>.</p>
+<form method="post" action="/cluster/gc" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="dryRun" value="1"><button>List what gc would free</button></form>
+<form method="post" action="/cluster/gc" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button class="danger">Free it</button></form>
+${gc ? gcResult(gc) : ''}`;
 }

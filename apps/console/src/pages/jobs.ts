@@ -1,6 +1,6 @@
 /** The jobs list, the new-job form and a page per job (live progress, timelines, output). */
 import {
-  PARTITIONS, bytes, isFinishedPhase, partitionRuleText, roundProgress,
+  PARTITIONS, bytes, isFinishedPhase, outputLostText, partitionRuleText, roundProgress, shownPhase,
   type DatasetMeta, type JobStatus, type JobTypeDescription, type ParamDescription, type PhaseCounters, type TimelineEntry,
 } from '@tandem/shared';
 import { html, raw, type Html } from '../html.ts';
@@ -119,9 +119,10 @@ export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], o
   const attempts = attemptsFromEvents(timeline.map((t) => t.event), finished, now);
   const shown = timeline.slice(-300);
   return html`<section class="status">
-  <p>${phaseBadge(s.phase)} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} partition${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
+  <p>${phaseBadge(shownPhase(s))} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} partition${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
   ${Object.keys(s.params).length ? html`<p class="params">Parameters: ${Object.entries(s.params).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
   ${errorBox(s.error)}
+  ${errorBox(s.outputLost ? `Output lost: ${outputLostText(s)}` : null)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}
   ${progress(s)}
   ${finished ? '' : html`<form method="post" action="/jobs/${encodeURIComponent(s.id)}/cancel" class="inline"><input type="hidden" name="_csrf" value="${csrf}">${requestFields()}<button class="danger">Cancel the job</button></form>`}

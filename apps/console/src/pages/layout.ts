@@ -1,5 +1,5 @@
 /** The frame every console page shares, and small pieces pages have in common. */
-import { duration, roundProgress, type JobPhase, type JobStatus } from '@tandem/shared';
+import { duration, roundProgress, shownPhase, type JobPhase, type JobStatus } from '@tandem/shared';
 import { html, type Html } from '../html.ts';
 
 export interface PageContext {
@@ -72,7 +72,7 @@ export function jobsTable(jobs: JobStatus[]): Html {
 <thead><tr><th>Job</th><th>Type</th><th>Dataset</th><th>Phase</th><th>Progress</th><th>Submitted</th><th>Elapsed</th></tr></thead>
 <tbody>${jobs.map((j) => html`<tr>
   <td><a href="/jobs/${encodeURIComponent(j.id)}">${j.id}</a></td><td>${j.type}</td>
-  <td><a href="/datasets/${encodeURIComponent(j.dataset)}">${j.dataset}</a></td><td>${phaseBadge(j.phase)}</td>
+  <td><a href="/datasets/${encodeURIComponent(j.dataset)}">${j.dataset}</a></td><td>${phaseBadge(shownPhase(j))}</td>
   <td>${jobProgress(j)}</td><td>${when(j.submittedAt)}</td><td>${elapsed(j)}</td></tr>`)}</tbody>
 </table>`;
 }

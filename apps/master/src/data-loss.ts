@@ -1,0 +1,139 @@
+/**
+ * Redis losing data (a restart without persistence, a flush, a failover to an empty replica) must
+ * not leave jobs waiting forever for tasks and inputs that no longer exist. Redis holds a random
+ * epoch value that the primary sets once (SET NX) and records in its replicated state; on every
+ * reconcile it reads it back:
+ *
+ * - gone or changed: Redis lost (or replaced) its data. Every running job fails, saying so.
+ * - the same: a running job's own data is checked (its round's commit markers when the state has
+ *   seen commits, its inputs), and a job missing one fails naming it. On the slower
+ *   failure-reconcile cadence, so are the queue entries of its queued and running tasks, and done
+ *   jobs' outputs: a done job without them is marked output lost.
+ *
+ * Each loss is also kept in the state's `dataLoss` list, which the masters' /health alerts show.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { hasCommits, isCommitted, isFinishedPhase, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
+
+export interface DataLossDeps {
+  redis: Redis;
+  keys: Keys;
+  log: Logger;
+  queues: Record<QueueName, Queue>;
+  /** Whether this process added (or found) the task's queue entry since it became primary (task-enqueue.ts). */
+  added: (taskJobId: string) => boolean;
+  state: () => MasterState;
+  propose: (op: Op) => Promise<unknown>;
+}
+
+const runningJobs = (s: MasterState): JobRecord[] => Object.values(s.jobs).filter((j) => !isFinishedPhase(j.phase));
+
+/** What a job that lost its data should tell its user to do. */
+const RESUBMIT = 'resubmit the job (upload its dataset again if it is gone too)';
+
+/** Reads the epoch and records it; a missing or changed one fails every running job. True when Redis lost data. */
+export async function checkEpoch(d: DataLossDeps): Promise<boolean> {
+  const key = d.keys.epoch();
+  const found = await d.redis.get(key);
+  const known = d.state().epoch;
+  if (found !== null && found === known) return false;
+  if (found === null) await d.redis.set(key, randomUUID(), 'NX');
+  const epoch = await d.redis.get(key);
+  if (epoch === null) throw new Error(`the epoch key ${key} vanished right after it was set; Redis is losing data, retrying at the next reconcile`);
+  if (known === undefined) {
+    await d.propose({ op: 'epoch', epoch });
+    return false;
+  }
+  const jobs = runningJobs(d.state()).map((j) => j.id);
+  const what = found === null
+    ? `Redis lost its data (the epoch key ${key} is gone: Redis restarted without persistence, or was flushed)`
+    : `Redis holds other data than before (the epoch key ${key} changed: restored from an older copy, or another server)`;
+  const message = `${what}; the job's task state and inputs went with it: ${RESUBMIT}`;
+  d.log.error({ key, was: known, now: epoch, jobs: jobs.length }, 'Redis lost data: failing every running job');
+  await d.propose({ op: 'dataLost', at: Date.now(), message, jobIds: jobs, epoch });
+  return true;
+}
+
+/** What of a running job's data is gone, in words, or null when all is there. */
+export async function missingData(d: DataLossDeps, job: JobRecord): Promise<string | null> {
+  if (currentTasks(job).some((t) => t.state === 'committed') && !(await hasCommits(d.redis, d.keys, job.id, job.round))) {
+    return `the commit markers of round ${job.round}`;
+  }
+  if (job.phase === 'map' && job.round === 0) {
+    const gone = await missingSplits(d, job);
+    if (gone.length > 0) return `its input, splits ${gone.join(', ')} of dataset ${job.spec.dataset.name} version ${job.spec.dataset.version}`;
+  } else if (job.phase === 'map') {
+    const gone = await missingRoundOutputs(d.redis, d.keys, job.id, job.round - 1, job.spec.partitions);
+    if (gone.length > 0) return `its input, round ${job.round - 1}'s output of partitions ${gone.join(', ')}`;
+  }
+  return null;
+}
+
+/**
+ * Splits of the pinned dataset version that uncommitted map tasks still need and that are gone. A
+ * replaced version's splits outlive its replacement for a while (the dataset store lets them
+ * expire), so only a real loss, or a dataset removed by hand, finds one missing.
+ */
+async function missingSplits(d: DataLossDeps, job: JobRecord): Promise<number[]> {
+  const need = job.maps.filter((t) => t.state !== 'committed').map((t) => t.index);
+  const p = d.redis.pipeline();
+  for (const i of need) p.exists(splitKey(d.keys, job.spec.dataset, i));
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  return need.filter((_, j) => res[j][1] === 0);
+}
+
+/**
+ * Queued and running tasks whose BullMQ entry is gone although this process added it and the task
+ * has not committed. A task that completed committed first, so an entry BullMQ removed after
+ * completion is found committed by the second look; one this process has not added yet (its op
+ * is applied before the add) is not looked at.
+ */
+export async function missingQueueEntries(d: DataLossDeps, job: JobRecord): Promise<string | null> {
+  const kind = job.phase as QueueName;
+  const tasks = currentTasks(job).filter((t) => (t.state === 'queued' || t.state === 'running') && d.added(taskJobId(job.id, job.round, kind, t.index)));
+  if (tasks.length === 0) return null;
+  const p = d.redis.pipeline();
+  for (const t of tasks) p.exists(d.queues[kind].toKey(taskJobId(job.id, job.round, kind, t.index)));
+  const res = (await p.exec()) ?? [];
+  for (const [err] of res) if (err) throw err;
+  const gone: number[] = [];
+  for (const [j, t] of tasks.entries()) {
+    if (res[j][1] === 0 && !(await isCommitted(d.redis, d.keys, { jobId: job.id, round: job.round, kind, index: t.index }))) gone.push(t.index);
+  }
+  return gone.length > 0 ? `the queue entries of ${kind} tasks ${gone.join(', ')} of round ${job.round}` : null;
+}
+
+/** Fails every running job whose data is partly gone, naming what; with `queues`, its tasks' queue entries are checked too. */
+export async function checkRunningJobs(d: DataLossDeps, queues = false): Promise<void> {
+  for (const job of runningJobs(d.state())) {
+    const what = (await missingData(d, job)) ?? (queues ? await missingQueueEntries(d, job) : null);
+    // The state may have moved on while Redis was read (the job finished, or entered its next round).
+    const now = d.state().jobs[job.id];
+    if (what === null || now?.version !== job.version) continue;
+    d.log.error({ job: job.id, missing: what }, 'a running job lost data in Redis: failing it');
+    await d.propose({ op: 'dataLost', at: Date.now(), message: `Redis lost ${what} of job ${job.id}: ${RESUBMIT}`, jobIds: [job.id] });
+  }
+}
+
+/** Marks every done job whose output keys are gone. */
+export async function checkOutputs(d: DataLossDeps): Promise<void> {
+  for (const job of Object.values(d.state().jobs)) {
+    if (job.phase !== 'done' || job.outputLost) continue;
+    const gone = await missingRoundOutputs(d.redis, d.keys, job.id, job.round, job.spec.partitions);
+    // Removed or expired meanwhile: its output was deleted on purpose.
+    if (gone.length === 0 || !d.state().jobs[job.id]) continue;
+    d.log.error({ job: job.id, partitions: gone }, "a done job's output is gone from Redis: marking it output lost");
+    await d.propose({ op: 'outputLost', at: Date.now(), jobId: job.id, partitions: gone });
+  }
+}
+
+/** The losses of the last `windowMs`, as alerts. */
+export function dataLossAlerts(state: MasterState, now: number, windowMs: number): string[] {
+  return (state.dataLoss ?? [])
+    .filter((l) => now - l.at <= windowMs)
+    .map((l) => `data loss at ${new Date(l.at).toISOString()}: ${l.message}`);
+}

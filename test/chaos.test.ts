@@ -112,6 +112,12 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
           await sleep(2000);
           c.masters[primary].proc.kill('SIGCONT');
         }],
+        ['backup stopped 2 s', async () => {
+          const { backup } = await c.replicated(90_000);
+          c.masters[backup].proc.kill('SIGSTOP');
+          await sleep(2000);
+          c.masters[backup].proc.kill('SIGCONT');
+        }],
         ['view service killed', async () => {
           await c.restartViewService();
         }],

@@ -1,6 +1,7 @@
 // `tandem up` (what `npm start` runs): starts its own redis-server when none answers, the view
 // service, two masters and workers; runs a job end to end through the CLI, also while its primary
-// master is SIGKILLed mid-job; and stops every process it started on Ctrl-C (SIGINT).
+// master is SIGKILLed mid-job; stops every process it started on Ctrl-C (SIGINT); and, started
+// again on the same data folder, still has every job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -117,6 +118,24 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     assert.equal(await exited, 0);
     assert.match(out, /redis-server stopped/);
     for (const pid of children) assert.equal(alive(pid), false, `process ${pid} stopped`);
+
+    // Started again on the same data folder: the job table comes back from the durable log.
+    const again = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', '1'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out2 = '';
+    again.stdout.on('data', (d) => (out2 += d));
+    again.stderr.on('data', (d) => (out2 += d));
+    try {
+      await waitFor(() => out2.includes('tandem: up:'), { what: 'tandem up to start again', timeoutMs: 60_000 });
+      const ls = await run(['job', 'ls', '--json'], env);
+      assert.equal(ls.code, 0, ls.stderr);
+      const table = (JSON.parse(ls.stdout) as { type: string; phase: string }[]).map((j) => `${j.type} ${j.phase}`).sort();
+      assert.deepEqual(table, ['crash done', 'wordcount done'], 'both jobs are still in the table after a stop and a start');
+      const stopped = new Promise<number | null>((r) => again.once('exit', (code) => r(code)));
+      again.kill('SIGINT');
+      assert.equal(await stopped, 0);
+    } finally {
+      again.kill('SIGKILL');
+    }
   } finally {
     up.kill('SIGKILL');
   }

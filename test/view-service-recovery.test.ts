@@ -94,9 +94,12 @@ describe('view service recovery', { timeout: 300_000 }, () => {
     assert.equal((await waitForJob(c, id)).phase, 'done');
   });
 
-  test('both masters SIGKILLed and restarted, view service alive: one becomes primary of a new view, the other its backup (view only; the job table needs the durable log)', async (t) => {
-    t.diagnostic('Test: backup SIGKILLed, then the primary; both restarted: a new view with one primary and the other backup ...');
+  test('both masters SIGKILLed and restarted, view service alive: one becomes primary of a new view, the other its backup, and the job table comes back whole', async (t) => {
+    t.diagnostic('Test: backup SIGKILLed, then the primary; both restarted: a new view with one primary and the other backup, every job still there ...');
     const before = await c.replicated();
+    const client = c.client();
+    const running = await client.submit({ type: 'wordcount', dataset: 'lines', partitions: 2 });
+    const table = (await client.list()).map((j) => j.id).sort();
     await kill(c.masters[before.backup].proc);
     await kill(c.masters[before.primary].proc);
     await Promise.all([c.startMaster(0), c.startMaster(1)]);
@@ -104,5 +107,7 @@ describe('view service recovery', { timeout: 300_000 }, () => {
     assert.ok(after.viewnum > before.viewnum, `view ${after.viewnum} follows view ${before.viewnum}`);
     assert.deepEqual([after.primary, after.backup].sort(), [0, 1]);
     assert.deepEqual(await roles(), after.primary === 0 ? ['primary', 'backup'] : ['backup', 'primary']);
+    assert.deepEqual((await client.list()).map((j) => j.id).sort(), table, 'the new primary restored every job from the durable log');
+    assert.equal((await waitForJob(c, running)).phase, 'done', 'the job that ran when both died finishes');
   });
 });

@@ -26,6 +26,15 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
+/** Runs `tandem up`; out() is everything it has printed so far. */
+function startUp(env: NodeJS.ProcessEnv, workers: number) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  return { proc, out: () => out };
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -62,19 +71,17 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     TANDEM_JOBS_DIR: fixtureJobsDir,
     TANDEM_SPLIT_BYTES: '1024',
   };
-  const up = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', '2'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  up.stdout.on('data', (d) => (out += d));
-  up.stderr.on('data', (d) => (out += d));
+  const started = startUp(env, 2);
+  const up = started.proc;
   try {
-    await waitFor(() => out.includes('tandem: up:'), { what: 'tandem up to report ready', timeoutMs: 60_000 });
-    assert.match(out, new RegExp(`started redis-server on port ${redisPort}`));
+    await waitFor(() => started.out().includes('tandem: up:'), { what: 'tandem up to report ready', timeoutMs: 60_000 });
+    assert.match(started.out(), new RegExp(`started redis-server on port ${redisPort}`));
     assert.ok(existsSync(join(dataDir, 'redis')), 'Redis keeps its data under TANDEM_DATA_DIR');
     // The platform's processes (tsx may also run an esbuild helper, which is not ours to count).
     const listed = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('esbuild'));
     const children = listed.map((l) => Number(l.trim().split(' ')[0]));
     assert.equal(children.length, 7, `redis-server, the view service, two masters, two workers and the console; found:\n${listed.join('\n')}`);
-    await waitFor(() => out.includes(`tandem: console: open http://127.0.0.1:${consolePort}/`), { what: 'tandem up to print the console URL', timeoutMs: 30_000 });
+    await waitFor(() => started.out().includes(`tandem: console: open http://127.0.0.1:${consolePort}/`), { what: 'tandem up to print the console URL', timeoutMs: 30_000 });
     const home = await fetch(`http://127.0.0.1:${consolePort}/`);
     assert.equal(home.status, 200);
     assert.match(await home.text(), /<title>Overview · Tandem<\/title>/);
@@ -110,22 +117,20 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const big = await running;
     assert.equal(big.code, 0, big.stderr);
     assert.equal(readFileSync(bigOut, 'utf8'), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, n]) => `${w}\t${n}\n`).join(''));
-    assert.match(out, /master-a exited \(SIGKILL\); restarting/);
+    assert.match(started.out(), /master-a exited \(SIGKILL\); restarting/);
     await waitFor(async () => (await health(masterPort + 1)).role === 'primary' && (await health(masterPort)).role === 'backup', { what: 'the restarted master to come back as backup' });
 
     const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
     up.kill('SIGINT');
     assert.equal(await exited, 0);
-    assert.match(out, /redis-server stopped/);
+    assert.match(started.out(), /redis-server stopped/);
     for (const pid of children) assert.equal(alive(pid), false, `process ${pid} stopped`);
 
     // Started again on the same data folder: the job table comes back from the durable log.
-    const again = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', '1'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out2 = '';
-    again.stdout.on('data', (d) => (out2 += d));
-    again.stderr.on('data', (d) => (out2 += d));
+    const restarted = startUp(env, 1);
+    const again = restarted.proc;
     try {
-      await waitFor(() => out2.includes('tandem: up:'), { what: 'tandem up to start again', timeoutMs: 60_000 });
+      await waitFor(() => restarted.out().includes('tandem: up:'), { what: 'tandem up to start again', timeoutMs: 60_000 });
       const ls = await run(['job', 'ls', '--json'], env);
       assert.equal(ls.code, 0, ls.stderr);
       const table = (JSON.parse(ls.stdout) as { type: string; phase: string }[]).map((j) => `${j.type} ${j.phase}`).sort();

@@ -241,11 +241,27 @@ export async function deleteJobKeys(redis: Redis, names: string[]): Promise<void
 
 /** Partitions of `round` whose output key is gone. */
 export async function missingRoundOutputs(redis: Redis, k: Keys, jobId: string, round: number, partitions: number): Promise<number[]> {
+  return (await missingOutputsOf(redis, k, [{ id: jobId, round, partitions }])).get(jobId) ?? [];
+}
+
+/**
+ * For many jobs at once, the partitions whose round output is gone, keyed by job id (jobs missing
+ * none are left out): one pipelined round trip however many jobs, so checking every done job
+ * stays cheap.
+ */
+export async function missingOutputsOf(redis: Redis, k: Keys, jobs: { id: string; round: number; partitions: number }[]): Promise<Map<string, number[]>> {
   const p = redis.pipeline();
-  for (let r = 0; r < partitions; r++) p.exists(keyOf(k, jobId, roundOutput(round, r)));
-  const res = (await p.exec()) ?? [];
+  for (const j of jobs) for (let r = 0; r < j.partitions; r++) p.exists(keyOf(k, j.id, roundOutput(j.round, r)));
+  const res = jobs.length > 0 ? ((await p.exec()) ?? []) : [];
   for (const [err] of res) if (err) throw err;
-  return res.flatMap(([, n], r) => (n === 0 ? [r] : []));
+  const gone = new Map<string, number[]>();
+  let i = 0;
+  for (const j of jobs) {
+    const missing: number[] = [];
+    for (let r = 0; r < j.partitions; r++) if (res[i++][1] === 0) missing.push(r);
+    if (missing.length > 0) gone.set(j.id, missing);
+  }
+  return gone;
 }
 
 /** Whether a round's commit hash exists (a round with a committed task has one). */

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { hasCommits, isCommitted, isFinishedPhase, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
 
 export interface DataLossDeps {
@@ -121,11 +121,12 @@ export async function checkRunningJobs(d: DataLossDeps, queues = false): Promise
 
 /** Marks every done job whose output keys are gone. */
 export async function checkOutputs(d: DataLossDeps): Promise<void> {
-  for (const job of Object.values(d.state().jobs)) {
-    if (job.phase !== 'done' || job.outputLost) continue;
-    const gone = await missingRoundOutputs(d.redis, d.keys, job.id, job.round, job.spec.partitions);
+  const done = Object.values(d.state().jobs).filter((job) => job.phase === 'done' && !job.outputLost);
+  const lost = await missingOutputsOf(d.redis, d.keys, done.map((job) => ({ id: job.id, round: job.round, partitions: job.spec.partitions })));
+  for (const [id, gone] of lost) {
+    const job = d.state().jobs[id];
     // Removed or expired meanwhile: its output was deleted on purpose.
-    if (gone.length === 0 || !d.state().jobs[job.id]) continue;
+    if (!job) continue;
     d.log.error({ job: job.id, partitions: gone }, "a done job's output is gone from Redis: marking it output lost");
     await d.propose({ op: 'outputLost', at: Date.now(), jobId: job.id, partitions: gone });
   }

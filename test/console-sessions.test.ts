@@ -92,7 +92,13 @@ describe('console sessions over HTTP', { timeout: 120_000 }, () => {
     const s = await session(short);
     assert.match(s.cookie, /Max-Age=2$/);
     await waitFor(async () => (await call(`${short}/api/jobs`, { headers: { cookie: s.pair } })).status === 401, { what: 'the 2 s session to expire', timeoutMs: 10_000, intervalMs: 200 });
-    assert.equal((await call(`${short}/jobs`, { headers: { cookie: s.pair } })).status, 303, 'pages send it to the login form');
+    const page = await call(`${short}/jobs`, { headers: { cookie: s.pair } });
+    assert.equal(page.status, 303, 'pages send it to the login form');
+    assert.equal(page.headers.get('location'), '/login?next=%2Fjobs');
+    const out = await call(`${short}/logout`, { method: 'POST', headers: { cookie: s.pair, ...form, origin: short }, body: `_csrf=${s.csrf}` });
+    assert.equal(out.status, 303, 'logging out of an ended session just drops the cookie');
+    assert.equal(out.headers.get('location'), '/login');
+    assert.match(out.headers.get('set-cookie') ?? '', /Max-Age=0/);
   });
 
   test('failed logins are limited per address: 429 with Retry-After naming the wait, even for the right token; after the window a login works', async () => {

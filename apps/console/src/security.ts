@@ -119,6 +119,11 @@ function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req
   res.locals.auth = auth;
   const api = req.path.startsWith('/api/') || req.path.startsWith('/queues/api/');
   if (!auth && !open(req.path)) {
+    // Logging out of a session that already ended: nothing to revoke, only a dead cookie to drop.
+    if (req.path === '/logout' && req.method === 'POST') {
+      res.set('Set-Cookie', clearedCookie).redirect(303, '/login');
+      return;
+    }
     if (api || !SAFE.has(req.method)) {
       refuse(res, new TandemError('unauthorized', 'this console needs its token: log in at /login (your session may have ended or been logged out), or send Authorization: Bearer <token>'));
     } else {

@@ -335,6 +335,10 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(outside.headers.get('location'), '/', 'login never sends the browser to another site');
     const logout = await call(`${u}/logout`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/x-www-form-urlencoded', origin: u }, body: `_csrf=${lockedCsrf}` });
     assert.match(logout.headers.get('set-cookie') ?? '', /Max-Age=0/);
+    assert.equal((await call(`${u}/cluster`, { headers: { cookie: session } })).status, 303, 'logout revoked the session: its cookie replayed gets the login form');
+    assert.equal((await call(`${u}/api/jobs`, { headers: { cookie: session } })).status, 401);
+    const again = await call(`${u}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: u }, body: `token=${token}&next=%2F` });
+    assert.notEqual(again.headers.get('set-cookie')!.split(';')[0], session, 'each login is a new session');
     const logs = readdirSync(c.outDir).filter((f) => f.startsWith('console-')).map((f) => readFileSync(join(c.outDir, f), 'utf8'));
     const log = logs.find((l) => l.includes('"token":"required"'))!;
     assert.match(log, /"url":"http:\/\/127\.0\.0\.1:\d+\/"/, 'it listens on 127.0.0.1 by default');

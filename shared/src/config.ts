@@ -87,6 +87,11 @@ export const configSchema = z.object({
    * scripts send `Authorization: Bearer <token>`. Empty means unset.
    */
   TANDEM_CONSOLE_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(12, 'use at least 12 characters').optional()),
+  /** A console login session ends this many seconds after the login (fixed, not renewed by use). */
+  TANDEM_CONSOLE_SESSION_S: int(12 * 3600, 1),
+  /** Failed console logins one client address may make per window before it must wait. */
+  TANDEM_CONSOLE_LOGIN_MAX_FAILURES: int(5, 1),
+  TANDEM_CONSOLE_LOGIN_WINDOW_S: int(60, 1),
   /** Largest dataset the console accepts in one upload, in bytes. */
   TANDEM_CONSOLE_UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
   TANDEM_DATA_DIR: z.string().default('.tandem'),

@@ -33,6 +33,12 @@ export interface Keys {
   masterFence(): string;
   /** A random value the primary sets once (apps/master/src/data-loss.ts): gone or changed means Redis lost its data. */
   epoch(): string;
+  /**
+   * The console's login sessions, by the SHA-256 of the session id (so Redis holds no usable cookie),
+   * and the recent login attempts of one client address: only apps/console/src/sessions.ts calls these.
+   */
+  consoleSession(idHash: string): string;
+  consoleLoginAttempts(address: string): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -58,6 +64,8 @@ export function keys(prefix: string): Keys {
     masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
     masterFence: () => `${prefix}:master:{log}:fence`,
     epoch: () => `${prefix}:epoch`,
+    consoleSession: (idHash) => `${prefix}:console:session:${idHash}`,
+    consoleLoginAttempts: (address) => `${prefix}:console:login:${address}`,
   };
 }
 

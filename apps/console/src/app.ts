@@ -21,7 +21,7 @@ import { formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
-import { clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
+import { authOfResponse, clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
 import { ConsoleError } from './errors.ts';
 import { receiveUpload, uploadQuery } from './upload.ts';
 import { apiIds, apiIdFields, postedIds } from './request-ids.ts';
@@ -65,8 +65,10 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.use((req, res, next) => (isUpload(req) ? next() : json(req, res, next)));
   app.use(guardRequests(guard, (path) => path === '/login' || path.startsWith('/static/')));
 
+  /** The form token of the page being answered: its session's own, or the open console's. */
+  const csrf = (res: Response) => authOfResponse(res)?.csrf ?? '';
   const send = (req: Request, res: Response, title: string, body: Html, status = 200) =>
-    res.status(status).type('html').send(layout({ csrf: guard.csrf, locked: guard.locked, path: req.path }, title, body).value);
+    res.status(status).type('html').send(layout({ csrf: csrf(res), locked: guard.locked, path: req.path }, title, body).value);
   const fragment = (req: Request) => req.query.fragment === '1';
 
   // bull-board, read-only: the masters own the tasks; a retry or a removal by hand would fight them.
@@ -85,17 +87,32 @@ export function createConsole(o: ConsoleOptions): express.Express {
     if (!guard.locked) return res.redirect(303, '/');
     send(req, res, 'Log in', loginPage(localPath(req.query.next)));
   });
-  app.post('/login', (req, res) => {
+  app.post('/login', async (req, res) => {
     const next = localPath(req.body?.next);
-    if (!guard.locked) return res.redirect(303, next);
+    if (!guard.sessions) return res.redirect(303, next);
+    // The socket's address: the console trusts no X-Forwarded-For, so clients behind one proxy share a limit.
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const attempt = await guard.sessions.attempt(address);
+    if (!attempt.admitted) {
+      const { maxFailures, windowS } = guard.sessions.settings;
+      o.log.warn({ address, retryAfterS: attempt.retryAfterS }, 'console login refused: too many failed attempts');
+      res.set('Retry-After', String(attempt.retryAfterS));
+      send(req, res, 'Log in', loginPage(next, `Too many failed logins from ${address} (${maxFailures} in ${windowS} s, TANDEM_CONSOLE_LOGIN_MAX_FAILURES): try again in ${attempt.retryAfterS} s.`), 429);
+      return;
+    }
     if (typeof req.body?.token !== 'string' || !guard.checkToken(req.body.token)) {
+      o.log.warn({ address }, 'console login with a wrong token');
       send(req, res, 'Log in', loginPage(next, 'That is not the token this console was started with.'), 401);
       return;
     }
-    res.set('Set-Cookie', sessionCookie(guard, req.secure));
+    await attempt.forget();
+    const session = await guard.sessions.create();
+    res.set('Set-Cookie', sessionCookie(session.id, guard.sessions.settings.ttlS, req.secure));
     res.redirect(303, next);
   });
-  app.post('/logout', (_req, res) => {
+  app.post('/logout', async (_req, res) => {
+    const id = authOfResponse(res)?.sessionId;
+    if (id) await guard.sessions?.revoke(id);
     res.set('Set-Cookie', clearedCookie);
     res.redirect(303, '/login');
   });
@@ -162,12 +179,12 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/cluster', async (req, res) => {
     const body = cluster(await platform.cluster());
     if (fragment(req)) return res.type('html').send(body.value);
-    send(req, res, 'Cluster', clusterPage(body, guard.csrf));
+    send(req, res, 'Cluster', clusterPage(body, csrf(res)));
   });
   app.post('/cluster/gc', async (req, res) => {
     const report = await platform.gc((req.body as Record<string, unknown> | undefined)?.dryRun === '1');
     o.log.info({ dryRun: report.dryRun, jobs: report.orphanJobs, keys: report.keys, bytes: report.bytes }, 'gc from the console');
-    send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster()), guard.csrf, report));
+    send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster()), csrf(res), report));
   });
   app.get('/datasets', async (req, res) => {
     send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes));
@@ -184,7 +201,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/jobs/new', async (req, res) => {
     const dataset = typeof req.query.dataset === 'string' ? req.query.dataset : undefined;
     const type = typeof req.query.type === 'string' ? req.query.type : undefined;
-    send(req, res, 'New job', newJobPage(guard.csrf, platform.types(), await platform.datasets(), { dataset, type }));
+    send(req, res, 'New job', newJobPage(csrf(res), platform.types(), await platform.datasets(), { dataset, type }));
   });
   app.post('/jobs', async (req, res) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
@@ -202,7 +219,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
     } catch (err) {
       const f = failure(err);
       if (f.code === 'internal') throw err;
-      send(req, res, 'New job', newJobPage(guard.csrf, platform.types(), await platform.datasets(), form, f.message), f.status === 404 ? 400 : f.status);
+      send(req, res, 'New job', newJobPage(csrf(res), platform.types(), await platform.datasets(), form, f.message), f.status === 404 ? 400 : f.status);
     }
   });
   app.get('/jobs/:id', async (req, res) => {
@@ -211,7 +228,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
       platform.timeline(s),
       s.phase === 'done' && !s.outputLost ? platform.outputHead(s, 20).catch(() => null) : Promise.resolve(null),
     ]);
-    const body = jobLive(guard.csrf, s, timeline, output);
+    const body = jobLive(csrf(res), s, timeline, output);
     if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
     send(req, res, `Job ${s.id}`, jobPage(s, body));
   });

@@ -5,6 +5,7 @@ import { loadRegistry, type Registry } from '@tandem/jobs';
 import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
 import { makeGuard } from './security.ts';
+import { ConsoleSessions } from './sessions.ts';
 
 let cfg!: Config;
 let registry!: Registry;
@@ -20,7 +21,8 @@ const queues = QUEUES.map((q) => new Queue(q, { connection: connections.connect(
 // A page waits a few seconds for a primary at most, then says there is none.
 const client = masterClient(cfg, { retryForMs: 8000 });
 const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL });
-const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN);
+const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSION_S, maxFailures: cfg.TANDEM_CONSOLE_LOGIN_MAX_FAILURES, windowS: cfg.TANDEM_CONSOLE_LOGIN_WINDOW_S });
+const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
 const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });
 const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT' };
 const server = listenOrExit(app, where, log, () => {

@@ -2,21 +2,27 @@
  * The console's guards.
  *
  * - Token: with TANDEM_CONSOLE_TOKEN set, every page, API call and bull-board needs it, either as
- *   `Authorization: Bearer <token>` (scripts) or as the session cookie the login form sets
- *   (HttpOnly, SameSite=Strict; its value is an HMAC of the token, never the token itself). Without
- *   a token the console is open, which is why it listens on 127.0.0.1 unless told otherwise.
+ *   `Authorization: Bearer <token>` (scripts) or as a login session (sessions.ts): the login form
+ *   sets a cookie (HttpOnly, SameSite=Strict, Secure when the request came over TLS) holding a random
+ *   session id, never the token, and logout revokes it. Without a token the console is open, which
+ *   is why it listens on 127.0.0.1 unless told otherwise.
  * - Cross-site requests: a state-changing request (anything but GET/HEAD) that a browser sends
  *   must come from the console's own pages (Sec-Fetch-Site or Origin), and, to the console's own
- *   routes, carry the page's CSRF token (a form field or the X-CSRF-Token header). A request with
- *   the bearer token is a script's and needs neither; so does one without any browser header when
- *   no token is set (curl against an open console).
+ *   routes, carry the page's form token (a form field or the X-CSRF-Token header): the session's own
+ *   one, or, on an open console, one drawn at start. A request with the bearer token is a script's
+ *   and needs neither; so does one without any browser header when no token is set (curl against an
+ *   open console).
  * - Headers: no sniffing, no framing, no referrer to other sites, and on the console's pages a
  *   Content-Security-Policy that allows only its own scripts and styles (bull-board, under
  *   /queues, brings its own inline bootstrap and is left without it).
+ *
+ * `req.secure` is the socket's own TLS: the console trusts no X-Forwarded-* header, so a proxy in
+ * front of it that ends TLS yields cookies without Secure.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { TandemError, errorBody } from '@tandem/shared';
+import type { ConsoleSessions } from './sessions.ts';
 
 export const COOKIE = 'tandem_console';
 
@@ -25,11 +31,19 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface Guard {
   /** Whether a token is required. */
   locked: boolean;
-  /** The CSRF token the console's pages carry. */
-  csrf: string;
-  /** The session cookie's value for a correct token. */
-  session: string;
+  /** The sessions of a locked console; null on an open one. */
+  sessions: ConsoleSessions | null;
   checkToken(given: string): boolean;
+  /** The form token of an open console's pages, drawn at start. */
+  openCsrf: string;
+}
+
+/** How a request proved itself, and the form token its pages carry. */
+export interface Auth {
+  via: 'open' | 'bearer' | 'session';
+  csrf: string;
+  /** The session's id, for logout. */
+  sessionId?: string;
 }
 
 function same(a: string, b: string): boolean {
@@ -38,15 +52,12 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function makeGuard(token: string | undefined): Guard {
-  // Derived from the token when there is one, so sessions and open pages survive a console restart.
-  const secret = token ? createHash('sha256').update(`tandem-console:${token}`).digest() : randomBytes(32);
-  const mac = (what: string) => createHmac('sha256', secret).update(what).digest('base64url');
+export function makeGuard(token: string | undefined, sessions: ConsoleSessions): Guard {
   return {
     locked: token !== undefined,
-    csrf: mac('csrf'),
-    session: mac('session'),
+    sessions: token !== undefined ? sessions : null,
     checkToken: (given) => token !== undefined && same(given, token),
+    openCsrf: randomBytes(32).toString('base64url'),
   };
 }
 
@@ -59,14 +70,18 @@ function cookies(req: Request): Record<string, string> {
   return out;
 }
 
-/** How the request proved itself: 'open' (no token set), 'bearer', 'cookie', or null. */
-export function authOf(g: Guard, req: Request): 'open' | 'bearer' | 'cookie' | null {
+/** How the request proved itself, or null: the bearer token, a live session, or an open console. */
+export async function authOf(g: Guard, req: Request): Promise<Auth | null> {
   const bearer = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '')?.[1];
-  if (bearer !== undefined && g.checkToken(bearer.trim())) return 'bearer';
-  if (!g.locked) return 'open';
-  const c = cookies(req)[COOKIE];
-  return c !== undefined && same(c, g.session) ? 'cookie' : null;
+  if (bearer !== undefined && g.checkToken(bearer.trim())) return { via: 'bearer', csrf: '' };
+  if (!g.sessions) return { via: 'open', csrf: g.openCsrf };
+  const id = cookies(req)[COOKIE];
+  const s = id === undefined ? null : await g.sessions.find(id);
+  return s ? { via: 'session', csrf: s.csrf, sessionId: s.id } : null;
 }
+
+/** The Auth the guard found for this request (null on an open path without credentials). */
+export const authOfResponse = (res: Response): Auth | null => (res.locals.auth as Auth | null | undefined) ?? null;
 
 export function securityHeaders(req: Request, res: Response, next: NextFunction): void {
   res.set('X-Content-Type-Options', 'nosniff');
@@ -96,32 +111,41 @@ const fromBrowser = (req: Request) => req.get('origin') !== undefined || req.get
  */
 export function guardRequests(g: Guard, open: (path: string) => boolean) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const api = req.path.startsWith('/api/') || req.path.startsWith('/queues/api/');
-    const auth = authOf(g, req);
-    if (!auth && !open(req.path)) {
-      if (api || !SAFE.has(req.method)) {
-        refuse(res, new TandemError('unauthorized', 'this console needs its token: log in at /login, or send Authorization: Bearer <token>'));
-      } else {
-        res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
-      }
-      return;
-    }
-    if (SAFE.has(req.method) || auth === 'bearer') return next();
-    if (crossSite(req)) {
-      refuse(res, new TandemError('forbidden', 'refused a cross-site request: the console accepts changes only from its own pages'));
-      return;
-    }
-    // bull-board's own page sends its changes without our token; the same-origin check covers it.
-    if (req.path.startsWith('/queues') || req.path === '/login') return next();
-    if (auth === 'cookie' || fromBrowser(req)) {
-      const given = req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf;
-      if (typeof given !== 'string' || !same(given, g.csrf)) {
-        refuse(res, new TandemError('forbidden', 'missing or stale form token: reload the page and try again'));
-        return;
-      }
-    }
-    next();
+    authOf(g, req).then((auth) => check(g, open, auth, req, res, next), next);
   };
+}
+
+function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req: Request, res: Response, next: NextFunction): void {
+  res.locals.auth = auth;
+  const api = req.path.startsWith('/api/') || req.path.startsWith('/queues/api/');
+  if (!auth && !open(req.path)) {
+    // Logging out of a session that already ended: nothing to revoke, only a dead cookie to drop.
+    if (req.path === '/logout' && req.method === 'POST') {
+      res.set('Set-Cookie', clearedCookie).redirect(303, '/login');
+      return;
+    }
+    if (api || !SAFE.has(req.method)) {
+      refuse(res, new TandemError('unauthorized', 'this console needs its token: log in at /login (your session may have ended or been logged out), or send Authorization: Bearer <token>'));
+    } else {
+      res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+    }
+    return;
+  }
+  if (SAFE.has(req.method) || auth?.via === 'bearer') return next();
+  if (crossSite(req)) {
+    refuse(res, new TandemError('forbidden', 'refused a cross-site request: the console accepts changes only from its own pages'));
+    return;
+  }
+  // bull-board's own page sends its changes without our token; the same-origin check covers it.
+  if (req.path.startsWith('/queues') || req.path === '/login') return next();
+  if (auth?.via === 'session' || fromBrowser(req)) {
+    const given = req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf;
+    if (!auth || typeof given !== 'string' || !same(given, auth.csrf)) {
+      refuse(res, new TandemError('forbidden', 'missing or stale form token: reload the page and try again'));
+      return;
+    }
+  }
+  next();
 }
 
 /** A `next` target after login: a path on this console, nothing else. */
@@ -129,8 +153,8 @@ export function localPath(next: unknown): string {
   return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
 }
 
-export function sessionCookie(g: Guard, secure: boolean): string {
-  return `${COOKIE}=${encodeURIComponent(g.session)}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}`;
+export function sessionCookie(id: string, maxAgeS: number, secure: boolean): string {
+  return `${COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeS}${secure ? '; Secure' : ''}`;
 }
 
 export const clearedCookie = `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;

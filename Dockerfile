@@ -1,4 +1,5 @@
 # One image for every Tandem process; docker-compose.yml picks the process with `command`.
+# Pushed under TANDEM_IMAGE:TANDEM_TAG (see the README's "Running on several hosts").
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -15,5 +16,9 @@ COPY shared shared
 COPY jobs jobs
 COPY apps apps
 COPY bin bin
+# Mount points: extra job types (TANDEM_JOBS_DIR) and the cli's --out folder.
+RUN mkdir -p jobs.d out
 ENV NODE_ENV=production
+# The view service, the masters and the console; healthchecks fetch /health on these.
+EXPOSE 7000 7100 7300
 CMD ["node", "--import", "tsx", "apps/master/src/main.ts"]

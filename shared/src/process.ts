@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { isIP } from 'node:net';
 import type { Logger } from './log.ts';
 
 /**
@@ -29,4 +30,24 @@ export function listenOrExit(app: RequestListener, where: { host: string; port: 
     process.exit(EXIT_CONFIG);
   });
   return server;
+}
+
+/** True for an address only this machine can reach: 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+/**
+ * Refuses a listener that other machines can reach while TANDEM_SECRET is unset: such a process
+ * would accept pings, submits and replica streams from anyone on the network. Thrown inside
+ * `startService`, so the process ends with EXIT_CONFIG and this message.
+ */
+export function requireSecretToBind(where: { host: string; hostVar: string }, env: NodeJS.ProcessEnv = process.env): void {
+  if (isLoopbackHost(where.host) || (env.TANDEM_SECRET ?? '') !== '') return;
+  throw new Error(
+    `${where.hostVar}=${where.host} accepts connections from other machines, but TANDEM_SECRET is unset, so anyone who can reach the port could change the cluster; ` +
+      'set TANDEM_SECRET to the same random value on every host (for example `openssl rand -hex 32`), or listen on 127.0.0.1',
+  );
 }

@@ -55,6 +55,10 @@ export function createConsole(o: ConsoleOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
+  // For container healthchecks, before the guard: answers without a login, so it says nothing.
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true });
+  });
   app.use('/static', express.static(fileURLToPath(new URL('./public/', import.meta.url)), { maxAge: '1h' }));
   // Small bodies only: forms and JSON. An upload's body is the file, whatever its content type
   // says, and streams into the dataset store (see upload.ts).

@@ -1,6 +1,6 @@
 /** Console process: the web UI (pages, JSON API, bull-board at /queues). */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, masterClient, startService, type Config } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, requireSecretToBind, masterClient, startService, type Config } from '@tandem/shared';
 import { loadRegistry, type Registry } from '@tandem/jobs';
 import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
@@ -11,6 +11,7 @@ let cfg!: Config;
 let registry!: Registry;
 await startService('console', async () => {
   cfg = loadConfig();
+  requireSecretToBind({ host: cfg.TANDEM_CONSOLE_HOST, hostVar: 'TANDEM_CONSOLE_HOST' });
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);

@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, startService, type Config, type QueueName } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -11,6 +11,7 @@ let cfg!: Config;
 let registry!: Registry;
 await startService('master', async () => {
   cfg = loadConfig();
+  requireSecretToBind({ host: cfg.TANDEM_MASTER_HOST, hostVar: 'TANDEM_MASTER_HOST' });
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 });
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);

@@ -11,6 +11,10 @@ import type { ViewService } from './service.ts';
 export function createViewApi(vs: ViewService, log: Logger): express.Express {
   const app = express();
   app.use(express.json({ limit: '16kb' }));
+  // For container healthchecks: answers without a secret, so it says nothing about the view.
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true });
+  });
   app.post('/ping', async (req, res) => {
     const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
     vs.clock.receive(ping.clock ?? 0);
@@ -24,7 +28,7 @@ export function createViewApi(vs: ViewService, log: Logger): express.Express {
   app.get('/status', (_req, res) => {
     res.json({ ok: true, ...vs.status() } satisfies ViewStatus & { ok: true });
   });
-  app.use((req, _res, next) => next(new TandemError('not_found', `the view service has no ${req.method} ${req.path}; it answers POST /ping, GET /view and GET /status`)));
+  app.use((req, _res, next) => next(new TandemError('not_found', `the view service has no ${req.method} ${req.path}; it answers POST /ping, GET /view, GET /status and GET /health`)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = asTandemError(err, (x) => log.error({ err: x.message, stack: x.stack }, 'request failed'));
     res.status(e.status).json(errorBody(e));

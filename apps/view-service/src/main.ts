@@ -1,5 +1,5 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
-import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, startService, type Config } from '@tandem/shared';
+import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, requireSecretToBind, startService, type Config } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -8,6 +8,7 @@ import { UnreadableViewStateError, redisViewStore } from './view-store.ts';
 let cfg!: Config;
 await startService('view-service', async () => {
   cfg = loadConfig();
+  requireSecretToBind({ host: cfg.TANDEM_VIEW_HOST, hostVar: 'TANDEM_VIEW_HOST' });
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
 const connections = new ServiceConnections(cfg.REDIS_URL, log);

@@ -1,0 +1,129 @@
+// docker-compose.yml as an operator reads it, checked with Debian's docker-compose (`config` only:
+// no Docker daemon here): it validates with .env.example filled in, refuses to without the secret
+// or the Redis password, and the resolved file has the multi-host properties: named images,
+// healthchecks on /health, depends_on service_healthy, Redis unpublished and password-protected,
+// the jobs folder and the cli's out/ folder mounted. .env.example lists every Tandem variable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../apps/cli/src/processes.ts';
+import { configSchema } from '../shared/src/config.ts';
+
+type Service = {
+  image?: string; build?: unknown; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>;
+  ports?: (string | { published?: number | string })[]; volumes?: (string | { source?: string; target?: string })[];
+  healthcheck?: { test?: string[] }; depends_on?: Record<string, { condition?: string }>;
+};
+
+// What an operator's filled-in .env holds; the shell's values win over --env-file's. The processes'
+// env file (TANDEM_ENV_FILE) carries one tuned variable, to see it reach every Tandem process.
+const tmp = mkdtempSync(join(tmpdir(), 'tandem-compose-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const processEnvFile = join(tmp, 'tandem.env');
+writeFileSync(processEnvFile, 'TANDEM_LOCK_MS=5000\nTANDEM_SECRET=\n');
+const filled = { TANDEM_SECRET: 'test-secret-0123456789', TANDEM_REDIS_PASSWORD: 'testpassword42', TANDEM_ENV_FILE: processEnvFile };
+
+function composeConfig(env: Record<string, string>, files = ['docker-compose.yml']): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', f]), '--env-file', '.env.example', 'config'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    // Only what the test gives: a TANDEM_* variable of the machine running the test must not leak in.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new Error('docker-compose is not installed: this test validates docker-compose.yml with it (apt-get install -y docker-compose; .ci/run installs it)');
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** docker-compose prints YAML; its own dependency PyYAML turns it into JSON, so no YAML parser is needed here. */
+function parse(yaml: string): { services: Record<string, Service> } {
+  const json = execFileSync('python3', ['-c', 'import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: yaml, encoding: 'utf8' });
+  return JSON.parse(json);
+}
+
+const tandemServices = ['view-service', 'master-a', 'master-b', 'worker', 'console', 'cli'];
+const listeners: Record<string, number> = { 'view-service': 7000, 'master-a': 7100, 'master-b': 7100, console: 7300 };
+
+test('docker-compose.yml validates with .env.example filled in, and has the multi-host properties', () => {
+  console.log('scenario: docker-compose config with .env.example and a secret and Redis password');
+  const r = composeConfig(filled);
+  assert.equal(r.status, 0, `docker-compose config failed:\n${r.stderr}`);
+  const { services } = parse(r.stdout);
+  assert.deepEqual(Object.keys(services).sort(), ['cli', 'console', 'master-a', 'master-b', 'redis', 'view-service', 'worker']);
+
+  for (const name of tandemServices) {
+    const s = services[name];
+    assert.match(s.image ?? '', /^[a-z0-9][a-z0-9._\/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, `${name}: a pushable image name with a tag`);
+    assert.ok(s.build, `${name}: built from the repository too`);
+    assert.equal(s.environment?.TANDEM_SECRET, filled.TANDEM_SECRET, `${name}: gets the secret`);
+    assert.equal(s.environment?.REDIS_URL, `redis://:${filled.TANDEM_REDIS_PASSWORD}@redis:6379`, `${name}: reaches Redis with the password`);
+    assert.equal(s.environment?.TANDEM_LOCK_MS, '5000', `${name}: Tandem's variables come from the env file`);
+    // The view service runs no job code, so it alone has no jobs folder.
+    if (name === 'view-service') continue;
+    assert.equal(s.environment?.TANDEM_JOBS_DIR, '/app/jobs.d', `${name}: loads the mounted job types`);
+    const mounts = (s.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+    assert.ok(mounts.some((m) => m.endsWith(':/app/jobs.d:ro')), `${name}: jobs folder mounted read-only (${mounts.join(', ')})`);
+  }
+  assert.equal(new Set(tandemServices.map((n) => services[n].image)).size, 1, 'one image for every Tandem process');
+
+  for (const [name, port] of Object.entries(listeners)) {
+    const s = services[name];
+    const check = (s.healthcheck?.test ?? []).join(' ');
+    assert.ok(check.includes(`http://127.0.0.1:${port}/health`), `${name}: healthcheck against its /health (${check})`);
+    assert.ok(check.includes('fetch('), `${name}: the healthcheck uses node's fetch (the image has no curl)`);
+    assert.equal(s.environment?.[{ 'view-service': 'TANDEM_VIEW_HOST', console: 'TANDEM_CONSOLE_HOST' }[name] ?? 'TANDEM_MASTER_HOST'], '0.0.0.0');
+  }
+  assert.match((services.redis.healthcheck?.test ?? []).join(' '), /redis-cli ping/);
+
+  // Everything waits for what it needs to be healthy, not merely started.
+  for (const name of ['view-service', 'master-a', 'master-b', 'worker', 'console', 'cli']) {
+    const deps = services[name].depends_on ?? {};
+    assert.ok(Object.keys(deps).length > 0, `${name}: depends on something`);
+    for (const [dep, d] of Object.entries(deps)) assert.equal(d.condition, 'service_healthy', `${name} -> ${dep}`);
+  }
+  for (const name of ['master-a', 'master-b', 'console', 'cli']) assert.ok(services[name].depends_on?.['view-service'], `${name} waits for the view service`);
+
+  const redis = services.redis;
+  assert.equal(redis.ports, undefined, 'Redis is not published to the host by default');
+  assert.match((redis.command ?? []).join(' '), /--requirepass "\$\$?REDISCLI_AUTH"/, 'redis-server gets a password');
+  assert.equal(redis.environment?.REDISCLI_AUTH, filled.TANDEM_REDIS_PASSWORD, 'the password comes from the env file');
+
+  // Published ports stay on this machine unless TANDEM_PUBLISH_ADDR says otherwise.
+  for (const name of Object.keys(listeners)) {
+    for (const p of services[name].ports ?? []) assert.match(String(typeof p === 'string' ? p : JSON.stringify(p)), /^127\.0\.0\.1:/, `${name}: ${JSON.stringify(p)}`);
+  }
+  assert.ok((services.cli.volumes ?? []).some((v) => typeof v === 'string' && /:\/app\/out(:rw)?$/.test(v)), 'cli writes --out into a mounted folder');
+});
+
+test('docker-compose config refuses to run without the secret or the Redis password, naming the variable', () => {
+  for (const missing of ['TANDEM_SECRET', 'TANDEM_REDIS_PASSWORD'] as const) {
+    console.log(`scenario: docker-compose config with ${missing} left empty, as in .env.example`);
+    const env: Record<string, string> = { ...filled };
+    delete env[missing];
+    const r = composeConfig(env);
+    assert.notEqual(r.status, 0, `config passed without ${missing}`);
+    assert.match(r.stderr, new RegExp(`set ${missing} in \\.env`));
+  }
+});
+
+test('docker-compose.redis-host.yml publishes Redis for the other hosts', () => {
+  const r = composeConfig(filled, ['docker-compose.yml', 'docker-compose.redis-host.yml']);
+  assert.equal(r.status, 0, r.stderr);
+  const ports = parse(r.stdout).services.redis.ports ?? [];
+  assert.deepEqual(ports.map(String), ['0.0.0.0:6379:6379/tcp']);
+});
+
+test('.env.example documents every variable Tandem reads, with its default', () => {
+  const text = readFileSync(join(repoRoot, '.env.example'), 'utf8');
+  const defaults = configSchema.parse({}) as Record<string, unknown>;
+  for (const name of Object.keys(configSchema.shape)) {
+    const line = text.split('\n').find((l) => new RegExp(`^#? ?${name}=`).test(l));
+    assert.ok(line, `.env.example has no line for ${name} (shared/src/config.ts reads it)`);
+    const value = line.slice(line.indexOf('=') + 1);
+    assert.equal(value, String(defaults[name] ?? ''), `${name}: .env.example shows ${value}, the default is ${defaults[name]}`);
+  }
+});

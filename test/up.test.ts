@@ -1,14 +1,16 @@
 // `tandem up` (what `npm start` runs): starts its own redis-server when none answers, the view
 // service, two masters and workers; runs a job end to end through the CLI, also while its primary
 // master is SIGKILLed mid-job; stops every process it started on Ctrl-C (SIGINT); and, started
-// again on the same data folder, still has every job.
+// again on the same data folder, still has every job. It makes a cluster secret in its data folder
+// (mode 0600, never printed), which every command run there finds, and uses it again on a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { authHeader } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './harness/cluster.ts';
 import { freePort, waitFor } from './harness/wait.ts';
@@ -77,6 +79,13 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     await waitFor(() => started.out().includes('tandem: up:'), { what: 'tandem up to report ready', timeoutMs: 60_000 });
     assert.match(started.out(), new RegExp(`started redis-server on port ${redisPort}`));
     assert.ok(existsSync(join(dataDir, 'redis')), 'Redis keeps its data under TANDEM_DATA_DIR');
+    const secretFile = join(dataDir, 'secret');
+    assert.equal(statSync(secretFile).mode & 0o777, 0o600, 'the cluster secret is readable by its owner only');
+    const secret = readFileSync(secretFile, 'utf8').trim();
+    assert.ok(secret.length >= 32);
+    assert.ok(!started.out().includes(secret), 'tandem up prints no secret');
+    const auth = { headers: authHeader(secret) };
+    assert.equal((await fetch(`http://127.0.0.1:${masterPort}/jobs`)).status, 401, 'the masters refuse a request without the secret');
     // The platform's processes (tsx may also run an esbuild helper, which is not ours to count).
     const listed = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('esbuild'));
     const children = listed.map((l) => Number(l.trim().split(' ')[0]));
@@ -107,11 +116,11 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     assert.equal((await run(['dataset', 'put', 'big', join(dataDir, 'big.txt')], env)).code, 0);
     const bigOut = join(dataDir, 'big-out.txt');
     const running = run(['job', 'run', 'crash', '--dataset', 'big', '--partitions', '2', '--param', 'crashRate=0', '--param', 'maxSleepMs=1000', '--out', bigOut], env);
-    const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { pid: number; role: string; jobs: number };
+    const health = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/health`, auth)).json()) as { pid: number; role: string; jobs: number };
     await waitFor(async () => (await health(masterPort)).jobs >= 2, { what: 'the second job to be submitted' });
     const primary = await health(masterPort);
     assert.equal(primary.role, 'primary');
-    const { jobs } = (await (await fetch(`http://127.0.0.1:${masterPort}/jobs`)).json()) as { jobs: { phase: string }[] };
+    const { jobs } = (await (await fetch(`http://127.0.0.1:${masterPort}/jobs`, auth)).json()) as { jobs: { phase: string }[] };
     assert.equal(jobs[0].phase, 'map', 'the primary dies mid-job');
     process.kill(primary.pid, 'SIGKILL');
     const big = await running;
@@ -135,6 +144,9 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
       assert.equal(ls.code, 0, ls.stderr);
       const table = (JSON.parse(ls.stdout) as { type: string; phase: string }[]).map((j) => `${j.type} ${j.phase}`).sort();
       assert.deepEqual(table, ['crash done', 'wordcount done'], 'both jobs are still in the table after a stop and a start');
+      assert.equal(readFileSync(secretFile, 'utf8').trim(), secret, 'a second tandem up keeps the secret it made');
+      assert.doesNotMatch(restarted.out(), /made a cluster secret/);
+      assert.ok(!restarted.out().includes(secret));
       const stopped = new Promise<number | null>((r) => again.once('exit', (code) => r(code)));
       again.kill('SIGINT');
       assert.equal(await stopped, 0);

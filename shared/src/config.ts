@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { MIN_SECRET_LENGTH } from './cluster-auth.ts';
 import { formatIssues } from './protocol.ts';
+
+/** Variables whose value an error message must not repeat. */
+const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
 
 /**
  * Every tunable of every process, read from the environment once and validated, so a typo in a
@@ -95,6 +99,11 @@ export const configSchema = z.object({
   /** Largest dataset the console accepts in one upload, in bytes. */
   TANDEM_CONSOLE_UPLOAD_MAX_BYTES: int(2 * 1024 ** 3, 1),
   TANDEM_DATA_DIR: z.string().default('.tandem'),
+  /**
+   * The cluster secret: when set, every internal request and every client's carries it, and the
+   * view service and the masters refuse any request without it. Empty means unset.
+   */
+  TANDEM_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(MIN_SECRET_LENGTH, `use at least ${MIN_SECRET_LENGTH} characters (for example: openssl rand -base64 32)`).optional()),
   TANDEM_WORKERS: int(2, 1),
 });
 
@@ -105,7 +114,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = formatIssues(parsed.error, { name: (path) => `${path}=${JSON.stringify(env[path])}`, separator: '\n  ' });
+    const lines = formatIssues(parsed.error, { name: (path) => (SECRET_VARS.has(path) ? `${path} (value not shown)` : `${path}=${JSON.stringify(env[path])}`), separator: '\n  ' });
     throw new ConfigError(`invalid configuration:\n  ${lines}`);
   }
   return parsed.data;

@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { authHeader } from './cluster-auth.ts';
 import { TandemError, codeForStatus, errorOf } from './protocol.ts';
 
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
@@ -22,6 +23,8 @@ export interface JsonRequest {
   body?: unknown;
   /** The longest the connection may stay silent (long polls included). */
   timeoutMs: number;
+  /** The cluster secret (TANDEM_SECRET), sent as a bearer token when set. */
+  secret?: string;
 }
 
 /**
@@ -40,7 +43,7 @@ export function requestJson<T>(url: string, req: JsonRequest): Promise<JsonReply
         // An IPv6 literal comes bracketed in a URL, not in a host name.
         host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search,
         method: data ? 'POST' : 'GET',
-        headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+        headers: { ...authHeader(req.secret), ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
         timeout: req.timeoutMs,
       },
       (res) => {

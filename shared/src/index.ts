@@ -22,5 +22,6 @@ export * from './event-log.ts';
 export * from './content-cache.ts';
 export * from './format.ts';
 export * from './http-json.ts';
+export * from './cluster-auth.ts';
 export * from './sleep.ts';
 export * from './scripts.ts';

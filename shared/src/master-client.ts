@@ -46,6 +46,8 @@ export interface MasterClientOptions {
    * a client that asked again at once would cost the master (and itself) a status per event.
    */
   pollIntervalMs?: number;
+  /** The cluster secret (TANDEM_SECRET), sent with every request when set. */
+  secret?: string;
 }
 
 /**
@@ -75,7 +77,7 @@ export class MasterClient {
   private viewSeen = false;
   private masterSeen = false;
   private lastPollAt = 0;
-  private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl'>;
+  private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl' | 'secret'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl' | 'secret'>;
 
   constructor(opts: MasterClientOptions) {
     if (!opts.viewUrl && !opts.masterUrl) throw new Error('MasterClient needs a viewUrl or a masterUrl');
@@ -93,7 +95,7 @@ export class MasterClient {
     this.viewLookups++;
     let reply: JsonReply<unknown>;
     try {
-      reply = await requestJson(new URL('/view', this.opts.viewUrl).href, { timeoutMs: 5000 });
+      reply = await requestJson(new URL('/view', this.opts.viewUrl).href, { timeoutMs: 5000, secret: this.opts.secret });
     } catch (err) {
       // Nothing has ever answered there: a wrong address or nothing running, not a failover to wait out.
       if (!this.viewSeen && !(err instanceof TandemError)) {
@@ -102,6 +104,9 @@ export class MasterClient {
       throw new Error(`view service at ${this.opts.viewUrl}: ${(err as Error).message}`);
     }
     this.viewSeen = true;
+    // A wrong secret stays wrong: waiting out the retry deadline would only hide it.
+    const refused = errorOf(reply.status, reply.body);
+    if (refused?.code === 'unauthorized') throw new MasterError(refused.code, `the view service at ${this.opts.viewUrl}: ${refused.message}`);
     const parsed = viewReplySchema.safeParse(reply.body);
     if (!parsed.success) throw new Error(`the view service at ${this.opts.viewUrl} answered ${reply.status} without a view: ${JSON.stringify(reply.body).slice(0, 200)}`);
     const { view } = parsed.data;
@@ -126,13 +131,13 @@ export class MasterClient {
       try {
         base = await this.primary();
       } catch (err) {
-        if (err instanceof MasterUnreachableError) throw err;
+        if (err instanceof MasterUnreachableError || err instanceof MasterError) throw err;
         lastErr = err as Error;
         continue;
       }
       let reply: JsonReply<unknown>;
       try {
-        reply = await requestJson(new URL(path, base).href, { body: typeof body === 'function' ? body() : body, timeoutMs: this.opts.timeoutMs });
+        reply = await requestJson(new URL(path, base).href, { body: typeof body === 'function' ? body() : body, timeoutMs: this.opts.timeoutMs, secret: this.opts.secret });
       } catch (err) {
         if (err instanceof TandemError) throw new MasterError(err.code, `master at ${base}: ${err.message}`);
         const e = err as NodeJS.ErrnoException;
@@ -234,6 +239,6 @@ export class MasterClient {
 }
 
 /** The client a configured process uses: through the view service, or pinned to TANDEM_MASTER_URL when set. */
-export function masterClient(cfg: { TANDEM_VIEW_URL: string; TANDEM_MASTER_URL?: string }, opts: Omit<MasterClientOptions, 'viewUrl' | 'masterUrl'> = {}): MasterClient {
-  return new MasterClient({ ...opts, viewUrl: cfg.TANDEM_VIEW_URL, masterUrl: cfg.TANDEM_MASTER_URL });
+export function masterClient(cfg: { TANDEM_VIEW_URL: string; TANDEM_MASTER_URL?: string; TANDEM_SECRET?: string }, opts: Omit<MasterClientOptions, 'viewUrl' | 'masterUrl' | 'secret'> = {}): MasterClient {
+  return new MasterClient({ ...opts, viewUrl: cfg.TANDEM_VIEW_URL, masterUrl: cfg.TANDEM_MASTER_URL, secret: cfg.TANDEM_SECRET });
 }

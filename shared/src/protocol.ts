@@ -399,6 +399,8 @@ export const masterHealthSchema = z.object({
   alerts: z.array(z.string()),
 });
 export type MasterHealth = z.infer<typeof masterHealthSchema>;
+/** /health's answer to a request without the cluster secret: alive, and in which role, nothing more. */
+export type MasterLiveness = Pick<MasterHealth, 'ok' | 'role'>;
 
 /** POST /gc: delete (or, with dryRun, only list) the job data in Redis that no job in the table owns. */
 export const gcRequestSchema = z.object({ dryRun: z.boolean().default(false) });

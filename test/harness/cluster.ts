@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { MasterClient, keys, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
+import { MasterClient, authHeader, keys, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
 import { repoRoot, spawnApp, type AppName } from '../../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { freePort, waitFor } from './wait.ts';
@@ -107,9 +107,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
   async function startProcesses(): Promise<Cluster> {
     const viewUrl = env.TANDEM_VIEW_URL!;
+    // A cluster started with TANDEM_SECRET refuses the harness's own looks without it.
+    const headers = authHeader(env.TANDEM_SECRET);
     const startViewService = async () => {
       const p = launch('view-service');
-      await waitFor(async () => (await fetch(new URL('/view', viewUrl))).ok, { what: 'view service /view', timeoutMs: 30_000 });
+      await waitFor(async () => (await fetch(new URL('/view', viewUrl), { headers })).ok, { what: 'view service /view', timeoutMs: 30_000 });
       return p;
     };
     const viewService = await startViewService();
@@ -118,14 +120,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const url = `http://127.0.0.1:${ports[i]}`;
       const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
       masters[i] = { url, port: ports[i], proc };
-      await waitFor(async () => (await fetch(new URL('/health', url))).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
+      await waitFor(async () => (await fetch(new URL('/health', url), { headers })).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
       return masters[i];
     };
-    const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl))).json()) as {
+    const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl), { headers })).json()) as {
       view: { viewnum: number; primary: string; backup: string }; acked: boolean;
     };
     // With a time limit: a SIGSTOPped master accepts connections but never answers.
-    const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
+    const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { headers, signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
     for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
       await startMaster(i);
       // The first master becomes primary before the second starts, so the roles are predictable.
@@ -170,7 +172,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         }, { what: 'a primary with a backup that holds its state', timeoutMs });
         return r;
       },
-      client: (o = {}) => new MasterClient({ viewUrl, ...o }),
+      client: (o = {}) => new MasterClient({ viewUrl, secret: env.TANDEM_SECRET, ...o }),
       cli(args, o = {}) {
         return new Promise((resolve) => {
           const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), ...args], {

@@ -4,7 +4,7 @@
  * child processes started by `tandem up` inherit exactly what the user chose.
  */
 import { Option, type Command } from 'commander';
-import { configSchema, loadConfig, partitionsProblem, type Config } from '@tandem/shared';
+import { configSchema, loadConfig, partitionsProblem, readSecretFile, type Config } from '@tandem/shared';
 
 const flags: [flag: string, env: keyof Config, help: string][] = [
   ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
@@ -31,6 +31,13 @@ export function configFrom(cmd: Command): Config {
     const name = flag.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (opts[name] !== undefined) process.env[env] = String(opts[name]);
   }
+  const cfg = loadConfig();
+  if (cfg.TANDEM_SECRET) return cfg;
+  // On the machine `tandem up` runs on, its secret file; into the environment, so the processes
+  // `tandem up` starts inherit it too.
+  const secret = readSecretFile(cfg.TANDEM_DATA_DIR);
+  if (!secret) return cfg;
+  process.env.TANDEM_SECRET = secret;
   return loadConfig();
 }
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
+import { EXIT_CONFIG, SECRET_FILE, ensureSecretFile, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -38,6 +38,18 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<ChildP
   }
   proc.kill('SIGKILL');
   throw new Error(`redis-server did not start on port ${port}; see its messages above`);
+}
+
+/**
+ * The cluster runs with a secret always: the one given in the environment (or found in the data
+ * folder by configFrom), or else a new one kept there, which the processes started here inherit.
+ */
+function withClusterSecret(cfg: Config, say: (s: string) => void): Config {
+  if (cfg.TANDEM_SECRET) return cfg;
+  const secret = ensureSecretFile(cfg.TANDEM_DATA_DIR);
+  process.env.TANDEM_SECRET = secret;
+  say(`made a cluster secret in ${resolve(cfg.TANDEM_DATA_DIR, SECRET_FILE)} (readable by you only); commands run from here use it`);
+  return { ...cfg, TANDEM_SECRET: secret };
 }
 
 const COLORS: Record<string, string> = { fatal: '31', error: '31', warn: '33', info: '36', debug: '90', trace: '90' };
@@ -72,18 +84,19 @@ interface Supervised {
 }
 
 /** The view service's answer to GET `path`, or null while it does not answer. */
-const askView = <T>(cfg: Config, path: string) => fetchJson<T>(new URL(path, cfg.TANDEM_VIEW_URL).href, { timeoutMs: 1000 }).catch(() => null);
+const askView = <T>(cfg: Config, path: string) => fetchJson<T>(new URL(path, cfg.TANDEM_VIEW_URL).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(() => null);
 
 /** The primary named by the view service, once it answers as primary itself. */
 async function primaryReady(cfg: Config): Promise<string | null> {
   const primary = (await askView<ViewReply>(cfg, '/view'))?.view.primary;
   if (!primary) return null;
-  const h = await fetchJson<MasterHealth>(new URL('/health', primary).href, { timeoutMs: 1000 }).catch(() => null);
+  const h = await fetchJson<MasterHealth>(new URL('/health', primary).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(() => null);
   return h?.role === 'primary' ? primary : null;
 }
 
-export async function up(cfg: Config, workers: number): Promise<void> {
+export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
+  const cfg = withClusterSecret(given, say);
   let fatal: ((why: string) => void) | undefined;
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
     throw new Error(`the view service's port ${cfg.TANDEM_VIEW_PORT} collides with the masters' ports ${cfg.TANDEM_MASTER_PORT} and ${cfg.TANDEM_MASTER_PORT + 1}; choose another --view-port or --master-port`);

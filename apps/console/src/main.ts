@@ -21,7 +21,7 @@ const redis = connections.connect('tandem-console');
 const queues = QUEUES.map((q) => new Queue(q, { connection: connections.connect(`tandem-console-${q}`), prefix: k.bullPrefix }));
 // A page waits a few seconds for a primary at most, then says there is none.
 const client = masterClient(cfg, { retryForMs: 8000 });
-const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL });
+const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET });
 const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSION_S, maxFailures: cfg.TANDEM_CONSOLE_LOGIN_MAX_FAILURES, windowS: cfg.TANDEM_CONSOLE_LOGIN_WINDOW_S });
 const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
 const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });

@@ -32,6 +32,8 @@ export interface PlatformDeps {
   client: MasterClient;
   registry: Registry;
   viewUrl: string;
+  /** The cluster secret, for the console's own looks at the view service and the masters. */
+  secret?: string;
 }
 
 
@@ -101,14 +103,14 @@ export class Platform {
     let view: ViewStatus | null = null;
     let error: string | null = null;
     try {
-      view = await fetchJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, { timeoutMs: 2000 });
+      view = await fetchJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, { timeoutMs: 2000, secret: this.d.secret });
     } catch (err) {
       error = `the view service at ${this.d.viewUrl} does not answer (${(err as Error).message})`;
     }
     const urls = view ? view.servers.map((s) => s.name) : [];
     const masters = await Promise.all(urls.map(async (url): Promise<MasterProbe> => {
       try {
-        const h = await fetchJson<MasterHealth>(new URL('/health', url).href, { timeoutMs: 1500 });
+        const h = await fetchJson<MasterHealth>(new URL('/health', url).href, { timeoutMs: 1500, secret: this.d.secret });
         return { url, ok: true, role: h.role, jobs: h.jobs, replication: h.replication, alerts: h.alerts };
       } catch (err) {
         return { url, ok: false, error: (err as Error).message };

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import {
   DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, gcRequestSchema, isFinishedPhase, jobQuerySchema, parseRequest,
-  submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth,
+  isAuthorized, requireClusterSecret, submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth, type MasterLiveness,
 } from '@tandem/shared';
 import type { Master } from './master.ts';
 import type { Reply } from './state.ts';
@@ -23,7 +23,7 @@ const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
-export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => []): express.Express {
+export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string): express.Express {
   const app = express();
   // A past loss of Redis data does not hold a running job up: /health shows it, a job's alerts do not.
   const healthAlerts = () => [...processAlerts(), ...master.alerts()];
@@ -35,11 +35,15 @@ export function createApi(master: Master, log: Logger, processAlerts: AlertSourc
     res.json({ ok: true, jobId: reply.jobId, phase: reply.phase } satisfies ChangeReply);
   };
 
-  app.use(express.json({ limit: '256kb' }));
   // Any master answers /health, whatever its role; it says which role that is.
-  app.get('/health', (_req, res) => {
+  app.get('/health', (req, res) => {
     master.replication.settle();
     const r = master.replication.state;
+    // Open for liveness probes, but a stranger learns only that it lives and in which role.
+    if (!isAuthorized(req, secret)) {
+      res.json({ ok: true, role: r.role } satisfies MasterLiveness);
+      return;
+    }
     const f = master.replication.forwarded;
     res.json({
       ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length,
@@ -47,6 +51,8 @@ export function createApi(master: Master, log: Logger, processAlerts: AlertSourc
       alerts: healthAlerts(),
     } satisfies MasterHealth);
   });
+  app.use(requireClusterSecret(secret));
+  app.use(express.json({ limit: '256kb' }));
   // Everything else is the primary's, and a read is confirmed through the backup first.
   app.use((_req, _res, next) => {
     next(master.replication.serving ? undefined : master.replication.notPrimary());

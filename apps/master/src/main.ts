@@ -30,12 +30,12 @@ const alerts = () => {
   return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
-const server = listenOrExit(createApi(master, log, alerts), where, log, () => {
+const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET), where, log, () => {
   log.info({ url: `http://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });
 
-acceptReplicaStreams(server, (msg) => master.replication.receive(msg), log);
+acceptReplicaStreams(server, (msg) => master.replication.receive(msg), log, cfg.TANDEM_SECRET);
 
 let stopping = false;
 async function stop(signal: string) {

@@ -80,7 +80,7 @@ export class Master implements ReplicaHost {
     const { cfg, log, redis, keys, queues } = d;
     const clock = new LamportClock();
     this.replication = new Replication(
-      { me: d.me, viewUrl: cfg.TANDEM_VIEW_URL, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS },
+      { me: d.me, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS },
       this, log, clock,
     );
     const state = () => this.holder.state;

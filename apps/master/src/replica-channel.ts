@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '@tandem/shared';
+import { authHeader, errorBody, isAuthorized, unauthorized, type Logger } from '@tandem/shared';
 
 export const STREAM_PATH = '/replica/stream';
 const PROTOCOL = 'tandem-replica';
@@ -37,7 +37,10 @@ export class ReplicaChannel {
   private connecting: Promise<Duplex> | null = null;
   private waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    private readonly secret?: string,
+  ) {}
 
   private connect(timeoutMs: number): Promise<Duplex> {
     if (this.socket) return Promise.resolve(this.socket);
@@ -46,7 +49,7 @@ export class ReplicaChannel {
     this.connecting = new Promise<Duplex>((resolve, reject) => {
       const req = http.request({
         host: u.hostname, port: u.port || 80, path: u.pathname, timeout: timeoutMs,
-        headers: { connection: 'Upgrade', upgrade: PROTOCOL },
+        headers: { connection: 'Upgrade', upgrade: PROTOCOL, ...authHeader(this.secret) },
       });
       req.on('upgrade', (_res, socket) => {
         (socket as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
@@ -113,8 +116,14 @@ export class ReplicaChannel {
  * Backup side: accepts replication streams on `server` and answers each line with `handle`'s
  * result, strictly in order (the next line is handled only after the previous answer is written).
  */
-export function acceptReplicaStreams(server: http.Server, handle: (msg: Record<string, unknown>) => Promise<object>, log: Logger): void {
+export function acceptReplicaStreams(server: http.Server, handle: (msg: Record<string, unknown>) => Promise<object>, log: Logger, secret?: string): void {
   server.on('upgrade', (req, socket: Duplex) => {
+    // Checked before the path, so a stranger learns nothing of what this port upgrades to.
+    if (!isAuthorized(req, secret)) {
+      const body = JSON.stringify(errorBody(unauthorized()));
+      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
     if (req.url !== STREAM_PATH || req.headers.upgrade !== PROTOCOL) {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
       return;

@@ -51,6 +51,8 @@ export interface ReplicaHost {
 export interface ReplicationConfig {
   me: string;
   viewUrl: string;
+  /** The cluster secret, sent with pings and on the replica channel. */
+  secret?: string;
   pingIntervalMs: number;
   deadPings: number;
 }
@@ -141,7 +143,7 @@ export class Replication {
   async ping(): Promise<boolean> {
     try {
       const ping: PingRequest = { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() };
-      const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings });
+      const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings, secret: this.cfg.secret });
       const reply = pingReplySchema.safeParse(r.body);
       if (!reply.success) throw new Error(`view service refused the ping (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`);
       this.clock.receive(reply.data.clock);
@@ -225,7 +227,7 @@ export class Replication {
   private async send(backup: string, body: object): Promise<ReplicaAnswer> {
     if (this.channel?.url !== backup) {
       this.channel?.close();
-      this.channel = new ReplicaChannel(backup);
+      this.channel = new ReplicaChannel(backup, this.cfg.secret);
     }
     const a = await this.channel.request<ReplicaAnswer>(body, this.cfg.pingIntervalMs * this.cfg.deadPings);
     this.clock.receive(a.clock ?? 0);

@@ -1,15 +1,18 @@
 /**
  * The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. A ping whose
- * view cannot be recorded in Redis is answered 503 `unavailable`.
+ * view cannot be recorded in Redis is answered 503 `unavailable`. With a cluster secret, every route
+ * refuses a request without it (401 `unauthorized`).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import {
-  TandemError, asTandemError, errorBody, parseRequest, pingRequestSchema, type Logger, type PingReply, type ViewReply, type ViewStatus,
+  TandemError, asTandemError, errorBody, parseRequest, requireClusterSecret, pingRequestSchema, type Logger, type PingReply, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
 import type { ViewService } from './service.ts';
 
-export function createViewApi(vs: ViewService, log: Logger): express.Express {
+export function createViewApi(vs: ViewService, log: Logger, secret?: string): express.Express {
   const app = express();
+  // Before the body is even parsed: a forged ping must not reach the view's rules.
+  app.use(requireClusterSecret(secret));
   app.use(express.json({ limit: '16kb' }));
   // For container healthchecks: answers without a secret, so it says nothing about the view.
   app.get('/health', (_req, res) => {

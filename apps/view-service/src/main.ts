@@ -29,7 +29,7 @@ await restore();
 vs.start();
 monitor.start();
 const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT' };
-const server = listenOrExit(createViewApi(vs, log), where, log, () => {
+const server = listenOrExit(createViewApi(vs, log, cfg.TANDEM_SECRET), where, log, () => {
   log.info({ url: `http://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, view: vs.view }, 'view service ready');
 });
 

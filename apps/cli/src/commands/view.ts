@@ -11,7 +11,7 @@ export function viewCommand(): Command {
       const cfg = configFrom(self);
       let s: ViewStatus;
       try {
-        s = await fetchJson<ViewStatus>(new URL('/status', cfg.TANDEM_VIEW_URL).href, { timeoutMs: 5000 });
+        s = await fetchJson<ViewStatus>(new URL('/status', cfg.TANDEM_VIEW_URL).href, { timeoutMs: 5000, secret: cfg.TANDEM_SECRET });
       } catch (err) {
         if (err instanceof TandemError) throw new Error(`the view service at ${cfg.TANDEM_VIEW_URL} did not give its status: ${err.message}`);
         throw new Error(`cannot reach the view service at ${cfg.TANDEM_VIEW_URL} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
@@ -26,15 +26,15 @@ export function viewCommand(): Command {
         ]));
       }
       for (const a of s.alerts) console.log(`alert: ${a}`);
-      for (const a of await masterAlerts(s)) console.log(`alert: ${a}`);
+      for (const a of await masterAlerts(s, cfg.TANDEM_SECRET)) console.log(`alert: ${a}`);
     });
 }
 
 /** The alerts each master raises itself (Redis unreachable, Redis data lost), once each; a master that does not answer is in the table above. */
-async function masterAlerts(s: ViewStatus): Promise<string[]> {
+async function masterAlerts(s: ViewStatus, secret: string | undefined): Promise<string[]> {
   const all = await Promise.all(s.servers.map(async (x) => {
     try {
-      return (await fetchJson<MasterHealth>(new URL('/health', x.name).href, { timeoutMs: 1500 })).alerts;
+      return (await fetchJson<MasterHealth>(new URL('/health', x.name).href, { timeoutMs: 1500, secret })).alerts;
     } catch {
       return [];
     }

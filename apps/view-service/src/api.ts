@@ -1,7 +1,8 @@
 /**
  * The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. A ping whose
  * view cannot be recorded in Redis is answered 503 `unavailable`. With a cluster secret, every route
- * refuses a request without it (401 `unauthorized`).
+ * but GET /health (which says only that the process is up) refuses a request without it (401
+ * `unauthorized`).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import {
@@ -11,13 +12,13 @@ import type { ViewService } from './service.ts';
 
 export function createViewApi(vs: ViewService, log: Logger, secret?: string): express.Express {
   const app = express();
-  // Before the body is even parsed: a forged ping must not reach the view's rules.
-  app.use(requireClusterSecret(secret));
-  app.use(express.json({ limit: '16kb' }));
   // For container healthchecks: answers without a secret, so it says nothing about the view.
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
   });
+  // Before the body is even parsed: a forged ping must not reach the view's rules.
+  app.use(requireClusterSecret(secret));
+  app.use(express.json({ limit: '16kb' }));
   app.post('/ping', async (req, res) => {
     const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
     vs.clock.receive(ping.clock ?? 0);

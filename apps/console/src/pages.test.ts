@@ -83,4 +83,9 @@ test('user-supplied strings on the job page are escaped', () => {
   ]);
   assert.doesNotMatch(page, /<img/);
   assert.match(page, /&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;/);
+  // A plugin job type's stage names are the type author's strings: escaped in the bars and the timeline's titles.
+  const attempt: ClusterEvent[] = [{ job: 'jtest', proc: 'worker:w:1', what: 'task started', detail: 'jtest.0.m.0', at: 1, lamport: 1, vc: {} }];
+  const named = jobLive('csrf', status({ round: 0 }), causalTimeline(attempt), null, 5_000, { setup: evil, output: evil }).value;
+  assert.doesNotMatch(named, /<img/);
+  assert.match(named, /<title>map 0 \(&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;, step 1 of 2\): running/);
 });

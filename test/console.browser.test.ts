@@ -1,7 +1,8 @@
 // The console in a real browser (Debian's Chromium driven by playwright-core): upload a text file
 // through the form, start a word count from the job form, watch its page reach done without a
 // reload, download the output and compare it with the reference; the same for PageRank on a CSV;
-// then bull-board's queues. Screenshots go to test-output/console-browser/.
+// then bull-board's queues, which load nothing from another site; and every page at 400 px wide.
+// Screenshots go to test-output/console-browser/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,8 @@ describe('console in a browser', { timeout: 300_000 }, () => {
   let page: Page;
   const problems: string[] = [];
   const shots = () => c.outDir;
+  /** The jobs run from the forms, by type. */
+  const jobs: Record<string, string> = {};
 
   before(async () => {
     c = await startCluster({ name: 'console-browser', workers: 2 });
@@ -30,9 +33,9 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
     page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+    // This machine has no internet: a page that reached for another site would log an error here.
     page.on('console', (m) => {
-      // bull-board's page may reach for web fonts; this machine has no internet. Our pages load nothing foreign.
-      if (m.type() === 'error' && !page.url().includes('/queues')) problems.push(`${page.url()}: ${m.text()}`);
+      if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`);
     });
   });
   after(async () => {
@@ -74,7 +77,7 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     await uploadThroughForm(book, 'austen-persuasion');
     assert.match(await page.textContent('table.kv') ?? '', /8,328 lines/);
     await page.screenshot({ path: join(shots(), 'dataset.png'), fullPage: true });
-    await runFromForm('wordcount', 'austen-persuasion');
+    jobs.wordcount = await runFromForm('wordcount', 'austen-persuasion');
     assert.match(await page.textContent('#live') ?? '', /map: 1\/1 tasks/);
     assert.equal(await page.locator('svg.timeline rect.attempt').count() >= 2, true, 'a bar per attempt on the task timeline');
     await page.screenshot({ path: join(shots(), 'job.png'), fullPage: true });
@@ -84,8 +87,14 @@ describe('console in a browser', { timeout: 300_000 }, () => {
   test('upload a graph, run PageRank from the form: the convergence chart and the ranks', async () => {
     await uploadThroughForm(graph, 'debian-python3-deps');
     assert.match(await page.textContent('table.kv') ?? '', /edges/, 'a .csv file is taken as an edge list');
-    await runFromForm('pagerank', 'debian-python3-deps', { 'p.pagerank.tol': '1e-10', 'p.pagerank.iterations': '100' });
+    jobs.pagerank = await runFromForm('pagerank', 'debian-python3-deps', { 'p.pagerank.tol': '1e-10', 'p.pagerank.iterations': '100' });
     assert.equal(await page.locator('svg.convergence circle').count(), 22, 'one point per iteration');
+    const events = page.locator('details#events');
+    assert.equal(await events.evaluate((d) => (d as unknown as { open: boolean }).open), false, 'the events list starts closed');
+    assert.match(await events.locator('summary').textContent() ?? '', /^All \d+ events from the master and the workers/);
+    assert.equal(await page.locator('table.events.latest tbody tr').count(), 5, 'the latest events are shown anyway');
+    await events.locator('summary').click();
+    assert.equal(await events.locator('table.events').isVisible(), true, 'the summary opens the list');
     await page.screenshot({ path: join(shots(), 'pagerank.png'), fullPage: false });
     const ranks = parse(await download(), { from_line: 2 }) as [string, string][];
     const g = buildGraph(parse(readFileSync(graph), { from_line: 2 }) as [string, string][]);
@@ -144,11 +153,63 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     assert.match(await page.textContent('main') ?? '', /Acknowledged by the primary\s*yes/);
     assert.match(await page.textContent('main') ?? '', /2 workers online/);
     await page.screenshot({ path: join(shots(), 'cluster.png'), fullPage: true });
+    const origin = new URL(url).origin;
+    const requested: string[] = [];
+    const record = (r: { url(): string }) => requested.push(r.url());
+    page.on('request', record);
     await page.click('a[href="/queues/"]');
     await page.waitForURL(`${url}/queues/`);
     await page.getByText('reduce', { exact: true }).first().waitFor({ timeout: 30_000 });
     await page.getByText('map', { exact: true }).first().waitFor();
+    await page.waitForLoadState('networkidle');
+    page.off('request', record);
     await page.screenshot({ path: join(shots(), 'queues.png') });
-    assert.deepEqual(problems, [], 'no script errors and no blocked resources on the console\'s pages');
+    assert.ok(requested.some((u) => u.includes('/queues/static/')), 'bull-board loads its own files');
+    assert.deepEqual(requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:')), [], 'bull-board asks nothing of another site (web fonts)');
+    assert.deepEqual(problems, [], 'no script errors and no blocked resources on the console\'s pages or bull-board\'s');
+  });
+
+  test('bull-board links back to the console', async () => {
+    await page.goto(`${url}/queues/`);
+    // bull-board puts its miscLinks in a menu, behind the header's one menu button.
+    await page.locator('header [aria-haspopup="menu"]').click();
+    await page.getByRole('menuitem', { name: 'Back to the console' }).click();
+    await page.waitForURL(`${url}/`);
+    assert.match(await page.textContent('h1') ?? '', /Overview/);
+  });
+
+  test('at 400 px wide no page scrolls sideways, and the masters\' URLs fit their card', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 400, height: 800 } });
+    narrow.on('pageerror', (e) => problems.push(`${narrow.url()}: ${e.message}`));
+    type Element = { scrollWidth: number; clientWidth: number; title: string; textContent: string; closest(s: string): { getBoundingClientRect(): { right: number } }; getBoundingClientRect(): { right: number } };
+    const width = () => narrow.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    try {
+      for (const [name, path] of [['overview', '/'], ['cluster', '/cluster'], ['wordcount job', `/jobs/${jobs.wordcount}`], ['pagerank job', `/jobs/${jobs.pagerank}`], ['jobs', '/jobs']]) {
+        await narrow.goto(`${url}${path}`);
+        assert.ok(await width() <= 400, `the ${name} page is ${await width()} px wide at a 400 px viewport`);
+        await narrow.screenshot({ path: join(shots(), `narrow-${name.replace(' ', '-')}.png`), fullPage: true });
+        if (!name.endsWith('job')) continue;
+        await narrow.locator('details#events summary').click();
+        assert.ok(await width() <= 400, `the ${name} page, its events open, is ${await width()} px wide at a 400 px viewport`);
+      }
+      // The cards are narrowest in a wide window (five in a row) and full width in a narrow one.
+      for (const width of [400, 1280, 1100]) {
+        await narrow.setViewportSize({ width, height: 800 });
+        await narrow.goto(`${url}/`);
+        const urls = narrow.locator('.card code.url');
+        assert.ok(await urls.count() >= 1, 'the primary at least');
+        for (const el of await urls.all()) {
+          const m = await el.evaluate((e) => {
+            const x = e as unknown as Element;
+            return { scroll: x.scrollWidth, client: x.clientWidth, title: x.title, text: x.textContent, right: x.getBoundingClientRect().right, card: x.closest('.card').getBoundingClientRect().right };
+          });
+          assert.ok(m.scroll <= m.client, `${width} px: ${m.text} overflows its element (${m.scroll} > ${m.client} px)`);
+          assert.ok(m.right <= m.card, `${width} px: ${m.text} overflows its card (${m.right} > ${m.card} px)`);
+          assert.equal(m.title, m.text, 'the whole URL in the title');
+        }
+      }
+    } finally {
+      await narrow.close();
+    }
   });
 });

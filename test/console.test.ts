@@ -40,7 +40,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(home.status, 200);
     assert.match(home.text, /<title>Overview · Tandem<\/title>/);
     assert.match(home.text, /<a href="\/queues\/" class="ext">Queues \(bull-board\)<\/a>/, 'bull-board is linked from every page');
-    assert.match(home.text, new RegExp(`primary <code>${c.masters[0].url}</code>`));
+    assert.match(home.text, new RegExp(`primary <code class="url" title="${c.masters[0].url}">${c.masters[0].url}</code>`), 'a URL wraps to fit its card, and is whole in its title');
     assert.match(home.text, /<p class="big">2<\/p><p>online<\/p>/, 'two workers online');
     assert.match(home.headers.get('content-security-policy') ?? '', /script-src 'self'/);
     assert.equal(home.headers.get('x-frame-options'), 'DENY');
@@ -145,6 +145,10 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     const page = await call(`${url}/jobs/${r.json.jobId}`);
     assert.match(page.text, /<svg[^>]*class="convergence"/);
     assert.match(page.text, /\d+ of at most 30 iterations \(done\)/);
+    // The task timeline's bars name the stage or the iteration; no round index is shown above the raw event log.
+    const shown = page.text.slice(0, page.text.indexOf('<h2>Events</h2>'));
+    for (const stage of ['building the graph, step 1 of 2', 'building the graph, step 2 of 2', 'iteration 1', 'writing ranks']) assert.match(shown, new RegExp(`<title>(map|reduce) \\d+ \\(${stage}\\)`), stage);
+    assert.doesNotMatch(shown, /round \d/);
     assert.match(page.text, /node,rank\npython3,0\.2111997/);
     const csv = await call(`${url}/jobs/${r.json.jobId}/output`);
     assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
@@ -291,6 +295,11 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     const board = await call(`${url}/queues/`);
     assert.equal(board.status, 200);
     assert.match(board.text, /<title>/);
+    assert.doesNotMatch(board.text, /(href|src)="(https?:)?\/\//, 'nothing from another site, such as web fonts');
+    assert.match(board.text, /static\/css\/main\.[\w.]+\.css/, 'its own styles are still linked');
+    const config = JSON.parse(/<script id="__UI_CONFIG__" type="application\/json">([\s\S]*?)<\/script>/.exec(board.text)![1]);
+    assert.deepEqual(config.miscLinks, [{ text: 'Back to the console', url: '/' }], 'a link back to the console');
+    assert.match(board.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     const queues = (await call(`${url}/queues/api/queues`)).json.queues as { name: string; readOnlyMode: boolean }[];
     assert.deepEqual(queues.map((q) => q.name).sort(), ['map', 'reduce']);
     assert.ok(queues.every((q) => q.readOnlyMode));

@@ -161,6 +161,7 @@ describe('job parameters', async () => {
         { name: 'damping', type: 'number', default: 0.85, exclusiveMin: 0, exclusiveMax: 1, required: false, allowed: 'between 0 and 1 (exclusive)', description: pagerank.params[1].description },
         { name: 'tol', type: 'number', default: 1e-8, min: 0, required: false, allowed: 'a number ≥ 0', description: pagerank.params[2].description },
       ],
+      stages: { setup: 'building the graph', output: 'writing ranks' },
     });
     const timing = described.find((d) => d.name === 'timing')!;
     assert.deepEqual(timing.params[1], { name: 'phase', type: 'enum', values: ['map', 'reduce'], required: true, allowed: 'one of map, reduce', description: 'the phase whose calls sleep' });
@@ -200,6 +201,9 @@ describe('job type schemas are checked when a type is loaded', () => {
     assert.deepEqual(problems({ 'a-b': { type: 'string', description: 'n' } }), ['parameter "a-b": a name is a letter, then letters, digits or _']);
     assert.deepEqual(problems({}, { partitions: 'many' }), ['partitions must be by-size or per-worker (got "many")']);
     assert.deepEqual(problems({}, { outputFormat: 'xml' }), ['outputFormat must be text or csv (got "xml")']);
+    const iterative = { shape: 'iterative', rounds: () => ({ setup: 1, iterations: 1, tol: 0 }), output: async () => ({ keys: [], lines: [] }) };
+    assert.deepEqual(problems({}, { ...iterative, stages: { setup: 'loading' } }), ['stages must be {setup, output}, each a name in words (got {"setup":"loading"})']);
+    assert.deepEqual(problems({}, { ...iterative, stages: { setup: 'loading', output: 'saving' } }), []);
     assert.match(problems({ safeParse() {} })[0], /declares params as a zod schema; declare each parameter as \{type, default, description, \.\.\.\} instead/);
   });
 

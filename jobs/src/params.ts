@@ -158,6 +158,9 @@ export function schemaProblems(type: AnyJobType): string[] {
   const out = Object.entries(type.params).flatMap(([name, spec]) => (NAME.test(name) ? specProblems(name, spec) : [`parameter ${shown(name)}: a name is a letter, then letters, digits or _`]));
   if (type.partitions !== undefined && type.partitions !== 'by-size' && type.partitions !== 'per-worker') out.push(`partitions must be by-size or per-worker (got ${shown(type.partitions)})`);
   if (type.outputFormat !== undefined && type.outputFormat !== 'text' && type.outputFormat !== 'csv') out.push(`outputFormat must be text or csv (got ${shown(type.outputFormat)})`);
+  const stages = isIterative(type) ? (type.stages as unknown as Record<string, unknown> | null | undefined) : undefined;
+  const named = (k: string) => typeof stages?.[k] === 'string' && (stages[k] as string).trim() !== '';
+  if (stages !== undefined && (typeof stages !== 'object' || !named('setup') || !named('output'))) out.push(`stages must be {setup, output}, each a name in words (got ${shown(stages)})`);
   return out;
 }
 
@@ -170,5 +173,6 @@ export function describeType(type: AnyJobType): JobTypeDescription {
   return {
     name: type.name, description: type.description, formats: [...type.formats], iterative: isIterative(type),
     partitions: type.partitions ?? 'by-size', outputFormat: type.outputFormat ?? 'text', params,
+    ...(isIterative(type) && type.stages ? { stages: { setup: type.stages.setup, output: type.stages.output } } : {}),
   };
 }

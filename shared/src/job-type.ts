@@ -113,6 +113,8 @@ export interface JobTypeDescription {
   partitions: PartitionRule;
   outputFormat: 'text' | 'csv';
   params: ParamDescription[];
+  /** An iterative type's names for its set-up rounds and its output round, when it declares them. */
+  stages?: StageNames;
 }
 
 export interface MapContext<P, V> {
@@ -161,6 +163,15 @@ export interface JobType<P = any, V = any, O = any> extends JobTypeBase<P> {
  * instead of two: its reduce task r gathers what was sent to partition r, computes, and scatters
  * what partition r sends on.
  */
+/**
+ * What users call an iterative job's set-up rounds and its output round (PageRank: "building the
+ * graph", "writing ranks"): clients show these and iteration numbers, never a round's index.
+ */
+export interface StageNames {
+  setup: string;
+  output: string;
+}
+
 export interface RoundPlan {
   setup: number;
   iterations: number;
@@ -235,6 +246,8 @@ export interface ReduceBlob {
 export interface IterativeJobType<P = any> extends JobTypeBase<P> {
   shape: 'iterative';
   rounds(params: P): RoundPlan;
+  /** Default: "set-up" and "writing the output". */
+  stages?: StageNames;
   /** Round 0: `input` is a split (whole lines); later rounds: the previous round's reduce output of partition `ctx.index`. */
   map(input: Buffer, ctx: IterativeMapContext<P>): MapBlobs | Promise<MapBlobs>;
   /** `inputs[i]` is what map task i (or, in a round after a chained one, reduce task i) sent this partition. */

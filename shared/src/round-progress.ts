@@ -1,4 +1,5 @@
 /** Where an iterative job is, read from its status: one reading for the CLI and the console alike. */
+import type { StageNames } from './job-type.ts';
 import { isFinishedPhase, type JobStatus } from './protocol.ts';
 
 export interface RoundProgress {
@@ -19,4 +20,19 @@ export function roundProgress(s: JobStatus): RoundProgress {
   if (s.outputRound) return { done, stage: 'output', step: 0, delta };
   if (s.round < setup) return { done, stage: 'setup', step: s.round + 1, delta };
   return { done, stage: 'iteration', step: s.round - setup + 1, delta };
+}
+
+/** What a job type without its own names calls its set-up rounds and its output round. */
+export const GENERIC_STAGES: StageNames = { setup: 'set-up', output: 'writing the output' };
+
+/**
+ * What users call round `round` of job `s`: a set-up step ("building the graph, step 1 of 2"),
+ * "iteration k" (1-based, as the convergence chart counts), or the output stage; never the round's
+ * index. A one-round job has one round, which needs no name: ''.
+ */
+export function roundName(s: JobStatus, round: number, names: StageNames = GENERIC_STAGES): string {
+  if (!s.plan) return '';
+  if (s.outputRound && round === s.round) return names.output;
+  if (round < s.plan.setup) return s.plan.setup === 1 ? names.setup : `${names.setup}, step ${round + 1} of ${s.plan.setup}`;
+  return `iteration ${round - s.plan.setup + 1}`;
 }

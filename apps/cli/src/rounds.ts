@@ -1,7 +1,7 @@
 /** An iterative job's rounds in words: where it is, iterations done, the latest L1 change. */
 import { roundProgress, type JobStatus } from '@tandem/shared';
 
-/** What the set-up rounds and the output round are called (PageRank: building the graph, writing ranks). */
+/** What the set-up rounds and the output round are called: a job type's `stages` (PageRank: building the graph, writing ranks). */
 export interface RoundWords {
   setup: string;
   output: string;

@@ -48,6 +48,24 @@ function failure(err: unknown): TandemError {
   return asTandemError(err);
 }
 
+/**
+ * bull-board's page as it renders it, less what it would fetch from elsewhere (its template links
+ * Google's web fonts; offline that fails, and online it tells Google who looks at the queues). Its
+ * styles fall back to the system's fonts.
+ */
+export function withoutForeignResources(page: string): string {
+  return page.replace(/<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>\s*/gi, '').replace(/<script\b[^>]*\bsrc="(?:https?:)?\/\/[^"]*"[^>]*>\s*<\/script>\s*/gi, '');
+}
+
+/** bull-board's express app, its page rendered without foreign resources (its views engine, wrapped). */
+function localOnly(board: express.Express): express.Express {
+  const engines = (board as unknown as { engines: Record<string, (path: string, options: object, done: (err: Error | null, page?: string) => void) => void> }).engines;
+  const render = engines['.ejs'];
+  if (!render) throw new Error('bull-board has no ejs views engine to wrap; its page would load web fonts from Google');
+  board.engine('ejs', (path, options, done) => render(path, options, (err, page) => (err ? done(err) : done(null, withoutForeignResources(page ?? '')))));
+  return board;
+}
+
 const wants = (req: Request) => (req.path.startsWith('/api/') ? 'json' : 'html');
 
 export function createConsole(o: ConsoleOptions): express.Express {
@@ -81,9 +99,16 @@ export function createConsole(o: ConsoleOptions): express.Express {
   createBullBoard({
     queues: o.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true, description: `Tandem ${q.name} tasks` })),
     serverAdapter: board,
-    options: { uiConfig: { boardTitle: 'Tandem queues', boardLogo: { path: '/static/logo.svg', width: 28, height: 28 } } },
+    options: {
+      uiConfig: {
+        boardTitle: 'Tandem queues',
+        boardLogo: { path: '/static/logo.svg', width: 28, height: 28 },
+        favIcon: { default: '/static/logo.svg', alternative: '/static/logo.svg' },
+        miscLinks: [{ text: 'Back to the console', url: '/' }],
+      },
+    },
   });
-  app.use('/queues', board.getRouter());
+  app.use('/queues', localOnly(board.getRouter()));
 
   // --- login
 
@@ -232,7 +257,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
       platform.timeline(s),
       s.phase === 'done' && !s.outputLost ? platform.outputHead(s, 20).catch(() => null) : Promise.resolve(null),
     ]);
-    const body = jobLive(csrf(res), s, timeline, output);
+    const body = jobLive(csrf(res), s, timeline, output, Date.now(), platform.types().find((t) => t.name === s.type)?.stages);
     if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
     send(req, res, `Job ${s.id}`, jobPage(s, body));
   });

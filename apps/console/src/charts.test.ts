@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterEvent } from '@tandem/shared';
-import { attemptsFromEvents, convergenceSvg, taskTimelineSvg } from './charts.ts';
+import { attemptsFromEvents, convergenceCaption, convergenceSvg, taskTimelineSvg, timeTicks } from './charts.ts';
 import { html, raw } from './html.ts';
 
 const ev = (at: number, proc: string, what: string, detail: string): ClusterEvent => ({ job: 'j1', proc, what, detail, at, lamport: at, vc: {} });
@@ -54,8 +54,72 @@ test('the convergence chart plots every iteration on a log scale, with the toler
   assert.equal(svg.match(/<circle /g)?.length, 4, 'a point per iteration, a zero change included');
   assert.match(svg, /class="tol"/);
   assert.match(svg, />1e-4</);
-  assert.match(convergenceSvg([], 1e-8), /no iteration has finished yet/);
+  assert.match(svg, />iteration \(1 to 4\)</);
   assert.doesNotMatch(convergenceSvg([1e-3], 0), /class="tol"/, 'tol 0 draws no line');
+  assert.match(convergenceSvg([1e-3], 0), />iteration 1</);
+});
+
+test('before the first iteration the convergence chart is a note, with no axis and no tolerance line', () => {
+  for (const tol of [0, 1e-8]) {
+    const svg = convergenceSvg([], tol);
+    assert.match(svg, />no iterations yet</);
+    assert.doesNotMatch(svg, /1e-?\d|iteration \(|class="tol"|<line/, 'no axis, no range such as "1 to 0"');
+    assert.doesNotMatch(convergenceCaption([], tol), /dashed/);
+  }
+});
+
+test('the convergence caption mentions the dashed tolerance line exactly when the chart draws one', () => {
+  for (const [deltas, tol] of [[[0.1, 0.01], 1e-3], [[0.1, 0.01], 0], [[], 1e-3], [[], 0], [[1e-20], 1e-30]] as [number[], number][]) {
+    const drawn = /class="tol"/.test(convergenceSvg(deltas, tol));
+    assert.equal(/dashed line/.test(convergenceCaption(deltas, tol)), drawn, `deltas ${deltas}, tol ${tol}`);
+  }
+});
+
+/** A small seeded generator (mulberry32), so a failing case can be run again. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('time ticks: for any span, the labels are distinct and increase, from 0 to at most the span', () => {
+  const next = random(13);
+  const spans = [1, 2, 3, 7, 99, 100, 101, 250, 999, 1000, 1001, 4_321, 9_999, 10_000, 10_001, 86_400_000];
+  for (let i = 0; i < 2000; i++) spans.push(Math.max(1, Math.round(10 ** (next() * 8))), 1 + next() * 1000);
+  for (const span of spans) {
+    for (const count of [4, 8]) {
+      const ticks = timeTicks(span, count);
+      const labels = ticks.map((t) => t.label);
+      const shown = labels.map((l) => Number(l.replace(/ s$/, '')));
+      assert.ok(ticks.length >= 2 && ticks.length <= 2 * count + 1, `span ${span}: ${labels.join(', ')}`);
+      assert.equal(new Set(labels).size, labels.length, `span ${span}: labels repeat: ${labels.join(', ')}`);
+      shown.forEach((v, j) => {
+        assert.ok(j === 0 ? v === 0 : v > shown[j - 1], `span ${span}: labels do not increase: ${labels.join(', ')}`);
+        assert.ok(Math.abs(v * 1000 - ticks[j].at) <= 1e-6 * Math.max(1, ticks[j].at), `span ${span}: "${labels[j]}" is not ${ticks[j].at} ms`);
+      });
+      assert.ok(ticks[ticks.length - 1].at <= span * (1 + 1e-9), `span ${span}: a tick past the end`);
+    }
+  }
+  // The case seen on a job page: 0.2 s of job, ticks every 50 ms, used to read "0.0 s 0.1 s 0.1 s".
+  assert.deepEqual(timeTicks(200, 8).map((t) => t.label).slice(0, 3), ['0.00 s', '0.05 s', '0.10 s']);
+});
+
+test('an attempt is labelled with its iteration or stage, never a round index', () => {
+  const attempts = attemptsFromEvents([
+    ev(0, 'worker:w:1', 'task started', 'j1.0.m.0'),
+    ev(5, 'worker:w:1', 'task committed', 'j1.0.m.0'),
+    ev(6, 'worker:w:1', 'task started', 'j1.42.r.3'),
+    ev(9, 'worker:w:1', 'task committed', 'j1.42.r.3'),
+  ], true, 10);
+  const names: Record<number, string> = { 0: 'building the graph, step 1 of 2', 42: 'iteration 41' };
+  const svg = taskTimelineSvg(attempts, 0, 10, 960, (r) => names[r]);
+  assert.match(svg, /<title>map 0 \(building the graph, step 1 of 2\): committed, 5 ms<\/title>/);
+  assert.match(svg, /<title>reduce 3 \(iteration 41\): committed, 3 ms<\/title>/);
+  assert.doesNotMatch(svg, /round/);
+  assert.doesNotMatch(taskTimelineSvg(attempts, 0, 10), /round|\(\)/, 'a one-round job names no round');
 });
 
 test('html templates escape every value except trusted fragments', () => {

@@ -64,22 +64,31 @@ export function attemptsFromEvents(events: ClusterEvent[], jobOver: boolean, now
 const FILL: Record<string, string> = { map: '#4e79a7', reduce: '#59a14f' };
 const BAD: Partial<Record<Outcome, string>> = { failed: '#e15759', lost: '#e15759', discarded: '#bab0ac' };
 
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
-/** Evenly spaced tick values across [0, span] at a round step. */
-function ticks(span: number, count: number): number[] {
-  const raw = span / count;
-  const mag = 10 ** Math.floor(Math.log10(raw || 1));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = 0; v <= span + 1e-9; v += step) out.push(v);
+/**
+ * Ticks across [0, span] ms at a round step (1, 2 or 5 times a power of ten), labelled in seconds
+ * with as many decimals as the step needs: the labels are distinct and increase.
+ */
+export function timeTicks(span: number, count = 8): { at: number; label: string }[] {
+  const raw = Math.max(span, 1e-9) / count;
+  let exp = Math.floor(Math.log10(raw));
+  let m = [1, 2, 5, 10].find((k) => k * 10 ** exp >= raw * (1 - 1e-12)) ?? 10;
+  if (m === 10) {
+    m = 1;
+    exp += 1;
+  }
+  const step = m * 10 ** exp;
+  // The step in seconds is m·10^(exp-3): that many decimals show each multiple of it exactly.
+  const decimals = Math.max(0, 3 - exp);
+  const out: { at: number; label: string }[] = [];
+  for (let i = 0; i * step <= span * (1 + 1e-12); i++) out.push({ at: i * step, label: `${((i * step) / 1000).toFixed(decimals)} s` });
   return out;
 }
 
-/** One lane per worker, one bar per attempt, time from `from` to `to` (ms). */
-export function taskTimelineSvg(attempts: Attempt[], from: number, to: number, width = 960): string {
+/**
+ * One lane per worker, one bar per attempt, time from `from` to `to` (ms). `roundName` says what
+ * users call an attempt's round (an iterative job's iteration or stage; '' for a one-round job).
+ */
+export function taskTimelineSvg(attempts: Attempt[], from: number, to: number, width = 960, roundName: (round: number) => string = () => ''): string {
   const workers = [...new Set(attempts.map((a) => a.worker))].sort();
   const left = 150;
   const lane = 24;
@@ -103,21 +112,28 @@ export function taskTimelineSvg(attempts: Attempt[], from: number, to: number, w
     const w = Math.max(2, x(a.end) - x0);
     const fill = BAD[a.outcome] ?? FILL[a.kind];
     const dash = a.speculative ? ' stroke="#222" stroke-width="1.5" stroke-dasharray="3 2"' : '';
-    const label = `${a.kind} ${a.index}, round ${a.round}${a.speculative ? ', backup attempt' : ''}: ${a.outcome}, ${a.end - a.start} ms`;
+    const stage = roundName(a.round);
+    const label = `${a.kind} ${a.index}${stage ? ` (${stage})` : ''}${a.speculative ? ', backup attempt' : ''}: ${a.outcome}, ${a.end - a.start} ms`;
     parts.push(`<rect class="attempt ${a.outcome}${a.speculative ? ' speculative' : ''}" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${lane - 8}" fill="${fill}"${dash}><title>${escapeHtml(label)}</title></rect>`);
   }
   const axisY = top + Math.max(1, workers.length) * lane + 6;
   parts.push(`<line x1="${left}" y1="${axisY}" x2="${width - 10}" y2="${axisY}" stroke="#999"/>`);
-  for (const t of ticks(span, 8)) {
-    parts.push(`<line x1="${x(from + t).toFixed(1)}" y1="${axisY}" x2="${x(from + t).toFixed(1)}" y2="${axisY + 4}" stroke="#999"/>`);
-    parts.push(`<text x="${x(from + t).toFixed(1)}" y="${axisY + 16}" font-size="11" fill="#555" text-anchor="middle">${seconds(t)}</text>`);
+  for (const t of timeTicks(span, 8)) {
+    parts.push(`<line x1="${x(from + t.at).toFixed(1)}" y1="${axisY}" x2="${x(from + t.at).toFixed(1)}" y2="${axisY + 4}" stroke="#999"/>`);
+    parts.push(`<text x="${x(from + t.at).toFixed(1)}" y="${axisY + 16}" font-size="11" fill="#555" text-anchor="middle">${t.label}</text>`);
   }
   parts.push('</svg>');
   return parts.join('');
 }
 
-/** An iterative job's L1 change per iteration, log scale, with the tolerance as a dashed line. */
+/**
+ * An iterative job's L1 change per iteration, log scale, with the tolerance as a dashed line when
+ * it is above 0. Before the first iteration there is nothing to scale an axis to: a note instead.
+ */
 export function convergenceSvg(deltas: number[], tol: number, width = 640, height = 240): string {
+  if (deltas.length === 0) {
+    return `<svg xmlns="http://www.w3.org/2000/svg" class="convergence empty" viewBox="0 0 ${width} 48" width="${width}" height="48" role="img" aria-label="L1 change per iteration: no iterations yet"><text x="10" y="28" fill="#666" font-size="13">no iterations yet</text></svg>`;
+  }
   const left = 56;
   const bottom = 28;
   const plotW = width - left - 12;
@@ -130,7 +146,7 @@ export function convergenceSvg(deltas: number[], tol: number, width = 640, heigh
   const y = (d: number) => 10 + ((top - Math.log10(Math.max(d, 10 ** lo))) / (top - lo)) * plotH;
   const x = (i: number) => left + (deltas.length <= 1 ? plotW / 2 : (i / (deltas.length - 1)) * plotW);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="convergence" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="L1 change per iteration: ${deltas.length} iterations">`);
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="convergence" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="L1 change per iteration: ${deltas.length} iteration${deltas.length === 1 ? '' : 's'}">`);
   const step = Math.max(1, Math.ceil((top - lo) / 6));
   for (let e = lo; e <= top; e += step) {
     parts.push(`<line x1="${left}" y1="${y(10 ** e).toFixed(1)}" x2="${width - 12}" y2="${y(10 ** e).toFixed(1)}" stroke="#eee"/>`);
@@ -139,14 +155,16 @@ export function convergenceSvg(deltas: number[], tol: number, width = 640, heigh
   if (tol > 0) {
     parts.push(`<line class="tol" x1="${left}" y1="${y(tol).toFixed(1)}" x2="${width - 12}" y2="${y(tol).toFixed(1)}" stroke="#e15759" stroke-dasharray="5 3"><title>tol ${tol}</title></line>`);
   }
-  if (deltas.length > 0) {
-    const points = deltas.map((d, i) => `${x(i).toFixed(1)},${y(d).toFixed(1)}`).join(' ');
-    parts.push(`<polyline points="${points}" fill="none" stroke="#4e79a7" stroke-width="2"/>`);
-    deltas.forEach((d, i) => parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3" fill="#4e79a7"><title>iteration ${i + 1}: ${d}</title></circle>`));
-  } else {
-    parts.push(`<text x="${left + 10}" y="${height / 2}" fill="#666" font-size="13">no iteration has finished yet</text>`);
-  }
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" font-size="11" fill="#555" text-anchor="middle">iteration (1 to ${deltas.length})</text>`);
+  const points = deltas.map((d, i) => `${x(i).toFixed(1)},${y(d).toFixed(1)}`).join(' ');
+  parts.push(`<polyline points="${points}" fill="none" stroke="#4e79a7" stroke-width="2"/>`);
+  deltas.forEach((d, i) => parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3" fill="#4e79a7"><title>iteration ${i + 1}: ${d}</title></circle>`));
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 6}" font-size="11" fill="#555" text-anchor="middle">${deltas.length === 1 ? 'iteration 1' : `iteration (1 to ${deltas.length})`}</text>`);
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** The convergence chart's caption: the dashed line is mentioned only when the chart draws it. */
+export function convergenceCaption(deltas: number[], tol: number): string {
+  if (deltas.length === 0) return 'The L1 change between consecutive rank vectors appears here, per iteration, once the first iteration has finished.';
+  return `L1 change between consecutive rank vectors, per iteration (log scale)${tol > 0 ? `; the dashed line is the tolerance (${tol})` : '; no tolerance line: tol is 0, so the job runs every iteration'}.`;
 }

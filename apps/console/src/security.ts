@@ -13,8 +13,8 @@
  *   and needs neither; so does one without any browser header when no token is set (curl against an
  *   open console).
  * - Headers: no sniffing, no framing, no referrer to other sites, and on the console's pages a
- *   Content-Security-Policy that allows only its own scripts and styles (bull-board, under
- *   /queues, brings its own inline bootstrap and is left without it).
+ *   Content-Security-Policy that allows only its own scripts and styles; bull-board, under
+ *   /queues, gets one that also allows its inline styles, and nothing from another origin.
  *
  * `req.secure` is the socket's own TLS: the console trusts no X-Forwarded-* header, so a proxy in
  * front of it that ends TLS yields cookies without Secure.
@@ -89,6 +89,9 @@ export function securityHeaders(req: Request, res: Response, next: NextFunction)
   res.set('Referrer-Policy', 'same-origin');
   if (!req.path.startsWith('/queues')) {
     res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+  } else {
+    // bull-board's page sets a <base> and styles elements inline; its scripts are files.
+    res.set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; script-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'");
   }
   next();
 }

@@ -79,6 +79,7 @@ export const pagerank: IterativeJobType<PageRankParams> = {
   partitions: 'per-worker',
   outputFormat: 'csv',
   rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: ADJACENCY_ROUND }),
+  stages: { setup: 'building the graph', output: 'writing ranks' },
 
   map(input, ctx: IterativeMapContext<PageRankParams>) {
     if (ctx.round === 0) return partitionEdges(input, ctx);

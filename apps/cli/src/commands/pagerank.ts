@@ -166,7 +166,7 @@ export function pagerankCommand(): Command {
       }
       const first = await client.status(jobId);
       if (first.type !== type.name || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not ${type.name}`);
-      const s = await followJob(client, jobId, { words: { setup: 'building the graph', output: 'writing ranks' } });
+      const s = await followJob(client, jobId, { words: type.stages });
       if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
       await report(cfg, s, o);
     });

@@ -10,6 +10,9 @@ function queueTotals(c: ClusterStatus): { waiting: number; active: number; faile
   return { waiting: sum('waiting'), active: sum('active'), failed: sum('failed') };
 }
 
+/** A master's or service's URL: wrapped to fit its card or cell, and whole in its title. */
+const address = (url: string): Html => (url ? html`<code class="url" title="${url}">${url}</code>` : html`<code>none</code>`);
+
 /** The live part of the overview: swapped in place every few seconds by the page's script. */
 export function overview(c: ClusterStatus, jobs: JobStatus[], datasets: DatasetMeta[]): Html {
   const v = c.view;
@@ -18,7 +21,7 @@ export function overview(c: ClusterStatus, jobs: JobStatus[], datasets: DatasetM
   return html`<section class="cards">
   <div class="card"><h2>Masters</h2>
     ${v ? html`<p>view <b>${v.view.viewnum}</b>${v.acked ? '' : html` <span class="warn">(not yet acknowledged)</span>`}</p>
-    <p>primary <code>${v.view.primary || 'none'}</code><br>backup <code>${v.view.backup || 'none'}</code></p>` : html`<p class="warn">view service unreachable</p>`}
+    <p>primary ${address(v.view.primary)}<br>backup ${address(v.view.backup)}</p>` : html`<p class="warn">view service unreachable</p>`}
   </div>
   <div class="card"><h2>Workers</h2><p class="big">${v?.queues?.workersOnline ?? '?'}</p><p>online</p></div>
   <div class="card"><h2>Tasks</h2><p class="big">${t.active}</p><p>running, ${t.waiting} waiting, ${t.failed} failed</p></div>
@@ -48,26 +51,26 @@ export function cluster(c: ClusterStatus): Html {
 <h2>View</h2>
 ${v ? html`<table class="kv">
   <tr><th>View number</th><td>${v.view.viewnum}</td></tr>
-  <tr><th>Primary</th><td><code>${v.view.primary || 'none'}</code></td></tr>
-  <tr><th>Backup</th><td><code>${v.view.backup || 'none'}</code></td></tr>
+  <tr><th>Primary</th><td>${address(v.view.primary)}</td></tr>
+  <tr><th>Backup</th><td>${address(v.view.backup)}</td></tr>
   <tr><th>Acknowledged by the primary</th><td>${v.acked ? 'yes' : html`<span class="warn">no${v.waitingForAckMs !== null ? `, for ${ago(v.waitingForAckMs)}` : ''}</span>`}</td></tr>
-  <tr><th>View service</th><td><code>${c.viewUrl}</code></td></tr>
+  <tr><th>View service</th><td>${address(c.viewUrl)}</td></tr>
 </table>` : html`<p class="error">${c.error}</p>`}
 <h2>Masters</h2>
-${v && v.servers.length ? html`<table>
+${v && v.servers.length ? html`<div class="scroll"><table>
 <thead><tr><th>Master</th><th>Role in the view</th><th>Pinging</th><th>Last ping</th><th>Says it is</th><th>Jobs held</th><th>Forwarding to the backup</th></tr></thead>
 <tbody>${v.servers.map((s) => {
     const h = health.get(s.name);
-    return html`<tr><td><code>${s.name}</code></td><td>${s.role}</td><td>${s.alive ? 'yes' : html`<span class="warn">no</span>`}${s.restarted ? ' (restarted)' : ''}</td>
+    return html`<tr><td>${address(s.name)}</td><td>${s.role}</td><td>${s.alive ? 'yes' : html`<span class="warn">no</span>`}${s.restarted ? ' (restarted)' : ''}</td>
   <td>${ago(s.lastPingAgoMs)}</td><td>${h?.ok ? h.role : html`<span class="warn">${h?.error ?? 'unreachable'}</span>`}</td><td>${h?.jobs ?? ''}</td>
   <td>${h?.replication?.meanMs != null ? `${h.replication.batches} batches, ${h.replication.meanMs.toFixed(2)} ms each` : ''}</td></tr>`;
-  })}</tbody></table>` : html`<p class="empty">No master has pinged the view service.</p>`}
+  })}</tbody></table></div>` : html`<p class="empty">No master has pinged the view service.</p>`}
 <h2>Queues</h2>
 ${queues ? html`<p>${queues.workersOnline} worker${queues.workersOnline === 1 ? '' : 's'} online; ${queues.stalled} stall${queues.stalled === 1 ? '' : 's'} seen since the view service started.${queues.error ? html` <span class="warn">${queues.error}</span>` : ''}</p>
-<table>
+<div class="scroll"><table>
 <thead><tr><th>Queue</th><th>Waiting</th><th>Running</th><th>Delayed</th><th>Completed</th><th>Failed</th></tr></thead>
 <tbody>${Object.entries(queues.queues).map(([name, q]) => html`<tr><td>${name}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.completed}</td><td>${q.failed}</td></tr>`)}</tbody>
-</table>
+</table></div>
 <p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}`;
 }
 

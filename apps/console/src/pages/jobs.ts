@@ -1,10 +1,10 @@
 /** The jobs list, the new-job form and a page per job (live progress, timelines, output). */
 import {
-  PARTITIONS, bytes, isFinishedPhase, outputLostText, partitionRuleText, roundProgress, shownPhase,
-  type DatasetMeta, type JobStatus, type JobTypeDescription, type ParamDescription, type PhaseCounters, type TimelineEntry,
+  GENERIC_STAGES, PARTITIONS, bytes, isFinishedPhase, outputLostText, partitionRuleText, roundName, roundProgress, shownPhase,
+  type DatasetMeta, type StageNames, type JobStatus, type JobTypeDescription, type ParamDescription, type PhaseCounters, type TimelineEntry,
 } from '@tandem/shared';
 import { html, raw, type Html } from '../html.ts';
-import { attemptsFromEvents, convergenceSvg, taskTimelineSvg } from '../charts.ts';
+import { attemptsFromEvents, convergenceCaption, convergenceSvg, taskTimelineSvg } from '../charts.ts';
 import { bar, elapsed, errorBox, jobsTable, phaseBadge, when } from './layout.ts';
 import { requestFields } from '../request-ids.ts';
 
@@ -92,59 +92,85 @@ ${datasets.length === 0 ? html`<p class="warn">There are no datasets yet: <a hre
 <noscript><p class="hint">Another job type: ${types.map((t) => html`<a href="/jobs/new?${new URLSearchParams({ type: t.name, ...(form.dataset ? { dataset: form.dataset } : {}) }).toString()}">${t.name}</a> `)}</p></noscript>`;
 }
 
+/** A row per counter, a column per phase: three columns fit any screen. */
 function countersTable(c: { map: PhaseCounters; reduce: PhaseCounters }): Html {
-  const row = (name: string, x: PhaseCounters) => html`<tr><th>${name}</th><td>${x.recordsIn.toLocaleString('en')}</td><td>${x.recordsOut.toLocaleString('en')}</td>
-    <td>${bytes(x.bytesIn)}</td><td>${bytes(x.bytesOut)}</td><td>${x.attempts}</td><td>${x.failures}</td><td>${x.speculative}</td></tr>`;
+  const rows: [string, (x: PhaseCounters) => string | number][] = [
+    ['Records in', (x) => x.recordsIn.toLocaleString('en')],
+    ['Records out', (x) => x.recordsOut.toLocaleString('en')],
+    ['Bytes in', (x) => bytes(x.bytesIn)],
+    ['Bytes out', (x) => bytes(x.bytesOut)],
+    ['Attempts', (x) => x.attempts],
+    ['Failed attempts', (x) => x.failures],
+    ['Backup attempts', (x) => x.speculative],
+  ];
   return html`<table class="counters">
-<thead><tr><th></th><th>Records in</th><th>Records out</th><th>Bytes in</th><th>Bytes out</th><th>Attempts</th><th>Failed attempts</th><th>Backup attempts</th></tr></thead>
-<tbody>${row('map', c.map)}${row('reduce', c.reduce)}</tbody></table>`;
+<thead><tr><th></th><th>map</th><th>reduce</th></tr></thead>
+<tbody>${rows.map(([name, value]) => html`<tr><th>${name}</th><td>${value(c.map)}</td><td>${value(c.reduce)}</td></tr>`)}</tbody></table>`;
 }
 
-function progress(s: JobStatus): Html {
+/** The convergence chart and its caption, which mentions the tolerance line only when there is one. */
+function convergence(deltas: number[], tol: number): Html {
+  return html`<h2>Convergence</h2><figure>${raw(convergenceSvg(deltas, tol))}<figcaption>${convergenceCaption(deltas, tol)}</figcaption></figure>`;
+}
+
+/** Event rows, numbered from `first` (1-based). */
+function eventRows(entries: TimelineEntry[], first: number): Html[] {
+  return entries.map((t, i) => html`<tr><td>${first + i}</td><td>${t.event.lamport}</td><td>${t.event.proc}</td><td>${t.event.what}</td><td>${t.event.task ?? ''}</td><td>${t.event.detail ?? ''}</td><td>${t.concurrentWith.length ? t.concurrentWith.map((j) => `#${j + 1}`).join(' ') : ''}</td></tr>`);
+}
+
+const EVENT_HEAD = html`<thead><tr><th>#</th><th>Lamport</th><th>Process</th><th>Event</th><th>Task</th><th>Detail</th><th>Concurrent with</th></tr></thead>`;
+
+function progress(s: JobStatus, stages: StageNames): Html {
   if (s.plan) {
     const p = roundProgress(s);
     const last = s.rounds[s.rounds.length - 1];
-    const where = { finished: s.phase, output: 'writing the output', setup: `set-up round ${p.step} of ${s.plan.setup}`, iteration: `iteration ${p.step}` }[p.stage];
+    const where = p.stage === 'finished' ? s.phase : roundName(s, s.round, stages);
     return html`${bar(p.done, s.plan.iterations, `${p.done} of at most ${s.plan.iterations} iterations (${where})`)}
-${bar(s.reduces.committed, s.reduces.total, `round ${s.round}: ${s.maps.total ? `map ${s.maps.committed}/${s.maps.total}, ` : ''}reduce ${s.reduces.committed}/${s.reduces.total} tasks`)}
-<p>L1 change in the last iteration: <b>${p.delta !== null ? p.delta.toExponential(3) : '–'}</b> (stops below ${s.plan.tol})${last?.stats.nodes !== undefined ? `; ${last.stats.nodes.toLocaleString('en')} nodes` : ''}</p>`;
+${p.stage === 'finished' ? '' : bar(s.reduces.committed, s.reduces.total, `${where}: ${s.maps.total ? `map ${s.maps.committed}/${s.maps.total}, ` : ''}reduce ${s.reduces.committed}/${s.reduces.total} tasks`)}
+<p>L1 change in the last iteration: <b>${p.delta !== null ? p.delta.toExponential(3) : '–'}</b> (${s.plan.tol > 0 ? `stops below ${s.plan.tol}` : 'tol 0: runs every iteration'})${last?.stats.nodes !== undefined ? `; ${last.stats.nodes.toLocaleString('en')} nodes` : ''}</p>`;
   }
   return html`${bar(s.maps.committed, s.maps.total, `map: ${s.maps.committed}/${s.maps.total} tasks (${s.maps.running} running)`)}
 ${bar(s.reduces.committed, s.reduces.total, `reduce: ${s.reduces.committed}/${s.reduces.total} tasks (${s.reduces.running} running)`)}`;
 }
 
-/** The part of a job's page that changes: swapped in place by the page's script as the job moves. */
-export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], output: string[] | null, now = Date.now()): Html {
+/** Events listed open under the collapsed list, the latest ones. */
+const LATEST_EVENTS = 5;
+
+/**
+ * The part of a job's page that changes: swapped in place by the page's script as the job moves.
+ * `stages`: what the job's type calls its set-up and output rounds.
+ */
+export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], output: string[] | null, now = Date.now(), stages: StageNames = GENERIC_STAGES): Html {
   const finished = isFinishedPhase(s.phase);
   const attempts = attemptsFromEvents(timeline.map((t) => t.event), finished, now);
   const shown = timeline.slice(-300);
+  const latest = timeline.slice(-LATEST_EVENTS);
   return html`<section class="status">
   <p>${phaseBadge(shownPhase(s))} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} partition${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
   ${Object.keys(s.params).length ? html`<p class="params">Parameters: ${Object.entries(s.params).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
   ${errorBox(s.error)}
   ${errorBox(s.outputLost ? `Output lost: ${outputLostText(s)}` : null)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}
-  ${progress(s)}
+  ${progress(s, stages)}
   ${finished ? '' : html`<form method="post" action="/jobs/${encodeURIComponent(s.id)}/cancel" class="inline"><input type="hidden" name="_csrf" value="${csrf}">${requestFields()}<button class="danger">Cancel the job</button></form>`}
 </section>
 <h2>Counters</h2>
 ${countersTable(s.counters)}
-${s.plan ? html`<h2>Convergence</h2><figure>${raw(convergenceSvg(s.rounds.slice(s.plan.setup).map((r) => r.stats.delta ?? 0), s.plan.tol))}<figcaption>L1 change between consecutive rank vectors, per iteration (log scale); the dashed line is the tolerance.</figcaption></figure>` : ''}
+${s.plan ? convergence(s.rounds.slice(s.plan.setup).map((r) => r.stats.delta ?? 0), s.plan.tol) : ''}
 <h2>Tasks</h2>
-<figure class="wide">${raw(taskTimelineSvg(attempts, s.submittedAt, s.finishedAt ?? now))}
+<figure class="wide">${raw(taskTimelineSvg(attempts, s.submittedAt, s.finishedAt ?? now, undefined, (round) => roundName(s, round, stages)))}
 <figcaption>One lane per worker, one bar per attempt: <span class="key map">map</span> <span class="key reduce">reduce</span> <span class="key failed">failed or lost</span> <span class="key discarded">output discarded</span>; a dashed outline is a backup attempt.</figcaption></figure>
 ${output !== null ? html`<h2>Output</h2>
 <p><a class="button" href="/jobs/${encodeURIComponent(s.id)}/output" download>Download the whole output</a></p>
 <pre class="head">${output.join('\n')}</pre>${output.length === 20 ? html`<p class="hint">The first 20 lines.</p>` : ''}` : ''}
 <h2>Events</h2>
-<details id="events"${timeline.length <= 40 ? html` open` : ''}>
-<summary>${timeline.length} event${timeline.length === 1 ? '' : 's'} from the master and the workers, in causal order</summary>
+${timeline.length ? html`<p class="hint">The latest ${Math.min(LATEST_EVENTS, timeline.length)}:</p>
+<div class="scroll"><table class="events latest">${EVENT_HEAD}<tbody>${eventRows(latest, timeline.length - latest.length + 1)}</tbody></table></div>` : html`<p class="empty">No events yet.</p>`}
+<details id="events">
+<summary>All ${timeline.length} event${timeline.length === 1 ? '' : 's'} from the master and the workers, in causal order</summary>
 <p class="hint">Ordered by Lamport time; "concurrent with" lists earlier events that neither caused this one nor were caused by it.${timeline.length > shown.length ? ` Showing the last ${shown.length}; all are at /api/jobs/${s.id}/events.` : ''}</p>
-<table class="events"><thead><tr><th>#</th><th>Lamport</th><th>Process</th><th>Event</th><th>Task</th><th>Detail</th><th>Concurrent with</th></tr></thead>
-<tbody>${shown.map((t, i) => {
-    const n = timeline.length - shown.length + i + 1;
-    return html`<tr><td>${n}</td><td>${t.event.lamport}</td><td>${t.event.proc}</td><td>${t.event.what}</td><td>${t.event.task ?? ''}</td><td>${t.event.detail ?? ''}</td><td>${t.concurrentWith.length ? t.concurrentWith.map((j) => `#${j + 1}`).join(' ') : ''}</td></tr>`;
-  })}</tbody></table>
+<div class="scroll"><table class="events">${EVENT_HEAD}
+<tbody>${eventRows(shown, timeline.length - shown.length + 1)}</tbody></table></div>
 </details>`;
 }
 

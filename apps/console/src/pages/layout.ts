@@ -68,11 +68,11 @@ export function jobProgress(s: JobStatus): string {
 
 export function jobsTable(jobs: JobStatus[]): Html {
   if (jobs.length === 0) return html`<p class="empty">No jobs yet. <a href="/jobs/new">Start one</a>.</p>`;
-  return html`<table class="jobs">
+  return html`<div class="scroll"><table class="jobs">
 <thead><tr><th>Job</th><th>Type</th><th>Dataset</th><th>Phase</th><th>Progress</th><th>Submitted</th><th>Elapsed</th></tr></thead>
 <tbody>${jobs.map((j) => html`<tr>
   <td><a href="/jobs/${encodeURIComponent(j.id)}">${j.id}</a></td><td>${j.type}</td>
   <td><a href="/datasets/${encodeURIComponent(j.dataset)}">${j.dataset}</a></td><td>${phaseBadge(shownPhase(j))}</td>
   <td>${jobProgress(j)}</td><td>${when(j.submittedAt)}</td><td>${elapsed(j)}</td></tr>`)}</tbody>
-</table>`;
+</table></div>`;
 }

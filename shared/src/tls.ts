@@ -131,8 +131,10 @@ export function explainNetworkError(url: string, err: Error): Error {
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new TlsError(`${origin}: the certificate does not name this host (${err.message}); use a host name the certificate lists, or a certificate that lists it`, code);
   }
-  if (code === 'EPROTO' && /wrong version number|packet length too long|unknown protocol/.test(err.message)) {
-    return new TlsError(`${origin}: the server does not speak TLS (${err.message.split('\n')[0].replace(/^.*routines:/, '')}); use an http:// URL, or turn TLS on there (TANDEM_TLS_CERT, TANDEM_TLS_KEY)`, code);
+  // OpenSSL's reason when the first bytes back are no TLS record (a plain HTTP listener's answer).
+  const notTls = code === 'EPROTO' ? /wrong version number|packet length too long|unknown protocol/.exec(err.message) : null;
+  if (notTls) {
+    return new TlsError(`${origin}: the server does not speak TLS (${notTls[0]}); use an http:// URL, or turn TLS on there (TANDEM_TLS_CERT, TANDEM_TLS_KEY)`, code);
   }
   if (url.startsWith('http:') && code === 'ECONNRESET') {
     const e = new Error(`${origin}: the connection was closed without an answer (${err.message}); if that server has TLS on, use an https:// URL`) as NodeJS.ErrnoException;

@@ -6,7 +6,7 @@
 // plain HTTP to it, are refused with a message saying what to set; bad files stop a service with 78.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { EXIT_CONFIG, putDataset } from '@tandem/shared';
-import { spawnApp } from '../apps/cli/src/processes.ts';
-import { kill, jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { repoRoot, spawnApp } from '../apps/cli/src/processes.ts';
+import { kill, jobOutput, startCluster, testTimings, waitForJob, type Cluster } from './harness/cluster.ts';
 import { referenceWordCount } from './harness/reference.ts';
-import { freePort } from './harness/wait.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-tls-'));
 const file = (name: string) => join(dir, name);
@@ -148,6 +148,35 @@ describe('TLS', { timeout: 120_000 }, () => {
     assert.equal(api.status, 200, api.text);
     assert.ok(api.text.includes(jobId), api.text);
     assert.equal((await httpsCall(`${url}/api/jobs`)).status, 401, 'no cookie, no session');
+  });
+
+  test('tandem up with TANDEM_TLS_CERT and TANDEM_TLS_KEY runs the whole cluster over TLS', async () => {
+    const [viewPort, masterPort, consolePort] = [await freePort(), await freePort(), await freePort()];
+    const env: NodeJS.ProcessEnv = {
+      ...process.env, ...testTimings, REDIS_URL: c.redis.url, TANDEM_PREFIX: `${c.prefix}up`, TANDEM_DATA_DIR: file('up-data'),
+      TANDEM_TLS_CERT: file('server.pem'), TANDEM_TLS_KEY: file('server.key'), TANDEM_TLS_CA: file('ca.pem'),
+    };
+    // Found from the ports and TLS alone: https:// URLs built by tandem up.
+    delete env.TANDEM_VIEW_URL;
+    const up = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/cli/src/main.ts'), 'up', '--workers', '1',
+      '--view-port', String(viewPort), '--master-port', String(masterPort), '--console-port', String(consolePort)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout.on('data', (d) => (out += d));
+    up.stderr.on('data', (d) => (out += d));
+    try {
+      await waitFor(() => out.includes('tandem: console:'), { what: 'tandem up to report the console', timeoutMs: 60_000 });
+      assert.match(out, new RegExp(`up: view service https://127\\.0\\.0\\.1:${viewPort}, masters https://127\\.0\\.0\\.1:${masterPort} \\(primary\\) and https://127\\.0\\.0\\.1:${masterPort + 1} \\(backup\\)`));
+      assert.match(out, /every listener serves HTTPS with /);
+      assert.match(out, new RegExp(`console: open https://127\\.0\\.0\\.1:${consolePort}/`));
+      const view = await c.cli(['view', '--view-url', `https://127.0.0.1:${viewPort}`], { env: { TANDEM_SECRET: '', TANDEM_DATA_DIR: file('up-data') } });
+      assert.equal(view.code, 0, view.stderr);
+      assert.match(view.stdout, /acknowledged by the primary/);
+      const stopped = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+      up.kill('SIGINT');
+      assert.equal(await stopped, 0, out);
+    } finally {
+      up.kill('SIGKILL');
+    }
   });
 
   test('a bad TLS file, or a key that is not the certificate\'s, stops a service with 78 and a line naming the variable', async () => {

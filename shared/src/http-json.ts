@@ -51,7 +51,7 @@ export interface JsonRequest {
  */
 export function requestJson<T>(url: string, req: JsonRequest): Promise<JsonReply<T>> {
   return new Promise((resolve, rejectRaw) => {
-    const reject = (err: Error) => rejectRaw(explainNetworkError(url, err));
+    const reject = (err: Error) => rejectRaw(explainNetworkError(url, err, !r.reusedSocket));
     const u = new URL(url);
     const data = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const transport = u.protocol === 'https:' ? https : http;

@@ -117,10 +117,10 @@ const UNTRUSTED = new Set([
 /**
  * A network error from a request to `url`, said in words when TLS explains it: a certificate not
  * trusted or naming another host, an https: URL to a plain listener (a TlsError: permanent), or an
- * http: URL whose connection was closed unanswered, as a TLS listener does (same code, a hint added:
- * a crashed server closes connections too).
+ * http: URL whose new connection was closed unanswered, as a TLS listener does (same code, a hint
+ * added: a crashed server closes connections too).
  */
-export function explainNetworkError(url: string, err: Error): Error {
+export function explainNetworkError(url: string, err: Error, freshConnection = true): Error {
   if (err instanceof TlsError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   const origin = new URL(url).origin;
@@ -136,7 +136,8 @@ export function explainNetworkError(url: string, err: Error): Error {
   if (notTls) {
     return new TlsError(`${origin}: the server does not speak TLS (${notTls[0]}); use an http:// URL, or turn TLS on there (TANDEM_TLS_CERT, TANDEM_TLS_KEY)`, code);
   }
-  if (url.startsWith('http:') && code === 'ECONNRESET') {
+  // A kept-alive connection closed under a request is the usual race, not a TLS listener.
+  if (url.startsWith('http:') && code === 'ECONNRESET' && freshConnection) {
     const e = new Error(`${origin}: the connection was closed without an answer (${err.message}); if that server has TLS on, use an https:// URL`) as NodeJS.ErrnoException;
     e.code = code;
     return e;

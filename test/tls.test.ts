@@ -99,7 +99,7 @@ describe('TLS', { timeout: 120_000 }, () => {
     assert.match(view.stdout, /https:\/\/127\.0\.0\.1:\d+/);
   });
 
-  test('a client that does not trust the certificate is refused, saying to set TANDEM_TLS_CA', async () => {
+  test('a client that does not trust the certificate is refused, saying to set TANDEM_TLS_CA; an unreadable TANDEM_TLS_CA is named', async () => {
     // No CA (Node's public roots only), and a CA that did not sign the certificate.
     for (const [ca, args] of [['', ['job', 'ls']], [file('other-ca.pem'), ['view']]] as const) {
       {
@@ -110,6 +110,9 @@ describe('TLS', { timeout: 120_000 }, () => {
       }
     }
     await assert.rejects(httpsCall(`${c.viewUrl}/view`, { ca: readFileSync(file('other-ca.pem'), 'utf8') }), /unable to verify the first certificate/);
+    const missing = await c.cli(['job', 'ls'], { env: { TANDEM_TLS_CA: file('missing-ca.pem') } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /TANDEM_TLS_CA=\S+missing-ca\.pem: cannot read the file \(ENOENT\)/);
   });
 
   test('plain HTTP to a TLS port, and TLS to a plain port, fail with a message that says so', async () => {

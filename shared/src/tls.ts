@@ -82,9 +82,14 @@ const trusted = new Map<string, string[]>();
 export function trustedCa(path: string): string[] {
   let ca = trusted.get(path);
   if (!ca) {
-    const pem = readPem('TANDEM_TLS_CA', path);
-    parseCertificate('TANDEM_TLS_CA', path, pem);
-    ca = [...rootCertificates, pem];
+    try {
+      const pem = readPem('TANDEM_TLS_CA', path);
+      parseCertificate('TANDEM_TLS_CA', path, pem);
+      ca = [...rootCertificates, pem];
+    } catch (err) {
+      // A TlsError, so that a client reports it at once instead of retrying through it.
+      throw new TlsError((err as Error).message, 'ERR_TANDEM_TLS_CA');
+    }
     trusted.set(path, ca);
   }
   return ca;

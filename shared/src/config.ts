@@ -10,6 +10,7 @@ const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
  * variable fails at start with its name instead of misbehaving later. CLI flags write into the
  * same variables (see apps/cli), so flag and environment can never disagree.
  */
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 export const configSchema = z.object({
@@ -23,13 +24,15 @@ export const configSchema = z.object({
   TANDEM_MASTER_PORT: int(7100),
   /**
    * The name a master gives itself in views, which is also where clients and the other master reach
-   * it; by default http://HOST:PORT (set it when HOST is 0.0.0.0 or behind a proxy).
+   * it; by default http://HOST:PORT, https:// with TANDEM_TLS_CERT (set it when HOST is 0.0.0.0 or
+   * behind a proxy).
    */
   TANDEM_MASTER_ADVERTISE_URL: z.string().url().optional(),
   /** Clients: talk to this master only, instead of asking the view service for the primary. */
   TANDEM_MASTER_URL: z.string().url().optional(),
   TANDEM_VIEW_HOST: z.string().default('127.0.0.1'),
   TANDEM_VIEW_PORT: int(7000),
+  /** Unset: http://127.0.0.1:7000, or https://127.0.0.1:7000 with TANDEM_TLS_CERT (see loadConfig). */
   TANDEM_VIEW_URL: z.string().url().default('http://127.0.0.1:7000'),
   /** Masters ping the view service this often; one silent for DEAD_PINGS intervals is dead. */
   TANDEM_PING_INTERVAL_MS: int(100, 10),
@@ -105,6 +108,14 @@ export const configSchema = z.object({
    */
   TANDEM_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(MIN_SECRET_LENGTH, `use at least ${MIN_SECRET_LENGTH} characters (for example: openssl rand -base64 32)`).optional()),
   TANDEM_WORKERS: int(2, 1),
+  /**
+   * TLS (shared/src/tls.ts): the certificate and private key (PEM files) every listener of the
+   * process serves HTTPS with; both or neither. Empty means unset.
+   */
+  TANDEM_TLS_CERT: optionalString,
+  TANDEM_TLS_KEY: optionalString,
+  /** Clients: a PEM file of CA certificates trusted for https: URLs, besides Node's bundled public roots. */
+  TANDEM_TLS_CA: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -117,5 +128,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = formatIssues(parsed.error, { name: (path) => (SECRET_VARS.has(path) ? `${path} (value not shown)` : `${path}=${JSON.stringify(env[path])}`), separator: '\n  ' });
     throw new ConfigError(`invalid configuration:\n  ${lines}`);
   }
-  return parsed.data;
+  const cfg = parsed.data;
+  if (!cfg.TANDEM_TLS_CERT !== !cfg.TANDEM_TLS_KEY) {
+    const [set, unset] = cfg.TANDEM_TLS_CERT ? ['TANDEM_TLS_CERT', 'TANDEM_TLS_KEY'] : ['TANDEM_TLS_KEY', 'TANDEM_TLS_CERT'];
+    throw new ConfigError(`invalid configuration:\n  TANDEM_TLS_CERT and TANDEM_TLS_KEY go together: ${set} is set but ${unset} is not (set both, the certificate and its private key as PEM files, or neither)`);
+  }
+  // A process that serves TLS finds its own cluster's view service over TLS too; a URL given is used as given.
+  if (cfg.TANDEM_TLS_CERT && !env.TANDEM_VIEW_URL) cfg.TANDEM_VIEW_URL = cfg.TANDEM_VIEW_URL.replace(/^http:/, 'https:');
+  return cfg;
 }

@@ -5,13 +5,30 @@
  * On kept-alive connections through node:http: with a keep-alive agent a small request costs a
  * fraction of what `fetch` costs, and a master pings ten times a second. No limit on sockets per
  * host: the console holds one long poll per open job page.
+ *
+ * https: URLs are verified (chain and host name) against Node's roots plus TANDEM_TLS_CA, if set
+ * (shared/src/tls.ts); a failure that TLS explains is rejected as a TlsError saying what to set.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { authHeader } from './cluster-auth.ts';
 import { TandemError, codeForStatus, errorOf } from './protocol.ts';
+import { clientCa, explainNetworkError } from './tls.ts';
 
-const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+const httpAgent = new http.Agent({ keepAlive: true });
+/** One https agent per trusted-CA file, made at the first https request (after the process read its configuration). */
+const httpsAgents = new Map<string, https.Agent>();
+
+function agentFor(protocol: string): http.Agent {
+  if (protocol !== 'https:') return httpAgent;
+  const path = process.env.TANDEM_TLS_CA ?? '';
+  let agent = httpsAgents.get(path);
+  if (!agent) {
+    agent = new https.Agent({ keepAlive: true, ca: clientCa() });
+    httpsAgents.set(path, agent);
+  }
+  return agent;
+}
 
 export interface JsonReply<T> {
   status: number;
@@ -33,13 +50,22 @@ export interface JsonRequest {
  * TandemError when the answer is not JSON.
  */
 export function requestJson<T>(url: string, req: JsonRequest): Promise<JsonReply<T>> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve, rejectRaw) => {
+    const reject = (err: Error) => rejectRaw(explainNetworkError(url, err, !r.reusedSocket));
     const u = new URL(url);
     const data = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     const transport = u.protocol === 'https:' ? https : http;
+    let agent: http.Agent;
+    try {
+      agent = agentFor(u.protocol);
+    } catch (err) {
+      // An unreadable TANDEM_TLS_CA: said with the variable and the file.
+      rejectRaw(err);
+      return;
+    }
     const r = transport.request(
       {
-        agent: agents[u.protocol === 'https:' ? 'https:' : 'http:'],
+        agent,
         // An IPv6 literal comes bracketed in a URL, not in a host name.
         host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || undefined, path: u.pathname + u.search,
         method: data ? 'POST' : 'GET',
@@ -55,7 +81,7 @@ export function requestJson<T>(url: string, req: JsonRequest): Promise<JsonReply
           try {
             resolve({ status, body: JSON.parse(text) as T });
           } catch {
-            reject(new TandemError(status >= 400 ? codeForStatus(status) : 'internal', `${url} answered ${status} with a non-JSON body: ${text.slice(0, 200)}`));
+            rejectRaw(new TandemError(status >= 400 ? codeForStatus(status) : 'internal', `${url} answered ${status} with a non-JSON body: ${text.slice(0, 200)}`));
           }
         });
         res.on('error', reject);

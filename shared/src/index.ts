@@ -23,5 +23,6 @@ export * from './content-cache.ts';
 export * from './format.ts';
 export * from './http-json.ts';
 export * from './cluster-auth.ts';
+export * from './tls.ts';
 export * from './sleep.ts';
 export * from './scripts.ts';

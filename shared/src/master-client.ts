@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
+import { TlsError } from './tls.ts';
 import {
   REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
@@ -97,6 +98,8 @@ export class MasterClient {
     try {
       reply = await requestJson(new URL('/view', this.opts.viewUrl).href, { timeoutMs: 5000, secret: this.opts.secret });
     } catch (err) {
+      // A certificate not trusted, TLS against a plain port: waiting will not change it.
+      if (err instanceof TlsError) throw new MasterUnreachableError(`the view service: ${err.message}`);
       // Nothing has ever answered there: a wrong address or nothing running, not a failover to wait out.
       if (!this.viewSeen && !(err instanceof TandemError)) {
         throw new MasterUnreachableError(`cannot reach the view service at ${this.opts.viewUrl} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
@@ -140,6 +143,7 @@ export class MasterClient {
         reply = await requestJson(new URL(path, base).href, { body: typeof body === 'function' ? body() : body, timeoutMs: this.opts.timeoutMs, secret: this.opts.secret });
       } catch (err) {
         if (err instanceof TandemError) throw new MasterError(err.code, `master at ${base}: ${err.message}`);
+        if (err instanceof TlsError) throw new MasterUnreachableError(`the primary master: ${err.message}`);
         const e = err as NodeJS.ErrnoException;
         lastErr = new Error(`${base}: ${e.message}`);
         // A pinned master that refuses connections and has never answered: a wrong address or

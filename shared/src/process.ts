@@ -1,6 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { isIP } from 'node:net';
 import type { Logger } from './log.ts';
+import type { ServerTls } from './tls.ts';
 
 /**
  * Exit code of a service that cannot run as configured (bad variable, port taken): restarting it
@@ -19,11 +21,12 @@ export async function startService(name: string, start: () => Promise<void>): Pr
 }
 
 /**
- * Serves `app` on host:port and logs `ready` once listening. A port that cannot be had ends the
- * process with EXIT_CONFIG and a message naming the variable to change.
+ * Serves `app` on host:port (HTTPS only, when `where.tls` holds the certificate from loadTls) and
+ * logs `ready` once listening. A port that cannot be had ends the process with EXIT_CONFIG and a
+ * message naming the variable to change.
  */
-export function listenOrExit(app: RequestListener, where: { host: string; port: number; portVar: string }, log: Logger, ready: () => void): Server {
-  const server = createServer(app).listen(where.port, where.host, ready);
+export function listenOrExit(app: RequestListener, where: { host: string; port: number; portVar: string; tls?: ServerTls }, log: Logger, ready: () => void): Server {
+  const server = (where.tls ? createTlsServer(where.tls, app) : createServer(app)).listen(where.port, where.host, ready);
   server.on('error', (err: NodeJS.ErrnoException) => {
     const why = err.code === 'EADDRINUSE' ? `port ${where.port} is already in use (set ${where.portVar})` : err.message;
     log.fatal({ err: err.message }, `cannot listen on ${where.host}:${where.port}: ${why}`);

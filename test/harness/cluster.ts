@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { MasterClient, authHeader, keys, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
+import { MasterClient, TandemError, keys, requestJson, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
 import { repoRoot, spawnApp, type AppName } from '../../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { freePort, waitFor } from './wait.ts';
@@ -25,6 +25,12 @@ export interface ClusterOptions {
   startMasters?: number;
   env?: Record<string, string>;
   redis?: TestRedis;
+  /**
+   * Serve every listener over HTTPS with this certificate and key (PEM paths), clients trusting
+   * `ca`. The test process's own clients (the harness's looks, client()) read TANDEM_TLS_CA from
+   * process.env: set it there too.
+   */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export interface MasterProcess {
@@ -76,6 +82,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const viewPort = await freePort();
   const ports: number[] = [];
   for (let i = 0; i < (opts.masters ?? 1); i++) ports.push(await freePort());
+  const scheme = opts.tls ? 'https' : 'http';
   const outDir = join(repoRoot, 'test-output', opts.name);
   mkdirSync(outDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
@@ -84,8 +91,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     REDIS_URL: redis.url,
     TANDEM_PREFIX: prefix,
     TANDEM_VIEW_PORT: String(viewPort),
-    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
+    TANDEM_VIEW_URL: `${scheme}://127.0.0.1:${viewPort}`,
     TANDEM_JOBS_DIR: fixtureJobsDir,
+    ...(opts.tls ? { TANDEM_TLS_CERT: opts.tls.cert, TANDEM_TLS_KEY: opts.tls.key, TANDEM_TLS_CA: opts.tls.ca } : {}),
     ...opts.env,
   };
   const procs: ChildProcess[] = [];
@@ -107,27 +115,26 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
   async function startProcesses(): Promise<Cluster> {
     const viewUrl = env.TANDEM_VIEW_URL!;
-    // A cluster started with TANDEM_SECRET refuses the harness's own looks without it.
-    const headers = authHeader(env.TANDEM_SECRET);
+    // A cluster started with TANDEM_SECRET refuses the harness's own looks without it. Through
+    // shared's client, which verifies https: URLs like every Tandem client.
+    const look = <T>(base: string, path: string, timeoutMs = 5000) => requestJson<T>(new URL(path, base).href, { timeoutMs, secret: env.TANDEM_SECRET });
     const startViewService = async () => {
       const p = launch('view-service');
-      await waitFor(async () => (await fetch(new URL('/view', viewUrl), { headers })).ok, { what: 'view service /view', timeoutMs: 30_000 });
+      await waitFor(async () => (await look(viewUrl, '/view')).status === 200, { what: 'view service /view', timeoutMs: 30_000 });
       return p;
     };
     const viewService = await startViewService();
     const masters: MasterProcess[] = [];
     const startMaster = async (i: number) => {
-      const url = `http://127.0.0.1:${ports[i]}`;
+      const url = `${scheme}://127.0.0.1:${ports[i]}`;
       const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
       masters[i] = { url, port: ports[i], proc };
-      await waitFor(async () => (await fetch(new URL('/health', url), { headers })).ok, { what: `master ${url} /health`, timeoutMs: 30_000 });
+      await waitFor(async () => (await look(url, '/health')).status === 200, { what: `master ${url} /health`, timeoutMs: 30_000 });
       return masters[i];
     };
-    const viewStatus = async () => (await (await fetch(new URL('/status', viewUrl), { headers })).json()) as {
-      view: { viewnum: number; primary: string; backup: string }; acked: boolean;
-    };
+    const viewStatus = async () => (await look<{ view: { viewnum: number; primary: string; backup: string }; acked: boolean }>(viewUrl, '/status')).body;
     // With a time limit: a SIGSTOPped master accepts connections but never answers.
-    const roleOf = async (url: string) => ((await (await fetch(new URL('/health', url), { headers, signal: AbortSignal.timeout(2000) })).json()) as { role: string }).role;
+    const roleOf = async (url: string) => (await look<{ role: string }>(url, '/health', 2000)).body.role;
     for (let i = 0; i < (opts.startMasters ?? ports.length); i++) {
       await startMaster(i);
       // The first master becomes primary before the second starts, so the roles are predictable.
@@ -149,9 +156,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       },
       async startConsole(extra = {}) {
         const port = await freePort();
-        const url = `http://127.0.0.1:${port}`;
+        const url = `${scheme}://127.0.0.1:${port}`;
         const proc = launch('console', { TANDEM_CONSOLE_PORT: String(port), ...extra });
-        await waitFor(async () => (await fetch(new URL('/login', url), { redirect: 'manual' })).status > 0, { what: `console ${url}`, timeoutMs: 30_000 });
+        // A page, not JSON: any answer will do.
+        const answers = () => look(url, '/login').then(() => true, (err) => (err instanceof TandemError ? true : Promise.reject(err)));
+        await waitFor(answers, { what: `console ${url}`, timeoutMs: 30_000 });
         return { url, proc };
       },
       async primary(timeoutMs = 30_000) {

@@ -1,5 +1,6 @@
 /** The `tandem` command. */
 import { Command, Option } from 'commander';
+import { urlScheme } from '@tandem/shared';
 import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { jobCommand } from './commands/job.ts';
@@ -28,7 +29,7 @@ program
     if (opts.viewPort !== undefined) {
       process.env.TANDEM_VIEW_PORT = String(opts.viewPort);
       // The masters and workers started here find the view service on the chosen port unless told otherwise.
-      if (program.getOptionValueSource('viewUrl') === 'default') program.setOptionValue('viewUrl', `http://127.0.0.1:${opts.viewPort}`);
+      if (program.getOptionValueSource('viewUrl') === 'default') program.setOptionValue('viewUrl', `${urlScheme(process.env)}://127.0.0.1:${opts.viewPort}`);
     }
     if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
     process.env.TANDEM_WORKERS = String(opts.workers);

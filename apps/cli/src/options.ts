@@ -9,7 +9,7 @@ import { configSchema, loadConfig, partitionsProblem, readSecretFile, type Confi
 const flags: [flag: string, env: keyof Config, help: string][] = [
   ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
   ['--prefix <prefix>', 'TANDEM_PREFIX', 'prefix of every Redis key, so several clusters can share one Redis'],
-  ['--view-url <url>', 'TANDEM_VIEW_URL', 'the view service, which tells clients which master is primary'],
+  ['--view-url <url>', 'TANDEM_VIEW_URL', 'the view service, which tells clients which master is primary (https://127.0.0.1:7000 by default when TANDEM_TLS_CERT is set)'],
   ['--master-url <url>', 'TANDEM_MASTER_URL', 'talk to this master only, instead of asking the view service for the primary'],
   ['--jobs-dir <dir>', 'TANDEM_JOBS_DIR', 'folder of extra job-type modules (nothing outside it is loaded)'],
 ];
@@ -29,7 +29,8 @@ export function configFrom(cmd: Command): Config {
   const opts = cmd.optsWithGlobals() as Record<string, unknown>;
   for (const [flag, env] of flags) {
     const name = flag.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (opts[name] !== undefined) process.env[env] = String(opts[name]);
+    // A default is loadConfig's to apply (TANDEM_VIEW_URL's follows TANDEM_TLS_CERT), so only a value given is written.
+    if (opts[name] !== undefined && cmd.getOptionValueSourceWithGlobals(name) !== 'default') process.env[env] = String(opts[name]);
   }
   const cfg = loadConfig();
   if (cfg.TANDEM_SECRET) return cfg;

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, SECRET_FILE, ensureSecretFile, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
+import { EXIT_CONFIG, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, redisAnswers, requestJson, sleep, urlScheme, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -83,16 +83,25 @@ interface Supervised {
   restarts: number;
 }
 
+/** Null for an error worth waiting out (nothing listens yet); a TLS failure is rethrown, as waiting will not cure it. */
+const notYet = (err: unknown): null => {
+  if (err instanceof TlsError) throw err;
+  return null;
+};
+
 /** The view service's answer to GET `path`, or null while it does not answer. */
-const askView = <T>(cfg: Config, path: string) => fetchJson<T>(new URL(path, cfg.TANDEM_VIEW_URL).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(() => null);
+const askView = <T>(cfg: Config, path: string) => fetchJson<T>(new URL(path, cfg.TANDEM_VIEW_URL).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(notYet);
 
 /** The primary named by the view service, once it answers as primary itself. */
 async function primaryReady(cfg: Config): Promise<string | null> {
   const primary = (await askView<ViewReply>(cfg, '/view'))?.view.primary;
   if (!primary) return null;
-  const h = await fetchJson<MasterHealth>(new URL('/health', primary).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(() => null);
+  const h = await fetchJson<MasterHealth>(new URL('/health', primary).href, { timeoutMs: 1000, secret: cfg.TANDEM_SECRET }).catch(notYet);
   return h?.role === 'primary' ? primary : null;
 }
+
+/** True once anything answers at `url` (a page, not JSON: any answer at all will do). */
+const answers = (url: string) => requestJson(url, { timeoutMs: 1000 }).then(() => true, (err) => (err instanceof TandemError ? true : notYet(err)));
 
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
@@ -105,8 +114,11 @@ export async function up(given: Config, workers: number): Promise<void> {
   if (taken.includes(cfg.TANDEM_CONSOLE_PORT)) {
     throw new Error(`the console's port ${cfg.TANDEM_CONSOLE_PORT} collides with the view service's or the masters' ports (${taken.join(', ')}); choose another --console-port`);
   }
+  // Checked here as well as by each service, so a bad file stops `up` before anything starts.
+  const tls = loadTls(cfg);
+  const scheme = urlScheme(cfg);
   const redis = await startRedis(cfg, say);
-  const masterUrl = (port: number) => `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
+  const masterUrl = (port: number) => `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
   const children: Supervised[] = [
     { label: 'view', app: 'view-service', proc: null, restarts: 0 },
@@ -137,10 +149,16 @@ export async function up(given: Config, workers: number): Promise<void> {
   };
   let failed: string | undefined;
   fatal = (why) => (failed = why);
-  /** Polls `cond` every 100 ms for up to 30 s, unless a child fails for good. */
+  /** Polls `cond` every 100 ms for up to 30 s, unless a child fails for good or TLS refuses the connection. */
   const until = async <T>(cond: () => Promise<T | null>): Promise<T | null> => {
     for (let i = 0; i < 300 && !failed; i++) {
-      const v = await cond();
+      let v: T | null;
+      try {
+        v = await cond();
+      } catch (err) {
+        failed = (err as Error).message;
+        return null;
+      }
       if (v) return v;
       await sleep(100);
     }
@@ -171,12 +189,11 @@ export async function up(given: Config, workers: number): Promise<void> {
     redis?.kill('SIGTERM');
     throw new Error(failed);
   }
-  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
+  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
-  const consoleUrl = `http://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
-  // A page, not JSON: any answer at all means the console is up.
-  const consoleUp = await until(async () => (await fetch(consoleUrl, { signal: AbortSignal.timeout(1000), redirect: 'manual' }).catch(() => null)) ?? null);
-  say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
+  const consoleUrl = `${scheme}://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
+  const consoleUp = await until(() => answers(consoleUrl));
+  say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} ${failed ? `(${failed})` : 'within 30 s; see its messages above'}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');

@@ -1,6 +1,6 @@
 /** Console process: the web UI (pages, JSON API, bull-board at /queues). */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, requireSecretToBind, masterClient, startService, type Config } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, masterClient, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { loadRegistry, type Registry } from '@tandem/jobs';
 import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
@@ -9,9 +9,11 @@ import { ConsoleSessions } from './sessions.ts';
 
 let cfg!: Config;
 let registry!: Registry;
+let tls: ServerTls | undefined;
 await startService('console', async () => {
   cfg = loadConfig();
   requireSecretToBind({ host: cfg.TANDEM_CONSOLE_HOST, hostVar: 'TANDEM_CONSOLE_HOST' });
+  tls = loadTls(cfg);
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
@@ -25,10 +27,10 @@ const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.T
 const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSION_S, maxFailures: cfg.TANDEM_CONSOLE_LOGIN_MAX_FAILURES, windowS: cfg.TANDEM_CONSOLE_LOGIN_WINDOW_S });
 const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
 const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });
-const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT' };
+const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT', tls };
 const server = listenOrExit(app, where, log, () => {
   const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;
-  log.info({ url: `http://${host}:${where.port}/`, token: guard.locked ? 'required' : 'none (open console)', viewService: cfg.TANDEM_VIEW_URL }, 'console ready');
+  log.info({ url: `${urlScheme(cfg)}://${host}:${where.port}/`, token: guard.locked ? 'required' : 'none (open console)', viewService: cfg.TANDEM_VIEW_URL }, 'console ready');
 });
 // Long polls wait up to 20 s for a job to change.
 server.requestTimeout = 0;

@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -9,9 +9,11 @@ import { Master } from './master.ts';
 
 let cfg!: Config;
 let registry!: Registry;
+let tls: ServerTls | undefined;
 await startService('master', async () => {
   cfg = loadConfig();
   requireSecretToBind({ host: cfg.TANDEM_MASTER_HOST, hostVar: 'TANDEM_MASTER_HOST' });
+  tls = loadTls(cfg);
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 });
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
@@ -23,15 +25,16 @@ const queues = Object.fromEntries(
   QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
 ) as Record<QueueName, Queue>;
 
-const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
+const scheme = urlScheme(cfg);
+const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
 const alerts = () => {
   const since = connections.downSince();
   return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
 };
-const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
+const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT', tls };
 const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET), where, log, () => {
-  log.info({ url: `http://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
+  log.info({ url: `${scheme}://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });
 

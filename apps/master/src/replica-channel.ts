@@ -7,10 +7,14 @@
  * Why not plain HTTP requests: every forwarded batch sits on the path of a client's operation, and
  * on loopback an HTTP request through express costs about 10× a line on an open socket (measured:
  * 0.5 ms vs 0.05 ms per round trip in one process; docs/BENCHMARKS.md has the effect end to end).
+ *
+ * With TLS on (an https: backup URL), the same upgrade runs inside TLS, verified like every client
+ * (Node's roots plus TANDEM_TLS_CA, host name checked).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { authHeader, errorBody, isAuthorized, unauthorized, type Logger } from '@tandem/shared';
+import { authHeader, clientCa, errorBody, explainNetworkError, isAuthorized, unauthorized, type Logger } from '@tandem/shared';
 
 export const STREAM_PATH = '/replica/stream';
 const PROTOCOL = 'tandem-replica';
@@ -46,11 +50,20 @@ export class ReplicaChannel {
     if (this.socket) return Promise.resolve(this.socket);
     if (this.connecting) return this.connecting;
     const u = new URL(STREAM_PATH, this.url);
-    this.connecting = new Promise<Duplex>((resolve, reject) => {
-      const req = http.request({
-        host: u.hostname, port: u.port || 80, path: u.pathname, timeout: timeoutMs,
+    this.connecting = new Promise<Duplex>((resolve, rejectRaw) => {
+      const reject = (err: Error) => rejectRaw(explainNetworkError(this.url, err));
+      const secure = u.protocol === 'https:';
+      const options: https.RequestOptions = {
+        host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (secure ? 443 : 80), path: u.pathname, timeout: timeoutMs,
         headers: { connection: 'Upgrade', upgrade: PROTOCOL, ...authHeader(this.secret) },
-      });
+      };
+      let req: http.ClientRequest;
+      try {
+        req = secure ? https.request({ ...options, ca: clientCa(), agent: false }) : http.request(options);
+      } catch (err) {
+        rejectRaw(err as Error);
+        return;
+      }
       req.on('upgrade', (_res, socket) => {
         (socket as unknown as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
         readLines(socket, (line) => this.answer(line));
@@ -116,7 +129,7 @@ export class ReplicaChannel {
  * Backup side: accepts replication streams on `server` and answers each line with `handle`'s
  * result, strictly in order (the next line is handled only after the previous answer is written).
  */
-export function acceptReplicaStreams(server: http.Server, handle: (msg: Record<string, unknown>) => Promise<object>, log: Logger, secret?: string): void {
+export function acceptReplicaStreams(server: http.Server | https.Server, handle: (msg: Record<string, unknown>) => Promise<object>, log: Logger, secret?: string): void {
   server.on('upgrade', (req, socket: Duplex) => {
     // Checked before the path, so a stranger learns nothing of what this port upgrades to.
     if (!isAuthorized(req, secret)) {

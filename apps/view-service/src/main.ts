@@ -1,14 +1,16 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
-import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, requireSecretToBind, startService, type Config } from '@tandem/shared';
+import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
 import { UnreadableViewStateError, redisViewStore } from './view-store.ts';
 
 let cfg!: Config;
+let tls: ServerTls | undefined;
 await startService('view-service', async () => {
   cfg = loadConfig();
   requireSecretToBind({ host: cfg.TANDEM_VIEW_HOST, hostVar: 'TANDEM_VIEW_HOST' });
+  tls = loadTls(cfg);
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
 const connections = new ServiceConnections(cfg.REDIS_URL, log);
@@ -28,9 +30,9 @@ const vs = new ViewService(
 await restore();
 vs.start();
 monitor.start();
-const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT' };
+const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT', tls };
 const server = listenOrExit(createViewApi(vs, log, cfg.TANDEM_SECRET), where, log, () => {
-  log.info({ url: `http://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, view: vs.view }, 'view service ready');
+  log.info({ url: `${urlScheme(cfg)}://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, view: vs.view }, 'view service ready');
 });
 
 /** No ping is answered before the stored view is known: answering from an empty state would start view 1 again. */

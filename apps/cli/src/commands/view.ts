@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { TandemError, fetchJson, type MasterHealth, type ViewStatus } from '@tandem/shared';
+import { TandemError, TlsError, fetchJson, type MasterHealth, type ViewStatus } from '@tandem/shared';
 import { configFrom } from '../options.ts';
 import { table } from '../format.ts';
 
@@ -14,6 +14,7 @@ export function viewCommand(): Command {
         s = await fetchJson<ViewStatus>(new URL('/status', cfg.TANDEM_VIEW_URL).href, { timeoutMs: 5000, secret: cfg.TANDEM_SECRET });
       } catch (err) {
         if (err instanceof TandemError) throw new Error(`the view service at ${cfg.TANDEM_VIEW_URL} did not give its status: ${err.message}`);
+        if (err instanceof TlsError) throw new Error(`the view service: ${err.message}`);
         throw new Error(`cannot reach the view service at ${cfg.TANDEM_VIEW_URL} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
       }
       if (opts.json) return console.log(JSON.stringify(s, null, 2));

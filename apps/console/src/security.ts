@@ -52,6 +52,9 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Whether a given form token (or anything else a body carried) is the expected one, in constant time. */
+export const tokenMatches = (given: unknown, want: string): boolean => typeof given === 'string' && want !== '' && same(given, want);
+
 export function makeGuard(token: string | undefined, sessions: ConsoleSessions): Guard {
   return {
     locked: token !== undefined,
@@ -107,15 +110,17 @@ const fromBrowser = (req: Request) => req.get('origin') !== undefined || req.get
 
 /**
  * Requires the token (when set) and turns away cross-site state changes. `open` paths (the login
- * form and the static files) are served to anyone.
+ * form and the static files) are served to anyone. On a `streamed` request (a multipart upload,
+ * whose body is not read here) a form token the headers lack is left to the route, as
+ * `res.locals.formToken`: it must find it in the body before it keeps anything (upload.ts).
  */
-export function guardRequests(g: Guard, open: (path: string) => boolean) {
+export function guardRequests(g: Guard, open: (path: string) => boolean, streamed: (req: Request) => boolean = () => false) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    authOf(g, req).then((auth) => check(g, open, auth, req, res, next), next);
+    authOf(g, req).then((auth) => check(g, open, streamed, auth, req, res, next), next);
   };
 }
 
-function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req: Request, res: Response, next: NextFunction): void {
+function check(g: Guard, open: (path: string) => boolean, streamed: (req: Request) => boolean, auth: Auth | null, req: Request, res: Response, next: NextFunction): void {
   res.locals.auth = auth;
   const api = req.path.startsWith('/api/') || req.path.startsWith('/queues/api/');
   if (!auth && !open(req.path)) {
@@ -140,6 +145,10 @@ function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req
   if (req.path.startsWith('/queues') || req.path === '/login') return next();
   if (auth?.via === 'session' || fromBrowser(req)) {
     const given = req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf;
+    if (given === undefined && auth && streamed(req)) {
+      res.locals.formToken = auth.csrf;
+      return next();
+    }
     if (!auth || typeof given !== 'string' || !same(given, auth.csrf)) {
       refuse(res, new TandemError('forbidden', 'missing or stale form token: reload the page and try again'));
       return;

@@ -172,6 +172,9 @@ describe('scripted uploads through the console', { timeout: 300_000 }, () => {
       assert.match(r.json.error, message, args.join(' '));
     }
     for (const name of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']) assert.deepEqual(await keysOf(name), [], `${name}: nothing kept`);
+    const page = await curl(['--form-string', 'name=<img src=x>', '-F', `file=@${f}`, `${url}/datasets`]);
+    assert.equal(page.status, 400, 'the form\'s action answers with the form again');
+    assert.match(page.text, /<p class="result error" role="alert">invalid dataset name &quot;&lt;img src=x&gt;&quot;/, 'the reason, escaped');
   });
 
   test('a body that is neither multipart nor a file is a 415 listing the accepted types', async () => {

@@ -9,7 +9,8 @@
  * - Cross-site requests: a state-changing request (anything but GET/HEAD) that a browser sends
  *   must come from the console's own pages (Sec-Fetch-Site or Origin), and, to the console's own
  *   routes, carry the page's form token (a form field or the X-CSRF-Token header): the session's own
- *   one, or, on an open console, one drawn at start. A request with the bearer token is a script's
+ *   one, or, on an open console, one drawn at start. A multipart upload's body is not read here:
+ *   without the header, its `_csrf` field is checked by the upload before the file is stored. A request with the bearer token is a script's
  *   and needs neither; so does one without any browser header when no token is set (curl against an
  *   open console).
  * - Headers: no sniffing, no framing, no referrer to other sites, and on the console's pages a

@@ -183,13 +183,17 @@ describe('scripted uploads through the console', { timeout: 300_000 }, () => {
       ['-H', 'Content-Type: application/json', '-d', '{"a":1}', `${url}/api/datasets?name=j1`],
       ['-d', 'hello', `${url}/api/datasets?name=j2`],
       ['-X', 'POST', '-H', 'Content-Type:', '--data-binary', `@${f}`, `${url}/api/datasets?name=j3`],
-      ['-T', f, '-H', 'Content-Type: application/json', `${url}/api/datasets/j4`],
       ['-F', `file=@${f}`, '-H', 'Content-Type: application/xml', `${url}/api/datasets?name=j5`],
     ];
     for (const args of cases) {
       const r = await curl(args);
       assert.equal(r.status, 415, `${args.join(' ')}: ${r.text}`);
       assert.match(r.json.error, /is not an upload: send multipart\/form-data with one file part \(curl -F file=@PATH\), or the file itself as application\/octet-stream, text\/plain, text\/csv/);
+    }
+    for (const args of [['-T', f, '-H', 'Content-Type: application/json'], ['-X', 'PUT', '-F', `file=@${f}`]]) {
+      const put = await curl([...args, `${url}/api/datasets/j4`]);
+      assert.equal(put.status, 415, `${args.join(' ')}: ${put.text}`);
+      assert.match(put.json.error, /is not an upload by PUT: send the file itself as application\/octet-stream, text\/plain, text\/csv or with no Content-Type \(curl -T PATH\); multipart goes to POST \/api\/datasets/);
     }
     const json = await curl(['-H', 'Content-Type: application/json', '-d', '{}', `${url}/api/datasets?name=j1`]);
     assert.match(json.json.error, /^Content-Type "application\/json" is not an upload/);

@@ -90,14 +90,17 @@ export interface UploadOptions {
 /** The body's media type, lower case, without parameters; '' when there is no Content-Type. */
 const mediaType = (req: Request) => (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 
-export const unsupported = (type: string, method: string) =>
-  new ConsoleError(415, `${type ? `Content-Type ${JSON.stringify(type)}` : 'a body without a Content-Type'} is not an upload: send multipart/form-data with one file part (curl -F file=@PATH), or the file itself as ${RAW_TYPES.join(', ')}${method === 'PUT' ? ' or with no Content-Type' : ''} (curl -T PATH)`);
+export function unsupported(type: string, method: string): ConsoleError {
+  const what = type ? `Content-Type ${JSON.stringify(type)}` : 'a body without a Content-Type';
+  if (method === 'PUT') return new ConsoleError(415, `${what} is not an upload by PUT: send the file itself as ${RAW_TYPES.join(', ')} or with no Content-Type (curl -T PATH); multipart goes to POST /api/datasets`);
+  return new ConsoleError(415, `${what} is not an upload: send multipart/form-data with one file part (curl -F file=@PATH), or the file itself as ${RAW_TYPES.join(', ')} (curl -T PATH)`);
+}
 
 /** Stores the request's file as a dataset: a multipart body or a raw one, by its Content-Type. */
 export async function receiveUpload(req: Request, platform: Platform, o: UploadOptions): Promise<DatasetMeta> {
   const type = mediaType(req);
   const raw = RAW_TYPES.includes(type) || (type === '' && req.method === 'PUT');
-  if (type !== 'multipart/form-data' && !raw) throw unsupported(type, req.method);
+  if (!raw && (type !== 'multipart/form-data' || req.method === 'PUT')) throw unsupported(type, req.method);
   if (raw && o.formToken !== undefined) throw new ConsoleError(403, 'missing or stale form token: reload the page and try again');
   const declared = Number(req.get('content-length'));
   const room = raw ? o.maxBytes : o.maxBytes + ENVELOPE_BYTES;

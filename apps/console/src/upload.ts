@@ -172,16 +172,16 @@ function receiveMultipart(req: Request, platform: Platform, o: UploadOptions): P
         stream.resume();
         return fail(new ConsoleError(403, 'missing or stale form token: the _csrf field must come before the file part (reload the page and try again)'));
       }
+      if (part !== 'file' && !info.filename) {
+        stream.resume();
+        return fail(bad(`part "${part}" is not a file: send the file as a file part named file (curl -F file=@PATH)`));
+      }
       let q: UploadQuery;
       try {
         q = uploadQuery({ ...o.query, ...fields }, info.filename ?? '');
       } catch (err) {
         stream.resume();
         return fail(err as Error);
-      }
-      if (part !== 'file' && !info.filename) {
-        stream.resume();
-        return fail(bad(`part "${part}" is not a file: send the file as a file part named file (curl -F file=@PATH)`));
       }
       upload = platform.upload(q.name, q.format, q.replace, o.splitBytes, body(stream));
       upload.then(resolve, fail);

@@ -33,8 +33,8 @@ export const RAW_TYPES = ['application/octet-stream', 'text/plain', 'text/csv'];
 /** The multipart fields an upload takes, all of them before the file part. */
 const FIELDS = ['_csrf', 'name', 'format', 'replace', 'filename'];
 
-/** Limits on a multipart body besides the file's size: a few short fields, few parts, short part headers. */
-export const multipartLimits = { fieldNameSize: 100, fieldSize: 4096, fields: FIELDS.length, files: 1, parts: FIELDS.length + 1, headerPairs: 16 };
+/** Limits on a multipart body besides the file's size: a few short fields, few parts (busboy bounds each part's headers to 16 KiB). */
+export const multipartLimits = { fieldNameSize: 100, fieldSize: 4096, fields: FIELDS.length, files: 1, parts: FIELDS.length + 1 };
 
 /** Room for the multipart envelope (boundaries, part headers, fields) on top of the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;

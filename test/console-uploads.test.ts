@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDataset, readSplit, type DatasetMeta } from '@tandem/shared';
@@ -247,6 +248,22 @@ describe('scripted uploads through the console', { timeout: 300_000 }, () => {
     }
     const fits = await curl(['-F', 'name=fits', '-F', `file=@${tmpFile('fits.txt', `${'x'.repeat(99)}\n`.repeat(19_999))}`, `${url}/api/datasets`]);
     assert.equal(fits.status, 201, `just under the limit, with the multipart envelope on top: ${fits.text}`);
+  });
+
+  test('a multipart upload cut off mid-file publishes nothing, and the console carries on', async () => {
+    const boundary = 'cutoffboundary';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\ncut\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\n`;
+    await new Promise<void>((resolve) => {
+      const req = request(`${url}/api/datasets`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '1500000' } });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.write(head);
+      req.write(`${'z'.repeat(99)}\n`.repeat(5000), () => req.destroy());
+    });
+    assert.deepEqual(await keysOf('cut'), [], 'nothing kept');
+    const again = await curl(['-F', 'name=cut', '-F', `file=@${tmpFile('cut.txt', 'whole\n')}`, `${url}/api/datasets`]);
+    assert.equal(again.status, 201, `the console still answers, and the name is free: ${again.text}`);
+    assert.equal((await stored(again.json.dataset)).toString(), 'whole\n');
   });
 
   test('a browser\'s multipart form needs its form token before the file: a wrong, late or missing one stores nothing', async () => {

@@ -53,6 +53,18 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     await page.waitForURL(`${url}/datasets/${name}`, { timeout: 30_000 });
   }
 
+  /** Submits a file on the datasets page's form that it refuses; the reason it shows. */
+  async function refusedUpload(p: Page, base: string, file: string, content: string): Promise<string> {
+    const path = join(c.outDir, file);
+    writeFileSync(path, content);
+    await p.goto(`${base}/datasets`);
+    await p.setInputFiles('#upload-form input[name=file]', path);
+    await p.click('#upload-form button[type=submit]');
+    const error = p.locator('#upload-form .result.error');
+    await error.waitFor({ timeout: 30_000 });
+    return (await error.textContent()) ?? '';
+  }
+
   /** Starts a job from the form and waits, on its page, for the live view to say done. */
   async function runFromForm(type: string, dataset: string, fields: Record<string, string> = {}): Promise<string> {
     await page.goto(`${url}/jobs/new?dataset=${dataset}`);
@@ -97,14 +109,8 @@ describe('console in a browser', { timeout: 300_000 }, () => {
   });
 
   test('a bad file is refused on the form with the line that is wrong, and nothing is kept', async () => {
-    const bad = join(c.outDir, 'bad-graph.csv');
-    writeFileSync(bad, 'src,dst\na,b\nb,c,d\n');
-    await page.goto(`${url}/datasets`);
-    await page.setInputFiles('#upload-form input[name=file]', bad);
-    await page.click('#upload-form button[type=submit]');
-    const error = page.locator('#upload-form .result.error');
-    await error.waitFor({ timeout: 30_000 });
-    assert.match(await error.textContent() ?? '', /dataset "bad-graph": line 3 has 3 columns, expected 2 \(src,dst\)/);
+    const error = await refusedUpload(page, url, 'bad-graph.csv', 'src,dst\na,b\nb,c,d\n');
+    assert.match(error, /dataset "bad-graph": line 3 has 3 columns, expected 2 \(src,dst\)/);
     // Chromium logs the refusal (a 400) as a failed resource; that one was asked for.
     const expected = problems.findIndex((p) => p.endsWith('/datasets: Failed to load resource: the server responded with a status of 400 (Bad Request)'));
     assert.ok(expected >= 0);
@@ -133,14 +139,7 @@ describe('console in a browser', { timeout: 300_000 }, () => {
       await plain.click('#upload-form button[type=submit]');
       await plain.waitForURL(`${url}/datasets/tri`);
       // A refusal: the form again, with the reason.
-      const bad = join(c.outDir, 'bad-nojs.csv');
-      writeFileSync(bad, 'src,dst\na,b\nb,c,d\n');
-      await plain.goto(`${url}/datasets`);
-      await plain.setInputFiles('#upload-form input[name=file]', bad);
-      await plain.click('#upload-form button[type=submit]');
-      const error = plain.locator('#upload-form .result.error');
-      await error.waitFor({ timeout: 30_000 });
-      assert.equal(await error.textContent(), 'dataset "bad-nojs": line 3 has 3 columns, expected 2 (src,dst)');
+      assert.equal(await refusedUpload(plain, url, 'bad-nojs.csv', 'src,dst\na,b\nb,c,d\n'), 'dataset "bad-nojs": line 3 has 3 columns, expected 2 (src,dst)');
       await plain.screenshot({ path: join(shots(), 'datasets-nojs.png'), fullPage: true });
       // A console with a token: log in and upload, all without scripts (the session's form token rides in the form).
       const locked = await c.startConsole({ TANDEM_CONSOLE_TOKEN: 'browser-nojs-token' });

@@ -1,8 +1,8 @@
 // The console in a real browser (Debian's Chromium driven by playwright-core): upload a text file
 // through the form, start a word count from the job form, watch its page reach done without a
 // reload, download the output and compare it with the reference; the same for PageRank on a CSV;
-// then bull-board's queues, which load nothing from another site; and every page at 400 px wide.
-// Screenshots go to test-output/console-browser/.
+// then bull-board's queues, which load nothing from another site; every page at 400 px wide;
+// and the upload form with JavaScript off. Screenshots go to test-output/console-browser/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -55,6 +55,18 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     await page.waitForURL(`${url}/datasets/${name}`, { timeout: 30_000 });
   }
 
+  /** Submits a file on the datasets page's form that it refuses; the reason it shows. */
+  async function refusedUpload(p: Page, base: string, file: string, content: string): Promise<string> {
+    const path = join(c.outDir, file);
+    writeFileSync(path, content);
+    await p.goto(`${base}/datasets`);
+    await p.setInputFiles('#upload-form input[name=file]', path);
+    await p.click('#upload-form button[type=submit]');
+    const error = p.locator('#upload-form .result.error');
+    await error.waitFor({ timeout: 30_000 });
+    return (await error.textContent()) ?? '';
+  }
+
   /** Starts a job from the form and waits, on its page, for the live view to say done. */
   async function runFromForm(type: string, dataset: string, fields: Record<string, string> = {}): Promise<string> {
     await page.goto(`${url}/jobs/new?dataset=${dataset}`);
@@ -105,14 +117,8 @@ describe('console in a browser', { timeout: 300_000 }, () => {
   });
 
   test('a bad file is refused on the form with the line that is wrong, and nothing is kept', async () => {
-    const bad = join(c.outDir, 'bad-graph.csv');
-    writeFileSync(bad, 'src,dst\na,b\nb,c,d\n');
-    await page.goto(`${url}/datasets`);
-    await page.setInputFiles('#upload-form input[name=file]', bad);
-    await page.click('#upload-form button[type=submit]');
-    const error = page.locator('#upload-form .result.error');
-    await error.waitFor({ timeout: 30_000 });
-    assert.match(await error.textContent() ?? '', /dataset "bad-graph": line 3 has 3 columns, expected 2 \(src,dst\)/);
+    const error = await refusedUpload(page, url, 'bad-graph.csv', 'src,dst\na,b\nb,c,d\n');
+    assert.match(error, /dataset "bad-graph": line 3 has 3 columns, expected 2 \(src,dst\)/);
     // Chromium logs the refusal (a 400) as a failed resource; that one was asked for.
     const expected = problems.findIndex((p) => p.endsWith('/datasets: Failed to load resource: the server responded with a status of 400 (Bad Request)'));
     assert.ok(expected >= 0);
@@ -120,6 +126,43 @@ describe('console in a browser', { timeout: 300_000 }, () => {
     await page.screenshot({ path: join(shots(), 'datasets.png'), fullPage: true });
     await page.reload();
     assert.doesNotMatch(await page.textContent('main') ?? '', /bad-graph/, 'no half-written dataset');
+  });
+
+  test('without JavaScript the upload form still works: a plain multipart POST, then the dataset\'s page or the reason', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 1000 } });
+    const plain = await context.newPage();
+    const file = join(c.outDir, 'tri.csv');
+    writeFileSync(file, 'a,b\nb,c\nc,a\n');
+    try {
+      await plain.goto(`${url}/datasets`);
+      await plain.fill('#upload-form input[name=name]', 'tri-nojs');
+      await plain.setInputFiles('#upload-form input[name=file]', file);
+      await plain.click('#upload-form button[type=submit]');
+      await plain.waitForURL(`${url}/datasets/tri-nojs`);
+      assert.match(await plain.textContent('table.kv') ?? '', /3 edges/);
+      assert.match(await plain.textContent('pre.head') ?? '', /^a → b\nb → c\nc → a$/);
+      // No name: the file's name without its extension, as the script would have proposed.
+      await plain.goto(`${url}/datasets`);
+      await plain.setInputFiles('#upload-form input[name=file]', file);
+      await plain.click('#upload-form button[type=submit]');
+      await plain.waitForURL(`${url}/datasets/tri`);
+      // A refusal: the form again, with the reason.
+      assert.equal(await refusedUpload(plain, url, 'bad-nojs.csv', 'src,dst\na,b\nb,c,d\n'), 'dataset "bad-nojs": line 3 has 3 columns, expected 2 (src,dst)');
+      await plain.screenshot({ path: join(shots(), 'datasets-nojs.png'), fullPage: true });
+      // A console with a token: log in and upload, all without scripts (the session's form token rides in the form).
+      const locked = await c.startConsole({ TANDEM_CONSOLE_TOKEN: 'browser-nojs-token' });
+      await plain.goto(`${locked.url}/datasets`);
+      await plain.waitForURL(/\/login\?next=%2Fdatasets$/);
+      await plain.fill('input[name=token]', 'browser-nojs-token');
+      await plain.click('form button[type=submit]');
+      await plain.waitForURL(`${locked.url}/datasets`);
+      await plain.fill('#upload-form input[name=name]', 'tri-locked');
+      await plain.setInputFiles('#upload-form input[name=file]', file);
+      await plain.click('#upload-form button[type=submit]');
+      await plain.waitForURL(`${locked.url}/datasets/tri-locked`);
+    } finally {
+      await context.close();
+    }
   });
 
   test('the jobs list and the new-job form, fitted to PageRank', async () => {

@@ -86,7 +86,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     // Larger than the limit: refused from its Content-Length, before the body is read, so the
     // answer comes while the client still sends (fetch would give up on the early close; curl does not).
     const big = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${url}/api/datasets?name=big`, { method: 'POST', headers: { ...browser, 'content-length': '2000001' } }, (res) => {
+      const req = request(`${url}/api/datasets?name=big`, { method: 'POST', headers: { ...browser, 'content-type': 'application/octet-stream', 'content-length': '2000001' } }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode!, body }));

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   /** The request body is over the server's limit. */
   too_large: 413,
+  /** The body is of a kind the route does not take (an upload that is neither multipart nor a file); the message lists the kinds it does. */
+  unsupported_media_type: 415,
   /** A bug or an unexpected failure in the server; the server logs it. */
   internal: 500,
   /** Something the answer needs does not answer (a master, the view service); try again later. */

@@ -12,7 +12,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, asTandemError, errorBody, gcRequestSchema, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
@@ -23,7 +23,7 @@ import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
 import { authOfResponse, clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
 import { ConsoleError } from './errors.ts';
-import { receiveUpload, uploadQuery } from './upload.ts';
+import { drainSmall, receiveUpload, type UploadOptions } from './upload.ts';
 import { apiIds, apiIdFields, postedIds } from './request-ids.ts';
 
 export interface ConsoleOptions {
@@ -78,14 +78,17 @@ export function createConsole(o: ConsoleOptions): express.Express {
     res.json({ ok: true });
   });
   app.use('/static', express.static(fileURLToPath(new URL('./public/', import.meta.url)), { maxAge: '1h' }));
-  // Small bodies only: forms and JSON. An upload's body is the file, whatever its content type
-  // says, and streams into the dataset store (see upload.ts).
-  const isUpload = (req: Request) => req.method === 'POST' && req.path === '/api/datasets';
+  // Small bodies only: forms and JSON. An upload's body (multipart or the file itself) is left
+  // unread here and streams into the dataset store (see upload.ts).
+  const isUpload = (req: Request) =>
+    (req.method === 'POST' && (req.path === '/api/datasets' || req.path === '/datasets')) || (req.method === 'PUT' && req.path.startsWith('/api/datasets'));
+  const multipart = (req: Request) => isUpload(req) && /^multipart\/form-data\b/i.test(req.get('content-type') ?? '');
   const form = express.urlencoded({ extended: false, limit: '64kb' });
   const json = express.json({ limit: '64kb' });
   app.use((req, res, next) => (isUpload(req) ? next() : form(req, res, next)));
   app.use((req, res, next) => (isUpload(req) ? next() : json(req, res, next)));
-  app.use(guardRequests(guard, (path) => path === '/login' || path.startsWith('/static/')));
+  // A no-JS upload form carries its form token as a multipart field, checked before the file is stored.
+  app.use(guardRequests(guard, (path) => path === '/login' || path.startsWith('/static/'), multipart));
 
   /** The form token of the page being answered: its session's own, or the open console's. */
   const csrf = (res: Response) => authOfResponse(res)?.csrf ?? '';
@@ -161,11 +164,24 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const lines = Math.min(1000, Math.max(0, Number(req.query.lines ?? 20) || 0));
     res.json(await platform.dataset(req.params.name, lines));
   });
+  const uploadOptions = (req: Request, res: Response, query: Record<string, unknown>): UploadOptions => ({
+    query, maxBytes: o.uploadMaxBytes, splitBytes: o.splitBytes, formToken: res.locals.formToken as string | undefined,
+  });
+  const uploaded = (meta: DatasetMeta, via: string) =>
+    o.log.info({ dataset: meta.name, format: meta.format, bytes: meta.bytes, records: meta.records, via }, 'dataset uploaded');
   app.post('/api/datasets', async (req, res) => {
-    const q = uploadQuery(req.query as Record<string, unknown>);
-    const meta = await receiveUpload(req, platform, q, o.uploadMaxBytes, o.splitBytes);
-    o.log.info({ dataset: meta.name, format: meta.format, bytes: meta.bytes, records: meta.records }, 'dataset uploaded');
+    const meta = await receiveUpload(req, platform, uploadOptions(req, res, req.query as Record<string, unknown>));
+    uploaded(meta, 'api');
     res.status(201).json({ ok: true, dataset: meta });
+  });
+  // curl -T FILE .../api/datasets/NAME; an existing NAME is a 409 unless ?replace=1.
+  app.put('/api/datasets/:name', async (req, res) => {
+    const meta = await receiveUpload(req, platform, uploadOptions(req, res, { ...(req.query as Record<string, unknown>), name: req.params.name }));
+    uploaded(meta, 'put');
+    res.status(201).json({ ok: true, dataset: meta });
+  });
+  app.put('/api/datasets', () => {
+    throw new TandemError('not_found', 'nothing here: PUT /api/datasets; PUT the file to /api/datasets/NAME (curl -T FILE http://HOST/api/datasets/NAME), or POST it to /api/datasets?name=NAME');
   });
   app.get('/api/jobs', async (_req, res) => {
     res.json({ jobs: await platform.jobs() });
@@ -216,7 +232,20 @@ export function createConsole(o: ConsoleOptions): express.Express {
     send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster()), csrf(res), report));
   });
   app.get('/datasets', async (req, res) => {
-    send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes));
+    send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes, csrf(res)));
+  });
+  // The upload form without JavaScript: multipart, then the dataset's page, or the form with the reason.
+  app.post('/datasets', async (req, res) => {
+    try {
+      const meta = await receiveUpload(req, platform, uploadOptions(req, res, req.query as Record<string, unknown>));
+      uploaded(meta, 'form');
+      res.redirect(303, `/datasets/${encodeURIComponent(meta.name)}`);
+    } catch (err) {
+      const f = failure(err);
+      if (f.code === 'internal') throw err;
+      if (!(await drainSmall(req))) res.set('Connection', 'close');
+      send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes, csrf(res), f.message), f.status);
+    }
   });
   app.get('/datasets/:name', async (req, res) => {
     const { meta, head } = await platform.dataset(req.params.name);
@@ -276,15 +305,16 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
 
   app.use((req, _res, next) => next(new TandemError('not_found', `nothing here: ${req.method} ${req.path}`)));
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use(async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const f = failure(err);
     if (f.code === 'internal') o.log.error({ err: (err as Error).message, stack: (err as Error).stack, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    // An upload refused before its body was read: do not wait for the rest of it.
-    if (isUpload(req)) res.set('Connection', 'close');
+    // An upload refused before its body was read: read a small rest (so the client, still sending,
+    // gets the answer rather than a reset), and close the connection rather than wait for a large one.
+    if (isUpload(req) && !(await drainSmall(req))) res.set('Connection', 'close');
     if (wants(req) === 'json') res.status(f.status).json(errorBody(f));
     else send(req, res, f.code === 'not_found' ? 'Not found' : 'Error', errorPage(f.status, f.message), f.status);
   });

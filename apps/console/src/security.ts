@@ -9,7 +9,8 @@
  * - Cross-site requests: a state-changing request (anything but GET/HEAD) that a browser sends
  *   must come from the console's own pages (Sec-Fetch-Site or Origin), and, to the console's own
  *   routes, carry the page's form token (a form field or the X-CSRF-Token header): the session's own
- *   one, or, on an open console, one drawn at start. A request with the bearer token is a script's
+ *   one, or, on an open console, one drawn at start. A multipart upload's body is not read here:
+ *   without the header, its `_csrf` field is checked by the upload before the file is stored. A request with the bearer token is a script's
  *   and needs neither; so does one without any browser header when no token is set (curl against an
  *   open console).
  * - Headers: no sniffing, no framing, no referrer to other sites, and on the console's pages a
@@ -51,6 +52,9 @@ function same(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Whether a given form token (or anything else a body carried) is the expected one, in constant time. */
+export const tokenMatches = (given: unknown, want: string): boolean => typeof given === 'string' && want !== '' && same(given, want);
 
 export function makeGuard(token: string | undefined, sessions: ConsoleSessions): Guard {
   return {
@@ -110,15 +114,17 @@ const fromBrowser = (req: Request) => req.get('origin') !== undefined || req.get
 
 /**
  * Requires the token (when set) and turns away cross-site state changes. `open` paths (the login
- * form and the static files) are served to anyone.
+ * form and the static files) are served to anyone. On a `streamed` request (a multipart upload,
+ * whose body is not read here) a form token the headers lack is left to the route, as
+ * `res.locals.formToken`: it must find it in the body before it keeps anything (upload.ts).
  */
-export function guardRequests(g: Guard, open: (path: string) => boolean) {
+export function guardRequests(g: Guard, open: (path: string) => boolean, streamed: (req: Request) => boolean = () => false) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    authOf(g, req).then((auth) => check(g, open, auth, req, res, next), next);
+    authOf(g, req).then((auth) => check(g, open, streamed, auth, req, res, next), next);
   };
 }
 
-function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req: Request, res: Response, next: NextFunction): void {
+function check(g: Guard, open: (path: string) => boolean, streamed: (req: Request) => boolean, auth: Auth | null, req: Request, res: Response, next: NextFunction): void {
   res.locals.auth = auth;
   const api = req.path.startsWith('/api/') || req.path.startsWith('/queues/api/');
   if (!auth && !open(req.path)) {
@@ -143,6 +149,10 @@ function check(g: Guard, open: (path: string) => boolean, auth: Auth | null, req
   if (req.path.startsWith('/queues') || req.path === '/login') return next();
   if (auth?.via === 'session' || fromBrowser(req)) {
     const given = req.get('x-csrf-token') ?? (req.body as Record<string, unknown> | undefined)?._csrf;
+    if (given === undefined && auth && streamed(req)) {
+      res.locals.formToken = auth.csrf;
+      return next();
+    }
     if (!auth || typeof given !== 'string' || !same(given, auth.csrf)) {
       refuse(res, new TandemError('forbidden', 'missing or stale form token: reload the page and try again'));
       return;

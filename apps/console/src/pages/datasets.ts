@@ -3,7 +3,12 @@ import { bytes, type DatasetMeta } from '@tandem/shared';
 import { html, type Html } from '../html.ts';
 import { when } from './layout.ts';
 
-export function datasetsPage(all: DatasetMeta[], maxBytes: number): Html {
+/**
+ * The list and the upload form: a plain multipart form that works without JavaScript (its fields,
+ * the form token first, come before the file, as upload.ts requires); the page's script only adds
+ * a progress bar. `problem`: why the last upload from the form was refused.
+ */
+export function datasetsPage(all: DatasetMeta[], maxBytes: number, csrf: string, problem?: string): Html {
   return html`<h1>Datasets</h1>
 ${all.length === 0 ? html`<p class="empty">No datasets yet: upload one below.</p>` : html`<table class="datasets">
 <thead><tr><th>Name</th><th>Format</th><th>Size</th><th>Records</th><th>Splits</th><th>Uploaded</th></tr></thead>
@@ -11,21 +16,21 @@ ${all.length === 0 ? html`<p class="empty">No datasets yet: upload one below.</p
   <td>${bytes(d.bytes)}</td><td>${d.records.toLocaleString('en')}</td><td>${d.splits}</td><td>${d.created.replace('T', ' ').slice(0, 19)}</td></tr>`)}</tbody>
 </table>`}
 <h2 id="upload">Upload a dataset</h2>
-<form id="upload-form" class="form" data-max="${maxBytes}">
-  <label>File <input type="file" name="file" required></label>
-  <label>Name <input name="name" required maxlength="128" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}" title="letters, digits, _ . and -, starting with a letter or digit" placeholder="from the file name"></label>
+<form id="upload-form" class="form" method="post" action="/datasets" enctype="multipart/form-data" data-max="${maxBytes}">
+  <input type="hidden" name="_csrf" value="${csrf}">
+  <label>Name <input name="name" maxlength="128" pattern="[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}" title="letters, digits, _ . and -, starting with a letter or digit" placeholder="from the file name"></label>
   <label>Format <select name="format">
     <option value="auto">detect from the file name (.csv: edges, otherwise text)</option>
     <option value="text">text: one record per line</option>
     <option value="edges">edges: CSV src,dst (a graph)</option>
   </select></label>
   <label class="check"><input type="checkbox" name="replace" value="1"> replace the dataset of that name if there is one</label>
+  <label>File <input type="file" name="file" required></label>
   <p class="hint">Up to ${bytes(maxBytes)}. The file streams straight into Redis; a file that is not what its format says is refused with the line that is wrong, and nothing is kept.</p>
   <button type="submit">Upload</button>
   <div class="upload-progress" hidden><progress max="100" value="0"></progress> <span class="pct">0%</span></div>
-  <p class="result" role="status"></p>
-</form>
-<noscript><p class="warn">The upload form needs JavaScript (it streams the file and shows its progress). Without it: <code>tandem dataset put NAME FILE</code>.</p></noscript>`;
+  ${problem === undefined ? html`<p class="result" role="status"></p>` : html`<p class="result error" role="alert">${problem}</p>`}
+</form>`;
 }
 
 export function datasetPage(meta: DatasetMeta, head: string[]): Html {

@@ -1,5 +1,5 @@
 // Tandem console: small plain scripts over server-rendered pages. They swap in fresh fragments of
-// the same pages (so every value stays escaped by the server), stream uploads with a progress bar,
+// the same pages (so every value stays escaped by the server), add a progress bar to uploads,
 // and fit the new-job form to the chosen job type.
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
@@ -70,7 +70,8 @@
     })();
   }
 
-  // Upload: the file is the request body, streamed, with the browser's upload progress.
+  // Upload: the form works without this (a multipart POST to /datasets); here the same multipart
+  // body goes to /api/datasets through XMLHttpRequest, for the browser's upload progress.
   const upload = document.getElementById('upload-form');
   if (upload) {
     const field = (n) => upload.elements.namedItem(n);
@@ -95,12 +96,11 @@
       if (!file) return say('Choose a file first.', true);
       const max = Number(upload.dataset.max);
       if (file.size > max) return say(`The file is ${file.size} bytes; this console accepts up to ${max} bytes per upload.`, true);
-      const q = new URLSearchParams({ name: field('name').value, format: field('format').value, filename: file.name });
-      if (field('replace').checked) q.set('replace', '1');
+      // The form's own fields in its order (the token and the name before the file).
+      const body = new FormData(upload);
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', `/api/datasets?${q}`);
+      xhr.open('POST', '/api/datasets');
       xhr.setRequestHeader('X-CSRF-Token', csrf);
-      xhr.setRequestHeader('Content-Type', 'application/octet-stream');
       bar.hidden = false;
       bar.querySelector('progress').value = 0;
       pct.textContent = '0%';
@@ -135,7 +135,7 @@
         bar.hidden = true;
         say('The upload was cut off (connection lost); nothing was kept.', true);
       };
-      xhr.send(file);
+      xhr.send(body);
     });
   }
 

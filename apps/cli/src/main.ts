@@ -42,10 +42,19 @@ program.addCommand(viewCommand());
 program.addCommand(gcCommand());
 program.addCommand(pagerankCommand());
 
+// Every subcommand's help lists the global flags too (commands added whole do not inherit help settings).
+const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+for (const c of everyCommand(program)) c.configureHelp({ showGlobalOptions: true });
+
+// Output piped into a reader that stopped (`| head`): nothing more to say, and not a failure.
+const closedPipe = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'EPIPE';
+process.stdout.on('error', (err) => (closedPipe(err) ? process.exit(0) : undefined));
+
 try {
   await program.parseAsync(process.argv);
   process.exit(0);
 } catch (err) {
+  if (closedPipe(err)) process.exit(0);
   process.stderr.write(`tandem: ${(err as Error).message}\n`);
   process.exit(1);
 }

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import {
   clientRedis, getDataset, headDataset, keys, listDatasets, removeDataset, requireDataset, validateDatasetName, type DatasetFormat,
 } from '@tandem/shared';
-import { configFrom, positiveInt } from '../options.ts';
+import { configFrom, flagToEnv, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
 import { describeDataset, uploadFile } from '../upload.ts';
 
@@ -18,7 +18,7 @@ export function datasetCommand(): Command {
     .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
     .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes')))
     .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number }, self: Command) => {
-      if (opts.splitBytes !== undefined) process.env.TANDEM_SPLIT_BYTES = String(opts.splitBytes);
+      flagToEnv('TANDEM_SPLIT_BYTES', '--split-bytes', opts.splitBytes, self.getOptionValueSource('splitBytes'));
       const cfg = configFrom(self);
       validateDatasetName(name);
       const meta = await uploadFile(cfg, name, file, { format: opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text'), replace: opts.replace });

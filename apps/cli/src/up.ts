@@ -7,8 +7,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, SECRET_FILE, ensureSecretFile, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
+import { EXIT_CONFIG, SECRET_FILE, configSchema, ensureSecretFile, fetchJson, redisAnswers, sleep, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -94,8 +95,60 @@ async function primaryReady(cfg: Config): Promise<string | null> {
   return h?.role === 'primary' ? primary : null;
 }
 
+const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The line that points a shell at this cluster. Never a secret: a password in REDIS_URL is shown
+ * as <password>, and the cluster secret is found through TANDEM_DATA_DIR (named when it is not the
+ * default, as an absolute path, so a CLI started in any folder finds the secret file).
+ */
+export function exportLine(cfg: Config): string {
+  const redis = new URL(cfg.REDIS_URL);
+  if (redis.password) redis.password = 'PASSWORD';
+  const vars: [string, string][] = [
+    ['REDIS_URL', redis.href.replace(':PASSWORD@', ':<password>@')],
+    ['TANDEM_PREFIX', cfg.TANDEM_PREFIX],
+    ['TANDEM_VIEW_URL', cfg.TANDEM_VIEW_URL],
+  ];
+  if (cfg.TANDEM_DATA_DIR !== configSchema.shape.TANDEM_DATA_DIR.parse(undefined)) vars.push(['TANDEM_DATA_DIR', resolve(cfg.TANDEM_DATA_DIR)]);
+  if (cfg.TANDEM_JOBS_DIR) vars.push(['TANDEM_JOBS_DIR', resolve(cfg.TANDEM_JOBS_DIR)]);
+  return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
+}
+
+/** Null when host:port can be listened on now, else why not (EADDRINUSE, EACCES, ...). */
+function portProblem(host: string, port: number): Promise<string | null> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be listened on (${err.code ?? err.message})`));
+    srv.listen(port, host.replace(/^\[|\]$/g, ''), () => srv.close(() => done(null)));
+  });
+}
+
+/**
+ * Every port this cluster will listen on, checked before anything starts: a port in use (another
+ * `tandem up`, most often) is refused with the flag and variable that move it, so nothing here ever
+ * talks to, or joins, a cluster it did not start.
+ */
+async function checkPorts(cfg: Config): Promise<void> {
+  const wanted: [what: string, host: string, port: number, change: string][] = [
+    ["the view service's", cfg.TANDEM_VIEW_HOST, cfg.TANDEM_VIEW_PORT, '--view-port or TANDEM_VIEW_PORT'],
+    ["the first master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT, '--master-port or TANDEM_MASTER_PORT'],
+    ["the second master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT + 1, '--master-port or TANDEM_MASTER_PORT (the second master takes the next port)'],
+    ["the console's", cfg.TANDEM_CONSOLE_HOST, cfg.TANDEM_CONSOLE_PORT, '--console-port or TANDEM_CONSOLE_PORT'],
+  ];
+  const problems: string[] = [];
+  for (const [what, host, port, change] of wanted) {
+    const p = await portProblem(host, port);
+    if (p) problems.push(`${what} port ${port} on ${host} ${p}; choose another with ${change}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`${problems.join('\n  ')}\n(is another tandem up running? it is left alone; nothing was started)`);
+  }
+}
+
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
+  await checkPorts(given);
   const cfg = withClusterSecret(given, say);
   let fatal: ((why: string) => void) | undefined;
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
@@ -177,6 +230,7 @@ export async function up(given: Config, workers: number): Promise<void> {
   // A page, not JSON: any answer at all means the console is up.
   const consoleUp = await until(async () => (await fetch(consoleUrl, { signal: AbortSignal.timeout(1000), redirect: 'manual' }).catch(() => null)) ?? null);
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
+  say(`in another terminal, first: ${exportLine(cfg)}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');

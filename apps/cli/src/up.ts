@@ -199,19 +199,22 @@ export async function up(given: Config, workers: number): Promise<void> {
     }
     return null;
   };
-  // In order, so that master-a is the first primary and master-b its backup.
+  // In order, so that master-a is the first primary and master-b its backup (on a new cluster).
   launch(children[0]);
   const viewUp = await until(() => askView<ViewReply>(cfg, '/view'));
   if (!viewUp && !failed) failed = `the view service did not answer at ${cfg.TANDEM_VIEW_URL} within 30 s; see the messages above`;
   let primary: string | null = null;
+  // The view service resumes the view it stored: when that names master-b primary (after a failover), master-b starts
+  // first, since only the view's primary can acknowledge it (an unacknowledged view never changes).
+  const [first, second] = viewUp?.view.primary === masterUrl(ports[1]) ? [children[2], children[1]] : [children[1], children[2]];
   if (!failed) {
-    launch(children[1]);
+    launch(first);
     primary = await until(() => primaryReady(cfg));
     if (!primary && !failed) failed = `no master became primary within 30 s; see the messages above (is ${cfg.TANDEM_VIEW_URL} the view service started here?)`;
   }
   let backup: string | null = null;
   if (!failed) {
-    for (const c of children.slice(2)) launch(c);
+    for (const c of [second, ...children.slice(3)]) launch(c);
     backup = await until(async () => {
       const s = await askView<ViewStatus>(cfg, '/status');
       return s?.acked && s.view.backup ? s.view.backup : null;

@@ -117,6 +117,24 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     assert.match((await c.cli(['dataset', 'show', 'twice'])).stderr, /does not exist/);
   });
 
+  test('dataset put reads a first row of words above numeric edges as a header and says so; --header and --no-header decide', async () => {
+    const csv = file('st.csv', 'source,target\n1,2\n2,3\n');
+    const put = await c.cli(['dataset', 'put', 'st', csv]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /dataset st: edges, .* 2 records, .*; line 1 `source,target` read as a header \(--no-header reads it as an edge\)/);
+    const named = file('names.csv', 'source,target\npython3,openssl\n');
+    const edge = await c.cli(['dataset', 'put', 'names', named]);
+    assert.match(edge.stdout, /2 records, .*; line 1 `source,target` read as an edge \(--header skips it as a header\)/);
+    const forced = await c.cli(['dataset', 'put', 'names', named, '--header', '--replace']);
+    assert.match(forced.stdout, /1 records, .*read as a header/);
+    const none = await c.cli(['dataset', 'put', 'st', csv, '--no-header', '--replace']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /3 records, .*; line 1 `source,target` read as an edge/);
+    const text = await c.cli(['dataset', 'put', 'txt', file('t.txt', 'a\n'), '--header']);
+    assert.equal(text.code, 1);
+    assert.match(text.stderr, /--header is for edges datasets \(this upload is text; see --format\)/);
+  });
+
   test('dataset put names a missing file and a bad dataset name', async () => {
     assert.match((await c.cli(['dataset', 'put', 'x', join(tmp, 'nope.txt')])).stderr, /nope\.txt: no such file/);
     assert.match((await c.cli(['dataset', 'put', 'bad/name', file('n.txt', 'a\n')])).stderr, /name/i);

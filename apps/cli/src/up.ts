@@ -16,11 +16,11 @@ const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 async function startRedis(cfg: Config, say: (s: string) => void): Promise<ChildProcess | null> {
   if (await redisAnswers(cfg.REDIS_URL)) {
-    say(`using the Redis that answers at ${cfg.REDIS_URL}`);
+    say(`using the Redis that answers at ${shownRedisUrl(cfg.REDIS_URL)}`);
     return null;
   }
   const url = new URL(cfg.REDIS_URL);
-  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${cfg.REDIS_URL}, and it is not local, so tandem up cannot start it`);
+  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${shownRedisUrl(cfg.REDIS_URL)}, and it is not local, so tandem up cannot start it`);
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('nothing answers at REDIS_URL and redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_URL at a running Redis');
   }
@@ -95,6 +95,14 @@ async function primaryReady(cfg: Config): Promise<string | null> {
   return h?.role === 'primary' ? primary : null;
 }
 
+/** A Redis URL as it may be printed: a password in it shown as <password>. */
+function shownRedisUrl(url: string): string {
+  const u = new URL(url);
+  if (!u.password) return url;
+  u.password = 'PASSWORD';
+  return u.href.replace(':PASSWORD@', ':<password>@');
+}
+
 const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -103,10 +111,8 @@ const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replac
  * default, as an absolute path, so a CLI started in any folder finds the secret file).
  */
 export function exportLine(cfg: Config): string {
-  const redis = new URL(cfg.REDIS_URL);
-  if (redis.password) redis.password = 'PASSWORD';
   const vars: [string, string][] = [
-    ['REDIS_URL', redis.href.replace(':PASSWORD@', ':<password>@')],
+    ['REDIS_URL', shownRedisUrl(cfg.REDIS_URL)],
     ['TANDEM_PREFIX', cfg.TANDEM_PREFIX],
     ['TANDEM_VIEW_URL', cfg.TANDEM_VIEW_URL],
   ];
@@ -221,17 +227,21 @@ export async function up(given: Config, workers: number): Promise<void> {
     });
     if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
   }
-  if (failed) {
+  /** A child that cannot run as configured (EXIT_CONFIG), or one that never came up: stop everything and say why. */
+  const abortIfFailed = () => {
+    if (!failed) return;
     stopping = true;
     for (const c of children) c.proc?.kill('SIGTERM');
     redis?.kill('SIGTERM');
     throw new Error(failed);
-  }
-  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")`);
+  };
+  abortIfFailed();
+  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${shownRedisUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
   const consoleUrl = `http://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
   // A page, not JSON: any answer at all means the console is up.
   const consoleUp = await until(async () => (await fetch(consoleUrl, { signal: AbortSignal.timeout(1000), redirect: 'manual' }).catch(() => null)) ?? null);
+  abortIfFailed();
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
   say(`in another terminal, first: ${exportLine(cfg)}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');

@@ -264,6 +264,10 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     const env = await c.cli(['dataset', 'put', 'tiny', f], { env: { TANDEM_SPLIT_BYTES: '10' } });
     assert.equal(env.code, 1);
     assert.match(env.stderr, /TANDEM_SPLIT_BYTES="10"/);
+    const envParsed = await c.cli(['dataset', 'put', 'tiny', f], { env: { TANDEM_SPLIT_BYTES: 'abc' } });
+    assert.match(envParsed.stderr, /^tandem: TANDEM_SPLIT_BYTES must be a whole number ≥ 1 \(got "abc"\)$/m, 'a bad value from the environment is named by its variable');
+    const flagParsed = await c.cli(['dataset', 'put', 'tiny', f, '--split-bytes=abc'], { env: { TANDEM_SPLIT_BYTES: '4096' } });
+    assert.match(flagParsed.stderr, /^tandem: --split-bytes must be a whole number ≥ 1 \(got "abc"\)$/m);
     for (const args of [['up', '--workers', 'abc'], ['dataset', 'put', 'tiny', f, '--split-bytes', 'abc'], ['pagerank', '--dataset', 'ascii', '--iterations', 'abc'],
       ['job', 'run', 'pagerank', '--dataset', 'ascii', '--param', 'iterations=abc'], ['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', 'abc']]) {
       const r = await c.cli(args);

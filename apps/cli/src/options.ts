@@ -68,11 +68,17 @@ export function configFrom(cmd: Command): Config {
   return loadConfigNamingFlags();
 }
 
-/** Parser for a flag that takes a whole number ≥ 1, with an error that names the flag. */
-export function positiveInt(name: string) {
+/** True when `flag` was typed on this command line (`--flag v` or `--flag=v`). */
+const typed = (flag: string) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+
+/**
+ * Parser for a flag that takes a whole number ≥ 1. Commander runs it on the flag's environment
+ * variable too, so its error names the flag when it was typed and the variable `env` otherwise.
+ */
+export function positiveInt(name: string, env?: string) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1 (got "${v}")`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${env && !typed(name) ? env : name} must be a whole number ≥ 1 (got "${v}")`);
     return n;
   };
 }

@@ -18,7 +18,7 @@ export function datasetCommand(): Command {
     .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
     .option('--header', "edges: the file's first row is a header (default: it is when it is src,dst, or two words above a row of two numbers)")
     .option('--no-header', "edges: the file's first row is an edge, even src,dst")
-    .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes')))
+    .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes', 'TANDEM_SPLIT_BYTES')))
     .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number; header?: boolean }, self: Command) => {
       flagToEnv('TANDEM_SPLIT_BYTES', '--split-bytes', opts.splitBytes, self.getOptionValueSource('splitBytes'));
       const cfg = configFrom(self);

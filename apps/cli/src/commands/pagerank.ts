@@ -139,7 +139,7 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
 export function pagerankCommand(): Command {
   const cmd = new Command('pagerank')
     .description('PageRank of a graph: submit (or --attach to) a job, follow it across iterations, print the top nodes, write node,rank CSV')
-    .addOption(new Option('--dataset <name|file>', `an ${format} dataset, or a local CSV file (src,dst; header optional) to upload first`).conflicts('attach'))
+    .addOption(new Option('--dataset <name|file>', `an ${format} dataset, or a local CSV file (src,dst; a first row src,dst, or of two words above two numbers, is a header) to upload first`).conflicts('attach'))
     .option('--name <name>', 'the dataset name for an uploaded file (default: the file name without its extension)')
     .option('--attach <job>', 'follow a PageRank job that is already running (or finished) instead of starting one');
   return paramFlags(cmd, type.params)

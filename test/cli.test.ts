@@ -1,13 +1,14 @@
 // The tandem CLI end to end, and every bad input it must refuse with a clear message, leaving no trace.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRegistry } from '@tandem/jobs';
-import { fixtureJobsDir, startCluster, type Cluster } from './harness/cluster.ts';
-import { freePort } from './harness/wait.ts';
+import { readJobEvents } from '@tandem/shared';
+import { fixtureJobsDir, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tandem-cli-'));
@@ -116,6 +117,24 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     assert.match((await c.cli(['dataset', 'show', 'twice'])).stderr, /does not exist/);
   });
 
+  test('dataset put reads a first row of words above numeric edges as a header and says so; --header and --no-header decide', async () => {
+    const csv = file('st.csv', 'source,target\n1,2\n2,3\n');
+    const put = await c.cli(['dataset', 'put', 'st', csv]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /dataset st: edges, .* 2 records, .*; line 1 `source,target` read as a header \(--no-header reads it as an edge\)/);
+    const named = file('names.csv', 'source,target\npython3,openssl\n');
+    const edge = await c.cli(['dataset', 'put', 'names', named]);
+    assert.match(edge.stdout, /2 records, .*; line 1 `source,target` read as an edge \(--header skips it as a header\)/);
+    const forced = await c.cli(['dataset', 'put', 'names', named, '--header', '--replace']);
+    assert.match(forced.stdout, /1 records, .*read as a header/);
+    const none = await c.cli(['dataset', 'put', 'st', csv, '--no-header', '--replace']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /3 records, .*; line 1 `source,target` read as an edge/);
+    const text = await c.cli(['dataset', 'put', 'txt', file('t.txt', 'a\n'), '--header']);
+    assert.equal(text.code, 1);
+    assert.match(text.stderr, /--header is for edges datasets \(this upload is text; see --format\)/);
+  });
+
   test('dataset put names a missing file and a bad dataset name', async () => {
     assert.match((await c.cli(['dataset', 'put', 'x', join(tmp, 'nope.txt')])).stderr, /nope\.txt: no such file/);
     assert.match((await c.cli(['dataset', 'put', 'bad/name', file('n.txt', 'a\n')])).stderr, /name/i);
@@ -178,6 +197,109 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     const broken = await c.cli(['job', 'run', '--help'], { env: { TANDEM_JOBS_DIR: join(tmp, 'no-such-folder') } });
     assert.equal(broken.code, 0, 'help still works');
     assert.match(broken.stdout, /\(the job types cannot be listed: jobs folder .*no-such-folder does not exist \(TANDEM_JOBS_DIR\)\)/);
+  });
+
+  test('--out into a missing folder is refused before anything is submitted (job run, job output, pagerank)', async () => {
+    const jobsBefore = (await c.client().list()).length;
+    const missing = join(tmp, 'no-such-folder', 'out.txt');
+    for (const args of [['job', 'run', 'wordcount', '--dataset', 'ascii', '--out', missing], ['pagerank', '--dataset', 'ascii', '--out', missing], ['job', 'output', 'anything', '--out', missing]]) {
+      const r = await c.cli(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /--out .*no-such-folder.*out\.txt: the folder .*no-such-folder does not exist/, args.join(' '));
+      assert.doesNotMatch(r.stderr, /Unhandled|ENOENT|at .*\.ts:\d+/, 'one line, no stack');
+    }
+    assert.equal((await c.client().list()).length, jobsBefore, 'no job was submitted');
+  });
+
+  test('job output piped into head exits 0 without a word (EPIPE)', async () => {
+    // Every line of the dataset: far more than a pipe holds, so the writes after head exits fail with EPIPE.
+    const sub = await c.cli(['job', 'submit', 'grep', '--dataset', 'ascii', '--param', 'pattern=.']);
+    const done = await waitForJob(c, sub.stdout.trim());
+    assert.ok(ascii.length > 2 * 65536);
+    const cmd = `node --import tsx apps/cli/src/main.ts job output ${done.id} | head -n 1; echo "tandem exit \${PIPESTATUS[0]}" >&2`;
+    const r = spawnSync('bash', ['-c', cmd], { cwd: repoRoot, env: c.env, encoding: 'utf8' });
+    assert.equal(r.stdout.split('\n').length, 2, 'one line, then head closed the pipe');
+    assert.equal(r.stderr, 'tandem exit 0\n', 'exit 0 and nothing on standard error');
+  });
+
+  test('cancelling an unknown job is not_found, exits 1, and logs no event', async () => {
+    const r = await c.cli(['job', 'cancel', 'nosuchjob']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /job nosuchjob does not exist/);
+    assert.deepEqual(await readJobEvents(c.redis.client(), c.keys, 'nosuchjob'), []);
+  });
+
+  test("a failed job counts its task's attempts and shows nothing running; so does a cancelled one", async () => {
+    const poisoned = file('poison.txt', 'fine line\npoison here\n');
+    assert.equal((await c.cli(['dataset', 'put', 'poisoned', poisoned])).code, 0);
+    const r = await c.cli(['job', 'run', 'poison', '--dataset', 'poisoned', '--param', 'word=poison']);
+    assert.equal(r.code, 1);
+    const id = /submitted job (\S+)/.exec(r.stderr)![1];
+    const s = await c.client().status(id);
+    assert.equal(s.phase, 'failed');
+    assert.equal(s.counters.map.attempts, 3, 'TANDEM_TASK_ATTEMPTS attempts of the poisoned map task, as its timeline shows');
+    assert.equal(s.counters.map.failures, 3);
+    assert.equal(s.maps.running + s.maps.queued + s.reduces.running + s.reduces.queued, 0);
+    assert.match(r.stderr, /attempts 3, failed attempts 3/);
+    assert.match(r.stderr, /\(0 running\)/);
+    assert.doesNotMatch(r.stderr, /\([1-9]\d* running\)/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-cancel-'));
+    const sub = await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=5000']);
+    const cid = sub.stdout.trim();
+    await waitFor(async () => (await c.client().status(cid)).maps.running > 0, { what: 'a map task of the timing job to run' });
+    assert.equal((await c.cli(['job', 'cancel', cid])).code, 0);
+    const cs = await c.client().status(cid);
+    assert.equal(cs.phase, 'cancelled');
+    assert.equal(cs.maps.running + cs.maps.queued, 0, 'a cancelled job runs nothing');
+    assert.match((await c.cli(['job', 'status', cid])).stdout, /\(0 running\)/);
+  });
+
+  test('a config error names the flag the user typed, or the variable when it came from the environment; messages say "got" once', async () => {
+    const f = file('tiny.txt', 'a\n');
+    const flag = await c.cli(['dataset', 'put', 'tiny', f, '--split-bytes', '10']);
+    assert.equal(flag.code, 1);
+    assert.match(flag.stderr, /--split-bytes "10": .*1024/);
+    assert.doesNotMatch(flag.stderr, /TANDEM_SPLIT_BYTES/);
+    const env = await c.cli(['dataset', 'put', 'tiny', f], { env: { TANDEM_SPLIT_BYTES: '10' } });
+    assert.equal(env.code, 1);
+    assert.match(env.stderr, /TANDEM_SPLIT_BYTES="10"/);
+    const envParsed = await c.cli(['dataset', 'put', 'tiny', f], { env: { TANDEM_SPLIT_BYTES: 'abc' } });
+    assert.match(envParsed.stderr, /^tandem: TANDEM_SPLIT_BYTES must be a whole number ≥ 1 \(got "abc"\)$/m, 'a bad value from the environment is named by its variable');
+    const flagParsed = await c.cli(['dataset', 'put', 'tiny', f, '--split-bytes=abc'], { env: { TANDEM_SPLIT_BYTES: '4096' } });
+    assert.match(flagParsed.stderr, /^tandem: --split-bytes must be a whole number ≥ 1 \(got "abc"\)$/m);
+    for (const args of [['up', '--workers', 'abc'], ['dataset', 'put', 'tiny', f, '--split-bytes', 'abc'], ['pagerank', '--dataset', 'ascii', '--iterations', 'abc'],
+      ['job', 'run', 'pagerank', '--dataset', 'ascii', '--param', 'iterations=abc'], ['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', 'abc']]) {
+      const r = await c.cli(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr.split('got').length, 2, `one "got" in: ${r.stderr}`);
+    }
+  });
+
+  test('a command whose prefix differs from the master\'s warns in one line on standard error', async () => {
+    const done = (await c.client().list()).find((j) => j.phase === 'done')!;
+    const r = await c.cli(['job', 'output', done.id, '--prefix', 'otherprefix']);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('tandem: warning:'));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(warnings[0], new RegExp(`uses prefix "${c.prefix}" \\(this command uses "otherprefix"; set TANDEM_PREFIX / --prefix\\)`));
+    const same = await c.cli(['job', 'output', done.id]);
+    assert.doesNotMatch(same.stderr, /warning/, 'no warning for the same cluster');
+  });
+
+  test('the info log tells the story of each job; per-task lines are at debug', async () => {
+    const logs = readdirSync(c.outDir).map((f) => readFileSync(join(c.outDir, f), 'utf8'));
+    const lines = logs.join('').split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) as { level: number; msg: string }; } catch { return null; } }).filter((l) => l !== null);
+    const info = lines.filter((l) => l.level >= 30).map((l) => l.msg);
+    assert.ok(info.includes('job submitted') && info.includes('job done') && info.includes('job failed') && info.includes('job cancelled'), `job-level lines at info: ${[...new Set(info)].join(' | ')}`);
+    for (const perTask of ['task finished', 'task started', 'task commit seen', 'tasks enqueued']) assert.ok(!info.includes(perTask), `no "${perTask}" at info`);
+  });
+
+  test('subcommand help lists the global flags', async () => {
+    for (const args of [['job', 'status', '--help'], ['dataset', 'put', '--help'], ['up', '--help']]) {
+      const help = (await c.cli(args)).stdout;
+      assert.match(help, /Global Options:/, args.join(' '));
+      assert.match(help, /--redis-url <url>/, args.join(' '));
+    }
   });
 
   test('--help documents every address flag with its environment variable', async () => {

@@ -91,6 +91,18 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const children = listed.map((l) => Number(l.trim().split(' ')[0]));
     assert.equal(children.length, 7, `redis-server, the view service, two masters, two workers and the console; found:\n${listed.join('\n')}`);
     await waitFor(() => started.out().includes(`tandem: console: open http://127.0.0.1:${consolePort}/`), { what: 'tandem up to print the console URL', timeoutMs: 30_000 });
+    // The line to paste into another terminal: where Redis, the keys and the view service are, and (not the default) the data folder with the secret file.
+    assert.ok(started.out().includes(`tandem: in another terminal, first: export REDIS_URL=redis://127.0.0.1:${redisPort} TANDEM_PREFIX=tandem TANDEM_VIEW_URL=http://127.0.0.1:${viewPort} TANDEM_DATA_DIR=${dataDir} `), started.out());
+    assert.ok(!started.out().includes(secret), 'tandem up prints no secret');
+
+    // A second tandem up on the same ports stops at once with the reason, and joins nothing.
+    const second = await run(['up', '--workers', '1'], env);
+    assert.notEqual(second.code, 0);
+    assert.match(second.stderr, new RegExp(`the view service's port ${viewPort} on 127.0.0.1 is already in use; choose another with --view-port or TANDEM_VIEW_PORT`));
+    assert.match(second.stderr, new RegExp(`the first master's port ${masterPort} on 127.0.0.1 is already in use; choose another with --master-port or TANDEM_MASTER_PORT`));
+    assert.doesNotMatch(second.stdout + second.stderr, /worker-1|tandem: up:|started redis-server|using the Redis/, 'nothing was started');
+    const after = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up.pid)], { encoding: 'utf8' }).trim().split('\n').filter((l) => !l.includes('esbuild'));
+    assert.equal(after.length, 7, 'the running cluster is as it was');
     const home = await fetch(`http://127.0.0.1:${consolePort}/`);
     assert.equal(home.status, 200);
     assert.match(await home.text(), /<title>Overview · Tandem<\/title>/);
@@ -139,7 +151,9 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const restarted = startUp(env, 1);
     const again = restarted.proc;
     try {
-      await waitFor(() => restarted.out().includes('tandem: up:'), { what: 'tandem up to start again', timeoutMs: 60_000 });
+      await waitFor(() => restarted.out().includes('tandem: up:'), { what: 'tandem up to start again', timeoutMs: 60_000 }).catch((err) => {
+        throw new Error(`${err.message}; it printed:\n${restarted.out()}`);
+      });
       const ls = await run(['job', 'ls', '--json'], env);
       assert.equal(ls.code, 0, ls.stderr);
       const table = (JSON.parse(ls.stdout) as { type: string; phase: string }[]).map((j) => `${j.type} ${j.phase}`).sort();

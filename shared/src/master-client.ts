@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import { TlsError } from './tls.ts';
 import {
-  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type SubmitSpec,
+  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type MasterHealth, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -222,6 +222,11 @@ export class MasterClient {
       if (isFinishedPhase(s.phase)) return s;
       s = await this.status(jobId, { after: s.version });
     }
+  }
+
+  /** The primary's /health (its role, and the prefix and Redis it uses). */
+  async health(): Promise<MasterHealth> {
+    return this.call<MasterHealth>('/health');
   }
 
   async list(): Promise<JobStatus[]> {

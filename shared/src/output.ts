@@ -3,7 +3,7 @@
  * Each reduce output blob holds the partition's keys and formatted lines (codec.ts); job-data.ts
  * reads them.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
@@ -96,9 +96,19 @@ export async function writeOutput(redis: Redis, k: Keys, ref: OutputRef, out: Wr
     }
   });
   if (chunk.length > 0) flushes.push(chunk.join('\n') + '\n');
-  for (const s of flushes) {
-    bytes += Buffer.byteLength(s);
-    if (!out.write(s)) await once(out, 'drain');
+  // A stream error (a full disk, a closed pipe) rejects here instead of being an unhandled 'error' event.
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken ??= err);
+  out.on('error', onError);
+  try {
+    for (const s of flushes) {
+      if (broken) throw broken;
+      bytes += Buffer.byteLength(s);
+      if (!out.write(s)) await once(out, 'drain');
+    }
+    if (broken) throw broken;
+  } finally {
+    out.off('error', onError);
   }
   return { lines, bytes };
 }
@@ -106,7 +116,8 @@ export async function writeOutput(redis: Redis, k: Keys, ref: OutputRef, out: Wr
 /** Writes the output to a file atomically: a temporary file beside it, renamed into place when complete. */
 export async function writeOutputFile(redis: Redis, k: Keys, ref: OutputRef, path: string): Promise<{ lines: number; bytes: number }> {
   const tmp = `${path}.tmp-${process.pid}`;
-  const file = createWriteStream(tmp);
+  // Opened here, so a missing or read-only folder is a thrown error, not a stream's 'error' event.
+  const file = createWriteStream(tmp, { fd: openSync(tmp, 'w') });
   try {
     const res = await writeOutput(redis, k, ref, file);
     file.end();

@@ -399,6 +399,9 @@ export const masterHealthSchema = z.object({
   /** Batches forwarded to the backup and confirmed, and their mean round trip (null before the first). */
   replication: z.object({ batches: z.number().int(), ops: z.number().int(), meanMs: z.number().nullable() }),
   alerts: z.array(z.string()),
+  /** Its TANDEM_PREFIX and its Redis (host:port, never a password, and the server's run_id), so a client can tell it uses another cluster's. */
+  prefix: z.string().optional(),
+  redis: z.object({ address: z.string(), runId: z.string().nullable() }).optional(),
 });
 export type MasterHealth = z.infer<typeof masterHealthSchema>;
 /** /health's answer to a request without the cluster secret: alive, and in which role, nothing more. */

@@ -93,3 +93,25 @@ export async function redisAnswers(url: string): Promise<boolean> {
     r.disconnect();
   }
 }
+
+/**
+ * Which Redis this is: host:port of its URL (never its password) and the server's run_id, which
+ * two clients compare to tell whether they talk to the same Redis (null when INFO fails).
+ */
+export interface RedisIdentity {
+  address: string;
+  runId: string | null;
+}
+
+export const redisAddress = (url: string): string => {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '6379'}`;
+};
+
+export async function redisRunId(redis: Redis): Promise<string | null> {
+  try {
+    return /^run_id:(\w+)/m.exec(await redis.info('server'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}

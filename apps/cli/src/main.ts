@@ -18,10 +18,10 @@ addConnectionOptions(program);
 program
   .command('up')
   .description('run the whole platform on this machine in the foreground (Redis if none answers, the view service, two masters, workers, the web console)')
-  .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser(positiveInt('--workers')))
-  .addOption(new Option('--master-port <port>', "the first master's HTTP port; the second takes the next one (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port')))
-  .addOption(new Option('--view-port <port>', "the view service's HTTP port (default: 7000)").env('TANDEM_VIEW_PORT').argParser(positiveInt('--view-port')))
-  .addOption(new Option('--console-port <port>', "the web console's HTTP port (default: 7300)").env('TANDEM_CONSOLE_PORT').argParser(positiveInt('--console-port')))
+  .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser(positiveInt('--workers', 'TANDEM_WORKERS')))
+  .addOption(new Option('--master-port <port>', "the first master's HTTP port; the second takes the next one (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port', 'TANDEM_MASTER_PORT')))
+  .addOption(new Option('--view-port <port>', "the view service's HTTP port (default: 7000)").env('TANDEM_VIEW_PORT').argParser(positiveInt('--view-port', 'TANDEM_VIEW_PORT')))
+  .addOption(new Option('--console-port <port>', "the web console's HTTP port (default: 7300)").env('TANDEM_CONSOLE_PORT').argParser(positiveInt('--console-port', 'TANDEM_CONSOLE_PORT')))
   .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data (default: .tandem)').env('TANDEM_DATA_DIR'))
   .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; consolePort?: number; dataDir?: string }, self: Command) => {
     if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
@@ -43,10 +43,19 @@ program.addCommand(viewCommand());
 program.addCommand(gcCommand());
 program.addCommand(pagerankCommand());
 
+// Every subcommand's help lists the global flags too (commands added whole do not inherit help settings).
+const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+for (const c of everyCommand(program)) c.configureHelp({ showGlobalOptions: true });
+
+// Output piped into a reader that stopped (`| head`): nothing more to say, and not a failure.
+const closedPipe = (err: unknown) => (err as NodeJS.ErrnoException)?.code === 'EPIPE';
+process.stdout.on('error', (err) => (closedPipe(err) ? process.exit(0) : undefined));
+
 try {
   await program.parseAsync(process.argv);
   process.exit(0);
 } catch (err) {
+  if (closedPipe(err)) process.exit(0);
   process.stderr.write(`tandem: ${(err as Error).message}\n`);
   process.exit(1);
 }

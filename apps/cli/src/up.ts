@@ -7,19 +7,20 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, redisAnswers, requestJson, sleep, urlScheme, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
+import { EXIT_CONFIG, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, redisAnswers, requestJson, sleep, urlScheme, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 async function startRedis(cfg: Config, say: (s: string) => void): Promise<ChildProcess | null> {
   if (await redisAnswers(cfg.REDIS_URL)) {
-    say(`using the Redis that answers at ${cfg.REDIS_URL}`);
+    say(`using the Redis that answers at ${shownRedisUrl(cfg.REDIS_URL)}`);
     return null;
   }
   const url = new URL(cfg.REDIS_URL);
-  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${cfg.REDIS_URL}, and it is not local, so tandem up cannot start it`);
+  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${shownRedisUrl(cfg.REDIS_URL)}, and it is not local, so tandem up cannot start it`);
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('nothing answers at REDIS_URL and redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_URL at a running Redis');
   }
@@ -103,8 +104,66 @@ async function primaryReady(cfg: Config): Promise<string | null> {
 /** True once anything answers at `url` (a page, not JSON: any answer at all will do). */
 const answers = (url: string) => requestJson(url, { timeoutMs: 1000 }).then(() => true, (err) => (err instanceof TandemError ? true : notYet(err)));
 
+/** A Redis URL as it may be printed: a password in it shown as <password>. */
+function shownRedisUrl(url: string): string {
+  const u = new URL(url);
+  if (!u.password) return url;
+  u.password = 'PASSWORD';
+  return u.href.replace(':PASSWORD@', ':<password>@');
+}
+
+const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The line that points a shell at this cluster. Never a secret: a password in REDIS_URL is shown
+ * as <password>, and the cluster secret is found through TANDEM_DATA_DIR (named when it is not the
+ * default, as an absolute path, so a CLI started in any folder finds the secret file).
+ */
+export function exportLine(cfg: Config): string {
+  const vars: [string, string][] = [
+    ['REDIS_URL', shownRedisUrl(cfg.REDIS_URL)],
+    ['TANDEM_PREFIX', cfg.TANDEM_PREFIX],
+    ['TANDEM_VIEW_URL', cfg.TANDEM_VIEW_URL],
+  ];
+  if (cfg.TANDEM_DATA_DIR !== configSchema.shape.TANDEM_DATA_DIR.parse(undefined)) vars.push(['TANDEM_DATA_DIR', resolve(cfg.TANDEM_DATA_DIR)]);
+  if (cfg.TANDEM_JOBS_DIR) vars.push(['TANDEM_JOBS_DIR', resolve(cfg.TANDEM_JOBS_DIR)]);
+  return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
+}
+
+/** Null when host:port can be listened on now, else why not (EADDRINUSE, EACCES, ...). */
+function portProblem(host: string, port: number): Promise<string | null> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be listened on (${err.code ?? err.message})`));
+    srv.listen(port, host.replace(/^\[|\]$/g, ''), () => srv.close(() => done(null)));
+  });
+}
+
+/**
+ * Every port this cluster will listen on, checked before anything starts: a port in use (another
+ * `tandem up`, most often) is refused with the flag and variable that move it, so nothing here ever
+ * talks to, or joins, a cluster it did not start.
+ */
+async function checkPorts(cfg: Config): Promise<void> {
+  const wanted: [what: string, host: string, port: number, change: string][] = [
+    ["the view service's", cfg.TANDEM_VIEW_HOST, cfg.TANDEM_VIEW_PORT, '--view-port or TANDEM_VIEW_PORT'],
+    ["the first master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT, '--master-port or TANDEM_MASTER_PORT'],
+    ["the second master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT + 1, '--master-port or TANDEM_MASTER_PORT (the second master takes the next port)'],
+    ["the console's", cfg.TANDEM_CONSOLE_HOST, cfg.TANDEM_CONSOLE_PORT, '--console-port or TANDEM_CONSOLE_PORT'],
+  ];
+  const problems: string[] = [];
+  for (const [what, host, port, change] of wanted) {
+    const p = await portProblem(host, port);
+    if (p) problems.push(`${what} port ${port} on ${host} ${p}; choose another with ${change}`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`${problems.join('\n  ')}\n(is another tandem up running? it is left alone; nothing was started)`);
+  }
+}
+
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
+  await checkPorts(given);
   const cfg = withClusterSecret(given, say);
   let fatal: ((why: string) => void) | undefined;
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
@@ -164,36 +223,44 @@ export async function up(given: Config, workers: number): Promise<void> {
     }
     return null;
   };
-  // In order, so that master-a is the first primary and master-b its backup.
+  // In order, so that master-a is the first primary and master-b its backup (on a new cluster).
   launch(children[0]);
   const viewUp = await until(() => askView<ViewReply>(cfg, '/view'));
   if (!viewUp && !failed) failed = `the view service did not answer at ${cfg.TANDEM_VIEW_URL} within 30 s; see the messages above`;
   let primary: string | null = null;
+  // The view service resumes the view it stored: when that names master-b primary (after a failover), master-b starts
+  // first, since only the view's primary can acknowledge it (an unacknowledged view never changes).
+  const [first, second] = viewUp?.view.primary === masterUrl(ports[1]) ? [children[2], children[1]] : [children[1], children[2]];
   if (!failed) {
-    launch(children[1]);
+    launch(first);
     primary = await until(() => primaryReady(cfg));
     if (!primary && !failed) failed = `no master became primary within 30 s; see the messages above (is ${cfg.TANDEM_VIEW_URL} the view service started here?)`;
   }
   let backup: string | null = null;
   if (!failed) {
-    for (const c of children.slice(2)) launch(c);
+    for (const c of [second, ...children.slice(3)]) launch(c);
     backup = await until(async () => {
       const s = await askView<ViewStatus>(cfg, '/status');
       return s?.acked && s.view.backup ? s.view.backup : null;
     });
     if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
   }
-  if (failed) {
+  /** A child that cannot run as configured (EXIT_CONFIG), or one that never came up: stop everything and say why. */
+  const abortIfFailed = () => {
+    if (!failed) return;
     stopping = true;
     for (const c of children) c.proc?.kill('SIGTERM');
     redis?.kill('SIGTERM');
     throw new Error(failed);
-  }
-  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${cfg.REDIS_URL} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
+  };
+  abortIfFailed();
+  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${shownRedisUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
   const consoleUrl = `${scheme}://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
   const consoleUp = await until(() => answers(consoleUrl));
-  say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} ${failed ? `(${failed})` : 'within 30 s; see its messages above'}`);
+  abortIfFailed();
+  say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
+  say(`in another terminal, first: ${exportLine(cfg)}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');

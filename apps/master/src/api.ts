@@ -23,7 +23,7 @@ const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
-export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string): express.Express {
+export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string, cluster?: () => Pick<MasterHealth, 'prefix' | 'redis'>): express.Express {
   const app = express();
   // A past loss of Redis data does not hold a running job up: /health shows it, a job's alerts do not.
   const healthAlerts = () => [...processAlerts(), ...master.alerts()];
@@ -49,6 +49,7 @@ export function createApi(master: Master, log: Logger, processAlerts: AlertSourc
       ok: true, pid: process.pid, role: r.role, view: r.view, hasState: r.hasState, jobs: Object.keys(master.state.jobs).length,
       replication: { batches: f.batches, ops: f.ops, meanMs: f.batches ? f.ms / f.batches : null },
       alerts: healthAlerts(),
+      ...cluster?.(),
     } satisfies MasterHealth);
   });
   app.use(requireClusterSecret(secret));

@@ -50,6 +50,20 @@ test('a failed or cancelled job says so once, without a phase event', () => {
   assert.deepEqual(described([submitOp('j1', testSpec(1, 1)), { op: 'cancel', at: 3, clientId: 'c', requestId: 'x', jobId: 'j1' }]).slice(1), [['job cancelled']]);
 });
 
+test('a refused cancel or remove (no such job, already finished) and a stale failure are no events', () => {
+  const cancel = (id: string, requestId: string): Op => ({ op: 'cancel', at: 3, clientId: 'c', requestId, jobId: id });
+  assert.deepEqual(described([
+    cancel('nosuch', 'a'),
+    { op: 'remove', at: 3, clientId: 'c', requestId: 'b', jobId: 'nosuch' },
+    submitOp('j1', testSpec(1, 1)),
+    cancel('j1', 'c'),
+    cancel('j1', 'd'),
+    { op: 'failed', at: 4, jobId: 'j1', round: 0, kind: 'map', index: 0, reason: 'late' },
+    { op: 'cleaned', at: 5, jobId: 'j1' },
+    { op: 'cleaned', at: 6, jobId: 'j1' },
+  ]), [[], [], ['job submitted: wordcount on books, 1 maps, 1 partitions'], ['job cancelled'], [], [], ['job cleaned up'], []]);
+});
+
 test("an iterative job's finished round is an event with its summed statistics", () => {
   const ops = [submitOp('j1', testSpec(1, 1, { setup: 0, iterations: 3, tol: 0 })), committed('map', 0, 0, { dangling: 0.25 }), committed('reduce', 0, 0, { delta: 0.5 })];
   assert.deepEqual(described(ops)[2], ['task commit seen: reduce 0', 'round 0 done: dangling=0.25 delta=0.5', 'phase map']);

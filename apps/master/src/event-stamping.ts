@@ -18,6 +18,17 @@ export interface EventDraft {
 
 const finishWords = { failed: 'failed', cancel: 'cancelled', remove: 'removed', cleaned: 'cleaned up' } as const;
 
+type JobRecordOf = MasterState['jobs'][string];
+
+/** True when the op finished (or removed, or cleaned up) the job it names, rather than being refused or stale. */
+function finished(op: keyof typeof finishWords, was: JobRecordOf | undefined, job: JobRecordOf | undefined): boolean {
+  if (!was) return false;
+  if (op === 'remove') return !job;
+  if (!job) return false;
+  if (op === 'cleaned') return job.cleaned && !was.cleaned;
+  return job.phase === finishWords[op] && was.phase !== job.phase;
+}
+
 /** The events an op that changed the state (from `before` to `after`) stands for. Pure. */
 export function describeChange(before: MasterState, after: MasterState, op: Op): EventDraft[] {
   if (!('jobId' in op)) return [];
@@ -41,7 +52,8 @@ export function describeChange(before: MasterState, after: MasterState, op: Op):
     case 'cancel':
     case 'remove':
     case 'cleaned':
-      events.push({ what: `job ${finishWords[op.op]}`, detail: op.op === 'failed' ? op.reason : undefined });
+      // Only what happened: a refused cancel (no such job, already finished) or a stale failure changed no job.
+      if (finished(op.op, was, job)) events.push({ what: `job ${finishWords[op.op]}`, detail: op.op === 'failed' ? op.reason : undefined });
       break;
     default:
       break;

@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -32,8 +32,19 @@ const alerts = () => {
   const since = connections.downSince();
   return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
 };
+// Which cluster this master serves, for /health: clients warn when theirs differs. The run_id is
+// read again now and then, as a Redis restarted in place gets a new one.
+let runId: string | null = null;
+let runIdAt = 0;
+const cluster = () => {
+  if (Date.now() - runIdAt > 10_000) {
+    runIdAt = Date.now();
+    void redisRunId(redis).then((id) => (runId = id ?? runId));
+  }
+  return { prefix: cfg.TANDEM_PREFIX, redis: { address: redisAddress(cfg.REDIS_URL), runId } };
+};
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT', tls };
-const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET), where, log, () => {
+const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, cluster), where, log, () => {
   log.info({ url: `${scheme}://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });

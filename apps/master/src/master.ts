@@ -21,7 +21,7 @@ import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
 import { dataLossAlerts } from './data-loss.ts';
-import { EventStamper } from './event-stamping.ts';
+import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
 import { OpPipeline, type Journal } from './op-pipeline.ts';
@@ -51,6 +51,8 @@ export interface MasterDeps {
 }
 
 /** Ops after which new work may be ready (a job submitted, a phase finished): plan now, not at the next interval. */
+/** Events that are a job's story, logged at info: how it ended, and each finished round. */
+const JOB_LEVEL = /^(job (done|failed|cancelled|removed)|round \d+ done)$/;
 const SCHEDULING_OPS = new Set<Op['op']>(['submit', 'committed', 'cancel', 'failed']);
 
 /** How often the scheduler runs when no op prompts it (it also runs after each op that may free work). */
@@ -253,6 +255,13 @@ export class Master implements ReplicaHost {
   /** What follows an op the primary applied: its events, its long polls, maybe a scheduler run. */
   private applied(c: Change, op: Op): void {
     void this.stamper.record(c.before, c.after, op);
+    // The info log tells each job's story (submitted, rounds, how it ended); per-task events are in the event log and at debug.
+    if (op.op !== 'submit' && op.op !== 'cleaned') {
+      for (const e of describeChange(c.before, c.after, op)) {
+        if (JOB_LEVEL.test(e.what)) this.d.log.info({ job: (op as { jobId: string }).jobId, ...(e.detail ? { detail: e.detail } : {}) }, e.what);
+        else this.d.log.debug({ job: (op as { jobId: string }).jobId, task: e.task, detail: e.detail }, e.what);
+      }
+    }
     if ('jobId' in op) this.polls.changed(op.jobId);
     if (SCHEDULING_OPS.has(op.op)) this.kick();
   }

@@ -54,7 +54,8 @@ test('queue events become ops: commits are collected, final failures fail the jo
   }, { connection: fx.server.client(), prefix: k.bullPrefix });
   try {
     for (const id of [taskJobId('fast', 0, 'map', 0), taskJobId('bad', 0, 'map', 0, 1), taskJobId('bad', 0, 'map', 1), 'not-a-task', taskJobId('slow', 0, 'map', 0)]) {
-      await queues.map.add('wordcount.map', {}, { jobId: id, attempts: 1 });
+      // The failing task gets two attempts: the failure counts both.
+      await queues.map.add('wordcount.map', {}, { jobId: id, attempts: id === taskJobId('bad', 0, 'map', 1) ? 2 : 1 });
     }
     await waitFor(() => of(proposed, 'slow').includes('committed') && qi.pendingStarts === 0, { what: 'the slow task to commit and every start timer to fire' });
   } finally {
@@ -66,11 +67,13 @@ test('queue events become ops: commits are collected, final failures fail the jo
   const fastCommit = proposed.find((op) => op.op === 'committed' && op.jobId === 'fast');
   assert.equal(fastCommit?.op === 'committed' && fastCommit.commit.worker, 'fast.0.m.0', 'the commit record is the one the worker wrote');
 
-  assert.deepEqual(of(proposed, 'bad'), ['failed'], "a backup attempt's failure fails nothing; the original's fails the job once");
+  assert.deepEqual(of(proposed, 'bad').filter((op) => op !== 'started'), ['failed'], "a backup attempt's failure fails nothing; the original's fails the job once");
   const failed = proposed.find((op) => op.op === 'failed');
   assert.equal(failed?.op === 'failed' && failed.index, 1);
   assert.match(failed?.op === 'failed' ? failed.reason : '', /^map task 1 failed: its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows/);
   assert.equal(holder.state.jobs.bad.phase, 'failed');
+  assert.equal(failed?.op === 'failed' && failed.attempts, 2, "the failure carries the attempts BullMQ made, from the task's record");
+  assert.deepEqual([holder.state.jobs.bad.counters.map.attempts, holder.state.jobs.bad.counters.map.failures], [2, 2], 'the job counts them');
 
   assert.deepEqual(of(proposed, 'slow'), ['started', 'committed']);
   assert.equal(holder.state.jobs.slow.phase, 'reduce');

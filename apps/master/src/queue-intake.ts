@@ -6,7 +6,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, isFinishedPhase, parseTaskJobId, readCommit, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { QUEUES, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { NotPrimaryError } from './replication.ts';
 import type { MasterState, Op } from './state.ts';
 
@@ -89,7 +89,16 @@ export class QueueIntake {
         '(out of memory? CPU work without a pause longer than TANDEM_LOCK_MS?)';
     }
     this.d.log.error({ job: t.jobId, task: what, reason }, 'task failed for good; failing the job');
-    await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}` });
+    const attempts = await this.attemptsOf(t);
+    await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}`, attempts });
+  }
+
+  /** How many attempts of the task ran, from its BullMQ record (attempts started, else made); undefined when it is gone. */
+  private async attemptsOf(t: TaskAttempt): Promise<number | undefined> {
+    const id = taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative);
+    const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
+    const n = Number(started ?? made);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
   }
 
   private listen(queue: QueueName, lastEventId: string): void {

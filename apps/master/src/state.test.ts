@@ -80,6 +80,14 @@ test('a failed task fails the job with its reason; later commits do not revive i
   assert.equal(s2.jobs.j1.phase, 'failed');
 });
 
+test("a failed task's attempts are counted in the job's counters (it never commits); one when the count is unknown", () => {
+  const fail = (attempts?: number): Op => ({ op: 'failed', at: 3, jobId: 'j1', round: 0, kind: 'map', index: 1, reason: 'boom', attempts });
+  const s1 = run([submit(), done('map', 0), fail(3)]).state;
+  assert.deepEqual([s1.jobs.j1.counters.map.attempts, s1.jobs.j1.counters.map.failures], [4, 3]);
+  assert.deepEqual(run([fail(3)], s1).state, s1, 'a second failure of a failed job changes nothing');
+  assert.deepEqual([run([submit(), fail()]).state.jobs.j1.counters.map.attempts], [1]);
+});
+
 test('cancel stops a running job; cancelling a finished job is refused', () => {
   const s1 = run([submit(), { op: 'cancel', at: 3, clientId: 'c2', requestId: 'x', jobId: 'j1' }]);
   assert.equal(s1.state.jobs.j1.phase, 'cancelled');

@@ -119,7 +119,8 @@ export type Op =
   | ({ op: 'started'; at: number } & TaskRef)
   | ({ op: 'speculated'; at: number } & TaskRef)
   | ({ op: 'committed'; at: number; commit: CommitRecord } & TaskRef)
-  | ({ op: 'failed'; at: number; reason: string } & TaskRef)
+  /** `attempts`: how many attempts of the task ran and failed (BullMQ's count; 1 when unknown), counted in the job's counters. */
+  | ({ op: 'failed'; at: number; reason: string; attempts?: number } & TaskRef)
   | { op: 'cleaned'; at: number; jobId: string }
   | { op: 'eventsRead'; queue: QueueName; id: string }
   /** The retention period of a finished, cleaned-up job ran out: its record goes (its data is deleted after). */
@@ -230,7 +231,11 @@ export function apply(state: MasterState, op: Op): Applied {
     case 'failed':
       return updateJob(state, op.jobId, (job) => {
         if (isFinishedPhase(job.phase) || job.round !== op.round) return job;
-        return { ...job, phase: 'failed', error: op.reason, finishedAt: op.at };
+        // The failed task never commits, so its attempts are counted here (a commit counts its own).
+        const n = Math.max(1, op.attempts ?? 1);
+        const c = job.counters[op.kind];
+        const counters = { ...job.counters, [op.kind]: { ...c, attempts: c.attempts + n, failures: c.failures + n } };
+        return { ...job, phase: 'failed', error: op.reason, finishedAt: op.at, counters };
       });
     case 'cleaned':
       return updateJob(state, op.jobId, (job) => (isFinishedPhase(job.phase) ? { ...job, cleaned: true } : job));

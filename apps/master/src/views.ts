@@ -1,10 +1,11 @@
 /** Read-only views of master state, as the API returns them. */
-import type { JobStatus, TaskCounts } from '@tandem/shared';
+import { isFinishedPhase, type JobStatus, type TaskCounts } from '@tandem/shared';
 import { currentTasks, type JobRecord, type TaskRecord } from './state.ts';
 
-const countTasks = (tasks: TaskRecord[]): TaskCounts => {
+/** A finished job runs nothing: its tasks that were queued or running when it failed or was cancelled count as pending (never to run). */
+const countTasks = (tasks: TaskRecord[], finished: boolean): TaskCounts => {
   const c: TaskCounts = { total: tasks.length, pending: 0, queued: 0, running: 0, committed: 0 };
-  for (const t of tasks) c[t.state]++;
+  for (const t of tasks) c[finished && t.state !== 'committed' ? 'pending' : t.state]++;
   return c;
 };
 
@@ -17,8 +18,8 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     params: job.spec.params,
     phase: job.phase,
     round: job.round,
-    maps: countTasks(job.maps),
-    reduces: countTasks(job.reduces),
+    maps: countTasks(job.maps, isFinishedPhase(job.phase)),
+    reduces: countTasks(job.reduces, isFinishedPhase(job.phase)),
     partitions: job.spec.partitions,
     counters: job.counters,
     submittedAt: job.submittedAt,

@@ -54,7 +54,7 @@ const workers = QUEUES.map((queue) => {
         failedAttempts: job.attemptsMade,
         stalls: job.stalledCounter ?? 0,
       });
-      tlog.info(
+      tlog.debug(
         res.skipped
           ? { skipped: true }
           : { ms: res.ms, ...roundPhases(res.phases), won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut },

@@ -33,6 +33,30 @@ describe('edge lists', () => {
     assert.match(String(e), /line 1 has 3 columns, expected 2/);
   });
 
+  test('a first row of words above numeric edges is a header, and said so; --header and --no-header force it', async () => {
+    const a = await ingest('source,target\n1,2\n2,3\n', { name: 'st', format: 'edges' });
+    assert.equal(a.text, '1\t2\n2\t3\n');
+    assert.deepEqual(a.firstRow, { line: 1, text: 'source,target', header: true });
+    const crlf = await ingest('\r\n"from","to"\r\n\r\n 7 , 8 \r\n', { name: 'ft', format: 'edges' });
+    assert.equal(crlf.records, 1);
+    assert.deepEqual(crlf.firstRow, { line: 2, text: '"from","to"', header: true });
+    // Ids may be names: words above words are edges, noted so the caller can say --header.
+    const names = await ingest('source,target\npython3,openssl\n', { name: 'nm', format: 'edges' });
+    assert.equal(names.text, 'source\ttarget\npython3\topenssl\n');
+    assert.deepEqual(names.firstRow, { line: 1, text: 'source,target', header: false });
+    assert.equal((await ingest('1,2\n2,3\n', { name: 'num', format: 'edges' })).firstRow, undefined, 'a numeric first row is an edge, without a note');
+    assert.equal((await ingest('src,dst\n1,2\n', { name: 'sd', format: 'edges' })).firstRow?.header, true);
+    const forced = await ingest('source,target\npython3,openssl\n', { name: 'f', format: 'edges', header: 'yes' });
+    assert.equal(forced.text, 'python3\topenssl\n');
+    assert.equal((await ingest('7,8\n1,2\n', { name: 'f2', format: 'edges', header: 'yes' })).text, '1\t2\n', '--header skips even a numeric first row');
+    const none = await ingest('src,dst\n1,2\n', { name: 'n', format: 'edges', header: 'no' });
+    assert.equal(none.text, 'src\tdst\n1\t2\n');
+    assert.deepEqual(none.firstRow, { line: 1, text: 'src,dst', header: false });
+    // Only the first row: later rows are edges (or errors naming their line) whatever they hold.
+    assert.equal((await ingest('1,2\nsource,target\n', { name: 'later', format: 'edges' })).text, '1\t2\nsource\ttarget\n');
+    await rejects(ingest('source,target\n1,2\n3\n', { name: 'bad', format: 'edges' }), /^dataset "bad": line 3 has 1 column/);
+  });
+
   test('quoted ids (commas, doubled quotes), CRLF and empty lines', async () => {
     const m = await ingest('"a,b",c\r\n\r\nd,"e ""quoted"""\r\n\nx y,z\n', { name: 'q', format: 'edges' });
     assert.equal(m.text, 'a,b\tc\nd\te "quoted"\nx y\tz\n');

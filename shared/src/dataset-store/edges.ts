@@ -2,7 +2,7 @@
  * The edge-list normaliser, pure: a CSV edge list `src,dst` (RFC 4180 quoting, e.g. `"a,b",c`)
  * becomes `src<TAB>dst\n` lines, so workers need no CSV parser; records are edges. Empty lines are
  * skipped; CRLF line endings are accepted. The first non-empty row is skipped when it is a header
- * (see isHeader). Ids are taken verbatim (no trimming); an empty id, or an id containing a TAB, CR
+ * (see isHeader; HeaderMode forces it either way), and what became of it is noted (EdgeState.firstRow). Ids are taken verbatim (no trimming); an empty id, or an id containing a TAB, CR
  * or LF, is an error naming the file's line.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -10,9 +10,22 @@ import { dsErr } from './errors.ts';
 
 const CSV_OPTS = { relax_column_count: true, record_delimiter: '\n' } as const;
 
+/** How the first non-empty row is taken: by the header rule (auto), always as a header (yes), always as an edge (no). */
+export type HeaderMode = 'auto' | 'yes' | 'no';
+
+/** What became of the first non-empty row, when it was a header or looked like one (words, not numbers). */
+export interface HeaderNote {
+  line: number;
+  /** The row as it was in the file. */
+  text: string;
+  header: boolean;
+}
+
 export interface EdgeState {
   /** A non-empty row was seen (so the header rule no longer applies). */
   sawRow: boolean;
+  header?: HeaderMode;
+  firstRow?: HeaderNote;
 }
 
 const columns = (n: number) => `${n} column${n === 1 ? '' : 's'}`;
@@ -89,23 +102,47 @@ function edgeLine(name: string, line: number, row: string[]): string {
   return `${src}\t${dst}\n`;
 }
 
-/**
- * The header rule: the first non-empty row is a header, and is skipped, exactly when it has two
- * fields that are `src` and `dst` after trimming spaces, in any letter case (`src,dst`, `SRC, DST`,
- * `"src","dst"`). Any other first row is an edge.
- */
-function isHeader(text: string): boolean {
-  let fields = splitCsvLine(text);
-  if (!fields) {
-    try {
-      const rows = parseCsv(text, CSV_OPTS) as string[][];
-      if (rows.length !== 1) return false;
-      fields = rows[0];
-    } catch {
-      return false;
-    }
+/** The fields of one CSV line, or null when it is not one valid row. */
+function fieldsOf(text: string): string[] | null {
+  const fields = splitCsvLine(text);
+  if (fields) return fields;
+  try {
+    const rows = parseCsv(text, CSV_OPTS) as string[][];
+    return rows.length === 1 ? rows[0] : null;
+  } catch {
+    return null;
   }
-  return fields.length === 2 && fields[0].trim().toLowerCase() === 'src' && fields[1].trim().toLowerCase() === 'dst';
+}
+
+const NUMBER = /^\s*[+-]?\d+(\.\d+)?\s*$/;
+const words = (f: string[] | null): boolean => f !== null && f.length === 2 && !NUMBER.test(f[0]) && !NUMBER.test(f[1]);
+const numbers = (f: string[] | null): boolean => f !== null && f.length === 2 && NUMBER.test(f[0]) && NUMBER.test(f[1]);
+
+/** The next non-empty line of buf after the '\n' at `nl` (without its line ending), or null when the buffer ends first. */
+function nextLine(buf: Buffer, nl: number): string | null {
+  for (let start = nl + 1; start < buf.length;) {
+    const end = buf.indexOf(10, start);
+    if (end === -1) return null;
+    const stop = end > start && buf[end - 1] === 13 ? end - 1 : end;
+    if (stop > start) return buf.toString('utf8', start, stop);
+    start = end + 1;
+  }
+  return null;
+}
+
+/**
+ * The header rule (auto): the first non-empty row is a header, and is skipped, when it has two
+ * fields that are `src` and `dst` after trimming spaces, in any letter case (`src,dst`, `SRC, DST`,
+ * `"src","dst"`), or when both its fields are words (not numbers) and the row after it holds two
+ * numbers (`source,target` above a numeric edge list). Any other first row is an edge: ids may be
+ * names, so `a,b` above `b,c` is two edges (--header says otherwise).
+ */
+function isHeader(text: string, next: () => string | null): boolean {
+  const fields = fieldsOf(text);
+  if (fields?.length === 2 && fields[0].trim().toLowerCase() === 'src' && fields[1].trim().toLowerCase() === 'dst') return true;
+  if (!words(fields)) return false;
+  const after = next();
+  return after !== null && numbers(fieldsOf(after));
 }
 
 /**
@@ -175,10 +212,17 @@ export function normalizeEdges(
       crs--;
     }
     const first = !st.sawRow && end > lineStart;
-    if (first) st.sawRow = true;
+    let header = false;
+    if (first) {
+      st.sawRow = true;
+      const text = buf.toString('utf8', lineStart, end);
+      const mode = st.header ?? 'auto';
+      header = mode === 'yes' || (mode === 'auto' && isHeader(text, () => nextLine(buf, i)));
+      if (header || words(fieldsOf(text))) st.firstRow = { line, text, header };
+    }
     if (end === lineStart) {
       // empty line: skipped
-    } else if (first && isHeader(buf.toString('utf8', lineStart, end))) {
+    } else if (header) {
       // header: skipped
     } else if (quote) {
       const text = buf.toString('utf8', lineStart, end);

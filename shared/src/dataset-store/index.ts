@@ -18,4 +18,5 @@ export { DatasetError, DatasetExistsError, DatasetNotFoundError, validateDataset
 export { type DatasetMeta, splitFirstRecords } from './meta.ts';
 export { datasetStoreTuning } from './split-writer.ts';
 export { MIN_SPLIT_BYTES, type PutOptions, putDataset } from './upload.ts';
+export type { HeaderMode, HeaderNote } from './edges.ts';
 export { getDataset, headDataset, listDatasets, readSplit, removeDataset, requireDataset, splitKey } from './store.ts';

@@ -2,13 +2,15 @@ import { createHash } from 'node:crypto';
 import type { DatasetFormat } from '../job-type.ts';
 import { firstInvalidUtf8 } from '../utf8.ts';
 import { Chunker, type Cut } from './chunker.ts';
-import { type EdgeState, normalizeEdges } from './edges.ts';
+import { type EdgeState, type HeaderMode, type HeaderNote, normalizeEdges } from './edges.ts';
 import { dsErr, nulError } from './errors.ts';
 
 export interface IngestOptions {
   name: string;
   format: DatasetFormat;
   splitBytes: number;
+  /** An edge list's first row: by the header rule (auto, the default), or always a header (yes) or an edge (no). */
+  header?: HeaderMode;
   onProgress?: (bytesRead: number) => void;
 }
 
@@ -20,6 +22,8 @@ export interface IngestResult {
   splitRecords: number[];
   sha256: string;
   sourceSha256: string;
+  /** An edge list's first row, when it was a header or looked like one. */
+  firstRow?: HeaderNote;
 }
 
 /**
@@ -37,12 +41,13 @@ export class Ingest {
   private readonly splitRecords: number[] = [];
   private readonly hash = createHash('sha256');
   private readonly source = createHash('sha256');
-  private readonly edges: EdgeState = { sawRow: false };
+  private readonly edges: EdgeState;
   private readonly chunker: Chunker;
   private lastProgress = 0;
 
   constructor(private readonly opts: IngestOptions) {
     this.chunker = new Chunker(opts.name, opts.splitBytes, () => this.lines);
+    this.edges = { sawRow: false, header: opts.header };
   }
 
   /** The stored bytes of each split, in order, as the input is read. */
@@ -86,6 +91,7 @@ export class Ingest {
       splitRecords: this.splitRecords,
       sha256: this.hash.digest('hex'),
       sourceSha256: this.source.digest('hex'),
+      ...(this.edges.firstRow ? { firstRow: this.edges.firstRow } : {}),
     };
   }
 

@@ -5,6 +5,7 @@ import type { Keys } from '../keys.ts';
 import { runScript } from '../scripts.ts';
 import { dsErr, existsError, validateDatasetName } from './errors.ts';
 import { Ingest } from './ingest.ts';
+import type { HeaderMode, HeaderNote } from './edges.ts';
 import { type DatasetMeta, metaFields } from './meta.ts';
 import { SplitWriter, datasetStoreTuning, expireAll, versionKeys } from './split-writer.ts';
 
@@ -13,6 +14,10 @@ export interface PutOptions {
   format: DatasetFormat;
   replace?: boolean;
   splitBytes: number;
+  /** An edge list's first row: by the header rule (auto, the default), or always a header (yes) or an edge (no). */
+  header?: HeaderMode;
+  /** Told, once the upload is published, what became of an edge list's first row when it was a header or looked like one. */
+  onFirstRow?: (row: HeaderNote) => void;
   onProgress?: (bytesRead: number) => void;
 }
 
@@ -40,9 +45,11 @@ export async function putDataset(
   const writer = new SplitWriter(redis, k, name, version);
   let meta: DatasetMeta;
   let old: StoredVersion | null;
+  let firstRow: HeaderNote | undefined;
   try {
     for await (const split of ingest.splits(input)) await writer.write(split);
     const stored = ingest.result();
+    firstRow = stored.firstRow;
     await writer.persist();
     meta = {
       name,
@@ -63,6 +70,7 @@ export async function putDataset(
     throw err;
   }
   if (old && old.version !== version) await retire(redis, k, name, old);
+  if (firstRow) opts.onFirstRow?.(firstRow);
   return meta;
 }
 

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import {
   clientRedis, getDataset, headDataset, keys, listDatasets, removeDataset, requireDataset, validateDatasetName, type DatasetFormat,
 } from '@tandem/shared';
-import { configFrom, positiveInt } from '../options.ts';
+import { configFrom, flagToEnv, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
 import { describeDataset, uploadFile } from '../upload.ts';
 
@@ -16,12 +16,17 @@ export function datasetCommand(): Command {
     .argument('<file>', 'file to upload, or - for standard input')
     .addOption(new Option('--format <format>', 'text (one record per line) or edges (CSV src,dst); default: edges for .csv files, else text').choices(['text', 'edges']))
     .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
-    .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes')))
-    .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number }, self: Command) => {
-      if (opts.splitBytes !== undefined) process.env.TANDEM_SPLIT_BYTES = String(opts.splitBytes);
+    .option('--header', "edges: the file's first row is a header (default: it is when it is src,dst, or two words above a row of two numbers)")
+    .option('--no-header', "edges: the file's first row is an edge, even src,dst")
+    .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes', 'TANDEM_SPLIT_BYTES')))
+    .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number; header?: boolean }, self: Command) => {
+      flagToEnv('TANDEM_SPLIT_BYTES', '--split-bytes', opts.splitBytes, self.getOptionValueSource('splitBytes'));
       const cfg = configFrom(self);
       validateDatasetName(name);
-      const meta = await uploadFile(cfg, name, file, { format: opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text'), replace: opts.replace });
+      const format = opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text');
+      if (opts.header !== undefined && format !== 'edges') throw new Error(`--${opts.header ? '' : 'no-'}header is for edges datasets (this upload is ${format}; see --format)`);
+      const header = opts.header === undefined ? 'auto' : opts.header ? 'yes' : 'no';
+      const meta = await uploadFile(cfg, name, file, { format, replace: opts.replace, header });
       console.log(describeDataset(meta));
     });
 

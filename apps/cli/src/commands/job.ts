@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
 import { PARTITIONS, clientRedis, masterClient, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
-import { configFrom, partitionsFlag } from '../options.ts';
+import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { followJob } from '../follow.ts';
 import { typesHelp, typesText } from '../job-types.ts';
 import { roundsLine } from '../rounds.ts';
+import { warnIfOtherCluster } from '../same-cluster.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
   const eq = v.indexOf('=');
@@ -72,8 +73,10 @@ export function jobCommand(): Command {
     .description('submit a job, show its progress, and write its output when it is done')
     .option('--out <file>', 'write the output here (written atomically) instead of standard output')
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
+      checkOutPath(opts.out);
       const cfg = configFrom(self);
       const client = masterClient(cfg);
+      await warnIfOtherCluster(cfg, client);
       const jobId = await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
       const s = await followJob(client, jobId, { resumeWith: `tandem job status ${jobId}` });
@@ -90,6 +93,7 @@ export function jobCommand(): Command {
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
       const client = masterClient(cfg);
+      await warnIfOtherCluster(cfg, client);
       console.log(await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
     });
 
@@ -126,8 +130,11 @@ export function jobCommand(): Command {
     .argument('<id>')
     .option('--out <file>', 'write here (atomically) instead of standard output')
     .action(async (id: string, opts: { out?: string }, self: Command) => {
+      checkOutPath(opts.out);
       const cfg = configFrom(self);
-      const s = await masterClient(cfg).status(id);
+      const client = masterClient(cfg);
+      await warnIfOtherCluster(cfg, client);
+      const s = await client.status(id);
       if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
       if (s.outputLost) throw new Error(`job ${id} is done but ${outputLostText(s)}`);
       await saveOutput(cfg, s, opts.out);

@@ -16,12 +16,13 @@ import {
   type Config, type JobStatus,
 } from '@tandem/shared';
 import { checkParams, describeType, pagerank } from '@tandem/jobs';
-import { configFrom, partitionsFlag } from '../options.ts';
+import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { describeDataset, fileSize, uploadFile } from '../upload.ts';
 import { followJob } from '../follow.ts';
 import { paramFlags } from '../job-types.ts';
 import { fmtDelta } from '../rounds.ts';
+import { warnIfOtherCluster } from '../same-cluster.ts';
 
 /** The flags, with one (a string) per parameter of the job type. */
 interface PageRankOpts extends Record<string, unknown> {
@@ -138,7 +139,7 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
 export function pagerankCommand(): Command {
   const cmd = new Command('pagerank')
     .description('PageRank of a graph: submit (or --attach to) a job, follow it across iterations, print the top nodes, write node,rank CSV')
-    .addOption(new Option('--dataset <name|file>', `an ${format} dataset, or a local CSV file (src,dst; header optional) to upload first`).conflicts('attach'))
+    .addOption(new Option('--dataset <name|file>', `an ${format} dataset, or a local CSV file (src,dst; a first row src,dst, or of two words above two numbers, is a header) to upload first`).conflicts('attach'))
     .option('--name <name>', 'the dataset name for an uploaded file (default: the file name without its extension)')
     .option('--attach <job>', 'follow a PageRank job that is already running (or finished) instead of starting one');
   return paramFlags(cmd, type.params)
@@ -146,8 +147,10 @@ export function pagerankCommand(): Command {
     .option('--top <k>', 'how many of the highest-ranked nodes to print', wholeNumber('--top'), 10)
     .option('--out <file>', 'write node,rank CSV here, rank descending, ties by node id (written atomically; - for standard output)', 'ranks.csv')
     .action(async (o: PageRankOpts, self: Command) => {
+      checkOutPath(o.out);
       const cfg = configFrom(self);
       const client = masterClient(cfg);
+      await warnIfOtherCluster(cfg, client);
       let jobId: string | undefined;
       // From the moment a job exists, Ctrl-C leaves it running and says how to follow it again.
       process.on('SIGINT', () => {

@@ -74,13 +74,23 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Deletes the namespaces and root interfaces of earlier runs whose process is gone. */
+/**
+ * Deletes the namespaces and root interfaces of earlier runs whose test process is gone (SIGKILLed,
+ * so it could not clean up), after killing what those runs started in them.
+ */
 export function removeLeftovers(): string[] {
   const removed: string[] = [];
   for (const line of ip(['netns', 'list']).split('\n')) {
     const name = line.split(' ')[0];
     const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(name);
     if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) {
+      for (const pid of spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       ipQuiet(['netns', 'del', name]);
       removed.push(name);
     }

@@ -16,6 +16,12 @@ export const taskPayloadSchema = z.object({
   records: z.number().int().min(0).optional(),
   /** The master's Lamport time and the job's vector clock when it enqueued the task (docs/DESIGN.md §6). */
   clock: z.object({ lamport: z.number(), vc: z.record(z.string(), z.number()) }).optional(),
+  /**
+   * The master that added the task and the view it was primary in: evidence, read by the
+   * multi-host test and by anyone inspecting a queue, that a deposed primary enqueued nothing.
+   * Workers ignore it.
+   */
+  enqueuedBy: z.object({ master: z.string(), viewnum: z.number().int().min(0) }).optional(),
   /** Senders of this round's shuffle: map tasks, or the previous round's reduce tasks after a chained round; 0 in an output round. */
   senders: z.number().int().min(0),
   partitions: z.number().int().min(1),

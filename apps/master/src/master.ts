@@ -95,7 +95,9 @@ export class Master implements ReplicaHost {
     });
     this.polls = new LongPolls((jobId) => this.version(jobId));
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
-    this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, keep: keepFinished(cfg), stamp: (jobId) => this.stamper.stamp(jobId) });
+    this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, keep: keepFinished(cfg), stamp: (jobId) => this.stamper.stamp(jobId),
+      origin: () => ({ master: d.me, viewnum: this.replication.view.viewnum }),
+    });
     this.intake = new QueueIntake({ redis, keys, log, eventConnection: d.eventConnection, state, propose });
     this.reconciler = new Reconciler({
       redis, keys, log, queues, state, propose,

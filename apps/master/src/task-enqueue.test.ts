@@ -18,8 +18,12 @@ function enqueuer() {
   const k = fx.fresh();
   const queues = fx.queues(k);
   const stamps: string[] = [];
-  const e = new TaskEnqueuer({ queues, attempts: 3, retryDelayMs: 250, keep: { completed: { count: 10, age: 60 }, failed: { count: 10, age: 60 } }, stamp: (jobId) => (stamps.push(jobId), clock) });
-  return { queues, e, stamps };
+  const origin = { master: 'http://10.0.0.1:7100', viewnum: 4 };
+  const e = new TaskEnqueuer({
+    queues, attempts: 3, retryDelayMs: 250, keep: { completed: { count: 10, age: 60 }, failed: { count: 10, age: 60 } },
+    stamp: (jobId) => (stamps.push(jobId), clock), origin: () => origin,
+  });
+  return { queues, e, stamps, origin };
 }
 
 test("a round-0 map task's payload names its split's records; a reduce task's the number of senders", () => {
@@ -27,7 +31,7 @@ test("a round-0 map task's payload names its split's records; a reduce task's th
   const m1 = taskPayload(job, 'map', 1, clock);
   assert.deepEqual(m1, {
     jobId: 'j1', round: 0, kind: 'map', index: 1, type: 'wordcount', params: {}, dataset: { name: 'books', version: 'v1' },
-    firstRecord: 11, records: 10, clock, senders: 3, partitions: 2,
+    firstRecord: 11, records: 10, clock, enqueuedBy: undefined, senders: 3, partitions: 2,
     previousStats: undefined, output: undefined, chained: undefined,
   });
   assert.equal(taskPayload(job, 'map', 2, clock).records, 10, 'the last split runs to the end of the dataset');
@@ -53,7 +57,7 @@ test("an iterative job's tasks carry the previous round's statistics, and chaine
 });
 
 test('add puts each task in its queue under its deterministic id, with its payload, retry policy and retention', async () => {
-  const { queues, e, stamps } = enqueuer();
+  const { queues, e, stamps, origin } = enqueuer();
   const state = stateAfter([submitOp('j1', testSpec(3, 1)), enqueued('j1', 'map', [0, 1, 2])]);
   await e.add(state.jobs.j1, 'map', [0, 2], 0);
   await e.add(state.jobs.j1, 'map', [0], 1);
@@ -61,7 +65,9 @@ test('add puts each task in its queue under its deterministic id, with its paylo
   assert.deepEqual(jobs.map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.0.s1', 'j1.0.m.2']);
   const m2 = jobs.find((j) => j.id === 'j1.0.m.2')!;
   assert.equal(m2.name, 'wordcount.map');
-  assert.deepEqual(m2.data, JSON.parse(JSON.stringify(taskPayload(state.jobs.j1, 'map', 2, clock))));
+  assert.deepEqual(m2.data, JSON.parse(JSON.stringify(taskPayload(state.jobs.j1, 'map', 2, clock, origin))));
+  assert.deepEqual(m2.data.enqueuedBy, origin, 'the payload names the master that added it and its view');
+  assert.ok(taskPayloadSchema.safeParse(m2.data).success);
   assert.equal(m2.opts.attempts, 3);
   assert.deepEqual(m2.opts.backoff, { type: 'exponential', delay: 250 });
   assert.deepEqual([m2.opts.removeOnComplete, m2.opts.removeOnFail], [{ count: 10, age: 60 }, { count: 10, age: 60 }], 'finished entries are kept by count and age');

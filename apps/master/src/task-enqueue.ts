@@ -7,8 +7,14 @@ import type { Queue } from 'bullmq';
 import { isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskPayload } from '@tandem/shared';
 import { chains, currentTasks, sendersInRound, type JobRecord, type MasterState } from './state.ts';
 
-/** Everything task `index` of the job's current round needs; `clock` is the master's stamp for the job. */
-export function taskPayload(job: JobRecord, kind: QueueName, index: number, clock: ClockStamp): TaskPayload {
+/** Who adds a task: this master's name in views and the view it is primary in. */
+export type EnqueuedBy = NonNullable<TaskPayload['enqueuedBy']>;
+
+/**
+ * Everything task `index` of the job's current round needs; `clock` is the master's stamp for the
+ * job, `enqueuedBy` the adding master and its view.
+ */
+export function taskPayload(job: JobRecord, kind: QueueName, index: number, clock: ClockStamp, enqueuedBy?: EnqueuedBy): TaskPayload {
   const split = kind === 'map' && job.round === 0;
   const first = job.spec.dataset.firstRecords;
   return {
@@ -16,7 +22,7 @@ export function taskPayload(job: JobRecord, kind: QueueName, index: number, cloc
     dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
     firstRecord: split ? first[index] : undefined,
     records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,
-    clock,
+    clock, enqueuedBy,
     senders: job.outputRound ? 0 : sendersInRound(job, job.round), partitions: job.spec.partitions,
     previousStats: job.spec.rounds ? (job.rounds[job.rounds.length - 1]?.stats ?? {}) : undefined,
     output: job.outputRound || undefined,
@@ -44,6 +50,8 @@ export interface TaskEnqueueDeps {
   keep: { completed: KeepFinished; failed: KeepFinished };
   /** The clock a task payload carries (event-stamping.ts). */
   stamp(jobId: string): ClockStamp;
+  /** This master and the view it adds tasks in (replication's current view). */
+  origin(): EnqueuedBy;
 }
 
 export class TaskEnqueuer {
@@ -54,9 +62,10 @@ export class TaskEnqueuer {
 
   /** Adds tasks `indices` of the job's current round; `speculative` > 0 adds that backup attempt instead. */
   async add(job: JobRecord, kind: QueueName, indices: number[], speculative: number): Promise<void> {
+    const origin = this.d.origin();
     const jobs = indices.map((index) => ({
       name: `${job.spec.type}.${kind}`,
-      data: taskPayload(job, kind, index, this.d.stamp(job.id)),
+      data: taskPayload(job, kind, index, this.d.stamp(job.id), origin),
       opts: {
         jobId: taskJobId(job.id, job.round, kind, index, speculative),
         attempts: this.d.attempts,

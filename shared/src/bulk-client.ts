@@ -12,12 +12,16 @@
  *   the caller's Buffer, uncopied; ioredis builds each command into a new buffer first. Measured
  *   for 3 values of 250 KB (PageRank's per-task traffic): see docs/BENCHMARKS.md.
  *
- * Speaks RESP2 over plain TCP (redis:// URLs, with AUTH and SELECT from the URL). Requests are
+ * Speaks RESP2 over TCP (redis://) or TLS (rediss://, host name verified, TANDEM_REDIS_CA added to
+ * the trusted roots as for every ioredis connection), with AUTH (`AUTH pass`, or `AUTH user pass`
+ * for an ACL user) and SELECT from the URL. Requests are
  * pipelined per connection and answered in order. A connection that fails rejects what it had
  * pending and is replaced on the next request, so a task that hits a Redis outage fails and is
  * retried.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { explainRedisError, redisTlsOptions, type RedisTarget } from './redis.ts';
 
 interface Pending {
   /** Where a bulk reply's bytes go: a caller's buffer at `at`, a buffer made to fit ('alloc'), or nowhere (null). */
@@ -163,14 +167,15 @@ export class BulkClient {
   private conns: (Promise<Connection> | null)[];
   private next = 0;
 
-  /** Null when the URL is not plain TCP (rediss://, unix sockets): callers fall back to ioredis. */
-  static forUrl(url: string, connections: number): BulkClient | null {
+  /** Null when the URL is neither redis:// nor rediss:// (unix sockets): callers fall back to ioredis. */
+  static forUrl(target: RedisTarget, connections: number): BulkClient | null {
+    const url = typeof target === 'string' ? target : target.REDIS_URL;
     const u = new URL(url);
-    if (u.protocol !== 'redis:') return null;
-    return new BulkClient(u, connections);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return null;
+    return new BulkClient(u, url, redisTlsOptions(target), connections);
   }
 
-  private constructor(private url: URL, connections: number) {
+  private constructor(private url: URL, private href: string, private tls: ReturnType<typeof redisTlsOptions>, connections: number) {
     this.conns = Array.from({ length: connections }, () => null);
   }
 
@@ -190,22 +195,37 @@ export class BulkClient {
     return connecting;
   }
 
+  /** A connection, authenticated and on the URL's database; errors say why in explainRedisError's words. */
   private async open(): Promise<Connection> {
-    const socket = connect(Number(this.url.port || 6379), this.url.hostname.replace(/^\[|\]$/g, ''));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
+    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(this.url.port || 6379);
+    // SNI carries host names only; the certificate is checked against the host either way.
+    const socket: Socket = this.tls ? tlsConnect({ ...this.tls, host, port, servername: isIP(host) ? undefined : host }) : connect(port, host);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once(this.tls ? 'secureConnect' : 'connect', resolve);
+        socket.once('error', reject);
+        socket.once('close', () => reject(new Error('connection closed during set-up')));
+      });
+    } catch (err) {
+      socket.destroy();
+      throw new BulkClientError(explainRedisError(err as Error, this.href));
+    }
     const c = new Connection(socket);
     try {
       const user = decodeURIComponent(this.url.username);
       const pass = decodeURIComponent(this.url.password);
-      if (pass) await c.send(user ? ['AUTH', user, pass] : ['AUTH', pass], null, 0);
+      if (pass) {
+        await c.send(user ? ['AUTH', user, pass] : ['AUTH', pass], null, 0).catch((err: Error) => {
+          // As ioredis does: a password given to a Redis that needs none is no reason to fail.
+          if (!/without any password configured|no password is set/i.test(err.message)) throw err;
+        });
+      }
       const db = Number(this.url.pathname.slice(1) || 0);
       if (db) await c.send(['SELECT', db], null, 0);
     } catch (err) {
       c.close();
-      throw err;
+      throw new BulkClientError(explainRedisError(err as Error, this.href));
     }
     return c;
   }

@@ -16,7 +16,7 @@ await startService('console', async () => {
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-console');
 const queues = QUEUES.map((q) => new Queue(q, { connection: connections.connect(`tandem-console-${q}`), prefix: k.bullPrefix }));
 // A page waits a few seconds for a primary at most, then says there is none.

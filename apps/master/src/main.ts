@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, redactUrl, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -16,7 +16,7 @@ await startService('master', async () => {
 });
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-master');
 const queueConnection = connections.connect('tandem-master-queues');
 const queues = Object.fromEntries(
@@ -27,7 +27,11 @@ const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `http://${cfg.TANDEM_MASTER_HOST =
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
 const alerts = () => {
   const since = connections.downSince();
-  return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
+  if (since === null) return [];
+  const why = connections.downBecause();
+  // An outage reads as before; a refused password or an untrusted certificate says which.
+  const problem = why && !why.startsWith('cannot reach') ? `: ${why}` : '';
+  return [`the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back`];
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
 const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET), where, log, () => {

@@ -23,9 +23,9 @@ await startService('worker', async () => {
 });
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
-const bulk = BulkClient.forUrl(cfg.REDIS_URL, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
+const redis = serviceRedis(cfg, log, 'tandem-worker-data');
+const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
+const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
 const deps = {
   redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
@@ -35,7 +35,7 @@ const name = `${hostname()}:${process.pid}`;
 
 const connections: Redis[] = [...readPool];
 const workers = QUEUES.map((queue) => {
-  const connection = serviceRedis(cfg.REDIS_URL, log, `tandem-worker-${queue}`);
+  const connection = serviceRedis(cfg, log, `tandem-worker-${queue}`);
   connections.push(connection);
   const w = new Worker(
     queue,

@@ -146,6 +146,21 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
   return redis;
 }
 
+/**
+ * For the 'error' events of BullMQ's workers and queue readers, which repeat at every reconnect
+ * of their own (duplicated) connections: `report` gets each distinct message once, and again only
+ * after `connection` has been ready in between, so an outage or a refused password is one line.
+ */
+export function errorsOncePerOutage(connection: Redis, report: (message: string) => void): (err: Error) => void {
+  const seen = new Set<string>();
+  connection.on('ready', () => seen.clear());
+  return (err) => {
+    if (seen.has(err.message)) return;
+    seen.add(err.message);
+    report(err.message);
+  };
+}
+
 /** A service's Redis connections, each named for CLIENT LIST, closed together when it stops. */
 export class ServiceConnections {
   readonly all: Redis[] = [];

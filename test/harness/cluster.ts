@@ -82,6 +82,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...process.env,
     ...testTimings,
     REDIS_URL: redis.url,
+    ...(redis.target.TANDEM_REDIS_CA ? { TANDEM_REDIS_CA: redis.target.TANDEM_REDIS_CA } : {}),
     TANDEM_PREFIX: prefix,
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,

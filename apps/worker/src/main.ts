@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -73,7 +73,7 @@ const workers = QUEUES.map((queue) => {
     },
   );
   w.on('failed', (job, err) => log.warn({ task: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'task attempt failed'));
-  w.on('error', (err) => log.warn({ err: err.message, queue }, 'worker error'));
+  w.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue }, 'worker error')));
   return w;
 });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BulkClient, clientRedis, probeRedis } from '@tandem/shared';
 import { repoRoot, spawnApp } from '../apps/cli/src/processes.ts';
-import { fixtureJobsDir, kill, startCluster, type Cluster } from './harness/cluster.ts';
+import { kill, startCluster, type Cluster } from './harness/cluster.ts';
 import { startRedis, type TestRedis, type TestRedisTls } from './harness/redis.ts';
 import { referenceWordCount } from './harness/reference.ts';
-import { freePortPair, run, startUp } from './harness/up.ts';
+import { run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
 
 /** About 1.8 MB of the sample books: splits of ~1.2 MB, so each split's second range goes through the bulk client. */
@@ -179,20 +179,7 @@ describe('Redis over TLS (rediss://, with a password)', { timeout: 120_000 }, ()
 
 describe('tandem up and its Redis password', { timeout: 120_000 }, () => {
   let dataDir: string;
-  const env = async (redisPort: number) => {
-    const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
-    return {
-      ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      TANDEM_MASTER_PORT: String(masterPort),
-      TANDEM_VIEW_PORT: String(viewPort),
-      TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
-      TANDEM_CONSOLE_PORT: String(consolePort),
-      TANDEM_DATA_DIR: dataDir,
-      TANDEM_JOBS_DIR: fixtureJobsDir,
-      TANDEM_SPLIT_BYTES: '1024',
-    };
-  };
+  const env = async (redisPort: number) => (await upEnv(redisPort, dataDir)).env;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-redis-'));
   });

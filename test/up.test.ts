@@ -11,8 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authHeader } from '@tandem/shared';
-import { fixtureJobsDir } from './harness/cluster.ts';
-import { freePortPair, run, startUp } from './harness/up.ts';
+import { run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
 
 const alive = (pid: number) => {
@@ -25,19 +24,9 @@ const alive = (pid: number) => {
 };
 
 test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
-  const [redisPort, masterPort, viewPort, consolePort] = [await freePort(), await freePortPair(), await freePort(), await freePort()];
+  const redisPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-'));
-  const env = {
-    ...process.env,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    TANDEM_MASTER_PORT: String(masterPort),
-    TANDEM_VIEW_PORT: String(viewPort),
-    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
-    TANDEM_CONSOLE_PORT: String(consolePort),
-    TANDEM_DATA_DIR: dataDir,
-    TANDEM_JOBS_DIR: fixtureJobsDir,
-    TANDEM_SPLIT_BYTES: '1024',
-  };
+  const { env, masterPort, consolePort } = await upEnv(redisPort, dataDir);
   const started = startUp(env, 2);
   const up = started.proc;
   try {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
+import { fixtureJobsDir } from './cluster.ts';
 import { freePort } from './wait.ts';
 
 const cli = join(repoRoot, 'apps/cli/src/main.ts');
@@ -39,4 +40,21 @@ export async function freePortPair(): Promise<number> {
     });
     if (ok) return p;
   }
+}
+
+/** The environment of a `tandem up` on free ports, with its Redis at `redisPort` and its data in `dataDir`. */
+export async function upEnv(redisPort: number, dataDir: string) {
+  const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    TANDEM_MASTER_PORT: String(masterPort),
+    TANDEM_VIEW_PORT: String(viewPort),
+    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
+    TANDEM_CONSOLE_PORT: String(consolePort),
+    TANDEM_DATA_DIR: dataDir,
+    TANDEM_JOBS_DIR: fixtureJobsDir,
+    TANDEM_SPLIT_BYTES: '1024',
+  };
+  return { env, masterPort, viewPort, consolePort };
 }

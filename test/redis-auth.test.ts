@@ -82,12 +82,17 @@ describe('Redis with a password', { timeout: 60_000 }, () => {
     for (const r of [wrong, missing, user]) assert.ok(!(r.stdout + r.stderr).includes(password));
   });
 
-  test('a worker with a wrong password logs why, once per connection, and keeps retrying; its log never shows the password', async () => {
-    const wrongPassword = `wrong-${password}`;
-    const w = spawnApp('worker', { ...process.env, REDIS_URL: `redis://:${wrongPassword}@127.0.0.1:${redis.port}`, TANDEM_PREFIX: 'wrongpass', TANDEM_LOG_LEVEL: 'info' }, ['ignore', 'pipe', 'pipe']);
-    let logs = '';
-    w.stdout!.on('data', (d) => (logs += d));
-    w.stderr!.on('data', (d) => (logs += d));
+  test('every service with a wrong password logs why, once per connection, and keeps retrying; a master alerts; no log shows the password', async () => {
+    const wrong = `redis://:wrong-${password}@127.0.0.1:${redis.port}`;
+    const [viewPort, masterPort, consolePort] = [await freePort(), await freePort(), await freePort()];
+    const env = { ...process.env, REDIS_URL: wrong, TANDEM_PREFIX: 'wrongpass', TANDEM_LOG_LEVEL: 'info', TANDEM_VIEW_PORT: String(viewPort), TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`, TANDEM_MASTER_PORT: String(masterPort), TANDEM_CONSOLE_PORT: String(consolePort) };
+    const apps = (['view-service', 'master', 'worker', 'console'] as const).map((app) => {
+      const proc = spawnApp(app, env, ['ignore', 'pipe', 'pipe']);
+      const p = { app, proc, logs: '' };
+      proc.stdout!.on('data', (d) => (p.logs += d));
+      proc.stderr!.on('data', (d) => (p.logs += d));
+      return p;
+    });
     // Redis counts refused AUTHs in its ACL log.
     const denied = async () => {
       const r = redis.client();
@@ -96,15 +101,23 @@ describe('Redis with a password', { timeout: 60_000 }, () => {
       return log.map((e) => Object.fromEntries(Array.from({ length: e.length / 2 }, (_, i) => [e[2 * i], e[2 * i + 1]]))).filter((e) => e.reason === 'auth').reduce((n, e) => n + Number(e.count), 0);
     };
     try {
-      // Several rounds of retries from each of its connections.
-      await waitFor(async () => (await denied()) >= 30, { what: 'the worker to retry its password several times', timeoutMs: 30_000 });
+      const health = await waitFor(async () => {
+        const h = (await (await fetch(`http://127.0.0.1:${masterPort}/health`)).json()) as { alerts: string[] };
+        return h.alerts.length > 0 ? h : null;
+      }, { what: 'the master to raise an alert' });
+      assert.match(health.alerts.join('\n'), new RegExp(`the master cannot reach Redis at redis://127\\.0\\.0\\.1:${redis.port} \\(for \\d+ s\\): Redis at redis://127\\.0\\.0\\.1:${redis.port} refused the password \\(WRONGPASS\\)`));
+      assert.ok(!JSON.stringify(health).includes(password));
+      // Several rounds of retries from each connection.
+      await waitFor(async () => (await denied()) >= 80, { what: 'the services to retry their password several times', timeoutMs: 30_000 });
     } finally {
-      await kill(w);
+      await Promise.all(apps.map((p) => kill(p.proc)));
     }
-    const lines = logs.split('\n').filter((l) => l.includes('WRONGPASS'));
-    assert.match(lines[0] ?? '', new RegExp(`Redis at redis://127\\.0\\.0\\.1:${redis.port} refused the password \\(WRONGPASS\\); check the password in REDIS_URL; retrying`));
-    assert.ok(lines.length <= 8, `logged once per connection, not once per attempt (${lines.length} lines):\n${lines.join('\n')}`);
-    assert.ok(!logs.includes(password), 'no log line shows the password, right or wrong');
+    for (const { app, logs } of apps) {
+      const lines = logs.split('\n').filter((l) => l.includes('WRONGPASS'));
+      assert.match(lines[0] ?? '', new RegExp(`Redis at redis://127\\.0\\.0\\.1:${redis.port} refused the password \\(WRONGPASS\\); check the password in REDIS_URL; retrying`), `${app}: ${logs}`);
+      assert.ok(lines.length <= 10, `${app}: logged once per connection, not once per attempt (${lines.length} lines):\n${lines.join('\n')}`);
+      assert.ok(!logs.includes(password), `${app}: no log line shows the password, right or wrong:\n${logs}`);
+    }
   });
 });
 

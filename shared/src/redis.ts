@@ -67,6 +67,16 @@ function targetOptions(target: RedisTarget): RedisOptions {
   return tls ? { tls } : {};
 }
 
+/**
+ * ioredis attaches the failed command to a reply error, and for AUTH (or HELLO ... AUTH) that is
+ * the password: anything that prints the error object (BullMQ's console.error for an 'error' event
+ * nobody listens to, a log of `err`) would show it. Blanked in place, before other listeners see it.
+ */
+export function hideAuthArgs(err: Error & { command?: { name?: string; args?: unknown[] } }): void {
+  const name = err.command?.name?.toLowerCase();
+  if ((name === 'auth' || name === 'hello') && err.command) err.command.args = ['(not shown)'];
+}
+
 export type RedisProblem = 'wrongpass' | 'noauth' | 'untrusted' | 'not-tls' | 'unreachable';
 
 const UNTRUSTED = new Set([
@@ -128,6 +138,7 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
   });
   let logged: RedisProblem | null = null;
   redis.on('error', (err) => {
+    hideAuthArgs(err);
     const problem = redisProblem(err);
     const why = explainRedisError(err, url);
     if (!downSince.has(redis)) downSince.set(redis, Date.now());
@@ -155,6 +166,7 @@ export function errorsOncePerOutage(connection: Redis, report: (message: string)
   const seen = new Set<string>();
   connection.on('ready', () => seen.clear());
   return (err) => {
+    hideAuthArgs(err);
     if (seen.has(err.message)) return;
     seen.add(err.message);
     report(err.message);
@@ -209,6 +221,7 @@ export async function clientRedis(target: RedisTarget, options: RedisOptions = {
     ...options,
   });
   redis.on('error', (err) => {
+    hideAuthArgs(err);
     last = err;
   });
   try {
@@ -231,6 +244,7 @@ export async function probeRedis(target: RedisTarget): Promise<RedisProbe> {
   let last: Error | undefined;
   const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, ...targetOptions(target) });
   r.on('error', (err) => {
+    hideAuthArgs(err);
     last = err;
   });
   try {

@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, redactUrl, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, redactUrl, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -22,6 +22,8 @@ const queueConnection = connections.connect('tandem-master-queues');
 const queues = Object.fromEntries(
   QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
 ) as Record<QueueName, Queue>;
+// Without a listener BullMQ prints each error object to the console, at every reconnect.
+for (const [name, q] of Object.entries(queues)) q.on('error', errorsOncePerOutage(queueConnection, (err) => log.warn({ err, queue: name }, 'queue error')));
 
 const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });

@@ -87,6 +87,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
     TANDEM_JOBS_DIR: fixtureJobsDir,
+    // Not the repository's .tandem: a `tandem up` run there would lend its secret and its Redis
+    // password to the CLI commands of every test.
+    TANDEM_DATA_DIR: join(outDir, 'no-data-dir'),
     ...opts.env,
   };
   const procs: ChildProcess[] = [];

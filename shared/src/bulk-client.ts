@@ -34,6 +34,9 @@ interface Pending {
 
 export class BulkClientError extends Error {}
 
+/** How long a connection's TCP (and TLS) set-up may take. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 type Arg = string | number | Buffer;
 
 class Connection {
@@ -47,15 +50,16 @@ class Connection {
   private into: Buffer | null = null;
   dead: Error | null = null;
 
-  constructor(private socket: Socket) {
+  /** `explain` words a socket's failure as explainRedisError does. */
+  constructor(private socket: Socket, explain: (err: Error) => string) {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     const fail = (err: Error) => {
-      this.dead ??= err;
+      this.dead ??= err instanceof BulkClientError ? err : new BulkClientError(explain(err));
       for (const p of this.queue.splice(0)) p.reject(this.dead);
     };
     socket.on('error', fail);
-    socket.on('close', () => fail(new BulkClientError('connection to Redis closed')));
+    socket.on('close', () => fail(new Error('connection closed')));
   }
 
   send(args: Arg[], out: Pending['out'], at: number): Promise<{ len: number; value: Buffer | null }> {
@@ -201,17 +205,23 @@ export class BulkClient {
     const port = Number(this.url.port || 6379);
     // SNI carries host names only; the certificate is checked against the host either way.
     const socket: Socket = this.tls ? tlsConnect({ ...this.tls, host, port, servername: isIP(host) ? undefined : host }) : connect(port, host);
+    const explain = (err: Error) => explainRedisError(err, this.href);
+    let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once(this.tls ? 'secureConnect' : 'connect', resolve);
         socket.once('error', reject);
         socket.once('close', () => reject(new Error('connection closed during set-up')));
+        // As ioredis's connectTimeout: a TLS client at a plain port would otherwise wait for ever.
+        timer = setTimeout(() => reject(new Error(`connect ETIMEDOUT (no ${this.tls ? 'TLS handshake' : 'connection'} within ${CONNECT_TIMEOUT_MS} ms)`)), CONNECT_TIMEOUT_MS);
       });
     } catch (err) {
       socket.destroy();
-      throw new BulkClientError(explainRedisError(err as Error, this.href));
+      throw new BulkClientError(explain(err as Error));
+    } finally {
+      clearTimeout(timer);
     }
-    const c = new Connection(socket);
+    const c = new Connection(socket, explain);
     try {
       const user = decodeURIComponent(this.url.username);
       const pass = decodeURIComponent(this.url.password);
@@ -225,7 +235,7 @@ export class BulkClient {
       if (db) await c.send(['SELECT', db], null, 0);
     } catch (err) {
       c.close();
-      throw new BulkClientError(explainRedisError(err as Error, this.href));
+      throw new BulkClientError(explain(err as Error));
     }
     return c;
   }

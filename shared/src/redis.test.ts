@@ -23,6 +23,10 @@ test('explainRedisError names the address without the password, and what to chan
   const cert = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
   assert.equal(redisProblem(cert), 'untrusted');
   assert.match(explainRedisError(cert, 'rediss://:x@127.0.0.1:6380'), /^Redis at rediss:\/\/127\.0\.0\.1:6380 presented a TLS certificate this process does not trust .*set TANDEM_REDIS_CA/);
+  const host = Object.assign(new Error("Hostname/IP does not match certificate's altnames: Host: localhost. is not cert's CN: x"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  assert.match(explainRedisError(host, 'rediss://localhost:6380'), /^Redis at rediss:\/\/localhost:6380 presented a TLS certificate for another host name .*: put a name the certificate lists in REDIS_URL$/);
+  assert.match(explainRedisError(new Error('connect ETIMEDOUT'), 'rediss://127.0.0.1:6379'), /if that port speaks Redis without TLS, use redis:\/\/$/);
+  assert.equal(explainRedisError(new Error('connect ETIMEDOUT'), 'redis://127.0.0.1:6379'), 'cannot reach Redis at redis://127.0.0.1:6379 (connect ETIMEDOUT)');
   const down = explainRedisError(new Error('connect ECONNREFUSED 127.0.0.1:6390 (hunter2hunter2)'), url);
   assert.equal(down, 'cannot reach Redis at redis://127.0.0.1:6390 (connect ECONNREFUSED 127.0.0.1:6390 (***))', 'a password repeated by a library is taken out');
 });

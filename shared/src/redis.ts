@@ -77,12 +77,12 @@ export function hideAuthArgs(err: Error & { command?: { name?: string; args?: un
   if ((name === 'auth' || name === 'hello') && err.command) err.command.args = ['(not shown)'];
 }
 
-export type RedisProblem = 'wrongpass' | 'noauth' | 'untrusted' | 'not-tls' | 'unreachable';
+export type RedisProblem = 'wrongpass' | 'noauth' | 'untrusted' | 'wrong-host' | 'not-tls' | 'unreachable';
 
 const UNTRUSTED = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
 ]);
 
 /** What kind of failure a Redis connection error is. */
@@ -90,6 +90,7 @@ export function redisProblem(err: Error & { code?: string }): RedisProblem {
   const m = err.message;
   if (/\bWRONGPASS\b|invalid password|invalid username-password/i.test(m)) return 'wrongpass';
   if (/\bNOAUTH\b|Authentication required/i.test(m)) return 'noauth';
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/i.test(m)) return 'wrong-host';
   if ((err.code && UNTRUSTED.has(err.code)) || /certificate/i.test(m)) return 'untrusted';
   if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(m)) return 'not-tls';
   return 'unreachable';
@@ -109,10 +110,15 @@ export function explainRedisError(err: Error, url: string): string {
       return `${at} needs a password (NOAUTH): put it in REDIS_URL as redis://:PASSWORD@host:port`;
     case 'untrusted':
       return `${at} presented a TLS certificate this process does not trust (${why}): set TANDEM_REDIS_CA to the PEM file of the CA that signed it`;
+    case 'wrong-host':
+      return `${at} presented a TLS certificate for another host name (${why}): put a name the certificate lists in REDIS_URL`;
     case 'not-tls':
       return `${at} does not answer TLS on that port (${why}): use redis:// for a port without TLS`;
     default:
-      return `cannot reach ${at} (${why})`;
+      // A TLS client at a plain port hears nothing back (Redis waits for the rest of a command line).
+      return /^rediss:/i.test(url) && /ETIMEDOUT|timed out/i.test(why)
+        ? `cannot reach ${at} (${why}); if that port speaks Redis without TLS, use redis://`
+        : `cannot reach ${at} (${why})`;
   }
 }
 

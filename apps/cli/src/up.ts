@@ -1,8 +1,9 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
- * answers at REDIS_URL (with a password, kept in the data folder), then the view service, two masters (primary and backup, on MASTER_PORT and
- * the port after it), N workers and the console, restarts any that die (a restarted master comes back as backup),
- * and stops everything on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
+ * answers at REDIS_URL (with a password, kept in the data folder), then the view service, two
+ * masters (primary and backup, on MASTER_PORT and the port after it), N workers and the console,
+ * restarts any that die (a restarted master comes back as backup), and stops everything on Ctrl-C
+ * (SIGTERM to each, SIGKILL after a grace period).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -2,40 +2,17 @@
 // service, two masters and workers; runs a job end to end through the CLI, also while its primary
 // master is SIGKILLed mid-job; stops every process it started on Ctrl-C (SIGINT); and, started
 // again on the same data folder, still has every job. It makes a cluster secret in its data folder
-// (mode 0600, never printed), which every command run there finds, and uses it again on a restart.
+// (mode 0600, never printed), which every command run there finds, and uses it again on a restart;
+// the same for its Redis's password (test/redis-auth.test.ts checks that Redis requires it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authHeader } from '@tandem/shared';
-import { repoRoot } from '../apps/cli/src/processes.ts';
-import { fixtureJobsDir } from './harness/cluster.ts';
+import { run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
-
-const cli = join(repoRoot, 'apps/cli/src/main.ts');
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** Runs `tandem up`; out() is everything it has printed so far. */
-function startUp(env: NodeJS.ProcessEnv, workers: number) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  return { proc, out: () => out };
-}
 
 const alive = (pid: number) => {
   try {
@@ -46,33 +23,10 @@ const alive = (pid: number) => {
   }
 };
 
-/** A free port whose successor is free too (tandem up puts the second master on the next port). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    const srv = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      srv.once('error', () => r(false));
-      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
-    });
-    if (ok) return p;
-  }
-}
-
 test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
-  const [redisPort, masterPort, viewPort, consolePort] = [await freePort(), await freePortPair(), await freePort(), await freePort()];
+  const redisPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-'));
-  const env = {
-    ...process.env,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    TANDEM_MASTER_PORT: String(masterPort),
-    TANDEM_VIEW_PORT: String(viewPort),
-    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
-    TANDEM_CONSOLE_PORT: String(consolePort),
-    TANDEM_DATA_DIR: dataDir,
-    TANDEM_JOBS_DIR: fixtureJobsDir,
-    TANDEM_SPLIT_BYTES: '1024',
-  };
+  const { env, masterPort, viewPort, consolePort } = await upEnv(redisPort, dataDir);
   const started = startUp(env, 2);
   const up = started.proc;
   try {
@@ -84,6 +38,8 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const secret = readFileSync(secretFile, 'utf8').trim();
     assert.ok(secret.length >= 32);
     assert.ok(!started.out().includes(secret), 'tandem up prints no secret');
+    const redisPassword = readFileSync(join(dataDir, 'redis-password'), 'utf8');
+    assert.ok(!started.out().includes(redisPassword.trim()), "tandem up prints no Redis password");
     const auth = { headers: authHeader(secret) };
     assert.equal((await fetch(`http://127.0.0.1:${masterPort}/jobs`)).status, 401, 'the masters refuse a request without the secret');
     // The platform's processes (tsx may also run an esbuild helper, which is not ours to count).
@@ -159,6 +115,8 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
       const table = (JSON.parse(ls.stdout) as { type: string; phase: string }[]).map((j) => `${j.type} ${j.phase}`).sort();
       assert.deepEqual(table, ['crash done', 'wordcount done'], 'both jobs are still in the table after a stop and a start');
       assert.equal(readFileSync(secretFile, 'utf8').trim(), secret, 'a second tandem up keeps the secret it made');
+      assert.equal(readFileSync(join(dataDir, 'redis-password'), 'utf8'), redisPassword, "and its Redis's password, so the data stays readable");
+      assert.match(restarted.out(), /started redis-server on port \d+ .*, with the password kept in /);
       assert.doesNotMatch(restarted.out(), /made a cluster secret/);
       assert.ok(!restarted.out().includes(secret));
       const stopped = new Promise<number | null>((r) => again.once('exit', (code) => r(code)));

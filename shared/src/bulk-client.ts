@@ -12,12 +12,16 @@
  *   the caller's Buffer, uncopied; ioredis builds each command into a new buffer first. Measured
  *   for 3 values of 250 KB (PageRank's per-task traffic): see docs/BENCHMARKS.md.
  *
- * Speaks RESP2 over plain TCP (redis:// URLs, with AUTH and SELECT from the URL). Requests are
+ * Speaks RESP2 over TCP (redis://) or TLS (rediss://, host name verified, TANDEM_REDIS_CA added to
+ * the trusted roots as for every ioredis connection), with AUTH (`AUTH pass`, or `AUTH user pass`
+ * for an ACL user) and SELECT from the URL. Requests are
  * pipelined per connection and answered in order. A connection that fails rejects what it had
  * pending and is replaced on the next request, so a task that hits a Redis outage fails and is
  * retried.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { explainRedisError, redisTlsOptions, type RedisTarget } from './redis.ts';
 
 interface Pending {
   /** Where a bulk reply's bytes go: a caller's buffer at `at`, a buffer made to fit ('alloc'), or nowhere (null). */
@@ -29,6 +33,9 @@ interface Pending {
 }
 
 export class BulkClientError extends Error {}
+
+/** How long a connection's TCP (and TLS) set-up may take. */
+const CONNECT_TIMEOUT_MS = 5000;
 
 type Arg = string | number | Buffer;
 
@@ -43,15 +50,16 @@ class Connection {
   private into: Buffer | null = null;
   dead: Error | null = null;
 
-  constructor(private socket: Socket) {
+  /** `explain` words a socket's failure as explainRedisError does. */
+  constructor(private socket: Socket, explain: (err: Error) => string) {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     const fail = (err: Error) => {
-      this.dead ??= err;
+      this.dead ??= err instanceof BulkClientError ? err : new BulkClientError(explain(err));
       for (const p of this.queue.splice(0)) p.reject(this.dead);
     };
     socket.on('error', fail);
-    socket.on('close', () => fail(new BulkClientError('connection to Redis closed')));
+    socket.on('close', () => fail(new Error('connection closed')));
   }
 
   send(args: Arg[], out: Pending['out'], at: number): Promise<{ len: number; value: Buffer | null }> {
@@ -163,14 +171,15 @@ export class BulkClient {
   private conns: (Promise<Connection> | null)[];
   private next = 0;
 
-  /** Null when the URL is not plain TCP (rediss://, unix sockets): callers fall back to ioredis. */
-  static forUrl(url: string, connections: number): BulkClient | null {
+  /** Null when the URL is neither redis:// nor rediss:// (unix sockets): callers fall back to ioredis. */
+  static forUrl(target: RedisTarget, connections: number): BulkClient | null {
+    const url = typeof target === 'string' ? target : target.REDIS_URL;
     const u = new URL(url);
-    if (u.protocol !== 'redis:') return null;
-    return new BulkClient(u, connections);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') return null;
+    return new BulkClient(u, url, redisTlsOptions(target), connections);
   }
 
-  private constructor(private url: URL, connections: number) {
+  private constructor(private url: URL, private href: string, private tls: ReturnType<typeof redisTlsOptions>, connections: number) {
     this.conns = Array.from({ length: connections }, () => null);
   }
 
@@ -190,22 +199,43 @@ export class BulkClient {
     return connecting;
   }
 
+  /** A connection, authenticated and on the URL's database; errors say why in explainRedisError's words. */
   private async open(): Promise<Connection> {
-    const socket = connect(Number(this.url.port || 6379), this.url.hostname.replace(/^\[|\]$/g, ''));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const c = new Connection(socket);
+    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(this.url.port || 6379);
+    // SNI carries host names only; the certificate is checked against the host either way.
+    const socket: Socket = this.tls ? tlsConnect({ ...this.tls, host, port, servername: isIP(host) ? undefined : host }) : connect(port, host);
+    const explain = (err: Error) => explainRedisError(err, this.href);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once(this.tls ? 'secureConnect' : 'connect', resolve);
+        socket.once('error', reject);
+        socket.once('close', () => reject(new Error('connection closed during set-up')));
+        // As ioredis's connectTimeout: a TLS client at a plain port would otherwise wait for ever.
+        timer = setTimeout(() => reject(new Error(`connect ETIMEDOUT (no ${this.tls ? 'TLS handshake' : 'connection'} within ${CONNECT_TIMEOUT_MS} ms)`)), CONNECT_TIMEOUT_MS);
+      });
+    } catch (err) {
+      socket.destroy();
+      throw new BulkClientError(explain(err as Error));
+    } finally {
+      clearTimeout(timer);
+    }
+    const c = new Connection(socket, explain);
     try {
       const user = decodeURIComponent(this.url.username);
       const pass = decodeURIComponent(this.url.password);
-      if (pass) await c.send(user ? ['AUTH', user, pass] : ['AUTH', pass], null, 0);
+      if (pass) {
+        await c.send(user ? ['AUTH', user, pass] : ['AUTH', pass], null, 0).catch((err: Error) => {
+          // As ioredis does: a password given to a Redis that needs none is no reason to fail.
+          if (!/without any password configured|no password is set/i.test(err.message)) throw err;
+        });
+      }
       const db = Number(this.url.pathname.slice(1) || 0);
       if (db) await c.send(['SELECT', db], null, 0);
     } catch (err) {
       c.close();
-      throw err;
+      throw new BulkClientError(explain(err as Error));
     }
     return c;
   }

@@ -96,10 +96,47 @@ test('AUTH and SELECT come from the URL', async () => {
     assert.ok(out.equals(value));
     reader.close();
     const wrong = BulkClient.forUrl(`redis://:nope@127.0.0.1:${fx.server.port}/3`, 1)!;
-    await assert.rejects(wrong.readInto('indb3', 10, Buffer.alloc(10), 5), /WRONGPASS|invalid/i);
+    await assert.rejects(wrong.readInto('indb3', 10, Buffer.alloc(10), 5), (err: Error) => {
+      assert.equal(err.message, `Redis at redis://127.0.0.1:${fx.server.port}/3 refused the password (WRONGPASS); check the password in REDIS_URL`);
+      return true;
+    });
     wrong.close();
+    const none = BulkClient.forUrl(`redis://127.0.0.1:${fx.server.port}/3`, 1)!;
+    await assert.rejects(none.readInto('indb3', 10, Buffer.alloc(10), 5), /needs a password \(NOAUTH\): put it in REDIS_URL as redis:\/\/:PASSWORD@host:port/);
+    none.close();
   } finally {
     await fx.redis.config('SET', 'requirepass', '');
   }
-  assert.equal(BulkClient.forUrl('rediss://127.0.0.1:6380', 2), null, 'TLS falls back to ioredis');
+});
+
+test('an ACL user: the bulk client sends AUTH user pass', async () => {
+  const user = `bulk${process.pid}`;
+  await fx.redis.call('ACL', 'SETUSER', user, 'on', '>userpass', '~*', '&*', '+@all');
+  await fx.redis.set('acl-key', value);
+  await fx.redis.config('SET', 'requirepass', 'defaultpass');
+  try {
+    // Only the pair user/userpass opens this: `AUTH userpass` alone would be checked against the default user.
+    const reader = BulkClient.forUrl(`redis://${user}:userpass@127.0.0.1:${fx.server.port}`, 2)!;
+    const out = Buffer.alloc(value.length);
+    assert.equal(await reader.readInto('acl-key', value.length, out, 1 << 20), true);
+    assert.ok(out.equals(value));
+    reader.close();
+    const wrong = BulkClient.forUrl(`redis://${user}:defaultpass@127.0.0.1:${fx.server.port}`, 1)!;
+    await assert.rejects(wrong.getMany(['acl-key']), (err: Error) => {
+      assert.match(err.message, /refused the password \(WRONGPASS\)/);
+      assert.ok(!err.message.includes('defaultpass'), 'the message repeats no password');
+      return true;
+    });
+    wrong.close();
+  } finally {
+    await fx.redis.config('SET', 'requirepass', '');
+    await fx.redis.call('ACL', 'DELUSER', user);
+  }
+});
+
+test('a password given to a Redis that needs none is accepted, as ioredis does', async () => {
+  await fx.redis.set('nopass-key', 'x');
+  const bulk = BulkClient.forUrl(`redis://:unneeded@127.0.0.1:${fx.server.port}`, 1)!;
+  assert.deepEqual(await bulk.getMany(['nopass-key']), [Buffer.from('x')]);
+  bulk.close();
 });

@@ -41,25 +41,29 @@ export function requireClusterSecret(secret: string | undefined) {
   };
 }
 
-const secretPath = (dataDir: string) => join(dataDir, SECRET_FILE);
+const secretPath = (dataDir: string, file: string) => join(dataDir, file);
 
-/** The secret `tandem up` keeps in `dataDir`, if it has made one. */
-export function readSecretFile(dataDir: string): string | undefined {
-  const path = secretPath(dataDir);
+/** The secret `tandem up` keeps in `dataDir` (the cluster secret, or another `file`), if it has made one. */
+export function readSecretFile(dataDir: string, file = SECRET_FILE): string | undefined {
+  const path = secretPath(dataDir, file);
   if (!existsSync(path)) return undefined;
   const secret = readFileSync(path, 'utf8').trim();
   return secret === '' ? undefined : secret;
 }
 
-/** The secret in `dataDir`, made (random, readable by its owner only) when there is none yet. */
-export function ensureSecretFile(dataDir: string): string {
-  const existing = readSecretFile(dataDir);
+/**
+ * The secret in `dataDir` (the cluster secret, or another `file`), made by `make` (random by
+ * default), readable by its owner only, when there is none yet.
+ */
+export function ensureSecretFile(dataDir: string, file = SECRET_FILE, make = () => randomBytes(32).toString('base64url')): string {
+  const existing = readSecretFile(dataDir, file);
   if (existing) return existing;
   mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(secretPath(dataDir), secret + '\n', { mode: 0o600 });
+  const secret = make();
+  const path = secretPath(dataDir, file);
+  writeFileSync(path, secret + '\n', { mode: 0o600 });
   // The mode given to writeFileSync passes through the umask; the file must not be readable by others whatever it is.
-  chmodSync(secretPath(dataDir), 0o600);
+  chmodSync(path, 0o600);
   return secret;
 }
 

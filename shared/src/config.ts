@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from './cluster-auth.ts';
 import { formatIssues } from './protocol.ts';
+import { redactUrl } from './redis.ts';
 
 /** Variables whose value an error message must not repeat. */
 const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
+/** Variables shown with any password taken out. */
+const URL_VARS = new Set(['REDIS_URL']);
 
 /**
  * Every tunable of every process, read from the environment once and validated, so a typo in a
@@ -13,8 +17,32 @@ const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
+/** Why the PEM file at `path` cannot serve as a CA, or null if it can. */
+function caProblem(path: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  return text.includes('-----BEGIN CERTIFICATE-----') ? null : `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+}
+
 export const configSchema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /**
+   * Redis: redis://HOST:PORT, with a password as redis://:PASSWORD@HOST:PORT (an ACL user:
+   * redis://USER:PASSWORD@...), a database as /N, and TLS as rediss://. Every connection uses it,
+   * the workers' bulk client and BullMQ's too; no message or log line shows the password.
+   */
+  REDIS_URL: z.string().url().refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS').default('redis://127.0.0.1:6379'),
+  /**
+   * For rediss://: a PEM file of the CA that signed Redis's certificate, trusted on top of Node's
+   * own roots (the host name is checked all the same). Empty means unset.
+   */
+  TANDEM_REDIS_CA: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()).superRefine((path, ctx) => {
+    const problem = path === undefined ? null : caProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   TANDEM_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
@@ -125,7 +153,8 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = formatIssues(parsed.error, { name: (path) => (SECRET_VARS.has(path) ? `${path} (value not shown)` : `${path}=${JSON.stringify(env[path])}`), separator: '\n  ' });
+    const shown = (path: string) => (URL_VARS.has(path) ? redactUrl(String(env[path])) : env[path]);
+    const lines = formatIssues(parsed.error, { name: (path) => (SECRET_VARS.has(path) ? `${path} (value not shown)` : `${path}=${JSON.stringify(shown(path))}`), separator: '\n  ' });
     throw new ConfigError(`invalid configuration:\n  ${lines}`);
   }
   const cfg = parsed.data;

@@ -1,44 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
+import { readSecretFile } from './cluster-auth.ts';
 import type { Logger } from './log.ts';
 
 /**
+ * Where Redis is: REDIS_URL (redis:// or rediss:// for TLS, with `:PASSWORD@` or `USER:PASSWORD@`
+ * for AUTH) and, for TLS, TANDEM_REDIS_CA (a PEM file added to Node's trusted roots). A bare URL
+ * string is the same with no extra CA.
+ */
+export type RedisTarget = string | { REDIS_URL: string; TANDEM_REDIS_CA?: string };
+
+const targetOf = (t: RedisTarget) => (typeof t === 'string' ? { REDIS_URL: t, TANDEM_REDIS_CA: undefined } : t);
+
+/**
+ * A Redis URL fit to print: the password removed (the user name, which is no secret, kept).
+ * Every message, log line and page that names Redis's address goes through this.
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    // Not a URL: drop anything between "//" and "@", which is where a password would be.
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** Takes the password itself out of a message, in case a library repeated it. */
+function scrub(text: string, url: string): string {
+  let pass = '';
+  try {
+    pass = decodeURIComponent(new URL(url).password);
+  } catch {
+    // nothing to take out
+  }
+  return pass ? text.split(pass).join('***') : text;
+}
+
+const caCache = new Map<string, string>();
+/** The PEM text of TANDEM_REDIS_CA (config.ts has checked that it reads and holds a certificate). */
+function readCa(path: string): string {
+  let pem = caCache.get(path);
+  if (pem === undefined) {
+    pem = readFileSync(path, 'utf8');
+    caCache.set(path, pem);
+  }
+  return pem;
+}
+
+/**
+ * TLS options for a rediss:// target (undefined for redis://): Node's trusted roots plus
+ * TANDEM_REDIS_CA, host name verified. Certificates are never accepted unverified.
+ */
+export function redisTlsOptions(target: RedisTarget): ConnectionOptions | undefined {
+  const t = targetOf(target);
+  if (!/^rediss:/i.test(t.REDIS_URL)) return undefined;
+  return t.TANDEM_REDIS_CA ? { ca: [...rootCertificates, readCa(t.TANDEM_REDIS_CA)] } : {};
+}
+
+/** ioredis options that `target` implies beyond its URL (TLS trust). */
+function targetOptions(target: RedisTarget): RedisOptions {
+  const tls = redisTlsOptions(target);
+  return tls ? { tls } : {};
+}
+
+/**
+ * ioredis attaches the failed command to a reply error, and for AUTH (or HELLO ... AUTH) that is
+ * the password: anything that prints the error object (BullMQ's console.error for an 'error' event
+ * nobody listens to, a log of `err`) would show it. Blanked in place, before other listeners see it.
+ */
+export function hideAuthArgs(err: Error & { command?: { name?: string; args?: unknown[] } }): void {
+  const name = err.command?.name?.toLowerCase();
+  if ((name === 'auth' || name === 'hello') && err.command) err.command.args = ['(not shown)'];
+}
+
+export type RedisProblem = 'wrongpass' | 'noauth' | 'untrusted' | 'wrong-host' | 'not-tls' | 'unreachable';
+
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** What kind of failure a Redis connection error is. */
+export function redisProblem(err: Error & { code?: string }): RedisProblem {
+  const m = err.message;
+  if (/\bWRONGPASS\b|invalid password|invalid username-password/i.test(m)) return 'wrongpass';
+  if (/\bNOAUTH\b|Authentication required/i.test(m)) return 'noauth';
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/i.test(m)) return 'wrong-host';
+  if ((err.code && UNTRUSTED.has(err.code)) || /certificate/i.test(m)) return 'untrusted';
+  if (err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long/i.test(m)) return 'not-tls';
+  return 'unreachable';
+}
+
+/**
+ * One sentence on why Redis at `url` cannot be used, naming its address without the password and
+ * what to change.
+ */
+export function explainRedisError(err: Error, url: string): string {
+  const at = `Redis at ${redactUrl(url)}`;
+  const why = scrub(err.message, url);
+  switch (redisProblem(err)) {
+    case 'wrongpass':
+      return `${at} refused the password (WRONGPASS); check the password in REDIS_URL`;
+    case 'noauth':
+      return `${at} needs a password (NOAUTH): put it in REDIS_URL as redis://:PASSWORD@host:port`;
+    case 'untrusted':
+      return `${at} presented a TLS certificate this process does not trust (${why}): set TANDEM_REDIS_CA to the PEM file of the CA that signed it`;
+    case 'wrong-host':
+      return `${at} presented a TLS certificate for another host name (${why}): put a name the certificate lists in REDIS_URL`;
+    case 'not-tls':
+      return `${at} does not answer TLS on that port (${why}): use redis:// for a port without TLS`;
+    default:
+      // A TLS client at a plain port hears nothing back (Redis waits for the rest of a command line).
+      return /^rediss:/i.test(url) && /ETIMEDOUT|timed out/i.test(why)
+        ? `cannot reach ${at} (${why}); if that port speaks Redis without TLS, use redis://`
+        : `cannot reach ${at} (${why})`;
+  }
+}
+
+/**
  * Connections for long-running services: they retry forever (a lost Redis is waited out, never a
- * crash), and say so in the log once per outage rather than once per attempt.
+ * crash), and say so in the log once per outage rather than once per attempt (again only if the
+ * reason changes, say from "unreachable" to "refused the password").
  */
 /** Since when (epoch ms) a service connection has been unable to reach Redis; absent while it can. */
 export const downSince = new WeakMap<Redis, number>();
+/** Why, as explainRedisError says it, while downSince has an entry. */
+export const downBecause = new WeakMap<Redis, string>();
 
-export function serviceRedis(url: string, log: Logger, name: string, options: RedisOptions = {}): Redis {
-  let down = false;
+export function serviceRedis(target: RedisTarget, log: Logger, name: string, options: RedisOptions = {}): Redis {
+  const url = targetOf(target).REDIS_URL;
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 100, 2000),
+    ...targetOptions(target),
     ...options,
   });
+  let logged: RedisProblem | null = null;
   redis.on('error', (err) => {
-    if (!down) {
-      log.warn({ err: err.message, url }, 'Redis unreachable; retrying');
-      downSince.set(redis, Date.now());
-    }
-    down = true;
+    hideAuthArgs(err);
+    const problem = redisProblem(err);
+    const why = explainRedisError(err, url);
+    if (!downSince.has(redis)) downSince.set(redis, Date.now());
+    downBecause.set(redis, why);
+    if (logged === problem) return;
+    logged = problem;
+    if (problem === 'unreachable') log.warn({ err: why, redis: redactUrl(url) }, 'Redis unreachable; retrying');
+    else log.error({ redis: redactUrl(url) }, `${why}; retrying`);
   });
   redis.on('ready', () => {
-    if (down) log.info({ url }, 'Redis reachable again');
-    down = false;
+    if (logged) log.info({ redis: redactUrl(url) }, 'Redis reachable again');
+    logged = null;
     downSince.delete(redis);
+    downBecause.delete(redis);
   });
   return redis;
+}
+
+/**
+ * For the 'error' events of BullMQ's workers and queue readers, which repeat at every reconnect
+ * of their own (duplicated) connections: `report` gets each distinct message once, and again only
+ * after `connection` has been ready in between, so an outage or a refused password is one line.
+ */
+export function errorsOncePerOutage(connection: Redis, report: (message: string) => void): (err: Error) => void {
+  const seen = new Set<string>();
+  connection.on('ready', () => seen.clear());
+  return (err) => {
+    hideAuthArgs(err);
+    if (seen.has(err.message)) return;
+    seen.add(err.message);
+    report(err.message);
+  };
 }
 
 /** A service's Redis connections, each named for CLIENT LIST, closed together when it stops. */
 export class ServiceConnections {
   readonly all: Redis[] = [];
-  constructor(private url: string, private log: Logger) {}
+  constructor(private target: RedisTarget, private log: Logger) {}
 
   connect(name: string, options: RedisOptions = {}): Redis {
-    const c = serviceRedis(this.url, this.log, name, options);
+    const c = serviceRedis(this.target, this.log, name, options);
     this.all.push(c);
     return c;
   }
@@ -49,6 +196,13 @@ export class ServiceConnections {
     return since === Infinity ? null : since;
   }
 
+  /** Why the connection down longest cannot use Redis (explainRedisError's sentence), or null. */
+  downBecause(): string | null {
+    const since = this.downSince();
+    const c = since === null ? undefined : this.all.find((x) => downSince.get(x) === since);
+    return (c && downBecause.get(c)) ?? null;
+  }
+
   close(): void {
     for (const c of this.all) c.disconnect();
   }
@@ -57,38 +211,55 @@ export class ServiceConnections {
 export class RedisUnreachableError extends Error {}
 
 /**
- * A connection for one-shot clients (the CLI): fails fast with a message that names the address,
- * instead of queueing commands forever.
+ * A connection for one-shot clients (the CLI): fails fast with a message that names the address
+ * (never the password), instead of queueing commands forever. A refused password or an untrusted
+ * certificate fails at once: retrying cannot fix either.
  */
-export async function clientRedis(url: string, options: RedisOptions = {}): Promise<Redis> {
+export async function clientRedis(target: RedisTarget, options: RedisOptions = {}): Promise<Redis> {
+  const url = targetOf(target).REDIS_URL;
+  let last: Error | undefined;
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 3000,
-    retryStrategy: (times) => (times > 3 ? null : times * 200),
+    retryStrategy: (times) => (times > 3 || (last && redisProblem(last) !== 'unreachable') ? null : times * 200),
+    ...targetOptions(target),
     ...options,
   });
-  redis.on('error', () => {});
+  redis.on('error', (err) => {
+    hideAuthArgs(err);
+    last = err;
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new RedisUnreachableError(
-      `cannot reach Redis at ${url} (${(err as Error).message}); start one or set REDIS_URL / --redis-url`,
-    );
+    const cause = last ?? (err as Error);
+    const why = explainRedisError(cause, url);
+    throw new RedisUnreachableError(redisProblem(cause) === 'unreachable' ? `${why}; start one or set REDIS_URL / --redis-url` : why);
   }
   return redis;
 }
 
-/** True if a Redis answers PING at url within about a second; never throws. */
-export async function redisAnswers(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  r.on('error', () => {});
+/** What a one-off PING at `target` found: an answer, or explainRedisError's reason and its kind. */
+export type RedisProbe = { ok: true } | { ok: false; problem: RedisProblem; why: string };
+
+/** PINGs Redis at `target` within about a second; never throws. */
+export async function probeRedis(target: RedisTarget): Promise<RedisProbe> {
+  const url = targetOf(target).REDIS_URL;
+  let last: Error | undefined;
+  const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, ...targetOptions(target) });
+  r.on('error', (err) => {
+    hideAuthArgs(err);
+    last = err;
+  });
   try {
     await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
+    if ((await r.ping()) === 'PONG') return { ok: true };
+    throw new Error('PING was not answered PONG');
+  } catch (err) {
+    const cause = last ?? (err as Error);
+    return { ok: false, problem: redisProblem(cause), why: explainRedisError(cause, url) };
   } finally {
     r.disconnect();
   }
@@ -114,4 +285,38 @@ export async function redisRunId(redis: Redis): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** True if a Redis answers PING at `target` within about a second; never throws. */
+export async function redisAnswers(target: RedisTarget): Promise<boolean> {
+  return (await probeRedis(target)).ok;
+}
+
+/** Where `tandem up` keeps the password of the Redis it starts, in its data folder (mode 0600). */
+export const REDIS_PASSWORD_FILE = 'redis-password';
+
+/** True for redis:// URLs on this machine (127.0.0.0/8, ::1, localhost). */
+function isLocalPlainUrl(u: URL): boolean {
+  const h = u.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return u.protocol === 'redis:' && (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h));
+}
+
+/** `url` with `password` for the default user (any password it had replaced). */
+export function withRedisPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = encodeURIComponent(password);
+  return u.href;
+}
+
+/**
+ * On the machine `tandem up` runs on: a local redis:// URL without a password gets the one
+ * `tandem up` keeps in `dataDir` for the Redis it started, so commands run there find it, as they
+ * find the cluster secret. Any other URL, or one with a password, is returned as it is.
+ */
+export function withDataDirRedisPassword(url: string, dataDir: string): string {
+  const u = new URL(url);
+  if (u.password || u.username || !isLocalPlainUrl(u)) return url;
+  const password = readSecretFile(dataDir, REDIS_PASSWORD_FILE);
+  return password ? withRedisPassword(url, password) : url;
 }

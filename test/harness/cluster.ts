@@ -89,11 +89,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...process.env,
     ...testTimings,
     REDIS_URL: redis.url,
+    ...(redis.target.TANDEM_REDIS_CA ? { TANDEM_REDIS_CA: redis.target.TANDEM_REDIS_CA } : {}),
     TANDEM_PREFIX: prefix,
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `${scheme}://127.0.0.1:${viewPort}`,
     TANDEM_JOBS_DIR: fixtureJobsDir,
     ...(opts.tls ? { TANDEM_TLS_CERT: opts.tls.cert, TANDEM_TLS_KEY: opts.tls.key, TANDEM_TLS_CA: opts.tls.ca } : {}),
+    // Not the repository's .tandem: a `tandem up` run there would lend its secret and its Redis
+    // password to the CLI commands of every test.
+    TANDEM_DATA_DIR: join(outDir, 'no-data-dir'),
     ...opts.env,
   };
   const procs: ChildProcess[] = [];

@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { Redis } from 'ioredis';
-import { redisAnswers } from '@tandem/shared';
+import { redisAnswers, redisTlsOptions } from '@tandem/shared';
 import { freePort, waitFor } from './wait.ts';
 
 export interface TestRedis {
+  /** With the password when there is one (rediss:// with TLS). */
   url: string;
+  /** What ioredis and Tandem's processes need to reach it: url and, with TLS, the CA file. */
+  target: { REDIS_URL: string; TANDEM_REDIS_CA?: string };
   port: number;
   dir: string;
   proc: ChildProcess;
@@ -20,25 +23,42 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+export interface TestRedisTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed the certificate: clients trust it through TANDEM_REDIS_CA. */
+  caFile: string;
+}
+
 /**
  * Starts a private redis-server on a free port (or on `port`, for a test that points a process at
  * an address before anything listens there), with AOF on so a test can kill and restart it; with
- * `aof: false` it persists nothing, so a restart comes back empty (Redis losing its data).
+ * `aof: false` it persists nothing, so a restart comes back empty (Redis losing its data). With
+ * `password` it requires one (`requirepass`, given on redis-server's standard input, so no process
+ * list shows it); with `tls` it listens for TLS only (rediss://, no client certificates asked).
  */
-export async function startRedis(opts: { port?: number; aof?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(opts: { port?: number; aof?: boolean; password?: string; tls?: TestRedisTls } = {}): Promise<TestRedis> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tandem-redis-'));
   const clients: Redis[] = [];
   let proc: ChildProcess;
+  const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
+  const url = `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
+  const target = { REDIS_URL: url, TANDEM_REDIS_CA: opts.tls?.caFile };
+  const quote = (v: string) => JSON.stringify(v);
+  const conf = [
+    ...(opts.tls
+      ? ['port 0', `tls-port ${port}`, `tls-cert-file ${quote(opts.tls.certFile)}`, `tls-key-file ${quote(opts.tls.keyFile)}`, `tls-ca-cert-file ${quote(opts.tls.caFile)}`, 'tls-auth-clients no']
+      : [`port ${port}`]),
+    'bind 127.0.0.1', `dir ${quote(dir)}`, 'save ""', `appendonly ${opts.aof === false ? 'no' : 'yes'}`, 'appendfsync no',
+    'maxmemory-policy noeviction', 'loglevel warning',
+    ...(opts.password ? [`requirepass ${quote(opts.password)}`] : []),
+  ].join('\n');
 
   const launch = async () => {
-    proc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', opts.aof === false ? 'no' : 'yes',
-        '--appendfsync', 'no', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'],
-      { stdio: 'ignore' },
-    );
-    await waitFor(() => redisAnswers(`redis://127.0.0.1:${port}`), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
+    proc = spawn('redis-server', ['-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    proc.stdin!.end(conf + '\n');
+    await waitFor(() => redisAnswers(target), { timeoutMs: 10_000, what: `redis-server on port ${port}` });
   };
   await launch();
 
@@ -50,14 +70,15 @@ export async function startRedis(opts: { port?: number; aof?: boolean } = {}): P
   };
 
   const t: TestRedis = {
-    url: `redis://127.0.0.1:${port}`,
+    url,
+    target,
     port,
     dir,
     get proc() {
       return proc;
     },
     client() {
-      const r = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null });
+      const r = new Redis(url, { maxRetriesPerRequest: null, ...(opts.tls ? { tls: redisTlsOptions(target) } : {}) });
       clients.push(r);
       return r;
     },

@@ -33,7 +33,8 @@ program
     }
     if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
     process.env.TANDEM_WORKERS = String(opts.workers);
-    const cfg = configFrom(self);
+    // tandem up looks at the Redis as given first, and takes the data folder's password only for the one it starts.
+    const cfg = configFrom(self, { redisPasswordFile: false });
     await up(cfg, cfg.TANDEM_WORKERS);
   });
 program.addCommand(datasetCommand());

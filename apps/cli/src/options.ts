@@ -6,10 +6,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ConfigError, configSchema, loadConfig, partitionsProblem, readSecretFile, type Config } from '@tandem/shared';
+import { ConfigError, configSchema, loadConfig, partitionsProblem, readSecretFile, withDataDirRedisPassword, type Config } from '@tandem/shared';
 
 const flags: [flag: string, env: keyof Config, help: string][] = [
-  ['--redis-url <url>', 'REDIS_URL', 'Redis address'],
+  ['--redis-url <url>', 'REDIS_URL', 'Redis address: redis://HOST:PORT, redis://:PASSWORD@HOST:PORT, rediss:// for TLS (see TANDEM_REDIS_CA)'],
   ['--prefix <prefix>', 'TANDEM_PREFIX', 'prefix of every Redis key, so several clusters can share one Redis'],
   ['--view-url <url>', 'TANDEM_VIEW_URL', 'the view service, which tells clients which master is primary (https://127.0.0.1:7000 by default when TANDEM_TLS_CERT is set)'],
   ['--master-url <url>', 'TANDEM_MASTER_URL', 'talk to this master only, instead of asking the view service for the primary'],
@@ -51,8 +51,13 @@ function loadConfigNamingFlags(): Config {
   }
 }
 
-/** Writes the parsed global flags into the environment and returns the validated config. */
-export function configFrom(cmd: Command): Config {
+/**
+ * Writes the parsed global flags into the environment and returns the validated config. On the
+ * machine `tandem up` runs on, a local REDIS_URL without a password gets the password of the Redis
+ * it started, from the data folder (unless `redisPasswordFile` is false: `tandem up` decides that
+ * itself).
+ */
+export function configFrom(cmd: Command, settings: { redisPasswordFile?: boolean } = {}): Config {
   const opts = cmd.optsWithGlobals() as Record<string, unknown>;
   for (const [flag, env] of flags) {
     const name = flag.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -60,7 +65,14 @@ export function configFrom(cmd: Command): Config {
     const source = cmd.getOptionValueSourceWithGlobals(name);
     if (source !== 'default') flagToEnv(env, flag.split(' ')[0], opts[name], source);
   }
-  const cfg = loadConfigNamingFlags();
+  let cfg = loadConfigNamingFlags();
+  if (settings.redisPasswordFile !== false) {
+    const url = withDataDirRedisPassword(cfg.REDIS_URL, cfg.TANDEM_DATA_DIR);
+    if (url !== cfg.REDIS_URL) {
+      process.env.REDIS_URL = url;
+      cfg = loadConfigNamingFlags();
+    }
+  }
   if (cfg.TANDEM_SECRET) return cfg;
   // On the machine `tandem up` runs on, its secret file; into the environment, so the processes
   // `tandem up` starts inherit it too.

@@ -1,38 +1,81 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
- * answers at REDIS_URL, then the view service, two masters (primary and backup, on MASTER_PORT and
- * the port after it), N workers and the console, restarts any that die (a restarted master comes back as backup),
- * and stops everything on Ctrl-C (SIGTERM to each, SIGKILL after a grace period).
+ * answers at REDIS_URL (with a password, kept in the data folder), then the view service, two
+ * masters (primary and backup, on MASTER_PORT and the port after it), N workers and the console,
+ * restarts any that die (a restarted master comes back as backup), and stops everything on Ctrl-C
+ * (SIGTERM to each, SIGKILL after a grace period).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { EXIT_CONFIG, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, redisAnswers, requestJson, sleep, urlScheme, type Config, type MasterHealth, type ViewReply, type ViewStatus } from '@tandem/shared';
+import {
+  EXIT_CONFIG, REDIS_PASSWORD_FILE, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
+  requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
+} from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-async function startRedis(cfg: Config, say: (s: string) => void): Promise<ChildProcess | null> {
-  if (await redisAnswers(cfg.REDIS_URL)) {
-    say(`using the Redis that answers at ${shownRedisUrl(cfg.REDIS_URL)}`);
-    return null;
+/** A value for a redis.conf line, quoted as redis-server reads it. */
+const confValue = (v: string) => `"${v.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
+
+/**
+ * The Redis the cluster uses, and the process when tandem up started it. A Redis that answers at
+ * REDIS_URL is used as given. One started here always has a password: REDIS_URL's, or else one made
+ * and kept in the data folder (mode 0600, reused on later starts so the AOF'd data stays
+ * readable), given to redis-server on its standard input so that no process list shows it.
+ */
+async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url: string; proc: ChildProcess | null }> {
+  const given = cfg.REDIS_URL;
+  const shown = redactUrl(given);
+  const probe = await probeRedis(cfg);
+  if (probe.ok) {
+    say(`using the Redis that answers at ${shown}`);
+    return { url: given, proc: null };
   }
-  const url = new URL(cfg.REDIS_URL);
-  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${shownRedisUrl(cfg.REDIS_URL)}, and it is not local, so tandem up cannot start it`);
+  const url = new URL(given);
+  const kept = readSecretFile(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE);
+  const keptPath = resolve(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE);
+  if (probe.problem !== 'unreachable') {
+    // A redis-server an earlier tandem up started here (and left running) has the kept password.
+    const withKept = withDataDirRedisPassword(given, cfg.TANDEM_DATA_DIR);
+    if (probe.problem === 'noauth' && withKept !== given && (await probeRedis({ ...cfg, REDIS_URL: withKept })).ok) {
+      say(`using the Redis that answers at ${shown}, with the password kept in ${keptPath}`);
+      return { url: withKept, proc: null };
+    }
+    throw new Error(`${probe.why}. tandem up starts a Redis only where none answers: fix REDIS_URL, or point it at a free port`);
+  }
+  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${shown}, and it is not local, so tandem up cannot start it`);
+  if (url.protocol !== 'redis:') throw new Error(`nothing answers at REDIS_URL=${shown}; tandem up starts Redis without TLS only, so use redis:// for it (or start a TLS Redis yourself)`);
+  if (url.username && url.username !== 'default') throw new Error(`nothing answers at REDIS_URL=${shown}; the Redis tandem up starts has the default user only, so leave "${decodeURIComponent(url.username)}@" out of REDIS_URL`);
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('nothing answers at REDIS_URL and redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_URL at a running Redis');
   }
+  let password = decodeURIComponent(url.password);
+  let where = 'with the password in REDIS_URL';
+  if (!password) {
+    password = ensureSecretFile(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE, () => randomBytes(32).toString('hex'));
+    where = kept ? `with the password kept in ${keptPath}` : `with a password made in ${keptPath} (readable by you only; commands run from here use it)`;
+  }
+  const withPassword = withRedisPassword(given, password);
   const dir = resolve(cfg.TANDEM_DATA_DIR, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = url.port || '6379';
-  const proc = spawn('redis-server', ['--port', port, '--bind', url.hostname.replace(/^\[|\]$/g, '') === 'localhost' ? '127.0.0.1' : url.hostname.replace(/^\[|\]$/g, ''),
-    '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--loglevel', 'warning'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const conf = [
+    `port ${port}`, `bind ${host === 'localhost' ? '127.0.0.1' : host}`, `dir ${confValue(dir)}`, 'appendonly yes',
+    'maxmemory-policy noeviction', 'loglevel warning', `requirepass ${confValue(password)}`,
+  ];
+  const proc = spawn('redis-server', ['-'], { stdio: ['pipe', 'inherit', 'inherit'] });
+  proc.stdin!.on('error', () => {}); // a redis-server that exits at once says why itself
+  proc.stdin!.end(conf.join('\n') + '\n');
   for (let i = 0; i < 100; i++) {
-    if (await redisAnswers(cfg.REDIS_URL)) {
-      say(`started redis-server on port ${port} (data in ${dir}, append-only file on)`);
-      return proc;
+    if (await redisAnswers({ ...cfg, REDIS_URL: withPassword })) {
+      say(`started redis-server on port ${port} (data in ${dir}, append-only file on), ${where}`);
+      return { url: withPassword, proc };
     }
     if (proc.exitCode !== null) break;
     await sleep(100);
@@ -164,7 +207,7 @@ async function checkPorts(cfg: Config): Promise<void> {
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   await checkPorts(given);
-  const cfg = withClusterSecret(given, say);
+  let cfg = withClusterSecret(given, say);
   let fatal: ((why: string) => void) | undefined;
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
     throw new Error(`the view service's port ${cfg.TANDEM_VIEW_PORT} collides with the masters' ports ${cfg.TANDEM_MASTER_PORT} and ${cfg.TANDEM_MASTER_PORT + 1}; choose another --view-port or --master-port`);
@@ -176,7 +219,11 @@ export async function up(given: Config, workers: number): Promise<void> {
   // Checked here as well as by each service, so a bad file stops `up` before anything starts.
   const tls = loadTls(cfg);
   const scheme = urlScheme(cfg);
-  const redis = await startRedis(cfg, say);
+  const started = await startRedis(cfg, say);
+  const redis = started.proc;
+  // Every process started here, and this one, reach Redis with its password.
+  process.env.REDIS_URL = started.url;
+  cfg = { ...cfg, REDIS_URL: started.url };
   const masterUrl = (port: number) => `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
   const children: Supervised[] = [
@@ -254,13 +301,14 @@ export async function up(given: Config, workers: number): Promise<void> {
     throw new Error(failed);
   };
   abortIfFailed();
-  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${shownRedisUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
+  say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${redactUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
   const consoleUrl = `${scheme}://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
   const consoleUp = await until(() => answers(consoleUrl));
   abortIfFailed();
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
-  say(`in another terminal, first: ${exportLine(cfg)}`);
+  // The URL as given: a password tandem up made is found in the data folder by the CLI there.
+  say(`in another terminal, first: ${exportLine({ ...cfg, REDIS_URL: given.REDIS_URL })}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');

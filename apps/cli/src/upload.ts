@@ -32,7 +32,7 @@ export function fileSize(file: string): number {
 
 export async function uploadFile(cfg: Config, name: string, file: string, opts: { format: DatasetFormat; replace?: boolean; header?: HeaderMode }): Promise<Uploaded> {
   const total = file === '-' ? 0 : fileSize(file);
-  const redis = await clientRedis(cfg.REDIS_URL);
+  const redis = await clientRedis(cfg);
   const bar = new cliProgress.SingleBar(
     { format: `uploading ${name} [{bar}] {percentage}% {value}/{total} bytes`, stream: process.stderr, noTTYOutput: false },
     cliProgress.Presets.shades_classic,

@@ -1,6 +1,6 @@
 /** Console process: the web UI (pages, JSON API, bull-board at /queues). */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, masterClient, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, masterClient, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { loadRegistry, type Registry } from '@tandem/jobs';
 import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
@@ -18,9 +18,15 @@ await startService('console', async () => {
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-console');
-const queues = QUEUES.map((q) => new Queue(q, { connection: connections.connect(`tandem-console-${q}`), prefix: k.bullPrefix }));
+const queues = QUEUES.map((q) => {
+  const connection = connections.connect(`tandem-console-${q}`);
+  const queue = new Queue(q, { connection, prefix: k.bullPrefix });
+  // Without a listener BullMQ prints each error object to the console, at every reconnect.
+  queue.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue: q }, 'queue error')));
+  return queue;
+});
 // A page waits a few seconds for a primary at most, then says there is none.
 const client = masterClient(cfg, { retryForMs: 8000 });
 const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET });

@@ -1,6 +1,6 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
+import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, redactUrl, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { createApi } from './api.ts';
@@ -18,19 +18,25 @@ await startService('master', async () => {
 });
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-master');
 const queueConnection = connections.connect('tandem-master-queues');
 const queues = Object.fromEntries(
   QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
 ) as Record<QueueName, Queue>;
+// Without a listener BullMQ prints each error object to the console, at every reconnect.
+for (const [name, q] of Object.entries(queues)) q.on('error', errorsOncePerOutage(queueConnection, (err) => log.warn({ err, queue: name }, 'queue error')));
 
 const scheme = urlScheme(cfg);
 const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
 const alerts = () => {
   const since = connections.downSince();
-  return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
+  if (since === null) return [];
+  const why = connections.downBecause();
+  // An outage reads as before; a refused password or an untrusted certificate says which.
+  const problem = why && !why.startsWith('cannot reach') ? `: ${why}` : '';
+  return [`the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back`];
 };
 // Which cluster this master serves, for /health: clients warn when theirs differs. The run_id is
 // read again now and then, as a Redis restarted in place gets a new one.

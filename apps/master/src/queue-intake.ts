@@ -6,7 +6,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { QUEUES, errorsOncePerOutage, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { NotPrimaryError } from './replication.ts';
 import type { MasterState, Op } from './state.ts';
 
@@ -102,7 +102,8 @@ export class QueueIntake {
   }
 
   private listen(queue: QueueName, lastEventId: string): void {
-    const ev = new QueueEvents(queue, { connection: this.d.eventConnection(), prefix: this.d.keys.bullPrefix, lastEventId, blockingTimeout: 1000 });
+    const connection = this.d.eventConnection();
+    const ev = new QueueEvents(queue, { connection, prefix: this.d.keys.bullPrefix, lastEventId, blockingTimeout: 1000 });
     const seen = (id: string) => (this.seen[queue] = id);
     ev.on('active', ({ jobId }, id) => {
       seen(id);
@@ -119,7 +120,7 @@ export class QueueIntake {
       const t = parseTaskJobId(jobId);
       if (t) this.taskFailed(t, failedReason).catch(this.dropped);
     });
-    ev.on('error', (err) => this.d.log.warn({ err: err.message, queue }, 'queue events error'));
+    ev.on('error', errorsOncePerOutage(connection, (err) => this.d.log.warn({ err, queue }, 'queue events error')));
     this.readers.push(ev);
   }
 

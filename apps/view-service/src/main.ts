@@ -1,5 +1,5 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
-import { ServiceConnections, createLogger, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { ServiceConnections, createLogger, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -13,7 +13,7 @@ await startService('view-service', async () => {
   tls = loadTls(cfg);
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
-const connections = new ServiceConnections(cfg.REDIS_URL, log);
+const connections = new ServiceConnections(cfg, log);
 const monitor = new QueueMonitor({ connection: connections.connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
 const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
 // A write that cannot finish within the masters' ping timeout fails instead of queueing: the ping
@@ -51,7 +51,7 @@ async function restore(): Promise<void> {
         log.error({ err: err.message }, 'the stored view-service state is unreadable; starting without it (the next view overwrites it)');
         return;
       }
-      if (attempt === 1) log.warn({ err: (err as Error).message, key: stateKey, redis: cfg.REDIS_URL }, 'cannot read the stored view from Redis; retrying, answering no ping until it can');
+      if (attempt === 1) log.warn({ err: (err as Error).message, key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, 'cannot read the stored view from Redis; retrying, answering no ping until it can');
     }
   }
 }

@@ -48,6 +48,9 @@ export class QueueMonitor {
 
   constructor(private c: MonitorConnections, private intervalMs = 1000) {
     this.queues = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: c.connection, prefix: c.prefix })])) as Record<QueueName, Queue>;
+    // Without a listener BullMQ prints each error object to the console; check() reports the
+    // failures it meets, and the connection's own handler (serviceRedis) logs the outage.
+    for (const q of Object.values(this.queues)) q.on('error', () => {});
     const zero = (): QueueCounts => ({ waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 });
     this.report = { queues: { map: zero(), reduce: zero() }, workersOnline: 0, stalled: 0, repeatedlyStalled: [], checkedAt: 0, error: null };
   }

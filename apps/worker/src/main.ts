@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -23,9 +23,9 @@ await startService('worker', async () => {
 });
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const redis = serviceRedis(cfg.REDIS_URL, log, 'tandem-worker-data');
-const bulk = BulkClient.forUrl(cfg.REDIS_URL, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg.REDIS_URL, log, `tandem-worker-read-${i + 1}`))];
+const redis = serviceRedis(cfg, log, 'tandem-worker-data');
+const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
+const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
 const deps = {
   redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
@@ -35,7 +35,7 @@ const name = `${hostname()}:${process.pid}`;
 
 const connections: Redis[] = [...readPool];
 const workers = QUEUES.map((queue) => {
-  const connection = serviceRedis(cfg.REDIS_URL, log, `tandem-worker-${queue}`);
+  const connection = serviceRedis(cfg, log, `tandem-worker-${queue}`);
   connections.push(connection);
   const w = new Worker(
     queue,
@@ -73,7 +73,7 @@ const workers = QUEUES.map((queue) => {
     },
   );
   w.on('failed', (job, err) => log.warn({ task: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'task attempt failed'));
-  w.on('error', (err) => log.warn({ err: err.message, queue }, 'worker error'));
+  w.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue }, 'worker error')));
   return w;
 });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');

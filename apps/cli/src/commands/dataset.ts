@@ -36,7 +36,7 @@ export function datasetCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const redis = await clientRedis(cfg.REDIS_URL);
+      const redis = await clientRedis(cfg);
       try {
         const all = await listDatasets(redis, keys(cfg.TANDEM_PREFIX));
         if (opts.json) return console.log(JSON.stringify(all, null, 2));
@@ -58,7 +58,7 @@ export function datasetCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { lines: number; json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const redis = await clientRedis(cfg.REDIS_URL);
+      const redis = await clientRedis(cfg);
       try {
         const k = keys(cfg.TANDEM_PREFIX);
         const meta = await requireDataset(redis, k, name);
@@ -77,7 +77,7 @@ export function datasetCommand(): Command {
     .argument('<name>')
     .action(async (name: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      const redis = await clientRedis(cfg.REDIS_URL);
+      const redis = await clientRedis(cfg);
       try {
         const k = keys(cfg.TANDEM_PREFIX);
         if (!(await getDataset(redis, k, name))) throw new Error(`dataset "${name}" does not exist`);

@@ -10,7 +10,7 @@ export function eventsCommand(): Command {
     .option('--json', 'machine-readable output (with vector clocks)')
     .action(async (opts: { job: string; json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const redis = await clientRedis(cfg.REDIS_URL);
+      const redis = await clientRedis(cfg);
       try {
         const events = await readJobEvents(redis, keys(cfg.TANDEM_PREFIX), opts.job);
         if (events.length === 0) throw new Error(`no events for job ${opts.job} (wrong id, or older than the event log keeps)`);

@@ -31,7 +31,7 @@ interface SpecOpts {
 }
 
 async function saveOutput(cfg: Config, status: JobStatus, out: string | undefined): Promise<void> {
-  const redis = await clientRedis(cfg.REDIS_URL);
+  const redis = await clientRedis(cfg);
   try {
     const ref = { jobId: status.id, round: status.round, partitions: status.partitions };
     const k = keys(cfg.TANDEM_PREFIX);

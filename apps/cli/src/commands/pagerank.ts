@@ -82,7 +82,7 @@ async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
   }
   const name = o.name ?? datasetNameFor(given);
   validateDatasetName(name);
-  const redis = await clientRedis(cfg.REDIS_URL);
+  const redis = await clientRedis(cfg);
   let existing;
   try {
     existing = await getDataset(redis, keys(cfg.TANDEM_PREFIX), name);
@@ -115,7 +115,7 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
     `job ${s.id} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}: ${graph.nodes} nodes, ${graph.edges} edges, ` +
       `${iterations} iteration${iterations === 1 ? '' : 's'}, ${converged ? `converged (L1 change ${fmtDelta(last.stats.delta)} < ${plan.tol})` : `stopped at the iteration limit (L1 change ${fmtDelta(last.stats.delta)}, tol ${plan.tol})`}`,
   );
-  const redis = await clientRedis(cfg.REDIS_URL);
+  const redis = await clientRedis(cfg);
   try {
     const k = keys(cfg.TANDEM_PREFIX);
     const ref = { jobId: s.id, round: s.round, partitions: s.partitions };

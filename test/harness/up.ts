@@ -1,0 +1,60 @@
+/** Running the tandem CLI and `tandem up` as child processes, for the tests of `tandem up`. */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { repoRoot } from '../../apps/cli/src/processes.ts';
+import { fixtureJobsDir } from './cluster.ts';
+import { freePort } from './wait.ts';
+
+const cli = join(repoRoot, 'apps/cli/src/main.ts');
+
+/** Runs one CLI command to its end. */
+export function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs `tandem up`; out() is everything it has printed so far. */
+export function startUp(env: NodeJS.ProcessEnv, workers: number) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  return { proc, out: () => out };
+}
+
+/** A free port whose successor is free too (tandem up puts the second master on the next port). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    const srv = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
+    });
+    if (ok) return p;
+  }
+}
+
+/** The environment of a `tandem up` on free ports, with its Redis at `redisPort` and its data in `dataDir`. */
+export async function upEnv(redisPort: number, dataDir: string) {
+  const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    TANDEM_MASTER_PORT: String(masterPort),
+    TANDEM_VIEW_PORT: String(viewPort),
+    TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
+    TANDEM_CONSOLE_PORT: String(consolePort),
+    TANDEM_DATA_DIR: dataDir,
+    TANDEM_JOBS_DIR: fixtureJobsDir,
+    TANDEM_SPLIT_BYTES: '1024',
+  };
+  return { env, masterPort, viewPort, consolePort };
+}

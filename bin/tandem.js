@@ -1,5 +1,22 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, from any working directory.
-import { register } from 'tsx/esm/api';
-register();
-await import('../apps/cli/src/main.ts');
+// `tandem`, from any working directory: the compiled CLI (dist/cli.js, made by `npm run build`).
+// When the sources are newer than the build (or there is none), it rebuilds first (esbuild, well
+// under a second); if it cannot, it runs the TypeScript sources through tsx and says so in a line.
+import { build, isFresh } from '../scripts/build.mjs';
+
+let fresh = isFresh();
+if (!fresh) {
+  try {
+    await build({ quiet: true });
+    fresh = true;
+  } catch (err) {
+    process.stderr.write(`tandem: the build in dist/ is missing or older than the sources and rebuilding failed (${err.message.split('\n')[0]}); running the sources through tsx\n`);
+  }
+}
+if (fresh) {
+  await import('../dist/cli.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../apps/cli/src/main.ts');
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from './cluster-auth.ts';
+import { CONNECTION_DEFAULTS } from './defaults.ts';
 import { formatIssues } from './protocol.ts';
 
 /** Variables whose value an error message must not repeat. */
@@ -13,11 +14,11 @@ const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 export const configSchema = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url().default(CONNECTION_DEFAULTS.REDIS_URL),
   TANDEM_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
-    .default('tandem'),
+    .default(CONNECTION_DEFAULTS.TANDEM_PREFIX),
   TANDEM_SPLIT_BYTES: int(8 * 1024 * 1024, 1024),
   TANDEM_MASTER_HOST: z.string().default('127.0.0.1'),
   TANDEM_MASTER_PORT: int(7100),
@@ -30,7 +31,7 @@ export const configSchema = z.object({
   TANDEM_MASTER_URL: z.string().url().optional(),
   TANDEM_VIEW_HOST: z.string().default('127.0.0.1'),
   TANDEM_VIEW_PORT: int(7000),
-  TANDEM_VIEW_URL: z.string().url().default('http://127.0.0.1:7000'),
+  TANDEM_VIEW_URL: z.string().url().default(CONNECTION_DEFAULTS.TANDEM_VIEW_URL),
   /** Masters ping the view service this often; one silent for DEAD_PINGS intervals is dead. */
   TANDEM_PING_INTERVAL_MS: int(100, 10),
   TANDEM_DEAD_PINGS: int(5, 2),

@@ -28,6 +28,14 @@ export const PACKAGES = [
   { dir: 'apps/console', entries: { console: 'src/main.ts' }, assets: { 'src/public': 'public' } },
 ];
 
+/**
+ * npm packages compiled into the bundles rather than loaded from node_modules: commander, because
+ * importing it (CommonJS) from ESM costs about as much as the rest of `tandem --help` together; it
+ * reads no files of its own at run time, so it bundles safely. Keep this list short: a bundled
+ * package is not shared with the job types a process loads.
+ */
+const BUNDLED = new Set(['commander']);
+
 /** The newest modification time (ms) of the build's inputs: every package's src/ (tests aside), package.json, this script. */
 export function newestSource() {
   let newest = statSync(fileURLToPath(import.meta.url)).mtimeMs;
@@ -76,11 +84,16 @@ export async function build({ quiet = false } = {}) {
     sourcemap: true,
     write: false,
     logLevel: 'warning',
-    // Tandem's own packages are compiled in; everything from npm stays in node_modules.
+    // Bundled CommonJS (commander) calls require() for node's own modules.
+    banner: { js: "import { createRequire as __tandemRequire } from 'node:module'; const require = __tandemRequire(import.meta.url);" },
+    // Tandem's own packages and BUNDLED are compiled in; every other npm package stays in node_modules.
     plugins: [{
       name: 'external-npm-packages',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@tandem/') ? undefined : { path: args.path, external: true }));
+        b.onResolve({ filter: /^[^./]/ }, (args) => {
+          const pkg = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+          return pkg.startsWith('@tandem/') || BUNDLED.has(pkg) ? undefined : { path: args.path, external: true };
+        });
       },
     }],
   });

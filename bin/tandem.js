@@ -10,7 +10,8 @@ if (!fresh) {
     await build({ quiet: true });
     fresh = true;
   } catch (err) {
-    process.stderr.write(`tandem: the build in dist/ is missing or older than the sources and rebuilding failed (${err.message.split('\n')[0]}); running the sources through tsx\n`);
+    const why = Array.isArray(err.errors) ? 'esbuild printed why above' : err.code === 'ERR_MODULE_NOT_FOUND' ? 'esbuild is not installed' : err.message;
+    process.stderr.write(`tandem: dist/ is missing or older than the sources, and rebuilding it failed (${why}); running the sources through tsx\n`);
   }
 }
 if (fresh) {

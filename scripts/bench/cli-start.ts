@@ -62,6 +62,7 @@ async function upReady(args: string[], redisUrl: string, prefix: string): Promis
   }
 }
 
+/** A table row: median, p90, and how many times faster than `base` (by medians). */
 const row = (name: string, xs: number[], base?: number[]) =>
   `| ${name} | ${median(xs).toFixed(0)} ms | ${pct(xs, 90).toFixed(0)} ms | ${base ? `${(median(base) / median(xs)).toFixed(1)}×` : ''} |`;
 
@@ -110,6 +111,8 @@ ${row('`tandem --version`, compiled', ms['compiled --version'], ms['tsx --versio
 ${row(`\`tandem up --workers 1\` to "up:", tsx (${opts.upRuns} runs)`, up.tsx)}
 ${row(`\`tandem up --workers 1\` to "up:", compiled (${opts.upRuns} runs)`, up.compiled, up.tsx)}
 
+Above node's own start (medians): \`--help\` ${(median(ms['compiled --help']) - median(ms['node -e 0 (node alone)'])).toFixed(0)} ms compiled, ${(median(ms['tsx --help']) - median(ms['node -e 0 (node alone)'])).toFixed(0)} ms through tsx.
+On a loaded machine node's own start grows the most, so compare within a run.
 "up:" comes once the view service answers, one master is primary and the other its acknowledged
 backup, so that line includes the masters' ping interval and view changes, not only start-up.
 `;

@@ -1,5 +1,5 @@
 // The compiled release: `npm run build` (scripts/build.mjs) writes dist/, and bin/tandem.js runs it
-// from any working directory: --help, --version, and `tandem up` starting the compiled programs with
+// (rebuilding it first when it is older than the sources) from any working directory: --help, --version, and `tandem up` starting the compiled programs with
 // plain node (no tsx), which then run a word count and a .js job type from the jobs folder (a .ts
 // one is listed too: compiled processes register tsx for the jobs folder). main.ts lists the
 // commands without importing them; their summaries must be the commands' own descriptions.
@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -63,6 +63,16 @@ test('compiled tandem --help and --version, from another working directory', asy
   const bad = await run(['nosuch']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /unknown command 'nosuch'/);
+});
+
+test('bin/tandem.js rebuilds a build older than the sources before it runs, without a note', async () => {
+  const stamp = join(repoRoot, 'dist/.stamp');
+  utimesSync(stamp, 0, 0);
+  const v = await run(['--version']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stderr, '');
+  assert.ok(statSync(stamp).mtimeMs >= statSync(join(repoRoot, 'apps/cli/src/main.ts')).mtimeMs, 'a new stamp');
+  assert.match(readFileSync(stamp, 'utf8'), /^built \d{4}-/);
 });
 
 test("tandem --help lists each command with the command's own description", async () => {

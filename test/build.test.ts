@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './harness/cluster.ts';
 import { redisForFile } from './harness/redis.ts';
-import { freePort, waitFor } from './harness/wait.ts';
+import { freePort, freePortPair, waitFor } from './harness/wait.ts';
 
 const bin = join(repoRoot, 'bin/tandem.js');
 const elsewhere = mkdtempSync(join(tmpdir(), 'tandem-build-cwd-'));
@@ -101,7 +101,7 @@ test('compiled tandem up starts the compiled programs with plain node; a word co
     '',
   ].join('\n'));
   copyFileSync(join(fixtureJobsDir, 'jobcount.ts'), join(jobsDir, 'jobcount.ts'));
-  const [masterPort, viewPort, consolePort] = [await freePort(), await freePort(), await freePort()];
+  const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-build-up-'));
   const env = {
     ...process.env,

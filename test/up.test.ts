@@ -7,12 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authHeader } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './harness/cluster.ts';
-import { freePort, freePortPair, waitFor } from './harness/wait.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 
 const cli = join(repoRoot, 'apps/cli/src/main.ts');
 
@@ -44,6 +45,19 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** A free port whose successor is free too (tandem up puts the second master on the next port). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    const srv = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
+    });
+    if (ok) return p;
+  }
+}
 
 test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
   const [redisPort, masterPort, viewPort, consolePort] = [await freePort(), await freePortPair(), await freePort(), await freePort()];

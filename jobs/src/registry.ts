@@ -30,6 +30,18 @@ export interface Registry {
 
 const PLUGIN = /^[^.].*\.(m?js|ts)$/;
 
+let tsxRegistered: Promise<boolean> | undefined;
+/**
+ * From the sources, tsx already loads everything. Compiled (dist/), plain node loads a .js job type
+ * that imports nothing of Tandem's, but not a .ts one nor one importing @tandem/shared (whose package
+ * points at its TypeScript): so tsx is registered for the jobs folder when it is installed.
+ */
+function registerTsx(): Promise<boolean> {
+  if (import.meta.url.endsWith('.ts')) return Promise.resolve(true);
+  tsxRegistered ??= import('tsx/esm/api').then(({ register }) => (register(), true), () => false);
+  return tsxRegistered;
+}
+
 function checked(t: AnyJobType, where: string): AnyJobType {
   const problems = schemaProblems(t);
   if (problems.length) throw new JobTypeError(`${where}job type "${t.name}": ${problems.join('; ')}`);
@@ -51,7 +63,16 @@ export async function loadRegistry(jobsDir?: string): Promise<Registry> {
       if (!path.startsWith(root + sep) || !statSync(path).isFile()) {
         throw new JobTypeError(`jobs folder: ${file} resolves outside ${root}; refusing to load it`);
       }
-      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      const tsx = await registerTsx();
+      let mod: { default?: unknown };
+      try {
+        mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+      } catch (err) {
+        if (!tsx && (err as { code?: string }).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+          throw new JobTypeError(`jobs folder: ${file} needs TypeScript loaded (it is .ts, or imports a @tandem package), and tsx is not installed; install it (npm install tsx) or compile the job type to .js importing no @tandem package`);
+        }
+        throw err;
+      }
       const t = mod.default;
       if (!isJobType(t)) {
         throw new JobTypeError(`jobs folder: ${file} must export default a job type (name, formats, params, map, reduce, format; or an iterative one with shape: 'iterative', rounds and output)`);

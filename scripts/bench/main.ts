@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchCliStart } from './cli-start.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchPagerank } from './pagerank.ts';
@@ -40,6 +41,13 @@ program
   .option('--iterations <n>', 'iterations per job', (v) => Number(v), 50)
   .option('--runs <n>', 'runs of each side', (v) => Number(v), 3)
   .action(async (opts: { nodes: number; edges: number; iterations: number; runs: number }) => benchPagerank(opts));
+
+program
+  .command('cli-start')
+  .description('start-up of the compiled CLI vs the same through tsx: tandem --help, --version, and tandem up until it is up')
+  .option('--runs <n>', 'runs of each command', (v) => Number(v), 20)
+  .option('--up-runs <n>', 'runs of tandem up on each side', (v) => Number(v), 3)
+  .action(async (opts: { runs: number; upRuns: number }) => benchCliStart(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

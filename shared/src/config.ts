@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MIN_SECRET_LENGTH } from './cluster-auth.ts';
+import { CONNECTION_DEFAULTS } from './defaults.ts';
 import { formatIssues } from './protocol.ts';
 import { redactUrl } from './redis.ts';
 
@@ -34,7 +35,7 @@ export const configSchema = z.object({
    * redis://USER:PASSWORD@...), a database as /N, and TLS as rediss://. Every connection uses it,
    * the workers' bulk client and BullMQ's too; no message or log line shows the password.
    */
-  REDIS_URL: z.string().url().refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().url().refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS').default(CONNECTION_DEFAULTS.REDIS_URL),
   /**
    * For rediss://: a PEM file of the CA that signed Redis's certificate, trusted on top of Node's
    * own roots (the host name is checked all the same). Empty means unset.
@@ -46,7 +47,7 @@ export const configSchema = z.object({
   TANDEM_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
-    .default('tandem'),
+    .default(CONNECTION_DEFAULTS.TANDEM_PREFIX),
   TANDEM_SPLIT_BYTES: int(8 * 1024 * 1024, 1024),
   TANDEM_MASTER_HOST: z.string().default('127.0.0.1'),
   TANDEM_MASTER_PORT: int(7100),
@@ -61,7 +62,7 @@ export const configSchema = z.object({
   TANDEM_VIEW_HOST: z.string().default('127.0.0.1'),
   TANDEM_VIEW_PORT: int(7000),
   /** Unset: http://127.0.0.1:7000, or https://127.0.0.1:7000 with TANDEM_TLS_CERT (see loadConfig). */
-  TANDEM_VIEW_URL: z.string().url().default('http://127.0.0.1:7000'),
+  TANDEM_VIEW_URL: z.string().url().default(CONNECTION_DEFAULTS.TANDEM_VIEW_URL),
   /** Masters ping the view service this often; one silent for DEAD_PINGS intervals is dead. */
   TANDEM_PING_INTERVAL_MS: int(100, 10),
   TANDEM_DEAD_PINGS: int(5, 2),

@@ -1,10 +1,9 @@
 /** Running the tandem CLI and `tandem up` as child processes, for the tests of `tandem up`. */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './cluster.ts';
-import { freePort } from './wait.ts';
+import { freePort, freePortPair } from './wait.ts';
 
 const cli = join(repoRoot, 'apps/cli/src/main.ts');
 
@@ -27,19 +26,6 @@ export function startUp(env: NodeJS.ProcessEnv, workers: number) {
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
   return { proc, out: () => out };
-}
-
-/** A free port whose successor is free too (tandem up puts the second master on the next port). */
-export async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    const srv = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      srv.once('error', () => r(false));
-      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
-    });
-    if (ok) return p;
-  }
 }
 
 /** The environment of a `tandem up` on free ports, with its Redis at `redisPort` and its data in `dataDir`. */

@@ -1,17 +1,18 @@
-/** The `tandem` command. */
+/**
+ * The `tandem` command. Only commander and the flag definitions load up front, so `tandem --help`
+ * and `tandem --version` stay fast: each command's module is imported when that command is named
+ * (see `lazy` below), and `up` imports its code when it runs.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { urlScheme } from '@tandem/shared';
-import { addConnectionOptions, configFrom, positiveInt } from './options.ts';
-import { datasetCommand } from './commands/dataset.ts';
-import { jobCommand } from './commands/job.ts';
-import { eventsCommand } from './commands/events.ts';
-import { gcCommand } from './commands/gc.ts';
-import { pagerankCommand } from './commands/pagerank.ts';
-import { viewCommand } from './commands/view.ts';
-import { up } from './up.ts';
+import { addConnectionOptions, positiveInt } from './global-flags.ts';
+import { repoRoot } from './processes.ts';
 
+const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 const program = new Command('tandem')
   .description('Tandem: MapReduce on BullMQ and Redis')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)');
 addConnectionOptions(program);
 
@@ -29,20 +30,48 @@ program
     if (opts.viewPort !== undefined) {
       process.env.TANDEM_VIEW_PORT = String(opts.viewPort);
       // The masters and workers started here find the view service on the chosen port unless told otherwise.
+      // (The TLS module is loaded here, not at the top, so that `tandem --help` stays cheap.)
+      const { urlScheme } = await import('@tandem/shared');
       if (program.getOptionValueSource('viewUrl') === 'default') program.setOptionValue('viewUrl', `${urlScheme(process.env)}://127.0.0.1:${opts.viewPort}`);
     }
     if (opts.dataDir !== undefined) process.env.TANDEM_DATA_DIR = opts.dataDir;
     process.env.TANDEM_WORKERS = String(opts.workers);
+    const [{ configFrom }, { up }] = await Promise.all([import('./options.ts'), import('./up.ts')]);
     // tandem up looks at the Redis as given first, and takes the data folder's password only for the one it starts.
     const cfg = configFrom(self, { redisPasswordFile: false });
     await up(cfg, cfg.TANDEM_WORKERS);
   });
-program.addCommand(datasetCommand());
-program.addCommand(jobCommand());
-program.addCommand(eventsCommand());
-program.addCommand(viewCommand());
-program.addCommand(gcCommand());
-program.addCommand(pagerankCommand());
+
+/**
+ * The other commands, by name: the summary `tandem --help` lists (test/build.test.ts checks that it
+ * is the command's own description) and the module that defines it, imported only when named.
+ */
+const lazy: Record<string, [summary: string, load: () => Promise<Command>]> = {
+  dataset: ['upload, list, inspect and remove datasets', async () => (await import('./commands/dataset.ts')).datasetCommand()],
+  job: ['run and manage MapReduce jobs', async () => (await import('./commands/job.ts')).jobCommand()],
+  events: ["a job's events from every process, in one causal order (Lamport time); ∥ marks events concurrent with earlier ones", async () => (await import('./commands/events.ts')).eventsCommand()],
+  view: ["the masters' current view (primary, backup, acknowledged or not) and each master's role, from the view service", async () => (await import('./commands/view.ts')).viewCommand()],
+  gc: ["delete the job data in Redis that no job in the master's table owns (jobs lost with a master, clean-ups cut short), and say what it freed", async () => (await import('./commands/gc.ts')).gcCommand()],
+  pagerank: ['PageRank of a graph: submit (or --attach to) a job, follow it across iterations, print the top nodes, write node,rank CSV', async () => (await import('./commands/pagerank.ts')).pagerankCommand()],
+};
+
+/** The command the arguments name (`tandem [global flags] NAME ...` or `tandem help NAME`), if any. */
+function namedCommand(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') return args[i + 1];
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && program.options.find((o) => o.long === a || o.short === a)?.required) i++;
+      continue;
+    }
+    return a === 'help' ? args[i + 1] : a;
+  }
+  return undefined;
+}
+
+const named = namedCommand(process.argv.slice(2));
+if (named !== undefined && Object.hasOwn(lazy, named)) program.addCommand(await lazy[named][1]());
+else for (const [name, [summary]] of Object.entries(lazy)) program.command(name).description(summary);
 
 // Every subcommand's help lists the global flags too (commands added whole do not inherit help settings).
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];

@@ -1,30 +1,15 @@
 /**
- * Connection flags shared by every command. Each flag has an environment variable behind it, and
- * its value is written back into that variable, so loadConfig() stays the one source of truth and
+ * The connection flags (global-flags.ts) into the validated config. Each flag has an environment
+ * variable behind it, and its value is written back into that variable, so loadConfig() stays the one source of truth and
  * child processes started by `tandem up` inherit exactly what the user chose.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
-import { ConfigError, configSchema, loadConfig, partitionsProblem, readSecretFile, withDataDirRedisPassword, type Config } from '@tandem/shared';
+import type { Command } from 'commander';
+import { ConfigError, loadConfig, partitionsProblem, readSecretFile, withDataDirRedisPassword, type Config } from '@tandem/shared';
+import { connectionFlags } from './global-flags.ts';
 
-const flags: [flag: string, env: keyof Config, help: string][] = [
-  ['--redis-url <url>', 'REDIS_URL', 'Redis address: redis://HOST:PORT, redis://:PASSWORD@HOST:PORT, rediss:// for TLS (see TANDEM_REDIS_CA)'],
-  ['--prefix <prefix>', 'TANDEM_PREFIX', 'prefix of every Redis key, so several clusters can share one Redis'],
-  ['--view-url <url>', 'TANDEM_VIEW_URL', 'the view service, which tells clients which master is primary (https://127.0.0.1:7000 by default when TANDEM_TLS_CERT is set)'],
-  ['--master-url <url>', 'TANDEM_MASTER_URL', 'talk to this master only, instead of asking the view service for the primary'],
-  ['--jobs-dir <dir>', 'TANDEM_JOBS_DIR', 'folder of extra job-type modules (nothing outside it is loaded)'],
-];
-
-export function addConnectionOptions(cmd: Command): Command {
-  for (const [flag, env, help] of flags) {
-    const def = (configSchema.shape[env] as { def?: { defaultValue?: unknown } }).def?.defaultValue;
-    const opt = new Option(flag, help).env(env);
-    if (def !== undefined) opt.default(def);
-    cmd.addOption(opt);
-  }
-  return cmd;
-}
+export { addConnectionOptions, positiveInt } from './global-flags.ts';
 
 /** Variables whose value the user typed as a flag (env name → flag), so a config error names the flag. */
 const typedAs = new Map<string, string>();
@@ -59,11 +44,11 @@ function loadConfigNamingFlags(): Config {
  */
 export function configFrom(cmd: Command, settings: { redisPasswordFile?: boolean } = {}): Config {
   const opts = cmd.optsWithGlobals() as Record<string, unknown>;
-  for (const [flag, env] of flags) {
+  for (const [flag, env] of connectionFlags) {
     const name = flag.slice(2).split(' ')[0].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     // A default is loadConfig's to apply (TANDEM_VIEW_URL's follows TANDEM_TLS_CERT), so only a value given is written.
     const source = cmd.getOptionValueSourceWithGlobals(name);
-    if (source !== 'default') flagToEnv(env, flag.split(' ')[0], opts[name], source);
+    if (source !== 'default') flagToEnv(env as keyof Config, flag.split(' ')[0], opts[name], source);
   }
   let cfg = loadConfigNamingFlags();
   if (settings.redisPasswordFile !== false) {
@@ -80,21 +65,6 @@ export function configFrom(cmd: Command, settings: { redisPasswordFile?: boolean
   if (!secret) return cfg;
   process.env.TANDEM_SECRET = secret;
   return loadConfigNamingFlags();
-}
-
-/** True when `flag` was typed on this command line (`--flag v` or `--flag=v`). */
-const typed = (flag: string) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`));
-
-/**
- * Parser for a flag that takes a whole number ≥ 1. Commander runs it on the flag's environment
- * variable too, so its error names the flag when it was typed and the variable `env` otherwise.
- */
-export function positiveInt(name: string, env?: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${env && !typed(name) ? env : name} must be a whole number ≥ 1 (got "${v}")`);
-    return n;
-  };
 }
 
 /** Parser for --partitions, by the rule the master applies. */

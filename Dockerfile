@@ -20,7 +20,7 @@ COPY shared shared
 COPY jobs jobs
 COPY apps apps
 COPY bin bin
-COPY scripts/build.mjs scripts/
+COPY scripts/build.mjs scripts/healthcheck.mjs scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim

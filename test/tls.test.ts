@@ -6,7 +6,7 @@
 // plain HTTP to it, are refused with a message saying what to set; bad files stop a service with 78.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -131,6 +131,31 @@ describe('TLS', { timeout: 120_000 }, () => {
     } finally {
       plain.close();
     }
+  });
+
+  test("the containers' healthcheck (scripts/healthcheck.mjs) speaks TLS when TANDEM_TLS_CERT is set, and fails where nothing answers", async () => {
+    // Asynchronous: the plain listener below answers from this process.
+    const probe = (port: string, env: NodeJS.ProcessEnv) => new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['scripts/healthcheck.mjs', port], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 10_000 }, (err, _out, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }));
+    });
+    const tlsPort = new URL(c.viewUrl).port;
+    const tlsEnv = { TANDEM_TLS_CERT: file('server.pem'), TANDEM_TLS_CA: file('ca.pem') };
+    assert.equal((await probe(tlsPort, tlsEnv)).status, 0, 'healthy over TLS, with the CA');
+    const plainSpeaker = await probe(tlsPort, {});
+    assert.equal(plainSpeaker.status, 1, 'plain HTTP to a TLS listener is not healthy');
+    const other = await probe(tlsPort, { TANDEM_TLS_CERT: file('server.pem'), TANDEM_TLS_CA: file('other-ca.pem') });
+    assert.equal(other.status, 1, 'a certificate from another CA is not trusted');
+    assert.match(other.stderr, /healthcheck: 127\.0\.0\.1:\d+: /);
+    const plain = http.createServer((req, res) => { res.statusCode = req.url === '/health' ? 200 : 404; res.end('{}'); });
+    const port = await freePort();
+    await new Promise<void>((resolve) => plain.listen(port, '127.0.0.1', resolve));
+    try {
+      assert.equal((await probe(String(port), {})).status, 0, 'healthy over plain HTTP');
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+    assert.equal((await probe(String(port), {})).status, 1, 'nothing listens any more');
+    assert.equal((await probe('nope', {})).status, 2, 'a bad port is a usage error');
   });
 
   test('the console over TLS: login sets a Secure, HttpOnly, SameSite cookie, and the session works over https', async () => {

@@ -43,11 +43,18 @@ async function restartViewService(c: Cluster, signal: NodeJS.Signals = 'SIGKILL'
   await waitFor(async () => (await fetch(new URL('/view', c.viewUrl))).ok, { what: 'the restarted view service' });
 }
 
-/** Master a first (it becomes primary and restores from the log), then b as its backup. */
+/**
+ * The master the stored view names primary first (it becomes primary again and restores from the
+ * log), then the other as its backup: as `tandem up` does, since only the view's primary can
+ * acknowledge it. Which master that is depends on which death the view service saw first when both
+ * stopped together.
+ */
 async function restartMasters(c: Cluster): Promise<void> {
-  await c.startMaster(0);
+  const { body } = await requestJson<{ view: { primary: string } }>(new URL('/view', c.viewUrl).href, { timeoutMs: 5000, secret: c.env.TANDEM_SECRET });
+  const first = body.view.primary === c.masters[1].url ? 1 : 0;
+  await c.startMaster(first);
   await c.primary();
-  await c.startMaster(1);
+  await c.startMaster(1 - first);
   await c.replicated();
 }
 

@@ -4,6 +4,7 @@ import { loadRegistry } from '@tandem/jobs';
 import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { followJob } from '../follow.ts';
+import { tandemFor } from '../client.ts';
 import { typesHelp, typesText } from '../job-types.ts';
 import { roundsLine } from '../rounds.ts';
 
@@ -73,10 +74,11 @@ export function jobCommand(): Command {
     .option('--out <file>', 'write the output here (written atomically) instead of standard output')
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      const jobId = await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
+      const tandem = tandemFor(cfg);
+      const jobId = await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
-      const s = await followJob(client, jobId, { resumeWith: `tandem job status ${jobId}` });
+      const s = await followJob(tandem, jobId, { resumeWith: `tandem job status ${jobId}` });
+      await tandem.close();
       if (s.phase !== 'done') {
         console.error(describe(s));
         throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);

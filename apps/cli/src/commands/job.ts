@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, clientRedis, masterClient, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, clientRedis, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
 import { loadRegistry } from '@tandem/jobs';
 import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
@@ -91,8 +91,7 @@ export function jobCommand(): Command {
     .description('submit a job and print its id without waiting')
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      console.log(await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
+      console.log(await tandemFor(cfg).jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
     });
 
   cmd
@@ -102,7 +101,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const s = await masterClient(cfg).status(id);
+      const s = await tandemFor(cfg).jobs.status(id);
       console.log(opts.json ? JSON.stringify(s, null, 2) : describe(s));
     });
 
@@ -112,7 +111,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const jobs = await masterClient(cfg).list();
+      const jobs = await tandemFor(cfg).jobs.list();
       if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
       if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run TYPE --dataset NAME (see: tandem job types)');
       console.log(table([
@@ -129,7 +128,7 @@ export function jobCommand(): Command {
     .option('--out <file>', 'write here (atomically) instead of standard output')
     .action(async (id: string, opts: { out?: string }, self: Command) => {
       const cfg = configFrom(self);
-      const s = await masterClient(cfg).status(id);
+      const s = await tandemFor(cfg).jobs.status(id);
       if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
       if (s.outputLost) throw new Error(`job ${id} is done but ${outputLostText(s)}`);
       await saveOutput(cfg, s, opts.out);
@@ -141,7 +140,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await masterClient(cfg).cancel(id);
+      await tandemFor(cfg).jobs.cancel(id);
       console.log(`cancelled job ${id}`);
     });
 
@@ -151,7 +150,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await masterClient(cfg).remove(id);
+      await tandemFor(cfg).jobs.remove(id);
       console.log(`removed job ${id}`);
     });
 

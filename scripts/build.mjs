@@ -137,7 +137,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     if (args.includes('--if-stale') && isFresh()) process.exit(0);
     await build();
     // The client package (client/dist, with its type declarations): only here, not in bin/tandem.js's rebuilds.
-    await (await import('./build-client.mjs')).buildClient();
+    try {
+      await (await import('./build-client.mjs')).buildClient();
+    } catch (err) {
+      if (!ifPossible) throw err;
+      process.stderr.write(`build: client/dist skipped (${err.code === 'MODULE_NOT_FOUND' ? 'typescript is not installed' : err.message}); \`npm run build\` makes it\n`);
+    }
   } catch (err) {
     // `npm ci` runs this as `prepare`; without esbuild (or before the sources are there) the install
     // still succeeds, and bin/tandem.js runs the sources through tsx until a build exists.

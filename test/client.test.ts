@@ -3,7 +3,7 @@
 // Debian graph, each iteration and the top 10 against the in-process power iteration); its type
 // declarations compiled by tsc in that folder; and the API in this process, imported from
 // client/dist: datasets (put from a stream with progress, list, show, remove), jobs (submit, watch
-// with each round's figures, output as a stream and as records, cancel), typed errors, and a watch
+// with each round's figures, output as a stream, as records and as a file, cancel), typed errors, and a watch
 // that carries on through the primary master's SIGKILL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -184,6 +184,9 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     const streamed: Buffer[] = [];
     for await (const chunk of await tandem.jobs.output(id)) streamed.push(chunk as Buffer);
     assert.equal(Buffer.concat(streamed).toString('utf8'), referenceWordCount(text));
+    const saved = await tandem.jobs.saveOutput(id, join(home, 'counts.tsv'));
+    assert.equal(readFileSync(join(home, 'counts.tsv'), 'utf8'), referenceWordCount(text));
+    assert.equal(saved.lines, records.length);
     assert.ok((await tandem.jobs.list()).some((j) => j.id === id && j.phase === 'done'));
   });
 
@@ -240,6 +243,7 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     }
     assert.equal(last, 'cancelled');
     assert.equal(await code(tandem.jobs.output(id)), 'conflict');
+    assert.equal(await code(tandem.jobs.saveOutput(id, join(home, 'never.txt'))), 'conflict');
     assert.equal(await code(tandem.jobs.cancel(id)), 'conflict');
   });
 

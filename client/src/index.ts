@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Redis } from 'ioredis';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -31,7 +31,7 @@ import { MasterClient } from '../../shared/src/master-client.ts';
 import { formatIssues, isFinishedPhase, outputLostText, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
 import { clientRedis, RedisUnreachableError } from '../../shared/src/redis.ts';
 import { roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
-import { OutputMissingError, outputLines } from '../../shared/src/output.ts';
+import { OutputMissingError, outputLines, writeOutput, writeOutputFile, type OutputRef } from '../../shared/src/output.ts';
 import { headDataset, listDatasets, removeDataset, requireDataset, getDataset } from '../../shared/src/dataset-store/store.ts';
 import { putDataset } from '../../shared/src/dataset-store/upload.ts';
 import { DatasetError, DatasetNotFoundError, validateDatasetName } from '../../shared/src/dataset-store/errors.ts';
@@ -378,22 +378,49 @@ export class Jobs {
     return last!;
   }
 
-  /** The status of a job whose output can be read, or a `conflict` saying why not. */
-  private async finished(jobId: string): Promise<JobStatus> {
-    const s = await this.status(jobId);
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${jobId} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    if (s.outputLost) throw new TandemError('conflict', `job ${jobId} is done but ${outputLostText(s)}`);
-    return s;
+  /** Where the output of a job whose output can be read lies, or a `conflict` saying why it cannot be read. */
+  private async finished(job: string | JobStatus): Promise<OutputRef> {
+    const s = typeof job === 'string' ? await this.status(job) : job;
+    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
+    return { jobId: s.id, round: s.round, partitions: s.partitions };
+  }
+
+  /** Reads a job's output with `read`, turning a vanished output or Redis into typed errors. */
+  private async reading<T>(job: string | JobStatus, read: (redis: Redis, ref: OutputRef) => Promise<T>): Promise<T> {
+    const ref = await this.finished(job);
+    try {
+      return await read(await this.t.redis(), ref);
+    } catch (err) {
+      if (err instanceof OutputMissingError) throw new TandemError('conflict', err.message);
+      return typed(err);
+    }
+  }
+
+  /**
+   * Writes a done job's output to `path` atomically (a temporary file beside it, renamed into place
+   * when complete); returns the lines and bytes written. `job` is an id or a status already read.
+   */
+  saveOutput(job: string | JobStatus, path: string): Promise<{ lines: number; bytes: number }> {
+    return this.reading(job, (redis, ref) => writeOutputFile(redis, this.t.keys, ref, path));
+  }
+
+  /** Writes a done job's output to a writable stream (standard output, a socket), with backpressure; the stream is not ended. */
+  writeOutput(job: string | JobStatus, out: Writable): Promise<{ lines: number; bytes: number }> {
+    return this.reading(job, (redis, ref) => writeOutput(redis, this.t.keys, ref, out));
   }
 
   /**
    * A done job's output records (lines, without '\n'), sorted by key (PageRank: a `node,rank`
    * header, then rank descending). A job that is not done is a `conflict`.
    */
-  async *records(jobId: string): AsyncGenerator<string, void, undefined> {
-    const s = await this.finished(jobId);
+  async *records(job: string | JobStatus): AsyncGenerator<string, void, undefined> {
+    yield* this.lines(await this.finished(job));
+  }
+
+  private async *lines(ref: OutputRef): AsyncGenerator<string, void, undefined> {
     try {
-      yield* outputLines(await this.t.redis(), this.t.keys, { jobId: s.id, round: s.round, partitions: s.partitions });
+      yield* outputLines(await this.t.redis(), this.t.keys, ref);
     } catch (err) {
       if (err instanceof OutputMissingError) throw new TandemError('conflict', err.message);
       typed(err);
@@ -401,9 +428,8 @@ export class Jobs {
   }
 
   /** A done job's output as a byte stream of lines (what `tandem job output` writes). */
-  async output(jobId: string): Promise<Readable> {
-    await this.finished(jobId);
-    const lines = this.records(jobId);
+  async output(job: string | JobStatus): Promise<Readable> {
+    const lines = this.lines(await this.finished(job));
     return Readable.from((async function* () {
       let chunk: string[] = [];
       let size = 0;

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, clientRedis, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, outputLostText, shownPhase, type JobStatus } from '@tandem/shared';
+import type { Tandem } from '../../../../client/src/index.ts';
 import { loadRegistry } from '@tandem/jobs';
 import { configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
@@ -30,19 +31,17 @@ interface SpecOpts {
   param: Record<string, string>;
 }
 
-async function saveOutput(cfg: Config, status: JobStatus, out: string | undefined): Promise<void> {
-  const redis = await clientRedis(cfg.REDIS_URL);
+/** Writes a done job's output to `out` (atomically) or to standard output, then closes the client. */
+async function saveOutput(tandem: Tandem, job: string | JobStatus, out: string | undefined): Promise<void> {
   try {
-    const ref = { jobId: status.id, round: status.round, partitions: status.partitions };
-    const k = keys(cfg.TANDEM_PREFIX);
     if (out) {
-      const r = await writeOutputFile(redis, k, ref, out);
+      const r = await tandem.jobs.saveOutput(job, out);
       console.error(`wrote ${r.lines} lines (${bytes(r.bytes)}) to ${out}`);
     } else {
-      await writeOutput(redis, k, ref, process.stdout);
+      await tandem.jobs.writeOutput(job, process.stdout);
     }
   } finally {
-    redis.disconnect();
+    await tandem.close();
   }
 }
 
@@ -78,12 +77,11 @@ export function jobCommand(): Command {
       const jobId = await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
       const s = await followJob(tandem, jobId, { resumeWith: `tandem job status ${jobId}` });
-      await tandem.close();
       if (s.phase !== 'done') {
         console.error(describe(s));
         throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
       }
-      await saveOutput(cfg, s, opts.out);
+      await saveOutput(tandem, s, opts.out);
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
     });
 
@@ -127,11 +125,8 @@ export function jobCommand(): Command {
     .argument('<id>')
     .option('--out <file>', 'write here (atomically) instead of standard output')
     .action(async (id: string, opts: { out?: string }, self: Command) => {
-      const cfg = configFrom(self);
-      const s = await tandemFor(cfg).jobs.status(id);
-      if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-      if (s.outputLost) throw new Error(`job ${id} is done but ${outputLostText(s)}`);
-      await saveOutput(cfg, s, opts.out);
+      // A job that is not done, or whose output is lost, is refused (conflict) with the reason.
+      await saveOutput(tandemFor(configFrom(self)), id, opts.out);
     });
 
   cmd

@@ -8,9 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
-import {
-  clientRedis, partitionRuleText, headOutput, keys, roundProgress, validateDatasetName, writeOutput, writeOutputFile, type Config, type JobStatus,
-} from '@tandem/shared';
+import { partitionRuleText, roundProgress, validateDatasetName, type JobStatus } from '@tandem/shared';
 import { datasetNameFor, fileSize, type Tandem } from '../../../../client/src/index.ts';
 import { tandemFor } from '../client.ts';
 import { checkParams, describeType, pagerank } from '@tandem/jobs';
@@ -90,7 +88,7 @@ function topRows(lines: string[]): string[][] {
   return rows.map(([node, rank], i) => [String(i + 1), node, rank]);
 }
 
-async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void> {
+async function report(tandem: Tandem, s: JobStatus, o: PageRankOpts): Promise<void> {
   const plan = s.plan!;
   const iterations = roundProgress(s).done;
   const last = s.rounds[s.rounds.length - 1];
@@ -100,24 +98,21 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
     `job ${s.id} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}: ${graph.nodes} nodes, ${graph.edges} edges, ` +
       `${iterations} iteration${iterations === 1 ? '' : 's'}, ${converged ? `converged (L1 change ${fmtDelta(last.stats.delta)} < ${plan.tol})` : `stopped at the iteration limit (L1 change ${fmtDelta(last.stats.delta)}, tol ${plan.tol})`}`,
   );
-  const redis = await clientRedis(cfg.REDIS_URL);
-  try {
-    const k = keys(cfg.TANDEM_PREFIX);
-    const ref = { jobId: s.id, round: s.round, partitions: s.partitions };
-    if (o.top > 0) {
-      const head = await headOutput(redis, k, ref, o.top + 1);
-      const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
+  if (o.top > 0) {
+    const head: string[] = [];
+    for await (const line of tandem.jobs.records(s)) {
+      head.push(line);
+      if (head.length > o.top) break;
+    }
+    const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
       // With the CSV on standard output, the table goes to standard error so the CSV stays clean.
-      if (o.out === '-') say(text);
-      else console.log(text);
-    }
-    if (o.out === '-') await writeOutput(redis, k, ref, process.stdout);
-    else {
-      const r = await writeOutputFile(redis, k, ref, o.out);
-      say(`wrote ${r.lines - 1} ranks (${bytes(r.bytes)}) to ${o.out}`);
-    }
-  } finally {
-    redis.disconnect();
+    if (o.out === '-') say(text);
+    else console.log(text);
+  }
+  if (o.out === '-') await tandem.jobs.writeOutput(s, process.stdout);
+  else {
+    const r = await tandem.jobs.saveOutput(s, o.out);
+    say(`wrote ${r.lines - 1} ranks (${bytes(r.bytes)}) to ${o.out}`);
   }
 }
 
@@ -153,8 +148,8 @@ export function pagerankCommand(): Command {
       const first = await tandem.jobs.status(jobId);
       if (first.type !== type.name || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not ${type.name}`);
       const s = await followJob(tandem, jobId, { words: { setup: 'building the graph', output: 'writing ranks' } });
-      await tandem.close();
       if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
-      await report(cfg, s, o);
+      await report(tandem, s, o);
+      await tandem.close();
     });
 }

@@ -1,5 +1,5 @@
 // The compiled release: `npm run build` (scripts/build.mjs) writes dist/, and bin/tandem.js runs it
-// from any working directory: --help, --version, and `tandem up` starting the compiled programs with
+// (rebuilding it first when it is older than the sources) from any working directory: --help, --version, and `tandem up` starting the compiled programs with
 // plain node (no tsx), which then run a word count and a .js job type from the jobs folder (a .ts
 // one is listed too: compiled processes register tsx for the jobs folder). main.ts lists the
 // commands without importing them; their summaries must be the commands' own descriptions.
@@ -7,14 +7,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './harness/cluster.ts';
 import { redisForFile } from './harness/redis.ts';
-import { freePort, waitFor } from './harness/wait.ts';
+import { freePort, freePortPair, waitFor } from './harness/wait.ts';
 
 const bin = join(repoRoot, 'bin/tandem.js');
 const elsewhere = mkdtempSync(join(tmpdir(), 'tandem-build-cwd-'));
@@ -65,6 +65,16 @@ test('compiled tandem --help and --version, from another working directory', asy
   assert.match(bad.stderr, /unknown command 'nosuch'/);
 });
 
+test('bin/tandem.js rebuilds a build older than the sources before it runs, without a note', async () => {
+  const stamp = join(repoRoot, 'dist/.stamp');
+  utimesSync(stamp, 0, 0);
+  const v = await run(['--version']);
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stderr, '');
+  assert.ok(statSync(stamp).mtimeMs >= statSync(join(repoRoot, 'apps/cli/src/main.ts')).mtimeMs, 'a new stamp');
+  assert.match(readFileSync(stamp, 'utf8'), /^built \d{4}-/);
+});
+
 test("tandem --help lists each command with the command's own description", async () => {
   const loaded = await Promise.all([
     import('../apps/cli/src/commands/dataset.ts').then((m) => m.datasetCommand()),
@@ -91,7 +101,7 @@ test('compiled tandem up starts the compiled programs with plain node; a word co
     '',
   ].join('\n'));
   copyFileSync(join(fixtureJobsDir, 'jobcount.ts'), join(jobsDir, 'jobcount.ts'));
-  const [masterPort, viewPort, consolePort] = [await freePort(), await freePort(), await freePort()];
+  const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-build-up-'));
   const env = {
     ...process.env,

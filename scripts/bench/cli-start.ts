@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { startRedis } from '../../test/harness/redis.ts';
-import { freePort } from '../../test/harness/wait.ts';
+import { freePort, freePortPair } from '../../test/harness/wait.ts';
 import { median, pct } from './failover.ts';
 import { writeSection } from './report.ts';
 
@@ -32,14 +32,16 @@ function timed(args: string[]): number {
 
 /** Ms from spawning `tandem up` to its "up:" line; then stops it (SIGINT) and waits for it to exit. */
 async function upReady(args: string[], redisUrl: string, prefix: string): Promise<number> {
-  const [masterPort, viewPort, consolePort] = [await freePort(), await freePort(), await freePort()];
+  const [masterPort, viewPort, consolePort] = [await freePortPair(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-up-'));
   const env = {
     ...process.env, REDIS_URL: redisUrl, TANDEM_PREFIX: prefix, TANDEM_DATA_DIR: dataDir,
     TANDEM_MASTER_PORT: String(masterPort), TANDEM_VIEW_PORT: String(viewPort), TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`, TANDEM_CONSOLE_PORT: String(consolePort),
   };
   const t0 = performance.now();
-  const p = spawn(process.execPath, [...args, 'up', '--workers', '1'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so that whatever is left after it stops can be found and killed.
+  const p = spawn(process.execPath, [...args, 'up', '--workers', '1'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const exited = new Promise<string>((r) => p.once('exit', (code, signal) => r(signal ?? `code ${code}`)));
   let out = '';
   let ready = 0;
   try {
@@ -55,13 +57,18 @@ async function upReady(args: string[], redisUrl: string, prefix: string): Promis
     });
     return ready;
   } finally {
-    const exited = new Promise((r) => p.once('exit', r));
     if (p.exitCode === null) p.kill('SIGINT');
-    await exited;
+    const how = await exited;
+    const left = spawnSync('pgrep', ['-g', String(p.pid)], { encoding: 'utf8' }).stdout.trim();
+    if (left) {
+      console.log(`warning: ${args.join(' ')} up exited (${how}) with processes of its own still running; killed now: ${left.split('\n').join(', ')}`);
+      process.kill(-p.pid!, 'SIGKILL');
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
+/** A table row: median, p90, and how many times faster than `base` (by medians). */
 const row = (name: string, xs: number[], base?: number[]) =>
   `| ${name} | ${median(xs).toFixed(0)} ms | ${pct(xs, 90).toFixed(0)} ms | ${base ? `${(median(base) / median(xs)).toFixed(1)}×` : ''} |`;
 
@@ -110,6 +117,8 @@ ${row('`tandem --version`, compiled', ms['compiled --version'], ms['tsx --versio
 ${row(`\`tandem up --workers 1\` to "up:", tsx (${opts.upRuns} runs)`, up.tsx)}
 ${row(`\`tandem up --workers 1\` to "up:", compiled (${opts.upRuns} runs)`, up.compiled, up.tsx)}
 
+Above node's own start (medians): \`--help\` ${(median(ms['compiled --help']) - median(ms['node -e 0 (node alone)'])).toFixed(0)} ms compiled, ${(median(ms['tsx --help']) - median(ms['node -e 0 (node alone)'])).toFixed(0)} ms through tsx.
+On a loaded machine node's own start grows the most, so compare within a run.
 "up:" comes once the view service answers, one master is primary and the other its acknowledged
 backup, so that line includes the masters' ping interval and view changes, not only start-up.
 `;

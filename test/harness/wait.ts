@@ -12,6 +12,22 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/** A free port whose successor is free too (tandem up puts the second master on the next port). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    const srv = createServer();
+    const ok = await new Promise<boolean>((r) => {
+      srv.once('error', () => r(false));
+      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => r(true)));
+    });
+    if (ok && !handedOut.has(p + 1)) {
+      handedOut.add(p + 1);
+      return p;
+    }
+  }
+}
+
 function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

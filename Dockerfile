@@ -19,8 +19,9 @@ COPY tsconfig.json ./
 COPY shared shared
 COPY jobs jobs
 COPY apps apps
+COPY client client
 COPY bin bin
-COPY scripts/build.mjs scripts/healthcheck.mjs scripts/
+COPY scripts/build.mjs scripts/build-client.mjs scripts/healthcheck.mjs scripts/
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim

@@ -26,6 +26,8 @@ export const PACKAGES = [
   { dir: 'apps/worker', entries: { worker: 'src/main.ts' } },
   { dir: 'apps/view-service', entries: { 'view-service': 'src/main.ts' } },
   { dir: 'apps/console', entries: { console: 'src/main.ts' }, assets: { 'src/public': 'public' } },
+  // The client library: compiled into the CLI like the others, and as a package of its own into client/dist (build-client.mjs).
+  { dir: 'client' },
 ];
 
 /**
@@ -134,6 +136,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     if (args.includes('--if-stale') && isFresh()) process.exit(0);
     await build();
+    // The client package (client/dist, with its type declarations): only here, not in bin/tandem.js's rebuilds.
+    try {
+      await (await import('./build-client.mjs')).buildClient();
+    } catch (err) {
+      if (!ifPossible) throw err;
+      process.stderr.write(`build: client/dist skipped (${err.code === 'MODULE_NOT_FOUND' ? 'typescript is not installed' : err.message}); \`npm run build\` makes it\n`);
+    }
   } catch (err) {
     // `npm ci` runs this as `prepare`; without esbuild (or before the sources are there) the install
     // still succeeds, and bin/tandem.js runs the sources through tsx until a build exists.

@@ -33,6 +33,11 @@ async function loadPartitions(redis: Redis, k: Keys, ref: OutputRef) {
 
 /** Merges the sorted partitions; calls emit for each line in key order. */
 export function mergeSorted(parts: { keys: string[]; values: string[] }[], emit: (line: string) => void): void {
+  for (const line of mergedLines(parts)) emit(line);
+}
+
+/** The sorted partitions' lines in key order (ties: the lower partition first), one at a time. */
+export function* mergedLines(parts: { keys: string[]; values: string[] }[]): Generator<string> {
   // A binary heap of partition cursors ordered by their current key.
   const heap: { p: number; i: number }[] = [];
   const key = (c: { p: number; i: number }) => parts[c.p].keys[c.i];
@@ -72,9 +77,17 @@ export function mergeSorted(parts: { keys: string[]; values: string[] }[], emit:
   parts.forEach((part, p) => part.keys.length > 0 && push({ p, i: 0 }));
   while (heap.length > 0) {
     const c = pop();
-    emit(parts[c.p].values[c.i]);
+    yield parts[c.p].values[c.i];
     if (c.i + 1 < parts[c.p].keys.length) push({ p: c.p, i: c.i + 1 });
   }
+}
+
+/**
+ * A finished job's output lines in key order, without their '\n' (the partitions are read first, as
+ * for writeOutput; the lines are then merged as they are taken).
+ */
+export async function* outputLines(redis: Redis, k: Keys, ref: OutputRef): AsyncGenerator<string> {
+  yield* mergedLines(await loadPartitions(redis, k, ref));
 }
 
 /** Writes the whole output to a stream, with backpressure; returns lines and bytes written. */
@@ -133,15 +146,11 @@ export async function writeOutputFile(redis: Redis, k: Keys, ref: OutputRef, pat
 
 /** The first n output lines, for previews. */
 export async function headOutput(redis: Redis, k: Keys, ref: OutputRef, n: number): Promise<string[]> {
-  const parts = await loadPartitions(redis, k, ref);
   const res: string[] = [];
-  try {
-    mergeSorted(parts, (line) => {
-      res.push(line);
-      if (res.length >= n) throw res;
-    });
-  } catch (e) {
-    if (e !== res) throw e;
+  if (n <= 0) return res;
+  for (const line of mergedLines(await loadPartitions(redis, k, ref))) {
+    res.push(line);
+    if (res.length >= n) break;
   }
   return res;
 }

@@ -1,12 +1,13 @@
 /**
- * Following a job until it finishes (`job run`, `pagerank`): the client's long polls
- * (MasterClient.waitUntilFinished) and, on every change, a display fitted to the job: map and
+ * Following a job until it finishes (`job run`, `pagerank`): the client's watch (@tandem/client's
+ * `jobs.watch`, long polls through failovers) and, on every change, a display fitted to the job: map and
  * reduce bars, or for an iterative job a bar across iterations with the current L1 change. On a
  * terminal it draws bars; otherwise it prints a line whenever that line changes, so logs of scripted
  * runs show progress too.
  */
 import cliProgress from 'cli-progress';
-import type { JobStatus, MasterClient } from '@tandem/shared';
+import type { JobStatus } from '@tandem/shared';
+import type { Tandem } from '../../../client/src/index.ts';
 import { fmtDelta, progressOf, type RoundWords } from './rounds.ts';
 
 interface Display {
@@ -67,7 +68,7 @@ export interface FollowOptions {
 }
 
 /** Follows a job until it is done, failed or cancelled; returns its last status. */
-export async function followJob(client: MasterClient, jobId: string, o: FollowOptions = {}): Promise<JobStatus> {
+export async function followJob(tandem: Tandem, jobId: string, o: FollowOptions = {}): Promise<JobStatus> {
   let display: Display | null = null;
   // Ctrl-C exits from a signal handler; give the terminal its cursor back.
   const restore = () => display?.stop();
@@ -80,7 +81,7 @@ export async function followJob(client: MasterClient, jobId: string, o: FollowOp
   if (o.resumeWith) process.once('SIGINT', interrupt);
   let alerts = new Set<string>();
   try {
-    return await client.waitUntilFinished(jobId, (s) => {
+    return await tandem.jobs.wait(jobId, ({ status: s }) => {
       display ??= s.plan ? roundDisplay(s, o.words) : taskDisplay(s);
       display.show(s);
       // An alert is said once, when it appears, however many changes it lasts through.

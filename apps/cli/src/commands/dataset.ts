@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import {
-  clientRedis, getDataset, headDataset, keys, listDatasets, removeDataset, requireDataset, validateDatasetName, type DatasetFormat,
-} from '@tandem/shared';
+import { validateDatasetName, type DatasetFormat } from '@tandem/shared';
+import { tandemFor } from '../client.ts';
 import { configFrom, flagToEnv, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
 import { describeDataset, uploadFile } from '../upload.ts';
@@ -35,10 +34,9 @@ export function datasetCommand(): Command {
     .description('list datasets')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, self: Command) => {
-      const cfg = configFrom(self);
-      const redis = await clientRedis(cfg);
+      const tandem = tandemFor(configFrom(self));
       try {
-        const all = await listDatasets(redis, keys(cfg.TANDEM_PREFIX));
+        const all = await tandem.datasets.list();
         if (opts.json) return console.log(JSON.stringify(all, null, 2));
         if (all.length === 0) return console.log('no datasets; upload one with: tandem dataset put NAME FILE');
         console.log(table([
@@ -46,7 +44,7 @@ export function datasetCommand(): Command {
           ...all.map((d) => [d.name, d.format, bytes(d.bytes), String(d.records), String(d.splits), d.created]),
         ]));
       } finally {
-        redis.disconnect();
+        await tandem.close();
       }
     });
 
@@ -57,17 +55,14 @@ export function datasetCommand(): Command {
     .option('--lines <n>', 'how many lines to show', (v) => Number(v), 5)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { lines: number; json?: boolean }, self: Command) => {
-      const cfg = configFrom(self);
-      const redis = await clientRedis(cfg);
+      const tandem = tandemFor(configFrom(self));
       try {
-        const k = keys(cfg.TANDEM_PREFIX);
-        const meta = await requireDataset(redis, k, name);
-        const head = await headDataset(redis, k, meta, opts.lines);
+        const { head, ...meta } = await tandem.datasets.show(name, { lines: opts.lines });
         if (opts.json) return console.log(JSON.stringify({ ...meta, head }, null, 2));
         console.log(`name:     ${meta.name}\nformat:   ${meta.format}\nsize:     ${bytes(meta.bytes)} (${meta.bytes} bytes)\nrecords:  ${meta.records}\nsplits:   ${meta.splits} of about ${bytes(meta.splitBytes)}\nversion:  ${meta.version}\nsha256:   ${meta.sha256}\ncreated:  ${meta.created}\nfirst ${head.length} lines:`);
         for (const line of head) console.log(`  ${line}`);
       } finally {
-        redis.disconnect();
+        await tandem.close();
       }
     });
 
@@ -76,15 +71,12 @@ export function datasetCommand(): Command {
     .description('remove a dataset (jobs that are reading it fail)')
     .argument('<name>')
     .action(async (name: string, _opts: object, self: Command) => {
-      const cfg = configFrom(self);
-      const redis = await clientRedis(cfg);
+      const tandem = tandemFor(configFrom(self));
       try {
-        const k = keys(cfg.TANDEM_PREFIX);
-        if (!(await getDataset(redis, k, name))) throw new Error(`dataset "${name}" does not exist`);
-        await removeDataset(redis, k, name);
+        await tandem.datasets.remove(name);
         console.log(`removed dataset ${name}`);
       } finally {
-        redis.disconnect();
+        await tandem.close();
       }
     });
   return cmd;

@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, clientRedis, masterClient, keys, outputLostText, shownPhase, writeOutput, writeOutputFile, type Config, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, outputLostText, shownPhase, type JobStatus } from '@tandem/shared';
+import type { Tandem } from '../../../../client/src/index.ts';
 import { loadRegistry } from '@tandem/jobs';
 import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
 import { followJob } from '../follow.ts';
+import { tandemFor } from '../client.ts';
+import { warnIfOtherCluster } from '../same-cluster.ts';
 import { typesHelp, typesText } from '../job-types.ts';
 import { roundsLine } from '../rounds.ts';
-import { warnIfOtherCluster } from '../same-cluster.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
   const eq = v.indexOf('=');
@@ -30,19 +32,17 @@ interface SpecOpts {
   param: Record<string, string>;
 }
 
-async function saveOutput(cfg: Config, status: JobStatus, out: string | undefined): Promise<void> {
-  const redis = await clientRedis(cfg);
+/** Writes a done job's output to `out` (atomically) or to standard output, then closes the client. */
+async function saveOutput(tandem: Tandem, job: string | JobStatus, out: string | undefined): Promise<void> {
   try {
-    const ref = { jobId: status.id, round: status.round, partitions: status.partitions };
-    const k = keys(cfg.TANDEM_PREFIX);
     if (out) {
-      const r = await writeOutputFile(redis, k, ref, out);
+      const r = await tandem.jobs.saveOutput(job, out);
       console.error(`wrote ${r.lines} lines (${bytes(r.bytes)}) to ${out}`);
     } else {
-      await writeOutput(redis, k, ref, process.stdout);
+      await tandem.jobs.writeOutput(job, process.stdout);
     }
   } finally {
-    redis.disconnect();
+    await tandem.close();
   }
 }
 
@@ -75,16 +75,16 @@ export function jobCommand(): Command {
     .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
       checkOutPath(opts.out);
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      await warnIfOtherCluster(cfg, client);
-      const jobId = await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
+      const tandem = tandemFor(cfg);
+      await warnIfOtherCluster(cfg, tandem.master);
+      const jobId = await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
       console.error(`submitted job ${jobId}`);
-      const s = await followJob(client, jobId, { resumeWith: `tandem job status ${jobId}` });
+      const s = await followJob(tandem, jobId, { resumeWith: `tandem job status ${jobId}` });
       if (s.phase !== 'done') {
         console.error(describe(s));
         throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
       }
-      await saveOutput(cfg, s, opts.out);
+      await saveOutput(tandem, s, opts.out);
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
     });
 
@@ -92,9 +92,9 @@ export function jobCommand(): Command {
     .description('submit a job and print its id without waiting')
     .action(async (type: string, opts: SpecOpts, self: Command) => {
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      await warnIfOtherCluster(cfg, client);
-      console.log(await client.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
+      const tandem = tandemFor(cfg);
+      await warnIfOtherCluster(cfg, tandem.master);
+      console.log(await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
     });
 
   cmd
@@ -104,7 +104,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (id: string, opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const s = await masterClient(cfg).status(id);
+      const s = await tandemFor(cfg).jobs.status(id);
       console.log(opts.json ? JSON.stringify(s, null, 2) : describe(s));
     });
 
@@ -114,7 +114,7 @@ export function jobCommand(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const jobs = await masterClient(cfg).list();
+      const jobs = await tandemFor(cfg).jobs.list();
       if (opts.json) return console.log(JSON.stringify(jobs, null, 2));
       if (jobs.length === 0) return console.log('no jobs; start one with: tandem job run TYPE --dataset NAME (see: tandem job types)');
       console.log(table([
@@ -132,12 +132,10 @@ export function jobCommand(): Command {
     .action(async (id: string, opts: { out?: string }, self: Command) => {
       checkOutPath(opts.out);
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      await warnIfOtherCluster(cfg, client);
-      const s = await client.status(id);
-      if (s.phase !== 'done') throw new Error(`job ${id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-      if (s.outputLost) throw new Error(`job ${id} is done but ${outputLostText(s)}`);
-      await saveOutput(cfg, s, opts.out);
+      const tandem = tandemFor(cfg);
+      await warnIfOtherCluster(cfg, tandem.master);
+      // A job that is not done, or whose output is lost, is refused (conflict) with the reason.
+      await saveOutput(tandem, id, opts.out);
     });
 
   cmd
@@ -146,7 +144,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await masterClient(cfg).cancel(id);
+      await tandemFor(cfg).jobs.cancel(id);
       console.log(`cancelled job ${id}`);
     });
 
@@ -156,7 +154,7 @@ export function jobCommand(): Command {
     .argument('<id>')
     .action(async (id: string, _opts: object, self: Command) => {
       const cfg = configFrom(self);
-      await masterClient(cfg).remove(id);
+      await tandemFor(cfg).jobs.remove(id);
       console.log(`removed job ${id}`);
     });
 

@@ -5,24 +5,20 @@
  * the job running; `--attach JOB` follows it again. The job type's name, input format, parameters
  * (one flag each), defaults and ranges all come from the job type itself.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { basename, extname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
-import {
-  clientRedis, getDataset, partitionRuleText, headOutput, keys, masterClient, roundProgress, validateDatasetName, writeOutput, writeOutputFile,
-  type Config, type JobStatus,
-} from '@tandem/shared';
+import { partitionRuleText, roundProgress, validateDatasetName, type JobStatus } from '@tandem/shared';
+import { datasetNameFor, fileSize, type Tandem } from '../../../../client/src/index.ts';
+import { tandemFor } from '../client.ts';
 import { checkParams, describeType, pagerank } from '@tandem/jobs';
 import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
 import { bytes, duration, table } from '../format.ts';
-import { describeDataset, fileSize, uploadFile } from '../upload.ts';
+import { describeDataset, uploadBar, type Uploaded } from '../upload.ts';
+import { warnIfOtherCluster } from '../same-cluster.ts';
 import { followJob } from '../follow.ts';
 import { paramFlags } from '../job-types.ts';
 import { fmtDelta } from '../rounds.ts';
-import { warnIfOtherCluster } from '../same-cluster.ts';
 
 /** The flags, with one (a string) per parameter of the job type. */
 interface PageRankOpts extends Record<string, unknown> {
@@ -55,23 +51,11 @@ function paramsFrom(o: PageRankOpts): Record<string, string> {
   return given;
 }
 
-/** A dataset name from a file name: its letters, digits, '_', '.' and '-' (others become '-'). */
-export function datasetNameFor(file: string): string {
-  const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 120);
-  return /^[A-Za-z0-9]/.test(stem) ? stem : `g${stem}`;
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), h);
-  return h.digest('hex');
-}
-
 /**
  * The dataset to rank: a name as given, or a local file uploaded first (in the job type's format). A file already
- * stored under its name (same bytes) is not uploaded again; a different one replaces it.
+ * stored under its name (same bytes) is not uploaded again; a different one replaces it (the client's `datasets.ensure`).
  */
-async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
+async function datasetFor(tandem: Tandem, o: PageRankOpts): Promise<string> {
   const given = o.dataset!;
   const isFile = existsSync(given) && statSync(given).isFile();
   if (!isFile) {
@@ -80,23 +64,24 @@ async function datasetFor(cfg: Config, o: PageRankOpts): Promise<string> {
     validateDatasetName(given);
     return given;
   }
-  const name = o.name ?? datasetNameFor(given);
-  validateDatasetName(name);
-  const redis = await clientRedis(cfg);
-  let existing;
+  // The bar starts with the upload, if there is one (a file already stored is not read again).
+  const up: { bar: ReturnType<typeof uploadBar> | null } = { bar: null };
   try {
-    existing = await getDataset(redis, keys(cfg.TANDEM_PREFIX), name);
+    let firstRow: Uploaded['firstRow'];
+    const r = await tandem.datasets.ensure(given, {
+      name: o.name, format, onFirstRow: (row) => (firstRow = row),
+      onProgress: (p) => (up.bar ??= uploadBar(o.name ?? datasetNameFor(given), p.total ?? 0)).update(p),
+    });
+    up.bar?.stop();
+    if (!r.uploaded) say(`dataset ${r.meta.name} already holds ${given}; not uploading it again`);
+    else {
+      if (r.replaced) say(`dataset ${r.meta.name} held other data; replaced it with ${given} (jobs reading the old version finish on it)`);
+      say(describeDataset(firstRow ? { ...r.meta, firstRow } : r.meta));
+    }
+    return r.meta.name;
   } finally {
-    redis.disconnect();
+    up.bar?.stop();
   }
-  if (existing && existing.format === format && existing.sourceSha256 && existing.sourceSha256 === (await sha256Of(given))) {
-    say(`dataset ${name} already holds ${given}; not uploading it again`);
-    return name;
-  }
-  if (existing) say(`dataset ${name} holds other data; replacing it with ${given} (jobs reading the old version finish on it)`);
-  const meta = await uploadFile(cfg, name, given, { format, replace: existing !== null });
-  say(describeDataset(meta));
-  return name;
 }
 
 /** The first k ranks (after the header) as table rows. */
@@ -105,7 +90,7 @@ function topRows(lines: string[]): string[][] {
   return rows.map(([node, rank], i) => [String(i + 1), node, rank]);
 }
 
-async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void> {
+async function report(tandem: Tandem, s: JobStatus, o: PageRankOpts): Promise<void> {
   const plan = s.plan!;
   const iterations = roundProgress(s).done;
   const last = s.rounds[s.rounds.length - 1];
@@ -115,24 +100,21 @@ async function report(cfg: Config, s: JobStatus, o: PageRankOpts): Promise<void>
     `job ${s.id} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}: ${graph.nodes} nodes, ${graph.edges} edges, ` +
       `${iterations} iteration${iterations === 1 ? '' : 's'}, ${converged ? `converged (L1 change ${fmtDelta(last.stats.delta)} < ${plan.tol})` : `stopped at the iteration limit (L1 change ${fmtDelta(last.stats.delta)}, tol ${plan.tol})`}`,
   );
-  const redis = await clientRedis(cfg);
-  try {
-    const k = keys(cfg.TANDEM_PREFIX);
-    const ref = { jobId: s.id, round: s.round, partitions: s.partitions };
-    if (o.top > 0) {
-      const head = await headOutput(redis, k, ref, o.top + 1);
-      const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
-      // With the CSV on standard output, the table goes to standard error so the CSV stays clean.
-      if (o.out === '-') say(text);
-      else console.log(text);
+  if (o.top > 0) {
+    const head: string[] = [];
+    for await (const line of tandem.jobs.records(s)) {
+      head.push(line);
+      if (head.length > o.top) break;
     }
-    if (o.out === '-') await writeOutput(redis, k, ref, process.stdout);
-    else {
-      const r = await writeOutputFile(redis, k, ref, o.out);
-      say(`wrote ${r.lines - 1} ranks (${bytes(r.bytes)}) to ${o.out}`);
-    }
-  } finally {
-    redis.disconnect();
+    const text = table([['#', 'NODE', 'RANK'], ...topRows(head.slice(1))]);
+    // With the CSV on standard output, the table goes to standard error so the CSV stays clean.
+    if (o.out === '-') say(text);
+    else console.log(text);
+  }
+  if (o.out === '-') await tandem.jobs.writeOutput(s, process.stdout);
+  else {
+    const r = await tandem.jobs.saveOutput(s, o.out);
+    say(`wrote ${r.lines - 1} ranks (${bytes(r.bytes)}) to ${o.out}`);
   }
 }
 
@@ -147,10 +129,10 @@ export function pagerankCommand(): Command {
     .option('--top <k>', 'how many of the highest-ranked nodes to print', wholeNumber('--top'), 10)
     .option('--out <file>', 'write node,rank CSV here, rank descending, ties by node id (written atomically; - for standard output)', 'ranks.csv')
     .action(async (o: PageRankOpts, self: Command) => {
-      checkOutPath(o.out);
       const cfg = configFrom(self);
-      const client = masterClient(cfg);
-      await warnIfOtherCluster(cfg, client);
+      checkOutPath(o.out);
+      const tandem = tandemFor(cfg);
+      await warnIfOtherCluster(cfg, tandem.master);
       let jobId: string | undefined;
       // From the moment a job exists, Ctrl-C leaves it running and says how to follow it again.
       process.on('SIGINT', () => {
@@ -163,14 +145,15 @@ export function pagerankCommand(): Command {
       } else {
         if (!o.dataset) throw new Error('--dataset is required (a dataset name or a CSV file), or --attach JOB to follow a running job');
         const params = paramsFrom(o);
-        const dataset = await datasetFor(cfg, o);
-        jobId = await client.submit({ type: type.name, dataset, partitions: o.partitions, params });
+        const dataset = await datasetFor(tandem, o);
+        jobId = await tandem.jobs.submit({ type: type.name, dataset, partitions: o.partitions, params });
         say(`submitted job ${jobId} (${type.name} on ${dataset}); if interrupted it keeps running: npm run pagerank -- --attach ${jobId}`);
       }
-      const first = await client.status(jobId);
+      const first = await tandem.jobs.status(jobId);
       if (first.type !== type.name || !first.plan) throw new Error(`job ${jobId} is a ${first.type} job, not ${type.name}`);
-      const s = await followJob(client, jobId, { words: type.stages });
+      const s = await followJob(tandem, jobId, { words: type.stages });
       if (s.phase !== 'done') throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
-      await report(cfg, s, o);
+      await report(tandem, s, o);
+      await tandem.close();
     });
 }

@@ -62,7 +62,9 @@ export interface ConnectOptions {
   prefix?: string;
   /** Talk to this one master instead of asking the view service for the primary (TANDEM_MASTER_URL). */
   masterUrl?: string;
-  /** A CA certificate (PEM text) to trust for a `rediss://` Redis; by default the file TANDEM_REDIS_CA names. (HTTPS to the cluster trusts the file TANDEM_TLS_CA names.) */
+  /** A PEM file of the CA that signed a `rediss://` Redis's certificate (TANDEM_REDIS_CA), trusted besides Node's roots. */
+  redisCa?: string;
+  /** A CA certificate (PEM text) to trust for a `rediss://` Redis, instead of a file. (HTTPS to the cluster trusts the file TANDEM_TLS_CA names.) */
   tlsCa?: string | Buffer;
   /** Where `tandem up` keeps its secret file (TANDEM_DATA_DIR; default `.tandem`). */
   dataDir?: string;
@@ -205,7 +207,7 @@ function settingsFrom(o: ConnectOptions) {
   const env = o.env ?? process.env;
   const given: Record<string, unknown> = {
     REDIS_URL: o.redisUrl ?? env.REDIS_URL,
-    TANDEM_REDIS_CA: env.TANDEM_REDIS_CA,
+    TANDEM_REDIS_CA: o.redisCa ?? env.TANDEM_REDIS_CA,
     TANDEM_PREFIX: o.prefix ?? env.TANDEM_PREFIX,
     TANDEM_VIEW_URL: o.viewUrl ?? env.TANDEM_VIEW_URL,
     TANDEM_MASTER_URL: o.masterUrl ?? env.TANDEM_MASTER_URL,

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import {
-  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type SubmitSpec,
+  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobTypesView, type JobStatus, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -230,6 +230,11 @@ export class MasterClient {
 
   async remove(jobId: string, ids?: RequestIds): Promise<void> {
     await this.change(`/jobs/${encodeURIComponent(jobId)}/remove`, {}, ids);
+  }
+
+  /** The job types the primary master runs, what every live master and worker reports, and their mismatches. */
+  async jobTypes(): Promise<JobTypesView> {
+    return this.call<JobTypesView>('/job-types');
   }
 
   /** Deletes (or, with dryRun, lists) job data in Redis that no job owns; a retry after a lost reply finds less to free. */

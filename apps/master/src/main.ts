@@ -2,7 +2,7 @@
 import { Queue } from 'bullmq';
 import { QUEUES, ServiceConnections, createLogger, listenOrExit, keys, loadConfig, requireSecretToBind, startService, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { loadRegistry } from '@tandem/jobs';
+import { jobTypesAlerts, loadRegistry, readJobTypesReports, startJobTypesReport, REPORT_EVERY_MS } from '@tandem/jobs';
 import { createApi } from './api.ts';
 import { acceptReplicaStreams } from './replica-channel.ts';
 import { Master } from './master.ts';
@@ -25,12 +25,23 @@ const queues = Object.fromEntries(
 
 const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `http://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
+// The job types every live process reports (jobs/src/report.ts), read again as often as they are written.
+const stopReport = startJobTypesReport(redis, k, 'master', me, registry);
+let typeAlerts: string[] = [];
+const jobTypes = async () => {
+  const processes = await readJobTypesReports(redis, k);
+  typeAlerts = jobTypesAlerts(processes);
+  const hashes = registry.hashes();
+  return { ok: true as const, master: me, types: registry.describe().map((t) => (hashes[t.name] ? { ...t, hash: hashes[t.name] } : t)), processes, alerts: typeAlerts };
+};
+const typesTimer = setInterval(() => void jobTypes().catch(() => undefined), REPORT_EVERY_MS);
+typesTimer.unref();
 const alerts = () => {
   const since = connections.downSince();
-  return since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`];
+  return [...(since === null ? [] : [`the master cannot reach Redis at ${cfg.REDIS_URL} (for ${Math.round((Date.now() - since) / 1000)} s); jobs wait until it is back`]), ...typeAlerts];
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT' };
-const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET), where, log, () => {
+const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, jobTypes), where, log, () => {
   log.info({ url: `http://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });
@@ -43,6 +54,8 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, 'master stopping');
   server.close();
+  clearInterval(typesTimer);
+  stopReport();
   await master.stop();
   await Promise.all(Object.values(queues).map((q) => q.close()));
   connections.close();

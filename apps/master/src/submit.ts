@@ -42,7 +42,7 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   let params: Record<string, unknown>;
   let type;
   try {
-    type = d.registry.require(req.type);
+    type = await d.registry.lookup(req.type);
     params = d.registry.parseParams(type, req.params);
   } catch (err) {
     if (err instanceof JobTypeError) throw new RequestError(err.message);

@@ -32,7 +32,7 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
   // A speculative or re-delivered attempt of a task that already committed has nothing to do.
   if (await isCommitted(deps.redis, deps.keys, addr)) return { skipped: true };
-  const type = deps.registry.require(p.type);
+  const type = await deps.registry.lookup(p.type);
   const params = deps.registry.parseParams(type, p.params);
   const startedAt = Date.now();
   const task = `${p.kind} ${p.index}`;

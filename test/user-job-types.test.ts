@@ -162,6 +162,20 @@ describe('the jobs folder loader names the file and the problem', () => {
     await refused({ 'a.mjs': type('wordcount') }, /^jobs folder: a\.mjs defines job type "wordcount", which is a built-in type's name; rename it$/);
   });
 
+  test('the compiled CLI (what tandem up runs) loads such a folder with plain node, a .ts file in it through tsx', () => {
+    const user = userJobsFolder('compiled');
+    try {
+      writeFileSync(join(user, 'tstype.ts'), "import { defineJobType } from '@tandem/client';\nconst n: number = 2;\n" +
+        "export default defineJobType({ name: 'tstype', description: 'a TypeScript job type', formats: ['text'], params: {}, map() {}, reduce: () => n, format: () => '' });\n");
+      const r = spawnSync(process.execPath, [join(repoRoot, 'bin/tandem.js'), 'job', 'types', '--local', '--jobs-dir', user], { cwd: user, encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: user } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^linelength: how many lines have each length/m);
+      assert.match(r.stdout, /^tstype: a TypeScript job type$/m);
+    } finally {
+      rmSync(user, { recursive: true, force: true });
+    }
+  });
+
   test('a .ts job type without "type": "module" is refused with the fix, not the require(esm) cycle', async () => {
     const outside = mkdtempSync(join(tmpdir(), 'tandem-ts-jobs-'));
     try {

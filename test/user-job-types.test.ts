@@ -37,7 +37,7 @@ function lineLengths(text: string, bucket: number, trim = false): string {
   return [...counts].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${n}\t${c}\n`).join('');
 }
 
-const wordLengthJs = `import { defineJobType, lines } from '@tandem/client';
+const longestWordJs = `import { defineJobType, lines } from '@tandem/client';
 export default defineJobType({
   name: 'longestword', description: 'the longest word of each line; output line<TAB>word', formats: ['text'], params: {},
   map(input, ctx) {
@@ -102,13 +102,20 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
     assert.match(r.stdout, /^every master and worker runs the same job types$/m);
   });
 
-  test('a type added to the folder while the cluster runs is usable without a restart', async () => {
-    writeFileSync(join(jobs, 'longestword.js'), wordLengthJs);
+  test('a type added to the folder while the cluster runs is usable without a restart, and a changed one runs its new version', async () => {
+    writeFileSync(join(jobs, 'longestword.js'), longestWordJs);
     const r = await c.cli(['job', 'run', 'longestword', '--dataset', 'lines']);
     assert.equal(r.code, 0, r.stderr);
     const want = text.split('\n').slice(0, -1).map((line, i) => `${i + 1}\t${line.split(/\s+/).reduce((a, b) => (b.length > a.length ? b : a), '')}\n`).join('');
     assert.equal(r.stdout, want);
     await waitFor(async () => (await types()).processes.every((p) => p.types.longestword === hashOf(join(jobs, 'longestword.js'))), { what: 'every process to report longestword' });
+    // A changed file: once every process reports its new hash, jobs run the new version.
+    writeFileSync(join(jobs, 'longestword.js'), longestWordJs.replace('format: (key, word) => `', 'format: (key, word) => `line '));
+    const changed = hashOf(join(jobs, 'longestword.js'));
+    await waitFor(async () => (await types()).processes.every((p) => p.types.longestword === changed), { what: 'every process to report the changed longestword' });
+    const again = await c.cli(['job', 'run', 'longestword', '--dataset', 'lines']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, want.replace(/^/gm, 'line ').replace(/line $/, ''));
   });
 
   test('a worker with another version of a file, and without a type, is an alert naming the type and the worker', async () => {

@@ -20,6 +20,7 @@ import { buildGraph, powerIteration } from '@tandem/jobs';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { kill, startCluster, type Cluster } from './harness/cluster.ts';
 import { referenceWordCount } from './harness/reference.ts';
+import { freePort } from './harness/wait.ts';
 
 type Client = typeof import('../client/src/index.ts');
 
@@ -214,7 +215,7 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     assert.equal(res.converged, false);
   });
 
-  test('typed errors: not_found for an unknown job, invalid for bad parameters, unauthorized with a wrong secret, conflict for output of a cancelled job', async () => {
+  test('typed errors: not_found for an unknown job, invalid for bad parameters, unauthorized with a wrong secret, unavailable with nothing listening, conflict for output of a cancelled job; an aborted watch', async () => {
     const code = async (p: Promise<unknown>) => {
       const e = await p.then(() => null, (x: unknown) => x);
       assert.ok(e instanceof api.TandemError, `a TandemError, got ${String(e)}`);
@@ -229,9 +230,26 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     } finally {
       await stranger.close();
     }
+    const port = await freePort();
+    const nowhere = api.connect({ viewUrl: `http://127.0.0.1:${port}`, redisUrl: `redis://127.0.0.1:${port}`, env: {} });
+    try {
+      assert.equal(await code(nowhere.jobs.list()), 'unavailable');
+      assert.equal(await code(nowhere.datasets.list()), 'unavailable');
+    } finally {
+      await nowhere.close();
+    }
     assert.throws(() => api.connect({ prefix: 'no spaces', env: {} }), (e: unknown) => e instanceof api.TandemError && e.code === 'invalid' && /prefix \(TANDEM_PREFIX\)/.test(e.message));
 
     const id = await tandem.jobs.submit({ type: 'pagerank', dataset: 'small', params: { iterations: 10000, tol: 0 } });
+    // Aborting a watch ends the loop and leaves the job running.
+    const stop = new AbortController();
+    let updates = 0;
+    for await (const u of tandem.jobs.watch(id, { signal: stop.signal })) {
+      updates++;
+      if (u.status.round >= 1) stop.abort();
+    }
+    assert.ok(updates >= 1);
+    assert.ok(!['done', 'failed', 'cancelled'].includes((await tandem.jobs.status(id)).phase), 'the job runs on');
     let cancelled = false;
     let last = '';
     for await (const u of tandem.jobs.watch(id)) {

@@ -275,12 +275,12 @@ export class Datasets {
     const isPath = typeof source === 'string';
     const total = isPath ? fileSize(source) : null;
     const format = opts.format ?? (isPath && source.toLowerCase().endsWith('.csv') ? 'edges' : 'text');
+    const redis = await this.t.redis();
     const input: AsyncIterable<Buffer | Uint8Array> = isPath
       ? createReadStream(source, { highWaterMark: 1 << 20 })
       : (async function* () {
           for await (const c of source) yield typeof c === 'string' ? Buffer.from(c) : c;
         })();
-    const redis = await this.t.redis();
     try {
       return await putDataset(redis, this.t.keys, input, {
         name, format, replace: opts.replace, splitBytes: opts.splitBytes ?? this.t.settings.splitBytes,
@@ -369,7 +369,7 @@ export class Jobs {
       seen = s.rounds.length;
       yield { status: s, rounds, progress: s.plan ? roundProgress(s) : null };
       if (isFinishedPhase(s.phase) || opts.signal?.aborted || this.t.closed) return;
-      s = await this.t.master.status(jobId, { after: s.version, waitMs: this.t.closed ? 0 : 5000 });
+      s = await this.t.master.status(jobId, { after: s.version, waitMs: 5000 });
       if (opts.signal?.aborted) return;
     }
   }

@@ -118,7 +118,7 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
     assert.equal(again.stdout, want.replace(/^/gm, 'line ').replace(/line $/, ''));
   });
 
-  test('a worker with another version of a file, and without a type, is an alert naming the type and the worker', async () => {
+  test('a worker with another version of a file, and without a type, is an alert naming the type and the worker, and runs no task of it', async () => {
     const other = userJobsFolder('other-jobs');
     try {
       writeFileSync(join(other, 'linelength.js'), readFileSync(join(other, 'linelength.js'), 'utf8') + '// another version\n');
@@ -137,6 +137,11 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
       assert.ok(health.alerts.includes(differs!), health.alerts.join('\n'));
       const printed = await c.cli(['job', 'types'], { env: { TANDEM_JOBS_DIR: '' } });
       assert.ok(printed.stdout.includes(`ALERT: ${differs}`), printed.stdout);
+      // With only that worker left, a job of the type fails saying why, rather than run another version.
+      await Promise.all(c.workers.filter((x) => x !== w).map((x) => kill(x)));
+      const refused = await c.cli(['job', 'run', 'linelength', '--dataset', 'lines']);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.match(refused.stderr, new RegExp(`this worker runs job type "linelength" at hash ${hashOf(join(other, 'linelength.js'))}, and job \\S+ was submitted with ${hashOf(join(jobs, 'linelength.js'))} \\(the file changed since`));
       await kill(w);
       await waitFor(async () => (await types()).alerts.length === 0, { what: 'the alerts to clear once that worker is gone' });
     } finally {

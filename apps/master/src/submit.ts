@@ -56,8 +56,9 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? await d.workersOnline() : 0);
   const bad = partitionsProblem(partitions);
   if (bad) throw new RequestError(bad);
+  const typeHash = d.registry.hashes()[type.name];
   return {
-    type: type.name, params, partitions,
+    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions,
     rounds: isIterative(type) ? type.rounds(params) : undefined,
     dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords: splitFirstRecords(meta), records: meta.records },
   };

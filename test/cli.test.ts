@@ -192,8 +192,13 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     }
     const types = await flat(['job', 'types']);
     for (const re of listed) assert.match(types, re, 'job types');
-    const json = JSON.parse((await c.cli(['job', 'types', '--json'])).stdout);
-    assert.deepEqual(json, (await loadRegistry(fixtureJobsDir)).describe(), 'job types --json is the registry\'s description');
+    const local = JSON.parse((await c.cli(['job', 'types', '--local', '--json'])).stdout);
+    const registry = await loadRegistry(fixtureJobsDir);
+    assert.deepEqual(local, registry.describe(), 'job types --local --json is the registry\'s description');
+    // Without --local the primary answers: its types (the same descriptions, with each jobs-folder file's hash).
+    const json = JSON.parse((await c.cli(['job', 'types', '--json'])).stdout) as { types: { hash?: string }[] };
+    assert.deepEqual(json.types.map(({ hash: _, ...t }) => t), registry.describe(), 'job types --json: the primary\'s description');
+    assert.deepEqual(Object.fromEntries(json.types.filter((t) => t.hash).map((t) => [(t as { name: string }).name, t.hash])), registry.hashes());
     const broken = await c.cli(['job', 'run', '--help'], { env: { TANDEM_JOBS_DIR: join(tmp, 'no-such-folder') } });
     assert.equal(broken.code, 0, 'help still works');
     assert.match(broken.stdout, /\(the job types cannot be listed: jobs folder .*no-such-folder does not exist \(TANDEM_JOBS_DIR\)\)/);

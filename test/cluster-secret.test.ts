@@ -61,6 +61,7 @@ describe('cluster secret', { timeout: 120_000 }, () => {
         [m, 'POST', `/jobs/${jobId}/cancel`, ids(2)],
         [m, 'POST', `/jobs/${jobId}/remove`, ids(3)],
         [m, 'POST', '/gc', { dryRun: false }],
+        [m, 'GET', '/job-types'],
         [m, 'GET', '/no-such-route'],
       ]),
     ];

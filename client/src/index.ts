@@ -46,6 +46,12 @@ export type { RoundProgress } from '../../shared/src/round-progress.ts';
 export type { DatasetMeta as DatasetInfo } from '../../shared/src/dataset-store/meta.ts';
 export type { DatasetFormat } from '../../shared/src/job-type.ts';
 export type { HeaderMode, HeaderNote } from '../../shared/src/dataset-store/edges.ts';
+// Writing a job type for a jobs folder (TANDEM_JOBS_DIR): README, "Your own job types".
+export {
+  defineJobType, paramSchema, type JobType, type IterativeJobType, type AnyJobType, type ParamsOf, type ParamSchema, type ParamSpec, type ParamType, type ParamProblem,
+  type MapContext, type ReduceContext, type RoundPlan, type RoundStats, type RoundContext, type IterativeMapContext, type IterativeReduceContext, type MapBlobs, type ReduceBlob, type PartitionRule,
+} from '../../shared/src/job-type.ts';
+export { lines } from '../../shared/src/lines.ts';
 
 /** Where the cluster is and how to prove you may use it. Each field defaults to its environment variable. */
 export interface ConnectOptions {

@@ -7,3 +7,4 @@ export { pagerank, pagerankParams, SETUP_ROUNDS, type PageRankParams } from './p
 export { WordCounter, countWordsNaive } from './wordcount-kernel.ts';
 export { buildGraph, powerIteration, ranksCsv, type Graph, type PageRankOptions, type PageRankResult } from './pagerank/reference.ts';
 export { csvField } from './pagerank/ranks-csv.ts';
+export * from './report.ts';

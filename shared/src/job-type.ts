@@ -271,3 +271,14 @@ export function isJobType(x: unknown): x is AnyJobType {
   if (typeof j.map !== 'function' || typeof j.reduce !== 'function' || typeof j.params !== 'object' || j.params === null) return false;
   return isIterative(j) ? typeof j.rounds === 'function' && typeof j.output === 'function' : typeof j.format === 'function';
 }
+
+/**
+ * Declares a job type and gives it its types: `ctx.params` is typed from the `params` schema, with
+ * no annotation. It returns its argument unchanged; the registry checks a job type by its shape, so
+ * one made with another copy of this function (a jobs folder's own `@tandem/client`) is accepted alike.
+ */
+export function defineJobType<const S extends ParamSchema>(t: IterativeJobType<ParamsOf<S>> & { params: S }): IterativeJobType<ParamsOf<S>>;
+export function defineJobType<const S extends ParamSchema, V = unknown, O = unknown>(t: JobType<ParamsOf<S>, V, O> & { params: S }): JobType<ParamsOf<S>, V, O>;
+export function defineJobType(t: AnyJobType): AnyJobType {
+  return t;
+}

@@ -39,6 +39,12 @@ export interface Keys {
    */
   consoleSession(idHash: string): string;
   consoleLoginAttempts(address: string): string;
+  /**
+   * The job types one process loaded (`role` master or worker, `name` its advertised URL or
+   * host:pid), with a TTL, and the glob for all of them: only jobs/src/report.ts calls these.
+   */
+  jobTypesReport(role: string, name: string): string;
+  jobTypesReportPattern(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -66,6 +72,8 @@ export function keys(prefix: string): Keys {
     epoch: () => `${prefix}:epoch`,
     consoleSession: (idHash) => `${prefix}:console:session:${idHash}`,
     consoleLoginAttempts: (address) => `${prefix}:console:login:${address}`,
+    jobTypesReport: (role, name) => `${prefix}:jobtypes:${role}:${name}`,
+    jobTypesReportPattern: () => `${prefix}:jobtypes:*`,
   };
 }
 

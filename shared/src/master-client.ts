@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { requestJson, type JsonReply } from './http-json.ts';
 import { TlsError } from './tls.ts';
 import {
-  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobStatus, type MasterHealth, type SubmitSpec,
+  REQUEST_WINDOW, TandemError, errorOf, isFinishedPhase, viewReplySchema, type ChangeReply, type GcReport, type JobList, type JobTypesView, type JobStatus, type MasterHealth, type SubmitSpec,
 } from './protocol.ts';
 import { sleep } from './sleep.ts';
 
@@ -239,6 +239,11 @@ export class MasterClient {
 
   async remove(jobId: string, ids?: RequestIds): Promise<void> {
     await this.change(`/jobs/${encodeURIComponent(jobId)}/remove`, {}, ids);
+  }
+
+  /** The job types the primary master runs, what every live master and worker reports, and their mismatches. */
+  async jobTypes(): Promise<JobTypesView> {
+    return this.call<JobTypesView>('/job-types');
   }
 
   /** Deletes (or, with dryRun, lists) job data in Redis that no job owns; a retry after a lost reply finds less to free. */

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { QUEUES } from './keys.ts';
+import type { JobTypeDescription } from './job-type.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -426,3 +427,27 @@ export type GcReport = z.infer<typeof gcReportSchema>;
 
 /** Orphans a gc report names one by one; the totals count them all. */
 export const GC_REPORT_JOBS = 100;
+
+/** What one process (master or worker) reports of the job types it loaded from its jobs folder. */
+export interface JobTypesReport {
+  role: 'master' | 'worker';
+  /** A master's advertised URL, a worker's host:pid. */
+  name: string;
+  /** The jobs folder's types it runs: name -> content hash of the module file (built-ins are not listed). */
+  types: Record<string, string>;
+  /** Why its last re-read of the jobs folder failed (it runs the types it had), or null. */
+  problem: string | null;
+  at: number;
+}
+
+/** GET /job-types: the job types the primary runs, what every live process reports, and the mismatches. */
+export interface JobTypesView {
+  ok: true;
+  /** The primary master's advertised name. */
+  master: string;
+  /** The primary's job types, each with the hash of its module (`hash` is absent for a built-in). */
+  types: (JobTypeDescription & { hash?: string })[];
+  processes: JobTypesReport[];
+  /** A type missing on, or different in, some process; a process whose jobs folder does not load. */
+  alerts: string[];
+}

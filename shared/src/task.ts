@@ -8,6 +8,8 @@ export const taskPayloadSchema = z.object({
   kind: z.enum(['map', 'reduce']),
   index: z.number().int().min(0),
   type: z.string(),
+  /** A jobs-folder type: the hash of the file the job was submitted with (a worker runs only that version). */
+  typeHash: z.string().optional(),
   params: z.record(z.string(), z.unknown()),
   dataset: z.object({ name: z.string(), version: z.string() }),
   /** For map tasks: 1-based record number of the split's first line. */

@@ -15,6 +15,7 @@ await startService('console', async () => {
   requireSecretToBind({ host: cfg.TANDEM_CONSOLE_HOST, hostVar: 'TANDEM_CONSOLE_HOST' });
   tls = loadTls(cfg);
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
+  registry.watch(2000); // a type added to the jobs folder gets its form without a restart
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import {
   DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, gcRequestSchema, isFinishedPhase, jobQuerySchema, parseRequest,
-  isAuthorized, requireClusterSecret, submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth, type MasterLiveness,
+  isAuthorized, requireClusterSecret, submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth, type MasterLiveness, type JobTypesView,
 } from '@tandem/shared';
 import type { Master } from './master.ts';
 import type { Reply } from './state.ts';
@@ -23,7 +23,10 @@ const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 /** Problems the master can see that hold every running job up. */
 export type AlertSource = () => string[];
 
-export function createApi(master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string, cluster?: () => Pick<MasterHealth, 'prefix' | 'redis'>): express.Express {
+export function createApi(
+  master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string,
+  cluster?: () => Pick<MasterHealth, 'prefix' | 'redis'>, jobTypes?: () => Promise<JobTypesView>,
+): express.Express {
   const app = express();
   // A past loss of Redis data does not hold a running job up: /health shows it, a job's alerts do not.
   const healthAlerts = () => [...processAlerts(), ...master.alerts()];
@@ -84,6 +87,11 @@ export function createApi(master: Master, log: Logger, processAlerts: AlertSourc
   });
   app.post('/jobs/:id/remove', async (req, res) => {
     answer(res, await master.remove(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
+  });
+  // The job types the primary runs and what every live master and worker reports (jobs/src/report.ts).
+  app.get('/job-types', async (_req, res) => {
+    if (!jobTypes) throw new TandemError('not_found', 'this master does not report job types');
+    res.json(await jobTypes());
   });
   app.post('/gc', async (req, res) => {
     const { dryRun } = parseRequest(gcRequestSchema, req.body ?? {});

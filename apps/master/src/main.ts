@@ -2,7 +2,7 @@
 import { Queue } from 'bullmq';
 import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, redactUrl, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { loadRegistry } from '@tandem/jobs';
+import { jobTypesAlerts, loadRegistry, readJobTypesReports, startJobTypesReport, REPORT_EVERY_MS } from '@tandem/jobs';
 import { createApi } from './api.ts';
 import { acceptReplicaStreams } from './replica-channel.ts';
 import { Master } from './master.ts';
@@ -30,13 +30,24 @@ for (const [name, q] of Object.entries(queues)) q.on('error', errorsOncePerOutag
 const scheme = urlScheme(cfg);
 const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
 const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
+// The job types every live process reports (jobs/src/report.ts), read again as often as they are written.
+const stopReport = startJobTypesReport(redis, k, 'master', me, registry);
+let typeAlerts: string[] = [];
+const jobTypes = async () => {
+  const processes = await readJobTypesReports(redis, k);
+  typeAlerts = jobTypesAlerts(processes);
+  const hashes = registry.hashes();
+  return { ok: true as const, master: me, types: registry.describe().map((t) => (hashes[t.name] ? { ...t, hash: hashes[t.name] } : t)), processes, alerts: typeAlerts };
+};
+const typesTimer = setInterval(() => void jobTypes().catch(() => undefined), REPORT_EVERY_MS);
+typesTimer.unref();
 const alerts = () => {
   const since = connections.downSince();
-  if (since === null) return [];
+  if (since === null) return typeAlerts;
   const why = connections.downBecause();
   // An outage reads as before; a refused password or an untrusted certificate says which.
   const problem = why && !why.startsWith('cannot reach') ? `: ${why}` : '';
-  return [`the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back`];
+  return [`the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back`, ...typeAlerts];
 };
 // Which cluster this master serves, for /health: clients warn when theirs differs. The run_id is
 // read again now and then, as a Redis restarted in place gets a new one.
@@ -50,7 +61,7 @@ const cluster = () => {
   return { prefix: cfg.TANDEM_PREFIX, redis: { address: redisAddress(cfg.REDIS_URL), runId } };
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT', tls };
-const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, cluster), where, log, () => {
+const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, cluster, jobTypes), where, log, () => {
   log.info({ url: `${scheme}://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });
@@ -63,6 +74,8 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, 'master stopping');
   server.close();
+  clearInterval(typesTimer);
+  stopReport();
   await master.stop();
   await Promise.all(Object.values(queues).map((q) => q.close()));
   connections.close();

@@ -31,6 +31,8 @@ export type Counters = PhaseCounters;
 
 export interface JobSpec {
   type: string;
+  /** A jobs-folder type: the content hash of its file when the job was submitted; workers run that version only. */
+  typeHash?: string;
   params: Record<string, unknown>;
   partitions: number;
   /**

@@ -42,7 +42,7 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   let params: Record<string, unknown>;
   let type;
   try {
-    type = d.registry.require(req.type);
+    type = await d.registry.lookup(req.type);
     params = d.registry.parseParams(type, req.params);
   } catch (err) {
     if (err instanceof JobTypeError) throw new RequestError(err.message);
@@ -56,8 +56,9 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? await d.workersOnline() : 0);
   const bad = partitionsProblem(partitions);
   if (bad) throw new RequestError(bad);
+  const typeHash = d.registry.hashes()[type.name];
   return {
-    type: type.name, params, partitions,
+    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions,
     rounds: isIterative(type) ? type.rounds(params) : undefined,
     dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords: splitFirstRecords(meta), records: meta.records },
   };

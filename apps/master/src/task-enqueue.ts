@@ -18,7 +18,7 @@ export function taskPayload(job: JobRecord, kind: QueueName, index: number, cloc
   const split = kind === 'map' && job.round === 0;
   const first = job.spec.dataset.firstRecords;
   return {
-    jobId: job.id, round: job.round, kind, index, type: job.spec.type, params: job.spec.params,
+    jobId: job.id, round: job.round, kind, index, type: job.spec.type, ...(job.spec.typeHash ? { typeHash: job.spec.typeHash } : {}), params: job.spec.params,
     dataset: { name: job.spec.dataset.name, version: job.spec.dataset.version },
     firstRecord: split ? first[index] : undefined,
     records: split ? (first[index + 1] ?? job.spec.dataset.records + 1) - first[index] : undefined,

@@ -7,7 +7,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { loadRegistry } from '@tandem/jobs';
+import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
 
 /** Memory for values this worker wrote and may read back (see TaskDeps.written): a few rounds' worth. */
@@ -76,6 +76,8 @@ const workers = QUEUES.map((queue) => {
   w.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue }, 'worker error')));
   return w;
 });
+// What this worker runs, for the primary's GET /job-types; re-reading the jobs folder as it goes.
+const stopReport = startJobTypesReport(redis, k, 'worker', name, registry);
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
 
 let stopping = false;
@@ -83,6 +85,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'worker stopping; finishing the current task');
+  stopReport();
   await Promise.all(workers.map((w) => w.close()));
   for (const c of connections) c.disconnect();
   bulk?.close();

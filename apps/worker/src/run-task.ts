@@ -32,7 +32,16 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
   // A speculative or re-delivered attempt of a task that already committed has nothing to do.
   if (await isCommitted(deps.redis, deps.keys, addr)) return { skipped: true };
-  const type = deps.registry.require(p.type);
+  let type = await deps.registry.lookup(p.type);
+  if (p.typeHash && deps.registry.hashes()[p.type] !== p.typeHash) {
+    // The file may have changed since this worker last read its folder; if not, this worker has another version.
+    await deps.registry.refresh();
+    const have = deps.registry.hashes()[p.type];
+    if (have !== p.typeHash) {
+      throw new Error(`this worker runs job type "${p.type}" at hash ${have ?? '(none: not in its jobs folder)'}, and job ${p.jobId} was submitted with ${p.typeHash} (the file changed since, or this worker's jobs folder differs: tandem job types shows which)`);
+    }
+    type = deps.registry.require(p.type);
+  }
   const params = deps.registry.parseParams(type, p.params);
   const startedAt = Date.now();
   const task = `${p.kind} ${p.index}`;

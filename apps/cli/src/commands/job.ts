@@ -7,7 +7,7 @@ import { bytes, duration, table } from '../format.ts';
 import { followJob } from '../follow.ts';
 import { tandemFor } from '../client.ts';
 import { warnIfOtherCluster } from '../same-cluster.ts';
-import { typesHelp, typesText } from '../job-types.ts';
+import { clusterTypesText, typesHelp, typesText } from '../job-types.ts';
 import { roundsLine } from '../rounds.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
@@ -160,12 +160,22 @@ export function jobCommand(): Command {
 
   cmd
     .command('types')
-    .description('list the job types (built-in and from --jobs-dir) with their parameters')
-    .option('--json', 'machine-readable output (what the console serves at /api/job-types)')
-    .action(async (opts: { json?: boolean }, self: Command) => {
+    .description("the job types the cluster runs (asked of the primary master), with their parameters, what each master and worker loaded, and any mismatch between them")
+    .option('--json', 'machine-readable output: the primary\'s GET /job-types answer ({master, types, processes, alerts})')
+    .option('--local', 'list the types this CLI loads itself (built-in and --jobs-dir) instead of asking the cluster (--json: the console\'s /api/job-types)')
+    .action(async (opts: { json?: boolean; local?: boolean }, self: Command) => {
       const cfg = configFrom(self);
-      const types = (await loadRegistry(cfg.TANDEM_JOBS_DIR)).describe();
-      console.log(opts.json ? JSON.stringify(types, null, 2) : typesText(types));
+      if (opts.local) {
+        const types = (await loadRegistry(cfg.TANDEM_JOBS_DIR)).describe();
+        return console.log(opts.json ? JSON.stringify(types, null, 2) : typesText(types));
+      }
+      const tandem = tandemFor(cfg);
+      try {
+        const view = await tandem.master.jobTypes();
+        console.log(opts.json ? JSON.stringify(view, null, 2) : clusterTypesText(view));
+      } finally {
+        await tandem.close();
+      }
     });
   return cmd;
 }

@@ -9,10 +9,18 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { authHeader } from '@tandem/shared';
 import { run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+const listening = (port: number) => new Promise<boolean>((resolve) => {
+  const sock = connect(port, '127.0.0.1');
+  sock.once('connect', () => { sock.destroy(); resolve(true); });
+  sock.once('error', () => resolve(false));
+});
 
 const alive = (pid: number) => {
   try {
@@ -124,6 +132,21 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
       assert.equal(await stopped, 0);
     } finally {
       again.kill('SIGKILL');
+    }
+
+    // Ctrl-C while it is still starting stops what had started: nothing is left listening.
+    const early = startUp(env, 1);
+    try {
+      await waitFor(() => /tandem: (started redis-server|using the Redis)/.test(early.out()), { what: 'the third tandem up to start Redis', timeoutMs: 60_000 });
+      const stopped = new Promise<number | null>((r) => early.proc.once('exit', (code) => r(code)));
+      early.proc.kill('SIGINT');
+      assert.equal(await stopped, 1);
+      assert.match(early.out(), /tandem: SIGINT while starting; stopped what had started/);
+      for (const port of [redisPort, viewPort, masterPort, masterPort + 1]) {
+        await waitFor(async () => !(await listening(port)), { what: `nothing to listen on ${port} after the interrupted start`, timeoutMs: 15_000 });
+      }
+    } finally {
+      early.proc.kill('SIGKILL');
     }
   } finally {
     up.kill('SIGKILL');

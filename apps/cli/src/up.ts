@@ -207,6 +207,12 @@ async function checkPorts(cfg: Config): Promise<void> {
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   await checkPorts(given);
+  let failed: string | undefined;
+  // Ctrl-C (or SIGTERM) while starting: stop what has started and say so, instead of dying and
+  // leaving the children and redis-server running (the handlers at the end take over once up).
+  const whileStarting = (signal: NodeJS.Signals) => (failed ??= `${signal} while starting; stopped what had started`);
+  process.on('SIGINT', whileStarting);
+  process.on('SIGTERM', whileStarting);
   let cfg = withClusterSecret(given, say);
   let fatal: ((why: string) => void) | undefined;
   if (cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT || cfg.TANDEM_VIEW_PORT === cfg.TANDEM_MASTER_PORT + 1) {
@@ -253,7 +259,6 @@ export async function up(given: Config, workers: number): Promise<void> {
       setTimeout(() => !stopping && launch(c), delay);
     });
   };
-  let failed: string | undefined;
   fatal = (why) => (failed = why);
   /** Polls `cond` every 100 ms for up to 30 s, unless a child fails for good or TLS refuses the connection. */
   const until = async <T>(cond: () => Promise<T | null>): Promise<T | null> => {
@@ -312,6 +317,8 @@ export async function up(given: Config, workers: number): Promise<void> {
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');
   say('                  or: npm run pagerank -- --dataset datasets/debian-python3-deps.csv --out ranks.csv');
   say('Ctrl-C stops everything');
+  process.off('SIGINT', whileStarting);
+  process.off('SIGTERM', whileStarting);
 
   await new Promise<void>((done) => {
     const stop = async (signal: string) => {

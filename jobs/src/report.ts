@@ -14,10 +14,11 @@ export const REPORT_EVERY_MS = 2000;
 /** Writes this process's report now and every `everyMs` (re-reading the jobs folder first); returns the function that stops it. */
 export function startJobTypesReport(redis: Redis, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry, everyMs = REPORT_EVERY_MS): () => void {
   const key = keys.jobTypesReport(role, name);
+  const member = JSON.stringify([role, name]);
   const write = async () => {
     await registry.refresh();
     const report: JobTypesReport = { role, name, types: registry.hashes(), problem: registry.problem(), at: Date.now() };
-    await redis.set(key, JSON.stringify(report), 'PX', everyMs * 3);
+    await redis.multi().set(key, JSON.stringify(report), 'PX', everyMs * 3).zadd(keys.jobTypesIndex(), report.at, member).exec();
   };
   const tick = () => void write().catch(() => undefined); // Redis down: the report lapses, and comes back with it.
   tick();
@@ -25,21 +26,25 @@ export function startJobTypesReport(redis: Redis, keys: Keys, role: JobTypesRepo
   timer.unref();
   return () => {
     clearInterval(timer);
-    void redis.del(key).catch(() => undefined);
+    void redis.multi().del(key).zrem(keys.jobTypesIndex(), member).exec().catch(() => undefined);
   };
 }
 
-/** Every live process's report, masters first, then by name. */
+/**
+ * Every live process's report, masters first, then by name. The index names who has reported; a
+ * member whose report key has expired (a process that stopped without saying so) is removed, so
+ * no clock is compared across hosts.
+ */
 export async function readJobTypesReports(redis: Redis, keys: Keys): Promise<JobTypesReport[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', keys.jobTypesReportPattern(), 'COUNT', 500);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  if (found.length === 0) return [];
-  const values = await redis.mget(...found);
+  const index = keys.jobTypesIndex();
+  const members = await redis.zrange(index, 0, -1);
+  if (members.length === 0) return [];
+  const values = await redis.mget(...members.map((m) => {
+    const [role, name] = JSON.parse(m) as [string, string];
+    return keys.jobTypesReport(role, name);
+  }));
+  const gone = members.filter((_, i) => values[i] === null);
+  if (gone.length > 0) await redis.zrem(index, ...gone);
   const reports: JobTypesReport[] = [];
   for (const v of values) {
     if (!v) continue;

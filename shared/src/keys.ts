@@ -41,10 +41,12 @@ export interface Keys {
   consoleLoginAttempts(address: string): string;
   /**
    * The job types one process loaded (`role` master or worker, `name` its advertised URL or
-   * host:pid), with a TTL, and the glob for all of them: only jobs/src/report.ts calls these.
+   * host:pid), with a TTL, and the index of the processes that report (a sorted set scored by the
+   * last report's time), so the primary reads them without scanning the keyspace: only
+   * jobs/src/report.ts calls these.
    */
   jobTypesReport(role: string, name: string): string;
-  jobTypesReportPattern(): string;
+  jobTypesIndex(): string;
 }
 
 export function keys(prefix: string): Keys {
@@ -73,7 +75,7 @@ export function keys(prefix: string): Keys {
     consoleSession: (idHash) => `${prefix}:console:session:${idHash}`,
     consoleLoginAttempts: (address) => `${prefix}:console:login:${address}`,
     jobTypesReport: (role, name) => `${prefix}:jobtypes:${role}:${name}`,
-    jobTypesReportPattern: () => `${prefix}:jobtypes:*`,
+    jobTypesIndex: () => `${prefix}:jobtypes`,
   };
 }
 

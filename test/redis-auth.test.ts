@@ -243,7 +243,7 @@ describe('tandem up and its Redis password', { timeout: 120_000 }, () => {
       started.proc.kill('SIGINT');
       assert.equal(await exited, 0);
     } finally {
-      started.proc.kill('SIGKILL');
+      started.killAll();
     }
   });
 });

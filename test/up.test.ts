@@ -55,6 +55,8 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const children = listed.map((l) => Number(l.trim().split(' ')[0]));
     assert.equal(children.length, 7, `redis-server, the view service, two masters, two workers and the console; found:\n${listed.join('\n')}`);
     await waitFor(() => started.out().includes(`tandem: console: open http://127.0.0.1:${consolePort}/`), { what: 'tandem up to print the console URL', timeoutMs: 30_000 });
+    // The banner's last line: the export line comes after the console's, in a write of its own.
+    await waitFor(() => started.out().includes('tandem: Ctrl-C stops everything'), { what: 'tandem up to finish its banner', timeoutMs: 10_000 });
     // The line to paste into another terminal: where Redis, the keys and the view service are, and (not the default) the data folder with the secret file.
     assert.ok(started.out().includes(`tandem: in another terminal, first: export REDIS_URL=redis://127.0.0.1:${redisPort} TANDEM_PREFIX=tandem TANDEM_VIEW_URL=http://127.0.0.1:${viewPort} TANDEM_DATA_DIR=${dataDir} `), started.out());
     assert.ok(!started.out().includes(secret), 'tandem up prints no secret');
@@ -131,7 +133,7 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
       again.kill('SIGINT');
       assert.equal(await stopped, 0);
     } finally {
-      again.kill('SIGKILL');
+      restarted.killAll();
     }
 
     // Ctrl-C while it is still starting stops what had started: nothing is left listening.
@@ -146,9 +148,9 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
         await waitFor(async () => !(await listening(port)), { what: `nothing to listen on ${port} after the interrupted start`, timeoutMs: 15_000 });
       }
     } finally {
-      early.proc.kill('SIGKILL');
+      early.killAll();
     }
   } finally {
-    up.kill('SIGKILL');
+    started.killAll();
   }
 });

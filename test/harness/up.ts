@@ -19,13 +19,24 @@ export function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: num
   });
 }
 
-/** Runs `tandem up`; out() is everything it has printed so far. */
+/**
+ * Runs `tandem up` in a process group of its own; out() is everything it has printed so far.
+ * killAll() SIGKILLs the group: tandem up and everything it started, so a failed test leaves no
+ * cluster behind (a SIGKILL of tandem up alone would orphan its children).
+ */
 export function startUp(env: NodeJS.ProcessEnv, workers: number) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
-  return { proc, out: () => out };
+  const killAll = () => {
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+  };
+  return { proc, out: () => out, killAll };
 }
 
 /** The environment of a `tandem up` on free ports, with its Redis at `redisPort` and its data in `dataDir`. */

@@ -298,19 +298,36 @@ export async function up(given: Config, workers: number): Promise<void> {
     if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
   }
   /** A child that cannot run as configured (EXIT_CONFIG), or one that never came up: stop everything and say why. */
-  const abortIfFailed = () => {
+  /**
+   * Stops every child (SIGTERM; SIGKILL after 10 s, for one stuck in its shutdown, e.g. waiting on a
+   * Redis that is gone) and then redis-server, and waits until they have exited.
+   */
+  const stopAll = async () => {
+    const live = children.map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
+    const exits = live.map((p) => new Promise((r) => p.once('exit', r)));
+    for (const p of live) p.kill('SIGTERM');
+    const timer = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 10_000);
+    await Promise.all(exits);
+    clearTimeout(timer);
+    if (redis && redis.exitCode === null && redis.signalCode === null) {
+      const exited = new Promise((r) => redis.once('exit', r));
+      redis.kill('SIGTERM');
+      await exited;
+      say('redis-server stopped');
+    }
+  };
+  const abortIfFailed = async () => {
     if (!failed) return;
     stopping = true;
-    for (const c of children) c.proc?.kill('SIGTERM');
-    redis?.kill('SIGTERM');
+    await stopAll();
     throw new Error(failed);
   };
-  abortIfFailed();
+  await abortIfFailed();
   say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${redactUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;
   const consoleUrl = `${scheme}://${consoleHost.includes(':') ? `[${consoleHost}]` : consoleHost}:${cfg.TANDEM_CONSOLE_PORT}/`;
   const consoleUp = await until(() => answers(consoleUrl));
-  abortIfFailed();
+  await abortIfFailed();
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
   // The URL as given: a password tandem up made is found in the data folder by the CLI there.
   say(`in another terminal, first: ${exportLine({ ...cfg, REDIS_URL: given.REDIS_URL })}`);
@@ -325,18 +342,7 @@ export async function up(given: Config, workers: number): Promise<void> {
       if (stopping) return;
       stopping = true;
       say(`${signal}: stopping`);
-      const live = children.map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
-      const exits = live.map((p) => new Promise((r) => p.once('exit', r)));
-      for (const p of live) p.kill('SIGTERM');
-      const timer = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 10_000);
-      await Promise.all(exits);
-      clearTimeout(timer);
-      if (redis && redis.exitCode === null) {
-        const exited = new Promise((r) => redis.once('exit', r));
-        redis.kill('SIGTERM');
-        await exited;
-        say('redis-server stopped');
-      }
+      await stopAll();
       done();
     };
     process.on('SIGINT', () => void stop('SIGINT'));

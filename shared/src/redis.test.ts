@@ -12,6 +12,9 @@ test('redactUrl takes the password out and keeps the rest', () => {
   assert.equal(redactUrl('rediss://:p%40ss@[::1]:6380'), 'rediss://[::1]:6380');
   assert.equal(redactUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
   assert.equal(redactUrl('not a url //user:pw@host'), 'not a url //host');
+  // The export line's form: where the password goes, not what it is.
+  assert.equal(redactUrl('redis://:s3cret@127.0.0.1:6390', '<password>'), 'redis://:<password>@127.0.0.1:6390');
+  assert.equal(redactUrl('redis://alice:s3cret@h:1/2', '<password>'), 'redis://alice:<password>@h:1/2');
 });
 
 test('explainRedisError names the address without the password, and what to change', () => {

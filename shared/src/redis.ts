@@ -17,12 +17,14 @@ const targetOf = (t: RedisTarget) => (typeof t === 'string' ? { REDIS_URL: t, TA
  * A Redis URL fit to print: the password removed (the user name, which is no secret, kept).
  * Every message, log line and page that names Redis's address goes through this.
  */
-export function redactUrl(url: string): string {
+export function redactUrl(url: string, placeholder?: string): string {
   try {
     const u = new URL(url);
     if (!u.password) return url;
-    u.password = '';
-    return u.href.replace(/\/$/, '');
+    // A placeholder (`tandem up`'s export line: "<password>") shows where the password goes.
+    u.password = placeholder ? 'PASSWORD' : '';
+    const shown = u.href.replace(/\/$/, '');
+    return placeholder ? shown.replace(':PASSWORD@', `:${placeholder}@`) : shown;
   } catch {
     // Not a URL: drop anything between "//" and "@", which is where a password would be.
     return url.replace(/\/\/[^/@]*@/, '//');

@@ -147,14 +147,6 @@ async function primaryReady(cfg: Config): Promise<string | null> {
 /** True once anything answers at `url` (a page, not JSON: any answer at all will do). */
 const answers = (url: string) => requestJson(url, { timeoutMs: 1000 }).then(() => true, (err) => (err instanceof TandemError ? true : notYet(err)));
 
-/** A Redis URL as it may be printed: a password in it shown as <password>. */
-function shownRedisUrl(url: string): string {
-  const u = new URL(url);
-  if (!u.password) return url;
-  u.password = 'PASSWORD';
-  return u.href.replace(':PASSWORD@', ':<password>@');
-}
-
 const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -164,7 +156,7 @@ const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replac
  */
 export function exportLine(cfg: Config): string {
   const vars: [string, string][] = [
-    ['REDIS_URL', shownRedisUrl(cfg.REDIS_URL)],
+    ['REDIS_URL', redactUrl(cfg.REDIS_URL, '<password>')],
     ['TANDEM_PREFIX', cfg.TANDEM_PREFIX],
     ['TANDEM_VIEW_URL', cfg.TANDEM_VIEW_URL],
   ];

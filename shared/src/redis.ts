@@ -133,6 +133,8 @@ export function explainRedisError(err: Error, url: string): string {
 export const downSince = new WeakMap<Redis, number>();
 /** Why, as explainRedisError says it, while downSince has an entry. */
 export const downBecause = new WeakMap<Redis, string>();
+/** The URL a service connection was made from, so its duplicates' errors can be explained too. */
+const urlOf = new WeakMap<Redis, string>();
 
 export function serviceRedis(target: RedisTarget, log: Logger, name: string, options: RedisOptions = {}): Redis {
   const url = targetOf(target).REDIS_URL;
@@ -144,6 +146,7 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
     ...targetOptions(target),
     ...options,
   });
+  urlOf.set(redis, url);
   let logged: RedisProblem | null = null;
   redis.on('error', (err) => {
     hideAuthArgs(err);
@@ -169,15 +172,20 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
  * For the 'error' events of BullMQ's workers and queue readers, which repeat at every reconnect
  * of their own (duplicated) connections: `report` gets each distinct message once, and again only
  * after `connection` has been ready in between, so an outage or a refused password is one line.
+ * A refused password or certificate is reported in explainRedisError's words, as the connection's
+ * own log line says it: BullMQ's duplicated connections may hit the refusal before `connection`
+ * does, and the raw reply (`WRONGPASS invalid username-password pair…`) names no address or fix.
  */
 export function errorsOncePerOutage(connection: Redis, report: (message: string) => void): (err: Error) => void {
   const seen = new Set<string>();
   connection.on('ready', () => seen.clear());
   return (err) => {
     hideAuthArgs(err);
-    if (seen.has(err.message)) return;
-    seen.add(err.message);
-    report(err.message);
+    const url = urlOf.get(connection);
+    const message = url && redisProblem(err) !== 'unreachable' ? `${explainRedisError(err, url)}; retrying` : err.message;
+    if (seen.has(message)) return;
+    seen.add(message);
+    report(message);
   };
 }
 

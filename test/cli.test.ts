@@ -145,6 +145,8 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     ['an unknown job type', ['job', 'run', 'nosuchtype', '--dataset', 'ascii'], /unknown job type "nosuchtype"; known types: .*wordcount/],
     ['a missing required parameter', ['job', 'run', 'grep', '--dataset', 'ascii'], /job type "grep": parameter "pattern"/],
     ['an unknown parameter', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--param', 'colour=red'], /unknown parameter.*"colour"/],
+    ['a parameter named __proto__', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--param', '__proto__=x'], /unknown parameter.*"__proto__"/],
+    ['a parameter named constructor', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern=a', '--param', 'constructor=x'], /unknown parameter.*"constructor"/],
     ['an invalid regular expression', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern=(('], /parameter "pattern": not a valid regular expression/],
     ['a malformed --param', ['job', 'run', 'grep', '--dataset', 'ascii', '--param', 'pattern'], /--param must look like key=value/],
     ['zero partitions', ['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', '0'], /--partitions must be a whole number/],

@@ -168,6 +168,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
       [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.iterations': 'abc' }, /parameter &quot;iterations&quot;: must be a whole number from 1 to 10000 \(got &quot;abc&quot;\)/],
       [{ type: 'pagerank', dataset: 'persuasion' }, /job type &quot;pagerank&quot; reads edges datasets; dataset &quot;persuasion&quot; is text/],
       [{ type: 'pagerank', dataset: 'deps', 'p.pagerank.damping': '2' }, /parameter &quot;damping&quot;: must be between 0 and 1 \(exclusive\) \(got &quot;2&quot;\)/],
+      [{ type: 'wordcount', dataset: 'persuasion', 'p.wordcount.__proto__': 'x' }, /unknown parameter &quot;__proto__&quot;/],
     ];
     for (const [fields, message] of cases) {
       const r = await submit(fields);
@@ -189,6 +190,9 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     const unknown = await submit({ alpha: 0.5 });
     assert.equal(unknown.status, 400, unknown.text);
     assert.match(unknown.json.error, /unknown parameter "alpha" \(pagerank takes iterations, damping, tol\)/);
+    const proto = await submit(JSON.parse('{"__proto__": "x"}'));
+    assert.equal(proto.status, 400, proto.text);
+    assert.match(proto.json.error, /unknown parameter "__proto__"/);
     const nested = await submit({ iterations: { n: 3 } });
     assert.equal(nested.status, 400, 'a value that is neither a string, a number nor a boolean');
     assert.match(nested.json.error, /params\.iterations/);

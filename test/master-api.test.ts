@@ -64,6 +64,11 @@ describe('master API refusals', { timeout: 120_000 }, () => {
     refused(await send('POST', '/jobs', { ...ids(), type: 'nosuchtype', dataset: 'words' }), 400, 'invalid', /unknown job type "nosuchtype"; known types: .*wordcount/, 'unknown job type');
     refused(await send('POST', '/jobs', { ...ids(), type: 'pagerank', dataset: 'graph', params: { iterations: true } }), 400, 'invalid', /iterations/, 'a boolean where a number goes');
     refused(await send('POST', '/jobs', { ...ids(), type: 'pagerank', dataset: 'words' }), 400, 'invalid', /dataset "words" is text/, 'the wrong format');
+    // A computed key makes an own property, as JSON.parse does for a client's body.
+    refused(await send('POST', '/jobs', { ...ids(), type: 'wordcount', dataset: 'words', params: { ['__proto__']: 'x' } }), 400, 'invalid', /params\.__proto__: unknown parameter "__proto__"/, 'a parameter named __proto__');
+    for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+      refused(await send('POST', '/jobs', { ...ids(), type: 'wordcount', dataset: 'words', params: { [name]: 'x' } }), 400, 'invalid', new RegExp(`unknown parameter "${name}" \\(wordcount takes none\\)`), `a parameter named ${name}`);
+    }
   });
 
   test('submit takes numbers and booleans as parameters', async () => {

@@ -262,6 +262,18 @@ export const clientFields = {
   firstUnanswered: requestIdSchema.optional(),
 };
 
+/**
+ * zod's record drops a `__proto__` key without a word (so nothing can set a prototype through it),
+ * which would accept a parameter no job type declares; it is refused here by name instead, as the
+ * job type refuses `constructor` or any other unknown name.
+ */
+function refuseProtoKey(v: unknown, ctx: { addIssue: (issue: { code: 'custom'; message: string; input: unknown; path: string[] }) => void }): unknown {
+  if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'unknown parameter "__proto__" (no job type takes it)', input: v, path: ['__proto__'] });
+  }
+  return v;
+}
+
 /** What a client asks to run (MasterClient.submit sends it with clientId and requestId). */
 export const submitSpecSchema = z.object({
   /** A job type the masters know (`tandem job types`). */
@@ -269,7 +281,10 @@ export const submitSpecSchema = z.object({
   /** A dataset's name; the job reads the version current at submit. */
   dataset: z.string().min(1),
   /** The job type's parameters, validated by the job type. */
-  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, a number or a boolean' })).default({}),
+  params: z.preprocess(
+    refuseProtoKey,
+    z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, a number or a boolean' })),
+  ).default({}),
   /** Reduce partitions (R); the master picks a number from the input's size when absent. */
   partitions: z.number().int().optional(),
 });

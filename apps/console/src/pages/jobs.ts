@@ -28,11 +28,13 @@ const fieldName = (type: string, param: string) => `p.${type}.${param}`;
 /** The chosen type's parameters from a posted form: its non-empty fields, as strings for the schema to check. */
 export function formParams(type: string, body: Record<string, unknown>): Record<string, string> {
   const prefix = fieldName(type, '');
-  const params: Record<string, string> = {};
-  for (const [name, value] of Object.entries(body)) {
-    if (name.startsWith(prefix) && typeof value === 'string' && value.trim() !== '') params[name.slice(prefix.length)] = value.trim();
-  }
-  return params;
+  // fromEntries keeps a `__proto__` field as a parameter of that name, which the master refuses
+  // by name; assigning it would have set the object's prototype and dropped it silently.
+  return Object.fromEntries(
+    Object.entries(body)
+      .filter((e): e is [string, string] => e[0].startsWith(prefix) && typeof e[1] === 'string' && e[1].trim() !== '')
+      .map(([name, value]) => [name.slice(prefix.length), value.trim()]),
+  );
 }
 
 /** One input drawn from a parameter's declaration: its kind, default, bounds and description. */

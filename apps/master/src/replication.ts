@@ -217,7 +217,7 @@ export class Replication {
   private noteFence(err: LogFencedError): void {
     if (this.fence?.fence === err.fence && this.fence.viewnum === err.viewnum) return;
     this.fence = { fence: err.fence, viewnum: err.viewnum, at: Date.now() };
-    this.log.error({ viewnum: err.viewnum, fence: err.fence }, `the durable op log was claimed by view ${err.fence}: this master stepped down and waits for a view newer than ${err.fence} (is another view service deciding views for this Redis and prefix?)`);
+    this.log.error({ viewnum: err.viewnum, fence: err.fence }, `view ${err.fence} claimed the durable op log: this master (primary of view ${err.viewnum}) stepped down, and waits for a view newer than ${err.fence} (it was replaced, or another view service decided views for this Redis and prefix)`);
   }
 
   /** Why this master, or the cluster as it sees it, is not serving: for /health. */

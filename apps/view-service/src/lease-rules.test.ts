@@ -64,7 +64,7 @@ test('a holder that finds another holder is a standby at once', () => {
   assert.equal(r.event, 'lost');
   s = r.state;
   assert.equal(authoritative(s, 3000, cfg), false);
-  assert.match(standbyReason(s, 3000, cfg, 'tandem'), /held by http:\/\/127\.0\.0\.1:7100 since 2026-01-01T00:00:00\.000Z \(lease 2\)/);
+  assert.match(standbyReason(s, 3000, cfg, 'tandem'), /held by http:\/\/127\.0\.0\.1:7100 since 2026-01-01T00:00:00\.000Z; this one takes over if that one stops renewing it for 2000 ms/);
   assert.equal(step(s, 'held', lease('b', 2), 3500).event, 'none', 'the same holder is logged once');
 });
 

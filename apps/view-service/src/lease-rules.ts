@@ -96,7 +96,7 @@ export function loaded(s: LeaseState, epoch: number): LeaseState {
 export function standbyReason(s: LeaseState, now: number, cfg: LeaseConfig, prefix: string): string {
   const l = s.lease;
   if (l && l.id !== s.me) {
-    return `standby view service: the view-service lease for prefix "${prefix}" is held by ${l.url} since ${l.since} (lease ${l.epoch}); this one takes over if that one stops renewing it for ${cfg.ttlMs} ms`;
+    return `standby view service: the view-service lease for prefix "${prefix}" is held by ${l.url} since ${l.since}; this one takes over if that one stops renewing it for ${cfg.ttlMs} ms`;
   }
   if (needsLoad(s, now, cfg)) return `the view service holds the lease for prefix "${prefix}" but has not read the stored view yet; retry shortly`;
   return `no view service holds the view-service lease for prefix "${prefix}" yet (this one is trying to take it; is Redis reachable?)`;

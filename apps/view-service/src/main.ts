@@ -42,7 +42,10 @@ const server = listenOrExit(createViewApi(vs, log, cfg.TANDEM_SECRET), where, lo
   log.info({ url, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, leaseMs: cfg.TANDEM_VIEW_LEASE_MS }, 'view service listening; it answers pings once it holds the view-service lease');
 });
 // Without an offline queue a command sent before the connection is up fails at once.
-while (stateRedis.status !== 'ready') await readyOrSecond();
+for (let waited = 0; stateRedis.status !== 'ready'; waited++) {
+  if (waited === 1) log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, 'cannot reach Redis to take the view-service lease and read the stored view; retrying, answering no ping (503) until it can');
+  await readyOrSecond();
+}
 void lease.start();
 
 /**

@@ -128,6 +128,31 @@ describe('one control plane per Redis and prefix', { timeout: 240_000 }, () => {
     assert.notEqual(a.role, 'primary');
   });
 
+  test('a primary fenced out of the durable op log by a newer view steps down once, says so, and serves again once the view service moves past that view', async () => {
+    console.log('Test: the primary finds the log claimed by a newer view ...');
+    const c = await startCluster({ name: 'control-plane-fence', masters: 2, workers: 1 });
+    clusters.push(c);
+    await c.replicated();
+    await waitForWorkers(c);
+    await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from(text)]), { name: 'books', format: 'text', splitBytes: 16 * 1024 });
+    let masterLog = '';
+    c.masters[0].proc.stderr!.on('data', (d) => (masterLog += d));
+    const client = c.client();
+    const look = <T>(base: string, path: string) => requestJson<T>(new URL(path, base).href, { timeoutMs: 3000, secret: c.env.TANDEM_SECRET });
+    const before = (await look<ViewStatus>(c.viewUrl, '/status')).body;
+    // What a primary under another view service would leave: the log claimed by a view far ahead.
+    const fence = before.view.viewnum + 100;
+    await c.redis.client().set(c.keys.masterFence(), String(fence));
+    // The next append (this submit's) is refused: the primary steps down; the client's retries find the new primary.
+    await runWordCount(c, client);
+    const after = (await look<ViewStatus>(c.viewUrl, '/status')).body;
+    assert.ok(after.view.viewnum > fence, `the view service numbered its views past the fence (view ${after.view.viewnum}, fence ${fence})`);
+    const fencedLines = masterLog.split('\n').filter((l) => l.includes(`view ${fence} claimed the durable op log`));
+    assert.equal(fencedLines.length, 1, `master a says once that it was fenced:\n${fencedLines.join('\n')}`);
+    assert.doesNotMatch(masterLog, /could not bring the state up to the durable log/, 'no retry loop');
+    assert.ok(Number(await c.redis.client().get(c.keys.masterFence())) > fence, 'the new primary claimed the log past the fence');
+  });
+
   test('a second tandem up on the same Redis and prefix refuses to start, naming the cluster that runs there', { timeout: 180_000 }, async () => {
     const redisPort = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'tandem-control-plane-'));

@@ -128,6 +128,50 @@ describe('one control plane per Redis and prefix', { timeout: 240_000 }, () => {
     assert.notEqual(a.role, 'primary');
   });
 
+  test('a holder SIGSTOPped past its lease answers nothing as authority once resumed: the standby took over, and the stored view is the new holder\'s', async () => {
+    console.log('Test: the lease holder is paused past its lease ...');
+    const c = await startCluster({ name: 'control-plane-pause', masters: 1, workers: 1 });
+    clusters.push(c);
+    await c.primary();
+    const look = <T>(base: string, path: string, timeoutMs = 3000) => requestJson<T>(new URL(path, base).href, { timeoutMs, secret: c.env.TANDEM_SECRET });
+    const viewPort2 = await freePort();
+    const viewUrl2 = `http://127.0.0.1:${viewPort2}`;
+    const env2 = { ...c.env, TANDEM_VIEW_PORT: String(viewPort2), TANDEM_VIEW_URL: viewUrl2 };
+    const vs2 = spawnApp('view-service', env2, ['ignore', 'ignore', 'pipe']);
+    extra.push(vs2);
+    vs2.stderr!.pipe(createWriteStream(join(c.outDir, 'view-service-2.log')));
+    await waitFor(async () => (await look<Refusal>(viewUrl2, '/view')).status === 503, { what: 'the second view service to answer as a standby', timeoutMs: 30_000 });
+    const masterPort2 = await freePort();
+    const master2 = `http://127.0.0.1:${masterPort2}`;
+    const m2 = spawnApp('master', { ...env2, TANDEM_MASTER_PORT: String(masterPort2), TANDEM_MASTER_ADVERTISE_URL: master2 }, ['ignore', 'ignore', 'pipe']);
+    extra.push(m2);
+    m2.stderr!.pipe(createWriteStream(join(c.outDir, 'master-2.log')));
+    await waitFor(async () => (await look(master2, '/health')).status === 200, { what: 'the second master to listen', timeoutMs: 30_000 });
+    let vsLog = '';
+    c.viewService.stderr!.on('data', (d) => (vsLog += d));
+
+    c.viewService.kill('SIGSTOP');
+    try {
+      // Asked while it is stopped: answered only once it runs again.
+      const pending = look<Refusal>(c.viewUrl, '/view', 120_000);
+      await waitFor(async () => (await look(viewUrl2, '/status')).status === 200, { what: 'the standby to take the lapsed lease', timeoutMs: 60_000 });
+      await waitFor(async () => (await look<MasterHealth>(master2, '/health')).body.role === 'primary', { what: 'the second master to become primary', timeoutMs: 60_000 });
+      c.viewService.kill('SIGCONT');
+      const r = await pending;
+      assert.equal(r.status, 503, 'the first answer after the pause is a refusal, not the old view');
+      assert.match(r.body.error, new RegExp(`held by ${viewUrl2.replace(/[.:/]/g, '\\$&')} since`));
+    } finally {
+      c.viewService.kill('SIGCONT');
+    }
+    const st = await look<Refusal>(c.viewUrl, '/status');
+    assert.equal(st.status, 503);
+    await waitFor(() => /lost the view-service lease/.test(vsLog), { what: 'the resumed view service to log that it lost the lease' });
+    const stored = JSON.parse((await c.redis.client().get(c.keys.viewService()))!) as { view: { primary: string } };
+    assert.equal(stored.view.primary, master2, 'the stored view is the new holder\'s: the resumed one wrote nothing');
+    // The first cluster's master gets no view, and says why in /health.
+    await waitFor(async () => (await look<MasterHealth>(c.masters[0].url, '/health')).body.alerts?.some((x) => /gets no view from the view service.*standby view service/.test(x)), { what: "master a's /health to name the standby state", timeoutMs: 30_000 });
+  });
+
   test('a primary fenced out of the durable op log by a newer view steps down once, says so, and serves again once the view service moves past that view', async () => {
     console.log('Test: the primary finds the log claimed by a newer view ...');
     const c = await startCluster({ name: 'control-plane-fence', masters: 2, workers: 1 });

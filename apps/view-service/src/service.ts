@@ -4,7 +4,7 @@
  * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
 import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewLease, type ViewStatus } from '@tandem/shared';
-import { durablePart, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
+import { durablePart, hear, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 import type { ViewStateStore } from './view-store.ts';
 
@@ -34,6 +34,14 @@ export class ViewService {
   /** Set while Redis refuses the writes, so an outage is logged once. */
   private recordError: string | null = null;
   private viewSince = 0;
+  /**
+   * Until then, after the stored view was loaded, the service hears pings but changes no view: the
+   * members get one detection window to ping this service before it acts on their silence or adds
+   * a backup. Without it, a standby taking over from a service whose masters never ping it would
+   * at once add its own idle master as backup of a primary that can never acknowledge that view,
+   * and be stuck (rule 4).
+   */
+  private quietUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Lamport clock: pings carry the master's time, answers carry this service's. */
   readonly clock = new LamportClock();
@@ -67,6 +75,7 @@ export class ViewService {
     this.recorded = stored;
     this.recordedJson = JSON.stringify(stored);
     this.viewSince = this.now();
+    this.quietUntil = this.now() + this.cfg.pingIntervalMs * this.cfg.deadPings;
     return stored;
   }
 
@@ -109,7 +118,8 @@ export class ViewService {
 
   async ping(server: string, viewnum: number): Promise<View> {
     this.requireAuthority();
-    this.update(ping(this.state, server, viewnum, this.now(), this.cfg));
+    const now = this.now();
+    this.update(now < this.quietUntil ? hear(this.state, server, viewnum, now, this.cfg) : ping(this.state, server, viewnum, now, this.cfg));
     await this.record();
     return this.recorded.view;
   }
@@ -129,7 +139,7 @@ export class ViewService {
   start(): void {
     this.timer = setInterval(() => {
       // A standby decides nothing: its state is the holder's business until it takes the lease.
-      if (!this.authority.authoritative()) return;
+      if (!this.authority.authoritative() || this.now() < this.quietUntil) return;
       this.update(tick(this.state, this.now(), this.cfg));
       // A failed write is logged by record() and retried on the next tick or ping.
       this.record().catch(() => {});

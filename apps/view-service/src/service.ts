@@ -4,7 +4,7 @@
  * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
 import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewLease, type ViewStatus } from '@tandem/shared';
-import { durablePart, hear, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
+import { closeGap, durablePart, hear, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 import type { ViewStateStore } from './view-store.ts';
 
@@ -139,7 +139,12 @@ export class ViewService {
   start(): void {
     this.timer = setInterval(() => {
       // A standby decides nothing: its state is the holder's business until it takes the lease.
-      if (!this.authority.authoritative() || this.now() < this.quietUntil) return;
+      if (!this.authority.authoritative()) return;
+      // Quiet: only the service's own pauses are tracked (rule 10), so the window is not one of them.
+      if (this.now() < this.quietUntil) {
+        this.state = closeGap(this.state, this.now(), this.cfg);
+        return;
+      }
       this.update(tick(this.state, this.now(), this.cfg));
       // A failed write is logged by record() and retried on the next tick or ping.
       this.record().catch(() => {});

@@ -121,8 +121,10 @@ test('a view service started while Redis is unreachable says so, answers nothing
   p.stderr!.on('data', (d) => (log += d));
   let late: TestRedis | undefined;
   try {
-    await waitFor(() => /cannot read the stored view from Redis; retrying, answering no ping until it can/.test(log), { what: 'the view service to say it cannot reach Redis', timeoutMs: 20_000 });
-    await assert.rejects(fetch(`${here}/view`), 'no answer before the stored view is known');
+    await waitFor(() => /cannot reach Redis to take the view-service lease and read the stored view; retrying, answering no ping \(503\) until it can/.test(log), { what: 'the view service to say it cannot reach Redis', timeoutMs: 20_000 });
+    const early = await fetch(`${here}/view`);
+    assert.equal(early.status, 503, 'no view before the stored view is known');
+    assert.match(((await early.json()) as Json).error as string, /no view service holds the view-service lease/);
     late = await startRedis({ port: redisPort });
     await late.client().set(`${prefix}:view-service`, JSON.stringify({ view: { viewnum: 7, primary: 'm1', backup: 'm2' }, acked: true, backupSince: 6, members: { m1: { viewnum: 7, restarted: false }, m2: { viewnum: 7, restarted: false } } }));
     const view = await waitFor(async () => ((await (await fetch(`${here}/view`)).json()) as Json).view, { what: 'the view service to resume the stored view', timeoutMs: 20_000 });

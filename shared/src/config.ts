@@ -66,6 +66,11 @@ export const configSchema = z.object({
   /** Masters ping the view service this often; one silent for DEAD_PINGS intervals is dead. */
   TANDEM_PING_INTERVAL_MS: int(100, 10),
   TANDEM_DEAD_PINGS: int(5, 2),
+  /**
+   * The view-service lease's time to live: one view service per Redis and prefix decides views; it
+   * renews its lease every quarter of this, and a standby takes over once the lease lapses.
+   */
+  TANDEM_VIEW_LEASE_MS: int(2000, 200),
   TANDEM_JOBS_DIR: z.string().optional(),
   TANDEM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** BullMQ lock on a running task; a SIGKILLed worker's task is handed on after about this long. */

@@ -24,6 +24,14 @@ export interface Keys {
   /** The view service's durable state (view, acknowledgement, its members): only view-store.ts calls it. */
   viewService(): string;
   /**
+   * The view-service lease (JSON {id, url, since, epoch} with a TTL: which view service may decide
+   * views for this prefix) and its epoch counter (raised on every takeover, never expires): only
+   * apps/view-service/src/lease.ts calls these two; they share one hash tag so its scripts touch a
+   * single slot.
+   */
+  viewLease(): string;
+  viewLeaseEpoch(): string;
+  /**
    * The master's durable op log: a stream of op batches, the snapshot it is compacted into, and the
    * fence (the highest view of a primary that claimed the log). Only apps/master/src/durable-log.ts
    * calls these three; they share one hash tag so its scripts touch a single slot.
@@ -68,6 +76,8 @@ export function keys(prefix: string): Keys {
     },
     events: () => `${prefix}:events`,
     viewService: () => `${prefix}:view-service`,
+    viewLease: () => `${prefix}:view-service:{lease}`,
+    viewLeaseEpoch: () => `${prefix}:view-service:{lease}:epoch`,
     masterLog: () => `${prefix}:master:{log}`,
     masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
     masterFence: () => `${prefix}:master:{log}:fence`,

@@ -154,10 +154,27 @@ export const pingRequestSchema = z.object({
 });
 export type PingRequest = z.infer<typeof pingRequestSchema>;
 
+/**
+ * The view-service lease a view service holds for its Redis and prefix (docs/DESIGN.md §5.1, rule
+ * 12): who decides views, since when, and its epoch, raised on every takeover.
+ */
+export const viewLeaseSchema = z.object({
+  /** The holder's random instance id. */
+  id: z.string(),
+  /** The holder's advertised URL. */
+  url: z.string(),
+  /** When the holder took the lease (ISO 8601). */
+  since: z.string(),
+  epoch: z.number().int().min(1),
+});
+export type ViewLease = z.infer<typeof viewLeaseSchema>;
+
 export const pingReplySchema = z.object({
   ok: z.literal(true),
   /** The current view, after this ping. */
   view: viewSchema,
+  /** The lease under which the view was decided: masters ignore replies of an older epoch than one they saw. */
+  lease: viewLeaseSchema.optional(),
   /** The view service's Lamport time. */
   clock: z.number().int().min(0),
 });
@@ -224,6 +241,8 @@ export const viewStatusSchema = z.object({
   alerts: z.array(z.string()),
   /** GET /view requests served since start (clients looking for the primary). */
   lookups: z.number().int(),
+  /** The lease this view service decides views under. */
+  lease: viewLeaseSchema.optional(),
 });
 export type ViewStatus = z.infer<typeof viewStatusSchema>;
 

@@ -12,10 +12,11 @@ import { resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import {
-  EXIT_CONFIG, REDIS_PASSWORD_FILE, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
+  EXIT_CONFIG, REDIS_PASSWORD_FILE, clientRedis, keys, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
   requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
+import { readLease } from '../../view-service/src/lease.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -196,6 +197,34 @@ async function checkPorts(cfg: Config): Promise<void> {
   }
 }
 
+/**
+ * Refuses to start a second control plane on a Redis and prefix where one runs: its view service
+ * would only wait as a standby (docs/DESIGN.md §5.1, rule 12), and its masters would serve nothing.
+ * A lease left by a cluster that was killed is waited out (it lapses within its TTL).
+ */
+async function refuseSecondControlPlane(cfg: Config, say: (s: string) => void): Promise<void> {
+  const redis = await clientRedis(cfg);
+  try {
+    const k = keys(cfg.TANDEM_PREFIX);
+    const first = await readLease(redis, k);
+    if (!first) return;
+    say(`the view-service lease for prefix "${cfg.TANDEM_PREFIX}" is held by ${first.lease.url} (since ${first.lease.since}); waiting up to ${Math.ceil(Math.max(first.ttlMs, 0) / 1000) + 1} s to see whether it is still renewed`);
+    const deadline = Date.now() + Math.max(first.ttlMs, 0) + 500;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      if (!(await readLease(redis, k))) return;
+    }
+    const held = await readLease(redis, k);
+    if (!held) return;
+    throw new Error(
+      `another Tandem cluster runs on this Redis (${redactUrl(cfg.REDIS_URL)}) with prefix "${cfg.TANDEM_PREFIX}": its view service at ${held.lease.url} has held the view-service lease since ${held.lease.since}. `
+      + 'Use that cluster (its TANDEM_VIEW_URL), stop it first, or start this one with another --prefix or --redis-url; nothing was started',
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function up(given: Config, workers: number): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   await checkPorts(given);
@@ -222,6 +251,16 @@ export async function up(given: Config, workers: number): Promise<void> {
   // Every process started here, and this one, reach Redis with its password.
   process.env.REDIS_URL = started.url;
   cfg = { ...cfg, REDIS_URL: started.url };
+  try {
+    await refuseSecondControlPlane(cfg, say);
+  } catch (err) {
+    if (redis) {
+      const exited = new Promise((r) => redis.once('exit', r));
+      redis.kill('SIGTERM');
+      await exited;
+    }
+    throw err;
+  }
   const masterUrl = (port: number) => `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
   const children: Supervised[] = [

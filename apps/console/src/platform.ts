@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
+  TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
   requireDataset, writeOutput,
   type ClusterEvent, type DatasetFormat, type DatasetMeta, type GcReport, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
@@ -105,7 +105,10 @@ export class Platform {
     try {
       view = await fetchJson<ViewStatus>(new URL('/status', this.d.viewUrl).href, { timeoutMs: 2000, secret: this.d.secret });
     } catch (err) {
-      error = `the view service at ${this.d.viewUrl} does not answer (${(err as Error).message})`;
+      // A standby view service (another holds the lease), or one that cannot read Redis, answers with why it gives no view.
+      error = err instanceof TandemError && err.code === 'unavailable'
+        ? `the view service at ${this.d.viewUrl} gives no view: ${err.message}`
+        : `the view service at ${this.d.viewUrl} does not answer (${(err as Error).message})`;
     }
     const urls = view ? view.servers.map((s) => s.name) : [];
     const masters = await Promise.all(urls.map(async (url): Promise<MasterProbe> => {

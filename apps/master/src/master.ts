@@ -164,9 +164,9 @@ export class Master implements ReplicaHost {
     return collectGarbage({ ...this.cleanup, log: this.d.log, state: () => this.holder.state, confirmRead: () => this.confirmRead() }, dryRun);
   }
 
-  /** Losses of Redis data detected lately, for /health. */
+  /** Why this master is not serving as it should (fenced, no view service), and losses of Redis data detected lately, for /health. */
   alerts(): string[] {
-    return dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
+    return [...this.replication.alerts(), ...dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000)];
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */
@@ -248,7 +248,7 @@ export class Master implements ReplicaHost {
             await durable.appendUntilKnown(view, seq, ops, serving);
           }
         } catch (err) {
-          throw err instanceof LogFencedError ? this.replication.fenced(err.message) : err;
+          throw err instanceof LogFencedError ? this.replication.fenced(err) : err;
         }
       },
     };

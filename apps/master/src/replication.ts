@@ -24,6 +24,7 @@ import {
   type MessageKind, type ReplicaState, type ViewAction,
 } from './replica-rules.ts';
 import type { MasterState, Op } from './state.ts';
+import { LogFencedError } from './durable-log.ts';
 
 /** This master is not the primary (any more): the client should ask the view service. */
 export class NotPrimaryError extends TandemError {
@@ -97,6 +98,22 @@ export class Replication {
    * critical path; anything that reads the state first applies what waits (`settle`).
    */
   private backlog: { ops: Op[]; seq: number }[] = [];
+  /**
+   * The highest view-service lease epoch seen in a ping reply: a reply under an older lease comes
+   * from a view service that lost its lease (docs/DESIGN.md §5.1, rule 12) and is ignored.
+   */
+  private leaseEpoch = 0;
+  /** The last ping that failed, and why (for /health while the view service gives no view). */
+  private pingFailure: { why: string; since: number } | null = null;
+  /**
+   * The durable log refused this master's claim or append: the view whose primary claimed it. While
+   * the view service names this master primary of a view no newer, it does not claim again (it
+   * would be refused again); it pings that view's number instead, so the service numbers its next
+   * view past it (rule 9).
+   */
+  private fence: { fence: number; viewnum: number; at: number } | null = null;
+  /** Restoring from the log failed for another reason (Redis unreachable): when to try again. */
+  private restoreRetry = { failures: 0, at: 0 };
   /** Batches the backup has confirmed, and the time they took (for /health). */
   readonly forwarded = { batches: 0, ops: 0, ms: 0 };
 
@@ -142,15 +159,28 @@ export class Replication {
   /** One ping: reports the acknowledged view and acts on the view the service answers with. */
   async ping(): Promise<boolean> {
     try {
-      const ping: PingRequest = { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() };
+      const viewnum = Math.max(pingViewnum(this.s), this.s.role === 'primary' ? 0 : (this.fence?.fence ?? 0));
+      const ping: PingRequest = { server: this.cfg.me, viewnum, clock: this.clock.tick() };
       const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings, secret: this.cfg.secret });
       const reply = pingReplySchema.safeParse(r.body);
-      if (!reply.success) throw new Error(`view service refused the ping (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (!reply.success) {
+        const message = (r.body as { error?: unknown })?.error;
+        throw new Error(`the view service at ${this.cfg.viewUrl} refused the ping (${r.status}): ${typeof message === 'string' ? message : JSON.stringify(r.body).slice(0, 200)}`);
+      }
+      const lease = reply.data.lease;
+      if (lease && lease.epoch < this.leaseEpoch) {
+        throw new Error(`the view service at ${this.cfg.viewUrl} answered under view-service lease ${lease.epoch}, older than lease ${this.leaseEpoch} seen before; ignoring its view`);
+      }
+      if (lease) this.leaseEpoch = lease.epoch;
       this.clock.receive(reply.data.clock);
       this.lastPingOk = Date.now();
+      this.pingFailure = null;
       await this.learn(reply.data.view);
       return true;
     } catch (err) {
+      const why = (err as Error).message;
+      if (this.pingFailure?.why !== why) this.log.warn({ err: why }, 'the view service gives no view');
+      if (this.pingFailure === null || this.pingFailure.why !== why) this.pingFailure = { why, since: this.pingFailure?.since ?? Date.now() };
       const silentMs = Date.now() - this.lastPingOk;
       if (this.s.role === 'primary' && silentMs >= this.cfg.pingIntervalMs * this.cfg.deadPings) {
         this.log.warn({ err: (err as Error).message, silentMs }, 'cannot reach the view service: another master may be primary by now; not serving until it answers');
@@ -173,8 +203,9 @@ export class Replication {
    * The durable log refused this primary (a newer view claimed it): it stops serving at once, and
    * asks the view service for the view that replaced it.
    */
-  fenced(why: string): NotPrimaryError {
-    const err = this.notPrimary(why);
+  fenced(fencedBy: LogFencedError): NotPrimaryError {
+    const err = this.notPrimary(fencedBy.message);
+    this.noteFence(fencedBy);
     if (this.s.role === 'primary') {
       this.s = suspend(this.s);
       this.host.stepDown(err);
@@ -183,8 +214,31 @@ export class Replication {
     return err;
   }
 
+  private noteFence(err: LogFencedError): void {
+    if (this.fence?.fence === err.fence && this.fence.viewnum === err.viewnum) return;
+    this.fence = { fence: err.fence, viewnum: err.viewnum, at: Date.now() };
+    this.log.error({ viewnum: err.viewnum, fence: err.fence }, `view ${err.fence} claimed the durable op log: this master (primary of view ${err.viewnum}) stepped down, and waits for a view newer than ${err.fence} (it was replaced, or another view service decided views for this Redis and prefix)`);
+  }
+
+  /** Why this master, or the cluster as it sees it, is not serving: for /health. */
+  alerts(): string[] {
+    const out: string[] = [];
+    const detectionMs = this.cfg.pingIntervalMs * this.cfg.deadPings;
+    if (this.pingFailure && Date.now() - this.pingFailure.since >= detectionMs) {
+      out.push(`${this.cfg.me} gets no view from the view service for ${Math.round((Date.now() - this.pingFailure.since) / 1000)} s: ${this.pingFailure.why}`);
+    }
+    if (this.fence && !this.serving) {
+      out.push(`${this.cfg.me} was primary of view ${this.fence.viewnum} but view ${this.fence.fence} claimed the durable op log (another master under another view service?); it is not serving until the view service names it primary of a newer view`);
+    }
+    if (this.restoreRetry.failures > 0 && !this.serving) {
+      out.push(`${this.cfg.me} is named primary of view ${this.s.view.viewnum} but cannot bring its state up to the durable log (${this.restoreRetry.failures} attempts); no primary serves until it can`);
+    }
+    return out;
+  }
+
   private async learn(view: View): Promise<void> {
     this.settle();
+    if (this.fence && view.viewnum > this.fence.fence) this.fence = null;
     const before = this.s;
     const { state, actions } = learnView(this.s, view);
     this.s = state;
@@ -198,14 +252,34 @@ export class Replication {
     switch (a.type) {
       case 'becomePrimary': {
         const viewnum = this.s.view.viewnum;
+        if (this.fence && viewnum <= this.fence.fence) {
+          // A claim would be refused again: wait, pinging the fence, for the view service to move past it.
+          this.s = suspend(this.s);
+          return;
+        }
+        if (Date.now() < this.restoreRetry.at) {
+          this.s = suspend(this.s);
+          return;
+        }
         // No ping goes out meanwhile (the ping loop waits for this), so the view is acknowledged
         // only after the state is the log's.
         this.restoring = true;
         try {
           await this.host.becomePrimary(a.withState, viewnum);
+          this.restoreRetry = { failures: 0, at: 0 };
         } catch (err) {
-          this.log.error({ viewnum, err: (err as Error).message }, 'named primary but could not bring the state up to the durable log; not serving, trying again at the next ping');
           this.s = suspend(this.s);
+          if (err instanceof LogFencedError) {
+            this.noteFence(err);
+          } else {
+            // Backing off: a log that cannot be read now will not be readable ten times a second.
+            const failures = this.restoreRetry.failures + 1;
+            const waitMs = Math.min(5000, this.cfg.pingIntervalMs * 2 ** Math.min(failures, 6));
+            this.restoreRetry = { failures, at: Date.now() + waitMs };
+            if (failures === 1 || failures % 10 === 0) {
+              this.log.error({ viewnum, failures, retryInMs: waitMs, err: (err as Error).message }, 'named primary but could not bring the state up to the durable log; not serving, trying again later');
+            }
+          }
           this.host.stepDown(this.notPrimary(`${this.cfg.me} could not restore the durable log: ${(err as Error).message}`));
         } finally {
           this.restoring = false;

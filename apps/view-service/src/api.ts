@@ -1,6 +1,7 @@
 /**
  * The view service's HTTP API: POST /ping, GET /view (volunteers nothing), GET /status. A ping whose
- * view cannot be recorded in Redis is answered 503 `unavailable`. With a cluster secret, every route
+ * view cannot be recorded in Redis is answered 503 `unavailable`, and so is every one of the three
+ * while this service does not hold the view-service lease (naming the holder). With a cluster secret, every route
  * but GET /health (which says only that the process is up) refuses a request without it (401
  * `unauthorized`).
  */
@@ -23,11 +24,10 @@ export function createViewApi(vs: ViewService, log: Logger, secret?: string): ex
     const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
     vs.clock.receive(ping.clock ?? 0);
     const view = await vs.ping(ping.server, ping.viewnum);
-    res.json({ ok: true, view, clock: vs.clock.tick() } satisfies PingReply);
+    res.json({ ok: true, view, lease: vs.lease, clock: vs.clock.tick() } satisfies PingReply);
   });
   app.get('/view', (_req, res) => {
-    vs.lookups++;
-    res.json({ ok: true, view: vs.view } satisfies ViewReply);
+    res.json({ ok: true, view: vs.lookup() } satisfies ViewReply);
   });
   app.get('/status', (_req, res) => {
     res.json({ ok: true, ...vs.status() } satisfies ViewStatus & { ok: true });

@@ -1,8 +1,10 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
+import { hostname } from 'node:os';
 import { ServiceConnections, createLogger, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
+import { ViewLeaseKeeper } from './lease.ts';
 import { UnreadableViewStateError, redisViewStore } from './view-store.ts';
 
 let cfg!: Config;
@@ -20,39 +22,47 @@ const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
 // is answered `unavailable` rather than with a view Redis may not hold.
 const stateKey = keys(cfg.TANDEM_PREFIX).viewService();
 const stateRedis = connections.connect('tandem-view-state', { enableOfflineQueue: false, commandTimeout: detectionMs });
-const store = redisViewStore(stateRedis, stateKey);
+const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT', tls };
+const url = `${urlScheme(cfg)}://${where.host === '0.0.0.0' || where.host === '::' ? hostname() : where.host}:${where.port}`;
+// One view service per Redis and prefix decides views: the holder of the lease. Any other waits as
+// a standby, answering 503 with the holder's name, and takes over once the lease lapses.
+const lease = new ViewLeaseKeeper({ redis: stateRedis, keys: keys(cfg.TANDEM_PREFIX), log, url, cfg: { ttlMs: cfg.TANDEM_VIEW_LEASE_MS }, load });
+const store = redisViewStore(stateRedis, stateKey, (json) => lease.saveState(json));
 const vs = new ViewService(
   { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * detectionMs },
   store,
   log,
   () => monitor.report,
+  Date.now,
+  lease,
 );
-await restore();
 vs.start();
 monitor.start();
-const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT', tls };
 const server = listenOrExit(createViewApi(vs, log, cfg.TANDEM_SECRET), where, log, () => {
-  log.info({ url: `${urlScheme(cfg)}://${where.host}:${where.port}`, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, view: vs.view }, 'view service ready');
+  log.info({ url, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, leaseMs: cfg.TANDEM_VIEW_LEASE_MS }, 'view service listening; it answers pings once it holds the view-service lease');
 });
+// Without an offline queue a command sent before the connection is up fails at once.
+for (let waited = 0; stateRedis.status !== 'ready'; waited++) {
+  if (waited === 1) log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, 'cannot reach Redis to take the view-service lease and read the stored view; retrying, answering no ping (503) until it can');
+  await readyOrSecond();
+}
+void lease.start();
 
-/** No ping is answered before the stored view is known: answering from an empty state would start view 1 again. */
-async function restore(): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    // Without an offline queue a command sent before the connection is up fails at once.
-    if (stateRedis.status !== 'ready') await readyOrSecond();
-    try {
-      const stored = await vs.restore();
-      if (stored) log.info({ key: stateKey, view: stored.view, acked: stored.acked }, 'resumed the stored view');
-      else log.info({ key: stateKey }, 'no stored view: starting a new one');
-      return;
-    } catch (err) {
-      if (err instanceof UnreadableViewStateError) {
-        // Safe to go on without it: views are numbered past whatever the masters ping.
-        log.error({ err: err.message }, 'the stored view-service state is unreadable; starting without it (the next view overwrites it)');
-        return;
-      }
-      if (attempt === 1) log.warn({ err: (err as Error).message, key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, 'cannot read the stored view from Redis; retrying, answering no ping until it can');
+/**
+ * A new tenure of the lease: the stored view, before any ping is answered (answering from an empty
+ * state would start view 1 again, and a takeover must resume what the last holder decided).
+ */
+async function load(): Promise<void> {
+  try {
+    const stored = await vs.restore();
+    if (stored) log.info({ key: stateKey, view: stored.view, acked: stored.acked }, 'resumed the stored view');
+    else log.info({ key: stateKey }, 'no stored view: starting a new one');
+  } catch (err) {
+    if (!(err instanceof UnreadableViewStateError)) {
+      throw new Error(`cannot read the stored view at ${stateKey} from Redis ${redactUrl(cfg.REDIS_URL)}: ${(err as Error).message}`);
     }
+    // Safe to go on without it: views are numbered past whatever the masters ping.
+    log.error({ err: err.message }, 'the stored view-service state is unreadable; starting without it (the next view overwrites it)');
   }
 }
 
@@ -75,6 +85,7 @@ async function stop(signal: string) {
   log.info({ signal }, 'view service stopping');
   server.close();
   vs.stop();
+  await lease.stop();
   await monitor.stop();
   connections.close();
   process.exit(0);

@@ -3,10 +3,26 @@
  * on a timer, records the state in Redis before any view it decides is revealed, and reports status
  * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
-import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewStatus } from '@tandem/shared';
-import { durablePart, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
+import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewLease, type ViewStatus } from '@tandem/shared';
+import { closeGap, durablePart, hear, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 import type { ViewStateStore } from './view-store.ts';
+
+/**
+ * Whether this service may decide and reveal views: it holds the view-service lease (lease.ts). A
+ * service that does not answers every ping, lookup and status with `standby()`.
+ */
+export interface ViewAuthority {
+  authoritative(): boolean;
+  standby(): TandemError;
+  readonly lease: ViewLease | undefined;
+}
+
+const alwaysAuthoritative: ViewAuthority = {
+  authoritative: () => true,
+  standby: () => new TandemError('unavailable', 'the view service is not deciding views'),
+  lease: undefined,
+};
 
 export class ViewService {
   private state: ViewState = initialState();
@@ -18,6 +34,14 @@ export class ViewService {
   /** Set while Redis refuses the writes, so an outage is logged once. */
   private recordError: string | null = null;
   private viewSince = 0;
+  /**
+   * Until then, after the stored view was loaded, the service hears pings but changes no view: the
+   * members get one detection window to ping this service before it acts on their silence or adds
+   * a backup. Without it, a standby taking over from a service whose masters never ping it would
+   * at once add its own idle master as backup of a primary that can never acknowledge that view,
+   * and be stuck (rule 4).
+   */
+  private quietUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   /** Lamport clock: pings carry the master's time, answers carry this service's. */
   readonly clock = new LamportClock();
@@ -30,7 +54,18 @@ export class ViewService {
     private log: Logger,
     private queues: () => QueueReport | null = () => null,
     private now: () => number = Date.now,
+    private authority: ViewAuthority = alwaysAuthoritative,
   ) {}
+
+  /** Throws the standby refusal unless this service holds the lease (checked before every answer). */
+  private requireAuthority(): void {
+    if (!this.authority.authoritative()) throw this.authority.standby();
+  }
+
+  /** The lease this service decides views under, if it holds one. */
+  get lease(): ViewLease | undefined {
+    return this.authority.lease;
+  }
 
   /** Resumes the stored state, if any; throws while Redis cannot be read. */
   async restore(): Promise<DurableViewState | null> {
@@ -40,6 +75,7 @@ export class ViewService {
     this.recorded = stored;
     this.recordedJson = JSON.stringify(stored);
     this.viewSince = this.now();
+    this.quietUntil = this.now() + this.cfg.pingIntervalMs * this.cfg.deadPings;
     return stored;
   }
 
@@ -64,6 +100,8 @@ export class ViewService {
     try {
       await this.store.save(want);
     } catch (err) {
+      // The lease refused the write: this service lost it, which is not a Redis outage.
+      if (err instanceof TandemError) throw err;
       const why = (err as Error).message;
       if (this.recordError === null) this.log.error({ err: why, view: want.view }, 'cannot record the view-service state in Redis; no new view is revealed until it can');
       this.recordError = why;
@@ -79,7 +117,9 @@ export class ViewService {
   }
 
   async ping(server: string, viewnum: number): Promise<View> {
-    this.update(ping(this.state, server, viewnum, this.now(), this.cfg));
+    this.requireAuthority();
+    const now = this.now();
+    this.update(now < this.quietUntil ? hear(this.state, server, viewnum, now, this.cfg) : ping(this.state, server, viewnum, now, this.cfg));
     await this.record();
     return this.recorded.view;
   }
@@ -89,8 +129,22 @@ export class ViewService {
     return this.recorded.view;
   }
 
+  /** The view for a lookup (GET /view): refused by a service that does not hold the lease. */
+  lookup(): View {
+    this.requireAuthority();
+    this.lookups++;
+    return this.recorded.view;
+  }
+
   start(): void {
     this.timer = setInterval(() => {
+      // A standby decides nothing: its state is the holder's business until it takes the lease.
+      if (!this.authority.authoritative()) return;
+      // Quiet: only the service's own pauses are tracked (rule 10), so the window is not one of them.
+      if (this.now() < this.quietUntil) {
+        this.state = closeGap(this.state, this.now(), this.cfg);
+        return;
+      }
       this.update(tick(this.state, this.now(), this.cfg));
       // A failed write is logged by record() and retried on the next tick or ping.
       this.record().catch(() => {});
@@ -102,6 +156,7 @@ export class ViewService {
   }
 
   status(): ViewStatus {
+    this.requireAuthority();
     const now = this.now();
     const s = this.state;
     const servers: ServerStatus[] = Object.entries(s.servers).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, seen]) => ({
@@ -125,6 +180,6 @@ export class ViewService {
     if (primary && !primary.alive) alerts.push(`the primary (${primary.name}) is not pinging`);
     const q = this.queues();
     if (q) alerts.push(...queueAlerts(q));
-    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups };
+    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups, lease: this.authority.lease };
   }
 }

@@ -23,7 +23,8 @@ export interface ViewStateStore {
   save(state: DurableViewState): Promise<void>;
 }
 
-export function redisViewStore(redis: Redis, key: string): ViewStateStore {
+/** `write`, when given, records the JSON instead of a plain SET (the lease's fenced write, lease.ts). */
+export function redisViewStore(redis: Redis, key: string, write?: (json: string) => Promise<void>): ViewStateStore {
   return {
     async load() {
       const raw = await redis.get(key);
@@ -39,7 +40,8 @@ export function redisViewStore(redis: Redis, key: string): ViewStateStore {
       return parsed.data;
     },
     async save(state) {
-      await redis.set(key, JSON.stringify(state));
+      if (write) await write(JSON.stringify(state));
+      else await redis.set(key, JSON.stringify(state));
     },
   };
 }

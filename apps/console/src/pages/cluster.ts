@@ -21,7 +21,7 @@ export function overview(c: ClusterStatus, jobs: JobStatus[], datasets: DatasetM
   return html`<section class="cards">
   <div class="card"><h2>Masters</h2>
     ${v ? html`<p>view <b>${v.view.viewnum}</b>${v.acked ? '' : html` <span class="warn">(not yet acknowledged)</span>`}</p>
-    <p>primary ${address(v.view.primary)}<br>backup ${address(v.view.backup)}</p>` : html`<p class="warn">view service unreachable</p>`}
+    <p>primary ${address(v.view.primary)}<br>backup ${address(v.view.backup)}</p>` : html`<p class="warn">${c.error ?? 'view service unreachable'}</p>`}
   </div>
   <div class="card"><h2>Workers</h2><p class="big">${v?.queues?.workersOnline ?? '?'}</p><p>online</p></div>
   <div class="card"><h2>Tasks</h2><p class="big">${t.active}</p><p>running, ${t.waiting} waiting, ${t.failed} failed</p></div>

@@ -1,12 +1,14 @@
 // The linearizability checker and the job table's model, tick by tick: hand-written histories that
-// are and are not linearizable, the search's budget, its explanations, and (fast-check) every history
-// of a correct sequential run with random overlapping times is accepted.
+// are and are not linearizable, the search's budget, its explanations; (fast-check) every history of
+// a correct sequential run with random overlapping times is accepted; and histories of a simulated
+// replicated master (harness/master-sim.ts) are accepted, and rejected when a bug is planted in it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { JobPhase } from '@tandem/shared';
 import { checkHistory, type Model } from './harness/linearizability.ts';
 import { checkJobHistory, type JobInput, type JobOp, type JobOutput, type Observed } from './harness/job-table-model.ts';
+import { simulate, type Bug } from './harness/master-sim.ts';
 
 /** One operation: client, call tick, return tick (undefined: no answer), input, output. */
 const op = (client: string, call: number, ret: number | undefined, input: JobInput, output?: JobOutput): JobOp =>
@@ -207,6 +209,8 @@ type Step = { what: string; who: number; pick: number; before: number; after: nu
 function sequentialHistory(steps: Step[]): JobOp[] {
   const jobs: { id: string; phase: JobPhase; version: number; by: [string, string] }[] = [];
   const ops: JobOp[] = [];
+  /** Jobs some answer has named (a submit's, a read's, a list's). */
+  const heard = new Set<string>();
   let nextReq = 0;
   steps.forEach((s, i) => {
     const t = i * 10; // the operation's instant; its interval reaches up to 30 either side
@@ -214,6 +218,10 @@ function sequentialHistory(steps: Step[]): JobOp[] {
     const push = (input: JobInput, output: JobOutput) => {
       const lost = s.lost && s.lostMost === 0 && input.kind !== 'status' && input.kind !== 'list';
       ops.push({ client, call: t - s.before, ret: lost ? undefined : t + s.after, input, output: lost ? undefined : output });
+      if (lost) return;
+      if (output.kind === 'submitted') heard.add(output.jobId);
+      if (output.kind === 'status') heard.add(output.job.id);
+      if (output.kind === 'list') for (const j of output.jobs) heard.add(j.id);
     };
     const job = jobs.length ? jobs[s.pick % jobs.length] : undefined;
     switch (s.what) {
@@ -231,7 +239,8 @@ function sequentialHistory(steps: Step[]): JobOp[] {
         else push(status('nope'), { kind: 'not_found' });
         break;
       case 'cancel':
-        if (!job) break;
+        // A client cancels a job it has heard of: its submit answered, or a read or list showed it.
+        if (!job || !heard.has(job.id)) break;
         if (['done', 'failed', 'cancelled'].includes(job.phase)) {
           push({ kind: 'cancel', jobId: job.id, clientId: client, requestId: `x${i}` }, { kind: 'refused', code: 'conflict' });
         } else {
@@ -260,6 +269,55 @@ describe('property: every correct sequential run is accepted', () => {
       const { verdict, clash } = checkJobHistory(sequentialHistory(steps));
       assert.equal(clash, undefined);
       assert.equal(verdict.result, 'ok', verdict.result === 'illegal' ? verdict.explanation.text : '');
-    }), { numRuns: 300 });
+    }), { numRuns: Number(process.env.FC_RUNS ?? 300), ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) });
+  });
+});
+
+describe('planted bugs in a simulated replicated master (the real apply, failovers) are caught', () => {
+  const SEEDS = Array.from({ length: 12 }, (_, i) => i + 1);
+
+  test('the correct master: every history is linearizable', () => {
+    for (const seed of SEEDS) {
+      const run = simulate({ seed });
+      assert.ok(run.failovers > 0, `seed ${seed} had failovers`);
+      assert.deepEqual(run.visible, []);
+      const { verdict, clash } = checkJobHistory(run.ops);
+      assert.equal(clash, undefined, `seed ${seed}`);
+      assert.equal(verdict.result, 'ok', verdict.result === 'illegal' ? `seed ${seed}: ${verdict.explanation.text}` : `seed ${seed}`);
+    }
+  });
+
+  const bugs: [Bug, RegExp][] = [
+    ['staleReads', /was acknowledged and never removed, but it was not found|version went back/],
+    ['forgetfulDedupe', /one request made 2 jobs|without a cancel that answered|a retry answered/],
+    ['ackBeforeLog', /the list lacks it|it was not found|version went back|a cancel cannot succeed|\(finished\)|at the same version/],
+  ];
+  for (const [bug, reason] of bugs) {
+    test(`${bug}: every run in which a client could see the bug is rejected, with a reason`, () => {
+      let seenByClients = 0;
+      for (const seed of SEEDS) {
+        const run = simulate({ seed, bug });
+        const { verdict, clash } = checkJobHistory(run.ops);
+        if (run.visible.length === 0) continue;
+        seenByClients++;
+        assert.equal(clash, undefined, `seed ${seed}`);
+        assert.equal(verdict.result, 'illegal', `seed ${seed}: ${run.visible.join('; ')}`);
+        if (verdict.result === 'illegal') {
+          assert.match(verdict.explanation.text, /longest linearizable prefix[\s\S]*no order places: [\s\S]*because /, `seed ${seed}`);
+          assert.match(verdict.explanation.text, reason, `seed ${seed}`);
+        }
+      }
+      // Not vacuous: the bug showed in most runs.
+      assert.ok(seenByClients >= SEEDS.length / 2, `the bug was visible in only ${seenByClients} of ${SEEDS.length} runs`);
+    });
+  }
+
+  test('a history of the chaos test\'s size (about 100 jobs and 4,000 reads) is decided, and linearizable', () => {
+    const run = simulate({ seed: 7, durationMs: 12_000, clients: 10, reads: [35, 50] });
+    const jobs = run.ops.filter((o) => o.output?.kind === 'submitted').length;
+    const reads = run.ops.filter((o) => o.input.kind === 'status').length;
+    assert.ok(jobs >= 80 && reads >= 3000, `${jobs} jobs, ${reads} reads`);
+    const { verdict } = checkJobHistory(run.ops, { timeoutMs: 120_000 });
+    assert.equal(verdict.result, 'ok');
   });
 });

@@ -191,7 +191,7 @@ export const jobTableModel: Model<Slot, PartInput, JobOutput> = {
     if (out?.kind === 'status') return refuteRead(s, out.job) ?? 'the read is possible (another order was needed)';
     if (out?.kind === 'list' && out.jobs.length > 1) return `one request made ${out.jobs.length} jobs: ${out.jobs.map((j) => j.id).join(', ')} (the dedupe table forgot it)`;
     if (out?.kind === 'list' && out.jobs.length === 1) return refuteRead(s, out.jobs[0]) ?? 'the list entry is possible (another order was needed)';
-    if (out?.kind === 'list' || out?.kind === 'not_found') {
+    if (out?.kind === 'list' || out?.kind === 'not_found' || (out?.kind === 'refused' && out.code === 'not_found')) {
       return s.made && !s.gone ? `job ${s.id} (${s.phase} v${s.version}) was acknowledged and never removed, but ${out.kind === 'list' ? 'the list lacks it' : 'it was not found'}` : 'possible here';
     }
     if (input.kind === 'submit' && out?.kind === 'submitted' && s.made) return `the request had made job ${s.id}, and a retry answered ${out.jobId}`;
@@ -241,11 +241,13 @@ export function checkJobHistory(ops: JobOp[], budget?: Budget): JobHistoryCheck 
   const lists: JobOp[] = [];
   for (const op of ops) {
     const i = op.input;
+    // A read that got no answer observed nothing and changed nothing: it constrains no order.
+    if ((i.kind === 'status' || i.kind === 'list') && op.output === undefined) continue;
     if (i.kind === 'list') lists.push(op);
     else if (i.kind === 'submit') add(`request ${reqKey(i)}`, { ...op, input: { ...i, candidates: candidates.get(reqKey(i)) ?? [] } });
     else add(creator.has(i.jobId) ? `request ${creator.get(i.jobId)}` : `job ${i.jobId}`, op);
   }
-  // A list that got no answer observed nothing; one that did is projected onto every part.
+  // Each list is projected onto every part.
   const answered = lists.filter((op) => op.output?.kind === 'list');
   const partOf = (j: Observed) => (j.submittedBy ? `request ${reqKey(j.submittedBy)}` : `job ${j.id}`);
   for (const op of answered) {

@@ -75,14 +75,13 @@ export type Verdict<I, O> =
   | { result: 'illegal'; steps: number; partitions: number; explanation: Explanation<I, O> }
   | { result: 'unknown'; steps: number; partitions: number; reason: string };
 
-interface Node {
-  id: number;
-  call: boolean;
-  time: number;
+/** An entry of the doubly linked list the search walks: a call or a return. One class, so every node has one shape. */
+class Node {
   /** A call's return node. */
-  match?: Node;
-  prev: Node | null;
-  next: Node | null;
+  match: Node | null = null;
+  prev: Node | null = null;
+  next: Node | null = null;
+  constructor(readonly id: number, readonly call: boolean, readonly time: number) {}
 }
 
 /** A growable bit set with a string key, for Lowe's memo of (linearized set, states). */
@@ -145,11 +144,12 @@ function entryList<I, O>(ops: Operation<I, O>[]): Node {
     events.push({ id, call: true, time: op.call }, { id, call: false, time: ret });
   });
   events.sort((a, b) => a.time - b.time || (a.call === b.call ? a.id - b.id : a.call ? -1 : 1));
-  const head: Node = { id: -1, call: false, time: -Infinity, prev: null, next: null };
+  const head = new Node(-1, false, -Infinity);
   const calls = new Map<number, Node>();
   let last = head;
   for (const e of events) {
-    const n: Node = { ...e, prev: last, next: null };
+    const n = new Node(e.id, e.call, e.time);
+    n.prev = last;
     last.next = n;
     last = n;
     if (e.call) calls.set(e.id, n);
@@ -251,8 +251,9 @@ function explain<S, I, O>(
   best: { prefix: { id: number; states: S[] }[]; blocked: number; states: S[] },
 ): Explanation<I, O> {
   const show = (op: Operation<I, O>) => {
-    const ret = op.output === undefined || op.ret === undefined ? 'no answer' : `returned ${op.ret}`;
-    return `${op.client}: ${model.describeOp(op.input, op.output)} (called ${op.call}, ${ret})`;
+    const t = (x: number) => String(+x.toFixed(3));
+    const ret = op.output === undefined || op.ret === undefined ? 'no answer' : `returned ${t(op.ret)}`;
+    return `${op.client}: ${model.describeOp(op.input, op.output)} (called ${t(op.call)}, ${ret})`;
   };
   const prefix = best.prefix.map((p) => ({ op: ops[p.id], after: p.states.map((s) => model.describeState(s)) }));
   const blocked = ops[best.blocked];

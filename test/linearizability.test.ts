@@ -178,6 +178,9 @@ describe('the search', () => {
     const v = checkHistory(register, ops, { maxSteps: 50 });
     assert.equal(v.result, 'unknown');
     assert.match(v.result === 'unknown' ? v.reason : '', /more than 50 search steps/);
+    const timed = checkHistory(register, ops, { timeoutMs: 0 });
+    assert.equal(timed.result, 'unknown');
+    assert.match(timed.result === 'unknown' ? timed.reason : '', /over the 0 ms budget/);
     assert.equal(checkHistory(register, ops).result, 'illegal');
   });
 

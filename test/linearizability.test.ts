@@ -178,6 +178,8 @@ describe('the search', () => {
     const v = checkHistory(register, ops, { maxSteps: 50 });
     assert.equal(v.result, 'unknown');
     assert.match(v.result === 'unknown' ? v.reason : '', /more than 50 search steps/);
+    const small = checkHistory(register, ops, { maxMemo: 100 });
+    assert.match(small.result === 'unknown' ? small.reason : small.result, /more than 100 configurations remembered/);
     const timed = checkHistory(register, ops, { timeoutMs: 0 });
     assert.equal(timed.result, 'unknown');
     assert.match(timed.result === 'unknown' ? timed.reason : '', /over the 0 ms budget/);

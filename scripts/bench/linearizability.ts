@@ -97,7 +97,7 @@ All runs: check median ${median(all.check).toFixed(0)} ms, p90 ${pct(all.check, 
 The same histories with every operation's interval widened by w each side (more overlap; a correct
 history stays linearizable), and histories of the master with stale reads planted, which the search must
 exhaust (in the failing part) before it answers; all histories and runs, with a budget of ${BUDGET_MS / 1000} s per check
-("unknown": the budget ran out; the search of an illegal part with ~15 reads overlapping each other is exponential,
+and the default bound of 1,000,000 remembered configurations per part ("unknown": a bound was reached; the search of an illegal part with ~15 reads overlapping each other is exponential,
 as in Porcupine). The chaos test's reads of a job come from one client, one at a time, as in the unwidened rows.
 
 | master | widened by | operations (mean) | verdicts | search steps (mean) | check median, ms | p90, ms |

@@ -15,7 +15,8 @@
  *   Porcupine uses for nondeterministic models), so the search itself stays deterministic.
  * - P-compositionality: a caller that knows the model splits into independent parts checks each
  *   part alone (`checkPartitions`); a history is linearizable iff every part is.
- * - The search is bounded: past its budget (time or steps) it answers "unknown", never hangs.
+ * - The search is bounded: past its budget (time, steps, or memo size) it answers "unknown", never
+ *   hangs or grows without bound.
  * - A history that is not linearizable is explained by the longest prefix the search could
  *   linearize and the operation that could not be placed after it, with the model's reason.
  */
@@ -49,6 +50,8 @@ export interface Budget {
   timeoutMs?: number;
   /** Search steps the whole check may take; past them the answer is "unknown". Default unbounded. */
   maxSteps?: number;
+  /** Configurations one part's memo may hold (its memory); past them the answer is "unknown". Default 1,000,000. */
+  maxMemo?: number;
 }
 
 export interface Placed<I, O> {
@@ -119,7 +122,7 @@ export function checkPartitions<S, I, O>(
   parts: { name: string; ops: Operation<I, O>[] }[],
   budget: Budget = {},
 ): Verdict<I, O> {
-  const clock = { start: performance.now(), timeoutMs: budget.timeoutMs ?? 10_000, maxSteps: budget.maxSteps ?? Infinity, steps: 0 };
+  const clock = { start: performance.now(), timeoutMs: budget.timeoutMs ?? 10_000, maxSteps: budget.maxSteps ?? Infinity, maxMemo: budget.maxMemo ?? 1_000_000, steps: 0 };
   let unknown: string | undefined;
   for (const part of parts) {
     try {
@@ -181,7 +184,7 @@ function checkSingle<S, I, O>(
   model: Model<S, I, O>,
   name: string,
   ops: Operation<I, O>[],
-  clock: { start: number; timeoutMs: number; maxSteps: number; steps: number },
+  clock: { start: number; timeoutMs: number; maxSteps: number; maxMemo: number; steps: number },
 ): Explanation<I, O> | undefined {
   const head = entryList(ops);
   const dedupe = (states: S[]): S[] => {
@@ -211,6 +214,7 @@ function checkSingle<S, I, O>(
         linearized.set(entry.id);
         const key = linearized.key() + '|' + setKey(next);
         if (!memo.has(key)) {
+          if (memo.size >= clock.maxMemo) throw new OutOfBudget(`more than ${clock.maxMemo} configurations remembered`);
           memo.add(key);
           stack.push({ node: entry, states });
           states = next;

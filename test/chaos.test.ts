@@ -1,19 +1,23 @@
 // The control plane's chaos test (issue 11): client threads submit word counts and PageRanks and
 // follow them while a nemesis SIGKILLs and SIGSTOPs workers, the primary, the backup, the view
-// service and both masters at once, restarting what it killed. A history checker then asserts that
-// every acknowledged submit exists exactly once, that no status read went backwards, that every job
-// ended (done, or failed with a reason), and that every done job's output equals a fault-free run's.
-// TANDEM_CHAOS_SECONDS sets the length of the faulty period (default 45 s; `npm test` uses that).
+// service and both masters at once, restarting what it killed. Every client call (submit, status,
+// cancel, and a final list) is recorded with its call and return times, and the linearizability
+// checker (harness/linearizability.ts, over the job table's model in harness/job-table-model.ts)
+// proves the whole history linearizable: every acknowledged submit made exactly one job that never
+// vanished, no retry made a second, no status went backwards, no finished job ran again. Then every
+// job must end (done, failed with a reason, or cancelled by its client) and every done job's output
+// must equal a fault-free run's. TANDEM_CHAOS_SECONDS sets the length of the faulty period (default
+// 45 s; `npm test` uses that). A new fault is one more entry in FAULTS.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ChildProcess } from 'node:child_process';
-import { putDataset, type JobStatus, type MasterClient } from '@tandem/shared';
+import { MasterError, isFinishedPhase, putDataset, type JobStatus } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { jobOutput, kill, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
-import { checkHistory, History } from './harness/history.ts';
+import { History, RecordingClient } from './harness/history.ts';
 import { sleep } from './harness/wait.ts';
 
 const SECONDS = Number(process.env.TANDEM_CHAOS_SECONDS ?? 45);
@@ -26,6 +30,59 @@ const specs: Record<Kind, { type: string; dataset: string; partitions: number; p
   wordcount: { type: 'wordcount', dataset: 'books', partitions: 3, params: {} },
   pagerank: { type: 'pagerank', dataset: 'deps', partitions: 2, params: { iterations: 8, tol: 0 } },
 };
+
+/**
+ * The nemesis's faults, one picked at random at a time: each does its harm and restores what it
+ * harmed (restarts what it killed, continues what it stopped) before it returns.
+ */
+const FAULTS: [string, (c: Cluster) => Promise<void>][] = [
+  ['worker killed', async (c) => {
+    const i = Math.floor(Math.random() * c.workers.length);
+    await kill(c.workers[i]);
+    c.workers[i] = c.startWorker();
+  }],
+  ['worker stopped 2 s', async (c) => {
+    const w = c.workers[Math.floor(Math.random() * c.workers.length)];
+    w.kill('SIGSTOP');
+    await sleep(2000);
+    w.kill('SIGCONT');
+  }],
+  ['primary killed', async (c) => {
+    const { primary } = await c.replicated(90_000);
+    await kill(c.masters[primary].proc);
+    await c.startMaster(primary);
+  }],
+  ['backup killed', async (c) => {
+    const { backup } = await c.replicated(90_000);
+    await kill(c.masters[backup].proc);
+    await c.startMaster(backup);
+  }],
+  ['primary stopped 2 s', async (c) => {
+    const { primary } = await c.replicated(90_000);
+    c.masters[primary].proc.kill('SIGSTOP');
+    await sleep(2000);
+    c.masters[primary].proc.kill('SIGCONT');
+  }],
+  ['backup stopped 2 s', async (c) => {
+    const { backup } = await c.replicated(90_000);
+    c.masters[backup].proc.kill('SIGSTOP');
+    await sleep(2000);
+    c.masters[backup].proc.kill('SIGCONT');
+  }],
+  ['view service killed', async (c) => {
+    await c.restartViewService();
+  }],
+  ['view service stopped 3 s', async (c) => {
+    c.viewService.kill('SIGSTOP');
+    await sleep(3000);
+    c.viewService.kill('SIGCONT');
+  }],
+  ['both masters killed', async (c) => {
+    await Promise.all(c.masters.map((m) => kill(m.proc)));
+    await c.startMaster(0);
+    await c.startMaster(1);
+  }],
+];
 
 const alive = (p: ChildProcess | undefined) => !!p && p.exitCode === null && p.signalCode === null;
 
@@ -48,32 +105,32 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
   });
   after(async () => c?.stop());
 
-  test(`for ${SECONDS} s: 3 clients submit and follow jobs; a nemesis kills and stops workers, masters (one or both) and the view service`, async (t) => {
+  test(`for ${SECONDS} s: 3 clients submit, follow and cancel jobs; a nemesis kills and stops workers, masters (one or both) and the view service`, async (t) => {
     const history = new History();
     let faulty = true;
     const kinds: Kind[] = ['wordcount', 'pagerank'];
+    // Jobs whose cancel was acknowledged or got no answer: they may end cancelled.
+    const cancelled = new Set<string>();
     const clientLoop = async (k: number) => {
-      const client: MasterClient = c.client({ retryForMs: 120_000 });
+      const client = new RecordingClient(c.client({ retryForMs: 120_000 }), history);
       const mine: { id: string; kind: Kind }[] = [];
       for (let n = 0; faulty; n++) {
         const kind = kinds[(k + n) % 2];
-        const call = history.call(client.clientId, 'submit');
+        let id: string;
         try {
-          const id = await client.submit(specs[kind]);
-          history.returned(call, { jobId: id });
+          id = await client.submit(specs[kind]);
           mine.push({ id, kind });
-        } catch (err) {
-          history.returned(call, { error: (err as Error).message });
-          continue;
+        } catch {
+          continue; // recorded: refused, or its outcome unknown
         }
-        // Follow it with plain reads, each recorded, until it ends or the faulty period is over.
-        for (let s: JobStatus | undefined; faulty && (!s || !['done', 'failed', 'cancelled'].includes(s.phase));) {
-          const read = history.call(client.clientId, 'status', mine[mine.length - 1].id);
-          try {
-            s = await client.status(mine[mine.length - 1].id);
-            history.returned(read, { jobId: s.id, version: s.version, phase: s.phase });
-          } catch (err) {
-            history.returned(read, { error: (err as Error).message });
+        // Follow it with plain reads until it ends or the faulty period is over; cancel every fourth job after its first read.
+        for (let s: JobStatus | undefined; faulty && (!s || !isFinishedPhase(s.phase));) {
+          s = await client.status(id).catch(() => s);
+          if (s && n % 4 === 3 && !cancelled.has(id)) {
+            cancelled.add(id);
+            await client.cancel(id).catch((err) => {
+              if (err instanceof MasterError && err.code === 'conflict') cancelled.delete(id); // refused: it had finished
+            });
           }
           await sleep(200); // a client's pace between reads, not a wait for anything
         }
@@ -84,58 +141,10 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
 
     const faults: Record<string, number> = {};
     const nemesis = async () => {
-      const actions: [string, () => Promise<void>][] = [
-        ['worker killed', async () => {
-          const i = Math.floor(Math.random() * c.workers.length);
-          await kill(c.workers[i]);
-          c.workers[i] = c.startWorker();
-        }],
-        ['worker stopped 2 s', async () => {
-          const w = c.workers[Math.floor(Math.random() * c.workers.length)];
-          w.kill('SIGSTOP');
-          await sleep(2000);
-          w.kill('SIGCONT');
-        }],
-        ['primary killed', async () => {
-          const { primary } = await c.replicated(90_000);
-          await kill(c.masters[primary].proc);
-          await c.startMaster(primary);
-        }],
-        ['backup killed', async () => {
-          const { backup } = await c.replicated(90_000);
-          await kill(c.masters[backup].proc);
-          await c.startMaster(backup);
-        }],
-        ['primary stopped 2 s', async () => {
-          const { primary } = await c.replicated(90_000);
-          c.masters[primary].proc.kill('SIGSTOP');
-          await sleep(2000);
-          c.masters[primary].proc.kill('SIGCONT');
-        }],
-        ['backup stopped 2 s', async () => {
-          const { backup } = await c.replicated(90_000);
-          c.masters[backup].proc.kill('SIGSTOP');
-          await sleep(2000);
-          c.masters[backup].proc.kill('SIGCONT');
-        }],
-        ['view service killed', async () => {
-          await c.restartViewService();
-        }],
-        ['view service stopped 3 s', async () => {
-          c.viewService.kill('SIGSTOP');
-          await sleep(3000);
-          c.viewService.kill('SIGCONT');
-        }],
-        ['both masters killed', async () => {
-          await Promise.all(c.masters.map((m) => kill(m.proc)));
-          await c.startMaster(0);
-          await c.startMaster(1);
-        }],
-      ];
       const start = Date.now();
       while (Date.now() - start < SECONDS * 1000) {
-        const [name, act] = actions[Math.floor(Math.random() * actions.length)];
-        await act();
+        const [name, act] = FAULTS[Math.floor(Math.random() * FAULTS.length)];
+        await act(c);
         faults[name] = (faults[name] ?? 0) + 1;
         await sleep(1000 + Math.random() * 2000); // the nemesis's rhythm
       }
@@ -147,21 +156,25 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
     // Heal: everything running, a primary with a backup.
     for (let i = 0; i < c.workers.length; i++) if (!alive(c.workers[i])) c.workers[i] = c.startWorker();
     await c.replicated(120_000);
-    const final = await c.client().list();
-    checkHistory(history, final);
+    const observer = new RecordingClient(c.client(), history);
+    await observer.list();
     let done = 0;
     for (const { id, kind } of acked) {
       const s = await waitForJob(c, id, 300_000);
       if (s.phase === 'done') {
         done++;
         assert.equal(await jobOutput(c, s), reference[kind], `job ${id} (${kind}) ends with the fault-free output`);
+      } else if (s.phase === 'cancelled') {
+        assert.ok(cancelled.has(id), `job ${id} ended cancelled, but no cancel of it was acknowledged or left unanswered`);
       } else {
         assert.ok(s.error, `job ${id} ended ${s.phase} with a reason`);
       }
     }
+    // The finished table, read once more, is part of the history too: no job may end otherwise than it was seen.
+    await observer.list();
+    const verdict = history.check();
     assert.ok(acked.length >= 5, `only ${acked.length} acknowledged submits`);
-    const reads = history.entries.filter((e) => e.kind === 'status');
     t.diagnostic(`faults: ${Object.entries(faults).map(([k, v]) => `${v} × ${k}`).join(', ')}`);
-    t.diagnostic(`${acked.length} acknowledged submits (${done} done with the reference output); ${reads.length} reads`);
+    t.diagnostic(`${acked.length} acknowledged submits (${done} done with the reference output, ${cancelled.size} cancels acknowledged or unanswered); ${history.count('status')} reads; linearizable (${verdict.partitions} parts, ${verdict.steps} search steps)`);
   });
 });

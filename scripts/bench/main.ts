@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { benchCliStart } from './cli-start.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
+import { benchLinearizability } from './linearizability.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchWordcount } from './wordcount.ts';
 
@@ -48,6 +49,13 @@ program
   .option('--runs <n>', 'runs of each command', (v) => Number(v), 20)
   .option('--up-runs <n>', 'runs of tandem up on each side', (v) => Number(v), 3)
   .action(async (opts: { runs: number; upRuns: number }) => benchCliStart(opts));
+
+program
+  .command('linearizability')
+  .description('the linearizability checker on chaos-sized histories of the simulated master, vs the pairwise read check it replaced')
+  .option('--histories <n>', 'histories (simulation seeds)', (v) => Number(v), 5)
+  .option('--runs <n>', 'checks of each history', (v) => Number(v), 5)
+  .action(async (opts: { histories: number; runs: number }) => benchLinearizability(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -1,78 +1,109 @@
 /**
- * A client history (call time, return time, request, answer) and the checks the replication tests
- * make on it:
- * - every acknowledged submit names a job that exists exactly once, created by that client;
- * - no request created two jobs, and no client has more jobs than it made submit calls;
- * - real-time order of reads: a status read that started after another read of the same job had
- *   returned never sees an older version (a job's status never goes backwards).
+ * A client history for the replication and chaos tests: every call a client makes to the master
+ * (submit, status, cancel, remove, list), with the time it was called, the time its answer came and
+ * the answer, checked at the end by the linearizability checker over the job table's model
+ * (job-table-model.ts, linearizability.ts).
+ *
+ * A `RecordingClient` is one sequential client: it makes one call at a time, so it names each
+ * change's request itself, `(its clientId, n)` with `firstUnanswered` n (its earlier requests are
+ * all answered or given up), as a script may (docs/DESIGN.md §5.3, RequestIds). The history then
+ * knows which request made each job, which the check needs; the master sees what MasterClient's
+ * own numbering would send for a sequential caller.
  */
 import assert from 'node:assert/strict';
-import type { JobStatus } from '@tandem/shared';
+import { MasterError, type JobStatus, type MasterClient, type SubmitSpec } from '@tandem/shared';
+import { checkJobHistory, type JobInput, type JobOp, type JobOutput, type Observed } from './job-table-model.ts';
+import type { Budget } from './linearizability.ts';
 
-export interface Answer {
-  jobId?: string;
-  version?: number;
-  phase?: string;
-  error?: string;
-}
+/** Refusals that say the change was not made; any other failure leaves its outcome unknown. */
+const DEFINITE = new Set(['not_found', 'conflict', 'invalid']);
 
-export interface Entry {
-  client: string;
-  kind: 'submit' | 'status';
-  jobId?: string;
-  callAt: number;
-  returnAt?: number;
-  answer?: Answer;
-}
+const observed = (s: JobStatus): Observed => ({ id: s.id, phase: s.phase, version: s.version, submittedBy: s.submittedBy });
 
 export class History {
-  readonly entries: Entry[] = [];
+  readonly ops: JobOp[] = [];
   private t = 0;
 
   /** A monotonic timestamp (ties broken by order), so call and return times are totally ordered. */
-  private now(): number {
+  now(): number {
     this.t = Math.max(this.t + 1e-3, performance.now());
     return this.t;
   }
 
-  call(client: string, kind: Entry['kind'], jobId?: string): Entry {
-    const e: Entry = { client, kind, jobId, callAt: this.now() };
-    this.entries.push(e);
-    return e;
+  /** Runs `f` as one operation of `client` and records it; `answer` maps its result or error to the output (undefined: unknown). */
+  async record<T>(client: string, input: JobInput, f: () => Promise<T>, answer: (r: { value: T } | { error: unknown }) => JobOutput | undefined): Promise<T> {
+    const op: JobOp = { client, input, output: undefined, call: this.now() };
+    this.ops.push(op);
+    try {
+      const value = await f();
+      op.output = answer({ value });
+      op.ret = this.now();
+      return value;
+    } catch (error) {
+      op.output = answer({ error });
+      op.ret = this.now();
+      throw error;
+    }
   }
 
-  returned(e: Entry, answer: Answer): void {
-    e.returnAt = this.now();
-    e.answer = answer;
+  count(kind: JobInput['kind'], answered?: boolean): number {
+    return this.ops.filter((op) => op.input.kind === kind && (answered === undefined || (op.output !== undefined) === answered)).length;
+  }
+
+  /** Asserts the history linearizable; a violation fails with the checker's explanation. Returns the verdict for diagnostics. */
+  check(budget: Budget = { timeoutMs: 60_000 }) {
+    const { verdict, clash } = checkJobHistory(this.ops, budget);
+    assert.equal(clash, undefined, clash);
+    if (verdict.result === 'illegal') assert.fail(verdict.explanation.text);
+    assert.equal(verdict.result, 'ok', verdict.result === 'unknown' ? `the linearizability check gave up: ${verdict.reason}` : '');
+    return verdict;
   }
 }
 
-export function checkHistory(h: History, finalJobs: JobStatus[]): void {
-  const byId = new Map(finalJobs.map((j) => [j.id, j]));
-  const submits = h.entries.filter((e) => e.kind === 'submit');
-  for (const e of submits) {
-    const id = e.answer?.jobId;
-    if (!id) continue;
-    const job = byId.get(id);
-    assert.ok(job, `acknowledged submit ${id} is missing from the final job table`);
-    assert.equal(job.submittedBy.clientId, e.client, `job ${id} was created by the client that was told so`);
+const refusal = (error: unknown): JobOutput | undefined =>
+  error instanceof MasterError && DEFINITE.has(error.code) ? { kind: 'refused', code: error.code } : undefined;
+
+export class RecordingClient {
+  private requests = 0;
+  constructor(readonly client: MasterClient, readonly history: History) {}
+
+  get clientId(): string {
+    return this.client.clientId;
   }
-  const acked = submits.filter((e) => e.answer?.jobId).map((e) => e.answer!.jobId!);
-  assert.equal(new Set(acked).size, acked.length, 'two acknowledged submits named the same job');
-  const requests = finalJobs.map((j) => `${j.submittedBy.clientId}/${j.submittedBy.requestId}`);
-  assert.equal(new Set(requests).size, requests.length, 'one request created two jobs');
-  const clients = new Set(submits.map((e) => e.client));
-  for (const client of clients) {
-    const calls = submits.filter((e) => e.client === client).length;
-    const jobs = finalJobs.filter((j) => j.submittedBy.clientId === client).length;
-    assert.ok(jobs <= calls, `client ${client} made ${calls} submit calls but owns ${jobs} jobs`);
+
+  private nextRequest() {
+    const n = String(++this.requests);
+    return { clientId: this.client.clientId, requestId: n, firstUnanswered: n };
   }
-  const reads = h.entries.filter((e) => e.kind === 'status' && e.answer?.version !== undefined);
-  for (const a of reads) {
-    for (const b of reads) {
-      if (a.jobId !== b.jobId || b.callAt <= a.returnAt!) continue;
-      assert.ok(b.answer!.version! >= a.answer!.version!,
-        `job ${a.jobId}: a read that started after another returned version ${a.answer!.version} saw version ${b.answer!.version}`);
-    }
+
+  submit(spec: SubmitSpec): Promise<string> {
+    const ids = this.nextRequest();
+    return this.history.record(this.clientId, { kind: 'submit', clientId: ids.clientId, requestId: ids.requestId }, () => this.client.submit(spec, ids),
+      (r) => ('value' in r ? { kind: 'submitted', jobId: r.value } : refusal(r.error)));
+  }
+
+  cancel(jobId: string): Promise<void> {
+    return this.change('cancel', jobId);
+  }
+
+  remove(jobId: string): Promise<void> {
+    return this.change('remove', jobId);
+  }
+
+  private change(kind: 'cancel' | 'remove', jobId: string): Promise<void> {
+    const ids = this.nextRequest();
+    return this.history.record(this.clientId, { kind, jobId, clientId: ids.clientId, requestId: ids.requestId }, () => this.client[kind](jobId, ids),
+      (r) => ('value' in r ? { kind: 'changed' } : refusal(r.error)));
+  }
+
+  status(jobId: string): Promise<JobStatus> {
+    return this.history.record(this.clientId, { kind: 'status', jobId }, () => this.client.status(jobId),
+      (r) => ('value' in r ? { kind: 'status', job: observed(r.value) }
+        : r.error instanceof MasterError && r.error.code === 'not_found' ? { kind: 'not_found' } : undefined));
+  }
+
+  list(): Promise<JobStatus[]> {
+    return this.history.record(this.clientId, { kind: 'list' }, () => this.client.list(),
+      (r) => ('value' in r ? { kind: 'list', jobs: r.value.map(observed) } : undefined));
   }
 }

@@ -182,15 +182,17 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
   });
   after(async () => c?.stop());
 
-  test('for 20 s a random master is SIGKILLed and restarted while 3 clients submit and poll; every acknowledged job ends correct', async (t) => {
+  test('for at least 20 s and 4 kills a random master is SIGKILLed and restarted while 3 clients submit and poll; every acknowledged job ends correct', async (t) => {
     const history = new History();
     let done = false;
+    let ackedSoFar = 0;
     const clients = [0, 1, 2].map(async (k) => {
       const client = new RecordingClient(c.client({ retryForMs: 60_000 }), history);
       const mine: string[] = [];
       while (!done) {
         try {
           mine.push(await client.submit({ type: 'wordcount', dataset: 'books', partitions: 1 + (k % 2) }));
+          ackedSoFar++;
         } catch {
           // recorded: its outcome is unknown or refused
         }
@@ -201,7 +203,9 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
     });
     const start = Date.now();
     let kills = 0;
-    while (Date.now() - start < 20_000) {
+    // Counted, not timed: on a loaded machine a restarted master takes longer to start, so the run
+    // goes on until it has had its faults and its acknowledged jobs, however long that takes.
+    while (Date.now() - start < 20_000 || kills < 4 || ackedSoFar < 5) {
       const i = Math.floor(Math.random() * 2);
       await kill(c.masters[i].proc);
       kills++;
@@ -213,8 +217,7 @@ describe('replicated master: repeated crashes', { timeout: 900_000 }, () => {
     done = true;
     const results = await Promise.all(clients);
     const acked = results.flatMap((r) => r.mine);
-    assert.ok(kills >= 3, `only ${kills} kills in 20 s`);
-    assert.ok(acked.length >= 5, `only ${acked.length} acknowledged submits`);
+    assert.equal(acked.length, ackedSoFar, 'every acknowledged submit is checked');
     await new RecordingClient(c.client(), history).list();
     history.check();
     await expectDoneWithReference(c, acked);

@@ -28,6 +28,7 @@ import { readSecretFile } from '../../shared/src/cluster-auth.ts';
 import { configSchema } from '../../shared/src/config.ts';
 import { keys, type Keys } from '../../shared/src/keys.ts';
 import { MasterClient } from '../../shared/src/master-client.ts';
+import { recordViewAnswered, viewAnsweredRecently } from '../../shared/src/view-seen.ts';
 import { formatIssues, isFinishedPhase, outputLostText, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
 import { clientRedis, RedisUnreachableError, withDataDirRedisPassword } from '../../shared/src/redis.ts';
 import { roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
@@ -80,6 +81,12 @@ export interface ConnectOptions {
   retryForMs?: number;
   /** The environment the defaults come from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called once per outage when the view service does not answer but answered before (in this
+   * client, or within 10 minutes by the record in the data folder): the client then waits for it,
+   * up to `retryForMs`, instead of failing at once.
+   */
+  onViewWait?: (message: string) => void;
 }
 
 /** The settings a client runs with, once defaults are filled in (the secret is not repeated). */
@@ -499,7 +506,14 @@ export class Tandem {
     this.tlsCa = opts.tlsCa;
     this.redisCa = s.TANDEM_REDIS_CA;
     this.keys = keys(s.TANDEM_PREFIX);
-    this.master = new MasterClient({ viewUrl: s.TANDEM_VIEW_URL, masterUrl: s.TANDEM_MASTER_URL, secret: s.TANDEM_SECRET, ...(opts.retryForMs ? { retryForMs: opts.retryForMs } : {}) });
+    // On the machine `tandem up` runs on, its data folder says when the view service last answered (view-seen.ts).
+    const dataDir = s.TANDEM_DATA_DIR;
+    this.master = new MasterClient({
+      viewUrl: s.TANDEM_VIEW_URL, masterUrl: s.TANDEM_MASTER_URL, secret: s.TANDEM_SECRET, ...(opts.retryForMs ? { retryForMs: opts.retryForMs } : {}),
+      viewSeen: !s.TANDEM_MASTER_URL && viewAnsweredRecently(dataDir, s.TANDEM_VIEW_URL),
+      onViewAnswered: () => recordViewAnswered(dataDir, s.TANDEM_VIEW_URL),
+      onViewWait: opts.onViewWait,
+    });
     this.datasets = new Datasets(this);
     this.jobs = new Jobs(this);
   }

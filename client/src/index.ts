@@ -252,6 +252,26 @@ export function fileSize(file: string): number {
   }
 }
 
+/**
+ * @internal For a graph input that is not a readable file: a path, or a name with a file extension
+ * that no dataset has, is a file that does not exist, and is said so (not "dataset does not exist").
+ */
+export async function checkNotAMissingFile(t: Tandem, input: string): Promise<void> {
+  if (/[\\/]/.test(input)) fileSize(input);
+  if (!/\.[A-Za-z0-9]+$/.test(input)) return;
+  const aName = (() => {
+    try {
+      validateDatasetName(input);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!aName || !(await t.datasets.get(input))) {
+    throw new DatasetError(`cannot read ${input}: no such file (nor is there a dataset of that name; \`tandem dataset ls\` lists them)`, 'not_found');
+  }
+}
+
 /** A dataset name from a file name: its letters, digits, '_', '.' and '-' (others become '-'). */
 export function datasetNameFor(file: string): string {
   const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 120);
@@ -404,6 +424,11 @@ export class Jobs {
   /** Where the output of a job whose output can be read lies, or a `conflict` saying why it cannot be read. */
   private async finished(job: string | JobStatus): Promise<OutputRef> {
     const s = typeof job === 'string' ? await this.status(job) : job;
+    if (!isFinishedPhase(s.phase)) {
+      const rounds = s.plan ? `, ${roundProgress(s).done} of at most ${s.plan.iterations} iterations done` : '';
+      throw new TandemError('conflict', `job ${s.id} is still running (${s.phase} phase: ${s.maps.committed}/${s.maps.total} map and ${s.reduces.committed}/${s.reduces.total} reduce tasks committed${rounds}); `
+        + `its output can be read once it is done: wait for it with \`tandem job output ${s.id} --wait\` (from code: jobs.wait)`);
+    }
     if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
     if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
     return { jobId: s.id, round: s.round, partitions: s.partitions };
@@ -541,7 +566,7 @@ export class Tandem {
       dataset = r.meta.name;
       uploaded = r.uploaded;
     } else {
-      if (/[\\/]/.test(input)) fileSize(input);
+      await checkNotAMissingFile(this, input);
       if (opts.name) throw new TandemError('invalid', `name: names the dataset a local file is stored as; ${JSON.stringify(input)} is not a file`);
       validateDatasetName(input);
     }

@@ -153,25 +153,56 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
 describe('the jobs folder loader names the file and the problem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bad-jobs-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = `export default { name: 'fine', description: 'd', formats: ['text'], params: {}, map() {}, reduce() {}, format: () => '' };\n`;
+  /** The folder with `files` (and a good file beside them) loads the good one and reports the bad one's problem. */
   const refused = async (files: Record<string, string>, message: RegExp) => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
+    writeFileSync(join(dir, 'z-fine.mjs'), good);
     for (const [f, body] of Object.entries(files)) writeFileSync(join(dir, f), body);
-    await assert.rejects(loadRegistry(dir), (err: Error) => {
-      assert.ok(err instanceof JobTypeError, err.message);
-      assert.match(err.message, message);
-      return true;
-    });
+    const registry = await loadRegistry(dir);
+    assert.ok(registry.get('fine'), 'a broken file stops no other from loading');
+    assert.equal(registry.broken().length, 1, registry.problem() ?? '');
+    assert.match(registry.broken()[0].problem, message);
+    assert.match(registry.problem() ?? '', message);
+    return registry;
   };
   const type = (name: string) => `export default { name: '${name}', description: 'd', formats: ['text'], params: {}, map() {}, reduce() {}, format: () => '' };\n`;
 
-  test('a syntax error, a missing export, a missing package, a duplicate and a built-in name', async () => {
-    await refused({ 'a.mjs': 'export default {\n' }, /^jobs folder: a\.mjs does not load: /);
+  test('a syntax error (with its file:line:column), a missing export, a missing package, a duplicate and a built-in name', async () => {
+    await refused({ 'a.mjs': 'export default {\n  name: "x",\n  map() { return 1 +; },\n};\n' }, /^jobs folder: a\.mjs:3:21: syntax error: Unexpected token ';'$/);
     await refused({ 'a.mjs': 'export const x = 1;\n' }, /^jobs folder: a\.mjs must export default a job type/);
     await refused({ 'a.mjs': "import { defineJobType } from '@tandem/client';\nexport default defineJobType({});\n" },
       /^jobs folder: a\.mjs imports @tandem\/client, which is not installed in .*; run `npm install <the Tandem checkout>\/client` there/);
     await refused({ 'a.mjs': type('twice'), 'b.mjs': type('twice') }, /^jobs folder: b\.mjs defines job type "twice", which a\.mjs already defines$/);
     await refused({ 'a.mjs': type('wordcount') }, /^jobs folder: a\.mjs defines job type "wordcount", which is a built-in type's name; rename it$/);
+    await refused({ 'a.mjs': 'const x = 1;\nthrow new Error("no config");\n' }, /^jobs folder: a\.mjs:2:7 does not load: no config$/);
+  });
+
+  test('a TypeScript syntax error names its file:line:column', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'tandem-ts-syntax-'));
+    try {
+      writeFileSync(join(outside, 'package.json'), '{"type": "module"}');
+      writeFileSync(join(outside, 'a.ts'), 'const n: number = 1;\nexport default { name: n +; };\n');
+      writeFileSync(join(outside, 'b.ts'), type('fine'));
+      const registry = await loadRegistry(outside);
+      assert.ok(registry.get('fine'));
+      assert.match(registry.problem() ?? '', /^jobs folder: a\.ts:2:27: syntax error: Unexpected ";"$/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('"unknown job type" names the files that do not load, with their problem; a file fixed later loads on the next read', async () => {
+    const registry = await refused({ 'new.mjs': "export default { name: 'newtype',\n  map() { return ) },\n};\n" }, /^jobs folder: new\.mjs:2:18: syntax error: Unexpected token '\)'$/);
+    assert.throws(() => registry.require('newtype'), (err: Error) => {
+      assert.ok(err instanceof JobTypeError);
+      assert.match(err.message, /^unknown job type "newtype"; known types: .*fine.*; the jobs folder has a file that does not load \(it may be defined there\): jobs folder: new\.mjs:2:18: syntax error: Unexpected token '\)'$/);
+      return true;
+    });
+    writeFileSync(join(dir, 'new.mjs'), type('newtype'));
+    assert.ok(await registry.lookup('newtype'), 'the fixed file loads');
+    assert.equal(registry.problem(), null);
   });
 
   test('the compiled CLI (what tandem up runs) loads such a folder with plain node, a .ts file in it through tsx', () => {
@@ -192,7 +223,7 @@ describe('the jobs folder loader names the file and the problem', () => {
     const outside = mkdtempSync(join(tmpdir(), 'tandem-ts-jobs-'));
     try {
       writeFileSync(join(outside, 'a.ts'), type('tsjob'));
-      await assert.rejects(loadRegistry(outside), { message: /^jobs folder: a\.ts is TypeScript, which Tandem loads as an ES module only: add "type": "module" to .*package\.json/ });
+      assert.match((await loadRegistry(outside)).problem() ?? '', /^jobs folder: a\.ts is TypeScript, which Tandem loads as an ES module only: add "type": "module" to .*package\.json/);
       writeFileSync(join(outside, 'package.json'), '{"type": "module"}');
       assert.ok((await loadRegistry(outside)).get('tsjob'));
     } finally {

@@ -12,12 +12,12 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
-import { datasetPage, datasetsPage } from './pages/datasets.ts';
-import { formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
+import { datasetPage, datasetsPage, deleteDatasetPage } from './pages/datasets.ts';
+import { cancelJobPage, formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
@@ -249,7 +249,17 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/datasets/:name', async (req, res) => {
     const { meta, head } = await platform.dataset(req.params.name);
-    send(req, res, `Dataset ${meta.name}`, datasetPage(meta, head));
+    send(req, res, `Dataset ${meta.name}`, datasetPage(meta, head, csrf(res)));
+  });
+  // Deleting asks first: without confirm=yes the answer is the question (security.ts checks the form token of both posts).
+  app.post('/datasets/:name/delete', async (req, res) => {
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const { meta } = await platform.dataset(req.params.name, 0);
+      return send(req, res, `Delete dataset ${meta.name}?`, deleteDatasetPage(meta, csrf(res)));
+    }
+    await platform.removeDataset(req.params.name);
+    o.log.info({ dataset: req.params.name }, 'dataset deleted from the console');
+    res.redirect(303, '/datasets');
   });
   app.get('/jobs', async (req, res) => {
     const jobs = await platform.jobs();
@@ -290,8 +300,15 @@ export function createConsole(o: ConsoleOptions): express.Express {
     if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
     send(req, res, `Job ${s.id}`, jobPage(s, body));
   });
+  // Cancelling asks first, as deleting a dataset does.
   app.post('/jobs/:id/cancel', async (req, res) => {
-    await platform.cancel(req.params.id, postedIds((req.body ?? {}) as Record<string, unknown>));
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.confirm !== 'yes') {
+      const s = await platform.job(req.params.id);
+      if (isFinishedPhase(s.phase)) return res.redirect(303, `/jobs/${encodeURIComponent(s.id)}`);
+      return send(req, res, `Cancel job ${s.id}?`, cancelJobPage(s, csrf(res), postedIds(body)));
+    }
+    await platform.cancel(req.params.id, postedIds(body));
     res.redirect(303, `/jobs/${encodeURIComponent(req.params.id)}`);
   });
   app.get('/jobs/:id/output', async (req, res) => {

@@ -7,6 +7,7 @@ import { benchCliStart } from './cli-start.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchPagerank } from './pagerank.ts';
+import { benchRestarts } from './restarts.ts';
 import { benchWordcount } from './wordcount.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
@@ -48,6 +49,14 @@ program
   .option('--runs <n>', 'runs of each command', (v) => Number(v), 20)
   .option('--up-runs <n>', 'runs of tandem up on each side', (v) => Number(v), 3)
   .action(async (opts: { runs: number; upRuns: number }) => benchCliStart(opts));
+
+program
+  .command('restarts')
+  .description("tandem up's view service SIGKILLed after ten earlier restarts: time until the view answers again, with the restart wait never resetting vs resetting")
+  .option('--earlier <n>', 'restarts before the measured ones', (v) => Number(v), 10)
+  .option('--trials <n>', 'measured kills on each side', (v) => Number(v), 3)
+  .option('--gap-s <s>', 'seconds the view service runs before each kill (more than the 10 s reset time)', (v) => Number(v), 11)
+  .action(async (opts: { earlier: number; trials: number; gapS: number }) => benchRestarts(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -118,7 +118,7 @@ export class MasterClient {
       }
       if (!this.viewWaitSaid && !(err instanceof TandemError)) {
         this.viewWaitSaid = true;
-        this.opts.onViewWait?.(`view service at ${this.opts.viewUrl} not answering; waiting up to ${Math.round(this.opts.retryForMs / 1000)} s (it answered before, so it may be restarting: ${(err as Error).message})`);
+        this.opts.onViewWait?.(`view service at ${this.opts.viewUrl} not answering; waiting up to ${Math.ceil(this.opts.retryForMs / 1000)} s (it answered before, so it may be restarting: ${(err as Error).message})`);
       }
       throw new Error(`view service at ${this.opts.viewUrl}: ${(err as Error).message}`);
     }

@@ -29,9 +29,9 @@ import { configSchema } from '../../shared/src/config.ts';
 import { keys, type Keys } from '../../shared/src/keys.ts';
 import { MasterClient } from '../../shared/src/master-client.ts';
 import { recordViewAnswered, viewAnsweredRecently } from '../../shared/src/view-seen.ts';
-import { formatIssues, isFinishedPhase, outputLostText, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
+import { formatIssues, isFinishedPhase, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
 import { clientRedis, RedisUnreachableError, withDataDirRedisPassword } from '../../shared/src/redis.ts';
-import { roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
+import { outputRefusal, roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
 import { OutputMissingError, outputLines, writeOutput, writeOutputFile, type OutputRef } from '../../shared/src/output.ts';
 import { headDataset, listDatasets, removeDataset, requireDataset, getDataset } from '../../shared/src/dataset-store/store.ts';
 import { putDataset } from '../../shared/src/dataset-store/upload.ts';
@@ -424,13 +424,8 @@ export class Jobs {
   /** Where the output of a job whose output can be read lies, or a `conflict` saying why it cannot be read. */
   private async finished(job: string | JobStatus): Promise<OutputRef> {
     const s = typeof job === 'string' ? await this.status(job) : job;
-    if (!isFinishedPhase(s.phase)) {
-      const rounds = s.plan ? `, ${roundProgress(s).done} of at most ${s.plan.iterations} iterations done` : '';
-      throw new TandemError('conflict', `job ${s.id} is still running (${s.phase} phase: ${s.maps.committed}/${s.maps.total} map and ${s.reduces.committed}/${s.reduces.total} reduce tasks committed${rounds}); `
-        + `its output can be read once it is done: wait for it with \`tandem job output ${s.id} --wait\` (from code: jobs.wait)`);
-    }
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
+    const refused = outputRefusal(s, `wait for it with \`tandem job output ${s.id} --wait\` (from code: jobs.wait)`);
+    if (refused) throw new TandemError('conflict', refused);
     return { jobId: s.id, round: s.round, partitions: s.partitions };
   }
 

@@ -12,7 +12,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, outputRefusal, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
@@ -201,7 +201,8 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/api/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    const refused = outputRefusal(s, 'ask again then');
+    if (refused) throw new TandemError('conflict', refused);
     const lines = Math.min(10_000, Math.max(1, Number(req.query.lines ?? 20) || 20));
     res.json({ lines: await platform.outputHead(s, lines) });
   });
@@ -313,8 +314,8 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
+    const refused = outputRefusal(s, 'its page offers the download then');
+    if (refused) throw new TandemError('conflict', refused);
     const csv = platform.types().find((t) => t.name === s.type)?.outputFormat === 'csv';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);

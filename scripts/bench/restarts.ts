@@ -8,7 +8,7 @@
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authHeader, sleep } from '@tandem/shared';
 import { startUp, upEnv } from '../../test/harness/up.ts';
@@ -66,12 +66,16 @@ async function side(label: string, resetMs: number, o: { earlier: number; trials
 export async function benchRestarts(o: { earlier: number; trials: number; gapS: number }): Promise<void> {
   const log = (x: string) => console.log(x);
   const opts = { earlier: o.earlier, trials: o.trials, gapMs: o.gapS * 1000 };
+  // The machine is shared: its load says how much of each time is waiting for a core.
+  const load = [loadavg()[0]];
   const before = await side('reset never (TANDEM_RESTART_RESET_MS=0, the old rule)', 0, opts, log);
+  load.push(loadavg()[0]);
   const after = await side('reset after 10 s of running (the default)', 10_000, opts, log);
+  load.push(loadavg()[0]);
   const row = (s: Side) => `| ${s.label} | ${median(s.waits)} ms | ${median(s.measured).toFixed(0)} ms | ${Math.max(...s.measured).toFixed(0)} ms | ${s.measured.map((m) => m.toFixed(0)).join(', ')} |`;
   const md = `## Recovery under repeated faults (issue 17)
 
-Run: \`npm run bench -- restarts --earlier ${o.earlier} --trials ${o.trials} --gap-s ${o.gapS}\` (${new Date().toISOString().slice(0, 10)}; 2 cores, shared; \`tandem up\` from the sources, under tsx, 1 worker).
+Run: \`npm run bench -- restarts --earlier ${o.earlier} --trials ${o.trials} --gap-s ${o.gapS}\` (${new Date().toISOString().slice(0, 10)}; 2 cores, shared, load average ${load.map((l) => l.toFixed(0)).join(', ')} at the start, between the sides and at the end; \`tandem up\` from the sources, under tsx, 1 worker).
 
 The view service of a \`tandem up\` is SIGKILLed ${o.earlier} times, then ${o.trials} more times that are measured; before each kill it has run ${o.gapS} s (longer than the 10 s reset time, as between the chaos run's faults). Measured: from the SIGKILL until GET /view answers again.
 

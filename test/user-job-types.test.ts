@@ -118,6 +118,25 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
     assert.equal(again.stdout, want.replace(/^/gm, 'line ').replace(/line $/, ''));
   });
 
+  test('a broken file in the folder stops no other new type from loading; job run of its type names the file, line and column', async () => {
+    writeFileSync(join(jobs, 'broken.js'), "export default {\n  name: 'broken',\n  map() { return ) },\n};\n");
+    writeFileSync(join(jobs, 'shoutlength.js'), readFileSync(join(jobs, 'linelength.js'), 'utf8').replace("name: 'linelength'", "name: 'shoutlength'"));
+    try {
+      const other = await c.cli(['job', 'run', 'shoutlength', '--dataset', 'lines']);
+      assert.equal(other.code, 0, other.stderr);
+      assert.equal(other.stdout, lineLengths(text, 1));
+      const refused = await c.cli(['job', 'run', 'broken', '--dataset', 'lines']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /unknown job type "broken"; known types: .*shoutlength.*; the jobs folder has a file that does not load \(it may be defined there\): jobs folder: broken\.js:3:18: syntax error: Unexpected token '\)'/);
+      // Every master and worker reports the file it cannot load (an alert in tandem job types and /health).
+      await waitFor(async () => (await types()).alerts.filter((a) => /^(master|worker) .* does not load all of its jobs folder: jobs folder: broken\.js:3:18: syntax error/.test(a)).length === c.masters.length + c.workers.length, { what: 'an alert for each master and worker' });
+    } finally {
+      rmSync(join(jobs, 'broken.js'), { force: true });
+      rmSync(join(jobs, 'shoutlength.js'), { force: true });
+    }
+    await waitFor(async () => (await types()).alerts.length === 0, { what: 'the alerts to clear once the file is gone' });
+  });
+
   test('a worker with another version of a file, and without a type, is an alert naming the type and the worker, and runs no task of it', async () => {
     const other = userJobsFolder('other-jobs');
     try {

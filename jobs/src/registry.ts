@@ -188,8 +188,8 @@ async function readFolder(jobsDir: string, cache: Map<string, Loaded>): Promise<
       seen.set(name, file);
       loaded.push(l);
     } catch (err) {
-      if (!(err instanceof JobTypeError)) throw err;
-      broken.push({ file, problem: err.message });
+      // Anything else (a link to nothing, a file removed while read) is that file's problem too.
+      broken.push({ file, problem: err instanceof JobTypeError ? err.message : `jobs folder: ${file}: ${(err as Error).message}` });
     }
   }
   return { loaded, broken };

@@ -84,12 +84,26 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     assert.match(again.stderr, /already cancelled/);
   });
 
+  test('job output of a running job says it is still running, with its phase and progress, and how to wait; --wait waits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-running-'));
+    // Map calls sleep a minute: the job is still mapping when its output is asked for; it is cancelled after.
+    const slow = (await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=60000'])).stdout.trim();
+    const early = await c.cli(['job', 'output', slow]);
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, new RegExp(`job ${slow} is still running \\(map phase: 0/\\d+ map and 0/\\d+ reduce tasks committed\\); its output can be read once it is done: wait for it with \`tandem job output ${slow} --wait\``));
+    assert.equal((await c.cli(['job', 'cancel', slow])).code, 0);
+    const quick = (await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=100'])).stdout.trim();
+    const waited = await c.cli(['job', 'output', quick, '--wait']);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /^split-0\t1$/m);
+  });
+
   const badUploads: [string, string | Buffer, string[], RegExp][] = [
     ['empty file', '', [], /empty/i],
     ['binary file', Buffer.from([0x68, 0x69, 0x0a, 0x00, 0x01, 0x02, 0x0a]), [], /line 2.*binary|binary.*line 2/i],
     ['invalid UTF-8', Buffer.concat([Buffer.from('good line\nstill good\nbad '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]), [], /line 3.*UTF-8|UTF-8.*line 3/i],
     ['line longer than the split size', `short\n${'x'.repeat(20_000)}\nshort\n`, [], /line 2.*20000|20000.*line 2/],
-    ['CSV row with 3 columns', 'src,dst\na,b\nb,c,d\n', ['--format', 'edges'], /line 3 has 3 columns, expected 2/],
+    ['CSV row with 3 columns', 'src,dst\na,b\nb,c,d\n', ['--format', 'edges'], /line 3 has 3 columns, expected 2 \(src,dst\); a file that is not a graph can be stored as lines of text instead \(format text: --format text\)/],
     ['CSV row with 1 column', 'a,b\nc\n', ['--format', 'edges'], /line 2 has 1 column/],
   ];
   for (const [what, data, flags, message] of badUploads) {

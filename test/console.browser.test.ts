@@ -147,7 +147,7 @@ describe('console in a browser', { timeout: 300_000 }, () => {
       await plain.click('#upload-form button[type=submit]');
       await plain.waitForURL(`${url}/datasets/tri`);
       // A refusal: the form again, with the reason.
-      assert.equal(await refusedUpload(plain, url, 'bad-nojs.csv', 'src,dst\na,b\nb,c,d\n'), 'dataset "bad-nojs": line 3 has 3 columns, expected 2 (src,dst)');
+      assert.equal(await refusedUpload(plain, url, 'bad-nojs.csv', 'src,dst\na,b\nb,c,d\n'), 'dataset "bad-nojs": line 3 has 3 columns, expected 2 (src,dst); a file that is not a graph can be stored as lines of text instead (format text: --format text)');
       await plain.screenshot({ path: join(shots(), 'datasets-nojs.png'), fullPage: true });
       // A console with a token: log in and upload, all without scripts (the session's form token rides in the form).
       const locked = await c.startConsole({ TANDEM_CONSOLE_TOKEN: 'browser-nojs-token' });

@@ -244,13 +244,46 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     const slow = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'straggler', dataset: 'persuasion', params: { dir: '/tmp', hangMs: '60000' } }) });
     assert.equal(slow.status, 201, slow.text);
     const id = slow.json.jobId;
-    const cancel = await call(`${url}/jobs/${id}/cancel`, { method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(csrf)}` });
+    // The job page's button asks first (a page, no JavaScript needed); the job runs on until the answer is yes.
+    const form = { ...browser, 'content-type': 'application/x-www-form-urlencoded' };
+    const asked = await call(`${url}/jobs/${id}/cancel`, { method: 'POST', headers: form, body: `_csrf=${encodeURIComponent(csrf)}&clientId=console-form-c1&requestId=1` });
+    assert.equal(asked.status, 200);
+    assert.match(asked.text, new RegExp(`<h1>Cancel job <code>${id}</code>\\?</h1>`));
+    assert.match(asked.text, /<input type="hidden" name="clientId" value="console-form-c1"><input type="hidden" name="requestId" value="1"><input type="hidden" name="confirm" value="yes"><button class="danger">Yes, cancel the job<\/button>/, 'the question carries the form\'s ids on');
+    assert.match(asked.text, new RegExp(`<a class="button" href="/jobs/${id}">No, let it run</a>`));
+    assert.notEqual((await call(`${url}/api/jobs/${id}`)).json.phase, 'cancelled');
+    const unconfirmedNoToken = await call(`${url}/jobs/${id}/cancel`, { method: 'POST', headers: { ...form, 'x-csrf-token': '' }, body: 'confirm=yes' });
+    assert.equal(unconfirmedNoToken.status, 403, 'the confirmation needs the form token too');
+    const cancel = await call(`${url}/jobs/${id}/cancel`, { method: 'POST', headers: form, body: `_csrf=${encodeURIComponent(csrf)}&clientId=console-form-c1&requestId=1&confirm=yes` });
     assert.equal(cancel.status, 303);
     assert.equal((await call(`${url}/api/jobs/${id}`)).json.phase, 'cancelled');
     const again = await call(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers: browser });
     assert.equal(again.status, 409, 'cancelling a cancelled job conflicts with its state');
     assert.equal(again.json.code, 'conflict');
     assert.match(again.json.error, /already cancelled/);
+  });
+
+  test("a dataset is deleted from its page, after a confirmation; without the form token, refused", async () => {
+    assert.equal((await upload('doomed', 'one\ntwo\n', { filename: 'doomed.txt' }, browser)).status, 201);
+    const page = await call(`${url}/datasets/doomed`);
+    assert.match(page.text, /<form method="post" action="\/datasets\/doomed\/delete" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><button class="danger">Delete the dataset<\/button><\/form>/);
+    const form = { ...browser, 'content-type': 'application/x-www-form-urlencoded' };
+    const asked = await call(`${url}/datasets/doomed/delete`, { method: 'POST', headers: form, body: `_csrf=${encodeURIComponent(csrf)}` });
+    assert.equal(asked.status, 200);
+    assert.match(asked.text, /<h1>Delete dataset doomed\?<\/h1>/);
+    assert.match(asked.text, /text, 2 lines, .*jobs reading it now fail/s);
+    assert.match(asked.text, /<input type="hidden" name="confirm" value="yes"><button class="danger">Yes, delete doomed<\/button>/);
+    assert.equal((await call(`${url}/api/datasets/doomed`)).status, 200, 'still there until the answer is yes');
+    const noToken = await call(`${url}/datasets/doomed/delete`, { method: 'POST', headers: { ...form, 'x-csrf-token': '' }, body: 'confirm=yes' });
+    assert.equal(noToken.status, 403);
+    assert.equal((await call(`${url}/api/datasets/doomed`)).status, 200);
+    const deleted = await call(`${url}/datasets/doomed/delete`, { method: 'POST', headers: form, body: `_csrf=${encodeURIComponent(csrf)}&confirm=yes` });
+    assert.equal(deleted.status, 303);
+    assert.equal(deleted.headers.get('location'), '/datasets');
+    assert.equal((await call(`${url}/api/datasets/doomed`)).status, 404);
+    const twice = await call(`${url}/datasets/doomed/delete`, { method: 'POST', headers: form, body: `_csrf=${encodeURIComponent(csrf)}&confirm=yes` });
+    assert.equal(twice.status, 404);
+    assert.match(twice.text, /dataset &quot;doomed&quot; does not exist/);
   });
 
   test('cross-site requests, stale form tokens and oversized bodies are refused; unknown things are 404', async () => {

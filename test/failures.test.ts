@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Queue } from 'bullmq';
 import { headOutput, putDataset } from '@tandem/shared';
 import { startCluster, waitForJob, waitForWorkers, type Cluster } from './harness/cluster.ts';
 import { startRedis } from './harness/redis.ts';
@@ -26,6 +27,16 @@ test('a task that keeps failing fails the job, naming the split and the record',
   assert.match(s.error!, /map task \d+ failed: poison map task (\d+) failed on dataset "lines" split \1, record \(line\) 2501: cannot digest "arsenic"/);
   await waitFor(async () => (await c.client().status(id)).cleaned, { what: 'clean-up of the failed job' });
   assert.deepEqual(await c.redis.client().keys(`${c.prefix}:job:{${id}*`), []);
+  // The task that failed stays in the map queue's failed list (bull-board's failed tab), with its reason.
+  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+  try {
+    const failed = (await q.getJobs(['failed'])).filter((j) => j.id?.startsWith(id));
+    assert.equal(failed.length, 1, failed.map((j) => j.id).join(', '));
+    assert.match(failed[0].failedReason, /cannot digest "arsenic"/);
+    assert.equal(failed[0].attemptsMade, 2, 'TANDEM_TASK_ATTEMPTS');
+  } finally {
+    await q.close();
+  }
 });
 
 test('a straggling worker gets a backup attempt, and the first commit wins', { timeout: 120_000 }, async () => {

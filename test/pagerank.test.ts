@@ -213,6 +213,8 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
       [['--dataset', 'deps', '--iterations', '-2'], /--iterations must be a whole number from 1 to 10000 \(got "-2"\)/],
       [['--dataset', 'deps', '--tol', 'small'], /--tol must be a number/],
       [['--dataset', 'nosuchgraph'], /dataset "nosuchgraph" does not exist/],
+      // A file name that is neither a file nor a dataset is a missing file (issue 17), not a missing dataset.
+      [['--dataset', 'nope.csv'], /cannot read nope\.csv: no such file \(nor is there a dataset of that name; `tandem dataset ls` lists them\)/],
       [[], /--dataset is required/],
     ];
     for (const [args, message] of cases) {

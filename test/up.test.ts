@@ -104,7 +104,7 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const big = await running;
     assert.equal(big.code, 0, big.stderr);
     assert.equal(readFileSync(bigOut, 'utf8'), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)).map(([w, n]) => `${w}\t${n}\n`).join(''));
-    assert.match(started.out(), /master-a exited \(SIGKILL\); restarting/);
+    assert.match(started.out(), /master-a exited \(SIGKILL\) after running [\d.]+ s; restarting in 500 ms\n/);
     await waitFor(async () => (await health(masterPort + 1)).role === 'primary' && (await health(masterPort)).role === 'backup', { what: 'the restarted master to come back as backup' });
 
     const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));

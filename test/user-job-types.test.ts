@@ -118,6 +118,25 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
     assert.equal(again.stdout, want.replace(/^/gm, 'line ').replace(/line $/, ''));
   });
 
+  test('a broken file in the folder stops no other new type from loading; job run of its type names the file, line and column', async () => {
+    writeFileSync(join(jobs, 'broken.js'), "export default {\n  name: 'broken',\n  map() { return ) },\n};\n");
+    writeFileSync(join(jobs, 'shoutlength.js'), readFileSync(join(jobs, 'linelength.js'), 'utf8').replace("name: 'linelength'", "name: 'shoutlength'"));
+    try {
+      const other = await c.cli(['job', 'run', 'shoutlength', '--dataset', 'lines']);
+      assert.equal(other.code, 0, other.stderr);
+      assert.equal(other.stdout, lineLengths(text, 1));
+      const refused = await c.cli(['job', 'run', 'broken', '--dataset', 'lines']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /unknown job type "broken"; known types: .*shoutlength.*; the jobs folder has a file that does not load \(it may be defined there\): jobs folder: broken\.js:3:18: syntax error: Unexpected token '\)'/);
+      // Every master and worker reports the file it cannot load (an alert in tandem job types and /health).
+      await waitFor(async () => (await types()).alerts.filter((a) => /^(master|worker) .* does not load all of its jobs folder: jobs folder: broken\.js:3:18: syntax error/.test(a)).length === c.masters.length + c.workers.length, { what: 'an alert for each master and worker' });
+    } finally {
+      rmSync(join(jobs, 'broken.js'), { force: true });
+      rmSync(join(jobs, 'shoutlength.js'), { force: true });
+    }
+    await waitFor(async () => (await types()).alerts.length === 0, { what: 'the alerts to clear once the file is gone' });
+  });
+
   test('a worker with another version of a file, and without a type, is an alert naming the type and the worker, and runs no task of it', async () => {
     const other = userJobsFolder('other-jobs');
     try {
@@ -153,25 +172,56 @@ describe('job types from a folder outside the checkout', { timeout: 120_000 }, (
 describe('the jobs folder loader names the file and the problem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bad-jobs-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  const good = `export default { name: 'fine', description: 'd', formats: ['text'], params: {}, map() {}, reduce() {}, format: () => '' };\n`;
+  /** The folder with `files` (and a good file beside them) loads the good one and reports the bad one's problem. */
   const refused = async (files: Record<string, string>, message: RegExp) => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
+    writeFileSync(join(dir, 'z-fine.mjs'), good);
     for (const [f, body] of Object.entries(files)) writeFileSync(join(dir, f), body);
-    await assert.rejects(loadRegistry(dir), (err: Error) => {
-      assert.ok(err instanceof JobTypeError, err.message);
-      assert.match(err.message, message);
-      return true;
-    });
+    const registry = await loadRegistry(dir);
+    assert.ok(registry.get('fine'), 'a broken file stops no other from loading');
+    assert.equal(registry.broken().length, 1, registry.problem() ?? '');
+    assert.match(registry.broken()[0].problem, message);
+    assert.match(registry.problem() ?? '', message);
+    return registry;
   };
   const type = (name: string) => `export default { name: '${name}', description: 'd', formats: ['text'], params: {}, map() {}, reduce() {}, format: () => '' };\n`;
 
-  test('a syntax error, a missing export, a missing package, a duplicate and a built-in name', async () => {
-    await refused({ 'a.mjs': 'export default {\n' }, /^jobs folder: a\.mjs does not load: /);
+  test('a syntax error (with its file:line:column), a missing export, a missing package, a duplicate and a built-in name', async () => {
+    await refused({ 'a.mjs': 'export default {\n  name: "x",\n  map() { return 1 +; },\n};\n' }, /^jobs folder: a\.mjs:3:21: syntax error: Unexpected token ';'$/);
     await refused({ 'a.mjs': 'export const x = 1;\n' }, /^jobs folder: a\.mjs must export default a job type/);
     await refused({ 'a.mjs': "import { defineJobType } from '@tandem/client';\nexport default defineJobType({});\n" },
       /^jobs folder: a\.mjs imports @tandem\/client, which is not installed in .*; run `npm install <the Tandem checkout>\/client` there/);
     await refused({ 'a.mjs': type('twice'), 'b.mjs': type('twice') }, /^jobs folder: b\.mjs defines job type "twice", which a\.mjs already defines$/);
     await refused({ 'a.mjs': type('wordcount') }, /^jobs folder: a\.mjs defines job type "wordcount", which is a built-in type's name; rename it$/);
+    await refused({ 'a.mjs': 'const x = 1;\nthrow new Error("no config");\n' }, /^jobs folder: a\.mjs:2:7 does not load: no config$/);
+  });
+
+  test('a TypeScript syntax error names its file:line:column', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'tandem-ts-syntax-'));
+    try {
+      writeFileSync(join(outside, 'package.json'), '{"type": "module"}');
+      writeFileSync(join(outside, 'a.ts'), 'const n: number = 1;\nexport default { name: n +; };\n');
+      writeFileSync(join(outside, 'b.ts'), type('fine'));
+      const registry = await loadRegistry(outside);
+      assert.ok(registry.get('fine'));
+      assert.match(registry.problem() ?? '', /^jobs folder: a\.ts:2:27: syntax error: Unexpected ";"$/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test('"unknown job type" names the files that do not load, with their problem; a file fixed later loads on the next read', async () => {
+    const registry = await refused({ 'new.mjs': "export default { name: 'newtype',\n  map() { return ) },\n};\n" }, /^jobs folder: new\.mjs:2:18: syntax error: Unexpected token '\)'$/);
+    assert.throws(() => registry.require('newtype'), (err: Error) => {
+      assert.ok(err instanceof JobTypeError);
+      assert.match(err.message, /^unknown job type "newtype"; known types: .*fine.*; the jobs folder has a file that does not load \(it may be defined there\): jobs folder: new\.mjs:2:18: syntax error: Unexpected token '\)'$/);
+      return true;
+    });
+    writeFileSync(join(dir, 'new.mjs'), type('newtype'));
+    assert.ok(await registry.lookup('newtype'), 'the fixed file loads');
+    assert.equal(registry.problem(), null);
   });
 
   test('the compiled CLI (what tandem up runs) loads such a folder with plain node, a .ts file in it through tsx', () => {
@@ -192,7 +242,7 @@ describe('the jobs folder loader names the file and the problem', () => {
     const outside = mkdtempSync(join(tmpdir(), 'tandem-ts-jobs-'));
     try {
       writeFileSync(join(outside, 'a.ts'), type('tsjob'));
-      await assert.rejects(loadRegistry(outside), { message: /^jobs folder: a\.ts is TypeScript, which Tandem loads as an ES module only: add "type": "module" to .*package\.json/ });
+      assert.match((await loadRegistry(outside)).problem() ?? '', /^jobs folder: a\.ts is TypeScript, which Tandem loads as an ES module only: add "type": "module" to .*package\.json/);
       writeFileSync(join(outside, 'package.json'), '{"type": "module"}');
       assert.ok((await loadRegistry(outside)).get('tsjob'));
     } finally {

@@ -28,9 +28,10 @@ import { readSecretFile } from '../../shared/src/cluster-auth.ts';
 import { configSchema } from '../../shared/src/config.ts';
 import { keys, type Keys } from '../../shared/src/keys.ts';
 import { MasterClient } from '../../shared/src/master-client.ts';
-import { formatIssues, isFinishedPhase, outputLostText, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
+import { recordViewAnswered, viewAnsweredRecently } from '../../shared/src/view-seen.ts';
+import { formatIssues, isFinishedPhase, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
 import { clientRedis, RedisUnreachableError, withDataDirRedisPassword } from '../../shared/src/redis.ts';
-import { roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
+import { outputRefusal, roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
 import { OutputMissingError, outputLines, writeOutput, writeOutputFile, type OutputRef } from '../../shared/src/output.ts';
 import { headDataset, listDatasets, removeDataset, requireDataset, getDataset } from '../../shared/src/dataset-store/store.ts';
 import { putDataset } from '../../shared/src/dataset-store/upload.ts';
@@ -80,6 +81,12 @@ export interface ConnectOptions {
   retryForMs?: number;
   /** The environment the defaults come from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called once per outage when the view service does not answer but answered before (in this
+   * client, or within 10 minutes by the record in the data folder): the client then waits for it,
+   * up to `retryForMs`, instead of failing at once.
+   */
+  onViewWait?: (message: string) => void;
 }
 
 /** The settings a client runs with, once defaults are filled in (the secret is not repeated). */
@@ -245,6 +252,26 @@ export function fileSize(file: string): number {
   }
 }
 
+/**
+ * @internal For a graph input that is not a readable file: a path, or a name with a file extension
+ * that no dataset has, is a file that does not exist, and is said so (not "dataset does not exist").
+ */
+export async function checkNotAMissingFile(t: Tandem, input: string): Promise<void> {
+  if (/[\\/]/.test(input)) fileSize(input);
+  if (!/\.[A-Za-z0-9]+$/.test(input)) return;
+  const aName = (() => {
+    try {
+      validateDatasetName(input);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  if (!aName || !(await t.datasets.get(input))) {
+    throw new DatasetError(`cannot read ${input}: no such file (nor is there a dataset of that name; \`tandem dataset ls\` lists them)`, 'not_found');
+  }
+}
+
 /** A dataset name from a file name: its letters, digits, '_', '.' and '-' (others become '-'). */
 export function datasetNameFor(file: string): string {
   const stem = basename(file, extname(file)).replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 120);
@@ -397,8 +424,8 @@ export class Jobs {
   /** Where the output of a job whose output can be read lies, or a `conflict` saying why it cannot be read. */
   private async finished(job: string | JobStatus): Promise<OutputRef> {
     const s = typeof job === 'string' ? await this.status(job) : job;
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
+    const refused = outputRefusal(s, `wait for it with \`tandem job output ${s.id} --wait\` (from code: jobs.wait)`);
+    if (refused) throw new TandemError('conflict', refused);
     return { jobId: s.id, round: s.round, partitions: s.partitions };
   }
 
@@ -499,7 +526,14 @@ export class Tandem {
     this.tlsCa = opts.tlsCa;
     this.redisCa = s.TANDEM_REDIS_CA;
     this.keys = keys(s.TANDEM_PREFIX);
-    this.master = new MasterClient({ viewUrl: s.TANDEM_VIEW_URL, masterUrl: s.TANDEM_MASTER_URL, secret: s.TANDEM_SECRET, ...(opts.retryForMs ? { retryForMs: opts.retryForMs } : {}) });
+    // On the machine `tandem up` runs on, its data folder says when the view service last answered (view-seen.ts).
+    const dataDir = s.TANDEM_DATA_DIR;
+    this.master = new MasterClient({
+      viewUrl: s.TANDEM_VIEW_URL, masterUrl: s.TANDEM_MASTER_URL, secret: s.TANDEM_SECRET, ...(opts.retryForMs ? { retryForMs: opts.retryForMs } : {}),
+      viewSeen: !s.TANDEM_MASTER_URL && viewAnsweredRecently(dataDir, s.TANDEM_VIEW_URL),
+      onViewAnswered: () => recordViewAnswered(dataDir, s.TANDEM_VIEW_URL),
+      onViewWait: opts.onViewWait,
+    });
     this.datasets = new Datasets(this);
     this.jobs = new Jobs(this);
   }
@@ -527,7 +561,7 @@ export class Tandem {
       dataset = r.meta.name;
       uploaded = r.uploaded;
     } else {
-      if (/[\\/]/.test(input)) fileSize(input);
+      await checkNotAMissingFile(this, input);
       if (opts.name) throw new TandemError('invalid', `name: names the dataset a local file is stored as; ${JSON.stringify(input)} is not a file`);
       validateDatasetName(input);
     }

@@ -78,6 +78,6 @@ export function jobTypesAlerts(reports: JobTypesReport[]): string[] {
       alerts.push(`job type "${type}" is missing on ${missing.map(who).join(', ')} (loaded by ${reports.filter((r) => type in r.types).map(who).join(', ')}); its tasks fail there`);
     }
   }
-  for (const r of reports) if (r.problem) alerts.push(`${who(r)} cannot re-read its jobs folder (it runs the types it had): ${r.problem}`);
+  for (const r of reports) if (r.problem) alerts.push(`${who(r)} does not load all of its jobs folder: ${r.problem}`);
   return alerts;
 }

@@ -8,6 +8,7 @@ import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
 import { benchPagerank } from './pagerank.ts';
+import { benchRestarts } from './restarts.ts';
 import { benchWordcount } from './wordcount.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
@@ -56,6 +57,14 @@ program
   .option('--histories <n>', 'histories (simulation seeds)', (v) => Number(v), 5)
   .option('--runs <n>', 'checks of each history', (v) => Number(v), 5)
   .action(async (opts: { histories: number; runs: number }) => benchLinearizability(opts));
+
+program
+  .command('restarts')
+  .description("tandem up's view service SIGKILLed after ten earlier restarts: time until the view answers again, with the restart wait never resetting vs resetting")
+  .option('--earlier <n>', 'restarts before the measured ones', (v) => Number(v), 10)
+  .option('--trials <n>', 'measured kills on each side', (v) => Number(v), 3)
+  .option('--gap-s <s>', 'seconds the view service runs before each kill (more than the 10 s reset time)', (v) => Number(v), 11)
+  .action(async (opts: { earlier: number; trials: number; gapS: number }) => benchRestarts(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -143,6 +143,12 @@ export const configSchema = z.object({
   TANDEM_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(MIN_SECRET_LENGTH, `use at least ${MIN_SECRET_LENGTH} characters (for example: openssl rand -base64 32)`).optional()),
   TANDEM_WORKERS: int(2, 1),
   /**
+   * `tandem up`: a child that ran this long (ms) before it died is restarted after the first short
+   * wait again, not the longer wait of a child that keeps dying at once. 0 never resets (the
+   * benchmark's baseline).
+   */
+  TANDEM_RESTART_RESET_MS: int(10_000, 0),
+  /**
    * TLS (shared/src/tls.ts): the certificate and private key (PEM files) every listener of the
    * process serves HTTPS with; both or neither. Empty means unset.
    */

@@ -49,6 +49,15 @@ export interface MasterClientOptions {
   pollIntervalMs?: number;
   /** The cluster secret (TANDEM_SECRET), sent with every request when set. */
   secret?: string;
+  /**
+   * The view service is known to have answered before (a one-shot command learns it from the data
+   * folder, view-seen.ts): its silence is then a restart to wait out, as after an answer in this process.
+   */
+  viewSeen?: boolean;
+  /** Called whenever the view service answers. */
+  onViewAnswered?: () => void;
+  /** Called once per outage, with a sentence to show, when the client starts waiting for a silent view service. */
+  onViewWait?: (message: string) => void;
 }
 
 /**
@@ -75,14 +84,17 @@ export class MasterClient {
   /** How many times it asked the view service for the view. */
   viewLookups = 0;
   /** The view service has answered at least once (so a later silence may be a restart worth waiting for). */
-  private viewSeen = false;
+  private viewSeen: boolean;
+  /** The current silence of the view service has been reported (onViewWait). */
+  private viewWaitSaid = false;
   private masterSeen = false;
   private lastPollAt = 0;
-  private readonly opts: Required<Omit<MasterClientOptions, 'viewUrl' | 'masterUrl' | 'secret'>> & Pick<MasterClientOptions, 'viewUrl' | 'masterUrl' | 'secret'>;
+  private readonly opts: Required<Pick<MasterClientOptions, 'retryForMs' | 'retryDelayMs' | 'timeoutMs' | 'pollIntervalMs'>> & MasterClientOptions;
 
   constructor(opts: MasterClientOptions) {
     if (!opts.viewUrl && !opts.masterUrl) throw new Error('MasterClient needs a viewUrl or a masterUrl');
     this.opts = { retryForMs: 30_000, retryDelayMs: 50, timeoutMs: 30_000, pollIntervalMs: 100, ...opts };
+    this.viewSeen = opts.viewSeen === true;
   }
 
   /** Where requests go now (the cached primary), if known. */
@@ -104,9 +116,15 @@ export class MasterClient {
       if (!this.viewSeen && !(err instanceof TandemError)) {
         throw new MasterUnreachableError(`cannot reach the view service at ${this.opts.viewUrl} (${(err as Error).message}); is \`tandem up\` running? (set TANDEM_VIEW_URL / --view-url)`);
       }
+      if (!this.viewWaitSaid && !(err instanceof TandemError)) {
+        this.viewWaitSaid = true;
+        this.opts.onViewWait?.(`view service at ${this.opts.viewUrl} not answering; waiting up to ${Math.ceil(this.opts.retryForMs / 1000)} s (it answered before, so it may be restarting: ${(err as Error).message})`);
+      }
       throw new Error(`view service at ${this.opts.viewUrl}: ${(err as Error).message}`);
     }
     this.viewSeen = true;
+    this.viewWaitSaid = false;
+    this.opts.onViewAnswered?.();
     // A wrong secret stays wrong: waiting out the retry deadline would only hide it.
     const refused = errorOf(reply.status, reply.body);
     if (refused?.code === 'unauthorized') throw new MasterError(refused.code, `the view service at ${this.opts.viewUrl}: ${refused.message}`);

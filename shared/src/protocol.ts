@@ -469,7 +469,7 @@ export interface JobTypesReport {
   name: string;
   /** The jobs folder's types it runs: name -> content hash of the module file (built-ins are not listed). */
   types: Record<string, string>;
-  /** Why its last re-read of the jobs folder failed (it runs the types it had), or null. */
+  /** What of its jobs folder did not load at its last read (each broken file, with its problem), or null. */
   problem: string | null;
   at: number;
 }

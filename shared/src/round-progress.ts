@@ -1,6 +1,6 @@
 /** Where an iterative job is, read from its status: one reading for the CLI and the console alike. */
 import type { StageNames } from './job-type.ts';
-import { isFinishedPhase, type JobStatus } from './protocol.ts';
+import { isFinishedPhase, outputLostText, type JobStatus } from './protocol.ts';
 
 export interface RoundProgress {
   /** Iterations finished (set-up rounds not counted). */
@@ -35,4 +35,18 @@ export function roundName(s: JobStatus, round: number, names: StageNames = GENER
   if (s.outputRound && round === s.round) return names.output;
   if (round < s.plan.setup) return s.plan.setup === 1 ? names.setup : `${names.setup}, step ${round + 1} of ${s.plan.setup}`;
   return `iteration ${round - s.plan.setup + 1}`;
+}
+
+/**
+ * Why a job's output cannot be read now, or null when it can: still running (its phase and
+ * progress, then `howToWait`), failed or cancelled (with the reason), or done with its output lost.
+ */
+export function outputRefusal(s: JobStatus, howToWait: string): string | null {
+  if (!isFinishedPhase(s.phase)) {
+    const rounds = s.plan ? `, ${roundProgress(s).done} of at most ${s.plan.iterations} iterations done` : '';
+    return `job ${s.id} is still running (${s.phase} phase: ${s.maps.committed}/${s.maps.total} map and ${s.reduces.committed}/${s.reduces.total} reduce tasks committed${rounds}); `
+      + `its output can be read once it is done: ${howToWait}`;
+  }
+  if (s.phase !== 'done') return `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`;
+  return s.outputLost ? `job ${s.id} is done but ${outputLostText(s)}` : null;
 }

@@ -7,16 +7,24 @@ import { freePort, freePortPair } from './wait.ts';
 
 const cli = join(repoRoot, 'apps/cli/src/main.ts');
 
+/**
+ * Starts one CLI command (in `cwd`, the checkout by default); err() is its standard error so far,
+ * done its end.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot) {
+  // tsx by its full address, so a command started in another folder finds it too.
+  const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cli, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => (stdout += d));
+  p.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return { proc: p, err: () => stderr, done };
+}
+
 /** Runs one CLI command to its end. */
-export function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+export function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
+  return startCli(args, env, cwd).done;
 }
 
 /**

@@ -6,5 +6,6 @@ export function tandemFor(cfg: Config): Tandem {
   return new Tandem({
     viewUrl: cfg.TANDEM_VIEW_URL, masterUrl: cfg.TANDEM_MASTER_URL, secret: cfg.TANDEM_SECRET, redisUrl: cfg.REDIS_URL,
     prefix: cfg.TANDEM_PREFIX, splitBytes: cfg.TANDEM_SPLIT_BYTES, dataDir: cfg.TANDEM_DATA_DIR, redisCa: cfg.TANDEM_REDIS_CA, env: {},
+    onViewWait: (message) => process.stderr.write(`tandem: ${message}\n`),
   });
 }

@@ -12,11 +12,12 @@ import { resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import {
-  EXIT_CONFIG, REDIS_PASSWORD_FILE, clientRedis, keys, SECRET_FILE, TandemError, TlsError, configSchema, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
+  EXIT_CONFIG, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
   requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
 import { readLease } from '../../view-service/src/lease.ts';
+import { FIRST_WAIT_MS, MAX_WAIT_MS, restartPlan } from './restart-backoff.ts';
 
 const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -125,7 +126,8 @@ interface Supervised {
   app: AppName;
   env?: Record<string, string>;
   proc: ChildProcess | null;
-  restarts: number;
+  /** Deaths in a row after short runs (restart-backoff.ts). */
+  quickDeaths: number;
 }
 
 /** Null for an error worth waiting out (nothing listens yet); a TLS failure is rethrown, as waiting will not cure it. */
@@ -152,16 +154,18 @@ const shellQuote = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replac
 
 /**
  * The line that points a shell at this cluster. Never a secret: a password in REDIS_URL is shown
- * as <password>, and the cluster secret is found through TANDEM_DATA_DIR (named when it is not the
- * default, as an absolute path, so a CLI started in any folder finds the secret file).
+ * as <password>, and the cluster secret is found through TANDEM_DATA_DIR (an absolute path, so a
+ * CLI started in any folder finds the secret file).
  */
 export function exportLine(cfg: Config): string {
   const vars: [string, string][] = [
     ['REDIS_URL', redactUrl(cfg.REDIS_URL, '<password>')],
     ['TANDEM_PREFIX', cfg.TANDEM_PREFIX],
     ['TANDEM_VIEW_URL', cfg.TANDEM_VIEW_URL],
+    // Always, and absolute: the default `.tandem` is relative, so a CLI started in another folder
+    // would look for the secret and Redis password files there, and fail with NOAUTH.
+    ['TANDEM_DATA_DIR', resolve(cfg.TANDEM_DATA_DIR)],
   ];
-  if (cfg.TANDEM_DATA_DIR !== configSchema.shape.TANDEM_DATA_DIR.parse(undefined)) vars.push(['TANDEM_DATA_DIR', resolve(cfg.TANDEM_DATA_DIR)]);
   if (cfg.TANDEM_JOBS_DIR) vars.push(['TANDEM_JOBS_DIR', resolve(cfg.TANDEM_JOBS_DIR)]);
   return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
 }
@@ -264,30 +268,42 @@ export async function up(given: Config, workers: number): Promise<void> {
   const masterUrl = (port: number) => `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
   const children: Supervised[] = [
-    { label: 'view', app: 'view-service', proc: null, restarts: 0 },
+    { label: 'view', app: 'view-service', proc: null, quickDeaths: 0 },
     ...ports.map((port, i) => ({
-      label: `master-${'ab'[i]}`, app: 'master' as const, proc: null, restarts: 0,
+      label: `master-${'ab'[i]}`, app: 'master' as const, proc: null, quickDeaths: 0,
       env: { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) },
     })),
-    ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, restarts: 0 })),
-    { label: 'console', app: 'console', proc: null, restarts: 0 },
+    ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, quickDeaths: 0 })),
+    { label: 'console', app: 'console', proc: null, quickDeaths: 0 },
   ];
   let stopping = false;
 
+  const resetMs = cfg.TANDEM_RESTART_RESET_MS;
   const launch = (c: Supervised) => {
     const proc = spawnApp(c.app, { ...process.env, ...c.env });
+    const startedAt = Date.now();
     c.proc = proc;
     prettyLogs(c.label, proc);
+    // Said once a restarted child has run long enough that its next death is a fresh one.
+    const healthy = c.quickDeaths > 0 && resetMs > 0
+      ? setTimeout(() => say(`${c.label} has run ${resetMs / 1000} s since its restart; a next restart waits ${FIRST_WAIT_MS} ms again`), resetMs)
+      : undefined;
+    healthy?.unref();
     proc.on('exit', (code, signal) => {
+      clearTimeout(healthy);
       if (stopping) return;
       if (code === EXIT_CONFIG) {
         fatal?.(`${c.label} cannot run as configured (see its message above)`);
         return;
       }
-      c.restarts++;
-      const delay = Math.min(5000, 250 * 2 ** Math.min(c.restarts, 5));
-      say(`${c.label} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
-      setTimeout(() => !stopping && launch(c), delay);
+      const ranMs = Date.now() - startedAt;
+      const plan = restartPlan(c.quickDeaths, ranMs, resetMs);
+      c.quickDeaths = plan.quickDeaths;
+      const why = plan.quickDeaths === 1 ? ''
+        : resetMs > 0 ? ` (death ${plan.quickDeaths} in a row, each within ${resetMs / 1000} s of its start: each waits longer, up to ${MAX_WAIT_MS} ms)`
+        : ` (death ${plan.quickDeaths}; TANDEM_RESTART_RESET_MS=0 never resets the wait)`;
+      say(`${c.label} exited (${signal ?? `code ${code}`}) after running ${(ranMs / 1000).toFixed(1)} s; restarting in ${plan.waitMs} ms${why}`);
+      setTimeout(() => !stopping && launch(c), plan.waitMs);
     });
   };
   fatal = (why) => (failed = why);
@@ -367,11 +383,20 @@ export async function up(given: Config, workers: number): Promise<void> {
   say('Ctrl-C stops everything');
   process.off('SIGINT', whileStarting);
   process.off('SIGTERM', whileStarting);
+  // Commands run on this machine wait out a view-service restart when the view service answered
+  // recently (view-seen.ts): keep that record fresh while it answers, and remove it on a stop.
+  const noteView = async () => {
+    if ((await askView<ViewReply>(cfg, '/view').catch(() => null)) && !stopping) recordViewAnswered(cfg.TANDEM_DATA_DIR, cfg.TANDEM_VIEW_URL);
+  };
+  await noteView();
+  const viewNoter = setInterval(() => void noteView(), 60_000);
 
   await new Promise<void>((done) => {
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      clearInterval(viewNoter);
+      forgetViewAnswered(cfg.TANDEM_DATA_DIR);
       say(`${signal}: stopping`);
       await stopAll();
       done();

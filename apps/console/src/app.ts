@@ -12,12 +12,12 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, outputLostText, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, outputRefusal, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
-import { datasetPage, datasetsPage } from './pages/datasets.ts';
-import { formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
+import { datasetPage, datasetsPage, deleteDatasetPage } from './pages/datasets.ts';
+import { cancelJobPage, formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
@@ -201,7 +201,8 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/api/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
+    const refused = outputRefusal(s, 'ask again then');
+    if (refused) throw new TandemError('conflict', refused);
     const lines = Math.min(10_000, Math.max(1, Number(req.query.lines ?? 20) || 20));
     res.json({ lines: await platform.outputHead(s, lines) });
   });
@@ -249,7 +250,17 @@ export function createConsole(o: ConsoleOptions): express.Express {
   });
   app.get('/datasets/:name', async (req, res) => {
     const { meta, head } = await platform.dataset(req.params.name);
-    send(req, res, `Dataset ${meta.name}`, datasetPage(meta, head));
+    send(req, res, `Dataset ${meta.name}`, datasetPage(meta, head, csrf(res)));
+  });
+  // Deleting asks first: without confirm=yes the answer is the question (security.ts checks the form token of both posts).
+  app.post('/datasets/:name/delete', async (req, res) => {
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const { meta } = await platform.dataset(req.params.name, 0);
+      return send(req, res, `Delete dataset ${meta.name}?`, deleteDatasetPage(meta, csrf(res)));
+    }
+    await platform.removeDataset(req.params.name);
+    o.log.info({ dataset: req.params.name }, 'dataset deleted from the console');
+    res.redirect(303, '/datasets');
   });
   app.get('/jobs', async (req, res) => {
     const jobs = await platform.jobs();
@@ -290,14 +301,21 @@ export function createConsole(o: ConsoleOptions): express.Express {
     if (fragment(req)) return res.type('html').set('X-Job-Version', String(s.version)).send(body.value);
     send(req, res, `Job ${s.id}`, jobPage(s, body));
   });
+  // Cancelling asks first, as deleting a dataset does.
   app.post('/jobs/:id/cancel', async (req, res) => {
-    await platform.cancel(req.params.id, postedIds((req.body ?? {}) as Record<string, unknown>));
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (body.confirm !== 'yes') {
+      const s = await platform.job(req.params.id);
+      if (isFinishedPhase(s.phase)) return res.redirect(303, `/jobs/${encodeURIComponent(s.id)}`);
+      return send(req, res, `Cancel job ${s.id}?`, cancelJobPage(s, csrf(res), postedIds(body)));
+    }
+    await platform.cancel(req.params.id, postedIds(body));
     res.redirect(303, `/jobs/${encodeURIComponent(req.params.id)}`);
   });
   app.get('/jobs/:id/output', async (req, res) => {
     const s = await platform.job(req.params.id);
-    if (s.phase !== 'done') throw new TandemError('conflict', `job ${s.id} is ${s.phase}; it has no output${s.error ? ` (${s.error})` : ''}`);
-    if (s.outputLost) throw new TandemError('conflict', `job ${s.id} is done but ${outputLostText(s)}`);
+    const refused = outputRefusal(s, 'its page offers the download then');
+    if (refused) throw new TandemError('conflict', refused);
     const csv = platform.types().find((t) => t.name === s.type)?.outputFormat === 'csv';
     res.type(csv ? 'text/csv' : 'text/plain').set('Content-Disposition', `attachment; filename="${s.id}-${s.type}.${csv ? 'csv' : 'txt'}"`);
     await platform.writeOutput(s, res);

@@ -7,8 +7,8 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
-  requireDataset, writeOutput,
+  DatasetNotFoundError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
+  removeDataset, requireDataset, writeOutput,
   type ClusterEvent, type DatasetFormat, type DatasetMeta, type GcReport, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
@@ -53,6 +53,11 @@ export class Platform {
   async dataset(name: string, lines = 20): Promise<{ meta: DatasetMeta; head: string[] }> {
     const meta = await requireDataset(this.d.redis, this.d.keys, name);
     return { meta, head: await headDataset(this.d.redis, this.d.keys, meta, lines) };
+  }
+
+  /** Deletes a dataset and its splits (jobs reading it fail); `not_found` when there is none. */
+  async removeDataset(name: string): Promise<void> {
+    if (!(await removeDataset(this.d.redis, this.d.keys, name))) throw new DatasetNotFoundError(`dataset "${name}" does not exist`);
   }
 
   upload(name: string, format: DatasetFormat, replace: boolean, splitBytes: number, body: AsyncIterable<Buffer | Uint8Array>, onProgress?: (n: number) => void): Promise<DatasetMeta> {

@@ -317,7 +317,8 @@ export class Master implements ReplicaHost {
       }
       case 'cleanup': {
         const job = this.holder.state.jobs[a.jobId];
-        await cleanUpJob(this.cleanup, job, job.phase !== 'done');
+        // A failed job's failed tasks stay in their queue's failed list, for bull-board.
+        await cleanUpJob(this.cleanup, job, job.phase !== 'done', job.phase === 'failed');
         await this.propose({ op: 'cleaned', at: Date.now(), jobId: a.jobId });
         this.d.log.info({ job: a.jobId, phase: job.phase }, 'job cleaned up');
         return;

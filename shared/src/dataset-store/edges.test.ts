@@ -133,8 +133,8 @@ describe('edge lists', () => {
   test('bad rows name the line', async () => {
     const head = 'src,dst\n' + 'a,b\n'.repeat(600); // lines 2..601, several splits cut first
     const cases: [string, RegExp][] = [
-      ['1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n13,14,15\n', /^dataset "g": line 7 has 3 columns, expected 2 \(src,dst\)$/],
-      [head + 'lonely\n', /^dataset "g": line 602 has 1 column, expected 2 \(src,dst\)$/],
+      ['1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n13,14,15\n', /^dataset "g": line 7 has 3 columns, expected 2 \(src,dst\); a file that is not a graph can be stored as lines of text instead \(format text: --format text\)$/],
+      [head + 'lonely\n', /^dataset "g": line 602 has 1 column, expected 2 \(src,dst\); a file that is not a graph can be stored as lines of text instead \(format text: --format text\)$/],
       [head + ',b\n', /^dataset "g": line 602 has an empty src id$/],
       [head + 'a,\n', /^dataset "g": line 602 has an empty dst id$/],
       [head + 'a\tb,c\n', /^dataset "g": line 602 contains a TAB/],

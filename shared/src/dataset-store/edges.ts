@@ -29,6 +29,8 @@ export interface EdgeState {
 }
 
 const columns = (n: number) => `${n} column${n === 1 ? '' : 's'}`;
+/** A row of the wrong width: often the file is not a graph at all, but text that was meant as text. */
+const wrongWidth = (n: number) => `has ${columns(n)}, expected 2 (src,dst); a file that is not a graph can be stored as lines of text instead (format text: --format text)`;
 
 /**
  * Fields of one CSV line (no line break in it) in the strict RFC 4180 form, which is what csv-parse
@@ -91,7 +93,7 @@ function parseCsvLine(name: string, line: number, text: string): string[] {
 
 /** The normalized `src\tdst\n` line of one parsed row, or a DatasetError naming the line. */
 function edgeLine(name: string, line: number, row: string[]): string {
-  if (row.length !== 2) throw dsErr(name, `: line ${line} has ${columns(row.length)}, expected 2 (src,dst)`);
+  if (row.length !== 2) throw dsErr(name, `: line ${line} ${wrongWidth(row.length)}`);
   const [src, dst] = row;
   if (src === '') throw dsErr(name, `: line ${line} has an empty src id`);
   if (dst === '') throw dsErr(name, `: line ${line} has an empty dst id`);
@@ -235,7 +237,7 @@ export function normalizeEdges(
     } else if (tab) {
       fail('contains a TAB, which ids cannot contain');
     } else if (commas !== 1) {
-      fail(`has ${columns(commas + 1)}, expected 2 (src,dst)`);
+      fail(wrongWidth(commas + 1));
     } else if (comma === lineStart) {
       fail('has an empty src id');
     } else if (comma === end - 1) {

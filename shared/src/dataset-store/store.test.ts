@@ -226,7 +226,7 @@ describe('edges datasets', () => {
   test('a bad row, in the first split or after several were written, leaves nothing behind', async () => {
     const k = fresh();
     const head = 'src,dst\n' + 'a,b\n'.repeat(600); // lines 2..601, several splits written first
-    await rejects(put(k, '1,2\n3,4,5\n', { name: 'g', format: 'edges' }), /^dataset "g": line 2 has 3 columns, expected 2 \(src,dst\)$/);
+    await rejects(put(k, '1,2\n3,4,5\n', { name: 'g', format: 'edges' }), /^dataset "g": line 2 has 3 columns, expected 2 \(src,dst\); a file that is not a graph can be stored as lines of text instead \(format text: --format text\)$/);
     await rejects(put(k, head + '"a"x,c\n', { name: 'g', format: 'edges' }), /^dataset "g": line 602 is not valid CSV: Invalid Closing Quote/);
     await rejects(put(k, 'src,dst\n', { name: 'g', format: 'edges' }), /^dataset "g": the file has no edges/);
     assert.deepEqual(await keysUnder(k), []);

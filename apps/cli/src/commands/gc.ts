@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { masterClient, type GcReport } from '@tandem/shared';
+import type { GcReport } from '@tandem/shared';
+import { tandemFor } from '../client.ts';
 import { configFrom } from '../options.ts';
 import { bytes, table } from '../format.ts';
 
@@ -17,7 +18,7 @@ export function gcCommand(): Command {
     .option('--dry-run', 'only list what would be freed')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, self: Command) => {
-      const r = await masterClient(configFrom(self)).gc(opts.dryRun === true);
+      const r = await tandemFor(configFrom(self)).master.gc(opts.dryRun === true);
       console.log(opts.json ? JSON.stringify(r, null, 2) : report(r));
     });
 }

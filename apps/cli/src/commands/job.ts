@@ -129,13 +129,14 @@ export function jobCommand(): Command {
     .description("write a finished job's output, sorted by key")
     .argument('<id>')
     .option('--out <file>', 'write here (atomically) instead of standard output')
-    .action(async (id: string, opts: { out?: string }, self: Command) => {
+    .option('--wait', 'a job still running: wait until it finishes (without it, a running job is refused with its progress)')
+    .action(async (id: string, opts: { out?: string; wait?: boolean }, self: Command) => {
       checkOutPath(opts.out);
       const cfg = configFrom(self);
       const tandem = tandemFor(cfg);
       await warnIfOtherCluster(cfg, tandem.master);
       // A job that is not done, or whose output is lost, is refused (conflict) with the reason.
-      await saveOutput(tandem, id, opts.out);
+      await saveOutput(tandem, opts.wait ? await tandem.jobs.wait(id) : id, opts.out);
     });
 
   cmd

@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { partitionRuleText, roundProgress, validateDatasetName, type JobStatus } from '@tandem/shared';
-import { datasetNameFor, fileSize, type Tandem } from '../../../../client/src/index.ts';
+import { checkNotAMissingFile, datasetNameFor, type Tandem } from '../../../../client/src/index.ts';
 import { tandemFor } from '../client.ts';
 import { checkParams, describeType, pagerank } from '@tandem/jobs';
 import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
@@ -59,7 +59,7 @@ async function datasetFor(tandem: Tandem, o: PageRankOpts): Promise<string> {
   const given = o.dataset!;
   const isFile = existsSync(given) && statSync(given).isFile();
   if (!isFile) {
-    if (/[\\/]/.test(given)) fileSize(given); // throws "no such file" (or why it cannot be read)
+    await checkNotAMissingFile(tandem, given); // "no such file" for a path or a file name (or why it cannot be read)
     if (o.name) throw new Error('--name names the dataset a local file is uploaded as; --dataset is not a file');
     validateDatasetName(given);
     return given;

@@ -33,9 +33,10 @@ ${all.length === 0 ? html`<p class="empty">No datasets yet: upload one below.</p
 </form>`;
 }
 
-export function datasetPage(meta: DatasetMeta, head: string[]): Html {
+export function datasetPage(meta: DatasetMeta, head: string[], csrf: string): Html {
   return html`<h1>Dataset ${meta.name}</h1>
-<p class="actions"><a class="button" href="/jobs/new?dataset=${encodeURIComponent(meta.name)}">Run a job on it</a></p>
+<div class="actions"><a class="button" href="/jobs/new?dataset=${encodeURIComponent(meta.name)}">Run a job on it</a>
+<form method="post" action="/datasets/${encodeURIComponent(meta.name)}/delete" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button class="danger">Delete the dataset</button></form></div>
 <table class="kv">
   <tr><th>Format</th><td>${meta.format}</td></tr>
   <tr><th>Size</th><td>${bytes(meta.bytes)} (${meta.bytes.toLocaleString('en')} bytes, as stored)</td></tr>
@@ -48,4 +49,16 @@ export function datasetPage(meta: DatasetMeta, head: string[]): Html {
 </table>
 <h2>First ${head.length} records</h2>
 <pre class="head">${head.map((l) => (meta.format === 'edges' ? l.replace('\t', ' → ') : l)).join('\n')}</pre>`;
+}
+
+/**
+ * The question a delete asks first (a page, so it works without JavaScript): the dataset's delete
+ * form posts here without `confirm`, and only this page's form, with `confirm=yes`, deletes it.
+ */
+export function deleteDatasetPage(meta: DatasetMeta, csrf: string): Html {
+  return html`<h1>Delete dataset ${meta.name}?</h1>
+<p>${meta.format}, ${meta.records.toLocaleString('en')} ${meta.format === 'edges' ? 'edges' : 'lines'}, ${bytes(meta.bytes)}, uploaded ${when(Date.parse(meta.created))}.
+Its data is deleted from Redis: jobs reading it now fail, and it cannot be undone.</p>
+<div class="actions"><form method="post" action="/datasets/${encodeURIComponent(meta.name)}/delete" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="confirm" value="yes"><button class="danger">Yes, delete ${meta.name}</button></form>
+<a class="button" href="/datasets/${encodeURIComponent(meta.name)}">No, keep it</a></div>`;
 }

@@ -7,6 +7,7 @@ import { html, raw, type Html } from '../html.ts';
 import { attemptsFromEvents, convergenceCaption, convergenceSvg, taskTimelineSvg } from '../charts.ts';
 import { bar, elapsed, errorBox, jobsTable, phaseBadge, when } from './layout.ts';
 import { requestFields } from '../request-ids.ts';
+import type { RequestIds } from '@tandem/shared';
 
 export function jobsPage(jobs: JobStatus[]): Html {
   return html`<h1>Jobs</h1>
@@ -179,4 +180,17 @@ ${timeline.length ? html`<p class="hint">The latest ${Math.min(LATEST_EVENTS, ti
 export function jobPage(s: JobStatus, body: Html): Html {
   return html`<h1>Job <code>${s.id}</code></h1>
 <div id="live" data-job="${s.id}" data-version="${s.version}" data-finished="${isFinishedPhase(s.phase) ? '1' : ''}" data-fragment="/jobs/${encodeURIComponent(s.id)}?fragment=1">${body}</div>`;
+}
+
+/**
+ * The question a cancel asks first (a page, so it works without JavaScript): the job page's cancel
+ * form posts here without `confirm`, and only this page's form, with `confirm=yes`, cancels. It
+ * carries on the ids the job page's form had, so a double click on either sends one cancel.
+ */
+export function cancelJobPage(s: JobStatus, csrf: string, ids?: RequestIds): Html {
+  return html`<h1>Cancel job <code>${s.id}</code>?</h1>
+<p>${phaseBadge(shownPhase(s))} ${s.type} on ${s.dataset}, running for ${elapsed(s)}: ${s.maps.committed}/${s.maps.total} map and ${s.reduces.committed}/${s.reduces.total} reduce tasks committed.
+Cancelling stops it and deletes its data; it cannot be resumed.</p>
+<div class="actions"><form method="post" action="/jobs/${encodeURIComponent(s.id)}/cancel" class="inline"><input type="hidden" name="_csrf" value="${csrf}">${requestFields(ids)}<input type="hidden" name="confirm" value="yes"><button class="danger">Yes, cancel the job</button></form>
+<a class="button" href="/jobs/${encodeURIComponent(s.id)}">No, let it run</a></div>`;
 }

@@ -25,4 +25,5 @@ export * from './http-json.ts';
 export * from './cluster-auth.ts';
 export * from './tls.ts';
 export * from './sleep.ts';
+export * from './redis-memory.ts';
 export * from './scripts.ts';

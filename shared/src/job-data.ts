@@ -170,30 +170,56 @@ export interface JobDataExtent {
   sendersInRound: (round: number) => number;
 }
 
-/**
- * Deletes a job's data up to its current round: every shuffle blob and every round output but the
- * current round's, which is a finished job's output; with `all` (a failed or cancelled job, or one
- * removed) that output and the commit hashes too. Keys are deleted a partition at a time, so each
- * DEL names keys of one hash tag.
- */
-export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
+/** Keys a job's data may have up to its current round (all: everything, else all but the current round's output), by partition. */
+function jobDataKeys(k: Keys, job: JobDataExtent, all: boolean): string[][] {
+  const byPartition: string[][] = Array.from({ length: job.partitions }, () => []);
   for (let round = 0; round <= job.round; round++) {
     const senders = job.sendersInRound(round);
     const current = round === job.round;
     for (let r = 0; r < job.partitions; r++) {
-      const names = Array.from({ length: senders }, (_, i) => keyOf(k, job.id, shuffleBlob(round, r, i)));
-      if (all || !current) names.push(keyOf(k, job.id, roundOutput(round, r)));
-      for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
+      for (let i = 0; i < senders; i++) byPartition[r].push(keyOf(k, job.id, shuffleBlob(round, r, i)));
+      if (all || !current) byPartition[r].push(keyOf(k, job.id, roundOutput(round, r)));
     }
-    if (all) await redis.del(k.commits(job.id, round));
   }
   // A job stopped during a chained round may already have the next round's shuffle blobs (a
   // reduce task of round n writes round n+1's): they are its data too.
-  if (all) {
-    for (let r = 0; r < job.partitions; r++) {
-      await redis.del(...Array.from({ length: job.partitions }, (_, i) => keyOf(k, job.id, shuffleBlob(job.round + 1, r, i))));
-    }
+  if (all) for (let r = 0; r < job.partitions; r++) for (let i = 0; i < job.partitions; i++) byPartition[r].push(keyOf(k, job.id, shuffleBlob(job.round + 1, r, i)));
+  return byPartition;
+}
+
+/** Keys named in one UNLINK (each of one hash tag), and UNLINKs in flight in one pipeline. */
+const UNLINK_KEYS = 1000;
+const UNLINKS_IN_FLIGHT = 64;
+
+/**
+ * Deletes a job's data up to its current round: every shuffle blob and every round output but the
+ * current round's, which is a finished job's output; with `all` (a failed or cancelled job, or one
+ * removed) that output and the commit hashes too. The keys are named, not scanned (they follow from
+ * the job's rounds, partitions and senders); each UNLINK names keys of one hash tag, and UNLINKs go
+ * 64 to a pipeline, so a job of a million keys is deleted in seconds, and Redis frees the memory off
+ * its main thread. Deleting a key that a round already dropped (dropConsumed) costs nothing.
+ */
+export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
+  const commands: string[][] = [];
+  for (const names of jobDataKeys(k, job, all)) for (let i = 0; i < names.length; i += UNLINK_KEYS) commands.push(names.slice(i, i + UNLINK_KEYS));
+  if (all) for (let round = 0; round <= job.round; round++) commands.push([k.commits(job.id, round)]);
+  for (let i = 0; i < commands.length; i += UNLINKS_IN_FLIGHT) {
+    const p = redis.pipeline();
+    for (const names of commands.slice(i, i + UNLINKS_IN_FLIGHT)) p.unlink(...names);
+    await execOrThrow(p);
   }
+}
+
+/**
+ * Deletes values no task will read again (an iterative job's consumed shuffle blobs and old round
+ * outputs, docs/DESIGN.md §3.5), in one UNLINK (so they must share a partition's hash tag), and
+ * forgets them in the `written` cache, so a long job holds about two rounds of data, not all of them.
+ */
+export async function dropJobValues(io: JobDataIO, jobId: string, at: JobValue[]): Promise<void> {
+  if (at.length === 0) return;
+  const names = at.map((v) => keyOf(io.keys, jobId, v));
+  for (const key of names) io.written?.take(key);
+  await io.redis.unlink(...names);
 }
 
 /** Job data found in Redis: per job id, its keys. */

@@ -438,6 +438,18 @@ export interface JobTypesReport {
   /** Why its last re-read of the jobs folder failed (it runs the types it had), or null. */
   problem: string | null;
   at: number;
+  /** A worker's memory when it wrote the report. */
+  memory?: ProcessMemory;
+}
+
+/** A worker's memory, in bytes: the process (RSS, V8 heap, memory outside it) and its caches against their budget. */
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** What its caches hold (decoded data and values it wrote), by their reckoning, and their budget. */
+  cacheBytes: number;
+  cacheLimit: number;
 }
 
 /** GET /job-types: the job types the primary runs, what every live process reports, and the mismatches. */

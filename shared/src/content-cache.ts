@@ -59,8 +59,12 @@ export class ContentCache {
     if (bytes > this.maxBytes) return;
     this.entries.set(key, { value, bytes });
     this.used += bytes;
+    if (this.used <= this.maxBytes) return;
+    // Evict down to 7/8 of the budget at once: each pass walks past the slots earlier deletions left
+    // at the front of the Map, so evicting one entry per set made a cache of small values quadratic.
+    const target = this.maxBytes - (this.maxBytes >> 3);
     for (const [k, e] of this.entries) {
-      if (this.used <= this.maxBytes) break;
+      if (this.used <= target) break;
       this.entries.delete(k);
       this.used -= e.bytes;
     }

@@ -21,6 +21,8 @@ export interface BoundsResult {
   partitions: number;
   refused?: string;
   maxKeys: number;
+  /** The job's own keys (SCAN), at most. */
+  maxJobKeys: number;
   maxRedisMiB: number;
   maxWorkerRssMiB: number[];
   idleWorkerRssMiB: number[];
@@ -39,16 +41,17 @@ export async function benchBounds(opts: { partitions: number; iterations: number
     const client = c.client();
     const base = await redis.dbsize();
     const res: BoundsResult = {
-      partitions: opts.partitions, maxKeys: 0, maxRedisMiB: 0, maxWorkerRssMiB: c.workers.map(() => 0), idleWorkerRssMiB: [],
+      partitions: opts.partitions, maxKeys: 0, maxJobKeys: 0, maxRedisMiB: 0, maxWorkerRssMiB: c.workers.map(() => 0), idleWorkerRssMiB: [],
       secondsPerIteration: 0, iterations: 0, cancelCleanupS: 0, cancelKeys: 0,
     };
+    let id = '';
     const sample = async () => {
+      res.maxJobKeys = Math.max(res.maxJobKeys, (await scanJobKeys(redis, c.keys)).get(id)?.length ?? 0);
       res.maxKeys = Math.max(res.maxKeys, (await redis.dbsize()) - base);
       const used = /used_memory:(\d+)/.exec(await redis.info('memory'))![1];
       res.maxRedisMiB = Math.max(res.maxRedisMiB, Number(used) / 2 ** 20);
       c.workers.forEach((w, i) => (res.maxWorkerRssMiB[i] = Math.max(res.maxWorkerRssMiB[i], rssMiB(w.pid!))));
     };
-    let id: string;
     try {
       id = await client.submit({ type: 'pagerank', dataset: 'debian', partitions: opts.partitions, params: { iterations: String(opts.iterations), tol: '0' } });
     } catch (err) {
@@ -62,7 +65,7 @@ export async function benchBounds(opts: { partitions: number; iterations: number
       await sample();
       await sleep(1000);
       s = await client.status(id);
-      console.log(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${s.phase} round ${s.round}, keys ${res.maxKeys}, redis ${res.maxRedisMiB.toFixed(0)} MiB, workers ${res.maxWorkerRssMiB.map((x) => x.toFixed(0)).join('/')} MiB`);
+      console.log(`${((Date.now() - t0) / 1000).toFixed(0)} s: ${s.phase} round ${s.round}, keys ${res.maxKeys} (job ${res.maxJobKeys}), redis ${res.maxRedisMiB.toFixed(0)} MiB, workers ${res.maxWorkerRssMiB.map((x) => x.toFixed(0)).join('/')} MiB`);
     }
     const it = s.rounds.filter((r) => r.round >= 2);
     if (it.length >= 2) {

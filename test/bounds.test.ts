@@ -58,7 +58,7 @@ describe('bounded resources', { timeout: 300_000 }, () => {
     // Round 0's shuffle (1 split × P), the set-up outputs (2 × P), two rounds of shuffle (2 × P²) and
     // of outputs (2 × P), and one commit hash per round.
     const bound = P + SETUP_ROUNDS * P + 2 * P * P + 2 * P + (SETUP_ROUNDS + iterations + 1);
-    const estimate = estimateJobBytes({ bytes: debianCsv.length, splits: 1, partitions: P, setupRounds: SETUP_ROUNDS });
+    const estimate = estimateJobBytes({ bytes: debianCsv.length, splits: 1, partitions: P, setupRounds: SETUP_ROUNDS, rounds: SETUP_ROUNDS + iterations + 1 });
     let maxKeys = 0;
     let maxBytes = 0;
     let checkedRound = 0;
@@ -111,7 +111,7 @@ describe('bounded resources', { timeout: 300_000 }, () => {
     await redis.config('SET', 'maxmemory', String(used + (2 << 20)));
     try {
       const msg = await refusal({ type: 'pagerank', dataset: 'deps', partitions: cap, params: {} });
-      const estimate = estimateJobBytes({ bytes: debianCsv.length, splits: 1, partitions: cap, setupRounds: SETUP_ROUNDS });
+      const estimate = estimateJobBytes({ bytes: debianCsv.length, splits: 1, partitions: cap, setupRounds: SETUP_ROUNDS, rounds: SETUP_ROUNDS + 20 + 1 });
       assert.match(msg, new RegExp(`this job needs about ${(estimate / 2 ** 20).toFixed(1)} MiB of Redis memory`));
       assert.match(msg, /Redis has [\d.]+ MiB of headroom \([\d.]+ MiB by Redis's maxmemory, [\d.]+ MiB in use\)/);
       // A small job still fits.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ITERATIVE_PARTITIONS, KEY_BYTES, estimateJobBytes, iterativePartitionCap, iterativePartitionsProblem, memoryHeadroom, memoryProblem,
+  COMMIT_BYTES, ITERATIVE_PARTITIONS, KEY_BYTES, estimateJobBytes, iterativePartitionCap, iterativePartitionsProblem, memoryHeadroom, memoryProblem,
 } from './job-limits.ts';
 import { parseRedisMemory } from '@tandem/shared';
 
@@ -20,20 +20,23 @@ test('an iterative job is capped at one partition per 64 KiB of input, at least 
 });
 
 test('the estimate of a one-round job: its map outputs and output, and a key cost per blob', () => {
-  assert.equal(estimateJobBytes({ bytes: 1000, splits: 2, partitions: 3 }), 2000 + (6 + 3 + 1) * KEY_BYTES);
+  assert.equal(estimateJobBytes({ bytes: 1000, splits: 2, partitions: 3 }), 2000 + (6 + 3 + 1) * KEY_BYTES + 5 * COMMIT_BYTES);
   // Partitions cost keys, not bytes.
   const few = estimateJobBytes({ bytes: 100 << 20, splits: 13, partitions: 2 });
   const many = estimateJobBytes({ bytes: 100 << 20, splits: 13, partitions: 1024 });
-  assert.equal(many - few, (13 * 1022 + 1022) * KEY_BYTES);
+  assert.equal(many - few, (13 * 1022 + 1022) * KEY_BYTES + 1022 * COMMIT_BYTES);
 });
 
 test('the estimate of an iterative job grows with partitions squared, and with its input', () => {
-  const at = (partitions: number, bytes = DEBIAN_BYTES) => estimateJobBytes({ bytes, splits: 1, partitions, setupRounds: 2 });
-  assert.equal(at(1), 11 * DEBIAN_BYTES + (1 + 2 + 2 + 2 + 2 + 2) * KEY_BYTES);
-  assert.equal(at(1024) - at(1), (1023 + 2 * 1023 + 2 * (1024 * 1024 - 1) + 2 * 1023) * KEY_BYTES);
+  const at = (partitions: number, bytes = DEBIAN_BYTES, rounds = 23) => estimateJobBytes({ bytes, splits: 1, partitions, setupRounds: 2, rounds });
+  assert.equal(at(1), 11 * DEBIAN_BYTES + (1 + 2 + 2 + 2 + 23) * KEY_BYTES + (1 + 23) * COMMIT_BYTES);
+  assert.equal(at(1024) - at(1), (1023 + 2 * 1023 + 2 * (1024 * 1024 - 1) + 2 * 1023) * KEY_BYTES + 23 * 1023 * COMMIT_BYTES);
   assert.ok(at(1024) > 300 << 20, 'the failure of issue 17: 1024 partitions of the Debian graph need hundreds of MiB');
   assert.ok(at(10) < 10 << 20, 'its cap needs a few MiB');
   assert.equal(at(10, 2 * DEBIAN_BYTES) - at(10), 11 * DEBIAN_BYTES);
+  // Each round keeps its commit hash: 10,000 iterations of 256 partitions are over a GiB of records.
+  assert.equal(at(10, DEBIAN_BYTES, 1023) - at(10), 1000 * (KEY_BYTES + 10 * COMMIT_BYTES));
+  assert.ok(at(256, DEBIAN_BYTES, 10_003) > 2 ** 30);
 });
 
 const info = (fields: Record<string, number>) => `# Memory\r\n${Object.entries(fields).map(([k, v]) => `${k}:${v}\r\n`).join('')}used_memory_human:1M\r\n`;

@@ -39,6 +39,9 @@ export function iterativePartitionsProblem(partitions: number, bytes: number, wo
     `and at most ${max}; ask for ${cap} or fewer`;
 }
 
+/** A task's commit record (JSON with its worker, times, counts and vector clock) in its round's hash, rounded up. */
+export const COMMIT_BYTES = 512;
+
 /** What the estimate needs to know of a job. */
 export interface JobShape {
   /** Input bytes. */
@@ -48,6 +51,8 @@ export interface JobShape {
   partitions: number;
   /** An iterative job: its set-up rounds (their outputs are kept for the whole job). */
   setupRounds?: number;
+  /** An iterative job: its rounds at most (set-up, iterations, output); each keeps its commit hash. */
+  rounds?: number;
 }
 
 /**
@@ -59,15 +64,17 @@ export interface JobShape {
  * PageRank's adjacency stores each edge as two 4-byte ids), and then, because each round deletes
  * what the one before consumed (§3.5), at most two rounds of shuffle (R² keys each, taken as twice
  * the input: 8 bytes for every edge that crosses partitions) and two rounds' outputs (the input
- * again).
+ * again). Every round keeps its commit hash (the console's task timeline reads them) until the job
+ * is removed: R records a round.
  */
 export function estimateJobBytes(j: JobShape): number {
   const { bytes, splits: M, partitions: R } = j;
-  if (j.setupRounds === undefined) return 2 * bytes + (M * R + R + 1) * KEY_BYTES;
+  if (j.setupRounds === undefined) return 2 * bytes + (M * R + R + 1) * KEY_BYTES + (M + R) * COMMIT_BYTES;
   const setup = j.setupRounds;
+  const rounds = Math.max(j.rounds ?? 0, setup + 2);
   const values = bytes + 2 * setup * bytes + 2 * 2 * bytes + 2 * bytes;
-  const keys = M * R + setup * R + 2 * R * R + 2 * R + setup + 2;
-  return values + keys * KEY_BYTES;
+  const keys = M * R + setup * R + 2 * R * R + 2 * R + rounds;
+  return values + keys * KEY_BYTES + (M + rounds * R) * COMMIT_BYTES;
 }
 
 /** How much more Redis may hold, and the limit it is measured from. */

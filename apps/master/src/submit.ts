@@ -64,7 +64,7 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   if (bad) throw new RequestError(bad);
   const rounds = isIterative(type) ? type.rounds(params) : undefined;
   const firstRecords = splitFirstRecords(meta);
-  const estimate = estimateJobBytes({ bytes: meta.bytes, splits: firstRecords.length, partitions, setupRounds: rounds?.setup });
+  const estimate = estimateJobBytes({ bytes: meta.bytes, splits: firstRecords.length, partitions, setupRounds: rounds?.setup, rounds: rounds ? rounds.setup + rounds.iterations + 1 : undefined });
   const headroom = memoryHeadroom(await readRedisMemory(d.redis), d.redisMemoryBytes ?? 0, totalmem());
   const tooBig = memoryProblem(estimate, headroom);
   if (tooBig) throw new RequestError(tooBig);

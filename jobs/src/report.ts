@@ -5,19 +5,27 @@
  * all for `GET /job-types` and turns a type missing on, or different in, some process into an alert.
  */
 import type { Redis } from 'ioredis';
-import type { JobTypesReport, Keys } from '@tandem/shared';
+import type { JobTypesReport, Keys, ProcessMemory } from '@tandem/shared';
 import type { Registry } from './registry.ts';
 
 /** How often a process re-reads its jobs folder and writes its report; the report lives three times as long. */
 export const REPORT_EVERY_MS = 2000;
 
-/** Writes this process's report now and every `everyMs` (re-reading the jobs folder first); returns the function that stops it. */
-export function startJobTypesReport(redis: Redis, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry, everyMs = REPORT_EVERY_MS): () => void {
+/**
+ * Writes this process's report now and every `everyMs` (re-reading the jobs folder first); returns the
+ * function that stops it. A worker adds its memory, for the console's cluster page: the report is
+ * already per process and short-lived, so one key per process says both.
+ */
+export function startJobTypesReport(
+  redis: Redis, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry,
+  opts: { everyMs?: number; memory?: () => ProcessMemory } = {},
+): () => void {
+  const everyMs = opts.everyMs ?? REPORT_EVERY_MS;
   const key = keys.jobTypesReport(role, name);
   const member = JSON.stringify([role, name]);
   const write = async () => {
     await registry.refresh();
-    const report: JobTypesReport = { role, name, types: registry.hashes(), problem: registry.problem(), at: Date.now() };
+    const report: JobTypesReport = { role, name, types: registry.hashes(), problem: registry.problem(), at: Date.now(), ...(opts.memory ? { memory: opts.memory() } : {}) };
     await redis.multi().set(key, JSON.stringify(report), 'PX', everyMs * 3).zadd(keys.jobTypesIndex(), report.at, member).exec();
   };
   const tick = () => void write().catch(() => undefined); // Redis down: the report lapses, and comes back with it.
@@ -33,9 +41,10 @@ export function startJobTypesReport(redis: Redis, keys: Keys, role: JobTypesRepo
 /**
  * Every live process's report, masters first, then by name. The index names who has reported; a
  * member whose report key has expired (a process that stopped without saying so) is removed, so
- * no clock is compared across hosts.
+ * no clock is compared across hosts; a reader that is not the primary (the console) passes
+ * `prune: false` and leaves that to it.
  */
-export async function readJobTypesReports(redis: Redis, keys: Keys): Promise<JobTypesReport[]> {
+export async function readJobTypesReports(redis: Redis, keys: Keys, opts: { prune?: boolean } = {}): Promise<JobTypesReport[]> {
   const index = keys.jobTypesIndex();
   const members = await redis.zrange(index, 0, -1);
   if (members.length === 0) return [];
@@ -44,7 +53,7 @@ export async function readJobTypesReports(redis: Redis, keys: Keys): Promise<Job
     return keys.jobTypesReport(role, name);
   }));
   const gone = members.filter((_, i) => values[i] === null);
-  if (gone.length > 0) await redis.zrem(index, ...gone);
+  if (gone.length > 0 && opts.prune !== false) await redis.zrem(index, ...gone);
   const reports: JobTypesReport[] = [];
   for (const v of values) {
     if (!v) continue;

@@ -121,6 +121,11 @@ export const configSchema = z.object({
   TANDEM_WORKER_CONCURRENCY: int(1, 1),
   /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
   TANDEM_WORKER_CACHE_MB: int(512, 0),
+  /**
+   * The Redis memory jobs may fill, in MiB, when Redis has no maxmemory (0: the memory of Redis's
+   * machine). A submit whose estimated memory does not fit the headroom is refused.
+   */
+  TANDEM_REDIS_MEMORY_MB: int(0, 0),
   TANDEM_CONSOLE_HOST: z.string().default('127.0.0.1'),
   TANDEM_CONSOLE_PORT: int(7300),
   /**

@@ -25,5 +25,6 @@ export * from './http-json.ts';
 export * from './cluster-auth.ts';
 export * from './tls.ts';
 export * from './sleep.ts';
+export * from './redis-memory.ts';
 export * from './scripts.ts';
 export * from './view-seen.ts';

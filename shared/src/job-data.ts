@@ -171,29 +171,67 @@ export interface JobDataExtent {
 }
 
 /**
+ * The keys a job's data may have up to its current round (all: everything, else all but the
+ * current round's output), a partition at a time: each batch shares the partition's hash tag.
+ */
+function* jobDataKeys(k: Keys, job: JobDataExtent, all: boolean): Generator<string[]> {
+  for (let r = 0; r < job.partitions; r++) {
+    const names: string[] = [];
+    for (let round = 0; round <= job.round; round++) {
+      const senders = job.sendersInRound(round);
+      for (let i = 0; i < senders; i++) names.push(keyOf(k, job.id, shuffleBlob(round, r, i)));
+      if (all || round < job.round) names.push(keyOf(k, job.id, roundOutput(round, r)));
+    }
+    // A job stopped during a chained round may already have the next round's shuffle blobs (a
+    // reduce task of round n writes round n+1's): they are its data too.
+    if (all) for (let i = 0; i < job.partitions; i++) names.push(keyOf(k, job.id, shuffleBlob(job.round + 1, r, i)));
+    yield names;
+  }
+  if (all) yield Array.from({ length: job.round + 1 }, (_, round) => k.commits(job.id, round));
+}
+
+/** Keys named in one UNLINK, and UNLINKs sent in one pipeline (scripts/bench/bounds-micro.ts cleanup). */
+const UNLINK_KEYS = 300;
+const UNLINKS_IN_FLIGHT = 16;
+
+/**
  * Deletes a job's data up to its current round: every shuffle blob and every round output but the
  * current round's, which is a finished job's output; with `all` (a failed or cancelled job, or one
- * removed) that output and the commit hashes too. Keys are deleted a partition at a time, so each
- * DEL names keys of one hash tag.
+ * removed) that output and the commit hashes too. The keys are named, not scanned (they follow from
+ * the job's rounds, partitions and senders), a partition at a time so that each UNLINK names keys of
+ * one hash tag (commit hashes: one each), 300 keys to an UNLINK and 16 UNLINKs to a pipeline (UNLINKs
+ * of 1,000 keys measured slower). Deleting a key that a round already dropped (dropJobValues) costs
+ * nothing.
  */
 export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
-  for (let round = 0; round <= job.round; round++) {
-    const senders = job.sendersInRound(round);
-    const current = round === job.round;
-    for (let r = 0; r < job.partitions; r++) {
-      const names = Array.from({ length: senders }, (_, i) => keyOf(k, job.id, shuffleBlob(round, r, i)));
-      if (all || !current) names.push(keyOf(k, job.id, roundOutput(round, r)));
-      for (let i = 0; i < names.length; i += 1000) await redis.del(...names.slice(i, i + 1000));
-    }
-    if (all) await redis.del(k.commits(job.id, round));
-  }
-  // A job stopped during a chained round may already have the next round's shuffle blobs (a
-  // reduce task of round n writes round n+1's): they are its data too.
-  if (all) {
-    for (let r = 0; r < job.partitions; r++) {
-      await redis.del(...Array.from({ length: job.partitions }, (_, i) => keyOf(k, job.id, shuffleBlob(job.round + 1, r, i))));
+  let p = redis.pipeline();
+  let queued = 0;
+  const flush = async () => {
+    if (queued > 0) await execOrThrow(p);
+    p = redis.pipeline();
+    queued = 0;
+  };
+  for (const names of jobDataKeys(k, job, all)) {
+    // Commit hashes have no partition tag: one per command (Redis Cluster).
+    const step = names[0]?.endsWith(':commits') ? 1 : UNLINK_KEYS;
+    for (let i = 0; i < names.length; i += step) {
+      p.unlink(...names.slice(i, i + step));
+      if (++queued === UNLINKS_IN_FLIGHT) await flush();
     }
   }
+  await flush();
+}
+
+/**
+ * Deletes values no task will read again (an iterative job's consumed shuffle blobs and old round
+ * outputs, docs/DESIGN.md §3.5), in one UNLINK (so they must share a partition's hash tag), and
+ * forgets them in the `written` cache, so a long job holds about two rounds of data, not all of them.
+ */
+export async function dropJobValues(io: JobDataIO, jobId: string, at: JobValue[]): Promise<void> {
+  if (at.length === 0) return;
+  const names = at.map((v) => keyOf(io.keys, jobId, v));
+  for (const key of names) io.written?.take(key);
+  await io.redis.unlink(...names);
 }
 
 /** Job data found in Redis: per job id, its keys. */

@@ -193,7 +193,11 @@ export interface RoundContext<P> {
   partitions: number;
   /** The previous round's statistics, summed over its tasks (empty in round 0). */
   previousStats: RoundStats;
-  /** The reduce output of partition p in an earlier round, or null if it is gone. */
+  /**
+   * The reduce output of partition p in an earlier round, or null if it is gone: a set-up round's
+   * (kept for the whole job) or the previous round's. An iteration's output is deleted once the
+   * round after next runs (docs/DESIGN.md §3.5).
+   */
   readOutput(round: number, partition: number): Promise<Buffer | null>;
   /** Its first `bytes` bytes (a header), or null if it is gone. */
   readOutputHead(round: number, partition: number, bytes: number): Promise<Buffer | null>;

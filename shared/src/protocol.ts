@@ -472,6 +472,18 @@ export interface JobTypesReport {
   /** What of its jobs folder did not load at its last read (each broken file, with its problem), or null. */
   problem: string | null;
   at: number;
+  /** A worker's memory when it wrote the report. */
+  memory?: ProcessMemory;
+}
+
+/** A worker's memory, in bytes: the process (RSS, V8 heap, memory outside it) and its caches against their budget. */
+export interface ProcessMemory {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  /** What its caches hold (decoded data and values it wrote), by their reckoning, and their budget. */
+  cacheBytes: number;
+  cacheLimit: number;
 }
 
 /** GET /job-types: the job types the primary runs, what every live process reports, and the mismatches. */

@@ -7,12 +7,12 @@
 import type { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import {
-  DatasetNotFoundError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents,
-  removeDataset, requireDataset, writeOutput,
+  DatasetNotFoundError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents, readRedisMemory,
+  removeDataset, requireDataset, writeOutput, type ProcessMemory, type RedisMemory,
   type ClusterEvent, type DatasetFormat, type DatasetMeta, type GcReport, type JobStatus, type JobTypeDescription, type Keys, type MasterClient, type RequestIds,
   type MasterHealth, type SubmitSpec, type TimelineEntry, type ViewStatus,
 } from '@tandem/shared';
-import type { Registry } from '@tandem/jobs';
+import { readJobTypesReports, type Registry } from '@tandem/jobs';
 
 /** A master as the console found it: its own /health, or why it did not answer. */
 export type MasterProbe = { url: string; ok: boolean; error?: string } & Partial<Pick<MasterHealth, 'role' | 'jobs' | 'replication' | 'alerts'>>;
@@ -24,6 +24,10 @@ export interface ClusterStatus {
   error: string | null;
   masters: MasterProbe[];
   alerts: string[];
+  /** Redis's memory (INFO memory), or null when Redis does not answer. */
+  redisMemory: RedisMemory | null;
+  /** Each live worker's memory, from its report (jobs/src/report.ts). */
+  workers: { name: string; memory: ProcessMemory }[];
 }
 
 export interface PlatformDeps {
@@ -124,8 +128,11 @@ export class Platform {
         return { url, ok: false, error: (err as Error).message };
       }
     }));
+    const redisMemory = await readRedisMemory(this.d.redis).catch(() => null);
+    const reports = await readJobTypesReports(this.d.redis, this.d.keys, { prune: false }).catch(() => []);
+    const workers = reports.flatMap((r) => (r.role === 'worker' && r.memory ? [{ name: r.name, memory: r.memory }] : []));
     // The masters' own alerts (Redis unreachable, Redis data lost), once each: both masters may raise the same.
     const alerts = [...new Set([...(error ? [error] : []), ...(view?.alerts ?? []), ...masters.flatMap((m) => m.alerts ?? [])])];
-    return { viewUrl: this.d.viewUrl, view, error, masters, alerts };
+    return { viewUrl: this.d.viewUrl, view, error, masters, alerts, redisMemory, workers };
   }
 }

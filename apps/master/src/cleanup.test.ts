@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Worker } from 'bullmq';
 import { taskJobId, type Keys } from '@tandem/shared';
 import { cleanUpJob } from './cleanup.ts';
 import type { JobRecord, Op } from './state.ts';
+import { waitFor } from '../../../test/harness/wait.ts';
 import { redisFixture, stateAfter, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
@@ -60,4 +62,28 @@ test('a failed, cancelled or removed job loses everything: output, commit marker
   assert.deepEqual(await keysOf(k, 'j1'), []);
   assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id), ['other.0.m.0']);
   assert.equal(await queues.reduce.count(), 0);
+});
+
+test('what a task running at the cancel writes after the clean-up is swept once the task ends', async () => {
+  const k = fx.fresh();
+  const queues = fx.queues(k);
+  const job = stateAfter([submitOp('j1', testSpec(1, 1)), { op: 'cancel', at: 4, clientId: 'c', requestId: 'x', jobId: 'j1' }]).jobs.j1;
+  await queues.map.add('wordcount', {}, { jobId: taskJobId('j1', 0, 'map', 0) });
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const worker = new Worker('map', async () => {
+    await released;
+    // The straggler's write, after the clean-up below deleted the job's keys.
+    await fx.redis.set(k.mapOutput('j1', 0, 0, 0), 'late', 'EX', 600);
+  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  try {
+    await waitFor(async () => (await queues.map.getJobState(taskJobId('j1', 0, 'map', 0))) === 'active', { what: 'the task running' });
+    await cleanUpJob({ redis: fx.redis, keys: k, queues }, job, true);
+    assert.deepEqual(await keysOf(k, 'j1'), []);
+    release();
+    await waitFor(async () => (await fx.redis.exists(k.mapOutput('j1', 0, 0, 0))) === 1 || (await queues.map.getJobState(taskJobId('j1', 0, 'map', 0))) === 'completed', { what: 'the straggler done' });
+    await waitFor(async () => (await keysOf(k, 'j1')).length === 0, { what: 'the late key swept' });
+  } finally {
+    await worker.close();
+  }
 });

@@ -107,7 +107,7 @@ export class Master implements ReplicaHost {
       taskFailed: (t, reason) => this.intake.taskFailed(t, reason),
     });
     this.cleanup = { redis, keys, queues };
-    this.submitDeps = { registry: d.registry, redis, keys, workersOnline: () => queues.map.getWorkersCount() };
+    this.submitDeps = { registry: d.registry, redis, keys, workersOnline: () => queues.map.getWorkersCount(), redisMemoryBytes: d.cfg.TANDEM_REDIS_MEMORY_MB * 2 ** 20 };
   }
 
   /** The current state (read-only: it changes only through ops). */

@@ -6,9 +6,11 @@
  */
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { TandemError, getDataset, isIterative, partitionsProblem, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
+import { totalmem } from 'node:os';
+import { TandemError, getDataset, isIterative, partitionsProblem, readRedisMemory, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
 import { JobTypeError, type Registry } from '@tandem/jobs';
 import type { JobSpec } from './state.ts';
+import { estimateJobBytes, iterativePartitionsProblem, memoryHeadroom, memoryProblem } from './job-limits.ts';
 
 export type { SubmitRequest };
 
@@ -33,8 +35,10 @@ export interface SubmitDeps {
   registry: Registry;
   redis: Redis;
   keys: Keys;
-  /** Workers online (asked only for an iterative job without partitions). */
+  /** Workers online (asked for an iterative job: its default partitions and their cap). */
   workersOnline: () => Promise<number>;
+  /** Redis's memory limit when it has no maxmemory (TANDEM_REDIS_MEMORY_MB), in bytes; 0: the machine's memory. */
+  redisMemoryBytes?: number;
 }
 
 /** The spec of the job the request asks for; a RequestError says why there is none. */
@@ -53,13 +57,20 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   if (!type.formats.includes(meta.format)) {
     throw new RequestError(`job type "${type.name}" reads ${type.formats.join(' or ')} datasets; dataset "${meta.name}" is ${meta.format}`);
   }
-  const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? await d.workersOnline() : 0);
-  const bad = partitionsProblem(partitions);
+  const iterative = isIterative(type);
+  const workers = iterative || type.partitions === 'per-worker' ? await d.workersOnline() : 0;
+  const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? workers : 0);
+  const bad = partitionsProblem(partitions) ?? (iterative ? iterativePartitionsProblem(partitions, meta.bytes, workers, meta.name) : null);
   if (bad) throw new RequestError(bad);
+  const rounds = isIterative(type) ? type.rounds(params) : undefined;
+  const firstRecords = splitFirstRecords(meta);
+  const estimate = estimateJobBytes({ bytes: meta.bytes, splits: firstRecords.length, partitions, setupRounds: rounds?.setup, rounds: rounds ? rounds.setup + rounds.iterations + 1 : undefined });
+  const headroom = memoryHeadroom(await readRedisMemory(d.redis), d.redisMemoryBytes ?? 0, totalmem());
+  const tooBig = memoryProblem(estimate, headroom);
+  if (tooBig) throw new RequestError(tooBig);
   const typeHash = d.registry.hashes()[type.name];
   return {
-    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions,
-    rounds: isIterative(type) ? type.rounds(params) : undefined,
-    dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords: splitFirstRecords(meta), records: meta.records },
+    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions, rounds,
+    dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords, records: meta.records },
   };
 }

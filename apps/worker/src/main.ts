@@ -3,6 +3,8 @@
  * Stateless; a SIGKILLed worker's task is handed to another worker when its lock lapses.
  */
 import { hostname } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
@@ -12,6 +14,15 @@ import { runTask, type Phases } from './run-task.ts';
 
 /** Memory for values this worker wrote and may read back (see TaskDeps.written): a few rounds' worth. */
 const WRITTEN_CACHE_BYTES = 64 << 20;
+/**
+ * A worker with no task for this long drops its caches and read buffers and collects its garbage,
+ * so an idle worker gives back what a finished or cancelled job made it hold (docs/DESIGN.md §3.5).
+ */
+const IDLE_DROP_MS = 10_000;
+
+// A full collection on demand, for the idle drop: without it, V8 may keep a dropped cache for long.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 const roundPhases = (p: Phases) => ({ readMs: Math.round(p.readMs), computeMs: Math.round(p.computeMs), writeMs: Math.round(p.writeMs) });
 
@@ -33,6 +44,29 @@ const deps = {
 };
 const name = `${hostname()}:${process.pid}`;
 
+let running = 0;
+let lastTaskAt = Date.now();
+let dropped = true;
+const idleTimer = setInterval(() => {
+  if (running > 0 || dropped || Date.now() - lastTaskAt < IDLE_DROP_MS) return;
+  deps.cache.clear();
+  deps.written.clear();
+  deps.buffers.length = 0;
+  collectGarbage();
+  dropped = true;
+  log.debug({ rss: process.memoryUsage.rss() }, 'idle: caches dropped');
+}, IDLE_DROP_MS / 4);
+idleTimer.unref();
+
+/** This worker's memory, in its job-types report (the console's cluster page shows it). */
+const memory = () => {
+  const m = process.memoryUsage();
+  return {
+    rss: m.rss, heapUsed: m.heapUsed, external: m.external,
+    cacheBytes: deps.cache.bytes + deps.written.bytes, cacheLimit: deps.cache.maxBytes + deps.written.maxBytes,
+  };
+};
+
 const connections: Redis[] = [...readPool];
 const workers = QUEUES.map((queue) => {
   const connection = serviceRedis(cfg, log, `tandem-worker-${queue}`);
@@ -49,10 +83,15 @@ const workers = QUEUES.map((queue) => {
       const payload = parsed.data;
       const tlog = log.child({ job: payload.jobId, task: job.id, kind: payload.kind });
       tlog.debug('task started');
+      running++;
+      dropped = false;
       const res = await runTask(payload, deps, {
         attempt: job.id ?? '?',
         failedAttempts: job.attemptsMade,
         stalls: job.stalledCounter ?? 0,
+      }).finally(() => {
+        running--;
+        lastTaskAt = Date.now();
       });
       tlog.debug(
         res.skipped
@@ -77,7 +116,7 @@ const workers = QUEUES.map((queue) => {
   return w;
 });
 // What this worker runs, for the primary's GET /job-types; re-reading the jobs folder as it goes.
-const stopReport = startJobTypesReport(redis, k, 'worker', name, registry);
+const stopReport = startJobTypesReport(redis, k, 'worker', name, registry, { memory });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
 
 let stopping = false;

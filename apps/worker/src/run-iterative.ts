@@ -10,9 +10,14 @@
  *   the next round had sent them.
  * - output round (reduce tasks only): the job type's sorted lines for the partition, written as an
  *   ordinary job output (no TTL), which `job output` merges like any other.
+ *
+ * A reduce or output task of round k also deletes, for its partition, what no task reads again
+ * (docs/DESIGN.md §3.5): round k-1's shuffle blobs (its reduce task committed before round k began)
+ * and, from the second iteration on, iteration k-2's output (round k-1 read it). Set-up rounds'
+ * outputs stay: later rounds may read them (RoundContext.readOutput).
  */
 import {
-  compareCodePoints, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, roundOutput, setJobValues, shuffleBlob,
+  compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, roundOutput, setJobValues, shuffleBlob,
   type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
 import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
@@ -68,6 +73,14 @@ async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps
   };
 }
 
+/** Partition r's values that no task of round `p.round` or later reads: see the header. */
+function consumed(p: TaskPayload, type: IterativeJobType, params: unknown): JobValue[] {
+  const at: JobValue[] = [];
+  if (p.round >= 2) for (let i = 0; i < p.partitions; i++) at.push(shuffleBlob(p.round - 1, p.index, i));
+  if (p.round - 2 >= type.rounds(params).setup) at.push(roundOutput(p.round - 2, p.index));
+  return at;
+}
+
 /** The reduce task's inputs and its partition's previous output, fetched together. */
 async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: Buffer[]; previousOutput: Buffer | null }> {
   const at: JobValue[] = Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, p.index, i));
@@ -85,6 +98,7 @@ async function reduce(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const r = p.index;
   const t0 = performance.now();
   const { inputs, previousOutput } = await reduceInputs(p, deps);
+  await dropJobValues(deps, p.jobId, consumed(p, type, params));
   const t1 = performance.now();
   const chained = p.chained === true;
   const ctx: IterativeReduceContext<unknown> = { ...roundContext(p, params, deps), partition: r, previousOutput, chained };
@@ -109,6 +123,7 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const r = p.index;
   const t0 = performance.now();
   const { previousOutput } = await reduceInputs(p, deps);
+  await dropJobValues(deps, p.jobId, consumed(p, type, params));
   const t1 = performance.now();
   const ctx = { ...roundContext(p, params, deps), partition: r, previousOutput, chained: false, lastRound: p.round - 1 };
   const { keys, lines } = await guarded(p, `output task ${r}`, () => null, () => type.output(ctx));

@@ -71,7 +71,23 @@ ${queues ? html`<p>${queues.workersOnline} worker${queues.workersOnline === 1 ? 
 <thead><tr><th>Queue</th><th>Waiting</th><th>Running</th><th>Delayed</th><th>Completed</th><th>Failed</th></tr></thead>
 <tbody>${Object.entries(queues.queues).map(([name, q]) => html`<tr><td>${name}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.completed}</td><td>${q.failed}</td></tr>`)}</tbody>
 </table></div>
-<p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}`;
+<p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}
+${memory(c)}`;
+}
+
+/** Redis's memory and each worker's: where a job's data and a worker's caches show up. */
+function memory(c: ClusterStatus): Html {
+  const m = c.redisMemory;
+  return html`<h2>Memory</h2>
+${m ? html`<table class="kv" id="redis-memory">
+  <tr><th>Redis used</th><td>${bytes(m.used)}</td></tr>
+  <tr><th>Redis maxmemory</th><td>${m.maxmemory > 0 ? bytes(m.maxmemory) : html`none set${m.system > 0 ? ` (machine: ${bytes(m.system)})` : ''}`}</td></tr>
+  <tr><th>Redis peak</th><td>${bytes(m.peak)}</td></tr>
+</table>` : html`<p class="warn">Redis does not answer.</p>`}
+${c.workers.length ? html`<div class="scroll"><table id="worker-memory">
+<thead><tr><th>Worker</th><th>RSS</th><th>Heap used</th><th>Outside the heap</th><th>Caches (of their budget)</th></tr></thead>
+<tbody>${c.workers.map((w) => html`<tr><td><code>${w.name}</code></td><td>${bytes(w.memory.rss)}</td><td>${bytes(w.memory.heapUsed)}</td><td>${bytes(w.memory.external)}</td><td>${bytes(w.memory.cacheBytes)} of ${bytes(w.memory.cacheLimit)}</td></tr>`)}</tbody>
+</table></div>` : html`<p class="empty">No worker has reported its memory.</p>`}`;
 }
 
 /** What a gc did (or, dry, would do), in a sentence and its largest jobs. */

@@ -5,7 +5,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, deleteJobData, taskJobId, type Keys, type QueueName } from '@tandem/shared';
+import { QUEUES, checkTaskJobId, deleteJobData, deleteVerifyData, taskJobId, type Keys, type QueueName } from '@tandem/shared';
 import { sendersInRound, type JobRecord } from './state.ts';
 
 export interface CleanupDeps {
@@ -23,6 +23,7 @@ export async function removeQueueEntries(queues: Record<QueueName, Queue>, job: 
         // Active tasks are locked by their worker and cannot be removed; they finish into keys with a TTL.
         await queues[kind].remove(taskJobId(job.id, job.round, kind, i, s)).catch(() => 0);
       }
+      if (job.spec.verify) await queues[kind].remove(checkTaskJobId(job.id, job.round, kind, i)).catch(() => 0);
     }
   }
 }
@@ -32,6 +33,9 @@ export async function removeQueueEntries(queues: Record<QueueName, Queue>, job: 
  * output, commit markers and queue entries.
  */
 export async function cleanUpJob(d: CleanupDeps, job: JobRecord, all: boolean): Promise<void> {
-  await deleteJobData(d.redis, d.keys, { id: job.id, round: job.round, partitions: job.spec.partitions, sendersInRound: (r) => sendersInRound(job, r) }, all);
+  const extent = { id: job.id, round: job.round, partitions: job.spec.partitions, sendersInRound: (r: number) => sendersInRound(job, r) };
+  await deleteJobData(d.redis, d.keys, extent, all);
+  // The second runs' copies and records served only to compare; a done job's commit records keep the verdict.
+  if (job.spec.verify) await deleteVerifyData(d.redis, d.keys, extent);
   if (all) await removeQueueEntries(d.queues, job);
 }

@@ -6,6 +6,9 @@ import { decodePairs } from './codec.ts';
 import { compareCodePoints } from './order.ts';
 import type { JobStatus } from './protocol.ts';
 
+/** The event a verified task's run logs when it recorded itself before the other run: that one compares, then commits or fails the task. */
+export const VERIFY_RUN_RECORDED = 'task run recorded (--verify: its other run compares and commits)';
+
 /** The first key (in code point order) whose value differs between two outputs; `key` null when only their order differs. */
 export interface Difference {
   key: string | null;

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
+  LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
   isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
@@ -84,8 +84,15 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
     attempt: a.attempt, worker: WORKER, startedAt, ms: Date.now() - startedAt,
     failedAttempts: a.failedAttempts, stalls: a.stalls, ...io, clock: { lamport, vc },
   };
-  const won = verified ? await verified.finish(record) : await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
-  log(won === null ? 'task run recorded (--verify: waiting for its other run)' : won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
+  let won: boolean | null;
+  try {
+    won = verified ? await verified.finish(record) : await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
+  } catch (err) {
+    // Above all a verified task whose two runs differ: the attempt ends failed, naming the key.
+    log('task attempt failed', clock.tick(), `${a.attempt}: ${(err as Error).message.slice(0, 300)}`);
+    throw err;
+  }
+  log(won === null ? VERIFY_RUN_RECORDED : won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
   return { skipped: false, won, phases, ...record };
 }
 

@@ -115,3 +115,26 @@ describe('--verify on real processes', { timeout: 600_000 }, () => {
     assert.match(verifyText(s)!, /^verified: every task ran twice, outputs identical; both runs of every task were on one worker/);
   });
 });
+
+describe('--verify through a failover of the primary master', { timeout: 600_000 }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ name: 'verify-failover', masters: 2, workers: 2 });
+    await upload(c, 'books', small);
+  });
+  after(async () => c?.stop());
+
+  test('the primary dies while a verified job maps: the new primary keeps it verified and re-adds both runs of each task; done, every task verified', async () => {
+    const { primary } = await c.replicated();
+    const id = await c.client().submit({ type: 'slowwordcount', dataset: 'books', partitions: 2, params: { mapMs: 1000 }, verify: true });
+    await waitFor(async () => (await c.client().status(id)).maps.committed >= 1, { what: 'a verified map task to commit' });
+    const before = await c.client().status(id);
+    assert.equal(before.phase, 'map', 'still mapping when the primary dies');
+    await kill(c.masters[primary].proc);
+    assert.notEqual(await c.primary(), primary, 'the backup takes over');
+    const s = await waitForJob(c, id);
+    assert.equal(s.phase, 'done', s.error ?? '');
+    assert.equal(await jobOutput(c, s), referenceWordCount(small));
+    assert.equal(s.verify?.tasks, s.maps.total + s.reduces.total, 'every task, before and after the failover, ran twice and agreed');
+  });
+});

@@ -28,7 +28,13 @@ const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
 const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
 const name = `${hostname()}:${process.pid}`;
 // Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
-const listeners = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: redis, prefix: k.bullPrefix })])) as Record<QueueName, Queue>;
+const listeners = Object.fromEntries(QUEUES.map((q) => {
+  const queue = new Queue(q, { connection: redis, prefix: k.bullPrefix });
+  // It shares the data connection, whose own handler (serviceRedis) says what went wrong, once per
+  // outage; unheard, BullMQ would print every error raw.
+  queue.on('error', () => {});
+  return [q, queue];
+})) as Record<QueueName, Queue>;
 const othersOnline = async (queue: QueueName, me: string) =>
   (await listeners[queue].getWorkers()).some((w) => String(w.rawname ?? '').replace(/^.*:w:/, '') !== me);
 const deps = {

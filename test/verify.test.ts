@@ -107,7 +107,9 @@ describe('--verify on real processes', { timeout: 600_000 }, () => {
 
   test('with one worker, both runs of every task run on it, and the status says so', async () => {
     await kill(c.workers[1]);
-    const s = await waitForJob(c, await c.client().submit({ type: 'wordcount', dataset: 'books', partitions: 2, verify: true }));
+    const submitted = await c.cli(['job', 'submit', 'wordcount', '--dataset', 'books', '--partitions', '2', '--verify']);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const s = await waitForJob(c, submitted.stdout.trim());
     assert.equal(s.phase, 'done', s.error ?? '');
     assert.equal(await jobOutput(c, s), referenceWordCount(small));
     const tasks = s.maps.total + s.reduces.total;

@@ -155,6 +155,27 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.equal(csv.text.split('\n').length, 5712 + 2);
   });
 
+  test('--verify from the form (a checkbox) and the API: the page says every task ran twice; an iterative type is refused with the reason', async () => {
+    assert.match((await call(`${url}/jobs/new`)).text, /<input type="checkbox" name="verify" value="1"> Verify/);
+    const started = await call(`${url}/jobs`, {
+      method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, type: 'wordcount', dataset: 'persuasion', partitions: '2', verify: '1' }).toString(),
+    });
+    assert.equal(started.status, 303, started.text);
+    const id = /^\/jobs\/(\w+)$/.exec(started.headers.get('location')!)![1];
+    await waitFor(async () => (await call(`${url}/api/jobs/${id}`)).json.phase === 'done', { what: 'the verified job to finish' });
+    const s = (await call(`${url}/api/jobs/${id}`)).json;
+    assert.equal(s.verify.tasks, s.maps.total + s.reduces.total);
+    assert.match((await call(`${url}/jobs/${id}`)).text, /<p class="verify">verified: every task ran twice, outputs identical/);
+    assert.equal((await call(`${url}/jobs/${id}/output`)).text, referenceWordCount(emma.toString('utf8')));
+    const refused = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', verify: true }) });
+    assert.equal(refused.status, 400);
+    assert.match(refused.json.error, /--verify runs key\/value job types only; "pagerank" is an iterative job type/);
+    const bad = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'wordcount', dataset: 'persuasion', verify: 'yes' }) });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /verify/);
+  });
+
   test('the form says what is wrong: missing pattern, unknown dataset, bad partitions, bad parameter values', async () => {
     const submit = (fields: Record<string, string>) => call(`${url}/jobs`, {
       method: 'POST', headers: { ...browser, 'content-type': 'application/x-www-form-urlencoded' },

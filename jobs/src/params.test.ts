@@ -29,7 +29,7 @@ describe('job parameters', async () => {
   const type = (name: string) => registry.require(name);
 
   test('every job type, built-in and from the jobs folder, has a schema without problems', () => {
-    assert.deepEqual(registry.names(), ['crash', 'grep', 'invertedindex', 'jobcount', 'pagerank', 'paramtypes', 'poison', 'slowpagerank', 'slowwordcount', 'straggler', 'timing', 'wordcount']);
+    assert.deepEqual(registry.names(), ['arrivalorder', 'clockmap', 'crash', 'grep', 'invertedindex', 'jobcount', 'pagerank', 'paramtypes', 'poison', 'slowpagerank', 'slowwordcount', 'straggler', 'timing', 'wordcount']);
     for (const name of registry.names()) assert.deepEqual(schemaProblems(type(name)), [], name);
   });
 
@@ -141,7 +141,7 @@ describe('job parameters', async () => {
       wordcount: {}, invertedindex: {}, grep: { pattern: 'a+', flags: 'i' }, pagerank: { iterations: '7', tol: '0' },
       slowpagerank: { slow: '2', slowMs: '10' }, crash: { crashRate: '0.5' }, jobcount: { dir: '/tmp' }, poison: { word: 'x' },
       straggler: { dir: '/tmp' }, timing: { dir: '/tmp', phase: 'map' },
-      paramtypes: { flag: 'true', count: '3', ratio: '0.25', label: 'x' }, slowwordcount: { mapMs: '10' },
+      paramtypes: { flag: 'true', count: '3', ratio: '0.25', label: 'x' }, slowwordcount: { mapMs: '10' }, arrivalorder: {}, clockmap: {},
     };
     assert.deepEqual(Object.keys(samples).sort(), registry.names(), 'a sample for every type');
     for (const [name, given] of Object.entries(samples)) {

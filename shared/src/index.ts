@@ -7,6 +7,8 @@ export * from './codec.ts';
 export * from './job-type.ts';
 export * from './lines.ts';
 export * from './job-data.ts';
+export * from './verify-data.ts';
+export * from './verify.ts';
 export * from './task.ts';
 export * from './dataset-store/index.ts';
 export * from './utf8.ts';

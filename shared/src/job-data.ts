@@ -127,6 +127,15 @@ export interface CommitRecord {
   stats?: Record<string, number>;
   /** The worker's clock when it committed, so the master's next event for the job comes after it. */
   clock?: { lamport: number; vc: Record<string, number> };
+  /** A verified job's task (shared/src/verify-data.ts): its second run, whose outputs were identical. */
+  verify?: VerifiedBy;
+}
+
+/** The second run of a verified task: its worker and time, and the digest of the outputs both runs wrote. */
+export interface VerifiedBy {
+  worker: string;
+  ms: number;
+  digest: string;
 }
 
 export interface TaskAddress {

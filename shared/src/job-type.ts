@@ -141,8 +141,13 @@ export interface ReduceContext<P> {
  */
 export interface JobType<P = any, V = any, O = any> extends JobTypeBase<P> {
   map(input: Buffer, ctx: MapContext<P, V>): void | Promise<void>;
-  /** Optional combiner: folds two values of one key, on the map side and before reduce. Must be associative. */
+  /**
+   * Optional combiner: folds two values of one key, on the map side (in emit order, any grouping)
+   * and before reduce (in no particular order). Must be associative; what reduce makes of its result
+   * must not depend on that order (`--verify` varies both, docs/DESIGN.md §3.6).
+   */
   combine?(a: V, b: V): V;
+  /** A key's values come in no particular order, and so do a task's keys: the result must not depend on either. */
   reduce(key: string, values: V[], ctx: ReduceContext<P>): O | Promise<O>;
   /** Partition of a key among R partitions; defaults to a stable hash mod R. */
   partition?(key: string, partitions: number): number;

@@ -17,6 +17,13 @@ export interface Keys {
   mapOutput(jobId: string, partition: number, round: number, mapIndex: number): string;
   reduceOutput(jobId: string, partition: number, round: number): string;
   commits(jobId: string, round: number): string;
+  /**
+   * A verified job's second runs (only shared/src/verify-data.ts calls these two): the copy of an
+   * output the second run writes (a shuffle blob with its sender, or a round output without), and
+   * the round's hash of both runs' records and claims.
+   */
+  verifyCopy(jobId: string, partition: number, round: number, sender?: number): string;
+  verifyRuns(jobId: string, round: number): string;
   /** A glob (SCAN MATCH) for every job key, and the job id in one, or null when it is not a job key. */
   jobKeyPattern(): string;
   jobIdOfKey(key: string): string | null;
@@ -67,6 +74,8 @@ export function keys(prefix: string): Keys {
     mapOutput: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:m${i}`,
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
     commits: (id, round) => `${prefix}:job:{${id}}:${round}:commits`,
+    verifyCopy: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:${i === undefined ? 'out' : `m${i}`}:v`,
+    verifyRuns: (id, round) => `${prefix}:job:{${id}}:${round}:verify`,
     jobKeyPattern: () => `${prefix}:job:{*`,
     jobIdOfKey: (key) => {
       const head = `${prefix}:job:{`;

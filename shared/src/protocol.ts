@@ -306,6 +306,12 @@ export const submitSpecSchema = z.object({
   ).default({}),
   /** Reduce partitions (R); the master picks a number from the input's size when absent. */
   partitions: z.number().int().optional(),
+  /**
+   * Run every task twice, on different workers where there are several, with its input in another
+   * order where the job-type contract allows it, and fail the job if the two runs' outputs differ
+   * (docs/DESIGN.md §3.6). Key/value job types only.
+   */
+  verify: z.boolean().optional(),
 });
 export type SubmitSpec = z.input<typeof submitSpecSchema>;
 
@@ -404,6 +410,11 @@ export const jobStatusSchema = z.object({
    * its output is lost, and clients show "output lost" instead of "done". Null otherwise.
    */
   outputLost: z.object({ at: z.number(), partitions: z.array(z.number().int()) }).nullable(),
+  /**
+   * A job submitted with verify: its tasks whose two runs wrote identical outputs so far, and how
+   * many of those ran both times on the same worker (verify.ts `verifyText` words it). Null otherwise.
+   */
+  verify: z.object({ tasks: z.number().int(), sameWorker: z.number().int() }).nullable().default(null),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 

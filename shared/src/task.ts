@@ -33,6 +33,11 @@ export const taskPayloadSchema = z.object({
   output: z.boolean().optional(),
   /** Iterative jobs: this reduce task's round chains into the next; it also writes the next round's shuffle. */
   chained: z.boolean().optional(),
+  /**
+   * A verified job's task runs twice (docs/DESIGN.md §3.6): `first` writes the task's outputs,
+   * `check` (its own queue entry, `<task id>.v`) writes copies, its input in another order.
+   */
+  verify: z.enum(['first', 'check']).optional(),
 }).refine((t) => t.kind === 'reduce' || t.round > 0 || (t.firstRecord !== undefined && t.records !== undefined), {
   message: 'a map task of round 0 needs firstRecord and records',
   path: ['records'],
@@ -46,9 +51,12 @@ export function taskJobId(jobId: string, round: number, kind: QueueName, index: 
   return speculative > 0 ? `${base}.s${speculative}` : base;
 }
 
-/** Parses a task id made by taskJobId (`<jobId>.<round>.<m|r>.<index>[.s<n>]`). */
-export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number } | null {
-  const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+))?$/.exec(id);
+/** BullMQ job id of a verified task's second run (docs/DESIGN.md §3.6). */
+export const checkTaskJobId = (jobId: string, round: number, kind: QueueName, index: number): string => `${taskJobId(jobId, round, kind, index)}.v`;
+
+/** Parses a task id made by taskJobId or checkTaskJobId (`<jobId>.<round>.<m|r>.<index>[.s<n>|.v]`). */
+export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number; check: boolean } | null {
+  const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+)|\.(v))?$/.exec(id);
   if (!m) return null;
-  return { jobId: m[1], round: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0 };
+  return { jobId: m[1], round: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0, check: m[6] === 'v' };
 }

@@ -276,14 +276,14 @@ export function createConsole(o: ConsoleOptions): express.Express {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const str = (k: string) => (typeof b[k] === 'string' ? (b[k] as string) : '');
     const form: JobForm = {
-      type: str('type'), dataset: str('dataset'), partitions: str('partitions'),
+      type: str('type'), dataset: str('dataset'), partitions: str('partitions'), verify: str('verify') === '1',
       fields: Object.fromEntries(Object.entries(b).filter(([k, v]) => k.startsWith('p.') && typeof v === 'string')) as Record<string, string>,
     };
     try {
       const problem = form.partitions ? partitionsProblem(form.partitions) : null;
       if (problem) throw new ConsoleError(400, problem);
       const partitions = form.partitions ? Number(form.partitions) : undefined;
-      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b) }, postedIds(b));
+      const jobId = await platform.submit({ type: form.type!, dataset: form.dataset!, partitions, params: formParams(form.type!, b), ...(form.verify ? { verify: true } : {}) }, postedIds(b));
       res.redirect(303, `/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       const f = failure(err);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClusterEvent } from '@tandem/shared';
+import { VERIFY_RUN_RECORDED, type ClusterEvent } from '@tandem/shared';
 import { attemptsFromEvents, convergenceCaption, convergenceSvg, taskTimelineSvg, timeTicks } from './charts.ts';
 import { html, raw } from './html.ts';
 
@@ -31,6 +31,22 @@ test('attempts: a start and its end make one bar per attempt, whatever became of
   ]);
   const over = attemptsFromEvents(events, true, 20);
   assert.equal(over[over.length - 1].outcome, 'lost', 'an attempt still open when the job is over lost its worker');
+});
+
+test("attempts: a verified task's two runs are two bars, one ended by its record, the other by the commit or by the mismatch", () => {
+  const events = [
+    ev(1, 'worker:h:10', 'task started', 'j1.0.m.0'),
+    ev(2, 'worker:h:11', 'task started', 'j1.0.m.0.v'),
+    ev(3, 'worker:h:10', VERIFY_RUN_RECORDED, 'j1.0.m.0'),
+    ev(4, 'worker:h:11', 'task committed', 'j1.0.m.0.v'),
+    ev(5, 'worker:h:10', 'task started', 'j1.0.r.0.v'),
+    ev(6, 'worker:h:10', 'task attempt failed', 'j1.0.r.0.v: the two runs of reduce task 0 (--verify) differ at key "a"'),
+  ];
+  assert.deepEqual(attemptsFromEvents(events, true, 10).map((a) => [a.worker, a.kind, a.index, a.speculative, a.outcome]), [
+    ['h:10', 'map', 0, false, 'committed'],
+    ['h:11', 'map', 0, false, 'committed'],
+    ['h:10', 'reduce', 0, false, 'failed'],
+  ]);
 });
 
 test('the task timeline draws a lane per worker and a bar per attempt, with escaped labels', () => {

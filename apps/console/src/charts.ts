@@ -4,7 +4,7 @@
  * event log; and an iterative job's convergence, the L1 change per iteration on a log scale.
  * Colours are presentation attributes, not styles, so the page's Content-Security-Policy holds.
  */
-import { parseTaskJobId, type ClusterEvent } from '@tandem/shared';
+import { VERIFY_RUN_RECORDED, parseTaskJobId, type ClusterEvent } from '@tandem/shared';
 import { escapeHtml } from './html.ts';
 
 export type Outcome = 'committed' | 'discarded' | 'failed' | 'lost' | 'running';
@@ -26,6 +26,8 @@ const ENDS: Record<string, Outcome> = {
   'task committed': 'committed',
   'task output discarded (another attempt committed first)': 'discarded',
   'task attempt failed': 'failed',
+  // A verified task's run that finished before its other run (docs/DESIGN.md §3.6): its work is done.
+  [VERIFY_RUN_RECORDED]: 'committed',
 };
 
 /**

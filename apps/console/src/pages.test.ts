@@ -89,3 +89,10 @@ test('user-supplied strings on the job page are escaped', () => {
   assert.doesNotMatch(named, /<img/);
   assert.match(named, /<title>map 0 \(&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;, step 1 of 2\): running/);
 });
+
+test("a verified job's page says how far verification went; a job without --verify says nothing of it", () => {
+  const one = { type: 'wordcount', plan: null, maps: tasks(3, 3, 0), reduces: tasks(2, 2, 0), running: [] };
+  assert.match(live(status({ ...one, phase: 'done', finishedAt: 4_000, verify: { tasks: 5, sameWorker: 0 } })), /<p class="verify">verified: every task ran twice, outputs identical, each time on two different workers<\/p>/);
+  assert.match(live(status({ ...one, phase: 'reduce', verify: { tasks: 3, sameWorker: 3 } })), /<p class="verify">verify: every task runs twice and must write identical outputs; 3 tasks verified so far<\/p>/);
+  assert.doesNotMatch(live(status({ ...one, phase: 'done', finishedAt: 4_000 })), /class="verify"|verified/);
+});

@@ -6,7 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, deleteJobData, sleep, taskJobId, type Keys, type QueueName } from '@tandem/shared';
+import { QUEUES, checkTaskJobId, deleteJobData, deleteVerifyData, sleep, taskJobId, type Keys, type QueueName } from '@tandem/shared';
 import { sendersInRound, type JobRecord } from './state.ts';
 
 export interface CleanupDeps {
@@ -20,7 +20,10 @@ function roundTasks(job: JobRecord): [QueueName, string][] {
   const ids: [QueueName, string][] = [];
   for (const kind of QUEUES) {
     const n = kind === 'map' ? job.maps.length : job.spec.partitions;
-    for (let i = 0; i < n; i++) for (let s = 0; s <= 1; s++) ids.push([kind, taskJobId(job.id, job.round, kind, i, s)]);
+    for (let i = 0; i < n; i++) {
+      for (let s = 0; s <= 1; s++) ids.push([kind, taskJobId(job.id, job.round, kind, i, s)]);
+      if (job.spec.verify) ids.push([kind, checkTaskJobId(job.id, job.round, kind, i)]);
+    }
   }
   return ids;
 }
@@ -56,6 +59,7 @@ export async function sweepAfterRunningTasks(d: CleanupDeps, job: JobRecord, pol
     await sleep(pollMs);
   }
   await deleteJobData(d.redis, d.keys, extent(job), true);
+  if (job.spec.verify) await deleteVerifyData(d.redis, d.keys, extent(job));
 }
 
 const extent = (job: JobRecord) => ({ id: job.id, round: job.round, partitions: job.spec.partitions, sendersInRound: (r: number) => sendersInRound(job, r) });
@@ -67,6 +71,8 @@ const extent = (job: JobRecord) => ({ id: job.id, round: job.round, partitions: 
  */
 export async function cleanUpJob(d: CleanupDeps, job: JobRecord, all: boolean, keepFailed = false): Promise<void> {
   await deleteJobData(d.redis, d.keys, extent(job), all);
+  // The second runs' copies and records served only to compare; a done job's commit records keep the verdict.
+  if (job.spec.verify) await deleteVerifyData(d.redis, d.keys, extent(job));
   if (!all) return;
   await removeQueueEntries(d.queues, job, keepFailed);
   void sweepAfterRunningTasks(d, job).catch(() => undefined); // The keys' TTL is the fallback.

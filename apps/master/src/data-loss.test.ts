@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { commitTask, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
+import { checkTaskJobId, commitTask, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
 import { checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, missingQueueEntries, type DataLossDeps } from './data-loss.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
@@ -120,4 +120,16 @@ test("queued tasks whose queue entry vanished, uncommitted, fail the job, on the
   await checkRunningJobs(d, true);
   assert.equal(holder.state.jobs.j.phase, 'failed');
   assert.equal(holder.state.jobs.j.error, 'Redis lost the queue entries of map tasks 2 of round 0 of job j: resubmit the job (upload its dataset again if it is gone too)');
+});
+
+test("a verified task whose first run's entry is gone is not lost while its second run's entry is there (it commits the task); with both gone it is", async () => {
+  const k = fx.fresh();
+  const holder = new StateHolder();
+  const spec = { ...testSpec(2, 1), verify: true as const };
+  holder.apply(submitOp('j', spec));
+  holder.apply({ op: 'enqueued', at: 2, jobId: 'j', round: 0, kind: 'map', indices: [0, 1] });
+  const d = deps(k, holder, () => true);
+  // Both first runs completed and BullMQ dropped their entries; task 0's second run is still queued.
+  await d.queues.map.add('wordcount.map', {}, { jobId: checkTaskJobId('j', 0, 'map', 0) });
+  assert.equal(await missingQueueEntries(d, holder.state.jobs.j), 'the queue entries of map tasks 1 of round 0');
 });

@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { checkTaskJobId, hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
 
 export interface DataLossDeps {
@@ -97,7 +97,10 @@ export async function missingQueueEntries(d: DataLossDeps, job: JobRecord): Prom
   const tasks = currentTasks(job).filter((t) => (t.state === 'queued' || t.state === 'running') && d.added(taskJobId(job.id, job.round, kind, t.index)));
   if (tasks.length === 0) return null;
   const p = d.redis.pipeline();
-  for (const t of tasks) p.exists(d.queues[kind].toKey(taskJobId(job.id, job.round, kind, t.index)));
+  // A verified task's first run may complete (and BullMQ drop its entry) before the task commits:
+  // its second run commits it, so the task is lost only when both entries are gone (docs/DESIGN.md §3.6).
+  const ids = (i: number) => [taskJobId(job.id, job.round, kind, i), ...(job.spec.verify ? [checkTaskJobId(job.id, job.round, kind, i)] : [])];
+  for (const t of tasks) p.exists(...ids(t.index).map((id) => d.queues[kind].toKey(id)));
   const res = (await p.exec()) ?? [];
   for (const [err] of res) if (err) throw err;
   const gone: number[] = [];

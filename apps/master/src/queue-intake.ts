@@ -6,7 +6,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUES, errorsOncePerOutage, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { QUEUES, checkTaskJobId, errorsOncePerOutage, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { NotPrimaryError } from './replication.ts';
 import type { MasterState, Op } from './state.ts';
 
@@ -83,7 +83,7 @@ export class QueueIntake {
     if (t.speculative > 0) return;
     const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
     if (task?.state === 'committed') return;
-    const what = `${t.kind} task ${t.index}`;
+    const what = `${t.kind} task ${t.index}${t.check ? "'s second run" : ''}`;
     if (reason === BULLMQ_STALLED_REASON) {
       reason = "its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows " +
         '(out of memory? CPU work without a pause longer than TANDEM_LOCK_MS?)';
@@ -95,7 +95,7 @@ export class QueueIntake {
 
   /** How many attempts of the task ran, from its BullMQ record (attempts started, else made); undefined when it is gone. */
   private async attemptsOf(t: TaskAttempt): Promise<number | undefined> {
-    const id = taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative);
+    const id = t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative);
     const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
     const n = Number(started ?? made);
     return Number.isInteger(n) && n > 0 ? n : undefined;

@@ -51,6 +51,11 @@ test('a straggler gets one backup attempt once half its phase has committed', ()
   assert.deepEqual(plan(s, 5000, cfg).map((a) => a.type === 'speculate' && a.index), [2, 3]);
   s = apply(s, { op: 'speculated', at: 5000, jobId: 'j', round: 0, kind: 'map', index: 2 }).state;
   assert.deepEqual(plan(s, 6000, cfg).map((a) => a.type === 'speculate' && a.index), [3]);
+
+  // A verified job runs each task twice already: the same stragglers get no backup attempt.
+  let v = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec: { ...spec, verify: true } }).state;
+  for (const op of [...ops, { op: 'committed', at: 100, jobId: 'j', round: 0, kind: 'map', index: 1, commit } as Op]) v = apply(v, op).state;
+  assert.deepEqual(plan(v, 5000, cfg), [], 'a verified job');
 });
 
 test('stragglers: the limit is factor × median of committed durations', () => {

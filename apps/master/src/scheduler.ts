@@ -30,7 +30,8 @@ export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Act
     const tasks = currentTasks(job);
     const pending = tasks.filter((t) => t.state === 'pending').map((t) => t.index);
     if (pending.length > 0) actions.push({ type: 'enqueue', jobId: job.id, round: job.round, kind, indices: pending });
-    for (const index of stragglers(tasks, now, cfg)) {
+    // A verified job runs every task twice already; a backup attempt would only race its first run.
+    for (const index of job.spec.verify ? [] : stragglers(tasks, now, cfg)) {
       actions.push({ type: 'speculate', jobId: job.id, round: job.round, kind, index });
     }
   }

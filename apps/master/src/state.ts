@@ -40,6 +40,8 @@ export interface JobSpec {
    * a round's summed `delta` statistic falls below `tol`, then an output round. Absent: one round.
    */
   rounds?: RoundPlan;
+  /** Every task runs twice and counts as committed only when both runs wrote the same bytes (docs/DESIGN.md §3.6). */
+  verify?: true;
   dataset: {
     name: string;
     version: string;

@@ -92,3 +92,14 @@ test('job ids are fresh and sort by submit time', () => {
   assert.ok(newJobId(Date.parse('2025-01-02')) > a);
   assert.match(a, /^j[0-9a-z]+$/);
 });
+
+test('verify: a key/value job keeps it in its spec (replicated with the submit); an iterative one is refused, saying why', async () => {
+  const { deps } = await withDatasets();
+  assert.equal((await jobSpecFor(deps, req({ verify: true }))).verify, true);
+  assert.equal('verify' in (await jobSpecFor(deps, req({ verify: false }))), false, 'false is the same as absent');
+  await assert.rejects(jobSpecFor(deps, req({ type: 'pagerank', dataset: 'graph', verify: true })), (err: RequestError) => {
+    assert.ok(err instanceof RequestError);
+    assert.match(err.message, /^--verify runs key\/value job types only; "pagerank" is an iterative job type .*Run it without --verify$/);
+    return true;
+  });
+});

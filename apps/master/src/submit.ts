@@ -52,6 +52,11 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
     if (err instanceof JobTypeError) throw new RequestError(err.message);
     throw err;
   }
+  if (req.verify && isIterative(type)) {
+    // Its tasks exchange binary blobs with no record order to vary, and a round reads the round
+    // before's outputs as they stand; a second run of each would need copies of every round.
+    throw new RequestError(`--verify runs key/value job types only; "${type.name}" is an iterative job type (its rounds exchange binary blobs, which have no records whose order a second run could vary). Run it without --verify`);
+  }
   const meta = await getDataset(d.redis, d.keys, req.dataset);
   if (!meta) throw new RequestError(`dataset "${req.dataset}" does not exist; upload it with: tandem dataset put ${req.dataset} FILE`);
   if (!type.formats.includes(meta.format)) {
@@ -70,7 +75,7 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   if (tooBig) throw new RequestError(tooBig);
   const typeHash = d.registry.hashes()[type.name];
   return {
-    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions, rounds,
+    type: type.name, ...(typeHash ? { typeHash } : {}), params, partitions, ...(req.verify ? { verify: true as const } : {}), rounds,
     dataset: { name: meta.name, version: meta.version, format: meta.format, bytes: meta.bytes, firstRecords, records: meta.records },
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { taskPayloadSchema, type ClockStamp } from '@tandem/shared';
+import { parseTaskJobId, taskPayloadSchema, type ClockStamp } from '@tandem/shared';
 import { TaskEnqueuer, taskPayload } from './task-enqueue.ts';
 import type { Op } from './state.ts';
 import { redisFixture, stateAfter, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
@@ -73,6 +73,21 @@ test('add puts each task in its queue under its deterministic id, with its paylo
   assert.deepEqual([m2.opts.removeOnComplete, m2.opts.removeOnFail], [{ count: 10, age: 60 }, { count: 10, age: 60 }], 'finished entries are kept by count and age');
   assert.deepEqual(stamps, ['j1', 'j1', 'j1'], 'every payload is stamped');
   assert.equal(await queues.reduce.count(), 0);
+});
+
+test("a verified job's task is two entries, its first run and its second (.v), which the id parser tells apart; a backup attempt is one", async () => {
+  const { queues, e } = enqueuer();
+  const state = stateAfter([submitOp('j1', { ...testSpec(2, 1), verify: true }), enqueued('j1', 'map', [0, 1])]);
+  await e.add(state.jobs.j1, 'map', [1], 0);
+  await e.add(state.jobs.j1, 'map', [0], 1);
+  const jobs = await queues.map.getJobs(['waiting']);
+  assert.deepEqual(jobs.map((j) => [j.id, j.data.verify]).sort(), [['j1.0.m.0.s1', undefined], ['j1.0.m.1', 'first'], ['j1.0.m.1.v', 'check']]);
+  for (const j of jobs) assert.ok(taskPayloadSchema.safeParse(j.data).success);
+  assert.deepEqual(parseTaskJobId('j1.0.m.1.v'), { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: true });
+  assert.deepEqual(parseTaskJobId('j1.0.m.0.s1'), { jobId: 'j1', round: 0, kind: 'map', index: 0, speculative: 1, check: false });
+  e.forget();
+  await e.ensureQueued(state, async () => {});
+  assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.0.s1', 'j1.0.m.0.v', 'j1.0.m.1', 'j1.0.m.1.v'], 'a new primary adds both runs again');
 });
 
 test('ensureQueued adds, once and after one read confirmation, the queued tasks this process has not added', async () => {

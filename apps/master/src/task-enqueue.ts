@@ -4,7 +4,7 @@
  * new primary simply add again every task its state calls queued.
  */
 import type { Queue } from 'bullmq';
-import { isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskPayload } from '@tandem/shared';
+import { checkTaskJobId, isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskPayload } from '@tandem/shared';
 import { chains, currentTasks, sendersInRound, type JobRecord, type MasterState } from './state.ts';
 
 /** Who adds a task: this master's name in views and the view it is primary in. */
@@ -60,14 +60,20 @@ export class TaskEnqueuer {
 
   constructor(private d: TaskEnqueueDeps) {}
 
-  /** Adds tasks `indices` of the job's current round; `speculative` > 0 adds that backup attempt instead. */
+  /**
+   * Adds tasks `indices` of the job's current round; `speculative` > 0 adds that backup attempt
+   * instead. A verified job's task is two entries: its first run and its second (docs/DESIGN.md §3.6).
+   */
   async add(job: JobRecord, kind: QueueName, indices: number[], speculative: number): Promise<void> {
     const origin = this.d.origin();
-    const jobs = indices.map((index) => ({
+    const runs = job.spec.verify && speculative === 0
+      ? indices.flatMap((index) => [{ index, id: taskJobId(job.id, job.round, kind, index), verify: 'first' as const }, { index, id: checkTaskJobId(job.id, job.round, kind, index), verify: 'check' as const }])
+      : indices.map((index) => ({ index, id: taskJobId(job.id, job.round, kind, index, speculative), verify: undefined }));
+    const jobs = runs.map(({ index, id, verify }) => ({
       name: `${job.spec.type}.${kind}`,
-      data: taskPayload(job, kind, index, this.d.stamp(job.id), origin),
+      data: { ...taskPayload(job, kind, index, this.d.stamp(job.id), origin), ...(verify ? { verify } : {}) },
       opts: {
-        jobId: taskJobId(job.id, job.round, kind, index, speculative),
+        jobId: id,
         attempts: this.d.attempts,
         backoff: { type: 'exponential', delay: this.d.retryDelayMs },
         removeOnComplete: this.d.keep.completed,

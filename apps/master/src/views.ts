@@ -33,7 +33,20 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     outputRound: job.outputRound,
     outputLost: job.outputLost ?? null,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
+    verify: job.spec.verify ? verified([...job.maps, ...job.reduces]) : null,
   };
+}
+
+/** A verified job's tasks whose runs agreed (their commit records say so), and how many ran both times on one worker. */
+function verified(tasks: TaskRecord[]): { tasks: number; sameWorker: number } {
+  let n = 0;
+  let same = 0;
+  for (const t of tasks) {
+    if (!t.commit?.verify) continue;
+    n++;
+    if (t.commit.verify.worker === t.commit.worker) same++;
+  }
+  return { tasks: n, sameWorker: same };
 }
 
 export function jobDetail(job: JobRecord) {

@@ -5,9 +5,9 @@
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -37,12 +37,23 @@ const k = keys(cfg.TANDEM_PREFIX);
 const redis = serviceRedis(cfg, log, 'tandem-worker-data');
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
 const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
+const name = `${hostname()}:${process.pid}`;
+// Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
+const listeners = Object.fromEntries(QUEUES.map((q) => {
+  const queue = new Queue(q, { connection: redis, prefix: k.bullPrefix });
+  // It shares the data connection, whose own handler (serviceRedis) says what went wrong, once per
+  // outage; unheard, BullMQ would print every error raw.
+  queue.on('error', () => {});
+  return [q, queue];
+})) as Record<QueueName, Queue>;
+const othersOnline = async (queue: QueueName, me: string) =>
+  (await listeners[queue].getWorkers()).some((w) => String(w.rawname ?? '').replace(/^.*:w:/, '') !== me);
 const deps = {
   redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
   written: new ContentCache(WRITTEN_CACHE_BYTES),
+  othersOnline,
 };
-const name = `${hostname()}:${process.pid}`;
 
 let running = 0;
 let lastTaskAt = Date.now();
@@ -73,7 +84,7 @@ const workers = QUEUES.map((queue) => {
   connections.push(connection);
   const w = new Worker(
     queue,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const parsed = taskPayloadSchema.safeParse(job.data);
       if (!parsed.success) {
         // Retrying cannot fix a malformed descriptor: fail it at once, saying what is wrong.
@@ -93,6 +104,12 @@ const workers = QUEUES.map((queue) => {
         running--;
         lastTaskAt = Date.now();
       });
+      if (res.skipped && res.deferMs !== undefined) {
+        // This worker ran the task's other run: back to the queue for a while, for another worker to take.
+        tlog.debug({ deferMs: res.deferMs }, 'verified task run deferred: this worker ran its other run');
+        await job.moveToDelayed(Date.now() + res.deferMs, token);
+        throw new DelayedError();
+      }
       tlog.debug(
         res.skipped
           ? { skipped: true }
@@ -126,6 +143,7 @@ async function stop(signal: string) {
   log.info({ signal }, 'worker stopping; finishing the current task');
   stopReport();
   await Promise.all(workers.map((w) => w.close()));
+  await Promise.all(Object.values(listeners).map((q) => q.close()));
   for (const c of connections) c.disconnect();
   bulk?.close();
   process.exit(0);

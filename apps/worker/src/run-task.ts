@@ -5,11 +5,13 @@
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
-  isCommitted, roundOutput, setJobValues, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
+  LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
+  isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
 import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { indices, pairedCombiner } from './verify-order.ts';
+import { VerifiedRun, plainOutput, type TaskOutput } from './verify-run.ts';
 
 export { TaskError, type Phases, type TaskDeps };
 
@@ -19,7 +21,11 @@ export interface AttemptInfo {
   stalls: number;
 }
 
-export type TaskResult = { skipped: true } | ({ skipped: false; won: boolean; phases: Phases } & CommitRecord);
+/**
+ * `deferMs`: a verified task's run this worker should not take now (it ran the other): put it back
+ * for that long. `won` null: a verified task's run recorded, waiting for its other run to compare.
+ */
+export type TaskResult = { skipped: true; deferMs?: number } | ({ skipped: false; won: boolean | null; phases: Phases } & CommitRecord);
 
 const WORKER = `${hostname()}:${process.pid}`;
 const PROC = `worker:${WORKER}`;
@@ -32,6 +38,13 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
   // A speculative or re-delivered attempt of a task that already committed has nothing to do.
   if (await isCommitted(deps.redis, deps.keys, addr)) return { skipped: true };
+  const verified = p.verify ? new VerifiedRun(p, deps, WORKER) : null;
+  if (verified) {
+    const start = await verified.start();
+    if ('deferMs' in start) return { skipped: true, deferMs: start.deferMs };
+    // A rerun of a run that recorded itself before its worker died: only the comparison is left.
+    if ('recorded' in start) return (await verified.settle(), { skipped: true });
+  }
   let type = await deps.registry.lookup(p.type);
   if (p.typeHash && deps.registry.hashes()[p.type] !== p.typeHash) {
     // The file may have changed since this worker last read its folder; if not, this worker has another version.
@@ -53,9 +66,11 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
   log('task started', clock.receive(p.clock?.lamport ?? 0), a.attempt);
   let result: IO;
   try {
+    const out = verified ?? plainOutput(p, deps);
+    const varied = verified?.varied ?? false;
     result = isIterative(type)
       ? await runIterative(p, type, params, deps)
-      : p.kind === 'map' ? await runMap(p, type, params, deps) : await runReduce(p, type, params, deps);
+      : p.kind === 'map' ? await runMap(p, type, params, deps, out, varied) : await runReduce(p, type, params, deps, out, varied);
   } catch (err) {
     // The attempt's end, for the event log and the console's task timeline; BullMQ retries it.
     vc = vcTick(vc, PROC);
@@ -69,25 +84,36 @@ export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): P
     attempt: a.attempt, worker: WORKER, startedAt, ms: Date.now() - startedAt,
     failedAttempts: a.failedAttempts, stalls: a.stalls, ...io, clock: { lamport, vc },
   };
-  const won = await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
-  log(won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
+  let won: boolean | null;
+  try {
+    won = verified ? await verified.finish(record) : await commitTask(deps.redis, deps.keys, addr, record, deps.intermediateTtlS);
+  } catch (err) {
+    // Above all a verified task whose two runs differ: the attempt ends failed, naming the key.
+    log('task attempt failed', clock.tick(), `${a.attempt}: ${(err as Error).message.slice(0, 300)}`);
+    throw err;
+  }
+  log(won === null ? VERIFY_RUN_RECORDED : won ? 'task committed' : 'task output discarded (another attempt committed first)', lamport, a.attempt);
   return { skipped: false, won, phases, ...record };
 }
 
-function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
-  return withLargeValue(deps, readSplit(deps, p), (input, readMs) => mapSplit(p, type, params, deps, input, readMs));
+/** `varied`: a verified task's second run, which folds with another grouping (verify-order.ts). */
+function runMap(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, out: TaskOutput, varied: boolean): Promise<IO> {
+  return withLargeValue(deps, readSplit(deps, p), (input, readMs) => mapSplit(p, type, params, deps, out, varied, input, readMs));
 }
 
-async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
+async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, out: TaskOutput, varied: boolean, input: Buffer | null, readMs: number): Promise<IO> {
   if (!input) throw missingSplit(p);
   const combine = type.combine;
   const table = new Map<string, unknown>();
+  const paired = varied && combine ? pairedCombiner(table, combine) : null;
   const ctx: MapContext<unknown, unknown> = {
     params,
     split: p.index,
     firstRecord: p.firstRecord ?? 1,
     record: p.firstRecord ?? 1,
-    emit: combine
+    emit: paired
+      ? paired.emit
+      : combine
       ? (key, value) => {
           const prev = table.get(key);
           table.set(key, prev === undefined ? value : combine(prev, value));
@@ -101,6 +127,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   const t1 = performance.now();
   try {
     await type.map(input, ctx);
+    paired?.finish();
   } catch (err) {
     throw new TaskError(
       `${p.type} map task ${p.index} failed on dataset "${p.dataset.name}" split ${p.index}, record (line) ${ctx.record}: ${(err as Error).message}`,
@@ -119,13 +146,14 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
     pv[r].push(value);
   }
   const blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: encodePairs(keys, pv[r]) }));
-  await setJobValues(viaIoredis(deps), p.jobId, blobs, deps.intermediateTtlS);
+  await out.write(blobs, deps.intermediateTtlS);
   const bytesOut = blobs.reduce((a, b) => a + b.value.length, 0);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn: p.records ?? 0, recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
 }
 
-async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps): Promise<IO> {
+/** `varied`: a verified task's second run, which takes senders, values and keys backwards (verify-order.ts). */
+async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, out: TaskOutput, varied: boolean): Promise<IO> {
   const r = p.index;
   const t0 = performance.now();
   const blobs = await getJobValues(viaIoredis(deps), p.jobId, Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, r, i)));
@@ -134,7 +162,8 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   const table = new Map<string, unknown>();
   let bytesIn = 0;
   let recordsIn = 0;
-  for (let i = 0; i < blobs.length; i++) {
+  let done = 0;
+  for (const i of indices(blobs.length, varied)) {
     const blob = blobs[i];
     if (!blob) throw new TaskError(`reduce task ${r}: output of map task ${i} is missing (job cleaned up or cancelled?)`);
     bytesIn += blob.length;
@@ -144,15 +173,21 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
       const key = ks[j];
       const prev = table.get(key);
       if (combine) table.set(key, prev === undefined ? values[j] : combine(prev, values[j]));
-      else if (prev) for (const v of values[j] as unknown[]) (prev as unknown[]).push(v);
-      else table.set(key, values[j]);
+      else if (!varied && prev) for (const v of values[j] as unknown[]) (prev as unknown[]).push(v);
+      else if (!varied) table.set(key, values[j]);
+      else {
+        const list = (prev ?? table.set(key, []).get(key)) as unknown[];
+        const vs = values[j] as unknown[];
+        for (let x = vs.length - 1; x >= 0; x--) list.push(vs[x]);
+      }
     }
-    if (i % 64 === 63) await yieldToLoop();
+    if (++done % 64 === 0) await yieldToLoop();
   }
   const sorted = [...table.keys()].sort(compareCodePoints);
   const lines: string[] = new Array(sorted.length);
   const ctx = { params, partition: r };
-  for (let j = 0; j < sorted.length; j++) {
+  let n = 0;
+  for (const j of indices(sorted.length, varied)) {
     const key = sorted[j];
     const v = table.get(key);
     try {
@@ -160,11 +195,11 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
     } catch (err) {
       throw new TaskError(`${p.type} reduce task ${r} failed on key ${JSON.stringify(key)}: ${(err as Error).message}`);
     }
-    if (j % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+    if (++n % YIELD_EVERY === 0) await yieldToLoop();
   }
   const t2 = performance.now();
   const blob = encodePairs(sorted, lines);
-  await setJobValues(viaIoredis(deps), p.jobId, [{ at: roundOutput(p.round, r), value: blob }]);
+  await out.write([{ at: roundOutput(p.round, r), value: blob }]);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
 }

@@ -1,7 +1,7 @@
 /** What every task runner shares: its dependencies, its result shape, reading large inputs, errors. */
 import type { Redis } from 'ioredis';
 import {
-  getLarge, splitKey, type BulkClient, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type TaskPayload,
+  getLarge, splitKey, type BulkClient, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
@@ -25,6 +25,8 @@ export interface TaskDeps extends JobDataIO {
    * deterministic), so when the same worker runs the reading task it skips the round trip.
    */
   written: ContentCache;
+  /** Whether a worker other than `me` listens on the queue (a verified task's runs prefer two workers, verify-run.ts). */
+  othersOnline?: (queue: QueueName, me: string) => Promise<boolean>;
 }
 
 /** An error in a task's input or code; the message says which task, split and record. */

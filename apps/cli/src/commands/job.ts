@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, outputLostText, shownPhase, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, outputLostText, shownPhase, verifyText, type JobStatus } from '@tandem/shared';
 import type { Tandem } from '../../../../client/src/index.ts';
 import { loadRegistry } from '@tandem/jobs';
 import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
@@ -23,6 +23,7 @@ function specOptions(cmd: Command, help: () => string): Command {
     .requiredOption('--dataset <name>', 'input dataset')
     .option('--partitions <r>', `partitions of the job (${PARTITIONS.min} to ${PARTITIONS.max}; default: the job type's rule, below)`, partitionsFlag)
     .addOption(new Option('--param <key=value>', "job parameter, repeatable (e.g. --param pattern=error); the type's parameters are below").argParser(collectParam).default({}, 'none'))
+    .option('--verify', 'check that the job type is deterministic: run every task twice (on two workers where there are several, its input in another order where the contract allows) and fail the job, naming the task and key, if the outputs differ; key/value job types only')
     .addHelpText('after', help);
 }
 
@@ -30,6 +31,7 @@ interface SpecOpts {
   dataset: string;
   partitions?: number;
   param: Record<string, string>;
+  verify?: boolean;
 }
 
 /** Writes a done job's output to `out` (atomically) or to standard output, then closes the client. */
@@ -52,6 +54,7 @@ function describe(s: JobStatus): string {
   return [
     `job ${s.id}: ${s.type} on ${s.dataset} — ${shownPhase(s)}${s.error ? `: ${s.error}` : ''}`,
     ...(s.outputLost ? [`  output  lost: ${outputLostText(s)}`] : []),
+    ...(s.verify ? [`  ${verifyText(s)}`] : []),
     `  map     ${s.maps.committed}/${s.maps.total} committed (${s.maps.running} running), records ${c.map.recordsIn} in / ${c.map.recordsOut} out, ${bytes(c.map.bytesIn)} in / ${bytes(c.map.bytesOut)} out`,
     `  reduce  ${s.reduces.committed}/${s.reduces.total} committed (${s.reduces.running} running), records ${c.reduce.recordsIn} in / ${c.reduce.recordsOut} out, ${bytes(c.reduce.bytesOut)} out`,
     `  attempts ${c.map.attempts + c.reduce.attempts}, failed attempts ${c.map.failures + c.reduce.failures}, backup attempts ${c.map.speculative + c.reduce.speculative}`,
@@ -77,7 +80,7 @@ export function jobCommand(): Command {
       const cfg = configFrom(self);
       const tandem = tandemFor(cfg);
       await warnIfOtherCluster(cfg, tandem.master);
-      const jobId = await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param });
+      const jobId = await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param, ...(opts.verify ? { verify: true } : {}) });
       console.error(`submitted job ${jobId}`);
       const s = await followJob(tandem, jobId, { resumeWith: `tandem job status ${jobId}` });
       if (s.phase !== 'done') {
@@ -86,6 +89,7 @@ export function jobCommand(): Command {
       }
       await saveOutput(tandem, s, opts.out);
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
+      if (s.verify) console.error(verifyText(s));
     });
 
   specOptions(cmd.command('submit'), () => types)
@@ -94,7 +98,7 @@ export function jobCommand(): Command {
       const cfg = configFrom(self);
       const tandem = tandemFor(cfg);
       await warnIfOtherCluster(cfg, tandem.master);
-      console.log(await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param }));
+      console.log(await tandem.jobs.submit({ type, dataset: opts.dataset, partitions: opts.partitions, params: opts.param, ...(opts.verify ? { verify: true } : {}) }));
     });
 
   cmd

@@ -1,6 +1,6 @@
 /** The jobs list, the new-job form and a page per job (live progress, timelines, output). */
 import {
-  GENERIC_STAGES, PARTITIONS, bytes, isFinishedPhase, outputLostText, partitionRuleText, roundName, roundProgress, shownPhase,
+  GENERIC_STAGES, PARTITIONS, bytes, isFinishedPhase, outputLostText, partitionRuleText, roundName, roundProgress, shownPhase, verifyText,
   type DatasetMeta, type StageNames, type JobStatus, type JobTypeDescription, type ParamDescription, type PhaseCounters, type TimelineEntry,
 } from '@tandem/shared';
 import { html, raw, type Html } from '../html.ts';
@@ -19,6 +19,8 @@ export interface JobForm {
   type?: string;
   dataset?: string;
   partitions?: string;
+  /** Run every task twice and compare (docs/DESIGN.md §3.6). */
+  verify?: boolean;
   /** The posted parameter fields, by field name (`p.<type>.<parameter>`). */
   fields?: Record<string, string>;
 }
@@ -90,6 +92,7 @@ ${datasets.length === 0 ? html`<p class="warn">There are no datasets yet: <a hre
   </select></label>
   <label>Partitions <input name="partitions" type="number" min="${PARTITIONS.min}" max="${PARTITIONS.max}" step="1" value="${form.partitions ?? ''}" placeholder="automatic: by the job type's rule"></label>
   ${types.map((t) => typeFieldset(t, t === chosen, form))}
+  <label><input type="checkbox" name="verify" value="1"${form.verify ? html` checked` : ''}> Verify <span class="hint">run every task twice (on two workers where there are several, its input in another order) and fail the job, naming the task and key, if the outputs differ: checks that the job type is deterministic; key/value job types only</span></label>
   <button type="submit">Start</button>
 </form>
 <noscript><p class="hint">Another job type: ${types.map((t) => html`<a href="/jobs/new?${new URLSearchParams({ type: t.name, ...(form.dataset ? { dataset: form.dataset } : {}) }).toString()}">${t.name}</a> `)}</p></noscript>`;
@@ -151,6 +154,7 @@ export function jobLive(csrf: string, s: JobStatus, timeline: TimelineEntry[], o
   return html`<section class="status">
   <p>${phaseBadge(shownPhase(s))} ${s.type} on <a href="/datasets/${encodeURIComponent(s.dataset)}">${s.dataset}</a>, ${s.partitions} partition${s.partitions === 1 ? '' : 's'}, submitted ${when(s.submittedAt)}, ${finished ? 'took' : 'running for'} <b>${elapsed(s, now)}</b>.</p>
   ${Object.keys(s.params).length ? html`<p class="params">Parameters: ${Object.entries(s.params).map(([k, v]) => html`<code>${k}=${String(v)}</code> `)}</p>` : ''}
+  ${verifyText(s) ? html`<p class="verify">${verifyText(s)}</p>` : ''}
   ${errorBox(s.error)}
   ${errorBox(s.outputLost ? `Output lost: ${outputLostText(s)}` : null)}
   ${s.alerts.length ? html`<ul class="alerts">${s.alerts.map((a) => html`<li>${a}</li>`)}</ul>` : ''}

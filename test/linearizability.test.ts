@@ -150,6 +150,76 @@ describe('the job table model: histories that are not linearizable', () => {
   });
 });
 
+describe('the job table model: losses Redis reported (a crash under a weaker fsync policy, §3.4)', () => {
+  const losses = { losses: true };
+  const lostRead = (id: string, version: number): JobOutput => ({ kind: 'status', job: { ...seen(id, 'failed', version), lost: true } });
+  const LOST: JobOutput = { kind: 'lost' };
+  const verdictWithLosses = (ops: JobOp[]) => checkJobHistory(ops, undefined, losses);
+  const illegalWithLosses = (ops: JobOp[], ...words: string[]) => {
+    const { verdict } = verdictWithLosses(ops);
+    assert.equal(verdict.result, 'illegal');
+    const text = verdict.result === 'illegal' ? verdict.explanation.text : '';
+    for (const w of words) assert.ok(text.includes(w), `the explanation names "${w}":\n${text}`);
+  };
+
+  test('a job read done may be marked lost at a higher version, and stays lost; a job may answer lost, and lists lack it from then on', () => {
+    assert.equal(verdictWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), read('j1', 'done', 5)),
+      op('a', 5, 6, status('j1'), lostRead('j1', 905)),
+      op('b', 7, 8, LIST, list({ ...seen('j1', 'failed', 906), lost: true })),
+    ]).verdict.result, 'ok');
+    assert.equal(verdictWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), read('j1', 'map', 2)),
+      op('b', 5, 6, LIST, list()),
+      op('a', 7, 8, status('j1'), LOST),
+      op('a', 9, 10, { kind: 'cancel', jobId: 'j1', clientId: 'a', requestId: '2' }, { kind: 'refused', code: 'lost' }),
+    ]).verdict.result, 'ok');
+  });
+
+  test('a silent vanish is still caught: not_found for an acknowledged job, before or after a list that lacked it', () => {
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), read('j1', 'done', 5)),
+      op('a', 5, 6, status('j1'), { kind: 'not_found' }),
+    ], 'was acknowledged and never removed, but it was not found');
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('b', 3, 4, LIST, list()),
+      op('a', 5, 6, status('j1'), { kind: 'not_found' }),
+    ], 'it was not found (after it had answered lost)');
+  });
+
+  test('a loss that goes back, comes back or is not final is still caught', () => {
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), read('j1', 'done', 5)),
+      op('a', 5, 6, status('j1'), lostRead('j1', 3)),
+    ], 'version went back from 5 to 3');
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), read('j1', 'map', 5)),
+      op('a', 5, 6, status('j1'), lostRead('j1', 5)),
+    ], 'marked lost without a new version');
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), lostRead('j1', 900)),
+      op('a', 5, 6, status('j1'), read('j1', 'done', 901)),
+    ], 'was read as lost and is now read as done');
+    illegalWithLosses([
+      op('a', 1, 2, sub('a', '1'), submitted('j1')),
+      op('a', 3, 4, status('j1'), LOST),
+      op('a', 5, 6, status('j1'), read('j1', 'map', 900)),
+    ], 'had answered lost (its record gone)');
+  });
+
+  test('without losses in the history, a lost job is a violation', () => {
+    illegal([op('a', 1, 2, sub('a', '1'), submitted('j1')), op('a', 3, 4, status('j1'), lostRead('j1', 900))], 'no Redis data loss happened');
+    illegal([op('a', 1, 2, sub('a', '1'), submitted('j1')), op('a', 3, 4, status('j1'), LOST)], 'no Redis data loss happened');
+  });
+});
+
 describe('the search', () => {
   // A register with write and read: small enough to reason about every interleaving by hand.
   type RegIn = { w: number } | { r: true };

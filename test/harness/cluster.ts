@@ -33,6 +33,14 @@ export interface ClusterOptions {
   tls?: { cert: string; key: string; ca: string };
 }
 
+export interface ControlPlane {
+  viewUrl: string;
+  masterUrls: string[];
+  procs: ChildProcess[];
+  /** SIGKILLs all of it. */
+  stop(): Promise<void>;
+}
+
 export interface MasterProcess {
   /** Its name in views, and where it listens. */
   url: string;
@@ -55,6 +63,12 @@ export interface Cluster {
   restartViewService(): Promise<ChildProcess>;
   /** Starts a console on a free port; resolves once it answers. */
   startConsole(env?: Record<string, string>): Promise<{ url: string; proc: ChildProcess }>;
+  /**
+   * Starts a second control plane on this cluster's Redis, prefix and secret: a view service and
+   * `masters` masters on other ports (what a second `tandem up` with the first one's export line
+   * starts). Resolves once all of them answer HTTP, whatever they answer.
+   */
+  startControlPlane(masters: number): Promise<ControlPlane>;
   /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
   startMaster(i: number): Promise<MasterProcess>;
   /** Waits until the view names a primary that answers as primary; returns its index in `masters`. */
@@ -157,6 +171,29 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         await kill(cluster.viewService);
         cluster.viewService = await startViewService();
         return cluster.viewService;
+      },
+      async startControlPlane(count) {
+        const port = await freePort();
+        const viewUrl2 = `${scheme}://127.0.0.1:${port}`;
+        const env2 = { TANDEM_VIEW_PORT: String(port), TANDEM_VIEW_URL: viewUrl2 };
+        const plane: ControlPlane = { viewUrl: viewUrl2, masterUrls: [], procs: [], stop: async () => void (await Promise.all(plane.procs.map((p) => kill(p)))) };
+        try {
+          plane.procs.push(launch('view-service', env2, 'view-service-2'));
+          for (let i = 0; i < count; i++) {
+            const mport = await freePort();
+            const url = `${scheme}://127.0.0.1:${mport}`;
+            plane.masterUrls.push(url);
+            plane.procs.push(launch('master', { ...env2, TANDEM_MASTER_PORT: String(mport), TANDEM_MASTER_ADVERTISE_URL: url }, `master-2${'ab'[i]}`));
+          }
+          // Any answer will do: a standby view service refuses with a 503.
+          for (const url of [viewUrl2, ...plane.masterUrls]) {
+            await waitFor(async () => (await look(url, '/health')).status > 0, { what: `the second control plane's ${url}`, timeoutMs: 30_000 });
+          }
+          return plane;
+        } catch (err) {
+          await plane.stop();
+          throw err;
+        }
       },
       async startConsole(extra = {}) {
         const port = await freePort();

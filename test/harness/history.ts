@@ -12,13 +12,13 @@
  */
 import assert from 'node:assert/strict';
 import { MasterError, type JobStatus, type MasterClient, type SubmitSpec } from '@tandem/shared';
-import { checkJobHistory, type JobInput, type JobOp, type JobOutput, type Observed } from './job-table-model.ts';
+import { checkJobHistory, type JobInput, type JobModelOptions, type JobOp, type JobOutput, type Observed } from './job-table-model.ts';
 import type { Budget } from './linearizability.ts';
 
-/** Refusals that say the change was not made; any other failure leaves its outcome unknown. */
-const DEFINITE = new Set(['not_found', 'conflict', 'invalid']);
+/** Refusals that say the change was not made; any other failure leaves its outcome unknown. `lost`: Redis lost the job's record (§3.4). */
+const DEFINITE = new Set(['not_found', 'conflict', 'invalid', 'lost']);
 
-const observed = (s: JobStatus): Observed => ({ id: s.id, phase: s.phase, version: s.version, submittedBy: s.submittedBy });
+const observed = (s: JobStatus): Observed => ({ id: s.id, phase: s.phase, version: s.version, submittedBy: s.submittedBy, ...(s.lost ? { lost: true } : {}) });
 
 export class History {
   readonly ops: JobOp[] = [];
@@ -50,9 +50,12 @@ export class History {
     return this.ops.filter((op) => op.input.kind === kind && (answered === undefined || (op.output !== undefined) === answered)).length;
   }
 
-  /** Asserts the history linearizable; a violation fails with the checker's explanation. Returns the verdict for diagnostics. */
-  check(budget: Budget = { timeoutMs: 60_000 }) {
-    const { verdict, clash } = checkJobHistory(this.ops, budget);
+  /**
+   * Asserts the history linearizable; a violation fails with the checker's explanation. Returns the
+   * verdict for diagnostics. `losses`: Redis lost acknowledged writes during it (job-table-model.ts).
+   */
+  check(budget: Budget = { timeoutMs: 60_000 }, opts: JobModelOptions = {}) {
+    const { verdict, clash } = checkJobHistory(this.ops, budget, opts);
     assert.equal(clash, undefined, clash);
     if (verdict.result === 'illegal') assert.fail(verdict.explanation.text);
     assert.equal(verdict.result, 'ok', verdict.result === 'unknown' ? `the linearizability check gave up: ${verdict.reason}` : '');
@@ -99,7 +102,7 @@ export class RecordingClient {
   status(jobId: string): Promise<JobStatus> {
     return this.history.record(this.clientId, { kind: 'status', jobId }, () => this.client.status(jobId),
       (r) => ('value' in r ? { kind: 'status', job: observed(r.value) }
-        : r.error instanceof MasterError && r.error.code === 'not_found' ? { kind: 'not_found' } : undefined));
+        : r.error instanceof MasterError && (r.error.code === 'not_found' || r.error.code === 'lost') ? { kind: r.error.code } : undefined));
   }
 
   list(): Promise<JobStatus[]> {

@@ -25,6 +25,16 @@
  * Retention expiry (a finished job's record dropped after TANDEM_RETENTION) is a system move the
  * model does not allow: a history must be shorter than the retention period.
  *
+ * Reported losses (`losses: true`, for a history in which Redis lost acknowledged writes: a crash
+ * under a weaker fsync policy than `always`, docs/DESIGN.md §3.4). Then the platform may lose a job's
+ * last changes or its whole record, but only by saying so. Two more system moves are allowed, from
+ * any state of a made, not removed job: it is *marked lost* (read as failed with `lost` set, at a
+ * version above every one seen before; it may have been read done or cancelled, since those moves
+ * may be what was lost), or its *record is lost* (status and changes answer `lost`, 410; lists lack
+ * it). Both are final. Everything else stays: a job that vanishes with a `not_found`, comes back
+ * after it was reported lost, or goes back in version is still a violation. Without `losses`, a
+ * `lost` answer or mark is itself a violation.
+ *
  * Partitions (P-compositionality). A job's state depends only on the operations on that job, so
  * the history splits by job, with three things to settle:
  * - A submit names no job when it is called, and one whose answer was lost names none at all. So a
@@ -52,6 +62,8 @@ export interface Observed {
   phase: JobPhase;
   version: number;
   submittedBy?: Request;
+  /** The job says Redis lost its last changes (failed, shown as "lost"). */
+  lost?: boolean;
 }
 
 export type JobInput =
@@ -67,17 +79,24 @@ export type JobOutput =
   | { kind: 'changed' }
   | { kind: 'status'; job: Observed }
   | { kind: 'not_found' }
+  /** A status read refused as `lost` (410): Redis lost the job's record, and the master says so. */
+  | { kind: 'lost' }
   | { kind: 'list'; jobs: Observed[] };
 
 export type JobOp = Operation<JobInput, JobOutput>;
 
 /**
  * What the model knows of one part's job. `version` is exact after a read; after a change whose
- * resulting version nobody saw (a cancel), it is a lower bound.
+ * resulting version nobody saw (a cancel), it is a lower bound. `lost`: reported lost (see the top).
  */
 type Slot =
   | { made: false }
-  | { made: true; id: string; phase: JobPhase; version: number; exact: boolean; gone: boolean };
+  | { made: true; id: string; phase: JobPhase; version: number; exact: boolean; gone: boolean; lost?: 'marked' | 'record' };
+
+export interface JobModelOptions {
+  /** Redis may have lost acknowledged writes in this history: a job may be reported lost (see the top). */
+  losses?: boolean;
+}
 
 /** Inside a part, a submit also carries the ids the history shows for its request (one it may have made while its answer was lost). */
 type PartInput = JobInput | ({ kind: 'submit'; candidates: string[] } & Request);
@@ -98,12 +117,23 @@ export const SYSTEM_MOVES: Record<JobPhase, readonly JobPhase[]> = {
 
 const reqKey = (r: Request) => `${r.clientId}/${r.requestId}`;
 
+const NO_LOSSES = 'but no Redis data loss happened in this history';
+
 /** Why the observation is impossible from the slot; undefined when it is possible. */
-function refuteRead(s: Slot, o: Observed): string | undefined {
+function refuteRead(s: Slot, o: Observed, opts: JobModelOptions): string | undefined {
   if (!s.made) return `job ${o.id} was read (${o.phase} v${o.version}) before any submit of its request could have made it`;
   if (s.id !== o.id) return `the request's job is ${s.id}, but ${o.id} was read as made by it too (a second job for one request)`;
   if (s.gone) return `job ${o.id} was removed, yet read as ${o.phase} v${o.version}`;
+  if (s.lost === 'record') return `job ${o.id} had answered lost (its record gone), yet is read as ${o.phase} v${o.version}`;
   if (o.version < s.version) return `job ${o.id}'s version went back from ${s.version} to ${o.version}`;
+  if (o.lost || s.lost) {
+    if (!opts.losses) return `job ${o.id} is read as lost (${o.phase} v${o.version}), ${NO_LOSSES}`;
+    if (!o.lost) return `job ${o.id} was read as lost and is now read as ${o.phase} v${o.version}, not lost`;
+    if (o.phase !== 'failed') return `job ${o.id} is read as lost but ${o.phase}, not failed`;
+    // Marked lost now: a new version above all seen (the platform jumps every version past the lost ones).
+    if (!s.lost && s.exact && o.version === s.version) return `job ${o.id} was marked lost without a new version (v${o.version})`;
+    return undefined;
+  }
   if (o.version === s.version && s.exact) {
     return o.phase === s.phase ? undefined : `job ${o.id} v${o.version} was ${s.phase} and is now read as ${o.phase} at the same version`;
   }
@@ -117,13 +147,26 @@ function refuteRead(s: Slot, o: Observed): string | undefined {
   return undefined;
 }
 
-const read = (s: Slot, o: Observed): Slot[] => (refuteRead(s, o) ? [] : [{ made: true, id: o.id, phase: o.phase, version: o.version, exact: true, gone: false }]);
+const read = (s: Slot, o: Observed, opts: JobModelOptions): Slot[] =>
+  refuteRead(s, o, opts) ? [] : [{ made: true, id: o.id, phase: o.phase, version: o.version, exact: true, gone: false, ...(o.lost ? { lost: 'marked' as const } : {}) }];
+
+/** Why the job's record cannot have been lost (a `lost` answer, or a list without it) from the slot; undefined when it can. */
+function refuteRecordLost(s: Slot, opts: JobModelOptions): string | undefined {
+  if (!s.made || s.gone) return undefined;
+  if (!opts.losses) return `job ${s.id} (${s.phase} v${s.version}) answered lost, ${NO_LOSSES}`;
+  if (s.lost === 'marked') return `job ${s.id} was read as lost (failed v${s.version}), and then its record was gone`;
+  return undefined;
+}
+
+/** After a `lost` answer: the job's record is gone for good. */
+const recordLost = (s: Slot, opts: JobModelOptions): Slot[] =>
+  !s.made || s.gone ? [] : refuteRecordLost(s, opts) ? [] : [{ ...s, lost: 'record' }];
 
 /** Lower-bound states after the system may have finished a running job by itself (a cancel or remove that found it finished). */
 const finishedBySystem = (s: Slot & { made: true }): Slot[] =>
   FINISHED.has(s.phase) ? [s] : (['done', 'failed'] as const).map((phase) => ({ ...s, phase, version: s.version + 1, exact: false }));
 
-function stepSlot(s: Slot, input: PartInput, out: JobOutput | undefined): Slot[] {
+function stepSlot(s: Slot, input: PartInput, out: JobOutput | undefined, opts: JobModelOptions): Slot[] {
   switch (input.kind) {
     case 'submit': {
       if (out?.kind === 'submitted') {
@@ -137,17 +180,21 @@ function stepSlot(s: Slot, input: PartInput, out: JobOutput | undefined): Slot[]
       return [s, ...ids.map((id): Slot => ({ made: true, id, phase: 'map', version: 1, exact: true, gone: false }))];
     }
     case 'status':
-      if (out?.kind === 'status') return read(s, out.job);
+      if (out?.kind === 'status') return read(s, out.job, opts);
       if (out?.kind === 'not_found') return !s.made || s.gone ? [s] : [];
+      if (out?.kind === 'lost') return recordLost(s, opts);
       return out === undefined ? [s] : [];
     case 'list': {
       if (out?.kind !== 'list') return out === undefined ? [s] : [];
       if (out.jobs.length > 1) return [];
-      if (out.jobs.length === 0) return !s.made || s.gone ? [s] : [];
-      return read(s, out.jobs[0]);
+      // A list that lacks a made job: its record may be lost (then every later read must say so).
+      if (out.jobs.length === 0) return !s.made || s.gone ? [s] : recordLost(s, opts);
+      return read(s, out.jobs[0], opts);
     }
     case 'cancel':
     case 'remove': {
+      if (out?.kind === 'refused' && out.code === 'lost') return recordLost(s, opts);
+      if (s.made && s.lost === 'record') return out === undefined ? [s] : [];
       const live = s.made && !s.gone;
       const effect = (t: Slot & { made: true }): Slot =>
         input.kind === 'cancel' ? { ...t, phase: 'cancelled', version: t.version + 1, exact: false } : { ...t, gone: true };
@@ -162,7 +209,7 @@ function stepSlot(s: Slot, input: PartInput, out: JobOutput | undefined): Slot[]
   }
 }
 
-const describeObserved = (o: Observed) => `${o.id} ${o.phase} v${o.version}`;
+const describeObserved = (o: Observed) => `${o.id} ${o.phase}${o.lost ? ' (lost)' : ''} v${o.version}`;
 
 export function describeJobOp(input: JobInput, out: JobOutput | undefined): string {
   const what =
@@ -177,28 +224,33 @@ export function describeJobOp(input: JobInput, out: JobOutput | undefined): stri
     case 'changed': return `${what} → ok`;
     case 'status': return `${what} → ${describeObserved(out.job)}`;
     case 'not_found': return `${what} → not_found`;
+    case 'lost': return `${what} → lost`;
     case 'list': return `${what} → [${out.jobs.map(describeObserved).join(', ')}]`;
   }
 }
 
-export const jobTableModel: Model<Slot, PartInput, JobOutput> = {
+export const jobTableModel = (opts: JobModelOptions = {}): Model<Slot, PartInput, JobOutput> => ({
   init: () => [{ made: false }],
-  step: stepSlot,
-  key: (s) => (s.made ? `${s.id}:${s.phase}:${s.version}:${s.exact ? 'x' : '≥'}:${s.gone ? 'gone' : ''}` : '-'),
+  step: (s, input, out) => stepSlot(s, input, out, opts),
+  key: (s) => (s.made ? `${s.id}:${s.phase}:${s.version}:${s.exact ? 'x' : '≥'}:${s.gone ? 'gone' : ''}:${s.lost ?? ''}` : '-'),
   describeOp: describeJobOp,
-  describeState: (s) => (!s.made ? 'no job' : s.gone ? `${s.id} removed` : `${s.id} ${s.phase} v${s.exact ? '' : '≥'}${s.version}`),
+  describeState: (s) => (!s.made ? 'no job' : s.gone ? `${s.id} removed` : s.lost === 'record' ? `${s.id} lost with its record`
+    : `${s.id} ${s.phase}${s.lost ? ' (lost)' : ''} v${s.exact ? '' : '≥'}${s.version}`),
   whyNot(s, input, out) {
-    if (out?.kind === 'status') return refuteRead(s, out.job) ?? 'the read is possible (another order was needed)';
+    if (out?.kind === 'status') return refuteRead(s, out.job, opts) ?? 'the read is possible (another order was needed)';
     if (out?.kind === 'list' && out.jobs.length > 1) return `one request made ${out.jobs.length} jobs: ${out.jobs.map((j) => j.id).join(', ')} (the dedupe table forgot it)`;
-    if (out?.kind === 'list' && out.jobs.length === 1) return refuteRead(s, out.jobs[0]) ?? 'the list entry is possible (another order was needed)';
+    if (out?.kind === 'list' && out.jobs.length === 1) return refuteRead(s, out.jobs[0], opts) ?? 'the list entry is possible (another order was needed)';
+    if (out?.kind === 'lost' || (out?.kind === 'refused' && out.code === 'lost') || (out?.kind === 'list' && opts.losses)) {
+      return refuteRecordLost(s, opts) ?? (s.made ? 'possible here' : 'no job was made yet');
+    }
     if (out?.kind === 'list' || out?.kind === 'not_found' || (out?.kind === 'refused' && out.code === 'not_found')) {
-      return s.made && !s.gone ? `job ${s.id} (${s.phase} v${s.version}) was acknowledged and never removed, but ${out.kind === 'list' ? 'the list lacks it' : 'it was not found'}` : 'possible here';
+      return s.made && !s.gone ? `job ${s.id} (${s.phase} v${s.version}) was acknowledged and never removed, but ${out.kind === 'list' ? 'the list lacks it' : 'it was not found'}${s.lost === 'record' ? ' (after it had answered lost)' : ''}` : 'possible here';
     }
     if (input.kind === 'submit' && out?.kind === 'submitted' && s.made) return `the request had made job ${s.id}, and a retry answered ${out.jobId}`;
     if (input.kind === 'cancel' && out?.kind === 'changed' && s.made) return `job ${s.id} was ${s.gone ? 'removed' : s.phase}; a cancel cannot succeed`;
     return `not allowed when the job is ${s.made ? `${s.id} ${s.phase}` : 'not made'}`;
   },
-};
+});
 
 export interface JobHistoryCheck {
   verdict: Verdict<PartInput, JobOutput>;
@@ -211,7 +263,7 @@ export interface JobHistoryCheck {
  * clients that made no operation in the history (jobs submitted before it started) are left out:
  * the history knows nothing of their requests.
  */
-export function checkJobHistory(ops: JobOp[], budget?: Budget): JobHistoryCheck {
+export function checkJobHistory(ops: JobOp[], budget?: Budget, opts: JobModelOptions = {}): JobHistoryCheck {
   const creator = new Map<string, string>();
   let clash: string | undefined;
   const claim = (jobId: string, r: Request, where: string) => {
@@ -259,6 +311,6 @@ export function checkJobHistory(ops: JobOp[], budget?: Budget): JobHistoryCheck 
     const jobs = (op.output as { jobs: Observed[] }).jobs;
     for (const [key, part] of parts) part.push({ ...op, output: { kind: 'list', jobs: jobs.filter((j) => partOf(j) === key) } });
   }
-  const verdict = checkPartitions(jobTableModel, [...parts].map(([name, ops]) => ({ name, ops })), budget);
+  const verdict = checkPartitions(jobTableModel(opts), [...parts].map(([name, ops]) => ({ name, ops })), budget);
   return { verdict };
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -113,4 +113,55 @@ export function redisForFile(): { readonly server: TestRedis; readonly redis: Re
       return redis!;
     },
   };
+}
+
+/** The last file of a Redis 7 multi-part AOF (`appendonlydir`): the one its manifest lists last, where new writes go. */
+export function lastAofFile(redisDir: string): string {
+  const dir = join(redisDir, 'appendonlydir');
+  const manifest = readFileSync(join(dir, 'appendonly.aof.manifest'), 'utf8').trim().split('\n');
+  const name = /file (\S+)/.exec(manifest[manifest.length - 1])?.[1];
+  if (!name) throw new Error(`the AOF manifest in ${dir} names no file: ${manifest.join(' | ')}`);
+  return join(dir, name);
+}
+
+/**
+ * A host crash under an fsync policy weaker than `always`, simulated on a test Redis with AOF: the
+ * size of the AOF's last file is recorded every `everyMs`; `crash(lossMs)` SIGKILLs Redis, cuts
+ * that file back to its size `lossMs` before the kill (what the disk would hold had the last
+ * writes not been fsynced), and restarts Redis on the same port and dir. Redis loads a file cut
+ * mid-command (`aof-load-truncated`, on by default) up to its last whole command.
+ */
+export class AofCrash {
+  private sizes: { at: number; file: string; size: number }[] = [];
+  private timer: NodeJS.Timeout;
+
+  constructor(private redis: TestRedis, everyMs = 100, keepMs = 10_000) {
+    this.timer = setInterval(() => {
+      try {
+        const file = lastAofFile(redis.dir);
+        const now = Date.now();
+        this.sizes.push({ at: now, file, size: statSync(file).size });
+        while (this.sizes[0].at < now - keepMs) this.sizes.shift();
+      } catch {
+        // Redis is down or rewriting its manifest: the next sample will do.
+      }
+    }, everyMs);
+  }
+
+  async crash(lossMs: number): Promise<{ file: string; from: number; to: number }> {
+    const killedAt = Date.now();
+    await this.redis.kill();
+    const file = lastAofFile(this.redis.dir);
+    const from = statSync(file).size;
+    // No sample of this file from then: it was started since (an AOF rewrite), so all of it is recent.
+    const to = Math.min(from, this.sizes.filter((s) => s.file === file && s.at <= killedAt - lossMs).at(-1)?.size ?? 0);
+    truncateSync(file, to);
+    this.sizes = [];
+    await this.redis.restart();
+    return { file, from, to };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

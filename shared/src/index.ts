@@ -26,3 +26,4 @@ export * from './cluster-auth.ts';
 export * from './tls.ts';
 export * from './sleep.ts';
 export * from './scripts.ts';
+export * from './redis-durability.ts';

@@ -16,7 +16,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
-import { LamportClock, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
@@ -74,6 +74,8 @@ export class Master implements ReplicaHost {
   private reconciler: Reconciler;
   private cleanup: CleanupDeps;
   private submitDeps: SubmitDeps;
+  /** What the Redis in use cannot promise about acknowledged ops (its fsync policy), re-read now and then. */
+  private durability: ReturnType<typeof durabilityWatch>;
   private timers: NodeJS.Timeout[] = [];
   private ticking = false;
   private tickAgain = false;
@@ -107,6 +109,7 @@ export class Master implements ReplicaHost {
       taskFailed: (t, reason) => this.intake.taskFailed(t, reason),
     });
     this.cleanup = { redis, keys, queues };
+    this.durability = durabilityWatch(redis);
     this.submitDeps = { registry: d.registry, redis, keys, workersOnline: () => queues.map.getWorkersCount() };
   }
 
@@ -164,9 +167,11 @@ export class Master implements ReplicaHost {
     return collectGarbage({ ...this.cleanup, log: this.d.log, state: () => this.holder.state, confirmRead: () => this.confirmRead() }, dryRun);
   }
 
-  /** Losses of Redis data detected lately, for /health. */
+  /** Losses of Redis data detected lately and, from the primary, a Redis that cannot promise to keep acknowledged ops: for /health. */
   alerts(): string[] {
-    return dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
+    const lost = dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
+    const weak = this.replication.state.role === 'primary' ? this.durability.problem() : null;
+    return weak ? [...lost, weak] : lost;
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */

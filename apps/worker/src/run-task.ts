@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
   LamportClock, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
-  isCommitted, roundOutput, setJobValues, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
+  isCommitted, missingJobData, roundOutput, setJobValues, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
 import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
@@ -136,7 +136,7 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   let recordsIn = 0;
   for (let i = 0; i < blobs.length; i++) {
     const blob = blobs[i];
-    if (!blob) throw new TaskError(`reduce task ${r}: output of map task ${i} is missing (job cleaned up or cancelled?)`);
+    if (!blob) throw new TaskError(`reduce task ${r}: ${missingJobData(`the output of map task ${i}`)}`);
     bytesIn += blob.length;
     const { keys: ks, values } = decodePairs<unknown>(blob);
     recordsIn += ks.length;

@@ -20,7 +20,7 @@ import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, t
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
-import { dataLossAlerts } from './data-loss.ts';
+import { dataLossAlerts, lostJobText, rollbackLoss } from './data-loss.ts';
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
@@ -128,6 +128,15 @@ export class Master implements ReplicaHost {
     return this.pipeline.confirmRead();
   }
 
+  /** Why a job id the table lacks was lost with Redis data, or null when it is simply unknown. */
+  lostJob(id: string): string | null {
+    return lostJobText(this.holder.state, id);
+  }
+
+  heldSeq(): number {
+    return this.holder.seq;
+  }
+
   /** A job's change counter (replicated: it never goes backwards across a failover). */
   version(jobId: string): number {
     return this.holder.state.jobs[jobId]?.version ?? 0;
@@ -188,12 +197,22 @@ export class Master implements ReplicaHost {
 
   // ReplicaHost: called by replication.
 
-  async becomePrimary(withState: boolean, viewnum: number): Promise<void> {
+  async becomePrimary(withState: boolean, viewnum: number, logSeq: number): Promise<void> {
     if (!withState) this.holder.reset();
     if (this.durable) {
       const from = this.holder.seq;
       const r = await this.durable.restore(this.holder, viewnum);
       this.d.log.info({ viewnum, from, ...r }, 'primary: claimed the durable op log and brought the state up to it');
+      const loss = rollbackLoss(this.holder.state, this.holder.seq, logSeq, Date.now());
+      if (loss) {
+        // Recorded in the state before anything is served, and the log continues after the highest
+        // batch ever held, so the next primary does not find the same loss again.
+        this.d.log.error({ logEnds: this.holder.seq, held: logSeq, lostFrom: loss.rollback!.from, jobsSince: new Date(loss.rollback!.jobsSince).toISOString(), runningJobs: loss.jobIds.length },
+          'Redis rolled the durable op log back: acknowledged ops are lost; marking running jobs lost');
+        this.holder.apply(loss);
+        this.holder.reset(this.holder.state, logSeq);
+        await this.durable.saveSnapshot(viewnum, logSeq, this.holder.state);
+      }
     } else if (!withState) {
       this.d.log.error({ viewnum }, 'named primary without holding the replicated state, and the durable log is off (TANDEM_DURABLE_LOG=off); starting with an empty job table');
     }

@@ -36,8 +36,13 @@ export class NotPrimaryError extends TandemError {
 
 /** What replication needs from the master that owns the state. */
 export interface ReplicaHost {
-  /** Brings the state up to the durable log for view `viewnum`; replication serves only once it resolves. */
-  becomePrimary(withState: boolean, viewnum: number): Promise<void>;
+  /**
+   * Brings the state up to the durable log for view `viewnum`; replication serves only once it
+   * resolves. `logSeq`: the highest batch any master told the view service it held (§3.4).
+   */
+  becomePrimary(withState: boolean, viewnum: number, logSeq: number): Promise<void>;
+  /** The last durable-log batch the state includes. */
+  heldSeq(): number;
   stepDown(err: NotPrimaryError): void;
   dropState(): void;
   /** Starts a confirmation round through the commit loop (which runs `forward`, and so any pending sync). */
@@ -88,6 +93,8 @@ export class Replication {
   /** Named primary, it is still bringing its state up to the durable log: it neither serves nor acknowledges. */
   private restoring = false;
   private lastPingOk = 0;
+  /** The highest log batch the view service heard of, from its last ping reply. */
+  private viewLogSeq = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private channel: ReplicaChannel | null = null;
@@ -142,12 +149,15 @@ export class Replication {
   /** One ping: reports the acknowledged view and acts on the view the service answers with. */
   async ping(): Promise<boolean> {
     try {
-      const ping: PingRequest = { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick() };
+      // Every batch this master holds was in the durable log first: the view service keeps the highest as a witness.
+      const seq = Math.max(this.seq, this.host.heldSeq());
+      const ping: PingRequest = { server: this.cfg.me, viewnum: pingViewnum(this.s), clock: this.clock.tick(), seq };
       const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings, secret: this.cfg.secret });
       const reply = pingReplySchema.safeParse(r.body);
       if (!reply.success) throw new Error(`view service refused the ping (${r.status}): ${JSON.stringify(r.body).slice(0, 200)}`);
       this.clock.receive(reply.data.clock);
       this.lastPingOk = Date.now();
+      this.viewLogSeq = Math.max(this.viewLogSeq, reply.data.logSeq ?? 0);
       await this.learn(reply.data.view);
       return true;
     } catch (err) {
@@ -202,7 +212,7 @@ export class Replication {
         // only after the state is the log's.
         this.restoring = true;
         try {
-          await this.host.becomePrimary(a.withState, viewnum);
+          await this.host.becomePrimary(a.withState, viewnum, this.viewLogSeq);
         } catch (err) {
           this.log.error({ viewnum, err: (err as Error).message }, 'named primary but could not bring the state up to the durable log; not serving, trying again at the next ping');
           this.s = suspend(this.s);

@@ -4,7 +4,7 @@
  * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
 import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewStatus } from '@tandem/shared';
-import { durablePart, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
+import { durablePart, heardSeq, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 import type { ViewStateStore } from './view-store.ts';
 
@@ -65,6 +65,9 @@ export class ViewService {
       await this.store.save(want);
     } catch (err) {
       const why = (err as Error).message;
+      // Only the log's high mark changed: it is kept in memory and written with the next write, so
+      // an outage of Redis does not turn the masters' pings away (their log cannot grow meanwhile).
+      if (JSON.stringify({ ...want, logSeq: this.recorded.logSeq }) === this.recordedJson) return;
       if (this.recordError === null) this.log.error({ err: why, view: want.view }, 'cannot record the view-service state in Redis; no new view is revealed until it can');
       this.recordError = why;
       throw new TandemError('unavailable', `the view service cannot record view ${want.view.viewnum} in Redis (${why}); it reveals no view it has not recorded: retry once Redis answers`);
@@ -78,10 +81,15 @@ export class ViewService {
     }
   }
 
-  async ping(server: string, viewnum: number): Promise<View> {
-    this.update(ping(this.state, server, viewnum, this.now(), this.cfg));
+  async ping(server: string, viewnum: number, seq?: number): Promise<View> {
+    this.update(heardSeq(ping(this.state, server, viewnum, this.now(), this.cfg), seq));
     await this.record();
     return this.recorded.view;
+  }
+
+  /** The highest durable-log batch any master said it held (in memory: newer than what Redis may hold). */
+  get logSeq(): number {
+    return this.state.logSeq;
   }
 
   /** The newest recorded view: never one that a restart could take back. */

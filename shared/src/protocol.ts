@@ -230,6 +230,8 @@ export const viewStatusSchema = z.object({
   alerts: z.array(z.string()),
   /** GET /view requests served since start (clients looking for the primary). */
   lookups: z.number().int(),
+  /** The highest durable-log batch any master said it held (§3.4). */
+  logSeq: z.number().int().optional(),
 });
 export type ViewStatus = z.infer<typeof viewStatusSchema>;
 

@@ -164,6 +164,18 @@ export function rollbackLoss(state: MasterState, seq: number, logSeq: number, no
   };
 }
 
+/**
+ * The primary's append found the log ending at batch `head` although it holds batch `held`: Redis
+ * lost its last writes while this primary lived, and the primary rewrote the log from its state
+ * (DurableLog.reseed), so no job was lost. An alert says so; what the same moments lost of the
+ * running jobs' own data (commits, queue entries) is found by the reconcile checks.
+ */
+export function reseedLoss(head: number, held: number, now: number): Extract<Op, { op: 'dataLost' }> {
+  const message = `Redis lost acknowledged writes: the durable op log ended at batch ${head} while the primary held batch ${held}; ` +
+    `the primary wrote the log again from its state, so the job table is whole, but tasks' commits and queue entries of those moments may be gone (a running job missing them fails saying so) (Redis's appendfsync is weaker than "always"?)`;
+  return { op: 'dataLost', at: now, message, jobIds: [] };
+}
+
 /** Why a job id the table lacks is not simply unknown: it was issued in a window whose ops Redis lost. */
 export function lostJobText(state: MasterState, id: string): string | null {
   const t = jobIdTime(id);

@@ -20,7 +20,7 @@ import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, t
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
-import { dataLossAlerts, lostJobText, rollbackLoss } from './data-loss.ts';
+import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-loss.ts';
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
@@ -270,6 +270,9 @@ export class Master implements ReplicaHost {
             if (!(err instanceof LogGapError)) throw err;
             await durable.reseed(view, this.holder);
             await durable.appendUntilKnown(view, seq, ops, serving);
+            // Said once the batch is in: proposing from inside the commit loop would wait on itself.
+            const loss = reseedLoss(err.head ?? 0, seq - 1, Date.now());
+            setImmediate(() => void this.propose(loss).catch(() => undefined));
           }
         } catch (err) {
           throw err instanceof LogFencedError ? this.replication.fenced(err.message) : err;

@@ -133,6 +133,6 @@ export class ViewService {
     if (primary && !primary.alive) alerts.push(`the primary (${primary.name}) is not pinging`);
     const q = this.queues();
     if (q) alerts.push(...queueAlerts(q));
-    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups };
+    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups, logSeq: s.logSeq };
   }
 }

@@ -204,6 +204,14 @@ test('the same loss with both masters dying with Redis (on its host; the view se
   const outcome = await checkNothingSilent(r.acked, r.seen);
   console.log(`${outcome.lost.length} ids answer lost, ${outcome.markedLost.length} jobs are marked lost`);
   await checkDetected(r, outcome);
+  // The loss is in the replicated state: the backup, promoted, still reports it and still answers lost.
+  const { primary, backup } = await c.replicated();
+  await kill(c.masters[primary].proc);
+  await waitFor(async () => (await viewStatus()).view.primary === c.masters[backup].url && (await health(c.masters[backup].url)).role === 'primary', { what: 'the backup to take over', timeoutMs: 60_000 });
+  assert.deepEqual(await checkNothingSilent(r.acked, r.seen), outcome, 'the same jobs and ids say lost after a failover');
+  await checkDetected(r, outcome);
+  await c.startMaster(primary);
+  await c.replicated(60_000);
   const next = await waitForJob(c, await c.client().submit({ type: 'wordcount', dataset: 'words', partitions: 2 }), 60_000);
   assert.equal(next.phase, 'done', next.error ?? '');
 });

@@ -81,7 +81,8 @@ const envelope = { from: z.string().min(1), viewnum: z.number().int().min(0), cl
 const messageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('snapshot'), ...envelope,
-    state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }),
+    // passthrough: the state's other fields (epoch, dataLoss) must reach the backup too, or a failover forgets Redis's losses.
+    state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }).passthrough(),
   }),
   z.object({ kind: z.literal('ops'), ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) }),
 ]);

@@ -85,7 +85,7 @@ export async function benchFsync(opts: { ops: number; mb: number; iterations: nu
     const md = `
 Run: \`npm run bench -- fsync --ops ${opts.ops} --mb ${opts.mb} --iterations ${opts.iterations} --rounds ${opts.rounds}\` (${new Date().toISOString().slice(0, 10)}; 2 cores, loopback, one disk; a fresh Redis (AOF on) and cluster (primary + backup, 2 workers) per policy and round, measured alternately).
 
-**What \`appendfsync always\` costs** against Redis's default \`everysec\` (${opts.ops} submits per cluster; jobs timed from submit to done; median of ${opts.rounds} rounds, each run in brackets):
+**What \`appendfsync always\` costs** against Redis's default \`everysec\` (${opts.ops} submits per cluster; jobs timed from submit to done; median of ${opts.rounds} rounds (of an even count, the higher), each run in brackets; submit percentiles over all rounds' submits):
 
 | | everysec | always | always / everysec |
 | --- | --- | --- | --- |

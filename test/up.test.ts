@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { authHeader } from '@tandem/shared';
 import { run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
@@ -76,6 +77,15 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     assert.equal(view.code, 0, view.stderr);
     assert.match(view.stdout, new RegExp(`primary http://127.0.0.1:${masterPort}, backup http://127.0.0.1:${masterPort + 1}`));
     assert.match(view.stdout, /acknowledged by the primary/);
+    // Its Redis fsyncs every write before answering: an acknowledged op outlives a crash of this host (docs/DESIGN.md §3.7).
+    const r = new Redis(`redis://:${encodeURIComponent(redisPassword.trim())}@127.0.0.1:${redisPort}`);
+    try {
+      assert.deepEqual(await r.call('CONFIG', 'GET', 'appendfsync'), ['appendfsync', 'always']);
+      assert.deepEqual(await r.call('CONFIG', 'GET', 'appendonly'), ['appendonly', 'yes']);
+    } finally {
+      r.disconnect();
+    }
+    assert.doesNotMatch(view.stdout, /appendfsync|appendonly/, 'no durability alert');
 
     const text = join(dataDir, 'in.txt');
     const file = join(dataDir, 'out.txt');

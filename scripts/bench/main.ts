@@ -7,6 +7,7 @@ import { benchCliStart } from './cli-start.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
+import { benchFsync } from './fsync.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchRestarts } from './restarts.ts';
 import { benchWordcount } from './wordcount.ts';
@@ -34,6 +35,15 @@ program
   .option('--jobs <n>', 'jobs in the table when both masters die', (v) => Number(v), 200)
   .option('--trials <n>', 'recoveries to time', (v) => Number(v), 3)
   .action(async (opts: { ops: number; jobs: number; trials: number }) => benchDurability(opts));
+
+program
+  .command('fsync')
+  .description("Redis's appendfsync always (tandem up's) vs everysec: submit p50/p99, a word count and a PageRank job")
+  .option('--ops <n>', 'submits per cluster', (v) => Number(v), 300)
+  .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 20)
+  .option('--iterations <n>', 'PageRank iterations', (v) => Number(v), 10)
+  .option('--rounds <n>', 'clusters of each policy, alternately', (v) => Number(v), 2)
+  .action(async (opts: { ops: number; mb: number; iterations: number; rounds: number }) => benchFsync(opts));
 
 program
   .command('pagerank')

@@ -30,3 +30,4 @@ export * from './sleep.ts';
 export * from './redis-memory.ts';
 export * from './scripts.ts';
 export * from './view-seen.ts';
+export * from './redis-durability.ts';

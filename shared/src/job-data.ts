@@ -44,6 +44,14 @@ export interface JobValue {
 /** What task `sender` of `round` sent `partition`. */
 export const shuffleBlob = (round: number, partition: number, sender: number): JobValue => ({ round, partition, sender });
 /** Partition `partition`'s output of `round`. */
+/**
+ * What a task says when a value its input needs is gone although the task that wrote it committed.
+ * Only a running job's failure reaches its user (a cancelled or finished job ignores its tasks'
+ * failures), and nothing deletes a running job's data, so the cause is Redis losing writes.
+ */
+export const missingJobData = (what: string): string =>
+  `${what} is missing from Redis although the task that wrote it committed: Redis lost it (a restart or crash that did not keep its last writes; \`tandem view\` shows the masters' data-loss alert once they see it); resubmit the job`;
+
 export const roundOutput = (round: number, partition: number): JobValue => ({ round, partition });
 
 const keyOf = (k: Keys, jobId: string, v: JobValue) =>

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   not_found: 404,
   /** It exists, but its state forbids the request (already finished, already exists, not cleaned up). */
   conflict: 409,
+  /** It existed, but Redis lost its record in a crash (a job submitted just before; §3.4). */
+  lost: 410,
   /** The request body is over the server's limit. */
   too_large: 413,
   /** The body is of a kind the route does not take (an upload that is neither multipart nor a file); the message lists the kinds it does. */
@@ -151,6 +153,8 @@ export const pingRequestSchema = z.object({
   viewnum: z.number().int().min(0),
   /** The master's Lamport time (the event log orders events across processes by it). */
   clock: z.number().int().min(0).optional(),
+  /** The last durable-log batch this master holds (every batch up to it was in the log): the view service remembers the highest (§3.4). */
+  seq: z.number().int().min(0).optional(),
 });
 export type PingRequest = z.infer<typeof pingRequestSchema>;
 
@@ -177,6 +181,8 @@ export const pingReplySchema = z.object({
   lease: viewLeaseSchema.optional(),
   /** The view service's Lamport time. */
   clock: z.number().int().min(0),
+  /** The highest durable-log batch any master said it held: a log that ends before it was rolled back (§3.4). */
+  logSeq: z.number().int().min(0).optional(),
 });
 export type PingReply = z.infer<typeof pingReplySchema>;
 
@@ -243,6 +249,8 @@ export const viewStatusSchema = z.object({
   lookups: z.number().int(),
   /** The lease this view service decides views under. */
   lease: viewLeaseSchema.optional(),
+  /** The highest durable-log batch any master said it held (§3.4). */
+  logSeq: z.number().int().optional(),
 });
 export type ViewStatus = z.infer<typeof viewStatusSchema>;
 
@@ -415,11 +423,14 @@ export const jobStatusSchema = z.object({
    * many of those ran both times on the same worker (verify.ts `verifyText` words it). Null otherwise.
    */
   verify: z.object({ tasks: z.number().int(), sameWorker: z.number().int() }).nullable().default(null),
+  /** Redis rolled back the master's op log past this job's last changes (a crash; §3.4): it failed, and is shown as "lost". */
+  lost: z.object({ at: z.number() }).nullish(),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 /** The phase as clients show it: a done job whose output is gone says so instead of "done". */
-export const shownPhase = (s: Pick<JobStatus, 'phase' | 'outputLost'>): string => (s.phase === 'done' && s.outputLost ? 'output lost' : s.phase);
+export const shownPhase = (s: Pick<JobStatus, 'phase' | 'outputLost' | 'lost'>): string =>
+  s.lost ? 'lost' : s.phase === 'done' && s.outputLost ? 'output lost' : s.phase;
 
 /** Why a done job's output cannot be read, in words, or null when it can. */
 export const outputLostText = (s: Pick<JobStatus, 'outputLost'>): string | null =>

@@ -33,11 +33,12 @@ export interface TestRedisTls {
 /**
  * Starts a private redis-server on a free port (or on `port`, for a test that points a process at
  * an address before anything listens there), with AOF on so a test can kill and restart it; with
- * `aof: false` it persists nothing, so a restart comes back empty (Redis losing its data). With
+ * `aof: false` it persists nothing, so a restart comes back empty (Redis losing its data); the AOF
+ * is fsynced as `appendfsync` says (default `no`: tests do not survive a host crash). With
  * `password` it requires one (`requirepass`, given on redis-server's standard input, so no process
  * list shows it); with `tls` it listens for TLS only (rediss://, no client certificates asked).
  */
-export async function startRedis(opts: { port?: number; aof?: boolean; password?: string; tls?: TestRedisTls } = {}): Promise<TestRedis> {
+export async function startRedis(opts: { port?: number; aof?: boolean; appendfsync?: 'always' | 'everysec' | 'no'; password?: string; tls?: TestRedisTls } = {}): Promise<TestRedis> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tandem-redis-'));
   const clients: Redis[] = [];
@@ -50,7 +51,7 @@ export async function startRedis(opts: { port?: number; aof?: boolean; password?
     ...(opts.tls
       ? ['port 0', `tls-port ${port}`, `tls-cert-file ${quote(opts.tls.certFile)}`, `tls-key-file ${quote(opts.tls.keyFile)}`, `tls-ca-cert-file ${quote(opts.tls.caFile)}`, 'tls-auth-clients no']
       : [`port ${port}`]),
-    'bind 127.0.0.1', `dir ${quote(dir)}`, 'save ""', `appendonly ${opts.aof === false ? 'no' : 'yes'}`, 'appendfsync no',
+    'bind 127.0.0.1', `dir ${quote(dir)}`, 'save ""', `appendonly ${opts.aof === false ? 'no' : 'yes'}`, `appendfsync ${opts.appendfsync ?? 'no'}`,
     'maxmemory-policy noeviction', 'loglevel warning',
     ...(opts.password ? [`requirepass ${quote(opts.password)}`] : []),
   ].join('\n');

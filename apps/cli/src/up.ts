@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import {
-  EXIT_CONFIG, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
+  EXIT_CONFIG, REDIS_DURABLE_CONF, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
   requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
 import { spawnApp, type AppName } from './processes.ts';
@@ -68,7 +68,9 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url:
   const port = url.port || '6379';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const conf = [
-    `port ${port}`, `bind ${host === 'localhost' ? '127.0.0.1' : host}`, `dir ${confValue(dir)}`, 'appendonly yes',
+    `port ${port}`, `bind ${host === 'localhost' ? '127.0.0.1' : host}`, `dir ${confValue(dir)}`,
+    // Every acknowledged op is fsynced before Redis answers, so it outlives a crash of this host (docs/DESIGN.md §3.7).
+    ...REDIS_DURABLE_CONF,
     'maxmemory-policy noeviction', 'loglevel warning', `requirepass ${confValue(password)}`,
   ];
   const proc = spawn('redis-server', ['-'], { stdio: ['pipe', 'inherit', 'inherit'] });
@@ -76,7 +78,7 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url:
   proc.stdin!.end(conf.join('\n') + '\n');
   for (let i = 0; i < 100; i++) {
     if (await redisAnswers({ ...cfg, REDIS_URL: withPassword })) {
-      say(`started redis-server on port ${port} (data in ${dir}, append-only file on), ${where}`);
+      say(`started redis-server on port ${port} (data in ${dir}, append-only file fsynced on every write), ${where}`);
       return { url: withPassword, proc };
     }
     if (proc.exitCode !== null) break;

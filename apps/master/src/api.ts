@@ -33,7 +33,9 @@ export function createApi(
   const alerts = processAlerts;
 
   /** Answers a change's reply; `apply` says why it refused one (not_found or conflict). */
-  const answer = (res: Response, reply: Reply) => {
+  const answer = (res: Response, reply: Reply, jobId: string) => {
+    const lost = !reply.ok && reply.code === 'not_found' ? master.lostJob(jobId) : null;
+    if (lost) throw new TandemError('lost', lost);
     if (!reply.ok) throw new TandemError(reply.code, reply.error);
     res.json({ ok: true, jobId: reply.jobId, phase: reply.phase } satisfies ChangeReply);
   };
@@ -62,7 +64,8 @@ export function createApi(
     next(master.replication.serving ? undefined : master.replication.notPrimary());
   });
   app.post('/jobs', async (req, res) => {
-    answer(res, await master.submit(parseRequest(submitBody, req.body ?? {})));
+    const reply = await master.submit(parseRequest(submitBody, req.body ?? {}));
+    answer(res, reply, reply.ok ? reply.jobId : '');
   });
   app.get('/jobs', async (_req, res) => {
     await master.confirmRead();
@@ -78,15 +81,18 @@ export function createApi(
     if (q.after !== undefined && master.state.jobs[id]) await master.waitForChange(id, q.after, q.waitMs);
     await master.confirmRead();
     const job = master.state.jobs[id];
-    if (!job) throw new TandemError('not_found', `job ${id} does not exist`);
+    if (!job) {
+      const lost = master.lostJob(id);
+      throw lost ? new TandemError('lost', lost) : new TandemError('not_found', `job ${id} does not exist`);
+    }
     const view = q.tasks ? jobDetail(job) : jobSummary(job);
     res.json({ ...view, alerts: isFinishedPhase(view.phase) ? [] : alerts() });
   });
   app.post('/jobs/:id/cancel', async (req, res) => {
-    answer(res, await master.cancel(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
+    answer(res, await master.cancel(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id), req.params.id);
   });
   app.post('/jobs/:id/remove', async (req, res) => {
-    answer(res, await master.remove(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id));
+    answer(res, await master.remove(parseRequest(changeRequestSchema, req.body ?? {}), req.params.id), req.params.id);
   });
   // The job types the primary runs and what every live master and worker reports (jobs/src/report.ts).
   app.get('/job-types', async (_req, res) => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { checkTaskJobId, commitTask, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
-import { checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, missingQueueEntries, type DataLossDeps } from './data-loss.ts';
+import { LOST_WINDOW_MARGIN_MS, checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, lostJobText, missingQueueEntries, rollbackLoss, type DataLossDeps } from './data-loss.ts';
+import { MAX_BATCH } from './op-pipeline.ts';
+import { newJobId } from './submit.ts';
 import { StateHolder } from './state-holder.ts';
-import type { Op } from './state.ts';
+import { apply, type Op } from './state.ts';
 import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
@@ -132,4 +134,45 @@ test("a verified task whose first run's entry is gone is not lost while its seco
   // Both first runs completed and BullMQ dropped their entries; task 0's second run is still queued.
   await d.queues.map.add('wordcount.map', {}, { jobId: checkTaskJobId('j', 0, 'map', 0) });
   assert.equal(await missingQueueEntries(d, holder.state.jobs.j), 'the queue entries of map tasks 1 of round 0');
+});
+
+test('a rolled-back op log, step by step: the loss is recorded with its batches, running jobs say lost, every version jumps past what the lost batches could add, and ids issued in the lost window answer lost', () => {
+  const T = 1_700_000_000_000;
+  // The surviving log: a job done at T+5, one running (its map committed at T+10).
+  const holder = new StateHolder();
+  const done = newJobId(T);
+  const running = newJobId(T + 6);
+  for (const op of doneOps(done).map((o, i) => ({ ...o, at: T + i + 1 }) as Op)) holder.apply(op);
+  holder.apply(submitOp(running, testSpec(2, 1), T + 6));
+  holder.apply({ op: 'enqueued', at: T + 7, jobId: running, round: 0, kind: 'map', indices: [0, 1] });
+  holder.apply({ op: 'committed', at: T + 10, jobId: running, round: 0, kind: 'map', index: 0, commit: testCommit() });
+  const before = holder.state;
+
+  assert.equal(rollbackLoss(before, 41, 41, T + 5000), null, 'a log at the witness lost nothing');
+  assert.equal(rollbackLoss(before, 45, 41, T + 5000), null, 'a log past the witness (batches after the last ping) lost nothing');
+
+  const loss = rollbackLoss(before, 23, 41, T + 5000)!;
+  assert.deepEqual(loss.rollback, { from: 24, to: 41, jobsSince: T + 10 - LOST_WINDOW_MARGIN_MS, versionBump: 19 * MAX_BATCH });
+  assert.deepEqual(loss.jobIds, [running]);
+  assert.match(loss.message, /the durable op log ends at batch 23 but a master held batch 41, so batches 24-41 \(at least\) are gone/);
+  const after = apply(before, loss).state;
+
+  assert.equal(after.jobs[running].phase, 'failed');
+  assert.deepEqual(after.jobs[running].lost, { at: T + 5000 });
+  assert.equal(after.jobs[running].error, loss.message);
+  assert.equal(after.jobs[done].phase, 'done', 'a job done in the surviving log stays done');
+  assert.equal(after.jobs[done].lost, undefined);
+  for (const id of [done, running]) {
+    assert.ok(after.jobs[id].version > before.jobs[id].version + 18 * MAX_BATCH, `${id}: the version jumps past anything the lost batches reached`);
+  }
+  const alerts = dataLossAlerts(after, T + 6000, 60_000);
+  assert.equal(alerts.length, 1);
+  assert.match(alerts[0], /^data loss at .*Z: Redis lost acknowledged writes in a crash/);
+
+  // A job submitted in a lost batch is gone from the table; its id says lost, not unknown.
+  assert.match(lostJobText(after, newJobId(T + 300))!, /^job j\w+ is lost: Redis lost its record in a crash \(detected at .*Z\); resubmit it$/);
+  assert.equal(lostJobText(after, newJobId(T - 60_000)), null, 'an id from before the lost window is simply unknown');
+  assert.equal(lostJobText(after, newJobId(T + 9000)), null, 'an id from after the detection is simply unknown');
+  assert.equal(lostJobText(after, 'nonsense'), null);
+  assert.equal(lostJobText(before, newJobId(T + 300)), null, 'no loss recorded, nothing is lost');
 });

@@ -16,7 +16,9 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { checkTaskJobId, hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
-import { currentTasks, type JobRecord, type MasterState, type Op } from './state.ts';
+import { MAX_BATCH } from './op-pipeline.ts';
+import { currentTasks, latestTime, type JobRecord, type MasterState, type Op } from './state.ts';
+import { jobIdTime } from './submit.ts';
 
 export interface DataLossDeps {
   redis: Redis;
@@ -133,6 +135,56 @@ export async function checkOutputs(d: DataLossDeps): Promise<void> {
     d.log.error({ job: job.id, partitions: gone }, "a done job's output is gone from Redis: marking it output lost");
     await d.propose({ op: 'outputLost', at: Date.now(), jobId: job.id, partitions: gone });
   }
+}
+
+/**
+ * Op times are not quite in log order (an op is timed just before it is proposed; clocks step), so
+ * the lost window starts this much before the newest time the surviving state records.
+ */
+export const LOST_WINDOW_MARGIN_MS = 1000;
+
+const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * A master named primary caught up with a log that ends at batch `seq`, while a master once held
+ * batch `logSeq` (the view service's witness): Redis rolled the log back (a crash that lost its
+ * last writes, under appendfsync everysec or no). The op that says so, or null when nothing is
+ * missing. Everything the lost batches did is gone: jobs submitted in them no longer exist (reads of
+ * their ids answer `lost`), and jobs still running in the surviving state may have gone further
+ * (even finished and been read): they fail as lost. Every job's version jumps by more than the lost
+ * batches can have added (MAX_BATCH ops each, one more batch for the last ping interval, which the
+ * witness may not have heard of), so no client sees a version go back.
+ */
+export function rollbackLoss(state: MasterState, seq: number, logSeq: number, now: number): Extract<Op, { op: 'dataLost' }> | null {
+  if (seq >= logSeq) return null;
+  const latest = latestTime(state);
+  const jobsSince = Math.max(0, latest - LOST_WINDOW_MARGIN_MS);
+  const message = `Redis lost acknowledged writes in a crash: the durable op log ends at batch ${seq} but a master held batch ${logSeq}, so batches ${seq + 1}-${logSeq} (at least) are gone, ` +
+    `with everything they recorded after ${iso(latest)} (Redis's appendfsync is weaker than "always"?); jobs submitted since then are lost, and jobs that were running are marked lost: ${RESUBMIT}`;
+  return {
+    op: 'dataLost', at: now, message, jobIds: runningJobs(state).map((j) => j.id),
+    rollback: { from: seq + 1, to: logSeq, jobsSince, versionBump: (logSeq - seq + 1) * MAX_BATCH },
+  };
+}
+
+/**
+ * The primary's append found the log ending at batch `head` although it holds batch `held`: Redis
+ * lost its last writes while this primary lived, and the primary rewrote the log from its state
+ * (DurableLog.reseed), so no job was lost. An alert says so; what the same moments lost of the
+ * running jobs' own data (commits, queue entries) is found by the reconcile checks.
+ */
+export function reseedLoss(head: number, held: number, now: number): Extract<Op, { op: 'dataLost' }> {
+  const message = `Redis lost acknowledged writes: the durable op log ended at batch ${head} while the primary held batch ${held}; ` +
+    `the primary wrote the log again from its state, so the job table is whole, but tasks' commits and queue entries of those moments may be gone (a running job missing them fails saying so) (Redis's appendfsync is weaker than "always"?)`;
+  return { op: 'dataLost', at: now, message, jobIds: [] };
+}
+
+/** Why a job id the table lacks is not simply unknown: it was issued in a window whose ops Redis lost. */
+export function lostJobText(state: MasterState, id: string): string | null {
+  const t = jobIdTime(id);
+  if (t === null) return null;
+  const loss = (state.dataLoss ?? []).find((l) => l.jobsSince !== undefined && t >= l.jobsSince && t <= l.at);
+  return loss ? `job ${id} is lost: Redis lost its record in a crash (detected at ${iso(loss.at)}); resubmit it` : null;
 }
 
 /** The losses of the last `windowMs`, as alerts. */

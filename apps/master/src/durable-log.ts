@@ -30,6 +30,11 @@ export class LogFencedError extends TandemError {
 /** A batch that would leave a hole in the log: the appender's state is not the log's. */
 export class LogGapError extends Error {
   override name = 'LogGapError';
+
+  /** `head`: the log's last batch, when an append found it. */
+  constructor(message: string, readonly head?: number) {
+    super(message);
+  }
 }
 
 export interface LogEntry {
@@ -99,7 +104,7 @@ export class DurableLog {
   async append(viewnum: number, seq: number, ops: Op[]): Promise<'appended' | 'duplicate'> {
     const [outcome, n] = (await runScript(this.d.redis, 'append-ops', this.fenceKeys, [viewnum, seq, JSON.stringify(ops)])) as [string, number];
     if (outcome === 'fenced') throw new LogFencedError(n, viewnum, `append of batch ${seq}`);
-    if (outcome === 'gap') throw new LogGapError(`durable op log: batch ${seq} of view ${viewnum} would leave a hole after batch ${n}; this master's state is not the log's (it must restore from the log)`);
+    if (outcome === 'gap') throw new LogGapError(`durable op log: batch ${seq} of view ${viewnum} would leave a hole after batch ${n}; this master's state is not the log's (it must restore from the log)`, n);
     return outcome as 'appended' | 'duplicate';
   }
 

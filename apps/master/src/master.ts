@@ -16,11 +16,11 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
-import { LamportClock, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
-import { dataLossAlerts } from './data-loss.ts';
+import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-loss.ts';
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
@@ -74,6 +74,8 @@ export class Master implements ReplicaHost {
   private reconciler: Reconciler;
   private cleanup: CleanupDeps;
   private submitDeps: SubmitDeps;
+  /** What the Redis in use cannot promise about acknowledged ops (its fsync policy), re-read now and then. */
+  private durability: ReturnType<typeof durabilityWatch>;
   private timers: NodeJS.Timeout[] = [];
   private ticking = false;
   private tickAgain = false;
@@ -107,6 +109,7 @@ export class Master implements ReplicaHost {
       taskFailed: (t, reason) => this.intake.taskFailed(t, reason),
     });
     this.cleanup = { redis, keys, queues };
+    this.durability = durabilityWatch(redis);
     this.submitDeps = { registry: d.registry, redis, keys, workersOnline: () => queues.map.getWorkersCount(), redisMemoryBytes: d.cfg.TANDEM_REDIS_MEMORY_MB * 2 ** 20 };
   }
 
@@ -123,6 +126,15 @@ export class Master implements ReplicaHost {
   /** Resolves once the backup confirms this master is still primary: a read that follows sees no stale state. */
   confirmRead(): Promise<void> {
     return this.pipeline.confirmRead();
+  }
+
+  /** Why a job id the table lacks was lost with Redis data, or null when it is simply unknown. */
+  lostJob(id: string): string | null {
+    return lostJobText(this.holder.state, id);
+  }
+
+  heldSeq(): number {
+    return this.holder.seq;
   }
 
   /** A job's change counter (replicated: it never goes backwards across a failover). */
@@ -164,9 +176,14 @@ export class Master implements ReplicaHost {
     return collectGarbage({ ...this.cleanup, log: this.d.log, state: () => this.holder.state, confirmRead: () => this.confirmRead() }, dryRun);
   }
 
-  /** Why this master is not serving as it should (fenced, no view service), and losses of Redis data detected lately, for /health. */
+  /**
+   * Why this master is not serving as it should (fenced, no view service), losses of Redis data
+   * detected lately and, from the primary, a Redis that cannot promise to keep acknowledged ops: for /health.
+   */
   alerts(): string[] {
-    return [...this.replication.alerts(), ...dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000)];
+    const lost = dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
+    const weak = this.replication.state.role === 'primary' ? this.durability.problem() : null;
+    return [...this.replication.alerts(), ...lost, ...(weak ? [weak] : [])];
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */
@@ -183,12 +200,22 @@ export class Master implements ReplicaHost {
 
   // ReplicaHost: called by replication.
 
-  async becomePrimary(withState: boolean, viewnum: number): Promise<void> {
+  async becomePrimary(withState: boolean, viewnum: number, logSeq: number): Promise<void> {
     if (!withState) this.holder.reset();
     if (this.durable) {
       const from = this.holder.seq;
       const r = await this.durable.restore(this.holder, viewnum);
       this.d.log.info({ viewnum, from, ...r }, 'primary: claimed the durable op log and brought the state up to it');
+      const loss = rollbackLoss(this.holder.state, this.holder.seq, logSeq, Date.now());
+      if (loss) {
+        // Recorded in the state before anything is served, and the log continues after the highest
+        // batch ever held, so the next primary does not find the same loss again.
+        this.d.log.error({ logEnds: this.holder.seq, held: logSeq, lostFrom: loss.rollback!.from, jobsSince: new Date(loss.rollback!.jobsSince).toISOString(), runningJobs: loss.jobIds.length },
+          'Redis rolled the durable op log back: acknowledged ops are lost; marking running jobs lost');
+        this.holder.apply(loss);
+        this.holder.reset(this.holder.state, logSeq);
+        await this.durable.saveSnapshot(viewnum, logSeq, this.holder.state);
+      }
     } else if (!withState) {
       this.d.log.error({ viewnum }, 'named primary without holding the replicated state, and the durable log is off (TANDEM_DURABLE_LOG=off); starting with an empty job table');
     }
@@ -246,6 +273,9 @@ export class Master implements ReplicaHost {
             if (!(err instanceof LogGapError)) throw err;
             await durable.reseed(view, this.holder);
             await durable.appendUntilKnown(view, seq, ops, serving);
+            // Said once the batch is in: proposing from inside the commit loop would wait on itself.
+            const loss = reseedLoss(err.head ?? 0, seq - 1, Date.now());
+            setImmediate(() => void this.propose(loss).catch(() => undefined));
           }
         } catch (err) {
           throw err instanceof LogFencedError ? this.replication.fenced(err) : err;

@@ -114,3 +114,18 @@ test('a reader started from a recorded position reads only the events after it',
     await worker.close();
   }
 });
+
+test("a task that fails after Redis lost data while its job ran says that loss is the likely cause; one that fails without a loss does not", async () => {
+  const k = fx.fresh();
+  const holder = new StateHolder();
+  for (const id of ['jplain', 'jafter']) holder.apply(submitOp(id, testSpec(1, 2), 100));
+  const { qi, proposed } = intake(k, holder);
+  const missing = 'reduce task 0: the output of map task 0 is missing from Redis';
+  await qi.taskFailed({ jobId: 'jplain', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  holder.apply({ op: 'dataLost', at: 200, message: 'Redis lost acknowledged writes', jobIds: [] });
+  await qi.taskFailed({ jobId: 'jafter', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  const reasons = proposed.map((op) => (op.op === 'failed' ? op.reason : ''));
+  assert.equal(reasons[0], `reduce task 0 failed: ${missing}`);
+  assert.equal(reasons[1], `reduce task 0 failed: ${missing}; Redis lost data while the job ran (at ${new Date(200).toISOString()}: see the alerts), which is the likely cause`);
+  assert.equal(holder.state.jobs.jafter.error, reasons[1]);
+});

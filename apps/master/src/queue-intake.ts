@@ -88,6 +88,9 @@ export class QueueIntake {
       reason = "its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows " +
         '(out of memory? CPU work without a pause longer than TANDEM_LOCK_MS?)';
     }
+    // A loss of Redis data seen while the job ran is the likely cause of whatever the task missed.
+    const loss = (this.d.state().dataLoss ?? []).filter((l) => l.at >= job.submittedAt).at(-1);
+    if (loss) reason += `; Redis lost data while the job ran (at ${new Date(loss.at).toISOString()}: see the alerts), which is the likely cause`;
     this.d.log.error({ job: t.jobId, task: what, reason }, 'task failed for good; failing the job');
     const attempts = await this.attemptsOf(t);
     await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}`, attempts });

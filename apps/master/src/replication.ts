@@ -37,8 +37,13 @@ export class NotPrimaryError extends TandemError {
 
 /** What replication needs from the master that owns the state. */
 export interface ReplicaHost {
-  /** Brings the state up to the durable log for view `viewnum`; replication serves only once it resolves. */
-  becomePrimary(withState: boolean, viewnum: number): Promise<void>;
+  /**
+   * Brings the state up to the durable log for view `viewnum`; replication serves only once it
+   * resolves. `logSeq`: the highest batch any master told the view service it held (§3.4).
+   */
+  becomePrimary(withState: boolean, viewnum: number, logSeq: number): Promise<void>;
+  /** The last durable-log batch the state includes. */
+  heldSeq(): number;
   stepDown(err: NotPrimaryError): void;
   dropState(): void;
   /** Starts a confirmation round through the commit loop (which runs `forward`, and so any pending sync). */
@@ -77,7 +82,8 @@ const envelope = { from: z.string().min(1), viewnum: z.number().int().min(0), cl
 const messageSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('snapshot'), ...envelope,
-    state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }),
+    // passthrough: the state's other fields (epoch, dataLoss) must reach the backup too, or a failover forgets Redis's losses.
+    state: z.object({ jobs: z.record(z.string(), z.unknown()), clients: z.record(z.string(), z.unknown()), lastEventIds: z.record(z.string(), z.string()) }).passthrough(),
   }),
   z.object({ kind: z.literal('ops'), ...envelope, ops: z.array(z.object({ op: z.string() }).passthrough()) }),
 ]);
@@ -89,6 +95,8 @@ export class Replication {
   /** Named primary, it is still bringing its state up to the durable log: it neither serves nor acknowledges. */
   private restoring = false;
   private lastPingOk = 0;
+  /** The highest log batch the view service heard of, from its last ping reply. */
+  private viewLogSeq = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private channel: ReplicaChannel | null = null;
@@ -160,7 +168,9 @@ export class Replication {
   async ping(): Promise<boolean> {
     try {
       const viewnum = Math.max(pingViewnum(this.s), this.s.role === 'primary' ? 0 : (this.fence?.fence ?? 0));
-      const ping: PingRequest = { server: this.cfg.me, viewnum, clock: this.clock.tick() };
+      // Every batch this master holds was in the durable log first: the view service keeps the highest as a witness.
+      const seq = Math.max(this.seq, this.host.heldSeq());
+      const ping: PingRequest = { server: this.cfg.me, viewnum, clock: this.clock.tick(), seq };
       const r = await requestJson(new URL('/ping', this.cfg.viewUrl).href, { body: ping, timeoutMs: this.cfg.pingIntervalMs * this.cfg.deadPings, secret: this.cfg.secret });
       const reply = pingReplySchema.safeParse(r.body);
       if (!reply.success) {
@@ -175,6 +185,7 @@ export class Replication {
       this.clock.receive(reply.data.clock);
       this.lastPingOk = Date.now();
       this.pingFailure = null;
+      this.viewLogSeq = Math.max(this.viewLogSeq, reply.data.logSeq ?? 0);
       await this.learn(reply.data.view);
       return true;
     } catch (err) {
@@ -265,7 +276,7 @@ export class Replication {
         // only after the state is the log's.
         this.restoring = true;
         try {
-          await this.host.becomePrimary(a.withState, viewnum);
+          await this.host.becomePrimary(a.withState, viewnum, this.viewLogSeq);
           this.restoreRetry = { failures: 0, at: 0 };
         } catch (err) {
           this.s = suspend(this.s);

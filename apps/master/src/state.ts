@@ -77,12 +77,26 @@ export interface JobRecord {
   outputRound: boolean;
   /** A done job whose output keys vanished from Redis (partitions missing): it says "output lost", not "done". */
   outputLost?: { at: number; partitions: number[] };
+  /** Redis rolled back the durable op log past this job's last changes (§3.4): it failed, and says "lost". */
+  lost?: { at: number };
 }
 
 /** A loss of Redis data the primary detected, kept for the alerts. */
 export interface DataLoss {
   at: number;
   message: string;
+  /** A rollback of the op log: job ids issued from `jobsSince` until `at` that the table lacks were lost with it. */
+  jobsSince?: number;
+}
+
+/** The durable op log ended before a batch a master had held: batches `from`..`to` (at least) are gone. */
+export interface Rollback {
+  from: number;
+  to: number;
+  /** Ids of jobs submitted from then on (ms; the newest time the surviving state knows, less a margin) may be lost. */
+  jobsSince: number;
+  /** Added to every job's version, so no client sees a version go back (more than the lost batches can have bumped it). */
+  versionBump: number;
 }
 
 export interface RoundRecord {
@@ -131,8 +145,12 @@ export type Op =
   | { op: 'expired'; at: number; jobId: string }
   /** The primary recorded the Redis epoch it found. */
   | { op: 'epoch'; epoch: string }
-  /** Redis lost data (`message` says what): the listed jobs, if still running, fail with it; `epoch` is the new one, if it changed. */
-  | { op: 'dataLost'; at: number; message: string; jobIds: string[]; epoch?: string }
+  /**
+   * Redis lost data (`message` says what): the listed jobs, if still running, fail with it; `epoch` is
+   * the new one, if it changed. With `rollback`, the op log lost batches: every job's version jumps
+   * past what clients may have seen, and the failed jobs are marked lost.
+   */
+  | { op: 'dataLost'; at: number; message: string; jobIds: string[]; epoch?: string; rollback?: Rollback }
   /** A done job's output keys of these partitions are gone. */
   | { op: 'outputLost'; at: number; jobId: string; partitions: number[] }
   /**
@@ -257,9 +275,17 @@ export function apply(state: MasterState, op: Op): Applied {
     case 'epoch':
       return { state: { ...state, epoch: op.epoch } };
     case 'dataLost': {
-      let next: MasterState = { ...state, epoch: op.epoch ?? state.epoch, dataLoss: noteLoss(state, op) };
+      const loss: DataLoss = { at: op.at, message: op.message, ...(op.rollback ? { jobsSince: op.rollback.jobsSince } : {}) };
+      let next: MasterState = { ...state, epoch: op.epoch ?? state.epoch, dataLoss: noteLoss(state, loss) };
+      const bump = op.rollback?.versionBump ?? 0;
+      if (bump > 0) {
+        const jobs: Record<string, JobRecord> = {};
+        for (const [id, job] of Object.entries(next.jobs)) jobs[id] = { ...job, version: job.version + bump };
+        next = { ...next, jobs };
+      }
+      const lost = op.rollback ? { lost: { at: op.at } } : {};
       for (const id of op.jobIds) {
-        next = updateJob(next, id, (job) => (isFinishedPhase(job.phase) ? job : { ...job, phase: 'failed', error: op.message, finishedAt: op.at })).state;
+        next = updateJob(next, id, (job) => (isFinishedPhase(job.phase) ? job : { ...job, phase: 'failed', error: op.message, finishedAt: op.at, ...lost })).state;
       }
       return { state: next };
     }
@@ -276,7 +302,31 @@ export function apply(state: MasterState, op: Op): Applied {
 export const MAX_DATA_LOSSES = 20;
 
 const noteLoss = (state: MasterState, loss: DataLoss): DataLoss[] =>
-  [...(state.dataLoss ?? []), { at: loss.at, message: loss.message }].slice(-MAX_DATA_LOSSES);
+  [...(state.dataLoss ?? []), loss].slice(-MAX_DATA_LOSSES);
+
+/**
+ * The newest time (ms) the state records: op times kept in jobs, tasks, rounds, sessions and losses.
+ * After a rollback of the op log, what happened later than this was in the lost batches.
+ */
+export function latestTime(state: MasterState): number {
+  let t = 0;
+  const see = (x: number | undefined) => {
+    if (x !== undefined && x > t) t = x;
+  };
+  for (const job of Object.values(state.jobs)) {
+    see(job.submittedAt);
+    see(job.finishedAt);
+    for (const task of [...job.maps, ...job.reduces]) {
+      see(task.enqueuedAt);
+      see(task.startedAt);
+      see(task.committedAt);
+    }
+    for (const r of job.rounds) see(r.finishedAt);
+  }
+  for (const c of Object.values(state.clients)) see(c.at);
+  for (const l of state.dataLoss ?? []) see(l.at);
+  return t;
+}
 
 function updateJob(state: MasterState, jobId: string, f: (job: JobRecord) => JobRecord): Applied {
   const job = state.jobs[jobId];

@@ -31,6 +31,12 @@ export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Ma
 /** The submit time (base 36), then 24 random bits: two submits in one millisecond almost surely differ. */
 export const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
 
+/** The submit time a job id carries (newJobId), or null for an id newJobId did not make. */
+export function jobIdTime(id: string): number | null {
+  const m = /^j([0-9a-z]{1,11})[0-9a-f]{6}$/.exec(id);
+  return m ? parseInt(m[1], 36) : null;
+}
+
 export interface SubmitDeps {
   registry: Registry;
   redis: Redis;

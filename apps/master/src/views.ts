@@ -32,6 +32,7 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     rounds: job.rounds,
     outputRound: job.outputRound,
     outputLost: job.outputLost ?? null,
+    lost: job.lost ?? null,
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
     verify: job.spec.verify ? verified([...job.maps, ...job.reduces]) : null,
   };

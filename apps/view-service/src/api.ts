@@ -23,8 +23,8 @@ export function createViewApi(vs: ViewService, log: Logger, secret?: string): ex
   app.post('/ping', async (req, res) => {
     const ping = parseRequest(pingRequestSchema, req.body, 'bad ping');
     vs.clock.receive(ping.clock ?? 0);
-    const view = await vs.ping(ping.server, ping.viewnum);
-    res.json({ ok: true, view, lease: vs.lease, clock: vs.clock.tick() } satisfies PingReply);
+    const view = await vs.ping(ping.server, ping.viewnum, ping.seq);
+    res.json({ ok: true, view, lease: vs.lease, clock: vs.clock.tick(), logSeq: vs.logSeq } satisfies PingReply);
   });
   app.get('/view', (_req, res) => {
     res.json({ ok: true, view: vs.lookup() } satisfies ViewReply);

@@ -1,6 +1,6 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
 import { hostname } from 'node:os';
-import { ServiceConnections, createLogger, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { ServiceConnections, createLogger, logDurabilityAtStart, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -16,7 +16,9 @@ await startService('view-service', async () => {
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
 const connections = new ServiceConnections(cfg, log);
-const monitor = new QueueMonitor({ connection: connections.connect('tandem-view-queues'), prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
+const queueRedis = connections.connect('tandem-view-queues');
+const monitor = new QueueMonitor({ connection: queueRedis, prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
+logDurabilityAtStart(queueRedis, log);
 const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
 // A write that cannot finish within the masters' ping timeout fails instead of queueing: the ping
 // is answered `unavailable` rather than with a view Redis may not hold.

@@ -4,7 +4,7 @@
  * (views, servers, queues, alerts). HTTP lives in api.ts.
  */
 import { LamportClock, TandemError, type Logger, type ServerStatus, type View, type ViewLease, type ViewStatus } from '@tandem/shared';
-import { closeGap, durablePart, hear, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
+import { closeGap, durablePart, hear, heardSeq, initialState, isAlive, ping, resume, tick, type DurableViewState, type RulesConfig, type ViewState } from './view-rules.ts';
 import { queueAlerts, type QueueReport } from './queue-monitor.ts';
 import type { ViewStateStore } from './view-store.ts';
 
@@ -103,6 +103,9 @@ export class ViewService {
       // The lease refused the write: this service lost it, which is not a Redis outage.
       if (err instanceof TandemError) throw err;
       const why = (err as Error).message;
+      // Only the log's high mark changed: it is kept in memory and written with the next write, so
+      // an outage of Redis does not turn the masters' pings away (their log cannot grow meanwhile).
+      if (JSON.stringify({ ...want, logSeq: this.recorded.logSeq }) === this.recordedJson) return;
       if (this.recordError === null) this.log.error({ err: why, view: want.view }, 'cannot record the view-service state in Redis; no new view is revealed until it can');
       this.recordError = why;
       throw new TandemError('unavailable', `the view service cannot record view ${want.view.viewnum} in Redis (${why}); it reveals no view it has not recorded: retry once Redis answers`);
@@ -116,12 +119,18 @@ export class ViewService {
     }
   }
 
-  async ping(server: string, viewnum: number): Promise<View> {
+  async ping(server: string, viewnum: number, seq?: number): Promise<View> {
     this.requireAuthority();
     const now = this.now();
-    this.update(now < this.quietUntil ? hear(this.state, server, viewnum, now, this.cfg) : ping(this.state, server, viewnum, now, this.cfg));
+    const next = now < this.quietUntil ? hear(this.state, server, viewnum, now, this.cfg) : ping(this.state, server, viewnum, now, this.cfg);
+    this.update(heardSeq(next, seq));
     await this.record();
     return this.recorded.view;
+  }
+
+  /** The highest durable-log batch any master said it held (in memory: newer than what Redis may hold). */
+  get logSeq(): number {
+    return this.state.logSeq;
   }
 
   /** The newest recorded view: never one that a restart could take back. */
@@ -180,6 +189,6 @@ export class ViewService {
     if (primary && !primary.alive) alerts.push(`the primary (${primary.name}) is not pinging`);
     const q = this.queues();
     if (q) alerts.push(...queueAlerts(q));
-    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups, lease: this.authority.lease };
+    return { view: s.view, acked: s.acked, waitingForAckMs, servers, queues: q, alerts, lookups: this.lookups, lease: this.authority.lease, logSeq: s.logSeq };
   }
 }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { View } from '@tandem/shared';
-import { bothLost, closeGap, durablePart, hear, initialState, isAlive, ping, resume, tick, type RulesConfig, type ViewState } from './view-rules.ts';
+import { bothLost, closeGap, durablePart, hear, heardSeq, initialState, isAlive, ping, resume, tick, type RulesConfig, type ViewState } from './view-rules.ts';
 
 const cfg: RulesConfig = { pingIntervalMs: 100, deadPings: 5 };
 
@@ -336,7 +336,7 @@ describe('view service rules: the state that outlives a restart of the service',
     const stored = durablePart(vs.state);
     assert.deepEqual(stored, {
       view: { viewnum: 2, primary: 's1', backup: 's2' }, acked: true, backupSince: 2,
-      members: { s1: { viewnum: 2, restarted: false }, s2: { viewnum: 2, restarted: false } },
+      members: { s1: { viewnum: 2, restarted: false }, s2: { viewnum: 2, restarted: false } }, logSeq: 0,
     });
     const later = 60_000;
     let s = resume(JSON.parse(JSON.stringify(stored)), later);
@@ -409,5 +409,33 @@ describe('view service rules: invariants over random ping/tick histories', () =>
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("the log's high mark (docs/DESIGN.md §3.4)", () => {
+  test('the highest batch any master said it held, tick by tick: never lowered by a lower or missing seq, kept through a restart of the service', () => {
+    let s = initialState();
+    let now = 0;
+    const step = (server: string, viewnum: number, seq?: number) => {
+      s = heardSeq(ping(s, server, viewnum, now, cfg), seq);
+      now += cfg.pingIntervalMs;
+      s = tick(s, now, cfg);
+    };
+    step('a', 0, 0);
+    assert.equal(s.logSeq, 0);
+    step('a', 1, 5);
+    step('b', 0, 0);
+    assert.equal(s.logSeq, 5, 'a restarted backup with seq 0 does not lower it');
+    step('a', 1, 41);
+    step('a', 1);
+    assert.equal(s.logSeq, 41, 'a ping without a seq (an older master) changes nothing');
+    // Redis rolled the log back; both masters restart and the new primary finds only batch 23.
+    step('b', 1, 23);
+    assert.equal(s.logSeq, 41, 'a master that restored a shorter log does not lower it');
+    const stored = JSON.parse(JSON.stringify(durablePart(s)));
+    assert.equal(stored.logSeq, 41);
+    assert.equal(resume(stored, now).logSeq, 41, 'a restarted service resumes it');
+    const { logSeq: _, ...older } = stored;
+    assert.equal(resume(older, now).logSeq, 0, 'a state stored before the field existed resumes at 0');
   });
 });

@@ -45,6 +45,11 @@ export interface ViewState {
   highestPinged: number;
   /** When the rules last ran (a ping or a tick), to tell the service's own pauses from the masters' silence. */
   lastRun: number;
+  /**
+   * The highest durable-log batch a master said it held. It never goes down: a master named primary
+   * that finds the log ending before it knows Redis rolled the log back (docs/DESIGN.md §3.4).
+   */
+  logSeq: number;
 }
 
 export interface RulesConfig {
@@ -59,7 +64,12 @@ export const initialState = (): ViewState => ({
   servers: {},
   highestPinged: 0,
   lastRun: 0,
+  logSeq: 0,
 });
+
+/** A master's ping said it holds the log up to batch `seq`: remembered if it is the highest yet. */
+export const heardSeq = (s: ViewState, seq: number | undefined): ViewState =>
+  seq !== undefined && seq > s.logSeq ? { ...s, logSeq: seq } : s;
 
 export function isAlive(s: ViewState, server: string, now: number, cfg: RulesConfig): boolean {
   const seen = s.servers[server];
@@ -174,6 +184,8 @@ export interface DurableViewState {
   backupSince: number;
   /** The view's primary and backup: the view number each last pinged, and whether it restarted. */
   members: Record<string, { viewnum: number; restarted: boolean }>;
+  /** ViewState.logSeq (absent in a state stored before it existed). */
+  logSeq?: number;
 }
 
 export function durablePart(s: ViewState): DurableViewState {
@@ -182,7 +194,7 @@ export function durablePart(s: ViewState): DurableViewState {
     const seen = s.servers[name];
     if (seen) members[name] = { viewnum: seen.viewnum, restarted: seen.restarted };
   }
-  return { view: s.view, acked: s.acked, backupSince: s.backupSince, members };
+  return { view: s.view, acked: s.acked, backupSince: s.backupSince, members, logSeq: s.logSeq };
 }
 
 /**
@@ -192,5 +204,5 @@ export function durablePart(s: ViewState): DurableViewState {
 export function resume(d: DurableViewState, now: number): ViewState {
   const servers: Record<string, ServerSeen> = {};
   for (const [name, m] of Object.entries(d.members)) servers[name] = { at: now, ...m };
-  return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now };
+  return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now, logSeq: d.logSeq ?? 0 };
 }

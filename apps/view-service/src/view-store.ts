@@ -13,6 +13,7 @@ const storedSchema = z.object({
   acked: z.boolean(),
   backupSince: z.number().int().min(0),
   members: z.record(z.string(), z.object({ viewnum: z.number().int().min(0), restarted: z.boolean() })),
+  logSeq: z.number().int().min(0).optional(),
 });
 
 export class UnreadableViewStateError extends Error {}

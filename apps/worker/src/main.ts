@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -35,6 +35,7 @@ await startService('worker', async () => {
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const redis = serviceRedis(cfg, log, 'tandem-worker-data');
+logDurabilityAtStart(redis, log);
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
 const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
 const name = `${hostname()}:${process.pid}`;

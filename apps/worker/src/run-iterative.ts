@@ -17,7 +17,7 @@
  * outputs stay: later rounds may read them (RoundContext.readOutput).
  */
 import {
-  compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, roundOutput, setJobValues, shuffleBlob,
+  compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
   type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
 import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
@@ -55,7 +55,7 @@ async function guarded<T>(p: TaskPayload, what: string, record: () => number | n
 async function map(p: TaskPayload, type: IterativeJobType, params: unknown, deps: TaskDeps, input: Buffer | null, readMs: number): Promise<IO> {
   if (!input) {
     if (p.round === 0) throw missingSplit(p);
-    throw new TaskError(`map task ${p.index} of round ${p.round}: round ${p.round - 1}'s output of partition ${p.index} is missing (job cleaned up or cancelled?)`);
+    throw new TaskError(`map task ${p.index} of round ${p.round}: ${missingJobData(`round ${p.round - 1}'s output of partition ${p.index}`)}`);
   }
   const first = p.firstRecord ?? 1;
   const ctx: IterativeMapContext<unknown> = { ...roundContext(p, params, deps), index: p.index, firstRecord: first, record: first };
@@ -88,7 +88,7 @@ async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: B
   const blobs = await getJobValues(deps, p.jobId, at);
   const previousOutput = p.round > 0 ? (blobs.pop() ?? null) : null;
   const inputs = blobs.map((b, i) => {
-    if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.round}: what task ${i} sent it is missing (job cleaned up or cancelled?)`);
+    if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.round}: ${missingJobData(`what task ${i} sent it`)}`);
     return b;
   });
   return { inputs, previousOutput };

@@ -13,7 +13,7 @@
  * `dangling` (rank mass of nodes without out-edges, spread evenly in the iteration: reduce task r
  * reports the mass its namesake sender r put in its header).
  */
-import { compareCodePoints, paramSchema, type IterativeJobType, type ParamsOf, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
+import { compareCodePoints, missingJobData, paramSchema, type IterativeJobType, type ParamsOf, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
 import {
   ADJ_HEADER, BlobError, adjacencyHash, decodeAdjacency, decodeContribution, decodeRanks, encodeRanks, type Adjacency,
 } from './blobs.ts';
@@ -46,7 +46,7 @@ async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): 
   let hash = blob ? adjacencyHash(blob, what) : ctx.cache.get<string>(named);
   if (!hash) {
     const head = await ctx.readOutputHead(ADJACENCY_ROUND, q, ADJ_HEADER);
-    if (!head) throw new BlobError(`${what} is gone (job cleaned up or cancelled?)`);
+    if (!head) throw new BlobError(missingJobData(what));
     hash = adjacencyHash(head, what);
   }
   ctx.cache.set(named, hash, 128);
@@ -54,7 +54,7 @@ async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): 
   const hit = ctx.cache.get<Adjacency>(key);
   if (hit) return hit;
   const full = blob ?? (await ctx.readOutput(ADJACENCY_ROUND, q));
-  if (!full) throw new BlobError(`${what} is gone (job cleaned up or cancelled?)`);
+  if (!full) throw new BlobError(missingJobData(what));
   const adj = decodeAdjacency(full, what);
   if (adj.hash !== hash) throw new BlobError(`${what} changed while it was read`);
   if (adj.partitions !== ctx.partitions) throw new BlobError(`${what} has ${adj.partitions} partitions, the job ${ctx.partitions}`);

@@ -85,7 +85,7 @@ export function jobCommand(): Command {
       const s = await followJob(tandem, jobId, { resumeWith: `tandem job status ${jobId}` });
       if (s.phase !== 'done') {
         console.error(describe(s));
-        throw new Error(`job ${jobId} ${s.phase}${s.error ? `: ${s.error}` : ''}`);
+        throw new Error(`job ${jobId} ${shownPhase(s)}${s.error ? `: ${s.error}` : ''}`);
       }
       await saveOutput(tandem, s, opts.out);
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);

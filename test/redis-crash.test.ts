@@ -7,12 +7,11 @@
 // that say lost). Also: a Redis under everysec raises the durability alert.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, truncateSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync, truncateSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { isFinishedPhase, putDataset, requestJson, TandemError, type JobStatus, type MasterHealth, type ViewStatus } from '@tandem/shared';
 import { kill, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
-import { startRedis } from './harness/redis.ts';
+import { lastAofFile, startRedis } from './harness/redis.ts';
 import { sleep, waitFor } from './harness/wait.ts';
 
 let c: Cluster;
@@ -51,14 +50,6 @@ test('a Redis under appendfsync everysec: the primary alerts, saying what is at 
   assert.equal(view.code, 0, view.stderr);
   assert.match(view.stdout, /alert: .*Redis runs with appendfsync everysec/);
 });
-
-/** The last file of Redis's multi-part AOF (appendonlydir, Redis 7): the incremental file the manifest lists last. */
-function lastAofFile(): string {
-  const dir = join(c.redis.dir, 'appendonlydir');
-  const manifest = readFileSync(join(dir, 'appendonly.aof.manifest'), 'utf8').trim().split('\n');
-  const name = /file (\S+)/.exec(manifest[manifest.length - 1])![1];
-  return join(dir, name);
-}
 
 const rank = (phase: string) => (isFinishedPhase(phase as JobStatus['phase']) ? 2 : phase === 'reduce' ? 1 : 0);
 
@@ -102,7 +93,7 @@ async function crash(mastersWithRedis: boolean) {
     }
   })();
   const sampler = setInterval(() => {
-    const file = lastAofFile();
+    const file = lastAofFile(c.redis.dir);
     sizes.push({ at: Date.now(), file, size: statSync(file).size });
   }, 20);
   try {
@@ -116,7 +107,7 @@ async function crash(mastersWithRedis: boolean) {
   const killedAt = Date.now();
   if (mastersWithRedis) await Promise.all([c.redis.kill(), ...c.masters.map((m) => kill(m.proc))]);
   else await c.redis.kill();
-  const file = lastAofFile();
+  const file = lastAofFile(c.redis.dir);
   const before = sizes.filter((s) => s.file === file && s.at <= killedAt - 1000).at(-1);
   assert.ok(before, 'a size of the AOF one second before the kill');
   const size = statSync(file).size;

@@ -80,6 +80,9 @@ export async function startRedis(opts: { port?: number; aof?: boolean; appendfsy
     },
     client() {
       const r = new Redis(url, { maxRetriesPerRequest: null, ...(opts.tls ? { tls: redisTlsOptions(target) } : {}) });
+      // Tests kill and pause this server: the connection reconnects on its own, and a command that
+      // fails rejects its own promise; without a listener ioredis prints every refused reconnect.
+      r.on('error', () => undefined);
       clients.push(r);
       return r;
     },

@@ -145,7 +145,12 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
     // host crash under it may (tandem up's Redis runs `always`, which loses nothing of the kind).
     const server = await startRedis({ appendfsync: 'everysec' });
     aof = new AofCrash(server);
-    c = await startCluster({ name: 'chaos', masters: 2, workers: 3, redis: server, env: { TANDEM_SPECULATE_MIN_MS: '60000' } });
+    try {
+      c = await startCluster({ name: 'chaos', masters: 2, workers: 3, redis: server, env: { TANDEM_SPECULATE_MIN_MS: '60000' } });
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     const redis = c.redis.client();
     await putDataset(redis, c.keys, Readable.from([Buffer.from(text)]), { name: 'books', format: 'text', splitBytes: 32 * 1024 });
     await putDataset(redis, c.keys, Readable.from([graph]), { name: 'deps', format: 'edges', splitBytes: 64 * 1024 });

@@ -5,7 +5,7 @@ import { LOST_WINDOW_MARGIN_MS, checkEpoch, checkOutputs, checkRunningJobs, data
 import { MAX_BATCH } from './op-pipeline.ts';
 import { newJobId } from './submit.ts';
 import { StateHolder } from './state-holder.ts';
-import { apply, type Op } from './state.ts';
+import { MAX_DATA_LOSSES, apply, type Op } from './state.ts';
 import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
@@ -175,4 +175,15 @@ test('a rolled-back op log, step by step: the loss is recorded with its batches,
   assert.equal(lostJobText(after, newJobId(T + 9000)), null, 'an id from after the detection is simply unknown');
   assert.equal(lostJobText(after, 'nonsense'), null);
   assert.equal(lostJobText(before, newJobId(T + 300)), null, 'no loss recorded, nothing is lost');
+
+  // The same crash took the outputs of many done jobs: each is a loss of its own, and none pushes the rollback out.
+  let later = after;
+  for (let i = 0; i < 2 * MAX_DATA_LOSSES; i++) {
+    const id = `d${i}`;
+    for (const op of doneOps(id).map((o) => ({ ...o, at: T + 5001 }) as Op)) later = apply(later, op).state;
+    later = apply(later, { op: 'outputLost', at: T + 5002, jobId: id, partitions: [0] }).state;
+  }
+  assert.equal(later.dataLoss!.length, MAX_DATA_LOSSES + 1, 'the newest output losses and the rollback');
+  assert.match(lostJobText(later, newJobId(T + 300))!, /is lost: Redis lost its record in a crash/);
+  assert.ok(dataLossAlerts(later, T + 6000, 60_000).some((a) => /Redis lost acknowledged writes in a crash/.test(a)));
 });

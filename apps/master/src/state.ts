@@ -298,11 +298,19 @@ export function apply(state: MasterState, op: Op): Applied {
   }
 }
 
-/** Losses kept for the alerts: the newest few are enough to tell an operator what happened. */
+/**
+ * Losses kept for the alerts: the newest few are enough to tell an operator what happened. Counted
+ * apart for rollbacks: their windows make lost ids answer `lost` (lostJobText), and a burst of later
+ * losses (one per done job whose output the same crash took) must not turn those into not_found.
+ */
 export const MAX_DATA_LOSSES = 20;
 
-const noteLoss = (state: MasterState, loss: DataLoss): DataLoss[] =>
-  [...(state.dataLoss ?? []), loss].slice(-MAX_DATA_LOSSES);
+function noteLoss(state: MasterState, loss: DataLoss): DataLoss[] {
+  const all = [...(state.dataLoss ?? []), loss];
+  const isRollback = (l: DataLoss) => l.jobsSince !== undefined;
+  const keep = new Set([...all.filter(isRollback).slice(-MAX_DATA_LOSSES), ...all.filter((l) => !isRollback(l)).slice(-MAX_DATA_LOSSES)]);
+  return all.filter((l) => keep.has(l));
+}
 
 /**
  * The newest time (ms) the state records: op times kept in jobs, tasks, rounds, sessions and losses.

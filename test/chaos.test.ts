@@ -206,8 +206,17 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
     const faults: Record<string, number> = {};
     const nemesis = async () => {
       const start = Date.now();
+      // Dealt from a shuffled deck: a run meets as many different faults as its length allows.
+      const deck: typeof FAULTS = [];
       while (Date.now() - start < SECONDS * 1000) {
-        const [name, act] = FAULTS[Math.floor(Math.random() * FAULTS.length)];
+        if (deck.length === 0) {
+          deck.push(...FAULTS);
+          for (let i = deck.length - 1; i > 0; i--) {
+            const j = Math.floor(Math.random() * (i + 1));
+            [deck[i], deck[j]] = [deck[j], deck[i]];
+          }
+        }
+        const [name, act] = deck.pop()!;
         await act(c);
         faults[name] = (faults[name] ?? 0) + 1;
         await sleep(1000 + Math.random() * 2000); // the nemesis's rhythm

@@ -71,7 +71,7 @@ export class ViewService {
   async restore(): Promise<DurableViewState | null> {
     const stored = await this.store.load();
     if (stored === null) return null;
-    this.state = resume(stored, this.now());
+    this.state = resume(stored, this.now(), this.state.logSeq);
     this.recorded = stored;
     this.recordedJson = JSON.stringify(stored);
     this.viewSince = this.now();

@@ -95,3 +95,10 @@ test('a new holder after a standby is logged again', () => {
 test('without any answer yet, the reason says no view service holds the lease', () => {
   assert.match(standbyReason(initialLease('a'), 0, cfg, 'tandem'), /no view service holds the view-service lease for prefix "tandem"/);
 });
+
+test('a holder whose own lease ran out says so, not that nobody holds it', () => {
+  const mine: ViewLease = { id: 'a', url: 'http://a', since: '2026-01-01T00:00:00.000Z', epoch: 3 };
+  const held = answered(initialLease('a'), { outcome: 'acquired', lease: mine }, 0, 0, cfg).state;
+  const later = expire(held, 10 * cfg.ttlMs, cfg).state;
+  assert.match(standbyReason(later, 10 * cfg.ttlMs, cfg, 'tandem'), /this view service's lease for prefix "tandem" lapsed .*it decides nothing until Redis says who holds the lease now/);
+});

@@ -56,7 +56,7 @@ test('the view service on 0.0.0.0 starts when TANDEM_SECRET is set', async () =>
   console.log('scenario: view service binds 0.0.0.0 with a secret, answers /health, stops on SIGTERM');
   const port = await freePort();
   const r = run('view-service', { ...(await baseEnv()), TANDEM_VIEW_HOST: '0.0.0.0', TANDEM_VIEW_PORT: String(port), TANDEM_SECRET: 'bind-test-secret-0123456789' });
-  await waitFor(() => r.stderr().includes('view service ready'), { what: `the view service ready on 0.0.0.0:${port}; stderr:\n${r.stderr()}` });
+  await waitFor(() => r.stderr().includes('view service listening'), { what: `the view service listening on 0.0.0.0:${port}; stderr:\n${r.stderr()}` });
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { ok: true });

@@ -174,7 +174,10 @@ describe('one control plane per Redis and prefix', { timeout: 240_000 }, () => {
     } finally {
       c.viewService.kill('SIGCONT');
     }
-    const st = await look<Refusal>(c.viewUrl, '/status');
+    const st = await waitFor(async () => {
+      const x = await look<Refusal>(c.viewUrl, '/status');
+      return x.status === 503 && new RegExp(`held by ${viewUrl2.replace(/[.:/]/g, '\\$&')} since`).test(x.body.error) ? x : null;
+    }, { what: 'the resumed view service to name the new holder' });
     assert.equal(st.status, 503);
     await waitFor(() => /lost the view-service lease/.test(vsLog), { what: 'the resumed view service to log that it lost the lease' });
     const stored = JSON.parse((await c.redis.client().get(c.keys.viewService()))!) as { view: { primary: string } };

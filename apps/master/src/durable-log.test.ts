@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { waitFor } from '../../../test/harness/wait.ts';
-import { catchUp, DurableLog, LogFencedError, LogGapError, type LogTail } from './durable-log.ts';
+import { catchUp, DurableLog, LogFencedError, LogDivergedError, LogGapError, type LogTail } from './durable-log.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
 import { redisFixture, silentLog, stateAfter, submitOp, testSpec, type RedisFixture } from './test-support.ts';
@@ -35,6 +35,7 @@ test('a retried batch is a success and is stored once; a batch that leaves a hol
   await log.claim(1);
   await log.append(1, 1, batch(1));
   assert.equal(await log.append(1, 1, batch(1)), 'duplicate');
+  await assert.rejects(log.append(1, 1, batch(7)), (err: Error) => err instanceof LogDivergedError && /batch 1 of view 1 is already in the log with other ops/.test(err.message), 'the same seq with other ops is another batch, not a retry');
   await assert.rejects(log.append(1, 3, batch(3)), (err: Error) => err instanceof LogGapError && /batch 3 of view 1 would leave a hole after batch 1/.test(err.message));
   assert.deepEqual((await log.read(0)).entries.map((e) => e.seq), [1]);
 });

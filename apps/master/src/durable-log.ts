@@ -37,6 +37,15 @@ export class LogGapError extends Error {
   }
 }
 
+/**
+ * The log already holds another batch under this seq: an append whose outcome this master never
+ * learned landed after all, so its state is one batch behind the log. It must catch up from the log
+ * (become primary again) before it proposes anything.
+ */
+export class LogDivergedError extends Error {
+  override name = 'LogDivergedError';
+}
+
 export interface LogEntry {
   seq: number;
   /** The view of the primary that appended it. */
@@ -104,6 +113,7 @@ export class DurableLog {
   async append(viewnum: number, seq: number, ops: Op[]): Promise<'appended' | 'duplicate'> {
     const [outcome, n] = (await runScript(this.d.redis, 'append-ops', this.fenceKeys, [viewnum, seq, JSON.stringify(ops)])) as [string, number];
     if (outcome === 'fenced') throw new LogFencedError(n, viewnum, `append of batch ${seq}`);
+    if (outcome === 'diverged') throw new LogDivergedError(`durable op log: batch ${seq} of view ${viewnum} is already in the log with other ops (an earlier append whose outcome was unknown landed); this master's state is behind the log and must catch up from it`);
     if (outcome === 'gap') throw new LogGapError(`durable op log: batch ${seq} of view ${viewnum} would leave a hole after batch ${n}; this master's state is not the log's (it must restore from the log)`, n);
     return outcome as 'appended' | 'duplicate';
   }
@@ -118,7 +128,7 @@ export class DurableLog {
         await this.append(viewnum, seq, ops);
         return;
       } catch (err) {
-        if (err instanceof LogFencedError || err instanceof LogGapError || !keepTrying()) throw err;
+        if (err instanceof LogFencedError || err instanceof LogGapError || err instanceof LogDivergedError || !keepTrying()) throw err;
         if (attempt % 20 === 0) this.d.log.warn({ seq, err: (err as Error).message }, 'appending to the durable op log failed; retrying the same batch');
         await sleep(RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]);
       }

@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
-import { DurableLog, LogFencedError, LogGapError } from './durable-log.ts';
+import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
 import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-loss.ts';
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
@@ -278,6 +278,7 @@ export class Master implements ReplicaHost {
             setImmediate(() => void this.propose(loss).catch(() => undefined));
           }
         } catch (err) {
+          if (err instanceof LogDivergedError) throw this.replication.behindLog(err);
           throw err instanceof LogFencedError ? this.replication.fenced(err) : err;
         }
       },

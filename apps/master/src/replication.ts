@@ -225,6 +225,22 @@ export class Replication {
     return err;
   }
 
+  /**
+   * The log holds a batch this primary never applied (an append it gave up on landed later): it
+   * stops serving, and once it next learns its view it becomes primary again, which catches its
+   * state up from the log and sends its backup a fresh snapshot before it serves.
+   */
+  behindLog(err: Error): NotPrimaryError {
+    const e = this.notPrimary(err.message);
+    if (this.s.role === 'primary') {
+      this.log.error({ err: err.message }, 'the durable op log is ahead of this primary; catching up from it before serving again');
+      this.s = suspend(this.s);
+      this.host.stepDown(e);
+      void this.ping();
+    }
+    return e;
+  }
+
   private noteFence(err: LogFencedError): void {
     if (this.fence?.fence === err.fence && this.fence.viewnum === err.viewnum) return;
     this.fence = { fence: err.fence, viewnum: err.viewnum, at: Date.now() };

@@ -99,9 +99,10 @@ export function standbyReason(s: LeaseState, now: number, cfg: LeaseConfig, pref
     return `standby view service: the view-service lease for prefix "${prefix}" is held by ${l.url} since ${l.since}; this one takes over if that one stops renewing it for ${cfg.ttlMs} ms`;
   }
   if (needsLoad(s, now, cfg)) return `the view service holds the lease for prefix "${prefix}" but has not read the stored view yet; retry shortly`;
-  // Its own lease, lapsed: another service may hold it by now, which this one learns at its next call to Redis.
-  if (l && !holds(s, now, cfg)) {
-    return `this view service's lease for prefix "${prefix}" lapsed (it was paused, or could not reach Redis, for ${cfg.ttlMs * 3 / 4} ms or more); it is finding out who holds it now: retry shortly`;
+  if (l && l.id === s.me) {
+    // Its own lease, last seen, ran out before it could renew it (a pause, or Redis out of reach):
+    // another service may hold it by now, which it learns at its next call to Redis.
+    return `this view service's lease for prefix "${prefix}" lapsed (it was paused or could not reach Redis for over ${(cfg.ttlMs * 3) / 4} ms); it decides nothing until Redis says who holds the lease now`;
   }
   return `no view service holds the view-service lease for prefix "${prefix}" yet (this one is trying to take it; is Redis reachable?)`;
 }

@@ -71,7 +71,9 @@ export class ViewService {
   async restore(): Promise<DurableViewState | null> {
     const stored = await this.store.load();
     if (stored === null) return null;
-    this.state = resume(stored, this.now(), this.state.logSeq);
+    // The highest log batch a master held is a witness that only grows: a Redis that rolled back
+    // (the very loss it exists to reveal) hands back an older one than this process heard.
+    this.state = { ...resume(stored, this.now()), logSeq: Math.max(this.state.logSeq, stored.logSeq ?? 0) };
     this.recorded = stored;
     this.recordedJson = JSON.stringify(stored);
     this.viewSince = this.now();

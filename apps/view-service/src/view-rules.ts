@@ -198,14 +198,11 @@ export function durablePart(s: ViewState): DurableViewState {
 }
 
 /**
- * The state after a restart of the service, or a new tenure of its lease: every member of the stored
- * view counts as just seen, so the masters get a full detection window to ping again before anyone
- * is declared dead. `heldSeq` is the log's high mark this process already heard: the stored one may
- * be lower when Redis lost its last writes (and with them this service's lease, which it then takes
- * again), and the witness must not go back with it, or the rollback it witnesses goes unseen.
+ * The state after a restart of the service: every member of the stored view counts as just seen, so
+ * the masters get a full detection window to ping again before anyone is declared dead.
  */
-export function resume(d: DurableViewState, now: number, heldSeq = 0): ViewState {
+export function resume(d: DurableViewState, now: number): ViewState {
   const servers: Record<string, ServerSeen> = {};
   for (const [name, m] of Object.entries(d.members)) servers[name] = { at: now, ...m };
-  return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now, logSeq: Math.max(d.logSeq ?? 0, heldSeq) };
+  return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now, logSeq: d.logSeq ?? 0 };
 }

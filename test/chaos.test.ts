@@ -174,6 +174,7 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
     const kinds: Kind[] = ['wordcount', 'pagerank'];
     // Jobs whose cancel was acknowledged or got no answer: they may end cancelled.
     const cancelled = new Set<string>();
+    const submitErrors = new Map<string, number>();
     const clientLoop = async (k: number) => {
       const client = new RecordingClient(c.client({ retryForMs: 120_000 }), history);
       const mine: { id: string; kind: Kind }[] = [];
@@ -183,8 +184,11 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
         try {
           id = await client.submit(specs[kind]);
           mine.push({ id, kind });
-        } catch {
-          continue; // recorded: refused, or its outcome unknown
+        } catch (err) {
+          // Recorded: refused, or its outcome unknown. Its reason is kept for the diagnostics.
+          const why = String((err as Error).message).replace(/\d+/g, 'N').slice(0, 160);
+          submitErrors.set(why, (submitErrors.get(why) ?? 0) + 1);
+          continue;
         }
         // Follow it with plain reads until it ends or the faulty period is over; cancel every fourth job after its first read.
         for (let s: JobStatus | undefined; faulty && (!s || !isFinishedPhase(s.phase));) {
@@ -271,6 +275,8 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
     }
     assert.ok(acked.length >= 5, `only ${acked.length} acknowledged submits`);
     t.diagnostic(`faults: ${Object.entries(faults).map(([k, v]) => `${v} × ${k}`).join(', ')}`);
+    // Submits that failed: a client submits again at once, so a burst of quick failures shows here.
+    t.diagnostic(`failed submits: ${[...submitErrors].map(([k, v]) => `${v} × ${k}`).join('; ') || 'none'}`);
     t.diagnostic(`${acked.length} acknowledged submits (${done} done with the reference output, ${lost.length} lost and ${outputLost.length} with their output lost, reported; ${cancelled.size} cancels acknowledged or unanswered); ${history.count('status')} reads; linearizable (${verdict.partitions} parts, ${verdict.steps} search steps)`);
   });
 });

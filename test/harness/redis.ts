@@ -160,7 +160,9 @@ export class AofCrash {
     // No sample of this file from then: it was started since (an AOF rewrite), so all of it is recent.
     const to = Math.min(from, this.sizes.filter((s) => s.file === file && s.at <= killedAt - lossMs).at(-1)?.size ?? 0);
     truncateSync(file, to);
-    this.sizes = [];
+    // Redis appends to the same file after its restart: samples up to the cut still describe it, later ones no longer.
+    this.sizes = this.sizes.filter((s) => s.file !== file || s.size <= to);
+    this.sizes.push({ at: Date.now(), file, size: to });
     await this.redis.restart();
     return { file, from, to };
   }

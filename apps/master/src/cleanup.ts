@@ -51,11 +51,15 @@ export const SWEEP_WAIT_MS = 60_000;
  * again. Not awaited by the scheduler: the keys it deletes carry the intermediate TTL anyway.
  */
 export async function sweepAfterRunningTasks(d: CleanupDeps, job: JobRecord, pollMs = 200): Promise<void> {
-  const tasks = roundTasks(job);
+  // Only the tasks active at the last look are asked again (one query per active task, not per task
+  // of the round, every poll): the others were removed with the queue entries or have ended; one
+  // that starts anyway (its removal failed) writes keys with the intermediate TTL.
+  let tasks = roundTasks(job);
   const deadline = Date.now() + SWEEP_WAIT_MS;
   for (;;) {
     const states = await Promise.all(tasks.map(([kind, id]) => d.queues[kind].getJobState(id).catch(() => 'unknown')));
-    if (!states.includes('active') || Date.now() > deadline) break;
+    tasks = tasks.filter((_, i) => states[i] === 'active');
+    if (tasks.length === 0 || Date.now() > deadline) break;
     await sleep(pollMs);
   }
   await deleteJobData(d.redis, d.keys, extent(job), true);

@@ -36,7 +36,13 @@ after(async () => {
 
 const secret = () => c.env.TANDEM_SECRET;
 const health = async (url: string) => (await requestJson<MasterHealth>(new URL('/health', url).href, { timeoutMs: 5000, secret: secret() })).body;
-const viewStatus = async () => (await requestJson<ViewStatus>(new URL('/status', c.viewUrl).href, { timeoutMs: 5000, secret: secret() })).body;
+// Right after Redis restarts, the view service may answer 503 until it holds its lease again: its
+// status is read once it answers (an error body has no logSeq, which read as a witness of 0).
+const viewStatus = () => waitFor(async () => {
+  const r = await requestJson<ViewStatus>(new URL('/status', c.viewUrl).href, { timeoutMs: 5000, secret: secret() });
+  if (r.status !== 200) throw new Error(`view service /status answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}, { what: "the view service's status", timeoutMs: 30_000 });
 const primaryUrl = async () => c.masters[await c.primary()].url;
 
 test('a Redis under appendfsync everysec: the primary alerts, saying what is at risk and what to set, and tandem view shows it', { timeout: 60_000 }, async () => {

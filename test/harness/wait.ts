@@ -28,6 +28,27 @@ export async function freePortPair(): Promise<number> {
   }
 }
 
+const portFree = (port: number) => new Promise<boolean>((r) => {
+  const srv = createServer();
+  srv.once('error', () => r(false));
+  srv.listen(port, '127.0.0.1', () => srv.close(() => r(true)));
+});
+
+/**
+ * A free port for a Redis Cluster node: below 55535, with its cluster bus port (port + 10000) free
+ * too, since a node listens on both.
+ */
+export async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 25000);
+    if (handedOut.has(port) || handedOut.has(port + 10000)) continue;
+    if (!(await portFree(port)) || !(await portFree(port + 10000))) continue;
+    handedOut.add(port);
+    handedOut.add(port + 10000);
+    return port;
+  }
+}
+
 function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

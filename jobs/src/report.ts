@@ -4,7 +4,7 @@
  * TTL, again every few seconds, so a process that stops drops out; the primary master reads them
  * all for `GET /job-types` and turns a type missing on, or different in, some process into an alert.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import type { JobTypesReport, Keys, ProcessMemory } from '@tandem/shared';
 import type { Registry } from './registry.ts';
 
@@ -17,7 +17,7 @@ export const REPORT_EVERY_MS = 2000;
  * already per process and short-lived, so one key per process says both.
  */
 export function startJobTypesReport(
-  redis: Redis, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry,
+  redis: RedisConnection, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry,
   opts: { everyMs?: number; memory?: () => ProcessMemory } = {},
 ): () => void {
   const everyMs = opts.everyMs ?? REPORT_EVERY_MS;
@@ -44,7 +44,7 @@ export function startJobTypesReport(
  * no clock is compared across hosts; a reader that is not the primary (the console) passes
  * `prune: false` and leaves that to it.
  */
-export async function readJobTypesReports(redis: Redis, keys: Keys, opts: { prune?: boolean } = {}): Promise<JobTypesReport[]> {
+export async function readJobTypesReports(redis: RedisConnection, keys: Keys, opts: { prune?: boolean } = {}): Promise<JobTypesReport[]> {
   const index = keys.jobTypesIndex();
   const members = await redis.zrange(index, 0, -1);
   if (members.length === 0) return [];

@@ -5,7 +5,7 @@
  * connections at once share each pass (measured: 8 MiB in ~90-130 ms on one connection, ~10-40 ms
  * over 4-8).
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import type { BulkClient } from './bulk-client.ts';
 
 export const RANGE_BYTES = 1 << 20;
@@ -23,7 +23,7 @@ export interface GetLargeOptions {
   /** Fastest path: ranges copied from the socket straight into the buffer (bulk-client.ts). */
   reader?: BulkClient | null;
   /** Otherwise, ioredis connections to spread the ranges over. */
-  pool?: Redis[];
+  pool?: RedisConnection[];
   rangeBytes?: number;
 }
 
@@ -33,7 +33,7 @@ export interface GetLargeOptions {
  * inputs of an iterative job) costs one round trip. Buffers are reused through `into`: fresh 8 MiB
  * allocations cost page faults that, on this project's VMs, took as long as the copy itself.
  */
-export async function getLarge(redis: Redis, key: string, opts: GetLargeOptions = {}): Promise<LargeValue | null> {
+export async function getLarge(redis: RedisConnection, key: string, opts: GetLargeOptions = {}): Promise<LargeValue | null> {
   const rangeBytes = opts.rangeBytes ?? RANGE_BYTES;
   const [len, head] = await Promise.all([redis.strlen(key), redis.getrangeBuffer(key, 0, rangeBytes - 1)]);
   const changed = () => new Error(`${key} changed or vanished while it was read`);

@@ -3,7 +3,7 @@
  * Lamport time and the job's vector clock at the process that recorded it, so a job's timeline can
  * be shown in one causal order with concurrent events marked.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { vcCompare, type VectorClock } from './clock.ts';
 import type { Keys } from './keys.ts';
 
@@ -27,7 +27,7 @@ export interface ClusterEvent extends ClockStamp {
 /** The stream keeps about this many events (XADD MAXLEN ~). */
 export const EVENT_LOG_CAP = 100_000;
 
-export async function appendEvent(redis: Redis, k: Keys, ev: ClusterEvent): Promise<void> {
+export async function appendEvent(redis: RedisConnection, k: Keys, ev: ClusterEvent): Promise<void> {
   await redis.xadd(k.events(), 'MAXLEN', '~', EVENT_LOG_CAP, '*', 'e', JSON.stringify(ev));
 }
 
@@ -36,7 +36,7 @@ export async function appendEvent(redis: Redis, k: Keys, ev: ClusterEvent): Prom
  * A job's events. `sinceMs` (the job's submit time) skips what the stream held before it: stream ids
  * start with their time in ms, so the scan starts there instead of at the oldest of ~100,000 events.
  */
-export async function readJobEvents(redis: Redis, k: Keys, jobId: string, sinceMs?: number): Promise<ClusterEvent[]> {
+export async function readJobEvents(redis: RedisConnection, k: Keys, jobId: string, sinceMs?: number): Promise<ClusterEvent[]> {
   const out: ClusterEvent[] = [];
   // A second of slack: ids come from Redis's clock, submit times from the master's.
   let start = sinceMs === undefined ? '-' : `${Math.max(0, Math.floor(sinceMs) - 1000)}-0`;

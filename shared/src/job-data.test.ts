@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
 import { BulkClient } from './bulk-client.ts';
 import { ContentCache } from './content-cache.ts';
@@ -11,7 +11,7 @@ import {
 import { keys } from './keys.ts';
 
 let r: TestRedis;
-let redis: Redis;
+let redis: RedisConnection;
 let bulk: BulkClient;
 before(async () => {
   r = await startRedis();
@@ -111,7 +111,7 @@ test('a value this process wrote is read once from its written cache, without Re
   const d = io({ bulk, written });
   await setJobValues(d, 'j', [{ at: shuffleBlob(2, 0, 1), value: Buffer.from('cached') }], 600);
   await redis.del(...(await redis.keys(`${d.keys.prefix}:*`)));
-  assert.deepEqual(await getJobValues(d, 'j', [shuffleBlob(2, 0, 1)]), [Buffer.from('cached')], 'served from memory: Redis no longer has it');
+  assert.deepEqual(await getJobValues(d, 'j', [shuffleBlob(2, 0, 1)]), [Buffer.from('cached')], 'served from memory: RedisConnection no longer has it');
   assert.deepEqual(await getJobValues(d, 'j', [shuffleBlob(2, 0, 1)]), [null], 'a read takes the value out of the cache');
 });
 

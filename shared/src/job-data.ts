@@ -12,7 +12,7 @@
  * same keys. So a worker may serve a value it wrote from memory, and a half-written attempt does no
  * harm as long as nobody reads what an uncommitted task wrote.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { getLarge, type LargeValue } from './bulk.ts';
 import type { BulkClient } from './bulk-client.ts';
 import type { ContentCache } from './content-cache.ts';
@@ -21,12 +21,12 @@ import { runScript } from './scripts.ts';
 
 /** The connections a process moves a job's data over; a worker also passes its cache of what it wrote. */
 export interface JobDataIO {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   /** Whole values over raw connections (bulk-client.ts); without it, ioredis: one MGET, one pipeline. */
   bulk?: BulkClient | null;
   /** Connections a large value's ranges are spread over when there is no bulk client. */
-  readPool?: Redis[];
+  readPool?: RedisConnection[];
   /**
    * Values this process wrote, kept for the task that reads them next (TaskDeps.written). A read
    * takes a value out; a write through an IO without it caches nothing.
@@ -50,14 +50,14 @@ export const shuffleBlob = (round: number, partition: number, sender: number): J
  * failures), and nothing deletes a running job's data, so the cause is Redis losing writes.
  */
 export const missingJobData = (what: string): string =>
-  `${what} is missing from Redis although the task that wrote it committed: Redis lost it (a restart or crash that did not keep its last writes; \`tandem view\` shows the masters' data-loss alert once they see it); resubmit the job`;
+  `${what} is missing from Redis although the task that wrote it committed: RedisConnection lost it (a restart or crash that did not keep its last writes; \`tandem view\` shows the masters' data-loss alert once they see it); resubmit the job`;
 
 export const roundOutput = (round: number, partition: number): JobValue => ({ round, partition });
 
 const keyOf = (k: Keys, jobId: string, v: JobValue) =>
   v.sender === undefined ? k.reduceOutput(jobId, v.partition, v.round) : k.mapOutput(jobId, v.partition, v.round, v.sender);
 
-async function execOrThrow(p: ReturnType<Redis['pipeline']>): Promise<void> {
+async function execOrThrow(p: ReturnType<RedisConnection['pipeline']>): Promise<void> {
   const res = await p.exec();
   for (const [err] of res ?? []) if (err) throw err;
 }
@@ -158,22 +158,22 @@ export interface TaskAddress {
  * again with every commit, so a straggler committing after the job was cleaned up leaks nothing for
  * long.
  */
-export async function commitTask(redis: Redis, k: Keys, t: TaskAddress, record: CommitRecord, ttlSeconds: number): Promise<boolean> {
+export async function commitTask(redis: RedisConnection, k: Keys, t: TaskAddress, record: CommitRecord, ttlSeconds: number): Promise<boolean> {
   const won = await runScript(redis, 'commit-task', [k.commits(t.jobId, t.round)], [commitField(t.kind, t.index), JSON.stringify(record), ttlSeconds]);
   return won === 1;
 }
 
-export async function isCommitted(redis: Redis, k: Keys, t: TaskAddress): Promise<boolean> {
+export async function isCommitted(redis: RedisConnection, k: Keys, t: TaskAddress): Promise<boolean> {
   return (await redis.hexists(k.commits(t.jobId, t.round), commitField(t.kind, t.index))) === 1;
 }
 
-export async function readCommit(redis: Redis, k: Keys, t: TaskAddress): Promise<CommitRecord | null> {
+export async function readCommit(redis: RedisConnection, k: Keys, t: TaskAddress): Promise<CommitRecord | null> {
   const v = await redis.hget(k.commits(t.jobId, t.round), commitField(t.kind, t.index));
   return v ? (JSON.parse(v) as CommitRecord) : null;
 }
 
 /** Every commit of one round, keyed by commit field (`m3`, `r0`). */
-export async function readCommits(redis: Redis, k: Keys, jobId: string, round: number): Promise<Map<string, CommitRecord>> {
+export async function readCommits(redis: RedisConnection, k: Keys, jobId: string, round: number): Promise<Map<string, CommitRecord>> {
   const all = await redis.hgetall(k.commits(jobId, round));
   return new Map(Object.entries(all).map(([f, v]) => [f, JSON.parse(v) as CommitRecord]));
 }
@@ -220,7 +220,7 @@ const UNLINKS_IN_FLIGHT = 16;
  * of 1,000 keys measured slower). Deleting a key that a round already dropped (dropJobValues) costs
  * nothing.
  */
-export async function deleteJobData(redis: Redis, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
+export async function deleteJobData(redis: RedisConnection, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
   let p = redis.pipeline();
   let queued = 0;
   const flush = async () => {
@@ -255,7 +255,7 @@ export async function dropJobValues(io: JobDataIO, jobId: string, at: JobValue[]
 export type JobKeys = Map<string, string[]>;
 
 /** Every job key in Redis (SCAN, so Redis keeps serving), grouped by job id. */
-export async function scanJobKeys(redis: Redis, k: Keys): Promise<JobKeys> {
+export async function scanJobKeys(redis: RedisConnection, k: Keys): Promise<JobKeys> {
   const found: JobKeys = new Map();
   let cursor = '0';
   do {
@@ -275,7 +275,7 @@ export async function scanJobKeys(redis: Redis, k: Keys): Promise<JobKeys> {
 }
 
 /** Bytes Redis uses for these keys (MEMORY USAGE; a key gone meanwhile counts 0). */
-export async function jobKeyBytes(redis: Redis, names: string[]): Promise<number> {
+export async function jobKeyBytes(redis: RedisConnection, names: string[]): Promise<number> {
   let bytes = 0;
   for (let i = 0; i < names.length; i += 1000) {
     const p = redis.pipeline();
@@ -286,7 +286,7 @@ export async function jobKeyBytes(redis: Redis, names: string[]): Promise<number
 }
 
 /** Deletes job keys found by scanJobKeys, one key per command (UNLINK frees memory off Redis's main thread). */
-export async function deleteJobKeys(redis: Redis, names: string[]): Promise<void> {
+export async function deleteJobKeys(redis: RedisConnection, names: string[]): Promise<void> {
   for (let i = 0; i < names.length; i += 1000) {
     const p = redis.pipeline();
     for (const key of names.slice(i, i + 1000)) p.unlink(key);
@@ -295,7 +295,7 @@ export async function deleteJobKeys(redis: Redis, names: string[]): Promise<void
 }
 
 /** Partitions of `round` whose output key is gone. */
-export async function missingRoundOutputs(redis: Redis, k: Keys, jobId: string, round: number, partitions: number): Promise<number[]> {
+export async function missingRoundOutputs(redis: RedisConnection, k: Keys, jobId: string, round: number, partitions: number): Promise<number[]> {
   return (await missingOutputsOf(redis, k, [{ id: jobId, round, partitions }])).get(jobId) ?? [];
 }
 
@@ -304,7 +304,7 @@ export async function missingRoundOutputs(redis: Redis, k: Keys, jobId: string, 
  * none are left out): one pipelined round trip however many jobs, so checking every done job
  * stays cheap.
  */
-export async function missingOutputsOf(redis: Redis, k: Keys, jobs: { id: string; round: number; partitions: number }[]): Promise<Map<string, number[]>> {
+export async function missingOutputsOf(redis: RedisConnection, k: Keys, jobs: { id: string; round: number; partitions: number }[]): Promise<Map<string, number[]>> {
   const p = redis.pipeline();
   for (const j of jobs) for (let r = 0; r < j.partitions; r++) p.exists(keyOf(k, j.id, roundOutput(j.round, r)));
   const res = jobs.length > 0 ? ((await p.exec()) ?? []) : [];
@@ -320,6 +320,6 @@ export async function missingOutputsOf(redis: Redis, k: Keys, jobs: { id: string
 }
 
 /** Whether a round's commit hash exists (a round with a committed task has one). */
-export async function hasCommits(redis: Redis, k: Keys, jobId: string, round: number): Promise<boolean> {
+export async function hasCommits(redis: RedisConnection, k: Keys, jobId: string, round: number): Promise<boolean> {
   return (await redis.exists(k.commits(jobId, round))) === 1;
 }

@@ -6,7 +6,7 @@
 import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { decodePairs } from './codec.ts';
 import { getJobValues, roundOutput } from './job-data.ts';
 import type { Keys } from './keys.ts';
@@ -20,7 +20,7 @@ export interface OutputRef {
 
 export class OutputMissingError extends Error {}
 
-async function loadPartitions(redis: Redis, k: Keys, ref: OutputRef) {
+async function loadPartitions(redis: RedisConnection, k: Keys, ref: OutputRef) {
   const parts = [];
   for (let r = 0; r < ref.partitions; r++) {
     // One partition at a time: partitions have different hash tags, and the first missing one ends the read.
@@ -86,12 +86,12 @@ export function* mergedLines(parts: { keys: string[]; values: string[] }[]): Gen
  * A finished job's output lines in key order, without their '\n' (the partitions are read first, as
  * for writeOutput; the lines are then merged as they are taken).
  */
-export async function* outputLines(redis: Redis, k: Keys, ref: OutputRef): AsyncGenerator<string> {
+export async function* outputLines(redis: RedisConnection, k: Keys, ref: OutputRef): AsyncGenerator<string> {
   yield* mergedLines(await loadPartitions(redis, k, ref));
 }
 
 /** Writes the whole output to a stream, with backpressure; returns lines and bytes written. */
-export async function writeOutput(redis: Redis, k: Keys, ref: OutputRef, out: Writable): Promise<{ lines: number; bytes: number }> {
+export async function writeOutput(redis: RedisConnection, k: Keys, ref: OutputRef, out: Writable): Promise<{ lines: number; bytes: number }> {
   const parts = await loadPartitions(redis, k, ref);
   let chunk: string[] = [];
   let chunkLen = 0;
@@ -127,7 +127,7 @@ export async function writeOutput(redis: Redis, k: Keys, ref: OutputRef, out: Wr
 }
 
 /** Writes the output to a file atomically: a temporary file beside it, renamed into place when complete. */
-export async function writeOutputFile(redis: Redis, k: Keys, ref: OutputRef, path: string): Promise<{ lines: number; bytes: number }> {
+export async function writeOutputFile(redis: RedisConnection, k: Keys, ref: OutputRef, path: string): Promise<{ lines: number; bytes: number }> {
   const tmp = `${path}.tmp-${process.pid}`;
   // Opened here, so a missing or read-only folder is a thrown error, not a stream's 'error' event.
   const file = createWriteStream(tmp, { fd: openSync(tmp, 'w') });
@@ -145,7 +145,7 @@ export async function writeOutputFile(redis: Redis, k: Keys, ref: OutputRef, pat
 }
 
 /** The first n output lines, for previews. */
-export async function headOutput(redis: Redis, k: Keys, ref: OutputRef, n: number): Promise<string[]> {
+export async function headOutput(redis: RedisConnection, k: Keys, ref: OutputRef, n: number): Promise<string[]> {
   const res: string[] = [];
   if (n <= 0) return res;
   for (const line of mergedLines(await loadPartitions(redis, k, ref))) {

@@ -7,7 +7,7 @@
  * `durabilityProblem` is the rule (pure); `readPersistence` reads the settings (CONFIG GET, or
  * INFO persistence where a managed Redis refuses CONFIG).
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 
 /** The redis.conf lines under which an acknowledged write survives a crash of Redis and of its host. */
 export const REDIS_DURABLE_CONF = ['appendonly yes', 'appendfsync always'];
@@ -40,7 +40,7 @@ export function durabilityProblem(p: RedisPersistence): string | null {
 }
 
 /** Reads the AOF settings; CONFIG GET first, INFO persistence where CONFIG is refused (managed Redis). */
-export async function readPersistence(redis: Redis): Promise<RedisPersistence> {
+export async function readPersistence(redis: RedisConnection): Promise<RedisPersistence> {
   let pairs: string[];
   try {
     pairs = (await redis.call('CONFIG', 'GET', 'appendonly', 'appendfsync')) as string[];
@@ -58,7 +58,7 @@ export async function readPersistence(redis: Redis): Promise<RedisPersistence> {
  * The current problem, re-read at most every `everyMs`: for a service's alerts, which must answer
  * at once. Null while nothing is known yet (Redis unreachable), so an outage raises only its own alert.
  */
-export function durabilityWatch(redis: Redis, everyMs = 30_000): { problem(): string | null; check(): Promise<string | null> } {
+export function durabilityWatch(redis: RedisConnection, everyMs = 30_000): { problem(): string | null; check(): Promise<string | null> } {
   let problem: string | null = null;
   let readAt = 0;
   let reading = false;
@@ -84,7 +84,7 @@ export function durabilityWatch(redis: Redis, everyMs = 30_000): { problem(): st
  * primary master also raises it as an alert). Redis unreachable: nothing is logged here; the
  * connection's own errors say so.
  */
-export function logDurabilityAtStart(redis: Redis, log: { warn(o: object, msg: string): void }): void {
+export function logDurabilityAtStart(redis: RedisConnection, log: { warn(o: object, msg: string): void }): void {
   void readPersistence(redis).then((p) => {
     const problem = durabilityProblem(p);
     if (problem) log.warn({ appendonly: p.aof, appendfsync: p.fsync }, problem);

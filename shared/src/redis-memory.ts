@@ -1,5 +1,5 @@
 /** Redis's memory as INFO memory reports it: for the submit's headroom check and the console's cluster page. */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 
 /** In bytes. */
 export interface RedisMemory {
@@ -17,4 +17,4 @@ export function parseRedisMemory(info: string): RedisMemory {
   return { used: field('used_memory'), peak: field('used_memory_peak'), maxmemory: field('maxmemory'), system: field('total_system_memory') };
 }
 
-export const readRedisMemory = async (redis: Redis): Promise<RedisMemory> => parseRedisMemory(await redis.info('memory'));
+export const readRedisMemory = async (redis: RedisConnection): Promise<RedisMemory> => parseRedisMemory(await redis.info('memory'));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { readSecretFile } from './cluster-auth.ts';
 import type { Logger } from './log.ts';
 
@@ -130,11 +130,11 @@ export function explainRedisError(err: Error, url: string): string {
  * reason changes, say from "unreachable" to "refused the password").
  */
 /** Since when (epoch ms) a service connection has been unable to reach Redis; absent while it can. */
-export const downSince = new WeakMap<Redis, number>();
+export const downSince = new WeakMap<RedisConnection, number>();
 /** Why, as explainRedisError says it, while downSince has an entry. */
-export const downBecause = new WeakMap<Redis, string>();
+export const downBecause = new WeakMap<RedisConnection, string>();
 /** The URL a service connection was made from, so its duplicates' errors can be explained too. */
-const urlOf = new WeakMap<Redis, string>();
+const urlOf = new WeakMap<RedisConnection, string>();
 
 export function serviceRedis(target: RedisTarget, log: Logger, name: string, options: RedisOptions = {}): Redis {
   const url = targetOf(target).REDIS_URL;
@@ -176,7 +176,7 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
  * own log line says it: BullMQ's duplicated connections may hit the refusal before `connection`
  * does, and the raw reply (`WRONGPASS invalid username-password pair…`) names no address or fix.
  */
-export function errorsOncePerOutage(connection: Redis, report: (message: string) => void): (err: Error) => void {
+export function errorsOncePerOutage(connection: RedisConnection, report: (message: string) => void): (err: Error) => void {
   const seen = new Set<string>();
   connection.on('ready', () => seen.clear());
   return (err) => {
@@ -289,7 +289,7 @@ export const redisAddress = (url: string): string => {
   return `${u.hostname}:${u.port || '6379'}`;
 };
 
-export async function redisRunId(redis: Redis): Promise<string | null> {
+export async function redisRunId(redis: RedisConnection): Promise<string | null> {
   try {
     return /^run_id:(\w+)/m.exec(await redis.info('server'))?.[1] ?? null;
   } catch {
@@ -330,3 +330,6 @@ export function withDataDirRedisPassword(url: string, dataDir: string): string {
   const password = readSecretFile(dataDir, REDIS_PASSWORD_FILE);
   return password ? withRedisPassword(url, password) : url;
 }
+
+/** A connection to Redis: one server, or a Redis Cluster (ioredis's two clients share their commands). */
+export type RedisConnection = Redis | Cluster;

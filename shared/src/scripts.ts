@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 
 interface Script {
   name: string;
@@ -41,7 +41,7 @@ const scripts = load();
 export const scriptNames = (): string[] => [...scripts.keys()].sort();
 
 /** Runs script `name` with exactly the number of KEYS its file name declares. */
-export async function runScript(redis: Pick<Redis, 'evalsha' | 'eval'>, name: string, keys: string[], args: (string | number | Buffer)[] = []): Promise<unknown> {
+export async function runScript(redis: Pick<RedisConnection, 'evalsha' | 'eval'>, name: string, keys: string[], args: (string | number | Buffer)[] = []): Promise<unknown> {
   const s = scripts.get(name);
   if (!s) throw new Error(`no Redis script "${name}" in shared/src/lua (have: ${scriptNames().join(', ') || 'none'})`);
   if (keys.length !== s.keys) throw new Error(`Redis script "${name}" takes ${s.keys} keys, got ${keys.length}`);

@@ -1,13 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
 import { roundOutput, shuffleBlob, type CommitRecord } from './job-data.ts';
 import { keys } from './keys.ts';
 import { claimRun, deleteCopies, deleteVerifyData, getCopy, readRuns, recordRun, setCopies } from './verify-data.ts';
 
 let r: TestRedis;
-let redis: Redis;
+let redis: RedisConnection;
 before(async () => {
   r = await startRedis();
   redis = r.client();

@@ -11,7 +11,7 @@
  * master, and every reader, see a verified task as committed only then.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 import { commitField, type Keys } from './keys.ts';
 import type { CommitRecord, JobDataExtent, JobDataIO, JobValue, TaskAddress } from './job-data.ts';
 import { runScript } from './scripts.ts';
@@ -43,7 +43,7 @@ const copyKey = (k: Keys, jobId: string, v: JobValue) => k.verifyCopy(jobId, v.p
  * the two runs land on different workers where there are several (lua/claim-verify-run-1.lua).
  */
 export async function claimRun(
-  redis: Redis, k: Keys, t: TaskAddress, slot: VerifySlot, worker: string,
+  redis: RedisConnection, k: Keys, t: TaskAddress, slot: VerifySlot, worker: string,
   othersOnline: () => Promise<boolean>, maxDeferrals: number, ttlSeconds: number,
 ): Promise<{ deferred: number } | { claimed: true }> {
   const key = k.verifyRuns(t.jobId, t.round);
@@ -57,13 +57,13 @@ export async function claimRun(
 }
 
 /** Records a run (the first record of a slot stays: a rerun after a crash found it and ran nothing). */
-export async function recordRun(redis: Redis, k: Keys, t: TaskAddress, slot: VerifySlot, run: VerifyRun, ttlSeconds: number): Promise<void> {
+export async function recordRun(redis: RedisConnection, k: Keys, t: TaskAddress, slot: VerifySlot, run: VerifyRun, ttlSeconds: number): Promise<void> {
   const key = k.verifyRuns(t.jobId, t.round);
   await redis.multi().hsetnx(key, runField(t, slot), JSON.stringify(run)).expire(key, ttlSeconds).exec();
 }
 
 /** Both runs' records, where they exist. */
-export async function readRuns(redis: Redis, k: Keys, t: TaskAddress): Promise<Partial<Record<VerifySlot, VerifyRun>>> {
+export async function readRuns(redis: RedisConnection, k: Keys, t: TaskAddress): Promise<Partial<Record<VerifySlot, VerifyRun>>> {
   const [first, check] = await redis.hmget(k.verifyRuns(t.jobId, t.round), runField(t, 'first'), runField(t, 'check'));
   return { ...(first ? { first: JSON.parse(first) as VerifyRun } : {}), ...(check ? { check: JSON.parse(check) as VerifyRun } : {}) };
 }
@@ -81,7 +81,7 @@ export async function getCopy(io: JobDataIO, jobId: string, at: JobValue): Promi
 }
 
 /** Deletes a task's copies once its runs agreed: nothing reads them after that. */
-export async function deleteCopies(redis: Redis, k: Keys, jobId: string, at: JobValue[]): Promise<void> {
+export async function deleteCopies(redis: RedisConnection, k: Keys, jobId: string, at: JobValue[]): Promise<void> {
   // One key per command: the copies of one task lie in different partitions' hash tags.
   if (at.length === 0) return;
   const p = redis.pipeline();
@@ -90,7 +90,7 @@ export async function deleteCopies(redis: Redis, k: Keys, jobId: string, at: Job
 }
 
 /** Deletes every round's copies and verify hash of a verified job (its clean-up, whatever its end). */
-export async function deleteVerifyData(redis: Redis, k: Keys, job: JobDataExtent): Promise<void> {
+export async function deleteVerifyData(redis: RedisConnection, k: Keys, job: JobDataExtent): Promise<void> {
   for (let round = 0; round <= job.round; round++) {
     const senders = job.sendersInRound(round);
     for (let r = 0; r < job.partitions; r++) {

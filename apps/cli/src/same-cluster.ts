@@ -3,11 +3,11 @@
  * cluster: the master reports its prefix and its Redis (address and run_id) in /health, and a CLI
  * with another prefix or another Redis would upload where the master never looks, or read nothing.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { clientRedis, redisAddress, redisRunId, type Config, type MasterClient } from '@tandem/shared';
 
 /** The one-line difference between this CLI's cluster and the master's, or null when they agree (or the master does not say). */
-export async function otherCluster(cfg: Config, client: MasterClient, redis?: Redis): Promise<string | null> {
+export async function otherCluster(cfg: Config, client: MasterClient, redis?: RedisConnection): Promise<string | null> {
   const h = await client.health().catch(() => null);
   if (!h) return null;
   const diffs: string[] = [];

@@ -5,7 +5,7 @@
  * view service and each master's /health, a job's events from the cluster event log.
  */
 import type { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import {
   DatasetNotFoundError, TandemError, causalTimeline, fetchJson, headDataset, headOutput, listDatasets, putDataset, readJobEvents, readRedisMemory,
   removeDataset, requireDataset, writeOutput, type ProcessMemory, type RedisMemory,
@@ -31,7 +31,7 @@ export interface ClusterStatus {
 }
 
 export interface PlatformDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   client: MasterClient;
   registry: Registry;

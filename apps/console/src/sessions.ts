@@ -11,7 +11,7 @@
  *   an oracle.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { runScript, type Keys } from '@tandem/shared';
 
 export interface Session {
@@ -34,7 +34,7 @@ const random = () => randomBytes(32).toString('base64url');
 
 export class ConsoleSessions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     readonly settings: SessionSettings,
   ) {}

@@ -5,12 +5,12 @@
  * that writes after clean-up cannot leak memory forever.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { QUEUES, checkTaskJobId, deleteJobData, deleteVerifyData, sleep, taskJobId, type Keys, type QueueName } from '@tandem/shared';
 import { sendersInRound, type JobRecord } from './state.ts';
 
 export interface CleanupDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   queues: Record<QueueName, Queue>;
 }

@@ -13,7 +13,7 @@
  *
  * The atomic steps are shared/src/lua/{append-ops,claim-log,save-snapshot}-*.lua.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { TandemError, runScript, sleep, type Keys, type Logger } from '@tandem/shared';
 import type { StateHolder } from './state-holder.ts';
 import type { MasterState, Op } from './state.ts';
@@ -64,7 +64,7 @@ export interface LogTail {
 }
 
 export interface DurableLogDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   /** A snapshot after this many batches. */
@@ -196,7 +196,7 @@ export class DurableLog {
   }
 
   /**
-   * The primary's append found the log behind its state (a gap): Redis lost the log (it restarted
+   * The primary's append found the log behind its state (a gap): RedisConnection lost the log (it restarted
    * without persistence, or was flushed), since a fenced log never loses an appended batch. The
    * master, still primary, claims the log again and writes its state as the snapshot, so its next
    * append follows it. (The data loss itself is detected and reported by data-loss.ts.)

@@ -4,7 +4,7 @@
  * which is merged first, so the master's "commit seen" comes after the worker's commit. The job
  * clocks live only in this process's memory: the log is an observation, not replicated state.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { appendEvent, vcMerge, vcTick, type ClockStamp, type Keys, type LamportClock, type Logger, type VectorClock } from '@tandem/shared';
 import type { MasterState, Op } from './state.ts';
 
@@ -69,7 +69,7 @@ export function describeChange(before: MasterState, after: MasterState, op: Op):
 }
 
 export interface EventStamperDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   /** This process's Lamport clock (shared with replication, whose messages it also stamps). */

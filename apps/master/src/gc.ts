@@ -5,12 +5,12 @@
  * deletion, and a job id is deleted only if the table lacks it at that second read: a job submitted
  * meanwhile is in the table before any task writes its keys, and a deposed primary deletes nothing.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { GC_REPORT_JOBS, deleteJobKeys, jobKeyBytes, scanJobKeys, type GcReport, type Keys, type Logger } from '@tandem/shared';
 import type { MasterState } from './state.ts';
 
 export interface GcDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   state: () => MasterState;

@@ -14,7 +14,7 @@
  * reconcile: they start when replication names this master primary and stop when it steps down.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { hostname } from 'node:os';
 import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
@@ -40,12 +40,12 @@ export { STARTED_DELAY_MS } from './queue-intake.ts';
 export interface MasterDeps {
   cfg: Config;
   log: Logger;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   registry: Registry;
   queues: Record<QueueName, Queue>;
   /** Separate connections for the queue-event readers (blocking XREAD). */
-  eventConnection: () => Redis;
+  eventConnection: () => RedisConnection;
   /** This master's name in views: its URL. */
   me: string;
 }

@@ -5,7 +5,7 @@
  * catches up on anything missed; acting on an event twice changes nothing.
  */
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { QUEUES, checkTaskJobId, errorsOncePerOutage, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { NotPrimaryError } from './replication.ts';
 import type { MasterState, Op } from './state.ts';
@@ -29,11 +29,11 @@ export const STARTED_DELAY_MS = 100;
 export type TaskAttempt = NonNullable<ReturnType<typeof parseTaskJobId>>;
 
 export interface QueueIntakeDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   /** A new connection per reader (each blocks in XREAD). */
-  eventConnection: () => Redis;
+  eventConnection: () => RedisConnection;
   state: () => MasterState;
   propose: (op: Op) => Promise<unknown>;
   /** STARTED_DELAY_MS unless a test says otherwise. */

@@ -10,7 +10,7 @@
  * queue event twice changes nothing.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { QUEUES, commitField, isFinishedPhase, parseTaskJobId, readCommits, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { checkEpoch, checkOutputs, checkRunningJobs } from './data-loss.ts';
 import type { TaskAttempt } from './queue-intake.ts';
@@ -24,7 +24,7 @@ export const FAILURES_EVERY = 5;
 const FAILED_PAGE = 1000;
 
 export interface ReconcileDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   queues: Record<QueueName, Queue>;

@@ -4,7 +4,7 @@
  * size and splits from the dataset store (the job pins that version), the partitions from the
  * request or from the dataset's size.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { randomBytes } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { TandemError, getDataset, isIterative, partitionsProblem, readRedisMemory, splitFirstRecords, type Keys, type SubmitRequest } from '@tandem/shared';
@@ -39,7 +39,7 @@ export function jobIdTime(id: string): number | null {
 
 export interface SubmitDeps {
   registry: Registry;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   /** Workers online (asked for an iterative job: its default partitions and their cap). */
   workersOnline: () => Promise<number>;

@@ -3,7 +3,7 @@
  * and a private Redis with a fresh key prefix (and so fresh BullMQ queues) per test.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { randomBytes } from 'node:crypto';
 import { QUEUES, createLogger, keys, splitKey, type CommitRecord, type Keys, type QueueName, type RoundPlan } from '@tandem/shared';
 import { startRedis, type TestRedis } from '../../../test/harness/redis.ts';
@@ -32,13 +32,13 @@ export function stateAfter(ops: Op[], s: MasterState = emptyState()): MasterStat
 }
 
 /** Writes stand-in splits of the spec's dataset, so the data-loss checks find a running job's input. */
-export async function putTestSplits(redis: Redis, k: Keys, spec: JobSpec): Promise<void> {
+export async function putTestSplits(redis: RedisConnection, k: Keys, spec: JobSpec): Promise<void> {
   for (let i = 0; i < spec.dataset.firstRecords.length; i++) await redis.set(splitKey(k, spec.dataset, i), 'split');
 }
 
 export interface RedisFixture {
   server: TestRedis;
-  redis: Redis;
+  redis: RedisConnection;
   /** A fresh prefix: keys and queues no other test sees. */
   fresh(): Keys;
   /** The map and reduce queues under the prefix (closed by close()). */

@@ -6,12 +6,12 @@
  * unless this service still holds the lease.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { TandemError, runScript, viewLeaseSchema, type Keys, type Logger, type ViewLease } from '@tandem/shared';
 import { answered, authoritative, expire, initialLease, loaded, needsLoad, renewEveryMs, standbyReason, type LeaseConfig, type LeaseEvent, type LeaseState } from './lease-rules.ts';
 
 export interface LeaseDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   log: Logger;
   /** This service's advertised URL, for the holder's name in the lease. */
@@ -29,7 +29,7 @@ function parseLease(raw: string): ViewLease {
 }
 
 /** The lease as stored, or null when none is held (for `tandem up`, which refuses to start a second control plane). */
-export async function readLease(redis: Redis, keys: Keys): Promise<{ lease: ViewLease; ttlMs: number } | null> {
+export async function readLease(redis: RedisConnection, keys: Keys): Promise<{ lease: ViewLease; ttlMs: number } | null> {
   const [raw, ttl] = await Promise.all([redis.get(keys.viewLease()), redis.pttl(keys.viewLease())]);
   if (raw === null) return null;
   try {

@@ -3,13 +3,13 @@
  * stalled tasks, and alerts in plain words.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { QUEUES, type QueueCounts, type QueueName, type QueueReport } from '@tandem/shared';
 
 export type { QueueCounts, QueueReport };
 
 export interface MonitorConnections {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
 }
 

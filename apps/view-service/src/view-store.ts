@@ -3,7 +3,7 @@
  * writes it before it reveals a view and reads it at start, so a restarted service resumes the view
  * the masters follow instead of beginning again at view 1.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import { z } from 'zod';
 import { formatIssues, viewSchema } from '@tandem/shared';
 import type { DurableViewState } from './view-rules.ts';
@@ -25,7 +25,7 @@ export interface ViewStateStore {
 }
 
 /** `write`, when given, records the JSON instead of a plain SET (the lease's fenced write, lease.ts). */
-export function redisViewStore(redis: Redis, key: string, write?: (json: string) => Promise<void>): ViewStateStore {
+export function redisViewStore(redis: RedisConnection, key: string, write?: (json: string) => Promise<void>): ViewStateStore {
   return {
     async load() {
       const raw = await redis.get(key);

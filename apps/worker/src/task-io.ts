@@ -1,5 +1,5 @@
 /** What every task runner shares: its dependencies, its result shape, reading large inputs, errors. */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@tandem/shared';
 import {
   getLarge, splitKey, type BulkClient, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
 } from '@tandem/shared';
@@ -7,11 +7,11 @@ import type { Registry } from '@tandem/jobs';
 
 /** A task's dependencies; they are also the IO that job-data.ts moves the job's values with. */
 export interface TaskDeps extends JobDataIO {
-  redis: Redis;
+  redis: RedisConnection;
   /** Moves large values: splits as parallel ranges, shuffle blobs whole (bulk-client.ts); null where it cannot (TLS). */
   bulk: BulkClient | null;
   /** Used instead of the bulk client where there is none; may be just [redis]. */
-  readPool: Redis[];
+  readPool: RedisConnection[];
   /** Free read buffers for splits (see withLargeValue). */
   buffers: Buffer[];
   keys: Keys;

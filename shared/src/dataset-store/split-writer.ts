@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisConnection } from '../redis.ts';
 import type { Keys } from '../keys.ts';
 import { DatasetError } from './errors.ts';
 
@@ -26,7 +27,7 @@ export class SplitWriter {
   private lastRefresh = Date.now();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly k: Keys,
     private readonly name: string,
     private readonly version: string,
@@ -101,7 +102,7 @@ export const versionKeys = (k: Keys, name: string, version: string, splits: numb
   Array.from({ length: splits }, (_, s) => k.split(name, version, s));
 
 /** One command per key (split keys live in different cluster slots), pipelined in batches. */
-async function eachKey(redis: Redis, keys: string[], command: (pipe: ChainableCommander, key: string) => void): Promise<void> {
+async function eachKey(redis: RedisConnection, keys: string[], command: (pipe: ChainableCommander, key: string) => void): Promise<void> {
   for (let i = 0; i < keys.length; i += 1000) {
     const pipe = redis.pipeline();
     for (const k of keys.slice(i, i + 1000)) command(pipe, k);
@@ -109,6 +110,6 @@ async function eachKey(redis: Redis, keys: string[], command: (pipe: ChainableCo
   }
 }
 
-export const unlinkAll = (redis: Redis, keys: string[]) => eachKey(redis, keys, (pipe, k) => pipe.unlink(k));
+export const unlinkAll = (redis: RedisConnection, keys: string[]) => eachKey(redis, keys, (pipe, k) => pipe.unlink(k));
 
-export const expireAll = (redis: Redis, keys: string[], ms: number) => eachKey(redis, keys, (pipe, k) => pipe.pexpire(k, ms));
+export const expireAll = (redis: RedisConnection, keys: string[], ms: number) => eachKey(redis, keys, (pipe, k) => pipe.pexpire(k, ms));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis.ts';
 import { startRedis, type TestRedis } from '../../../test/harness/redis.ts';
 import { sleep } from '../../../test/harness/wait.ts';
 import {
@@ -24,7 +24,7 @@ import { keys, type Keys } from '../keys.ts';
 import { rejects } from './testing.ts';
 
 let server: TestRedis;
-let redis: Redis;
+let redis: RedisConnection;
 
 before(async () => {
   server = await startRedis();

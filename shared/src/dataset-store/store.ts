@@ -1,16 +1,16 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis.ts';
 import type { Keys } from '../keys.ts';
 import { runScript } from '../scripts.ts';
 import { DatasetError, DatasetNotFoundError, validateDatasetName } from './errors.ts';
 import { type DatasetMeta, parseMeta } from './meta.ts';
 import { checkPipeline, unlinkAll, versionKeys } from './split-writer.ts';
 
-export async function getDataset(redis: Redis, k: Keys, name: string): Promise<DatasetMeta | null> {
+export async function getDataset(redis: RedisConnection, k: Keys, name: string): Promise<DatasetMeta | null> {
   validateDatasetName(name);
   return parseMeta(await redis.hgetall(k.datasetMeta(name)));
 }
 
-export async function requireDataset(redis: Redis, k: Keys, name: string): Promise<DatasetMeta> {
+export async function requireDataset(redis: RedisConnection, k: Keys, name: string): Promise<DatasetMeta> {
   const meta = await getDataset(redis, k, name);
   if (meta) return meta;
   const names = (await redis.smembers(k.datasetIndex())).sort();
@@ -21,7 +21,7 @@ export async function requireDataset(redis: Redis, k: Keys, name: string): Promi
   throw new DatasetNotFoundError(`dataset "${name}" does not exist${hint}`);
 }
 
-export async function listDatasets(redis: Redis, k: Keys): Promise<DatasetMeta[]> {
+export async function listDatasets(redis: RedisConnection, k: Keys): Promise<DatasetMeta[]> {
   const names = await redis.smembers(k.datasetIndex());
   if (names.length === 0) return [];
   const pipe = redis.pipeline();
@@ -34,7 +34,7 @@ export async function listDatasets(redis: Redis, k: Keys): Promise<DatasetMeta[]
 }
 
 /** Removes the dataset and deletes its splits at once. Returns false if it did not exist. */
-export async function removeDataset(redis: Redis, k: Keys, name: string): Promise<boolean> {
+export async function removeDataset(redis: RedisConnection, k: Keys, name: string): Promise<boolean> {
   validateDatasetName(name);
   const res = (await runScript(redis, 'remove-dataset', [k.datasetMeta(name), k.datasetIndex()], [name])) as string[];
   if (res.length === 0) return false;
@@ -53,7 +53,7 @@ const missingSplit = (meta: DatasetMeta, s: number) =>
     `dataset "${meta.name}": split ${s} of version ${meta.version} is gone (the dataset was replaced or removed)`,
   );
 
-export async function readSplit(redis: Redis, k: Keys, meta: DatasetMeta, s: number): Promise<Buffer> {
+export async function readSplit(redis: RedisConnection, k: Keys, meta: DatasetMeta, s: number): Promise<Buffer> {
   checkSplitIndex(meta, s);
   const buf = await redis.getBuffer(k.split(meta.name, meta.version, s));
   if (!buf) throw missingSplit(meta, s);
@@ -61,7 +61,7 @@ export async function readSplit(redis: Redis, k: Keys, meta: DatasetMeta, s: num
 }
 
 /** The first n lines (records), without their '\n'. Reads only as much of each split as needed. */
-export async function headDataset(redis: Redis, k: Keys, meta: DatasetMeta, n: number): Promise<string[]> {
+export async function headDataset(redis: RedisConnection, k: Keys, meta: DatasetMeta, n: number): Promise<string[]> {
   const out: string[] = [];
   for (let s = 0; s < meta.splits && out.length < n; s++) {
     const key = k.split(meta.name, meta.version, s);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis.ts';
 import type { DatasetFormat } from '../job-type.ts';
 import type { Keys } from '../keys.ts';
 import { runScript } from '../scripts.ts';
@@ -31,7 +31,7 @@ export const MIN_SPLIT_BYTES = 16;
  * reader sees the old version or the new one, never a mix, and a failed upload leaves no trace.
  */
 export async function putDataset(
-  redis: Redis,
+  redis: RedisConnection,
   k: Keys,
   input: AsyncIterable<Buffer | Uint8Array>,
   opts: PutOptions,
@@ -90,7 +90,7 @@ interface StoredVersion {
 }
 
 /** Publishes meta (see lua/publish-dataset-2.lua); returns the version it replaced, if any. */
-async function publish(redis: Redis, k: Keys, meta: DatasetMeta, replace: boolean): Promise<StoredVersion | null> {
+async function publish(redis: RedisConnection, k: Keys, meta: DatasetMeta, replace: boolean): Promise<StoredVersion | null> {
   const res = (await runScript(
     redis,
     'publish-dataset',
@@ -102,7 +102,7 @@ async function publish(redis: Redis, k: Keys, meta: DatasetMeta, replace: boolea
 }
 
 /** The replaced version's splits expire rather than vanish: jobs still reading them may finish. */
-async function retire(redis: Redis, k: Keys, name: string, old: StoredVersion): Promise<void> {
+async function retire(redis: RedisConnection, k: Keys, name: string, old: StoredVersion): Promise<void> {
   try {
     await expireAll(redis, versionKeys(k, name, old.version, old.splits), datasetStoreTuning.replacedTtlMs);
   } catch {

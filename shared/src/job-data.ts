@@ -50,7 +50,7 @@ export const shuffleBlob = (round: number, partition: number, sender: number): J
  * failures), and nothing deletes a running job's data, so the cause is Redis losing writes.
  */
 export const missingJobData = (what: string): string =>
-  `${what} is missing from Redis although the task that wrote it committed: RedisConnection lost it (a restart or crash that did not keep its last writes; \`tandem view\` shows the masters' data-loss alert once they see it); resubmit the job`;
+  `${what} is missing from Redis although the task that wrote it committed: Redis lost it (a restart or crash that did not keep its last writes; \`tandem view\` shows the masters' data-loss alert once they see it); resubmit the job`;
 
 export const roundOutput = (round: number, partition: number): JobValue => ({ round, partition });
 

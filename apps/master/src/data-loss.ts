@@ -4,7 +4,7 @@
  * epoch value that the primary sets once (SET NX) and records in its replicated state; on every
  * reconcile it reads it back:
  *
- * - gone or changed: RedisConnection lost (or replaced) its data. Every running job fails, saying so.
+ * - gone or changed: Redis lost (or replaced) its data. Every running job fails, saying so.
  * - the same: a running job's own data is checked (its round's commit markers when the state has
  *   seen commits, its inputs), and a job missing one fails naming it. On the slower
  *   failure-reconcile cadence, so are the queue entries of its queued and running tasks, and done
@@ -51,7 +51,7 @@ export async function checkEpoch(d: DataLossDeps): Promise<boolean> {
   }
   const jobs = runningJobs(d.state()).map((j) => j.id);
   const what = found === null
-    ? `Redis lost its data (the epoch key ${key} is gone: RedisConnection restarted without persistence, or was flushed)`
+    ? `Redis lost its data (the epoch key ${key} is gone: Redis restarted without persistence, or was flushed)`
     : `Redis holds other data than before (the epoch key ${key} changed: restored from an older copy, or another server)`;
   const message = `${what}; the job's task state and inputs went with it: ${RESUBMIT}`;
   d.log.error({ key, was: known, now: epoch, jobs: jobs.length }, 'Redis lost data: failing every running job');
@@ -147,7 +147,7 @@ const iso = (t: number) => new Date(t).toISOString();
 
 /**
  * A master named primary caught up with a log that ends at batch `seq`, while a master once held
- * batch `logSeq` (the view service's witness): RedisConnection rolled the log back (a crash that lost its
+ * batch `logSeq` (the view service's witness): Redis rolled the log back (a crash that lost its
  * last writes, under appendfsync everysec or no). The op that says so, or null when nothing is
  * missing. Everything the lost batches did is gone: jobs submitted in them no longer exist (reads of
  * their ids answer `lost`), and jobs still running in the surviving state may have gone further
@@ -184,7 +184,7 @@ export function lostJobText(state: MasterState, id: string): string | null {
   const t = jobIdTime(id);
   if (t === null) return null;
   const loss = (state.dataLoss ?? []).find((l) => l.jobsSince !== undefined && t >= l.jobsSince && t <= l.at);
-  return loss ? `job ${id} is lost: RedisConnection lost its record in a crash (detected at ${iso(loss.at)}); resubmit it` : null;
+  return loss ? `job ${id} is lost: Redis lost its record in a crash (detected at ${iso(loss.at)}); resubmit it` : null;
 }
 
 /** The losses of the last `windowMs`, as alerts. */

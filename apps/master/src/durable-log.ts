@@ -196,7 +196,7 @@ export class DurableLog {
   }
 
   /**
-   * The primary's append found the log behind its state (a gap): RedisConnection lost the log (it restarted
+   * The primary's append found the log behind its state (a gap): Redis lost the log (it restarted
    * without persistence, or was flushed), since a fenced log never loses an appended batch. The
    * master, still primary, claims the log again and writes its state as the snapshot, so its next
    * append follows it. (The data loss itself is detected and reported by data-loss.ts.)

@@ -143,7 +143,7 @@ describe('durable job table', { timeout: 180_000 }, () => {
       const jobs = new Set((await client.list()).map((j) => j.id));
       assert.equal([...jobs].length, 2);
       for (const name of QUEUES) {
-        const q = new Queue(name, { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+        const q = new Queue(name, { connection: c.redis.client(), prefix: c.keys.bullPrefix(name) });
         try {
           const strangers = (await q.getJobs(['waiting', 'delayed', 'active', 'prioritized'])).filter((t) => !jobs.has(t.data.jobId));
           assert.deepEqual(strangers.map((t) => t.id), [], `${name} tasks of no job in the table`);

@@ -28,7 +28,7 @@ test('a task that keeps failing fails the job, naming the split and the record',
   await waitFor(async () => (await c.client().status(id)).cleaned, { what: 'clean-up of the failed job' });
   assert.deepEqual(await c.redis.client().keys(`${c.prefix}:job:{${id}*`), []);
   // The task that failed stays in the map queue's failed list (bull-board's failed tab), with its reason.
-  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix('map') });
   try {
     const failed = (await q.getJobs(['failed'])).filter((j) => j.id?.startsWith(id));
     assert.equal(failed.length, 1, failed.map((j) => j.id).join(', '));

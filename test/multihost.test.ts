@@ -94,7 +94,7 @@ async function allEvents(c: NetCluster): Promise<ClusterEvent[]> {
 async function allTasks(c: NetCluster): Promise<{ id: string; data: TaskPayload; timestamp: number }[]> {
   const out = [];
   for (const name of QUEUES) {
-    const q = new Queue(name, { connection: c.redis, prefix: c.keys.bullPrefix });
+    const q = new Queue(name, { connection: c.redis, prefix: c.keys.bullPrefix(name) });
     try {
       for (const j of await q.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'])) {
         if (j) out.push({ id: j.id!, data: j.data as TaskPayload, timestamp: j.timestamp });
@@ -236,7 +236,7 @@ describe('several hosts on network namespaces, links really cut', { timeout: 300
     const id = await client.submit({ type: 'straggler', dataset: 'one', partitions: 1, params: { dir, hangMs: 6000 } });
     await waitFor(() => existsSync(join(dir, 'straggler')) && /^start 0$/m.test(readFileSync(join(dir, 'straggler'), 'utf8')), { what: 'worker 1 to start the map task' });
     const task = taskJobId(id, 0, 'map', 0);
-    const map = new Queue('map', { connection: c.redis, prefix: c.keys.bullPrefix });
+    const map = new Queue('map', { connection: c.redis, prefix: c.keys.bullPrefix('map') });
     try {
       const j = await map.getJob(task);
       assert.equal(await j!.getState(), 'active');

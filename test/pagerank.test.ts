@@ -139,7 +139,7 @@ describe('PageRank on real processes', { timeout: 600_000 }, () => {
     const want = await jobOutput(c, clean);
 
     const id = await client.submit({ type: 'slowpagerank', dataset: 'deps', partitions: 2, params: { ...params, slow: '5,8', slowMs: '2500' } });
-    const reduce = new Queue('reduce', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+    const reduce = new Queue('reduce', { connection: c.redis.client(), prefix: c.keys.bullPrefix('reduce') });
     try {
       // Round 5 (the fourth iteration): kill a worker that holds one of its tasks.
       await waitFor(async () => (await client.status(id)).round === 5, { what: 'round 5', timeoutMs: 60_000, intervalMs: 20 });

@@ -37,7 +37,7 @@ test('completed tasks are kept by count, and a finished job expires after its re
   const s = await waitForJob(c, await client.submit({ type: 'timing', dataset: 'lines', partitions: 2, params: { dir, phase: 'map', sleepMs: '0' } }), 30_000);
   assert.equal(s.phase, 'done', s.error ?? '');
   assert.ok(s.maps.total > KEEP, `${s.maps.total} map tasks`);
-  const map = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+  const map = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix('map') });
   try {
     assert.ok((await map.getCompletedCount()) <= KEEP, `completed map tasks kept: ${await map.getCompletedCount()}`);
     const r = c.redis.client();

@@ -65,7 +65,7 @@ test('bad pings are refused with a message', async () => {
 });
 
 test('the queue monitor counts tasks and workers, and warns when tasks wait with no worker', async () => {
-  const q = new Queue('map', { connection: redis.client(), prefix: keys(prefix).bullPrefix });
+  const q = new Queue('map', { connection: redis.client(), prefix: keys(prefix).bullPrefix('map') });
   await q.add('probe', { not: 'a task' }, { jobId: 'probe.0.m.0' });
   await waitFor(async () => {
     const s = await get('/status');
@@ -106,7 +106,7 @@ test('while Redis is unreachable, a view that cannot be recorded is not revealed
     return res.ok && ((await res.json()) as Json).view;
   }, { what: `the view service to record view ${v + 2} once Redis is back`, timeoutMs: 20_000 });
   assert.deepEqual(view, { viewnum: v + 2, primary: 'm1', backup: '' });
-  const stored = JSON.parse((await redis.client().get(`${prefix}:view-service`))!);
+  const stored = JSON.parse((await redis.client().get(keys(prefix).viewService()))!);
   assert.deepEqual(stored.view, view, 'the revealed view is the recorded one');
 });
 
@@ -126,7 +126,7 @@ test('a view service started while Redis is unreachable says so, answers nothing
     assert.equal(early.status, 503, 'no view before the stored view is known');
     assert.match(((await early.json()) as Json).error as string, /no view service holds the view-service lease/);
     late = await startRedis({ port: redisPort });
-    await late.client().set(`${prefix}:view-service`, JSON.stringify({ view: { viewnum: 7, primary: 'm1', backup: 'm2' }, acked: true, backupSince: 6, members: { m1: { viewnum: 7, restarted: false }, m2: { viewnum: 7, restarted: false } } }));
+    await late.client().set(keys(prefix).viewService(), JSON.stringify({ view: { viewnum: 7, primary: 'm1', backup: 'm2' }, acked: true, backupSince: 6, members: { m1: { viewnum: 7, restarted: false }, m2: { viewnum: 7, restarted: false } } }));
     const view = await waitFor(async () => ((await (await fetch(`${here}/view`)).json()) as Json).view, { what: 'the view service to resume the stored view', timeoutMs: 20_000 });
     assert.deepEqual(view, { viewnum: 7, primary: 'm1', backup: 'm2' });
   } finally {

@@ -22,7 +22,6 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Redis } from 'ioredis';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { readSecretFile } from '../../shared/src/cluster-auth.ts';
 import { configSchema } from '../../shared/src/config.ts';
@@ -30,7 +29,7 @@ import { keys, type Keys } from '../../shared/src/keys.ts';
 import { MasterClient } from '../../shared/src/master-client.ts';
 import { recordViewAnswered, viewAnsweredRecently } from '../../shared/src/view-seen.ts';
 import { formatIssues, isFinishedPhase, TandemError, type JobStatus, type SubmitSpec } from '../../shared/src/protocol.ts';
-import { clientRedis, RedisUnreachableError, withDataDirRedisPassword } from '../../shared/src/redis.ts';
+import { clientRedis, RedisUnreachableError, withDataDirRedisPassword, type RedisConnection } from '../../shared/src/redis.ts';
 import { outputRefusal, roundProgress, type RoundProgress } from '../../shared/src/round-progress.ts';
 import { OutputMissingError, outputLines, writeOutput, writeOutputFile, type OutputRef } from '../../shared/src/output.ts';
 import { headDataset, listDatasets, removeDataset, requireDataset, getDataset } from '../../shared/src/dataset-store/store.ts';
@@ -430,7 +429,7 @@ export class Jobs {
   }
 
   /** Reads a job's output with `read`, turning a vanished output or Redis into typed errors. */
-  private async reading<T>(job: string | JobStatus, read: (redis: Redis, ref: OutputRef) => Promise<T>): Promise<T> {
+  private async reading<T>(job: string | JobStatus, read: (redis: RedisConnection, ref: OutputRef) => Promise<T>): Promise<T> {
     const ref = await this.finished(job);
     try {
       return await read(await this.t.redis(), ref);
@@ -514,7 +513,7 @@ export class Tandem {
   readonly keys: Keys;
   /** @internal */
   closed = false;
-  private redisConn: Promise<Redis> | null = null;
+  private redisConn: Promise<RedisConnection> | null = null;
   private readonly tlsCa?: string | Buffer;
   private readonly redisCa?: string;
 
@@ -539,7 +538,7 @@ export class Tandem {
   }
 
   /** @internal The Redis connection, opened on first use (and again if it was lost). */
-  async redis(): Promise<Redis> {
+  async redis(): Promise<RedisConnection> {
     if (this.closed) throw new TandemError('invalid', 'this Tandem client is closed');
     const current = this.redisConn && (await this.redisConn.catch(() => null));
     if (current && current.status !== 'end') return current;

@@ -71,6 +71,14 @@ export const configSchema = z.object({
    * renews its lease every quarter of this, and a standby takes over once the lease lapses.
    */
   TANDEM_VIEW_LEASE_MS: int(2000, 200),
+  /**
+   * The master's op log: a batch counts as durable once this many replicas of the Redis primary
+   * holding the log have it (WAIT), so a Redis failover cannot take back an acknowledged job. Capped
+   * at the replicas that primary has (none: no wait); 0 never waits.
+   */
+  TANDEM_LOG_REPLICAS: int(1),
+  /** How long a batch waits for those replicas; past it the batch counts on the primary alone, and /health says so. */
+  TANDEM_LOG_REPLICA_WAIT_MS: int(1000, 1),
   TANDEM_JOBS_DIR: z.string().optional(),
   TANDEM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** BullMQ lock on a running task; a SIGKILLed worker's task is handed on after about this long. */

@@ -28,6 +28,8 @@ export * from './cluster-auth.ts';
 export * from './tls.ts';
 export * from './sleep.ts';
 export * from './redis-memory.ts';
+export * from './redis-slots.ts';
+export * from './redis-seeds.ts';
 export * from './scripts.ts';
 export * from './view-seen.ts';
 export * from './redis-durability.ts';

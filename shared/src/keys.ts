@@ -6,10 +6,16 @@
  * a dataset version's splits are tagged per split, a job's partition r is tagged `{id:r}` so a
  * reducer can MGET every map output for its partition in one call.
  */
+import { keySlot } from './redis-slots.ts';
+
 export interface Keys {
   prefix: string;
-  /** BullMQ's own prefix for the task queues. */
-  bullPrefix: string;
+  /**
+   * BullMQ's prefix for one task queue. BullMQ's scripts touch many keys of a queue at once, so each
+   * queue's prefix carries a hash tag of its own: each queue is one slot, and on a Redis Cluster the
+   * map and reduce queues may live on different primaries.
+   */
+  bullPrefix(queue: QueueName): string;
   datasetMeta(name: string): string;
   datasetIndex(): string;
   split(name: string, version: string, split: number): string;
@@ -46,8 +52,12 @@ export interface Keys {
   masterLog(): string;
   masterSnapshot(): string;
   masterFence(): string;
-  /** A random value the primary sets once (apps/master/src/data-loss.ts): gone or changed means Redis lost its data. */
-  epoch(): string;
+  /**
+   * A random value the primary sets once (apps/master/src/data-loss.ts): gone or changed means Redis
+   * lost its data. On a Redis Cluster it is kept under EPOCH_SHARDS keys too, one per sixteenth of
+   * the slot space (`epoch(i)`), so a primary that loses its data loses one of them.
+   */
+  epoch(shard?: number): string;
   /**
    * The console's login sessions, by the SHA-256 of the session id (so Redis holds no usable cookie),
    * and the recent login attempts of one client address: only apps/console/src/sessions.ts calls these.
@@ -64,12 +74,24 @@ export interface Keys {
   jobTypesIndex(): string;
 }
 
+/** How many epoch keys a Redis Cluster holds: any primary serving 1/16 of the slots in one range holds one. */
+export const EPOCH_SHARDS = 16;
+
+/** For each sixteenth i of the slot space, the first hash tag `epoch-i-j` whose slot falls in it. */
+const EPOCH_TAGS: string[] = Array.from({ length: EPOCH_SHARDS }, (_, i) => {
+  const per = 16384 / EPOCH_SHARDS;
+  for (let j = 0; ; j++) {
+    const tag = `epoch-${i}-${j}`;
+    if (Math.floor(keySlot(tag) / per) === i) return tag;
+  }
+});
+
 export function keys(prefix: string): Keys {
   return {
     prefix,
-    bullPrefix: `${prefix}:bull`,
-    datasetMeta: (name) => `${prefix}:ds:${name}`,
-    datasetIndex: () => `${prefix}:datasets`,
+    bullPrefix: (queue) => `${prefix}:bull:{${queue}}`,
+    datasetMeta: (name) => `${prefix}:ds:{datasets}:${name}`,
+    datasetIndex: () => `${prefix}:{datasets}`,
     split: (name, version, s) => `${prefix}:ds:{${name}:${version}:${s}}`,
     mapOutput: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:m${i}`,
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,
@@ -84,17 +106,17 @@ export function keys(prefix: string): Keys {
       return id ? id[0] : null;
     },
     events: () => `${prefix}:events`,
-    viewService: () => `${prefix}:view-service`,
-    viewLease: () => `${prefix}:view-service:{lease}`,
-    viewLeaseEpoch: () => `${prefix}:view-service:{lease}:epoch`,
+    viewService: () => `${prefix}:{view-service}`,
+    viewLease: () => `${prefix}:{view-service}:lease`,
+    viewLeaseEpoch: () => `${prefix}:{view-service}:lease-epoch`,
     masterLog: () => `${prefix}:master:{log}`,
     masterSnapshot: () => `${prefix}:master:{log}:snapshot`,
     masterFence: () => `${prefix}:master:{log}:fence`,
-    epoch: () => `${prefix}:epoch`,
+    epoch: (shard) => (shard === undefined ? `${prefix}:epoch` : `${prefix}:epoch:{${EPOCH_TAGS[shard]}}`),
     consoleSession: (idHash) => `${prefix}:console:session:${idHash}`,
     consoleLoginAttempts: (address) => `${prefix}:console:login:${address}`,
-    jobTypesReport: (role, name) => `${prefix}:jobtypes:${role}:${name}`,
-    jobTypesIndex: () => `${prefix}:jobtypes`,
+    jobTypesReport: (role, name) => `${prefix}:{jobtypes}:${role}:${name}`,
+    jobTypesIndex: () => `${prefix}:{jobtypes}`,
   };
 }
 

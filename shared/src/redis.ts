@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { readSecretFile } from './cluster-auth.ts';
 import type { Logger } from './log.ts';
+import { firstSeed, redisSeeds } from './redis-seeds.ts';
+import { sleep } from './sleep.ts';
 
 /**
  * Where Redis is: REDIS_URL (redis:// or rediss:// for TLS, with `:PASSWORD@` or `USER:PASSWORD@`
@@ -136,19 +138,20 @@ export const downBecause = new WeakMap<RedisConnection, string>();
 /** The URL a service connection was made from, so its duplicates' errors can be explained too. */
 const urlOf = new WeakMap<RedisConnection, string>();
 
-export function serviceRedis(target: RedisTarget, log: Logger, name: string, options: RedisOptions = {}): Redis {
+export function serviceRedis(target: RedisTarget, log: Logger, name: string, options: RedisOptions = {}, topology: RedisTopology = SINGLE): RedisConnection {
   const url = targetOf(target).REDIS_URL;
-  const redis = new Redis(url, {
+  const base: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 100, 2000),
     ...targetOptions(target),
     ...options,
-  });
+  };
+  const redis = topology.kind === 'cluster' ? clusterConnection(target, base) : new Redis(firstSeed(url), base);
   urlOf.set(redis, url);
   let logged: RedisProblem | null = null;
-  redis.on('error', (err) => {
+  const onError = (err: Error) => {
     hideAuthArgs(err);
     const problem = redisProblem(err);
     const why = explainRedisError(err, url);
@@ -158,7 +161,10 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
     logged = problem;
     if (problem === 'unreachable') log.warn({ err: why, redis: redactUrl(url) }, 'Redis unreachable; retrying');
     else log.error({ redis: redactUrl(url) }, `${why}; retrying`);
-  });
+  };
+  redis.on('error', onError);
+  // A Cluster reports a node's failure (a failover under way) as 'node error' and goes on.
+  if (redis instanceof Cluster) redis.on('node error', (err: Error) => log.warn({ err: scrub(err.message, url), redis: redactUrl(url) }, 'a Redis Cluster node failed; the cluster client retries elsewhere'));
   redis.on('ready', () => {
     if (logged) log.info({ redis: redactUrl(url) }, 'Redis reachable again');
     logged = null;
@@ -166,6 +172,76 @@ export function serviceRedis(target: RedisTarget, log: Logger, name: string, opt
     downBecause.delete(redis);
   });
   return redis;
+}
+
+/**
+ * One Redis, or a Redis Cluster: told by the node itself (INFO's cluster_enabled), never by a
+ * setting, so REDIS_URL naming any node of a cluster is enough.
+ */
+export type RedisTopology = { kind: 'single' } | { kind: 'cluster' };
+const SINGLE: RedisTopology = { kind: 'single' };
+
+/**
+ * Asks the seeds of REDIS_URL in turn whether they run in cluster mode. Throws
+ * RedisUnreachableError (explainRedisError's words, for the last seed) when none answers.
+ */
+export async function detectTopology(target: RedisTarget): Promise<RedisTopology> {
+  const t = targetOf(target);
+  let why = '';
+  for (const seed of redisSeeds(t.REDIS_URL)) {
+    let last: Error | undefined;
+    const r = new Redis(seed, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, ...targetOptions(target) });
+    r.on('error', (err) => {
+      hideAuthArgs(err);
+      last = err;
+    });
+    try {
+      await r.connect();
+      const info = await r.info('cluster');
+      return /^cluster_enabled:1/m.test(info) ? { kind: 'cluster' } : SINGLE;
+    } catch (err) {
+      const cause = last ?? (err as Error);
+      why = explainRedisError(cause, seed);
+      // A refused password or certificate is the same at every seed: retrying another cannot help.
+      if (redisProblem(cause) !== 'unreachable') throw new RedisUnreachableError(why);
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new RedisUnreachableError(why);
+}
+
+/**
+ * A Cluster client seeded with every node REDIS_URL names, each node connection made with `node`
+ * (credentials and TLS from the URL). A failover takes a few seconds (cluster-node-timeout and an
+ * election): commands meanwhile wait and retry for about 20 s before they fail.
+ */
+function clusterConnection(target: RedisTarget, node: RedisOptions, options: ClusterOptions = {}): Cluster {
+  const t = targetOf(target);
+  const seeds = redisSeeds(t.REDIS_URL).map((seed) => {
+    const u = new URL(seed);
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+  });
+  const u = new URL(firstSeed(t.REDIS_URL));
+  const { retryStrategy, enableOfflineQueue, ...perNode } = node;
+  return new Cluster(seeds, {
+    redisOptions: {
+      ...perNode,
+      username: u.username ? decodeURIComponent(u.username) : undefined,
+      password: u.password ? decodeURIComponent(u.password) : undefined,
+      // A cluster always uses database 0.
+      db: 0,
+    },
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: retryStrategy ?? ((times) => Math.min(times * 100, 2000)),
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 200,
+    maxRedirections: 100,
+    slotsRefreshTimeout: 2000,
+    ...options,
+  });
 }
 
 /**
@@ -191,11 +267,32 @@ export function errorsOncePerOutage(connection: RedisConnection, report: (messag
 
 /** A service's Redis connections, each named for CLIENT LIST, closed together when it stops. */
 export class ServiceConnections {
-  readonly all: Redis[] = [];
-  constructor(private target: RedisTarget, private log: Logger) {}
+  readonly all: RedisConnection[] = [];
+  constructor(private target: RedisTarget, private log: Logger, readonly topology: RedisTopology = SINGLE) {}
 
-  connect(name: string, options: RedisOptions = {}): Redis {
-    const c = serviceRedis(this.target, this.log, name, options);
+  /**
+   * Connections of the topology Redis reports (one server or a cluster), once a seed answers:
+   * until then `waiting` hears why, once per distinct reason, and the seeds are asked every second.
+   */
+  static async open(target: RedisTarget, log: Logger, waiting?: (why: string) => void): Promise<ServiceConnections> {
+    let said = '';
+    for (;;) {
+      try {
+        return new ServiceConnections(target, log, await detectTopology(target));
+      } catch (err) {
+        if (!(err instanceof RedisUnreachableError)) throw err;
+        if (err.message !== said) {
+          said = err.message;
+          if (waiting) waiting(err.message);
+          else log.warn({ err: err.message, redis: redactUrl(targetOf(target).REDIS_URL) }, 'Redis unreachable; retrying');
+        }
+        await sleep(1000);
+      }
+    }
+  }
+
+  connect(name: string, options: RedisOptions = {}): RedisConnection {
+    const c = serviceRedis(this.target, this.log, name, options, this.topology);
     this.all.push(c);
     return c;
   }
@@ -225,18 +322,26 @@ export class RedisUnreachableError extends Error {}
  * (never the password), instead of queueing commands forever. A refused password or an untrusted
  * certificate fails at once: retrying cannot fix either.
  */
-export async function clientRedis(target: RedisTarget, options: RedisOptions = {}): Promise<Redis> {
+export async function clientRedis(target: RedisTarget, options: RedisOptions = {}): Promise<RedisConnection> {
   const url = targetOf(target).REDIS_URL;
   let last: Error | undefined;
-  const redis = new Redis(url, {
+  const base: RedisOptions = {
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     connectTimeout: 3000,
     retryStrategy: (times) => (times > 3 || (last && redisProblem(last) !== 'unreachable') ? null : times * 200),
     ...targetOptions(target),
     ...options,
-  });
-  redis.on('error', (err) => {
+  };
+  let topology: RedisTopology;
+  try {
+    topology = await detectTopology(target);
+  } catch (err) {
+    if (!(err instanceof RedisUnreachableError)) throw err;
+    throw new RedisUnreachableError(/^cannot reach/.test(err.message) ? `${err.message}; start one or set REDIS_URL / --redis-url` : err.message);
+  }
+  const redis = topology.kind === 'cluster' ? clusterConnection(target, base, { lazyConnect: true }) : new Redis(firstSeed(url), base);
+  redis.on('error', (err: Error) => {
     hideAuthArgs(err);
     last = err;
   });
@@ -256,7 +361,7 @@ export type RedisProbe = { ok: true } | { ok: false; problem: RedisProblem; why:
 
 /** PINGs Redis at `target` within about a second; never throws. */
 export async function probeRedis(target: RedisTarget): Promise<RedisProbe> {
-  const url = targetOf(target).REDIS_URL;
+  const url = firstSeed(targetOf(target).REDIS_URL);
   let last: Error | undefined;
   const r = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, ...targetOptions(target) });
   r.on('error', (err) => {
@@ -285,12 +390,14 @@ export interface RedisIdentity {
 }
 
 export const redisAddress = (url: string): string => {
-  const u = new URL(url);
+  const u = new URL(firstSeed(url));
   return `${u.hostname}:${u.port || '6379'}`;
 };
 
 export async function redisRunId(redis: RedisConnection): Promise<string | null> {
   try {
+    // A cluster's nodes each have their own run_id: it is known by its lowest node id instead.
+    if (redis instanceof Cluster) return `cluster:${String(await redis.call('CLUSTER', 'NODES')).split('\n').map((l) => l.split(' ')[0]).filter(Boolean).sort()[0]}`;
     return /^run_id:(\w+)/m.exec(await redis.info('server'))?.[1] ?? null;
   } catch {
     return null;

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { RedisConnection } from './redis.ts';
+import { keySlot } from './redis-slots.ts';
 
 interface Script {
   name: string;
@@ -45,6 +46,10 @@ export async function runScript(redis: Pick<RedisConnection, 'evalsha' | 'eval'>
   const s = scripts.get(name);
   if (!s) throw new Error(`no Redis script "${name}" in shared/src/lua (have: ${scriptNames().join(', ') || 'none'})`);
   if (keys.length !== s.keys) throw new Error(`Redis script "${name}" takes ${s.keys} keys, got ${keys.length}`);
+  // Checked on every topology, so a script whose keys a Redis Cluster would refuse (CROSSSLOT)
+  // fails in every test run, not only on a cluster.
+  const slots = new Set(keys.map(keySlot));
+  if (slots.size > 1) throw new Error(`Redis script "${name}" was given keys in different hash slots (${keys.map((k) => `${k}: ${keySlot(k)}`).join(', ')}); a Redis Cluster refuses that: give them one hash tag (shared/src/keys.ts)`);
   try {
     return await redis.evalsha(s.sha, s.keys, ...keys, ...args);
   } catch (err) {

@@ -9,14 +9,22 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { MasterClient, TandemError, keys, requestJson, writeOutput, type Keys, type MasterClientOptions } from '@tandem/shared';
+import { MasterClient, TandemError, keys, requestJson, writeOutput, type Keys, type MasterClientOptions, type RedisConnection } from '@tandem/shared';
 import { repoRoot, spawnApp, type AppName } from '../../apps/cli/src/processes.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 import { freePort, waitFor } from './wait.ts';
 
 export const fixtureJobsDir = join(repoRoot, 'test', 'fixtures', 'jobs');
 
-export interface ClusterOptions {
+/** What the harness needs of a Redis: one redis-server (redis.ts) or a Redis Cluster (redis-cluster.ts). */
+export interface TestRedisLike {
+  url: string;
+  target: { REDIS_URL: string; TANDEM_REDIS_CA?: string };
+  client(): RedisConnection;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions<R extends TestRedisLike = TestRedis> {
   name: string;
   workers?: number;
   /** Master processes (1 or 2; default 1). */
@@ -24,7 +32,7 @@ export interface ClusterOptions {
   /** How many of them to start now (default: all); start the others with startMaster(i). */
   startMasters?: number;
   env?: Record<string, string>;
-  redis?: TestRedis;
+  redis?: R;
   /**
    * Serve every listener over HTTPS with this certificate and key (PEM paths), clients trusting
    * `ca`. The test process's own clients (the harness's looks, client()) read TANDEM_TLS_CA from
@@ -48,8 +56,8 @@ export interface MasterProcess {
   proc: ChildProcess;
 }
 
-export interface Cluster {
-  redis: TestRedis;
+export interface Cluster<R extends TestRedisLike = TestRedis> {
+  redis: R;
   prefix: string;
   keys: Keys;
   env: NodeJS.ProcessEnv;
@@ -90,8 +98,8 @@ export const testTimings = {
   TANDEM_LOG_LEVEL: 'info',
 };
 
-export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const redis = opts.redis ?? (await startRedis());
+export async function startCluster<R extends TestRedisLike = TestRedis>(opts: ClusterOptions<R>): Promise<Cluster<R>> {
+  const redis = opts.redis ?? ((await startRedis()) as unknown as R);
   const prefix = `t${randomBytes(4).toString('hex')}`;
   const viewPort = await freePort();
   const ports: number[] = [];
@@ -131,7 +139,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw err;
   }
 
-  async function startProcesses(): Promise<Cluster> {
+  async function startProcesses(): Promise<Cluster<R>> {
     const viewUrl = env.TANDEM_VIEW_URL!;
     // A cluster started with TANDEM_SECRET refuses the harness's own looks without it. Through
     // shared's client, which verifies https: URLs like every Tandem client.
@@ -158,7 +166,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       // The first master becomes primary before the second starts, so the roles are predictable.
       if (i === 0) await waitFor(async () => (await viewStatus()).view.primary === masters[0].url && (await roleOf(masters[0].url)) === 'primary', { what: 'master a to become primary', timeoutMs: 30_000 });
     }
-    const cluster: Cluster = {
+    const cluster: Cluster<R> = {
       redis, prefix, keys: keys(prefix), env, viewUrl, outDir, viewService, masters,
       workers: [],
       startWorker(extra) {
@@ -254,9 +262,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 }
 
 /** Waits until BullMQ lists every started worker as listening. */
-export async function waitForWorkers(c: Cluster): Promise<void> {
+export async function waitForWorkers(c: Cluster<TestRedisLike>): Promise<void> {
   if (c.workers.length === 0) return;
-  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix });
+  const q = new Queue('map', { connection: c.redis.client(), prefix: c.keys.bullPrefix('map') });
   try {
     await waitFor(async () => (await q.getWorkersCount()) >= c.workers.length, { what: `${c.workers.length} workers to listen`, timeoutMs: 60_000 });
   } finally {
@@ -265,7 +273,7 @@ export async function waitForWorkers(c: Cluster): Promise<void> {
 }
 
 /** Follows the job until it finishes; returns the final status. */
-export async function waitForJob(c: Cluster, jobId: string, timeoutMs = 120_000) {
+export async function waitForJob(c: Cluster<TestRedisLike>, jobId: string, timeoutMs = 120_000) {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for job ${jobId} to finish`)), timeoutMs);
@@ -278,7 +286,7 @@ export async function waitForJob(c: Cluster, jobId: string, timeoutMs = 120_000)
 }
 
 /** A finished job's whole output, as the CLI would write it. */
-export async function jobOutput(c: Cluster, s: { id: string; round: number; partitions: number }): Promise<string> {
+export async function jobOutput(c: Cluster<TestRedisLike>, s: { id: string; round: number; partitions: number }): Promise<string> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {

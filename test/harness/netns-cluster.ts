@@ -160,7 +160,7 @@ export async function startNetCluster(opts: { name: string; env?: Record<string,
     await waitFor(() => redisAnswers(redisUrl), { timeoutMs: 10_000, what: `redis-server at ${redisUrl} (from the observer)` });
     c.redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     clients.push(c.redis);
-    mapQueue = new Queue('map', { connection: c.redis, prefix: c.keys.bullPrefix });
+    mapQueue = new Queue('map', { connection: c.redis, prefix: c.keys.bullPrefix('map') });
     app('view', 'view-service');
     await waitFor(async () => typeof (await get(new URL('/view', viewUrl).href)).view === 'object', { what: `view service at ${viewUrl}`, timeoutMs: 30_000 });
     // Master a first, primary before b starts, so the roles are known; the workers start meanwhile.

@@ -23,7 +23,7 @@ const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-console');
 const queues = QUEUES.map((q) => {
   const connection = connections.connect(`tandem-console-${q}`);
-  const queue = new Queue(q, { connection, prefix: k.bullPrefix });
+  const queue = new Queue(q, { connection, prefix: k.bullPrefix(q) });
   // Without a listener BullMQ prints each error object to the console, at every reconnect.
   queue.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue: q }, 'queue error')));
   return queue;

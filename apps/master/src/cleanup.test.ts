@@ -75,7 +75,7 @@ test('what a task running at the cancel writes after the clean-up is swept once 
     await released;
     // The straggler's write, after the clean-up below deleted the job's keys.
     await fx.redis.set(k.mapOutput('j1', 0, 0, 0), 'late', 'EX', 600);
-  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  }, { connection: fx.server.client(), prefix: k.bullPrefix('map') });
   try {
     await waitFor(async () => (await queues.map.getJobState(taskJobId('j1', 0, 'map', 0))) === 'active', { what: 'the task running' });
     await cleanUpJob({ redis: fx.redis, keys: k, queues }, job, true);

@@ -14,8 +14,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { RedisConnection } from '@tandem/shared';
-import { checkTaskJobId, hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { EPOCH_SHARDS, checkTaskJobId, eachKey, keySlot, hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { MAX_BATCH } from './op-pipeline.ts';
 import { currentTasks, latestTime, type JobRecord, type MasterState, type Op } from './state.ts';
 import { jobIdTime } from './submit.ts';
@@ -38,6 +39,7 @@ const RESUBMIT = 'resubmit the job (upload its dataset again if it is gone too)'
 
 /** Reads the epoch and records it; a missing or changed one fails every running job. True when Redis lost data. */
 export async function checkEpoch(d: DataLossDeps): Promise<boolean> {
+  if (d.redis instanceof Cluster) return checkShardEpochs(d);
   const key = d.keys.epoch();
   const found = await d.redis.get(key);
   const known = d.state().epoch;
@@ -49,14 +51,48 @@ export async function checkEpoch(d: DataLossDeps): Promise<boolean> {
     await d.propose({ op: 'epoch', epoch });
     return false;
   }
-  const jobs = runningJobs(d.state()).map((j) => j.id);
   const what = found === null
     ? `Redis lost its data (the epoch key ${key} is gone: Redis restarted without persistence, or was flushed)`
     : `Redis holds other data than before (the epoch key ${key} changed: restored from an older copy, or another server)`;
-  const message = `${what}; the job's task state and inputs went with it: ${RESUBMIT}`;
-  d.log.error({ key, was: known, now: epoch, jobs: jobs.length }, 'Redis lost data: failing every running job');
-  await d.propose({ op: 'dataLost', at: Date.now(), message, jobIds: jobs, epoch });
+  await failRunning(d, what, epoch, { key, was: known, now: epoch });
   return true;
+}
+
+/**
+ * On a Redis Cluster the epoch lives under EPOCH_SHARDS keys spread over the slot space, so a
+ * primary that comes back empty (restarted without persistence, or replaced by a replica that had
+ * not synced) loses at least one of them even while the others live on.
+ */
+async function checkShardEpochs(d: DataLossDeps): Promise<boolean> {
+  const names = Array.from({ length: EPOCH_SHARDS }, (_, i) => d.keys.epoch(i));
+  const found = (await eachKey(d.redis, names, (p, key) => p.get(key))) as (string | null)[];
+  const known = d.state().epoch;
+  if (known !== undefined && found.every((v) => v === known)) return false;
+  if (known === undefined) {
+    // The first check on this cluster (or after an upgrade from one Redis): one value everywhere.
+    const epoch = found.find((v) => v !== null) ?? randomUUID();
+    await eachKey(d.redis, names.filter((_, i) => found[i] !== epoch), (p, key) => p.set(key, epoch));
+    await d.propose({ op: 'epoch', epoch });
+    return false;
+  }
+  const gone = names.filter((_, i) => found[i] === null);
+  const changed = names.filter((_, i) => found[i] !== null && found[i] !== known);
+  const epoch = randomUUID();
+  await eachKey(d.redis, names, (p, key) => p.set(key, epoch));
+  const at = (list: string[]) => list.map((k) => `${k} (slot ${keySlot(k)})`).join(', ');
+  const what = [
+    gone.length > 0 ? `Redis lost data on part of the cluster (epoch keys ${at(gone)} are gone: the primary serving those slots restarted without persistence, or was replaced by a replica that had not synced)` : '',
+    changed.length > 0 ? `Redis holds other data than before on part of the cluster (epoch keys ${at(changed)} changed)` : '',
+  ].filter(Boolean).join('; ');
+  await failRunning(d, what, epoch, { gone, changed, was: known, now: epoch });
+  return true;
+}
+
+async function failRunning(d: DataLossDeps, what: string, epoch: string, detail: object): Promise<void> {
+  const jobs = runningJobs(d.state()).map((j) => j.id);
+  const message = `${what}; the job's task state and inputs went with it: ${RESUBMIT}`;
+  d.log.error({ ...detail, jobs: jobs.length }, 'Redis lost data: failing every running job');
+  await d.propose({ op: 'dataLost', at: Date.now(), message, jobIds: jobs, epoch });
 }
 
 /** What of a running job's data is gone, in words, or null when all is there. */
@@ -81,11 +117,8 @@ export async function missingData(d: DataLossDeps, job: JobRecord): Promise<stri
  */
 async function missingSplits(d: DataLossDeps, job: JobRecord): Promise<number[]> {
   const need = job.maps.filter((t) => t.state !== 'committed').map((t) => t.index);
-  const p = d.redis.pipeline();
-  for (const i of need) p.exists(splitKey(d.keys, job.spec.dataset, i));
-  const res = (await p.exec()) ?? [];
-  for (const [err] of res) if (err) throw err;
-  return need.filter((_, j) => res[j][1] === 0);
+  const res = await eachKey(d.redis, need.map((i) => splitKey(d.keys, job.spec.dataset, i)), (p, key) => p.exists(key));
+  return need.filter((_, j) => res[j] === 0);
 }
 
 /**

@@ -69,7 +69,14 @@ export interface DurableLogDeps {
   log: Logger;
   /** A snapshot after this many batches. */
   snapshotEvery: number;
+  /** Replicas of the log's Redis primary that must hold a batch (WAIT), capped at those it has; 0 or absent: none. */
+  replicas?: number;
+  /** How long a batch waits for them (default 1000 ms). */
+  replicaWaitMs?: number;
 }
+
+/** How often the number of replicas the log's primary has is read again (INFO replication). */
+const REPLICA_COUNT_MS = 5000;
 
 /** Waits between attempts of an append whose outcome is unknown (Redis unreachable). */
 const RETRY_MS = [10, 50, 100, 250, 500];
@@ -96,7 +103,38 @@ export class DurableLog {
   private snapshotSeq = 0;
   private compacting = false;
 
+  private replicaCount: { n: number; at: number } | null = null;
+  /** The last batch that reached fewer replicas than asked for, or null once one reached them all. */
+  shortfall: { seq: number; acked: number; wanted: number; at: number } | null = null;
+
   constructor(private d: DurableLogDeps) {}
+
+  /**
+   * Waits until `wanted` replicas of the log's primary hold everything written so far. WAIT has no
+   * key: on a Cluster it is sent in a pipeline with a read of the log key, which routes it to the
+   * primary holding the log, over the connection the append went through.
+   */
+  private async replicate(seq: number): Promise<void> {
+    const asked = this.d.replicas ?? 0;
+    if (asked <= 0) return;
+    const log = this.d.keys.masterLog();
+    const now = Date.now();
+    if (!this.replicaCount || now - this.replicaCount.at > REPLICA_COUNT_MS) {
+      const [, info] = replies(await this.d.redis.pipeline().exists(log).info('replication').exec());
+      this.replicaCount = { n: Number(/^connected_slaves:(\d+)/m.exec(String(info))?.[1] ?? 0), at: now };
+    }
+    const wanted = Math.min(asked, this.replicaCount.n);
+    if (wanted === 0) return;
+    const [, acked] = replies(await this.d.redis.pipeline().exists(log).call('WAIT', wanted, this.d.replicaWaitMs ?? 1000).exec());
+    if (Number(acked) >= wanted) {
+      this.shortfall = null;
+      return;
+    }
+    if (!this.shortfall) this.d.log.warn({ seq, acked, wanted }, 'an op-log batch reached fewer Redis replicas than asked for in time; it counts on the primary alone, and a Redis failover now could lose it');
+    this.shortfall = { seq, acked: Number(acked), wanted, at: now };
+    // Read the replica count again soon: one may have gone.
+    this.replicaCount = null;
+  }
 
   private get fenceKeys(): string[] {
     const k = this.d.keys;
@@ -115,6 +153,7 @@ export class DurableLog {
     if (outcome === 'fenced') throw new LogFencedError(n, viewnum, `append of batch ${seq}`);
     if (outcome === 'diverged') throw new LogDivergedError(`durable op log: batch ${seq} of view ${viewnum} is already in the log with other ops (an earlier append whose outcome was unknown landed); this master's state is behind the log and must catch up from it`);
     if (outcome === 'gap') throw new LogGapError(`durable op log: batch ${seq} of view ${viewnum} would leave a hole after batch ${n}; this master's state is not the log's (it must restore from the log)`, n);
+    await this.replicate(seq);
     return outcome as 'appended' | 'duplicate';
   }
 

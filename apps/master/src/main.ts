@@ -22,7 +22,7 @@ const connections = new ServiceConnections(cfg, log);
 const redis = connections.connect('tandem-master');
 const queueConnection = connections.connect('tandem-master-queues');
 const queues = Object.fromEntries(
-  QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix })]),
+  QUEUES.map((q) => [q, new Queue(q, { connection: queueConnection, prefix: k.bullPrefix(q) })]),
 ) as Record<QueueName, Queue>;
 // Without a listener BullMQ prints each error object to the console, at every reconnect.
 for (const [name, q] of Object.entries(queues)) q.on('error', errorsOncePerOutage(queueConnection, (err) => log.warn({ err, queue: name }, 'queue error')));

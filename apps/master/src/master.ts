@@ -89,7 +89,7 @@ export class Master implements ReplicaHost {
     );
     const state = () => this.holder.state;
     const propose = (op: Op) => this.propose(op);
-    this.durable = cfg.TANDEM_DURABLE_LOG === 'on' ? new DurableLog({ redis, keys, log, snapshotEvery: cfg.TANDEM_LOG_SNAPSHOT_EVERY }) : null;
+    this.durable = cfg.TANDEM_DURABLE_LOG === 'on' ? new DurableLog({ redis, keys, log, snapshotEvery: cfg.TANDEM_LOG_SNAPSHOT_EVERY, replicas: cfg.TANDEM_LOG_REPLICAS, replicaWaitMs: cfg.TANDEM_LOG_REPLICA_WAIT_MS }) : null;
     this.pipeline = new OpPipeline({
       holder: this.holder, replication: this.replication, journal: this.journal(),
       onApplied: (c, op) => this.applied(c, op),
@@ -182,8 +182,14 @@ export class Master implements ReplicaHost {
    */
   alerts(): string[] {
     const lost = dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
-    const weak = this.replication.state.role === 'primary' ? this.durability.problem() : null;
-    return [...this.replication.alerts(), ...lost, ...(weak ? [weak] : [])];
+    const primary = this.replication.state.role === 'primary';
+    const weak = primary ? this.durability.problem() : null;
+    const short = primary ? this.durable?.shortfall : null;
+    // Shown while batches keep falling short, and for a minute after the last one did.
+    const unreplicated = short && Date.now() - short.at < 60_000
+      ? `op-log batch ${short.seq} reached ${short.acked} of ${short.wanted} Redis replicas within ${this.d.cfg.TANDEM_LOG_REPLICA_WAIT_MS} ms (at ${new Date(short.at).toISOString()}): it counts on the Redis primary alone, so a Redis failover now could lose acknowledged jobs; check the replicas of the primary holding the log`
+      : null;
+    return [...this.replication.alerts(), ...lost, ...(weak ? [weak] : []), ...(unreplicated ? [unreplicated] : [])];
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */

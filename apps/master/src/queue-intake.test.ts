@@ -51,7 +51,7 @@ test('queue events become ops: commits are collected, final failures fail the jo
     if (t.jobId === 'bad') throw new Error('job stalled more than allowable limit');
     if (t.jobId === 'slow') await slowMayFinish;
     await commitTask(fx.redis, k, t, testCommit({ worker: job.id! }), 3600);
-  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  }, { connection: fx.server.client(), prefix: k.bullPrefix('map') });
   try {
     for (const id of [taskJobId('fast', 0, 'map', 0), taskJobId('bad', 0, 'map', 0, 1), taskJobId('bad', 0, 'map', 1), 'not-a-task', taskJobId('slow', 0, 'map', 0)]) {
       // The failing task gets two attempts: the failure counts both.
@@ -79,7 +79,7 @@ test('queue events become ops: commits are collected, final failures fail the jo
   assert.equal(holder.state.jobs.slow.phase, 'reduce');
 
   // The position is the last active, completed or failed event read.
-  const stream = (await fx.redis.xrange(`${k.bullPrefix}:map:events`, '-', '+')) as [string, string[]][];
+  const stream = (await fx.redis.xrange(`${k.bullPrefix('map')}:map:events`, '-', '+')) as [string, string[]][];
   const taskEvents = stream.filter(([, f]) => ['active', 'completed', 'failed'].includes(f[1]));
   assert.equal(qi.lastSeen.map, taskEvents[taskEvents.length - 1][0]);
   assert.equal(qi.lastSeen.reduce, '0-0', 'nothing read on the reduce queue: the position it started from');
@@ -95,11 +95,11 @@ test('a reader started from a recorded position reads only the events after it',
   }
   const worker = new Worker('map', async (job: Job) => {
     await commitTask(fx.redis, k, parseTaskJobId(job.id!)!, testCommit(), 3600);
-  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  }, { connection: fx.server.client(), prefix: k.bullPrefix('map') });
   try {
     const early = await queues.map.add('wordcount.map', {}, { jobId: taskJobId('early', 0, 'map', 0) });
     await waitFor(async () => (await early.getState()) === 'completed', { what: 'the early task to complete' });
-    const [[position]] = (await fx.redis.xrevrange(`${k.bullPrefix}:map:events`, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const [[position]] = (await fx.redis.xrevrange(`${k.bullPrefix('map')}:map:events`, '+', '-', 'COUNT', 1)) as [string, string[]][];
     await queues.map.add('wordcount.map', {}, { jobId: taskJobId('late', 0, 'map', 0) });
 
     // A promoted backup resumes at the replicated position: it sees the late commit, not the early one.

@@ -99,14 +99,14 @@ export class QueueIntake {
   /** How many attempts of the task ran, from its BullMQ record (attempts started, else made); undefined when it is gone. */
   private async attemptsOf(t: TaskAttempt): Promise<number | undefined> {
     const id = t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative);
-    const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
+    const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix(t.kind)}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
     const n = Number(started ?? made);
     return Number.isInteger(n) && n > 0 ? n : undefined;
   }
 
   private listen(queue: QueueName, lastEventId: string): void {
     const connection = this.d.eventConnection();
-    const ev = new QueueEvents(queue, { connection, prefix: this.d.keys.bullPrefix, lastEventId, blockingTimeout: 1000 });
+    const ev = new QueueEvents(queue, { connection, prefix: this.d.keys.bullPrefix(queue), lastEventId, blockingTimeout: 1000 });
     const seen = (id: string) => (this.seen[queue] = id);
     ev.on('active', ({ jobId }, id) => {
       seen(id);

@@ -69,7 +69,7 @@ test(`failed queue entries of running jobs are handed to taskFailed, on every ${
   const queue = fx.queues(k).map;
   const worker = new Worker('map', async () => {
     throw new Error('boom');
-  }, { connection: fx.server.client(), prefix: k.bullPrefix });
+  }, { connection: fx.server.client(), prefix: k.bullPrefix('map') });
   try {
     for (const id of [taskJobId('j1', 0, 'map', 1), taskJobId('gone', 0, 'map', 0)]) await queue.add('wordcount.map', {}, { jobId: id, attempts: 1 });
     await waitFor(async () => (await queue.getFailedCount()) === 2, { what: 'both tasks to fail' });

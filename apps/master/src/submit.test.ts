@@ -49,7 +49,7 @@ test('a valid request becomes a spec that pins the dataset version and its split
 
 test('an iterative job gets its round plan, and at least one partition per worker online', async () => {
   const { k, deps } = await withDatasets();
-  const workers = [0, 1, 2].map(() => new Worker('map', async () => {}, { connection: fx.server.client(), prefix: k.bullPrefix }));
+  const workers = [0, 1, 2].map(() => new Worker('map', async () => {}, { connection: fx.server.client(), prefix: k.bullPrefix('map') }));
   try {
     await waitFor(async () => (await deps.workersOnline()) === 3, { what: 'three workers online' });
     const spec = await jobSpecFor(deps, req({ type: 'pagerank', dataset: 'graph', params: { iterations: '4' } }));

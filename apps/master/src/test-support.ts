@@ -55,7 +55,7 @@ export async function redisFixture(): Promise<RedisFixture> {
     redis,
     fresh: () => keys('t' + randomBytes(6).toString('hex')),
     queues(k) {
-      const qs = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: server.client(), prefix: k.bullPrefix })])) as Record<QueueName, Queue>;
+      const qs = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: server.client(), prefix: k.bullPrefix(q) })])) as Record<QueueName, Queue>;
       opened.push(...Object.values(qs));
       return qs;
     },

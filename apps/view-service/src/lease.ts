@@ -1,5 +1,5 @@
 /**
- * The view-service lease in Redis (docs/DESIGN.md §5.1, rule 12; keys `<p>:view-service:{lease}`
+ * The view-service lease in Redis (docs/DESIGN.md §5.1, rule 12; keys `<p>:{view-service}:lease`
  * and its epoch counter, written only here): lease-rules.ts wired to the acquire-or-renew script
  * (shared/src/lua/view-lease-2.lua) on a timer. The service asks `authoritative()` before it
  * answers or decides anything, and records its state through `saveState`, which Redis refuses

@@ -1,6 +1,6 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
 import { hostname } from 'node:os';
-import { ServiceConnections, createLogger, logDurabilityAtStart, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { ServiceConnections, TandemError, createLogger, logDurabilityAtStart, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -15,22 +15,33 @@ await startService('view-service', async () => {
   tls = loadTls(cfg);
 });
 const log = createLogger('view-service', cfg.TANDEM_LOG_LEVEL);
-const connections = new ServiceConnections(cfg, log);
+const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
+const stateKey = keys(cfg.TANDEM_PREFIX).viewService();
+const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT', tls };
+const url = `${urlScheme(cfg)}://${where.host === '0.0.0.0' || where.host === '::' ? hostname() : where.host}:${where.port}`;
+const cannotReach = 'cannot reach Redis to take the view-service lease and read the stored view; retrying, answering no ping (503) until it can';
+// It listens at once: until Redis answers (and says whether it is one server or a cluster) every
+// call but /health is a 503 that says so.
+let vs: ViewService | undefined;
+const notYet = new TandemError('unavailable', `no view service holds the view-service lease for prefix "${cfg.TANDEM_PREFIX}" yet (this one has not reached Redis; is it reachable?)`);
+const server = listenOrExit(createViewApi(() => {
+  if (!vs) throw notYet;
+  return vs;
+}, log, cfg.TANDEM_SECRET), where, log, () => {
+  log.info({ url, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, leaseMs: cfg.TANDEM_VIEW_LEASE_MS }, 'view service listening; it answers pings once it holds the view-service lease');
+});
+const connections = await ServiceConnections.open(cfg, log, (why) => log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL), err: why }, cannotReach));
 const queueRedis = connections.connect('tandem-view-queues');
 const monitor = new QueueMonitor({ connection: queueRedis, prefix: keys(cfg.TANDEM_PREFIX).bullPrefix });
 logDurabilityAtStart(queueRedis, log);
-const detectionMs = cfg.TANDEM_PING_INTERVAL_MS * cfg.TANDEM_DEAD_PINGS;
 // A write that cannot finish within the masters' ping timeout fails instead of queueing: the ping
 // is answered `unavailable` rather than with a view Redis may not hold.
-const stateKey = keys(cfg.TANDEM_PREFIX).viewService();
 const stateRedis = connections.connect('tandem-view-state', { enableOfflineQueue: false, commandTimeout: detectionMs });
-const where = { host: cfg.TANDEM_VIEW_HOST, port: cfg.TANDEM_VIEW_PORT, portVar: 'TANDEM_VIEW_PORT', tls };
-const url = `${urlScheme(cfg)}://${where.host === '0.0.0.0' || where.host === '::' ? hostname() : where.host}:${where.port}`;
 // One view service per Redis and prefix decides views: the holder of the lease. Any other waits as
 // a standby, answering 503 with the holder's name, and takes over once the lease lapses.
 const lease = new ViewLeaseKeeper({ redis: stateRedis, keys: keys(cfg.TANDEM_PREFIX), log, url, cfg: { ttlMs: cfg.TANDEM_VIEW_LEASE_MS }, load });
 const store = redisViewStore(stateRedis, stateKey, (json) => lease.saveState(json));
-const vs = new ViewService(
+vs = new ViewService(
   { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * detectionMs },
   store,
   log,
@@ -40,12 +51,9 @@ const vs = new ViewService(
 );
 vs.start();
 monitor.start();
-const server = listenOrExit(createViewApi(vs, log, cfg.TANDEM_SECRET), where, log, () => {
-  log.info({ url, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, leaseMs: cfg.TANDEM_VIEW_LEASE_MS }, 'view service listening; it answers pings once it holds the view-service lease');
-});
 // Without an offline queue a command sent before the connection is up fails at once.
 for (let waited = 0; stateRedis.status !== 'ready'; waited++) {
-  if (waited === 1) log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, 'cannot reach Redis to take the view-service lease and read the stored view; retrying, answering no ping (503) until it can');
+  if (waited === 1) log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, cannotReach);
   await readyOrSecond();
 }
 void lease.start();
@@ -56,7 +64,7 @@ void lease.start();
  */
 async function load(): Promise<void> {
   try {
-    const stored = await vs.restore();
+    const stored = await vs!.restore();
     if (stored) log.info({ key: stateKey, view: stored.view, acked: stored.acked }, 'resumed the stored view');
     else log.info({ key: stateKey }, 'no stored view: starting a new one');
   } catch (err) {
@@ -86,10 +94,10 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, 'view service stopping');
   server.close();
-  vs.stop();
-  await lease.stop();
-  await monitor.stop();
-  connections.close();
+  vs?.stop();
+  await lease?.stop();
+  await monitor?.stop();
+  connections?.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

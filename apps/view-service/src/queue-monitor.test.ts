@@ -51,7 +51,7 @@ test('a task whose worker keeps losing it is counted each time it stalls, and al
   const p = prefix();
   const queue = new Queue('map', { connection: fx.redis, prefix: p });
   const worker = stallingWorker(p);
-  const monitor = new QueueMonitor({ connection: fx.server.client(), prefix: p });
+  const monitor = new QueueMonitor({ connection: fx.server.client(), prefix: () => p });
   try {
     // Stalls are counted from the monitor's first check on: the one before is not.
     await queue.add('t', {}, { jobId: 'early.0.m.0' });

@@ -10,7 +10,8 @@ export type { QueueCounts, QueueReport };
 
 export interface MonitorConnections {
   connection: RedisConnection;
-  prefix: string;
+  /** BullMQ's prefix for each queue (Keys.bullPrefix). */
+  prefix: (queue: QueueName) => string;
 }
 
 /** Alerts that depend only on a queue report. */
@@ -47,7 +48,7 @@ export class QueueMonitor {
   report: QueueReport;
 
   constructor(private c: MonitorConnections, private intervalMs = 1000) {
-    this.queues = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: c.connection, prefix: c.prefix })])) as Record<QueueName, Queue>;
+    this.queues = Object.fromEntries(QUEUES.map((q) => [q, new Queue(q, { connection: c.connection, prefix: c.prefix(q) })])) as Record<QueueName, Queue>;
     // Without a listener BullMQ prints each error object to the console; check() reports the
     // failures it meets, and the connection's own handler (serviceRedis) logs the outage.
     for (const q of Object.values(this.queues)) q.on('error', () => {});

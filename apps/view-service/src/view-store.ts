@@ -1,5 +1,5 @@
 /**
- * The view service's durable state in Redis, one JSON value at `<p>:view-service`. The service
+ * The view service's durable state in Redis, one JSON value at `<p>:{view-service}`. The service
  * writes it before it reveals a view and reads it at start, so a restarted service resumes the view
  * the masters follow instead of beginning again at view 1.
  */

@@ -6,8 +6,7 @@ import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, ServiceConnections, startService, taskPayloadSchema, QUEUES, type Config, type QueueName, type RedisConnection } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -34,14 +33,16 @@ await startService('worker', async () => {
 });
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const redis = serviceRedis(cfg, log, 'tandem-worker-data');
+// One Redis or a Redis Cluster, as Redis says; a worker started before Redis waits for it.
+const redisConnections = await ServiceConnections.open(cfg, log);
+const redis = redisConnections.connect('tandem-worker-data');
 logDurabilityAtStart(redis, log);
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
+const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => redisConnections.connect(`tandem-worker-read-${i + 1}`))];
 const name = `${hostname()}:${process.pid}`;
 // Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
 const listeners = Object.fromEntries(QUEUES.map((q) => {
-  const queue = new Queue(q, { connection: redis, prefix: k.bullPrefix });
+  const queue = new Queue(q, { connection: redis, prefix: k.bullPrefix(q) });
   // It shares the data connection, whose own handler (serviceRedis) says what went wrong, once per
   // outage; unheard, BullMQ would print every error raw.
   queue.on('error', () => {});
@@ -79,9 +80,9 @@ const memory = () => {
   };
 };
 
-const connections: Redis[] = [...readPool];
+const connections: RedisConnection[] = [...readPool];
 const workers = QUEUES.map((queue) => {
-  const connection = serviceRedis(cfg, log, `tandem-worker-${queue}`);
+  const connection = redisConnections.connect(`tandem-worker-${queue}`);
   connections.push(connection);
   const w = new Worker(
     queue,
@@ -121,7 +122,7 @@ const workers = QUEUES.map((queue) => {
     },
     {
       connection,
-      prefix: k.bullPrefix,
+      prefix: k.bullPrefix(queue),
       concurrency: cfg.TANDEM_WORKER_CONCURRENCY,
       name,
       lockDuration: cfg.TANDEM_LOCK_MS,

@@ -4,6 +4,7 @@ import { MIN_SECRET_LENGTH } from './cluster-auth.ts';
 import { CONNECTION_DEFAULTS } from './defaults.ts';
 import { formatIssues } from './protocol.ts';
 import { redactUrl } from './redis.ts';
+import { redisSeeds } from './redis-seeds.ts';
 
 /** Variables whose value an error message must not repeat. */
 const SECRET_VARS = new Set(['TANDEM_SECRET', 'TANDEM_CONSOLE_TOKEN']);
@@ -33,9 +34,15 @@ export const configSchema = z.object({
   /**
    * Redis: redis://HOST:PORT, with a password as redis://:PASSWORD@HOST:PORT (an ACL user:
    * redis://USER:PASSWORD@...), a database as /N, and TLS as rediss://. Every connection uses it,
-   * the workers' bulk client and BullMQ's too; no message or log line shows the password.
+   * the workers' bulk client and BullMQ's too; no message or log line shows the password. For a
+   * Redis Cluster, any node will do, or several as redis://HOST:PORT,HOST:PORT (seeds): the node
+   * says it runs in cluster mode, nothing else is configured.
    */
-  REDIS_URL: z.string().url().refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS').default(CONNECTION_DEFAULTS.REDIS_URL),
+  REDIS_URL: z
+    .string()
+    .refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS')
+    .refine((u) => redisSeeds(u).every((seed) => URL.canParse(seed)), 'not a URL: use redis://HOST:PORT, or several nodes of one Redis Cluster as redis://HOST:PORT,HOST:PORT')
+    .default(CONNECTION_DEFAULTS.REDIS_URL),
   /**
    * For rediss://: a PEM file of the CA that signed Redis's certificate, trusted on top of Node's
    * own roots (the host name is checked all the same). Empty means unset.

@@ -5,14 +5,16 @@
 // - every `§N` / `§N.M` anywhere (code comments and docs) is a heading of docs/DESIGN.md: in this
 //   repository § always means a section of DESIGN.md (other documents' sections are "section N"),
 //   and a heading cited by name (`docs/ARCHITECTURE.md, "The build"`) exists;
-// - every key function of shared/src/keys.ts's `Keys` is a row of DESIGN's key table (§3), and the
-//   row's owner column names every module that calls it.
+// - every key function of shared/src/keys.ts's `Keys` is a row of DESIGN's key table (§3), with
+//   the key it builds and that key's hash slot, and the row's owner column names every module that
+//   calls it.
 // Each failure names the file and line, or the missing item.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keys } from '../shared/src/keys.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -152,16 +154,30 @@ function keyMembers(): Map<string, { fn: boolean }> {
   return new Map([...body.matchAll(/^ {2}(\w+)([(:?])/gm)].filter((m) => m[1] !== 'prefix').map((m) => [m[1], { fn: m[2] === '(' }]));
 }
 
-/** DESIGN's key table: the rows of the first table of §3 (before §3.1), by the function in the first column. */
-function keyTable(): Map<string, { owner: string; line: number }> {
+interface KeyRow {
+  params: string[];
+  key: string;
+  owner: string;
+  slot: string;
+  line: number;
+}
+
+/**
+ * DESIGN's key table: the rows of the table in §3 (before §3.1), by the function in the first
+ * column (`split(name, version, s)`); then key, holds, owner, slot.
+ */
+function keyTable(): Map<string, KeyRow> {
   const all = lines(read('docs/DESIGN.md'));
   const start = all.findIndex((l) => /^## 3\. /.test(l));
   assert.ok(start >= 0, 'docs/DESIGN.md: no "## 3. " heading (the key schema)');
-  const rows = new Map<string, { owner: string; line: number }>();
+  const rows = new Map<string, KeyRow>();
   for (let i = start + 1; i < all.length && !/^#{2,3} /.test(all[i]); i++) {
     const cells = all[i].split('|').slice(1, -1).map((c) => c.trim());
-    const fn = /^`(\w+)/.exec(cells[0] ?? '')?.[1];
-    if (fn && cells.length >= 4) rows.set(fn, { owner: cells.slice(3).join(' | '), line: i + 1 });
+    const head = /^`(\w+)(?:\(([^)]*)\))?`/.exec(cells[0] ?? '');
+    if (!head) continue;
+    assert.equal(cells.length, 5, `docs/DESIGN.md:${i + 1}: a key row has 5 cells (function, key, holds, owner, slot), this one ${cells.length}`);
+    const params = head[2] ? head[2].split(',').map((p) => p.trim().replace(/\?$/, '')) : [];
+    rows.set(head[1], { params, key: cells[1], owner: cells[3], slot: cells[4], line: i + 1 });
   }
   return rows;
 }
@@ -198,4 +214,24 @@ test("each key's owner column names every module that calls its function", () =>
   }
   const bad = [...new Set(unnamed)];
   assert.deepEqual(bad, [], `key owners missing from the key table:\n${bad.join('\n')}`);
+});
+
+test("each key's pattern and slot in DESIGN.md §3 are what keys.ts builds", () => {
+  const k = keys('<p>') as unknown as Record<string, unknown>;
+  const bad: string[] = [];
+  for (const [fn, row] of keyTable()) {
+    const member = k[fn];
+    // Called with its parameters' names in angle brackets, as the table writes them.
+    const built = typeof member === 'function' ? (member as (...a: string[]) => unknown)(...row.params.map((p) => `<${p}>`)) : member;
+    if (typeof built !== 'string') continue; // jobIdOfKey: not a key
+    const named = /`([^`]+)`/.exec(row.key)?.[1];
+    if (named !== built) bad.push(`docs/DESIGN.md:${row.line}: ${fn} builds \`${built}\`, the table says \`${named}\``);
+    if (built.includes('*')) continue; // a SCAN pattern, in no one slot
+    // Redis hashes the part between the first { and the next }, when that is not empty; else the whole key.
+    const open = built.indexOf('{');
+    const close = open >= 0 ? built.indexOf('}', open + 1) : -1;
+    const want = close > open + 1 ? `\`${built.slice(open, close + 1)}\`` : 'own slot';
+    if (!row.slot.includes(want)) bad.push(`docs/DESIGN.md:${row.line}: ${fn}'s key \`${built}\` hashes ${want === 'own slot' ? 'as a whole' : `by ${want}`}; its slot column should say ${want}`);
+  }
+  assert.deepEqual(bad, [], `key rows that differ from keys.ts:\n${bad.join('\n')}`);
 });

@@ -1,5 +1,5 @@
-// The client package's build (`npm run build` runs it after dist/; see docs/ARCHITECTURE.md, "The
-// client"): client/dist/index.js, one ESM bundle of client/src with Tandem's shared code compiled in
+// The client package's build (`npm run build` runs it after dist/; docs/ARCHITECTURE.md, "The build"):
+// client/dist/index.js, one ESM bundle of client/src with Tandem's shared code compiled in
 // and every npm package left external (they are the package's dependencies), the Lua scripts beside
 // it, and type declarations (tsc --emitDeclarationOnly into client/dist/types, their imports
 // rewritten from .ts to .js, with client/dist/index.d.ts pointing at them), so a user's project needs

@@ -15,7 +15,7 @@
  * (`invalid`, `unauthorized`, `not_found`, `conflict`, `unavailable`, ...).
  *
  * This file is a facade over Tandem's shared modules; `npm run build` bundles it with them into
- * client/dist (docs/ARCHITECTURE.md, "The client").
+ * client/dist (docs/ARCHITECTURE.md, "The build").
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';

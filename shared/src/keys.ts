@@ -1,10 +1,11 @@
 /**
  * The one place that spells Tandem's Redis keys. Nobody else builds a key string, and each group of
- * keys has one module that calls its functions: dataset keys the dataset store, job keys job-data.ts,
- * the event log event-log.ts.
- * Keys read together share a hash tag so the layout also works on Redis Cluster:
- * a dataset version's splits are tagged per split, a job's partition r is tagged `{id:r}` so a
- * reducer can MGET every map output for its partition in one call.
+ * keys has its owner, the module that calls its functions: dataset keys the dataset store, job keys
+ * job-data.ts, the event log event-log.ts. docs/DESIGN.md §3 lists every function with its owner and
+ * hash slot (test/docs.test.ts holds that table to this interface).
+ * Hash tags: a dataset version's splits are tagged per split, so they spread; a job's partition r is
+ * tagged `{id:r}` so a reducer can MGET every map output for its partition in one call. Running on
+ * Redis Cluster is being built (issue 18): some multi-key steps still span slots (DESIGN §3).
  */
 import { keySlot } from './redis-slots.ts';
 
@@ -34,7 +35,10 @@ export interface Keys {
   jobKeyPattern(): string;
   jobIdOfKey(key: string): string | null;
   events(): string;
-  /** The view service's durable state (view, acknowledgement, its members): only view-store.ts calls it. */
+  /**
+   * The view service's durable state (view, acknowledgement, its members): apps/view-service/src/main.ts
+   * reads it (through view-store.ts) and lease.ts writes it, only while holding the lease.
+   */
   viewService(): string;
   /**
    * The view-service lease (JSON {id, url, since, epoch} with a TTL: which view service may decide

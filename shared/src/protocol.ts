@@ -1,7 +1,8 @@
 /**
- * Tandem's wire protocol, in one place that the servers and their clients both import: the view
+ * Tandem's HTTP protocol, in one place that the servers and their clients both import: the view
  * service's messages (ping, view, status), the masters' API (submit, status and long poll, list,
- * cancel, remove, health), and the errors any of them answers with.
+ * cancel, remove, health), and the errors any of them answers with. The replica channel between
+ * the masters is not here: its messages are in apps/master/src/replication.ts.
  *
  * Every shape is a zod schema with its type. Servers parse what they receive with the schema;
  * clients take a server's answer as its type without parsing it again (a long-polled job status is

@@ -1,7 +1,7 @@
 /**
  * Forms a Redis Cluster out of fresh `redis-server --cluster-enabled yes` nodes, as `redis-cli
- * --cluster create` would, without needing redis-cli: used by `tandem up --redis-cluster` and the
- * test harness. The first `primaries` nodes share the 16384 slots evenly; the rest become
+ * --cluster create` would, without needing redis-cli: for the test harness and for
+ * `tandem up --redis-cluster` (issue 18). The first `primaries` nodes share the 16384 slots evenly; the rest become
  * replicas, spread round-robin over the primaries. Nodes that already form that cluster (a restart
  * that kept its nodes.conf) are left as they are.
  */

@@ -1,5 +1,5 @@
 /**
- * TLS for every HTTP listener and every client of one (docs/DESIGN.md §8.1).
+ * TLS for every HTTP listener and every client of one (docs/DESIGN.md §7, "Transport").
  *
  * Listeners: with TANDEM_TLS_CERT and TANDEM_TLS_KEY (PEM files) set, the view service, the masters
  * (the replica channel's upgrade included) and the console serve HTTPS only, TLS 1.2 or later. The

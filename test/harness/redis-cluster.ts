@@ -1,7 +1,8 @@
 // A real Redis Cluster for tests: `primaries` primaries and `replicas` replicas each, every node a
 // `redis-server --cluster-enabled yes` on loopback (ports below 55535: the bus is port + 10000),
-// formed by shared/src/redis-cluster-form.ts as `tandem up --redis-cluster` forms its own. Nodes
-// can be SIGKILLed, SIGSTOPped and restarted; a short cluster-node-timeout makes failovers quick.
+// formed by shared/src/redis-cluster-form.ts, as `tandem up --redis-cluster` forms its own (issue
+// 18). Nodes can be SIGKILLed, SIGSTOPped and restarted; a short cluster-node-timeout makes
+// failovers quick.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 /**
  * Clean-up of a finished job. A done job keeps its output; a failed or cancelled job, or a removed
- * one, loses everything: output, commit markers and queue entries, and what its running tasks
- * write after that (a sweep once they finish). Intermediate keys also carry a TTL, so a straggler
+ * one, loses everything: output, commit markers and queue entries (a failed job's failed entries
+ * stay, for bull-board), and what its running tasks write after that (a sweep once they finish). Intermediate keys also carry a TTL, so a straggler
  * that writes after clean-up cannot leak memory forever.
  */
 import type { Queue } from 'bullmq';

@@ -4,8 +4,9 @@
  * - state-holder.ts owns the state; every change is an op (state.ts `apply`);
  * - op-pipeline.ts is the primary's door for ops: group commit into the durable op log
  *   (durable-log.ts), then through the backup, then apply;
- * - the scheduler (scheduler.ts `plan`) decides, and `act` below proposes each action's op before
- *   its side effect: task-enqueue.ts adds tasks, cleanup.ts deletes a finished job's data;
+ * - the scheduler (scheduler.ts `plan`) decides, and `act` below carries each action out:
+ *   task-enqueue.ts adds tasks (after their op), cleanup.ts deletes a finished job's data (before
+ *   its `cleaned` op; docs/DESIGN.md §2);
  * - queue-intake.ts and reconcile.ts feed what workers did back in as ops;
  * - event-stamping.ts logs what each op did, long-polls.ts wakes the clients that wait for it;
  * - submit.ts validates submits; replication.ts calls back in through `ReplicaHost`.
@@ -324,8 +325,9 @@ export class Master implements ReplicaHost {
     this.ticking = true;
     this.tickAgain = false;
     try {
-      // Every action below proposes its op (confirmed by the backup) before its side effect, and
-      // ensureQueued confirms before it re-adds anything: a deposed primary enqueues nothing.
+      // Enqueue, speculate and expire propose their op (confirmed by the backup) before their side
+      // effect, and ensureQueued confirms before it re-adds anything: a deposed primary enqueues
+      // nothing. Clean-up deletes first and records `cleaned` after (docs/DESIGN.md §2).
       const cfg = { speculateFactor: this.d.cfg.TANDEM_SPECULATE_FACTOR, speculateMinMs: this.d.cfg.TANDEM_SPECULATE_MIN_MS, retentionMs: this.d.cfg.TANDEM_JOB_RETENTION_S * 1000 };
       for (const action of plan(this.holder.state, Date.now(), cfg)) await this.act(action);
       await this.enqueuer.ensureQueued(this.holder.state, () => this.confirmRead());

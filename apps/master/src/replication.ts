@@ -10,9 +10,12 @@
  *   changes; it rejects with NotPrimaryError when this master is no longer primary;
  * - as backup, `receiveSnapshot` and `receiveOps` check the sender against the current view.
  *
- * Primary and backup talk over one persistent stream per backup (replica-channel.ts).
+ * Primary and backup talk over one persistent stream per backup (replica-channel.ts); the messages
+ * on it are declared here, not in protocol.ts: as TypeScript types and again as the zod schema the
+ * backup parses with (docs/DESIGN.md §7).
  *
- * The master (master.ts) owns the state; this module calls back into it through `ReplicaHost`.
+ * The state lives in state-holder.ts; this module calls back into the master (master.ts) through
+ * `ReplicaHost`.
  */
 import { z } from 'zod';
 import {

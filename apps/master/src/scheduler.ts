@@ -43,7 +43,7 @@ const expired = (job: MasterState['jobs'][string], now: number, cfg: SchedulerCo
   job.finishedAt !== undefined && now - job.finishedAt >= cfg.retentionMs;
 
 /**
- * Backup tasks (MapReduce paper §3.6): once at least half of a phase has committed, a task that
+ * Backup tasks (MapReduce paper, section 3.6): once at least half of a phase has committed, a task that
  * has run longer than `factor` × the median duration of its committed peers (and at least
  * `minMs`) gets one backup attempt. Whichever commits first wins.
  */

@@ -1,6 +1,6 @@
 /**
  * Client sessions: the replicated table that makes submits, cancels and removes at-most-once with
- * many requests in flight per client (Raft's client sessions, Ongaro's thesis §6.3; RIFL).
+ * many requests in flight per client (Raft's client sessions, Ongaro's thesis, section 6.3; RIFL).
  *
  * Per client the master keeps the replies to its recent request ids. Request ids are positive
  * integers; each request also says the lowest id its client has not yet seen answered

@@ -22,7 +22,7 @@ export interface TaskRecord {
   enqueuedAt?: number;
   startedAt?: number;
   committedAt?: number;
-  /** Backup attempts enqueued for this task (MapReduce paper §3.6). */
+  /** Backup attempts enqueued for this task (MapReduce paper, section 3.6). */
   speculative: number;
   commit?: CommitRecord;
 }

@@ -5,7 +5,7 @@
  * - map, round 0: the split; round k > 0: partition `index` of round k-1's reduce output. It returns
  *   R blobs, written to the round's map-output keys (with the intermediate TTL).
  * - reduce: the round's M map blobs for its partition, and its partition's output of the previous
- *   round, in one MGET (they share the hash tag `{job:r}`). Its output is the next round's map input;
+ *   round, in one MGET (they share the hash tag `{id:r}`). Its output is the next round's map input;
  *   in a chained round it also returns the next round's shuffle blobs, written as if map task r of
  *   the next round had sent them.
  * - output round (reduce tasks only): the job type's sorted lines for the partition, written as an

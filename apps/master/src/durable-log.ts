@@ -13,6 +13,7 @@
  *
  * The atomic steps are shared/src/lua/{append-ops,claim-log,save-snapshot}-*.lua.
  */
+import { Cluster } from 'ioredis';
 import type { RedisConnection } from '@tandem/shared';
 import { TandemError, runScript, sleep, type Keys, type Logger } from '@tandem/shared';
 import type { StateHolder } from './state-holder.ts';
@@ -124,15 +125,24 @@ export class DurableLog {
       this.replicaCount = { n: Number(/^connected_slaves:(\d+)/m.exec(String(info))?.[1] ?? 0), at: now };
     }
     const wanted = Math.min(asked, this.replicaCount.n);
-    if (wanted === 0) return;
+    if (wanted === 0) {
+      // One Redis without replicas is a choice (its AOF is what keeps the log); a cluster primary
+      // without one (its replica died, or took over and left none) is a gap to report.
+      if (this.d.redis instanceof Cluster) this.fallShort(seq, 0, asked, now);
+      return;
+    }
     const [, acked] = replies(await this.d.redis.pipeline().exists(log).call('WAIT', wanted, this.d.replicaWaitMs ?? 1000).exec());
     if (Number(acked) >= wanted) {
       this.shortfall = null;
       return;
     }
+    this.fallShort(seq, Number(acked), wanted, now);
+  }
+
+  private fallShort(seq: number, acked: number, wanted: number, at: number): void {
     if (!this.shortfall) this.d.log.warn({ seq, acked, wanted }, 'an op-log batch reached fewer Redis replicas than asked for in time; it counts on the primary alone, and a Redis failover now could lose it');
-    this.shortfall = { seq, acked: Number(acked), wanted, at: now };
-    // Read the replica count again soon: one may have gone.
+    this.shortfall = { seq, acked, wanted, at };
+    // Read the replica count again at the next batch: one may have gone, or come back.
     this.replicaCount = null;
   }
 

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { EPOCH_SHARDS, eachKey, hashTagOf, keySlot, keys, scanKeys, type RedisConnection } from '@tandem/shared';
+import { EPOCH_SHARDS, eachKey, hashTagOf, keySlot, keys, readRedisMemory, scanKeys, type RedisConnection } from '@tandem/shared';
 import { startRedis } from './harness/redis.ts';
 import { startRedisCluster, type TestRedisCluster } from './harness/redis-cluster.ts';
 
@@ -61,6 +61,21 @@ for (const [name, start] of Object.entries(topologies)) {
       const found = new Set<string>();
       for await (const batch of scanKeys(t.redis, 'scan-test:*', 50)) for (const k of batch) found.add(k);
       assert.deepEqual([...found].sort(), [...names].sort());
+    });
+
+    test("readRedisMemory sums a cluster's primaries: the room a job's data has", async () => {
+      const mb64 = 64 * 2 ** 20;
+      const primaries = 'nodes' in t.server ? (await (t.server as TestRedisCluster).primaries()).map((p) => (t.server as TestRedisCluster).nodes.find((n) => n.port === p.port)!.node()) : [t.redis as Redis];
+      for (const node of primaries) await node.config('SET', 'maxmemory', String(mb64));
+      try {
+        const m = await readRedisMemory(t.redis);
+        assert.equal(m.maxmemory, mb64 * primaries.length);
+        assert.ok(m.used > 0 && m.used < m.maxmemory, `used ${m.used}`);
+        await primaries[0].config('SET', 'maxmemory', '0');
+        assert.equal((await readRedisMemory(t.redis)).maxmemory, 0, 'one primary without a limit: no limit');
+      } finally {
+        for (const node of primaries) await node.config('SET', 'maxmemory', '0');
+      }
     });
 
     test('the epoch keys cover the slot space in sixteenths, so every primary holds one', async () => {

@@ -134,6 +134,12 @@ export const configSchema = z.object({
    * task's split arrives from Redis while the first computes.
    */
   TANDEM_WORKER_CONCURRENCY: int(1, 1),
+  /**
+   * A worker that has taken no task of a queue for this long while tasks wait there replaces its
+   * BullMQ worker and connection for that queue (after a Redis failover, a blocked connection may
+   * never wake up).
+   */
+  TANDEM_WORKER_QUIET_MS: int(30_000, 1000),
   /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
   TANDEM_WORKER_CACHE_MB: int(512, 0),
   /**

@@ -278,7 +278,9 @@ export class ServiceConnections {
     let said = '';
     for (;;) {
       try {
-        return new ServiceConnections(target, log, await detectTopology(target));
+        const topology = await detectTopology(target);
+        if (said) log.info({ redis: redactUrl(targetOf(target).REDIS_URL), topology: topology.kind }, 'Redis reachable again');
+        return new ServiceConnections(target, log, topology);
       } catch (err) {
         if (!(err instanceof RedisUnreachableError)) throw err;
         if (err.message !== said) {

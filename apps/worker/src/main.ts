@@ -9,6 +9,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, ServiceConnections, startService, taskPayloadSchema, QUEUES, type Config, type QueueName, type RedisConnection } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
+import { isQuiet } from './queue-watchdog.ts';
 import { runTask, type Phases } from './run-task.ts';
 
 /** Memory for values this worker wrote and may read back (see TaskDeps.written): a few rounds' worth. */
@@ -81,44 +82,21 @@ const memory = () => {
 };
 
 const connections: RedisConnection[] = [...readPool];
-const workers = QUEUES.map((queue) => {
+/** Per queue: this worker's running tasks, when it last took one, when its BullMQ worker was last replaced. */
+const activity = Object.fromEntries(QUEUES.map((q) => [q, { running: 0, lastTakenAt: Date.now(), lastRestartAt: 0 }])) as Record<QueueName, { running: number; lastTakenAt: number; lastRestartAt: number }>;
+const startWorker = (queue: QueueName) => {
   const connection = redisConnections.connect(`tandem-worker-${queue}`);
   connections.push(connection);
   const w = new Worker(
     queue,
     async (job: Job, token?: string) => {
-      const parsed = taskPayloadSchema.safeParse(job.data);
-      if (!parsed.success) {
-        // Retrying cannot fix a malformed descriptor: fail it at once, saying what is wrong.
-        const what = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ');
-        throw new UnrecoverableError(`task ${job.id} is not a Tandem task descriptor (${what})`);
+      activity[queue].running++;
+      activity[queue].lastTakenAt = Date.now();
+      try {
+        return await processTask(job, token);
+      } finally {
+        activity[queue].running--;
       }
-      const payload = parsed.data;
-      const tlog = log.child({ job: payload.jobId, task: job.id, kind: payload.kind });
-      tlog.debug('task started');
-      running++;
-      dropped = false;
-      const res = await runTask(payload, deps, {
-        attempt: job.id ?? '?',
-        failedAttempts: job.attemptsMade,
-        stalls: job.stalledCounter ?? 0,
-      }).finally(() => {
-        running--;
-        lastTaskAt = Date.now();
-      });
-      if (res.skipped && res.deferMs !== undefined) {
-        // This worker ran the task's other run: back to the queue for a while, for another worker to take.
-        tlog.debug({ deferMs: res.deferMs }, 'verified task run deferred: this worker ran its other run');
-        await job.moveToDelayed(Date.now() + res.deferMs, token);
-        throw new DelayedError();
-      }
-      tlog.debug(
-        res.skipped
-          ? { skipped: true }
-          : { ms: res.ms, ...roundPhases(res.phases), won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut },
-        'task finished',
-      );
-      return res.skipped ? { skipped: true } : { won: res.won, ms: res.ms };
     },
     {
       connection,
@@ -132,8 +110,63 @@ const workers = QUEUES.map((queue) => {
   );
   w.on('failed', (job, err) => log.warn({ task: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'task attempt failed'));
   w.on('error', errorsOncePerOutage(connection, (err) => log.warn({ err, queue }, 'worker error')));
-  return w;
-});
+  return { w, connection };
+};
+
+/** Runs one task of BullMQ job `job`. */
+async function processTask(job: Job, token?: string) {
+  const parsed = taskPayloadSchema.safeParse(job.data);
+  if (!parsed.success) {
+    // Retrying cannot fix a malformed descriptor: fail it at once, saying what is wrong.
+    const what = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'data'}: ${i.message}`).join('; ');
+    throw new UnrecoverableError(`task ${job.id} is not a Tandem task descriptor (${what})`);
+  }
+  const payload = parsed.data;
+  const tlog = log.child({ job: payload.jobId, task: job.id, kind: payload.kind });
+  tlog.debug('task started');
+  running++;
+  dropped = false;
+  const res = await runTask(payload, deps, {
+    attempt: job.id ?? '?',
+    failedAttempts: job.attemptsMade,
+    stalls: job.stalledCounter ?? 0,
+  }).finally(() => {
+    running--;
+    lastTaskAt = Date.now();
+  });
+  if (res.skipped && res.deferMs !== undefined) {
+    // This worker ran the task's other run: back to the queue for a while, for another worker to take.
+    tlog.debug({ deferMs: res.deferMs }, 'verified task run deferred: this worker ran its other run');
+    await job.moveToDelayed(Date.now() + res.deferMs, token);
+    throw new DelayedError();
+  }
+  tlog.debug(
+    res.skipped
+      ? { skipped: true }
+      : { ms: res.ms, ...roundPhases(res.phases), won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut },
+    'task finished',
+  );
+  return res.skipped ? { skipped: true } : { won: res.won, ms: res.ms };
+}
+
+const workers = QUEUES.map(startWorker);
+
+// A queue connection gone quiet while tasks wait (queue-watchdog.ts) gets a new worker and connection.
+const watchdog = setInterval(() => void (async () => {
+  for (const [i, queue] of QUEUES.entries()) {
+    const waiting = await listeners[queue].getWaitingCount().catch(() => 0);
+    const a = activity[queue];
+    const now = Date.now();
+    if (!isQuiet({ waiting, runningHere: a.running, lastTakenAt: a.lastTakenAt, lastRestartAt: a.lastRestartAt }, now, cfg.TANDEM_WORKER_QUIET_MS)) continue;
+    log.warn({ queue, waiting, quietMs: now - a.lastTakenAt }, 'tasks wait but this worker has taken none for a while: replacing its queue connection');
+    a.lastRestartAt = now;
+    const old = workers[i];
+    workers[i] = startWorker(queue);
+    await old.w.close(true).catch(() => undefined);
+    old.connection.disconnect();
+  }
+})(), cfg.TANDEM_WORKER_QUIET_MS / 4);
+watchdog.unref();
 // What this worker runs, for the primary's GET /job-types; re-reading the jobs folder as it goes.
 const stopReport = startJobTypesReport(redis, k, 'worker', name, registry, { memory });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
@@ -144,7 +177,8 @@ async function stop(signal: string) {
   stopping = true;
   log.info({ signal }, 'worker stopping; finishing the current task');
   stopReport();
-  await Promise.all(workers.map((w) => w.close()));
+  clearInterval(watchdog);
+  await Promise.all(workers.map(({ w }) => w.close()));
   await Promise.all(Object.values(listeners).map((q) => q.close()));
   for (const c of connections) c.disconnect();
   bulk?.close();

@@ -31,3 +31,4 @@ export * from './redis-memory.ts';
 export * from './scripts.ts';
 export * from './view-seen.ts';
 export * from './redis-durability.ts';
+export * from './redis-cluster-form.ts';

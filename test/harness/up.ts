@@ -28,12 +28,12 @@ export function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Pro
 }
 
 /**
- * Runs `tandem up` in a process group of its own; out() is everything it has printed so far.
+ * Runs `tandem up` (with `args` after --workers) in a process group of its own; out() is everything it has printed so far.
  * killAll() SIGKILLs the group: tandem up and everything it started, so a failed test leaves no
  * cluster behind (a SIGKILL of tandem up alone would orphan its children).
  */
-export function startUp(env: NodeJS.ProcessEnv, workers: number) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function startUp(env: NodeJS.ProcessEnv, workers: number, args: string[] = []) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));

@@ -28,9 +28,10 @@ export function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Pro
 }
 
 /**
- * Runs `tandem up` (with `args` after --workers) in a process group of its own; out() is everything it has printed so far.
- * killAll() SIGKILLs the group: tandem up and everything it started, so a failed test leaves no
- * cluster behind (a SIGKILL of tandem up alone would orphan its children).
+ * Runs `tandem up` (with `args` after --workers) in a process group of its own; out() is
+ * everything it has printed so far. killAll() SIGKILLs the group: tandem up and everything it
+ * started, so a failed test leaves no cluster behind (a SIGKILL of tandem up alone would orphan
+ * its children).
  */
 export function startUp(env: NodeJS.ProcessEnv, workers: number, args: string[] = []) {
   const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -62,4 +63,12 @@ export async function upEnv(redisPort: number, dataDir: string) {
     TANDEM_SPLIT_BYTES: '1024',
   };
   return { env, masterPort, viewPort, consolePort };
+}
+
+/** The environment a user has in another terminal after pasting the banner's export line (no TANDEM_* of the test's). */
+export function envFromExportLine(line: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TANDEM_') && k !== 'REDIS_URL') env[k] = v;
+  for (const m of line.matchAll(/(\w+)=('[^']*'|\S+)/g)) env[m[1]] = m[2].replace(/^'|'$/g, '');
+  return env;
 }

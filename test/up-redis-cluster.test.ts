@@ -11,8 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -20,6 +20,13 @@ import { CLUSTER_SLOTS } from '@tandem/shared';
 import { startRedis } from './harness/redis.ts';
 import { run, startUp, upEnv } from './harness/up.ts';
 import { freeClusterPortRange, freePort, sleep } from './harness/wait.ts';
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+const listening = (port: number) => new Promise<boolean>((resolve) => {
+  const sock = connect(port, '127.0.0.1');
+  sock.once('connect', () => { sock.destroy(); resolve(true); });
+  sock.once('error', () => resolve(false));
+});
 
 const alive = (pid: number) => {
   try {
@@ -224,4 +231,26 @@ test('bad --redis-cluster and --replicas values, a Redis that answers at REDIS_U
   // A node port that is another listener of tandem up's.
   const viewPort = await freePort();
   await refused(['--redis-cluster', '3', '--view-port', String(first + 2)], new RegExp(`include the view service's port ${first + 2}`), { ...env, TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}` });
+});
+
+test('a cluster that cannot form is reported with the reason, and every node is stopped', { timeout: 120_000 }, async () => {
+  const first = await freeClusterPortRange(3);
+  const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-cluster-bad-'));
+  // The second node's cluster file is not one: that redis-server refuses to start, each time tandem up restarts it.
+  mkdirSync(join(dataDir, 'redis-cluster', String(first + 1)), { recursive: true });
+  writeFileSync(join(dataDir, 'redis-cluster', String(first + 1), 'nodes.conf'), 'not a cluster file\n');
+  const { env } = await upEnv(first, dataDir);
+  const started = startUp(env, 1, ['--redis-cluster', '3']);
+  try {
+    const code = await new Promise<number | null>((r) => started.proc.once('exit', (c) => r(c)));
+    const said = started.out().split('\n').filter((l) => l.startsWith('tandem: ')).join('\n');
+    assert.equal(code, 1, started.out());
+    assert.match(started.out(), new RegExp(`redis-${first + 1} exited \\(code 1\\)`), 'the node was restarted like any child');
+    assert.match(said, new RegExp(`^tandem: the Redis Cluster of 3 primaries without replicas, on 127\\.0\\.0\\.1 ports ${first}-${first + 2} could not form: its node on port ${first + 1} did not start \\((it exited|it does not answer)\\); see its messages above$`, 'm'));
+    assert.match(said, /tandem: the Redis Cluster stopped \(2 nodes\)/);
+    assert.doesNotMatch(said, /started a Redis Cluster/);
+    for (const port of [first, first + 1, first + 2]) assert.equal(await listening(port), false, `nothing listens on ${port} any more`);
+  } finally {
+    started.killAll();
+  }
 });

@@ -88,7 +88,7 @@ interface Layout extends ClusterShape {
 }
 
 const span = (ports: number[], offset = 0) => `${ports[0] + offset}-${ports[ports.length - 1] + offset}`;
-const shapeText = (s: ClusterShape) => `${s.primaries} ${s.primaries === 1 ? 'primary' : 'primaries'} with ${s.replicas} ${s.replicas === 1 ? 'replica' : 'replicas'} each`;
+const shapeText = (s: ClusterShape) => `${s.primaries} ${s.primaries === 1 ? 'primary' : 'primaries'} ${s.replicas === 0 ? 'without replicas' : `with ${s.replicas} ${s.replicas === 1 ? 'replica' : 'replicas'} each`}`;
 
 /**
  * Checks everything a local cluster needs before any node starts (nothing answers at REDIS_URL,

@@ -365,7 +365,7 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
       say(`started a Redis Cluster of ${describeCluster(cluster)} (data in ${cluster.root}, append-only files fsynced on every write; ${cluster.reused ? 'its nodes as they were, from their nodes.conf' : 'formed now'}), ${cluster.where}; REDIS_URL=${cluster.shownUrl}`);
     } catch (err) {
       const kept = cluster.reused ? `; its nodes came back from ${cluster.root} (delete that folder to form a new, empty cluster)` : '';
-      failed ??= `the Redis Cluster of ${describeCluster(cluster)} could not form: ${(err as Error).message}${kept}; stopped its nodes`;
+      failed ??= `the Redis Cluster of ${describeCluster(cluster)} could not form: ${(err as Error).message}${kept}`;
     }
     await abortIfFailed();
     url = cluster.url;

@@ -10,24 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { referenceWordCount } from './harness/reference.ts';
-import { envFromExportLine, run, startUp, upEnv } from './harness/up.ts';
+import { alive, childrenOf, envFromExportLine, run, startUp, upEnv } from './harness/up.ts';
 import { freeClusterPortRange, waitFor } from './harness/wait.ts';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The processes `tandem up` (pid `up`) runs now, as [pid, args]. */
-const childrenOf = (up: number): [number, string][] => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up)], { encoding: 'utf8' })
-  .trim().split('\n').filter(Boolean).map((l) => {
-    const [pid, ...args] = l.trim().split(/\s+/);
-    return [Number(pid), args.join(' ')];
-  });
 
 const field = (info: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
 

@@ -10,39 +10,15 @@
 // runs a job on it). SIGINT/SIGTERM sent while it is held arrive as it resumes, still starting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { CLUSTER_SLOTS } from '@tandem/shared';
 import { startRedis } from './harness/redis.ts';
-import { run, startUp, upEnv } from './harness/up.ts';
+import { alive, childrenOf, listening, run, startUp, upEnv } from './harness/up.ts';
 import { freeClusterPortRange, freePort, sleep } from './harness/wait.ts';
-
-/** True when something accepts a TCP connection on 127.0.0.1:port. */
-const listening = (port: number) => new Promise<boolean>((resolve) => {
-  const sock = connect(port, '127.0.0.1');
-  sock.once('connect', () => { sock.destroy(); resolve(true); });
-  sock.once('error', () => resolve(false));
-});
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The processes `tandem up` (pid `up`) runs now, as [pid, args]. */
-const childrenOf = (up: number): [number, string][] => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up)], { encoding: 'utf8' })
-  .trim().split('\n').filter(Boolean).map((l) => {
-    const [pid, ...args] = l.trim().split(/\s+/);
-    return [Number(pid), args.join(' ')];
-  });
 
 /** The environment variable `name` of process `pid`. */
 function envOf(pid: number, name: string): string | undefined {

@@ -1,5 +1,6 @@
 /** Running the tandem CLI and `tandem up` as child processes, for the tests of `tandem up`. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './cluster.ts';
@@ -72,3 +73,27 @@ export function envFromExportLine(line: string): NodeJS.ProcessEnv {
   for (const m of line.matchAll(/(\w+)=('[^']*'|\S+)/g)) env[m[1]] = m[2].replace(/^'|'$/g, '');
   return env;
 }
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+export const listening = (port: number) => new Promise<boolean>((resolve) => {
+  const sock = connect(port, '127.0.0.1');
+  sock.once('connect', () => { sock.destroy(); resolve(true); });
+  sock.once('error', () => resolve(false));
+});
+
+/** True while process `pid` exists. */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The processes `tandem up` (pid `up`) runs now, as [pid, args]. */
+export const childrenOf = (up: number): [number, string][] => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up)], { encoding: 'utf8' })
+  .trim().split('\n').filter(Boolean).map((l) => {
+    const [pid, ...args] = l.trim().split(/\s+/);
+    return [Number(pid), args.join(' ')];
+  });

@@ -1,6 +1,7 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
- * answers at REDIS_URL (with a password, kept in the data folder), then the view service, two
+ * answers at REDIS_URL (with a password, kept in the data folder), or with --redis-cluster the nodes
+ * of a Redis Cluster (local-redis-cluster.ts), supervised like the rest; then the view service, two
  * masters (primary and backup, on MASTER_PORT and the port after it), N workers and the console,
  * restarts any that die (a restarted master comes back as backup), and stops everything on Ctrl-C
  * (SIGTERM to each, SIGKILL after a grace period).
@@ -12,9 +13,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import {
   EXIT_CONFIG, REDIS_DURABLE_CONF, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, redactUrl, redisAnswers,
-  requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
+  requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, formCluster, type Config, type MasterHealth, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
-import { formCluster } from '@tandem/shared';
 import { confValue, describeCluster, localRedisPassword, localStartProblem, prepareLocalCluster, spawnRedisServer, type ClusterShape, type LocalCluster } from './local-redis-cluster.ts';
 import { portProblem } from './ports.ts';
 import { spawnApp, type AppName } from './processes.ts';
@@ -216,8 +216,8 @@ export interface UpOptions {
 const running = (p: ChildProcess | null): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null;
 
 /**
- * Starts the local cluster's nodes' work once they run: waits until each answers with the password,
- * then forms the cluster (or, from kept nodes.conf files, waits until it reports ok again).
+ * Once the local cluster's nodes are started: waits until each answers with the password, then
+ * forms the cluster (or, when the nodes came back from their nodes.conf, waits until it is ok).
  */
 async function formLocalCluster(cluster: LocalCluster, nodeProcs: () => (ChildProcess | null)[]): Promise<void> {
   const urlHost = cluster.host.includes(':') ? `[${cluster.host}]` : cluster.host;

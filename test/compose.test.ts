@@ -3,6 +3,7 @@
 // or the Redis password, and the resolved file has the multi-host properties: named images,
 // healthchecks on /health, depends_on service_healthy, Redis unpublished and password-protected,
 // the jobs folder and the cli's out/ folder mounted. .env.example lists every Tandem variable.
+// docker-compose.cluster.yml, added to it, puts Tandem on a Redis Cluster of 3 primaries and 3 replicas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -125,5 +126,42 @@ test('.env.example documents every variable Tandem reads, with its default', () 
     assert.ok(line, `.env.example has no line for ${name} (shared/src/config.ts reads it)`);
     const value = line.slice(line.indexOf('=') + 1);
     assert.equal(value, String(defaults[name] ?? ''), `${name}: .env.example shows ${value}, the default is ${defaults[name]}`);
+  }
+});
+
+test('docker-compose.cluster.yml runs Tandem on a Redis Cluster of 3 primaries and 3 replicas, formed by a one-shot service, with every node a seed in REDIS_URL', () => {
+  const r = composeConfig(filled, ['docker-compose.yml', 'docker-compose.cluster.yml']);
+  assert.equal(r.status, 0, r.stderr);
+  const { services } = parse(r.stdout);
+  const nodes = ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
+  assert.deepEqual(Object.keys(services).filter((n) => n.startsWith('redis')).sort(), [...nodes, 'redis-cluster-init'].sort());
+  const volumes = new Set<string>();
+  for (const name of nodes) {
+    const s = services[name];
+    const command = (s.command ?? []).join(' ');
+    assert.match(command, /redis-server --cluster-enabled yes/, `${name}: a cluster node`);
+    assert.match(command, /--appendonly yes/, `${name}: keeps an append-only file`);
+    assert.match(command, /--requirepass "\$\$?REDISCLI_AUTH" --masterauth "\$\$?REDISCLI_AUTH"/, `${name}: requires the password, and a replica gives it to its primary`);
+    assert.equal(s.environment?.REDISCLI_AUTH, filled.TANDEM_REDIS_PASSWORD);
+    assert.equal(s.ports, undefined, `${name}: not published`);
+    assert.match((s.healthcheck?.test ?? []).join(' '), /cluster_state:ok/, `${name}: healthy once the cluster is formed`);
+    const data = (s.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => /:\/data(:rw)?$/.test(v));
+    assert.ok(data, `${name}: its data (and nodes.conf) on a volume`);
+    volumes.add(data.split(':')[0]);
+  }
+  assert.equal(volumes.size, nodes.length, 'a volume of its own for each node');
+
+  const init = services['redis-cluster-init'];
+  const script = (init.command ?? []).join(' ');
+  assert.match(script, /redis-cli --cluster create .* --cluster-replicas 1 --cluster-yes/, 'forms 3 primaries with a replica each');
+  for (const n of nodes) assert.ok(script.includes(` ${n} `) || script.includes(` ${n}"`), `the one-shot service waits for ${n}`);
+  assert.deepEqual(Object.keys(init.depends_on ?? {}).sort(), [...nodes].sort(), 'it starts once the nodes have started (they are healthy only once it has formed the cluster)');
+  assert.equal(init.environment?.REDISCLI_AUTH, filled.TANDEM_REDIS_PASSWORD);
+
+  const seeds = `redis://:${filled.TANDEM_REDIS_PASSWORD}@${nodes.map((n) => `${n}:6379`).join(',')}`;
+  for (const name of tandemServices) {
+    assert.equal(services[name].environment?.REDIS_URL, seeds, `${name}: every node is a seed`);
+    const deps = services[name].depends_on ?? {};
+    if (name !== 'cli') assert.equal(deps.redis?.condition, 'service_healthy', `${name}: waits for a formed cluster`);
   }
 });

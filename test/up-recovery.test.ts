@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authHeader } from '@tandem/shared';
-import { run, startCli, startUp, upEnv } from './harness/up.ts';
+import { envFromExportLine, run, startCli, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
 
 const RESET_MS = 1500;
@@ -25,14 +25,6 @@ function viewPid(up: number): number | null {
 }
 
 const count = (text: string, re: RegExp) => text.match(new RegExp(re.source, 'g'))?.length ?? 0;
-
-/** The environment a user has in another terminal after pasting the banner's export line (no TANDEM_* of the test's). */
-function envFromExportLine(line: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TANDEM_') && k !== 'REDIS_URL') env[k] = v;
-  for (const m of line.matchAll(/(\w+)=('[^']*'|\S+)/g)) env[m[1]] = m[2].replace(/^'|'$/g, '');
-  return env;
-}
 
 test('a view service SIGKILLed 6 times is restarted after the first wait each time; commands started while it is down wait for it and succeed', { timeout: 240_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-recovery-'));

@@ -9,28 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { authHeader } from '@tandem/shared';
-import { run, startUp, upEnv } from './harness/up.ts';
+import { alive, listening, run, startUp, upEnv } from './harness/up.ts';
 import { freePort, waitFor } from './harness/wait.ts';
-
-/** True when something accepts a TCP connection on 127.0.0.1:port. */
-const listening = (port: number) => new Promise<boolean>((resolve) => {
-  const sock = connect(port, '127.0.0.1');
-  sock.once('connect', () => { sock.destroy(); resolve(true); });
-  sock.once('error', () => resolve(false));
-});
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
   const redisPort = await freePort();

@@ -33,3 +33,4 @@ export * from './redis-seeds.ts';
 export * from './scripts.ts';
 export * from './view-seen.ts';
 export * from './redis-durability.ts';
+export * from './redis-cluster-form.ts';

@@ -1,5 +1,6 @@
 /** Running the tandem CLI and `tandem up` as child processes, for the tests of `tandem up`. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { fixtureJobsDir } from './cluster.ts';
@@ -28,12 +29,13 @@ export function run(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Pro
 }
 
 /**
- * Runs `tandem up` in a process group of its own; out() is everything it has printed so far.
- * killAll() SIGKILLs the group: tandem up and everything it started, so a failed test leaves no
- * cluster behind (a SIGKILL of tandem up alone would orphan its children).
+ * Runs `tandem up` (with `args` after --workers) in a process group of its own; out() is
+ * everything it has printed so far. killAll() SIGKILLs the group: tandem up and everything it
+ * started, so a failed test leaves no cluster behind (a SIGKILL of tandem up alone would orphan
+ * its children).
  */
-export function startUp(env: NodeJS.ProcessEnv, workers: number) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function startUp(env: NodeJS.ProcessEnv, workers: number, args: string[] = []) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--workers', String(workers), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -63,3 +65,35 @@ export async function upEnv(redisPort: number, dataDir: string) {
   };
   return { env, masterPort, viewPort, consolePort };
 }
+
+/** The environment a user has in another terminal after pasting the banner's export line (no TANDEM_* of the test's). */
+export function envFromExportLine(line: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TANDEM_') && k !== 'REDIS_URL') env[k] = v;
+  for (const m of line.matchAll(/(\w+)=('[^']*'|\S+)/g)) env[m[1]] = m[2].replace(/^'|'$/g, '');
+  return env;
+}
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+export const listening = (port: number) => new Promise<boolean>((resolve) => {
+  const sock = connect(port, '127.0.0.1');
+  sock.once('connect', () => { sock.destroy(); resolve(true); });
+  sock.once('error', () => resolve(false));
+});
+
+/** True while process `pid` exists. */
+export const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The processes `tandem up` (pid `up`) runs now, as [pid, args]. */
+export const childrenOf = (up: number): [number, string][] => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(up)], { encoding: 'utf8' })
+  .trim().split('\n').filter(Boolean).map((l) => {
+    const [pid, ...args] = l.trim().split(/\s+/);
+    return [Number(pid), args.join(' ')];
+  });

@@ -49,6 +49,23 @@ export async function freeClusterPort(): Promise<number> {
   }
 }
 
+/**
+ * The first of `count` consecutive free ports below 55535, each with its cluster bus port (+10000)
+ * free too: where `tandem up --redis-cluster` puts its nodes, from REDIS_URL's port up.
+ */
+export async function freeClusterPortRange(count: number): Promise<number> {
+  for (;;) {
+    const first = 20000 + Math.floor(Math.random() * 25000);
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if (ports.some((p) => handedOut.has(p) || handedOut.has(p + 10000))) continue;
+    let free = true;
+    for (const p of ports) if (!(await portFree(p)) || !(await portFree(p + 10000))) free = false;
+    if (!free) continue;
+    for (const p of ports) handedOut.add(p).add(p + 10000);
+    return first;
+  }
+}
+
 function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

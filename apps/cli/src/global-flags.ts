@@ -39,3 +39,23 @@ export function positiveInt(name: string, env?: string) {
     return n;
   };
 }
+
+/**
+ * Parser for a flag that takes a whole number from `min` to `max` (no variable behind it).
+ */
+export function intInRange(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^\s*\d+\s*$/.test(v) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max} (got "${v}")`);
+    return n;
+  };
+}
+
+/**
+ * `tandem up --redis-cluster`: at most 16 primaries. Every node is a redis-server on this one
+ * machine that fsyncs its own append-only file on every write, so more only adds processes and
+ * disk flushes, and shows nothing about sharding that 16 do not.
+ */
+export const MAX_CLUSTER_PRIMARIES = 16;
+/** At most 2 replicas of each primary: one shows a failover, two an election among replicas; more is only load on one machine. */
+export const MAX_CLUSTER_REPLICAS = 2;

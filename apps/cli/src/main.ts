@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { addConnectionOptions, positiveInt } from './global-flags.ts';
+import { MAX_CLUSTER_PRIMARIES, MAX_CLUSTER_REPLICAS, addConnectionOptions, intInRange, positiveInt } from './global-flags.ts';
 import { repoRoot } from './processes.ts';
 
 const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -18,13 +18,16 @@ addConnectionOptions(program);
 
 program
   .command('up')
-  .description('run the whole platform on this machine in the foreground (Redis if none answers, the view service, two masters, workers, the web console)')
+  .description('run the whole platform on this machine in the foreground (Redis if none answers, or a local Redis Cluster with --redis-cluster; the view service, two masters, workers, the web console)')
   .addOption(new Option('--workers <n>', 'worker processes').env('TANDEM_WORKERS').default(2).argParser(positiveInt('--workers', 'TANDEM_WORKERS')))
   .addOption(new Option('--master-port <port>', "the first master's HTTP port; the second takes the next one (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port', 'TANDEM_MASTER_PORT')))
   .addOption(new Option('--view-port <port>', "the view service's HTTP port (default: 7000)").env('TANDEM_VIEW_PORT').argParser(positiveInt('--view-port', 'TANDEM_VIEW_PORT')))
   .addOption(new Option('--console-port <port>', "the web console's HTTP port (default: 7300)").env('TANDEM_CONSOLE_PORT').argParser(positiveInt('--console-port', 'TANDEM_CONSOLE_PORT')))
   .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data (default: .tandem)').env('TANDEM_DATA_DIR'))
-  .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; consolePort?: number; dataDir?: string }, self: Command) => {
+  .addOption(new Option('--redis-cluster <n>', `instead of one redis-server, start a Redis Cluster of N primaries (1 to ${MAX_CLUSTER_PRIMARIES}) on consecutive ports from REDIS_URL's port up, where nothing may answer (each node's cluster bus takes its port + 10000, so every port stays below 55535); the nodes keep their data under the data folder, share its Redis password and are restarted like the other processes, and the platform gets every node in REDIS_URL`).argParser(intInRange('--redis-cluster', 1, MAX_CLUSTER_PRIMARIES)))
+  .addOption(new Option('--replicas <r>', `with --redis-cluster: replicas of each primary (0 to ${MAX_CLUSTER_REPLICAS}; default 0), which take over when their primary dies`).argParser(intInRange('--replicas', 0, MAX_CLUSTER_REPLICAS)))
+  .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; consolePort?: number; dataDir?: string; redisCluster?: number; replicas?: number }, self: Command) => {
+    if (opts.replicas !== undefined && opts.redisCluster === undefined) throw new Error('--replicas is for --redis-cluster only; add --redis-cluster N, or leave --replicas out');
     if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
     if (opts.consolePort !== undefined) process.env.TANDEM_CONSOLE_PORT = String(opts.consolePort);
     if (opts.viewPort !== undefined) {
@@ -39,7 +42,8 @@ program
     const [{ configFrom }, { up }] = await Promise.all([import('./options.ts'), import('./up.ts')]);
     // tandem up looks at the Redis as given first, and takes the data folder's password only for the one it starts.
     const cfg = configFrom(self, { redisPasswordFile: false });
-    await up(cfg, cfg.TANDEM_WORKERS);
+    const redisCluster = opts.redisCluster === undefined ? undefined : { primaries: opts.redisCluster, replicas: opts.replicas ?? 0 };
+    await up(cfg, cfg.TANDEM_WORKERS, { redisCluster });
   });
 
 /**

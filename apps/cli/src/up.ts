@@ -1,28 +1,25 @@
 /**
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
- * answers at REDIS_URL (with a password, kept in the data folder), then the view service, two
+ * answers at REDIS_URL (with a password, kept in the data folder), or with --redis-cluster the nodes
+ * of a Redis Cluster (local-redis-cluster.ts), supervised like the rest; then the view service, two
  * masters (primary and backup, on MASTER_PORT and the port after it), N workers and the console,
  * restarts any that die (a restarted master comes back as backup), and stops everything on Ctrl-C
  * (SIGTERM to each, SIGKILL after a grace period).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import {
-  EXIT_CONFIG, REDIS_DURABLE_CONF, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, readSecretFile, redactUrl, redisAnswers,
-  requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, type Config, type MasterHealth, type ViewReply, type ViewStatus,
+  EXIT_CONFIG, REDIS_DURABLE_CONF, REDIS_PASSWORD_FILE, clientRedis, forgetViewAnswered, keys, recordViewAnswered, SECRET_FILE, TandemError, TlsError, ensureSecretFile, fetchJson, loadTls, probeRedis, redactUrl, redisAnswers,
+  requestJson, sleep, urlScheme, withDataDirRedisPassword, withRedisPassword, formCluster, type Config, type MasterHealth, type ViewReply, type ViewStatus,
 } from '@tandem/shared';
+import { confValue, describeCluster, localRedisPassword, localStartProblem, prepareLocalCluster, spawnRedisServer, type ClusterShape, type LocalCluster } from './local-redis-cluster.ts';
+import { portProblem } from './ports.ts';
 import { spawnApp, type AppName } from './processes.ts';
 import { readLease } from '../../view-service/src/lease.ts';
 import { FIRST_WAIT_MS, MAX_WAIT_MS, restartPlan } from './restart-backoff.ts';
-
-const LOCAL = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-/** A value for a redis.conf line, quoted as redis-server reads it. */
-const confValue = (v: string) => `"${v.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n')}"`;
 
 /**
  * The Redis the cluster uses, and the process when tandem up started it. A Redis that answers at
@@ -39,7 +36,6 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url:
     return { url: given, proc: null };
   }
   const url = new URL(given);
-  const kept = readSecretFile(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE);
   const keptPath = resolve(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE);
   if (probe.problem !== 'unreachable') {
     // A redis-server an earlier tandem up started here (and left running) has the kept password.
@@ -50,18 +46,9 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url:
     }
     throw new Error(`${probe.why}. tandem up starts a Redis only where none answers: fix REDIS_URL, or point it at a free port`);
   }
-  if (!LOCAL.has(url.hostname)) throw new Error(`nothing answers at REDIS_URL=${shown}, and it is not local, so tandem up cannot start it`);
-  if (url.protocol !== 'redis:') throw new Error(`nothing answers at REDIS_URL=${shown}; tandem up starts Redis without TLS only, so use redis:// for it (or start a TLS Redis yourself)`);
-  if (url.username && url.username !== 'default') throw new Error(`nothing answers at REDIS_URL=${shown}; the Redis tandem up starts has the default user only, so leave "${decodeURIComponent(url.username)}@" out of REDIS_URL`);
-  if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error('nothing answers at REDIS_URL and redis-server is not installed; install it (Debian: apt-get install redis-server) or point REDIS_URL at a running Redis');
-  }
-  let password = decodeURIComponent(url.password);
-  let where = 'with the password in REDIS_URL';
-  if (!password) {
-    password = ensureSecretFile(cfg.TANDEM_DATA_DIR, REDIS_PASSWORD_FILE, () => randomBytes(32).toString('hex'));
-    where = kept ? `with the password kept in ${keptPath}` : `with a password made in ${keptPath} (readable by you only; commands run from here use it)`;
-  }
+  const problem = localStartProblem(url, shown);
+  if (problem) throw new Error(problem);
+  const { password, where } = localRedisPassword(cfg);
   const withPassword = withRedisPassword(given, password);
   const dir = resolve(cfg.TANDEM_DATA_DIR, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -73,9 +60,7 @@ async function startRedis(cfg: Config, say: (s: string) => void): Promise<{ url:
     ...REDIS_DURABLE_CONF,
     'maxmemory-policy noeviction', 'loglevel warning', `requirepass ${confValue(password)}`,
   ];
-  const proc = spawn('redis-server', ['-'], { stdio: ['pipe', 'inherit', 'inherit'] });
-  proc.stdin!.on('error', () => {}); // a redis-server that exits at once says why itself
-  proc.stdin!.end(conf.join('\n') + '\n');
+  const proc = spawnRedisServer(conf, 'inherit');
   for (let i = 0; i < 100; i++) {
     if (await redisAnswers({ ...cfg, REDIS_URL: withPassword })) {
       say(`started redis-server on port ${port} (data in ${dir}, append-only file fsynced on every write), ${where}`);
@@ -103,11 +88,11 @@ function withClusterSecret(cfg: Config, say: (s: string) => void): Config {
 const COLORS: Record<string, string> = { fatal: '31', error: '31', warn: '33', info: '36', debug: '90', trace: '90' };
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
-/** Turns a child's JSON log lines into one readable line each. */
-function prettyLogs(label: string, proc: ChildProcess): void {
-  if (!proc.stderr) return;
+/** Turns a child's JSON log lines into one readable line each (a line that is not JSON, e.g. redis-server's, is labelled). */
+function prettyLogs(label: string, stream: Readable | null): void {
+  if (!stream) return;
   const tty = process.stdout.isTTY;
-  createInterface({ input: proc.stderr }).on('line', (line) => {
+  createInterface({ input: stream }).on('line', (line) => {
     let out = `${label} ${line}`;
     try {
       const { level, time, msg, pid: _pid, proc: _proc, hostname: _h, ...rest } = JSON.parse(line);
@@ -125,8 +110,8 @@ function prettyLogs(label: string, proc: ChildProcess): void {
 
 interface Supervised {
   label: string;
-  app: AppName;
-  env?: Record<string, string>;
+  /** Starts it again; its log is its standard error, or its standard output when it keeps standard error. */
+  start: () => ChildProcess;
   proc: ChildProcess | null;
   /** Deaths in a row after short runs (restart-backoff.ts). */
   quickDeaths: number;
@@ -170,15 +155,6 @@ export function exportLine(cfg: Config): string {
   ];
   if (cfg.TANDEM_JOBS_DIR) vars.push(['TANDEM_JOBS_DIR', resolve(cfg.TANDEM_JOBS_DIR)]);
   return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
-}
-
-/** Null when host:port can be listened on now, else why not (EADDRINUSE, EACCES, ...). */
-function portProblem(host: string, port: number): Promise<string | null> {
-  return new Promise((done) => {
-    const srv = createServer();
-    srv.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'EADDRINUSE' ? 'is already in use' : `cannot be listened on (${err.code ?? err.message})`));
-    srv.listen(port, host.replace(/^\[|\]$/g, ''), () => srv.close(() => done(null)));
-  });
 }
 
 /**
@@ -231,7 +207,31 @@ async function refuseSecondControlPlane(cfg: Config, say: (s: string) => void): 
   }
 }
 
-export async function up(given: Config, workers: number): Promise<void> {
+export interface UpOptions {
+  /** Start a local Redis Cluster of this shape (--redis-cluster N --replicas R) instead of one redis-server. */
+  redisCluster?: ClusterShape;
+}
+
+/** True while `p` runs (it has neither exited nor been killed). */
+const running = (p: ChildProcess | null): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null;
+
+/**
+ * Once the local cluster's nodes are started: waits until each answers with the password, then
+ * forms the cluster (or, when the nodes came back from their nodes.conf, waits until it is ok).
+ */
+async function formLocalCluster(cluster: LocalCluster, nodeProcs: () => (ChildProcess | null)[]): Promise<void> {
+  const urlHost = cluster.host.includes(':') ? `[${cluster.host}]` : cluster.host;
+  await Promise.all(cluster.nodes.map(async (n, i) => {
+    const url = withRedisPassword(`redis://${urlHost}:${n.port}`, cluster.password);
+    for (let tries = 0; !(await redisAnswers(url)); tries++) {
+      if (tries >= 100) throw new Error(`its node on port ${n.port} did not start (${running(nodeProcs()[i]) ? 'it does not answer' : 'it exited'}); see its messages above`);
+      await sleep(100);
+    }
+  }));
+  await formCluster({ host: cluster.host, ports: cluster.nodes.map((n) => n.port), primaries: cluster.primaries, password: cluster.password });
+}
+
+export async function up(given: Config, workers: number, options: UpOptions = {}): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
   await checkPorts(given);
   let failed: string | undefined;
@@ -252,40 +252,29 @@ export async function up(given: Config, workers: number): Promise<void> {
   // Checked here as well as by each service, so a bad file stops `up` before anything starts.
   const tls = loadTls(cfg);
   const scheme = urlScheme(cfg);
-  const started = await startRedis(cfg, say);
-  const redis = started.proc;
-  // Every process started here, and this one, reach Redis with its password.
-  process.env.REDIS_URL = started.url;
-  cfg = { ...cfg, REDIS_URL: started.url };
-  try {
-    await refuseSecondControlPlane(cfg, say);
-  } catch (err) {
-    if (redis) {
-      const exited = new Promise((r) => redis.once('exit', r));
-      redis.kill('SIGTERM');
-      await exited;
-    }
-    throw err;
-  }
   const masterUrl = (port: number) => `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${port}`;
   const ports = [cfg.TANDEM_MASTER_PORT, cfg.TANDEM_MASTER_PORT + 1];
+  // Each starts with the environment of the moment, so with the REDIS_URL set below.
+  const app = (label: string, name: AppName, env: Record<string, string> = {}): Supervised => ({
+    label, start: () => spawnApp(name, { ...process.env, ...env }), proc: null, quickDeaths: 0,
+  });
   const children: Supervised[] = [
-    { label: 'view', app: 'view-service', proc: null, quickDeaths: 0 },
-    ...ports.map((port, i) => ({
-      label: `master-${'ab'[i]}`, app: 'master' as const, proc: null, quickDeaths: 0,
-      env: { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) },
-    })),
-    ...Array.from({ length: workers }, (_, i) => ({ label: `worker-${i + 1}`, app: 'worker' as const, proc: null, quickDeaths: 0 })),
-    { label: 'console', app: 'console', proc: null, quickDeaths: 0 },
+    app('view', 'view-service'),
+    ...ports.map((port, i) => app(`master-${'ab'[i]}`, 'master', { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) })),
+    ...Array.from({ length: workers }, (_, i) => app(`worker-${i + 1}`, 'worker')),
+    app('console', 'console'),
   ];
+  /** The local Redis Cluster's nodes, supervised like the children. */
+  let nodes: Supervised[] = [];
+  let redis: ChildProcess | null = null;
   let stopping = false;
 
   const resetMs = cfg.TANDEM_RESTART_RESET_MS;
   const launch = (c: Supervised) => {
-    const proc = spawnApp(c.app, { ...process.env, ...c.env });
+    const proc = c.start();
     const startedAt = Date.now();
     c.proc = proc;
-    prettyLogs(c.label, proc);
+    prettyLogs(c.label, proc.stderr ?? proc.stdout);
     // Said once a restarted child has run long enough that its next death is a fresh one.
     const healthy = c.quickDeaths > 0 && resetMs > 0
       ? setTimeout(() => say(`${c.label} has run ${resetMs / 1000} s since its restart; a next restart waits ${FIRST_WAIT_MS} ms again`), resetMs)
@@ -324,6 +313,80 @@ export async function up(given: Config, workers: number): Promise<void> {
     }
     return null;
   };
+  /** Stops `procs` with SIGTERM (SIGKILL after `killAfterMs`, when given) and waits until they have exited. */
+  const stopProcs = async (procs: (ChildProcess | null)[], killAfterMs?: number) => {
+    const live = procs.filter(running);
+    const exits = live.map((p) => new Promise((r) => p.once('exit', r)));
+    for (const p of live) p.kill('SIGTERM');
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), killAfterMs);
+    await Promise.all(exits);
+    clearTimeout(timer);
+    return live.length;
+  };
+  /**
+   * Stops every child (SIGTERM; SIGKILL after 10 s, for one stuck in its shutdown, e.g. waiting on a
+   * Redis that is gone) and then redis-server or the cluster's nodes (SIGTERM only: Redis flushes
+   * its files as it stops), and waits until they have exited.
+   */
+  const stopAll = async () => {
+    stopping = true;
+    await stopProcs(children.map((c) => c.proc), 10_000);
+    if (await stopProcs([redis])) say('redis-server stopped');
+    const n = await stopProcs(nodes.map((c) => c.proc));
+    if (n) say(`the Redis Cluster stopped (${n} ${n === 1 ? 'node' : 'nodes'})`);
+  };
+  /** `work`, or the reason to stop as soon as there is one (Ctrl-C, a child that cannot run); `work` is then left to fail alone. */
+  const unlessFailed = async <T>(work: Promise<T>): Promise<T> => {
+    let settled = false;
+    work.then(() => (settled = true), () => (settled = true));
+    const stopped = (async () => {
+      while (!failed && !settled) await sleep(100);
+      if (failed) throw new Error(failed);
+    })();
+    return (await Promise.race([work, stopped.then(() => work)])) as T;
+  };
+  const abortIfFailed = async () => {
+    if (!failed) return;
+    stopping = true;
+    await stopAll();
+    throw new Error(failed);
+  };
+
+  let url: string;
+  if (options.redisCluster) {
+    const others: [string, number][] = [
+      ["the view service's", cfg.TANDEM_VIEW_PORT], ["the first master's", ports[0]], ["the second master's", ports[1]], ["the console's", cfg.TANDEM_CONSOLE_PORT],
+    ];
+    const cluster = await prepareLocalCluster(cfg, options.redisCluster, others);
+    nodes = cluster.nodes.map((n) => ({ label: `redis-${n.port}`, start: () => spawnRedisServer(n.conf), proc: null, quickDeaths: 0 }));
+    for (const n of nodes) launch(n);
+    try {
+      await unlessFailed(formLocalCluster(cluster, () => nodes.map((n) => n.proc)));
+      say(`started a Redis Cluster of ${describeCluster(cluster)} (data in ${cluster.root}, append-only files fsynced on every write; ${cluster.reused ? 'its nodes as they were, from their nodes.conf' : 'formed now'}), ${cluster.where}; REDIS_URL=${cluster.shownUrl}`);
+    } catch (err) {
+      const kept = cluster.reused ? `; its nodes came back from ${cluster.root} (delete that folder to form a new, empty cluster)` : '';
+      failed ??= `the Redis Cluster of ${describeCluster(cluster)} could not form: ${(err as Error).message}${kept}`;
+    }
+    await abortIfFailed();
+    url = cluster.url;
+    given = { ...given, REDIS_URL: cluster.shownUrl };
+  } else {
+    const started = await startRedis(cfg, say);
+    redis = started.proc;
+    url = started.url;
+  }
+  // Every process started here, and this one, reach Redis with its password.
+  process.env.REDIS_URL = url;
+  cfg = { ...cfg, REDIS_URL: url };
+  // The nodes of a local cluster listened on free ports a moment ago: no other control plane can use them.
+  if (!options.redisCluster) {
+    try {
+      await refuseSecondControlPlane(cfg, say);
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+  }
   // In order, so that master-a is the first primary and master-b its backup (on a new cluster).
   launch(children[0]);
   const viewUp = await until(() => askView<ViewReply>(cfg, '/view'));
@@ -346,31 +409,6 @@ export async function up(given: Config, workers: number): Promise<void> {
     });
     if (!backup && !failed) say('warning: the second master has not become backup within 30 s; running without replication until it does');
   }
-  /** A child that cannot run as configured (EXIT_CONFIG), or one that never came up: stop everything and say why. */
-  /**
-   * Stops every child (SIGTERM; SIGKILL after 10 s, for one stuck in its shutdown, e.g. waiting on a
-   * Redis that is gone) and then redis-server, and waits until they have exited.
-   */
-  const stopAll = async () => {
-    const live = children.map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null);
-    const exits = live.map((p) => new Promise((r) => p.once('exit', r)));
-    for (const p of live) p.kill('SIGTERM');
-    const timer = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 10_000);
-    await Promise.all(exits);
-    clearTimeout(timer);
-    if (redis && redis.exitCode === null && redis.signalCode === null) {
-      const exited = new Promise((r) => redis.once('exit', r));
-      redis.kill('SIGTERM');
-      await exited;
-      say('redis-server stopped');
-    }
-  };
-  const abortIfFailed = async () => {
-    if (!failed) return;
-    stopping = true;
-    await stopAll();
-    throw new Error(failed);
-  };
   await abortIfFailed();
   say(`up: view service ${cfg.TANDEM_VIEW_URL}, masters ${primary} (primary) and ${backup ?? ports.map(masterUrl).find((u) => u !== primary)} (${backup ? 'backup' : 'not yet backup'}), ${workers} workers, Redis ${redactUrl(cfg.REDIS_URL)} (prefix "${cfg.TANDEM_PREFIX}")${tls ? `; every listener serves HTTPS with ${cfg.TANDEM_TLS_CERT}` : ''}`);
   const consoleHost = cfg.TANDEM_CONSOLE_HOST === '0.0.0.0' || cfg.TANDEM_CONSOLE_HOST === '::' ? '127.0.0.1' : cfg.TANDEM_CONSOLE_HOST;

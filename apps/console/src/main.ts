@@ -19,7 +19,8 @@ await startService('console', async () => {
 });
 const log = createLogger('console', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg, log);
+// One Redis or a Redis Cluster, as Redis says (started before Redis, it waits for it).
+const connections = await ServiceConnections.open(cfg, log);
 const redis = connections.connect('tandem-console');
 const queues = QUEUES.map((q) => {
   const connection = connections.connect(`tandem-console-${q}`);

@@ -18,7 +18,8 @@ await startService('master', async () => {
 });
 const log = createLogger('master', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
-const connections = new ServiceConnections(cfg, log);
+// One Redis or a Redis Cluster, as Redis says (started before Redis, it waits for it).
+const connections = await ServiceConnections.open(cfg, log);
 const redis = connections.connect('tandem-master');
 const queueConnection = connections.connect('tandem-master-queues');
 const queues = Object.fromEntries(

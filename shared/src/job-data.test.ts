@@ -4,6 +4,7 @@ import type { RedisConnection } from './redis.ts';
 import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
 import { BulkClient } from './bulk-client.ts';
 import { ContentCache } from './content-cache.ts';
+import { redisBlobs } from './blob-store.ts';
 import {
   commitTask, deleteJobData, getJobValueHead, getJobValues, getLargeJobValue, isCommitted, readCommit, readCommits, roundOutput,
   setJobValues, shuffleBlob, type CommitRecord, type JobDataIO, type JobValue,
@@ -16,7 +17,7 @@ let bulk: BulkClient;
 before(async () => {
   r = await startRedis();
   redis = r.client();
-  bulk = BulkClient.forUrl(r.url, 3)!;
+  bulk = BulkClient.forUrl(r.url, 3);
 });
 after(async () => {
   bulk?.close();
@@ -25,7 +26,7 @@ after(async () => {
 
 /** Each test its own prefix, so no test sees another's keys. */
 let tests = 0;
-const io = (extra: Partial<JobDataIO> = {}): JobDataIO => ({ redis, keys: keys(`jd${++tests}`), ...extra });
+const io = (extra: Partial<JobDataIO> = {}): JobDataIO => ({ redis, keys: keys(`jd${++tests}`), blobs: redisBlobs(redis), ...extra });
 const keyCount = async (d: JobDataIO) => (await redis.keys(`${d.keys.prefix}:*`)).length;
 
 const record = (attempt: string): CommitRecord => ({
@@ -95,7 +96,7 @@ test('deleteJobData of a done job keeps its last round\'s output and the commits
 });
 
 test('values move over ioredis or the bulk client, with the expiry asked for', async () => {
-  for (const d of [io(), io({ bulk })]) {
+  for (const d of [io(), io({ blobs: bulk })]) {
     await setJobValues(d, 'j', [{ at: shuffleBlob(0, 1, 2), value: Buffer.from('blob') }], 600);
     await setJobValues(d, 'j', [{ at: roundOutput(0, 1), value: Buffer.from('out') }]);
     assert.deepEqual(await getJobValues(d, 'j', [roundOutput(0, 1), shuffleBlob(0, 1, 2), shuffleBlob(0, 1, 3)]), [Buffer.from('out'), Buffer.from('blob'), null]);
@@ -108,7 +109,7 @@ test('values move over ioredis or the bulk client, with the expiry asked for', a
 
 test('a value this process wrote is read once from its written cache, without Redis', async () => {
   const written = new ContentCache(1 << 20);
-  const d = io({ bulk, written });
+  const d = io({ blobs: bulk, written });
   await setJobValues(d, 'j', [{ at: shuffleBlob(2, 0, 1), value: Buffer.from('cached') }], 600);
   await redis.del(...(await redis.keys(`${d.keys.prefix}:*`)));
   assert.deepEqual(await getJobValues(d, 'j', [shuffleBlob(2, 0, 1)]), [Buffer.from('cached')], 'served from memory: RedisConnection no longer has it');
@@ -118,7 +119,7 @@ test('a value this process wrote is read once from its written cache, without Re
 test('a large value is read as ranges, into a reused buffer when it fits, and its head alone', async () => {
   const big = Buffer.alloc(2.5 * (1 << 20));
   for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
-  for (const d of [io({ readPool: [redis, r.client()] }), io({ bulk })]) {
+  for (const d of [io(), io({ blobs: bulk })]) {
     await setJobValues(d, 'j', [{ at: roundOutput(3, 1), value: big }], 600);
     const into = Buffer.alloc(3 << 20);
     const read = await getLargeJobValue(d, 'j', roundOutput(3, 1), into);

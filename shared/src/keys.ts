@@ -10,6 +10,11 @@ export interface Keys {
   prefix: string;
   /** BullMQ's own prefix for the task queues. */
   bullPrefix: string;
+  /**
+   * Every dataset's metadata hash and the index of their names share the hash tag `{datasets}`, so
+   * the publish and remove scripts (and listing's pipeline) touch one slot on Redis Cluster; each
+   * split has a tag of its own, so a dataset's splits spread over the primaries.
+   */
   datasetMeta(name: string): string;
   datasetIndex(): string;
   split(name: string, version: string, split: number): string;
@@ -68,8 +73,8 @@ export function keys(prefix: string): Keys {
   return {
     prefix,
     bullPrefix: `${prefix}:bull`,
-    datasetMeta: (name) => `${prefix}:ds:${name}`,
-    datasetIndex: () => `${prefix}:datasets`,
+    datasetMeta: (name) => `${prefix}:ds:{datasets}:${name}`,
+    datasetIndex: () => `${prefix}:{datasets}`,
     split: (name, version, s) => `${prefix}:ds:{${name}:${version}:${s}}`,
     mapOutput: (id, r, round, i) => `${prefix}:job:{${id}:${r}}:${round}:m${i}`,
     reduceOutput: (id, r, round) => `${prefix}:job:{${id}:${r}}:${round}:out`,

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RedisConnection } from './redis.ts';
 import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
-import { roundOutput, shuffleBlob, type CommitRecord } from './job-data.ts';
+import { jobDataIO, roundOutput, shuffleBlob, type CommitRecord } from './job-data.ts';
 import { keys } from './keys.ts';
 import { claimRun, deleteCopies, deleteVerifyData, getCopy, readRuns, recordRun, setCopies } from './verify-data.ts';
 
@@ -63,7 +63,7 @@ test('run records: the first record of a run stays; both are read together', asy
 
 test('copies live beside the outputs, expire, and go with the task (deleteCopies) or the job (deleteVerifyData)', async () => {
   const k = fresh();
-  const io = { redis, keys: k };
+  const io = jobDataIO(redis, k);
   const at = [shuffleBlob(0, 0, 2), shuffleBlob(0, 1, 2)];
   await setCopies(io, 'j', at.map((a, i) => ({ at: a, value: Buffer.from(`v${i}`) })), 60);
   await setCopies(io, 'j', [{ at: roundOutput(0, 1), value: Buffer.from('out') }], 60);

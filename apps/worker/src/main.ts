@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, redisBlobs, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, serviceRedis, startService, taskPayloadSchema, QUEUES, type Config, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { runTask, type Phases } from './run-task.ts';
@@ -36,8 +36,8 @@ const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const redis = serviceRedis(cfg, log, 'tandem-worker-data');
 logDurabilityAtStart(redis, log);
+// TANDEM_READ_CONNECTIONS connections to Redis, or to each primary of a Redis Cluster.
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => serviceRedis(cfg, log, `tandem-worker-read-${i + 1}`))];
 const name = `${hostname()}:${process.pid}`;
 // Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
 const listeners = Object.fromEntries(QUEUES.map((q) => {
@@ -50,7 +50,7 @@ const listeners = Object.fromEntries(QUEUES.map((q) => {
 const othersOnline = async (queue: QueueName, me: string) =>
   (await listeners[queue].getWorkers()).some((w) => String(w.rawname ?? '').replace(/^.*:w:/, '') !== me);
 const deps = {
-  redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
+  redis, blobs: bulk, redisBlobs: redisBlobs(redis), buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
   written: new ContentCache(WRITTEN_CACHE_BYTES),
   othersOnline,
@@ -79,7 +79,7 @@ const memory = () => {
   };
 };
 
-const connections: Redis[] = [...readPool];
+const connections: Redis[] = [redis];
 const workers = QUEUES.map((queue) => {
   const connection = serviceRedis(cfg, log, `tandem-worker-${queue}`);
   connections.push(connection);
@@ -146,7 +146,7 @@ async function stop(signal: string) {
   await Promise.all(workers.map((w) => w.close()));
   await Promise.all(Object.values(listeners).map((q) => q.close()));
   for (const c of connections) c.disconnect();
-  bulk?.close();
+  bulk.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -362,6 +362,8 @@ function redirectOf(err: unknown): { ask: boolean; slot: number; address: string
 
 export class BulkClient implements BlobStore {
   private pools = new Map<string, NodePool>();
+  /** Every node the last slot map named (replicas too): where to ask for the next one. */
+  private known = new Set<string>();
   private topology: Promise<Topology> | null = null;
   private refreshing: Promise<Topology> | null = null;
 
@@ -408,7 +410,7 @@ export class BulkClient implements BlobStore {
    * whether it runs in cluster mode and, if so, which primary serves each slot.
    */
   private async discover(avoid?: string): Promise<Topology> {
-    const known = [...this.seeds.nodes.map((n) => addressOf(n.host, n.port)), ...this.pools.keys()];
+    const known = [...this.seeds.nodes.map((n) => addressOf(n.host, n.port)), ...this.known];
     const candidates = [...new Set(known)].sort((a, b) => Number(a === avoid) - Number(b === avoid));
     let last: Error | undefined;
     for (const address of candidates) {
@@ -419,10 +421,13 @@ export class BulkClient implements BlobStore {
         const ranges = (await c.send(['CLUSTER', 'SLOTS'], 'reply', 0)).parsed as [number, number, [Buffer, number, ...unknown[]], ...unknown[]][];
         const slots: (string | undefined)[] = new Array(SLOTS);
         const asked = splitAddress(address).host;
-        for (const [from, to, [host, port]] of ranges) {
-          // An empty or unknown endpoint means: the host this reply came from.
-          const h = host.length === 0 || host.toString() === '?' ? asked : host.toString();
-          for (let s = from; s <= to; s++) slots[s] = addressOf(h, port);
+        // An empty or unknown endpoint means: the host this reply came from.
+        const nodeAddress = ([host, port]: [Buffer, number, ...unknown[]]) => addressOf(host.length === 0 || host.toString() === '?' ? asked : host.toString(), port);
+        for (const [from, to, primary, ...replicas] of ranges) {
+          const a = nodeAddress(primary);
+          for (let s = from; s <= to; s++) slots[s] = a;
+          this.known.add(a);
+          for (const r of replicas as [Buffer, number][]) this.known.add(nodeAddress(r));
         }
         return { cluster: true, slots };
       } catch (err) {
@@ -471,7 +476,7 @@ export class BulkClient implements BlobStore {
         if (err instanceof BulkClientError && err.unreachable && !retried) {
           retried = true;
           asking = false;
-          topo = await this.refresh(address);
+          topo = await this.refresh(address).catch(() => Promise.reject(err));
           address = addressIn(topo);
           continue;
         }

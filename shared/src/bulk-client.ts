@@ -22,8 +22,9 @@
  * cluster mode (INFO cluster). If it does, the client reads the slot map (CLUSTER SLOTS), keeps a
  * pool of connections per primary, and sends each command to the primary of its key's slot
  * (key-slot.ts). -MOVED updates the slot and refreshes the map; -ASK (a slot in migration) repeats
- * the command once on the named node after ASKING; a node that cannot be reached (a primary killed,
- * its replica promoted) refreshes the map from the other nodes and retries once.
+ * the command once on the named node after ASKING; -CLUSTERDOWN and -TRYAGAIN are retried every
+ * 100 ms for a while; a node that cannot be reached (a primary killed, its replica promoted)
+ * refreshes the map from the other nodes and retries once.
  */
 import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -67,8 +68,10 @@ export class RedisReplyError extends BulkClientError {
 
 /** How long a connection's TCP (and TLS) set-up may take. */
 const CONNECT_TIMEOUT_MS = 5000;
-/** MOVED and ASK redirections followed for one command before giving up (ioredis follows 16). */
+/** MOVED and ASK redirections followed (and CLUSTERDOWN or TRYAGAIN waited out) for one command before giving up (ioredis follows 16). */
 const MAX_REDIRECTS = 16;
+/** How long a command waits before it is sent again after CLUSTERDOWN (a failover under way) or TRYAGAIN (keys in migration), as ioredis's retryDelayOnClusterDown. */
+const CLUSTER_RETRY_MS = 100;
 
 type Arg = string | number | Buffer;
 
@@ -471,6 +474,13 @@ export class BulkClient implements BlobStore {
             void this.refresh().catch(() => {});
           }
           address = to;
+          continue;
+        }
+        if (err instanceof RedisReplyError && /^(CLUSTERDOWN|TRYAGAIN)\b/.test(err.reply) && redirects++ < MAX_REDIRECTS) {
+          await new Promise((r) => setTimeout(r, CLUSTER_RETRY_MS));
+          asking = false;
+          topo = await this.refresh().catch(() => topo);
+          address = addressIn(topo);
           continue;
         }
         if (err instanceof BulkClientError && err.unreachable && !retried) {

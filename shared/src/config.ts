@@ -112,7 +112,7 @@ export const configSchema = z.object({
   TANDEM_JOB_RETENTION_S: int(7 * 24 * 3600, 1),
   /** How long a detected loss of Redis data stays in the masters' alerts. */
   TANDEM_DATA_LOSS_ALERT_S: int(3600, 1),
-  /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */
+  /** Connections a worker moves large values over, to Redis or to each primary of a Redis Cluster (bulk-client.ts). */
   TANDEM_READ_CONNECTIONS: int(4, 1),
   /**
    * Tasks one worker process runs at once. CPU work never overlaps within a process, but a second

@@ -3,43 +3,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
-import { startRedisCluster, type TestRedisCluster } from '../../test/harness/redis-cluster.ts';
+import { onEachTopology, type DataTopology } from '../../test/harness/topologies.ts';
 import type { RedisConnection } from './redis.ts';
 import { redisBlobs, type BlobStore } from './blob-store.ts';
 import { BulkClient } from './bulk-client.ts';
 import { getLarge } from './bulk.ts';
 import { keySlot } from './key-slot.ts';
 
-let one: TestRedis;
-let cluster: TestRedisCluster;
 const closers: (() => void)[] = [];
-before(async () => {
-  [one, cluster] = await Promise.all([startRedis(), startRedisCluster({ primaries: 3, replicas: 1 })]);
-});
-after(async () => {
+after(() => {
   for (const c of closers) c();
-  await Promise.all([one?.stop(), cluster?.stop()]);
 });
 
-interface Topology {
-  name: string;
-  url: () => string;
-  /** An ioredis connection of the topology's kind (a Cluster for the cluster). */
-  connection: () => RedisConnection;
-}
-
-const topologies: Topology[] = [
-  { name: 'one Redis', url: () => one.url, connection: () => one.client() },
-  { name: 'a Redis Cluster', url: () => cluster.url, connection: () => cluster.client() },
-];
-
-const implementations: { name: string; make: (t: Topology) => BlobStore }[] = [
-  { name: 'ioredis', make: (t) => redisBlobs(t.connection()) },
+const implementations: { name: string; make: (t: DataTopology) => BlobStore }[] = [
+  { name: 'ioredis', make: (t) => redisBlobs(t.redis) },
   {
     name: 'the raw client',
     make: (t) => {
-      const c = BulkClient.forUrl(t.url(), 2);
+      const c = BulkClient.forUrl(t.url, 2);
       closers.push(() => c.close());
       return c;
     },
@@ -48,15 +29,15 @@ const implementations: { name: string; make: (t: Topology) => BlobStore }[] = [
 
 let run = 0;
 
-for (const topo of topologies) {
+onEachTopology((topology) => {
   for (const impl of implementations) {
-    describe(`BlobStore over ${impl.name} on ${topo.name}`, () => {
+    describe(`BlobStore over ${impl.name}`, () => {
       let store: BlobStore;
       let redis: RedisConnection;
       let p: string;
       before(() => {
-        store = impl.make(topo);
-        redis = topo.connection();
+        store = impl.make(topology());
+        redis = topology().redis;
         p = `bs${++run}`;
       });
 
@@ -112,4 +93,4 @@ for (const topo of topologies) {
       });
     });
   }
-}
+});

@@ -419,9 +419,18 @@ export class BulkClient implements BlobStore {
     for (const address of candidates) {
       try {
         const c = await this.pool(address).connection();
-        const info = String((await c.send(['INFO', 'cluster'], 'reply', 0)).parsed);
+        // A user denied INFO (ACL @dangerous) still learns the answer from CLUSTER SLOTS's refusal.
+        const info = await c.send(['INFO', 'cluster'], 'reply', 0).then((r) => String(r.parsed), (err) => {
+          if (err instanceof RedisReplyError) return 'cluster_enabled:1';
+          throw err;
+        });
         if (!/^cluster_enabled:1/m.test(info)) return { cluster: false, address };
-        const ranges = (await c.send(['CLUSTER', 'SLOTS'], 'reply', 0)).parsed as [number, number, [Buffer, number, ...unknown[]], ...unknown[]][];
+        const slotMap = await c.send(['CLUSTER', 'SLOTS'], 'reply', 0).catch((err) => {
+          if (err instanceof RedisReplyError && /cluster support disabled/i.test(err.reply)) return null;
+          throw err;
+        });
+        if (!slotMap) return { cluster: false, address };
+        const ranges = slotMap.parsed as [number, number, [Buffer, number, ...unknown[]], ...unknown[]][];
         const slots: (string | undefined)[] = new Array(SLOTS);
         const asked = splitAddress(address).host;
         // An empty or unknown endpoint means: the host this reply came from.

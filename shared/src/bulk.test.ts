@@ -135,6 +135,21 @@ test('an ACL user: the bulk client sends AUTH user pass', async () => {
   }
 });
 
+test('a user denied INFO (as @dangerous often is) still gets a working client on one Redis', async () => {
+  const user = `noinfo${process.pid}`;
+  await fx.redis.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-@dangerous');
+  try {
+    await fx.redis.set('noinfo-key', value);
+    const bulk = BulkClient.forUrl(`redis://${user}:pw@127.0.0.1:${fx.server.port}`, 2);
+    const out = Buffer.alloc(value.length);
+    assert.equal(await bulk.readInto('noinfo-key', out, 0, value.length, 1 << 20), true);
+    assert.ok(out.equals(value));
+    bulk.close();
+  } finally {
+    await fx.redis.call('ACL', 'DELUSER', user);
+  }
+});
+
 test('a password given to a Redis that needs none is accepted, as ioredis does', async () => {
   await fx.redis.set('nopass-key', 'x');
   const bulk = BulkClient.forUrl(`redis://:unneeded@127.0.0.1:${fx.server.port}`, 1);

@@ -11,7 +11,8 @@ import { waitFor } from '../../test/harness/wait.ts';
 import { BulkClient } from './bulk-client.ts';
 import { keySlot } from './key-slot.ts';
 import { keys } from './keys.ts';
-import { getDataset, headDataset, listDatasets, putDataset, readSplit, removeDataset } from './dataset-store/index.ts';
+import { getDataset, headDataset, listDatasets, putDataset, readSplit, removeDataset, splitKey } from './dataset-store/index.ts';
+import { getLarge } from './bulk.ts';
 
 let cluster: TestRedisCluster;
 let ioredis: Cluster;
@@ -126,6 +127,13 @@ test('a dataset on the cluster: its splits on every primary, read back whole, re
   const parts: Buffer[] = [];
   for (let s = 0; s < meta.splits; s++) parts.push(await readSplit(ioredis, k, meta, s));
   assert.equal(Buffer.concat(parts).toString(), text);
+  // As workers read them: by splitKey, as ranges through the raw client, into one reused buffer.
+  let into: Buffer | undefined;
+  for (let s = 0; s < meta.splits; s++) {
+    const got = await getLarge(bulk, splitKey(k, meta, s), { into, rangeBytes: 1000 });
+    assert.ok(got?.data.equals(parts[s]), `split ${s}`);
+    into = got?.backing ?? into;
+  }
   assert.deepEqual(await headDataset(ioredis, k, meta, 3), lines.slice(0, 3));
   assert.deepEqual((await listDatasets(ioredis, k)).map((m) => m.name), ['spread']);
 

@@ -15,8 +15,9 @@
  * Speaks RESP2 over TCP (redis://) or TLS (rediss://, host name verified, TANDEM_REDIS_CA added to
  * the trusted roots as for every ioredis connection), with AUTH (`AUTH pass`, or `AUTH user pass`
  * for an ACL user) and SELECT from the URL. Requests are pipelined per connection and answered in
- * order. A connection that fails rejects what it had pending and is replaced on the next request,
- * so a task that hits a Redis outage fails and is retried.
+ * order. A connection that fails, or stays silent for 30 s with requests pending, rejects what it
+ * had pending and is replaced on the next request, so a task that hits a Redis outage fails and is
+ * retried instead of hanging.
  *
  * Redis Cluster: the first request asks a seed node (REDIS_URL may list several) whether it runs in
  * cluster mode (INFO cluster). If it does, the client reads the slot map (CLUSTER SLOTS), keeps a
@@ -68,6 +69,15 @@ export class RedisReplyError extends BulkClientError {
 
 /** How long a connection's TCP (and TLS) set-up may take. */
 const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * replyTimeoutMs: how long a connection with requests pending may stay silent before it is given
+ * up (its requests rejected as unreachable), so a Redis that stops answering without closing the
+ * connection (a paused process, a host cut off) fails a task instead of hanging it. Replies stream
+ * steadily even for large values; only a node that hears nothing for this long counts as gone.
+ * Mutable only so tests can shorten it.
+ */
+export const bulkClientTuning = { replyTimeoutMs: 30_000 };
 /** MOVED and ASK redirections followed (and CLUSTERDOWN or TRYAGAIN waited out) for one command before giving up (ioredis follows 16). */
 const MAX_REDIRECTS = 16;
 /** How long a command waits before it is sent again after CLUSTERDOWN (a failover under way) or TRYAGAIN (keys in migration), as ioredis's retryDelayOnClusterDown. */
@@ -127,6 +137,10 @@ class Connection {
   /** `explain` words a socket's failure as explainRedisError does. */
   constructor(private socket: Socket, explain: (err: Error) => string) {
     socket.setNoDelay(true);
+    socket.setTimeout(bulkClientTuning.replyTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.queue.length > 0) socket.destroy(new BulkClientError(explain(new Error(`no reply within ${bulkClientTuning.replyTimeoutMs} ms`)), true));
+    });
     socket.on('data', (chunk) => {
       try {
         this.onData(chunk);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { redisForFile } from '../../test/harness/redis.ts';
 import { getLarge } from './bulk.ts';
-import { BulkClient } from './bulk-client.ts';
+import { BulkClient, bulkClientTuning } from './bulk-client.ts';
 import { redisBlobs } from './blob-store.ts';
 
 const fx = redisForFile();
@@ -62,6 +62,26 @@ test('Redis errors reject the read; a killed connection is replaced on the next 
     assert.ok(again.equals(value));
   } finally {
     reader.close();
+  }
+});
+
+test('a Redis that stops answering fails the request after the reply timeout; the next one works once it answers', async () => {
+  await fx.redis.set('paused', 'v');
+  const bulk = BulkClient.forUrl(fx.server.url, 1);
+  const saved = bulkClientTuning.replyTimeoutMs;
+  bulkClientTuning.replyTimeoutMs = 300;
+  try {
+    assert.deepEqual(await bulk.getMany(['paused']), [Buffer.from('v')]);
+    fx.server.proc.kill('SIGSTOP');
+    try {
+      await assert.rejects(bulk.getMany(['paused']), /cannot reach Redis at .*no reply within 300 ms/);
+    } finally {
+      fx.server.proc.kill('SIGCONT');
+    }
+    assert.deepEqual(await bulk.getMany(['paused']), [Buffer.from('v')]);
+  } finally {
+    bulkClientTuning.replyTimeoutMs = saved;
+    bulk.close();
   }
 });
 

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { Cluster, Redis } from 'ioredis';
 import { startRedisCluster, type ClusterNode, type TestRedisCluster } from '../../test/harness/redis-cluster.ts';
 import { waitFor } from '../../test/harness/wait.ts';
-import { BulkClient } from './bulk-client.ts';
+import { BulkClient, bulkClientTuning } from './bulk-client.ts';
 import { keySlot } from './key-slot.ts';
 import { keys } from './keys.ts';
 import { getDataset, headDataset, listDatasets, putDataset, readSplit, removeDataset, splitKey } from './dataset-store/index.ts';
@@ -113,6 +113,36 @@ test('a primary SIGKILLed: once its replica took over, the raw client reads and 
   await bulk.setMany([{ key, value: Buffer.from('after') }]);
   assert.equal((await bulk.head(key, 100))?.head.toString(), 'after');
   await nodeAt(owner).restart();
+});
+
+test('a primary SIGSTOPped (its connections stay open, silent): after the failover, the client gives them up and goes on', async () => {
+  const key = 'stop:{s}';
+  const slot = keySlot(key);
+  await bulk.setMany([{ key, value: Buffer.from('before') }]);
+  const owner = (await ownerOf(slot))!;
+  const witness = (await cluster.primaries()).find((p) => p.port !== owner)!.port;
+  // Its replica may be the node the test before restarted, still catching up.
+  await waitFor(async () => (await nodeAt(owner).node().call('WAIT', 1, 1000)) === 1, { what: `a replica of port ${owner} in sync` });
+  // Asked of a live node: a stopped one accepts connections and never answers.
+  const ownerSeenBy = async (port: number) => {
+    const ranges = (await nodeAt(port).node().call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    return ranges.find(([from, to]) => slot >= from && slot <= to)?.[2][1];
+  };
+  const saved = bulkClientTuning.replyTimeoutMs;
+  bulkClientTuning.replyTimeoutMs = 500;
+  nodeAt(owner).proc.kill('SIGSTOP');
+  try {
+    await waitFor(async () => {
+      const now = await ownerSeenBy(witness);
+      return now !== undefined && now !== owner && /cluster_state:ok/.test(String(await nodeAt(witness).node().call('CLUSTER', 'INFO')));
+    }, { timeoutMs: 30_000, what: `a replica to take over slot ${slot} from the stopped port ${owner}` });
+    assert.deepEqual(await bulk.getMany([key]), [Buffer.from('before')]);
+    await bulk.setMany([{ key, value: Buffer.from('after') }]);
+    assert.deepEqual(await bulk.getMany([key]), [Buffer.from('after')]);
+  } finally {
+    bulkClientTuning.replyTimeoutMs = saved;
+    nodeAt(owner).proc.kill('SIGCONT');
+  }
 });
 
 test('a dataset on the cluster: its splits on every primary, read back whole, removed entirely', async () => {

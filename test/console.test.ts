@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { roundOutput, scanJobKeys, setJobValues } from '@tandem/shared';
+import { jobDataIO, roundOutput, scanJobKeys, setJobValues } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { startCluster, type Cluster } from './harness/cluster.ts';
 import { referenceWordCount } from './harness/reference.ts';
@@ -332,7 +332,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
 
   test("the cluster page's gc forms: a dry run lists job data no job owns, the other frees it; without the form token, refused", async () => {
     const r = c.redis.client();
-    await setJobValues({ redis: r, keys: c.keys }, 'jconsoleorphan', [{ at: roundOutput(0, 0), value: Buffer.alloc(5000, 'o') }]);
+    await setJobValues(jobDataIO(r, c.keys), 'jconsoleorphan', [{ at: roundOutput(0, 0), value: Buffer.alloc(5000, 'o') }]);
     const page = await call(`${url}/cluster`);
     assert.match(page.text, /<form method="post" action="\/cluster\/gc" class="inline"><input type="hidden" name="_csrf" value="[^"]+"><input type="hidden" name="dryRun" value="1"><button>List what gc would free<\/button><\/form>/);
     const form = (fields: Record<string, string>, headers: Record<string, string> = browser) =>

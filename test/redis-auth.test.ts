@@ -147,19 +147,19 @@ describe('Redis over TLS (rediss://, with a password)', { timeout: 120_000 }, ()
 
   test('the bulk client writes and reads over TLS with TANDEM_REDIS_CA', async () => {
     assert.match(redis.url, /^rediss:/);
-    const bulk = BulkClient.forUrl(redis.target, 3)!;
+    const bulk = BulkClient.forUrl(redis.target, 3);
     const big = randomBytes(3 * 1024 * 1024 + 7);
     await bulk.setMany([{ key: 'tls-a', value: big }, { key: 'tls-b', value: Buffer.from('small') }]);
     assert.deepEqual((await bulk.getMany(['tls-b', 'tls-none'])).map((b) => b?.toString() ?? null), ['small', null]);
     const out = Buffer.alloc(big.length);
-    assert.equal(await bulk.readInto('tls-a', big.length, out, 1 << 20), true);
+    assert.equal(await bulk.readInto('tls-a', out, 0, big.length, 1 << 20), true);
     assert.ok(out.equals(big));
     bulk.close();
   });
 
   test('without the CA: the bulk client, ioredis and the CLI fail with a clear message', async () => {
     const untrusted = /^Redis at rediss:\/\/127\.0\.0\.1:\d+ presented a TLS certificate this process does not trust \(.+\): set TANDEM_REDIS_CA to the PEM file of the CA that signed it/;
-    const bulk = BulkClient.forUrl(redis.url, 1)!;
+    const bulk = BulkClient.forUrl(redis.url, 1);
     await assert.rejects(bulk.getMany(['tls-b']), (err: Error) => {
       assert.match(err.message, untrusted);
       assert.ok(!err.message.includes(password));

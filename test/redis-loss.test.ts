@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { commitTask, putDataset, roundOutput, scanJobKeys, setJobValues, type MasterHealth } from '@tandem/shared';
+import { commitTask, jobDataIO, putDataset, roundOutput, scanJobKeys, setJobValues, type MasterHealth } from '@tandem/shared';
 import { startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { startRedis } from './harness/redis.ts';
 import { waitFor } from './harness/wait.ts';
@@ -44,7 +44,7 @@ test('tandem gc frees the keys of a job no table holds and leaves a done job alo
   const done = await waitForJob(c, await client.submit({ type: 'timing', dataset: 'lines', partitions: 2, params: { dir, phase: 'map', sleepMs: '0' } }), 30_000);
   assert.equal(done.phase, 'done', done.error ?? '');
   const r = c.redis.client();
-  await setJobValues({ redis: r, keys: c.keys }, 'jorphan', [0, 1].map((p) => ({ at: roundOutput(0, p), value: Buffer.alloc(10_000, 'o') })));
+  await setJobValues(jobDataIO(r, c.keys), 'jorphan', [0, 1].map((p) => ({ at: roundOutput(0, p), value: Buffer.alloc(10_000, 'o') })));
   await commitTask(r, c.keys, { jobId: 'jorphan', round: 0, kind: 'map', index: 0 }, testCommit(), 3600);
 
   const dry = await c.cli(['gc', '--dry-run']);

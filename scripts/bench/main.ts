@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchBulk } from './bulk.ts';
 import { benchCliStart } from './cli-start.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
@@ -75,6 +76,15 @@ program
   .option('--trials <n>', 'measured kills on each side', (v) => Number(v), 3)
   .option('--gap-s <s>', 'seconds the view service runs before each kill (more than the 10 s reset time)', (v) => Number(v), 11)
   .action(async (opts: { earlier: number; trials: number; gapS: number }) => benchRestarts(opts));
+
+program
+  .command('bulk')
+  .description("the workers' raw Redis client on one Redis vs a 3-primary Redis Cluster (with and without replicas): split reads, PageRank blobs, reduce inputs")
+  .option('--reads <n>', '8 MiB split reads per round', (v) => Number(v), 48)
+  .option('--tasks <n>', 'tasks of each blob workload per round', (v) => Number(v), 200)
+  .option('--rounds <n>', 'rounds, the topologies taking turns', (v) => Number(v), 3)
+  .option('--connections <n>', 'connections per node (TANDEM_READ_CONNECTIONS)', (v) => Number(v), 4)
+  .action(async (opts: { reads: number; tasks: number; rounds: number; connections: number }) => benchBulk(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -41,7 +41,13 @@ export const configSchema = z.object({
   REDIS_URL: z
     .string()
     .refine((u) => /^rediss?:\/\//i.test(u), 'use redis://HOST:PORT, or rediss://HOST:PORT for TLS')
-    .refine((u) => redisSeeds(u).every((seed) => URL.canParse(seed)), 'not a URL: use redis://HOST:PORT, or several nodes of one Redis Cluster as redis://HOST:PORT,HOST:PORT')
+    .superRefine((u, ctx) => {
+      try {
+        redisSeeds(u);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^REDIS_URL \S+: /, '') });
+      }
+    })
     .default(CONNECTION_DEFAULTS.REDIS_URL),
   /**
    * For rediss://: a PEM file of the CA that signed Redis's certificate, trusted on top of Node's
@@ -127,7 +133,7 @@ export const configSchema = z.object({
   TANDEM_JOB_RETENTION_S: int(7 * 24 * 3600, 1),
   /** How long a detected loss of Redis data stays in the masters' alerts. */
   TANDEM_DATA_LOSS_ALERT_S: int(3600, 1),
-  /** Connections a worker reads a split over in parallel ranges (see bulk.ts). */
+  /** Connections a worker moves large values over, to Redis or to each primary of a Redis Cluster (bulk-client.ts). */
   TANDEM_READ_CONNECTIONS: int(4, 1),
   /**
    * Tasks one worker process runs at once. CPU work never overlaps within a process, but a second

@@ -13,20 +13,20 @@
  * harm as long as nobody reads what an uncommitted task wrote.
  */
 import type { RedisConnection } from './redis.ts';
+import { scanKeys } from './redis-slots.ts';
 import { getLarge, type LargeValue } from './bulk.ts';
-import type { BulkClient } from './bulk-client.ts';
+import { perKey, redisBlobs, type BlobStore } from './blob-store.ts';
 import type { ContentCache } from './content-cache.ts';
 import { commitField, type Keys, type QueueName } from './keys.ts';
 import { runScript } from './scripts.ts';
 
-/** The connections a process moves a job's data over; a worker also passes its cache of what it wrote. */
+/** What a process moves a job's data with; a worker also passes its cache of what it wrote. */
 export interface JobDataIO {
+  /** For commits and the like; the values themselves go through `blobs`. */
   redis: RedisConnection;
   keys: Keys;
-  /** Whole values over raw connections (bulk-client.ts); without it, ioredis: one MGET, one pipeline. */
-  bulk?: BulkClient | null;
-  /** Connections a large value's ranges are spread over when there is no bulk client. */
-  readPool?: RedisConnection[];
+  /** The raw client (bulk-client.ts) in workers, ioredis (redisBlobs) elsewhere. */
+  blobs: BlobStore;
   /**
    * Values this process wrote, kept for the task that reads them next (TaskDeps.written). A read
    * takes a value out; a write through an IO without it caches nothing.
@@ -40,6 +40,9 @@ export interface JobValue {
   partition: number;
   sender?: number;
 }
+
+/** A JobDataIO over an ioredis connection alone (no cache). */
+export const jobDataIO = (redis: RedisConnection, keys: Keys): JobDataIO => ({ redis, keys, blobs: redisBlobs(redis) });
 
 /** What task `sender` of `round` sent `partition`. */
 export const shuffleBlob = (round: number, partition: number, sender: number): JobValue => ({ round, partition, sender });
@@ -57,54 +60,37 @@ export const roundOutput = (round: number, partition: number): JobValue => ({ ro
 const keyOf = (k: Keys, jobId: string, v: JobValue) =>
   v.sender === undefined ? k.reduceOutput(jobId, v.partition, v.round) : k.mapOutput(jobId, v.partition, v.round, v.sender);
 
-async function execOrThrow(p: ReturnType<RedisConnection['pipeline']>): Promise<void> {
-  const res = await p.exec();
-  for (const [err] of res ?? []) if (err) throw err;
-}
-
-/**
- * Whole values (null where missing): those this process wrote itself from its `written` cache, the
- * rest over the bulk client's connections, or in one MGET without it (so values read together must
- * share a partition's hash tag).
- */
+/** Whole values (null where missing): those this process wrote itself from its `written` cache, the rest from the store. */
 export async function getJobValues(io: JobDataIO, jobId: string, at: JobValue[]): Promise<(Buffer | null)[]> {
   const keys = at.map((v) => keyOf(io.keys, jobId, v));
   const out: (Buffer | null)[] = keys.map((k) => io.written?.take<Buffer>(k) ?? null);
   const missing = keys.filter((_, i) => out[i] === null);
   if (missing.length === 0) return out;
-  const fetched = io.bulk ? await io.bulk.getMany(missing) : await io.redis.mgetBuffer(...missing);
+  const fetched = await io.blobs.getMany(missing);
   let j = 0;
   return out.map((v) => v ?? fetched[j++]);
 }
 
 /**
  * Writes values (expiring after ttlSeconds when given: intermediate data must not outlive a
- * clean-up that ran before a straggler wrote it), over the bulk client or one pipeline, and keeps
- * them in the `written` cache when the IO has one.
+ * clean-up that ran before a straggler wrote it), and keeps them in the `written` cache when the
+ * IO has one.
  */
 export async function setJobValues(io: JobDataIO, jobId: string, entries: { at: JobValue; value: Buffer }[], ttlSeconds?: number): Promise<void> {
   const keyed = entries.map(({ at, value }) => ({ key: keyOf(io.keys, jobId, at), value }));
-  if (io.bulk) await io.bulk.setMany(keyed, ttlSeconds);
-  else {
-    const write = io.redis.pipeline();
-    for (const { key, value } of keyed) {
-      if (ttlSeconds === undefined) write.set(key, value);
-      else write.set(key, value, 'EX', ttlSeconds);
-    }
-    await execOrThrow(write);
-  }
+  await io.blobs.setMany(keyed, ttlSeconds === undefined ? undefined : ttlSeconds * 1000);
   if (io.written) for (const { key, value } of keyed) io.written.set(key, value, value.length);
 }
 
 /** A possibly large value, read as parallel ranges (bulk.ts), into `into` when it fits. */
 export function getLargeJobValue(io: JobDataIO, jobId: string, at: JobValue, into?: Buffer): Promise<LargeValue | null> {
-  return getLarge(io.redis, keyOf(io.keys, jobId, at), { into, reader: io.bulk, pool: io.readPool });
+  return getLarge(io.blobs, keyOf(io.keys, jobId, at), { into });
 }
 
 /** The first `bytes` bytes of a value (a header), or null when it is missing or empty. */
 export async function getJobValueHead(io: JobDataIO, jobId: string, at: JobValue, bytes: number): Promise<Buffer | null> {
-  const b = await io.redis.getrangeBuffer(keyOf(io.keys, jobId, at), 0, bytes - 1);
-  return b.length > 0 ? b : null;
+  const h = await io.blobs.head(keyOf(io.keys, jobId, at), bytes);
+  return h && h.head.length > 0 ? h.head : null;
 }
 
 /*
@@ -187,10 +173,7 @@ export interface JobDataExtent {
   sendersInRound: (round: number) => number;
 }
 
-/**
- * The keys a job's data may have up to its current round (all: everything, else all but the
- * current round's output), a partition at a time: each batch shares the partition's hash tag.
- */
+/** The keys a job's data may have up to its current round (all: everything, else all but the current round's output). */
 function* jobDataKeys(k: Keys, job: JobDataExtent, all: boolean): Generator<string[]> {
   for (let r = 0; r < job.partitions; r++) {
     const names: string[] = [];
@@ -207,48 +190,40 @@ function* jobDataKeys(k: Keys, job: JobDataExtent, all: boolean): Generator<stri
   if (all) yield Array.from({ length: job.round + 1 }, (_, round) => k.commits(job.id, round));
 }
 
-/** Keys named in one UNLINK, and UNLINKs sent in one pipeline (scripts/bench/bounds-micro.ts cleanup). */
-const UNLINK_KEYS = 300;
-const UNLINKS_IN_FLIGHT = 16;
+/** Keys handed to the store's delete at once, so a huge job's key names are not all held together. */
+const DELETE_BATCH = 16 * 300;
 
 /**
  * Deletes a job's data up to its current round: every shuffle blob and every round output but the
  * current round's, which is a finished job's output; with `all` (a failed or cancelled job, or one
  * removed) that output and the commit hashes too. The keys are named, not scanned (they follow from
- * the job's rounds, partitions and senders), a partition at a time so that each UNLINK names keys of
- * one hash tag (commit hashes: one each), 300 keys to an UNLINK and 16 UNLINKs to a pipeline (UNLINKs
- * of 1,000 keys measured slower). Deleting a key that a round already dropped (dropJobValues) costs
- * nothing.
+ * the job's rounds, partitions and senders); the store's delete names up to 300 keys of one slot to
+ * an UNLINK, 16 at a time (UNLINKs of 1,000 keys measured slower, scripts/bench/bounds-micro.ts).
+ * Deleting a key that a round already dropped (dropJobValues) costs nothing.
  */
 export async function deleteJobData(redis: RedisConnection, k: Keys, job: JobDataExtent, all: boolean): Promise<void> {
-  let p = redis.pipeline();
-  let queued = 0;
-  const flush = async () => {
-    if (queued > 0) await execOrThrow(p);
-    p = redis.pipeline();
-    queued = 0;
-  };
+  const store = redisBlobs(redis);
+  let batch: string[] = [];
   for (const names of jobDataKeys(k, job, all)) {
-    // Commit hashes have no partition tag: one per command (Redis Cluster).
-    const step = names[0]?.endsWith(':commits') ? 1 : UNLINK_KEYS;
-    for (let i = 0; i < names.length; i += step) {
-      p.unlink(...names.slice(i, i + step));
-      if (++queued === UNLINKS_IN_FLIGHT) await flush();
+    batch.push(...names);
+    if (batch.length >= DELETE_BATCH) {
+      await store.delete(batch);
+      batch = [];
     }
   }
-  await flush();
+  await store.delete(batch);
 }
 
 /**
  * Deletes values no task will read again (an iterative job's consumed shuffle blobs and old round
- * outputs, docs/DESIGN.md §3.5), in one UNLINK (so they must share a partition's hash tag), and
- * forgets them in the `written` cache, so a long job holds about two rounds of data, not all of them.
+ * outputs, docs/DESIGN.md §3.5), and forgets them in the `written` cache, so a long job holds about
+ * two rounds of data, not all of them.
  */
 export async function dropJobValues(io: JobDataIO, jobId: string, at: JobValue[]): Promise<void> {
   if (at.length === 0) return;
   const names = at.map((v) => keyOf(io.keys, jobId, v));
   for (const key of names) io.written?.take(key);
-  await io.redis.unlink(...names);
+  await io.blobs.delete(names);
 }
 
 /** Job data found in Redis: per job id, its keys. */
@@ -257,10 +232,8 @@ export type JobKeys = Map<string, string[]>;
 /** Every job key in Redis (SCAN, so Redis keeps serving), grouped by job id. */
 export async function scanJobKeys(redis: RedisConnection, k: Keys): Promise<JobKeys> {
   const found: JobKeys = new Map();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', k.jobKeyPattern(), 'COUNT', 1000);
-    cursor = next;
+  // Every primary of a Redis Cluster: a SCAN covers only the node it is sent to.
+  for await (const batch of scanKeys(redis, k.jobKeyPattern(), 1000)) {
     for (const key of batch) {
       const id = k.jobIdOfKey(key);
       if (id === null) continue;
@@ -268,7 +241,7 @@ export async function scanJobKeys(redis: RedisConnection, k: Keys): Promise<JobK
       if (list) list.push(key);
       else found.set(id, [key]);
     }
-  } while (cursor !== '0');
+  }
   // SCAN may return a key twice (a rehash during the scan).
   for (const [id, list] of found) found.set(id, [...new Set(list)]);
   return found;
@@ -276,22 +249,13 @@ export async function scanJobKeys(redis: RedisConnection, k: Keys): Promise<JobK
 
 /** Bytes Redis uses for these keys (MEMORY USAGE; a key gone meanwhile counts 0). */
 export async function jobKeyBytes(redis: RedisConnection, names: string[]): Promise<number> {
-  let bytes = 0;
-  for (let i = 0; i < names.length; i += 1000) {
-    const p = redis.pipeline();
-    for (const key of names.slice(i, i + 1000)) p.memory('USAGE', key);
-    for (const [err, n] of (await p.exec()) ?? []) if (!err) bytes += Number(n ?? 0);
-  }
-  return bytes;
+  const sizes = await perKey(redis, names.length, (p, i) => p.memory('USAGE', names[i]), (i) => redis.memory('USAGE', names[i]));
+  return sizes.reduce<number>((sum, n) => sum + Number(n ?? 0), 0);
 }
 
-/** Deletes job keys found by scanJobKeys, one key per command (UNLINK frees memory off Redis's main thread). */
+/** Deletes job keys found by scanJobKeys (UNLINK frees memory off Redis's main thread). */
 export async function deleteJobKeys(redis: RedisConnection, names: string[]): Promise<void> {
-  for (let i = 0; i < names.length; i += 1000) {
-    const p = redis.pipeline();
-    for (const key of names.slice(i, i + 1000)) p.unlink(key);
-    await execOrThrow(p);
-  }
+  await redisBlobs(redis).delete(names);
 }
 
 /** Partitions of `round` whose output key is gone. */
@@ -301,19 +265,17 @@ export async function missingRoundOutputs(redis: RedisConnection, k: Keys, jobId
 
 /**
  * For many jobs at once, the partitions whose round output is gone, keyed by job id (jobs missing
- * none are left out): one pipelined round trip however many jobs, so checking every done job
- * stays cheap.
+ * none are left out): pipelined (on a cluster, side by side), so checking every done job stays
+ * cheap.
  */
 export async function missingOutputsOf(redis: RedisConnection, k: Keys, jobs: { id: string; round: number; partitions: number }[]): Promise<Map<string, number[]>> {
-  const p = redis.pipeline();
-  for (const j of jobs) for (let r = 0; r < j.partitions; r++) p.exists(keyOf(k, j.id, roundOutput(j.round, r)));
-  const res = jobs.length > 0 ? ((await p.exec()) ?? []) : [];
-  for (const [err] of res) if (err) throw err;
+  const names = jobs.flatMap((j) => Array.from({ length: j.partitions }, (_, r) => keyOf(k, j.id, roundOutput(j.round, r))));
+  const res = await perKey(redis, names.length, (p, i) => p.exists(names[i]), (i) => redis.exists(names[i]));
   const gone = new Map<string, number[]>();
   let i = 0;
   for (const j of jobs) {
     const missing: number[] = [];
-    for (let r = 0; r < j.partitions; r++) if (res[i++][1] === 0) missing.push(r);
+    for (let r = 0; r < j.partitions; r++) if (res[i++] === 0) missing.push(r);
     if (missing.length > 0) gone.set(j.id, missing);
   }
   return gone;

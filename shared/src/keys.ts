@@ -4,10 +4,10 @@
  * job-data.ts, the event log event-log.ts. docs/DESIGN.md §3 lists every function with its owner and
  * hash slot (test/docs.test.ts holds that table to this interface).
  * Hash tags: a dataset version's splits are tagged per split, so they spread; a job's partition r is
- * tagged `{id:r}` so a reducer can MGET every map output for its partition in one call. Running on
- * Redis Cluster is being built (issue 18): some multi-key steps still span slots (DESIGN §3).
+ * tagged `{id:r}` so a reducer can MGET every map output for its partition in one call. No script,
+ * MULTI or pipeline spans slots, so the layout works on Redis Cluster (DESIGN §3).
  */
-import { keySlot } from './redis-slots.ts';
+import { keySlot } from './key-slot.ts';
 
 export interface Keys {
   prefix: string;
@@ -17,6 +17,11 @@ export interface Keys {
    * map and reduce queues may live on different primaries.
    */
   bullPrefix(queue: QueueName): string;
+  /**
+   * Every dataset's metadata hash and the index of their names share the hash tag `{datasets}`, so
+   * the publish and remove scripts (and listing's pipeline) touch one slot on Redis Cluster; each
+   * split has a tag of its own, so a dataset's splits spread over the primaries.
+   */
   datasetMeta(name: string): string;
   datasetIndex(): string;
   split(name: string, version: string, split: number): string;

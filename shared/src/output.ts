@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { RedisConnection } from './redis.ts';
 import { decodePairs } from './codec.ts';
-import { getJobValues, roundOutput } from './job-data.ts';
+import { getJobValues, jobDataIO, roundOutput } from './job-data.ts';
 import type { Keys } from './keys.ts';
 import { compareCodePoints } from './order.ts';
 
@@ -23,8 +23,8 @@ export class OutputMissingError extends Error {}
 async function loadPartitions(redis: RedisConnection, k: Keys, ref: OutputRef) {
   const parts = [];
   for (let r = 0; r < ref.partitions; r++) {
-    // One partition at a time: partitions have different hash tags, and the first missing one ends the read.
-    const [blob] = await getJobValues({ redis, keys: k }, ref.jobId, [roundOutput(ref.round, r)]);
+    // One partition at a time: the first missing one ends the read.
+    const [blob] = await getJobValues(jobDataIO(redis, k), ref.jobId, [roundOutput(ref.round, r)]);
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
     parts.push(decodePairs<string>(blob));
   }

@@ -1,43 +1,11 @@
 /**
- * Hash slots, as Redis Cluster computes them, and the two ways of touching many keys that differ
- * between one Redis and a cluster: one command per key, and SCAN.
- *
- * A key's slot is CRC16 (XMODEM) of the key mod 16384, or of its hash tag: the part between the
- * first `{` and the next `}` when that part is not empty (the cluster spec's rule). ioredis refuses
- * a pipeline whose keys are in different slots, even when one node serves them, so on a Cluster
- * commands are pipelined per slot.
+ * The two ways of touching many keys that differ between one Redis and a cluster: one command per
+ * key, and SCAN. ioredis refuses a pipeline whose keys are in different slots (key-slot.ts), even
+ * when one node serves them, so on a Cluster commands are pipelined per slot.
  */
 import { Cluster, type ChainableCommander } from 'ioredis';
+import { bySlot } from './key-slot.ts';
 import type { RedisConnection } from './redis.ts';
-
-const TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i << 8;
-    for (let j = 0; j < 8; j++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
-    t[i] = c;
-  }
-  return t;
-})();
-
-function crc16(b: Buffer, start: number, end: number): number {
-  let crc = 0;
-  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b[i]) & 0xff];
-  return crc;
-}
-
-/** The part of `key` that decides its slot: its hash tag if it has a non-empty one, else all of it. */
-export function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  if (open < 0) return key;
-  const close = key.indexOf('}', open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : key;
-}
-
-export function keySlot(key: string): number {
-  const b = Buffer.from(hashTagOf(key));
-  return crc16(b, 0, b.length) & 16383;
-}
 
 /**
  * One command per key (`add` puts it on the pipeline it is given), in as few round trips as the
@@ -46,17 +14,7 @@ export function keySlot(key: string): number {
  */
 export async function eachKey(redis: RedisConnection, keys: string[], add: (p: ChainableCommander, key: string) => void): Promise<unknown[]> {
   if (keys.length === 0) return [];
-  const groups = new Map<number, number[]>();
-  if (redis instanceof Cluster) {
-    for (const [i, key] of keys.entries()) {
-      const slot = keySlot(key);
-      const g = groups.get(slot);
-      if (g) g.push(i);
-      else groups.set(slot, [i]);
-    }
-  } else {
-    groups.set(0, keys.map((_, i) => i));
-  }
+  const groups = redis instanceof Cluster ? bySlot(keys) : new Map([[0, keys.map((_, i) => i)]]);
   const out = new Array<unknown>(keys.length);
   await Promise.all([...groups.values()].map(async (idx) => {
     const p = redis.pipeline();

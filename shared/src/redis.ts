@@ -188,7 +188,7 @@ const SINGLE: RedisTopology = { kind: 'single' };
 export async function detectTopology(target: RedisTarget): Promise<RedisTopology> {
   const t = targetOf(target);
   let why = '';
-  for (const seed of redisSeeds(t.REDIS_URL)) {
+  for (const { url: seed } of redisSeeds(t.REDIS_URL).nodes) {
     let last: Error | undefined;
     const r = new Redis(seed, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, ...targetOptions(target) });
     r.on('error', (err) => {
@@ -218,17 +218,13 @@ export async function detectTopology(target: RedisTarget): Promise<RedisTopology
  */
 function clusterConnection(target: RedisTarget, node: RedisOptions, options: ClusterOptions = {}): Cluster {
   const t = targetOf(target);
-  const seeds = redisSeeds(t.REDIS_URL).map((seed) => {
-    const u = new URL(seed);
-    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
-  });
-  const u = new URL(firstSeed(t.REDIS_URL));
+  const seeds = redisSeeds(t.REDIS_URL);
   const { retryStrategy, enableOfflineQueue, ...perNode } = node;
-  return new Cluster(seeds, {
+  return new Cluster(seeds.nodes.map(({ host, port }) => ({ host, port })), {
     redisOptions: {
       ...perNode,
-      username: u.username ? decodeURIComponent(u.username) : undefined,
-      password: u.password ? decodeURIComponent(u.password) : undefined,
+      username: seeds.username || undefined,
+      password: seeds.password || undefined,
       // A cluster always uses database 0.
       db: 0,
     },

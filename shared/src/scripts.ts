@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { RedisConnection } from './redis.ts';
-import { keySlot } from './redis-slots.ts';
+import { keySlot } from './key-slot.ts';
 
 interface Script {
   name: string;

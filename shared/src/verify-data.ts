@@ -15,6 +15,7 @@ import type { RedisConnection } from './redis.ts';
 import { commitField, type Keys } from './keys.ts';
 import type { CommitRecord, JobDataExtent, JobDataIO, JobValue, TaskAddress } from './job-data.ts';
 import { runScript } from './scripts.ts';
+import { redisBlobs } from './blob-store.ts';
 
 /** Which run of a verified task: the first writes the task's outputs, the check writes copies. */
 export type VerifySlot = 'first' | 'check';
@@ -68,25 +69,20 @@ export async function readRuns(redis: RedisConnection, k: Keys, t: TaskAddress):
   return { ...(first ? { first: JSON.parse(first) as VerifyRun } : {}), ...(check ? { check: JSON.parse(check) as VerifyRun } : {}) };
 }
 
-/** Writes a second run's copies of its outputs, with a TTL (one pipeline). */
+/** Writes a second run's copies of its outputs, with a TTL. */
 export async function setCopies(io: JobDataIO, jobId: string, entries: { at: JobValue; value: Buffer }[], ttlSeconds: number): Promise<void> {
-  const p = io.redis.pipeline();
-  for (const { at, value } of entries) p.set(copyKey(io.keys, jobId, at), value, 'EX', ttlSeconds);
-  for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+  await io.blobs.setMany(entries.map(({ at, value }) => ({ key: copyKey(io.keys, jobId, at), value })), ttlSeconds * 1000);
 }
 
 /** A second run's copy of one output, or null where it is missing. */
 export async function getCopy(io: JobDataIO, jobId: string, at: JobValue): Promise<Buffer | null> {
-  return io.redis.getBuffer(copyKey(io.keys, jobId, at));
+  const [copy] = await io.blobs.getMany([copyKey(io.keys, jobId, at)]);
+  return copy;
 }
 
 /** Deletes a task's copies once its runs agreed: nothing reads them after that. */
 export async function deleteCopies(redis: RedisConnection, k: Keys, jobId: string, at: JobValue[]): Promise<void> {
-  // One key per command: the copies of one task lie in different partitions' hash tags.
-  if (at.length === 0) return;
-  const p = redis.pipeline();
-  for (const v of at) p.unlink(copyKey(k, jobId, v));
-  await p.exec();
+  await redisBlobs(redis).delete(at.map((v) => copyKey(k, jobId, v)));
 }
 
 /** Deletes every round's copies and verify hash of a verified job (its clean-up, whatever its end). */

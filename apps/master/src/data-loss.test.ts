@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkTaskJobId, commitTask, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
+import { checkTaskJobId, commitTask, jobDataIO, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
 import { LOST_WINDOW_MARGIN_MS, checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, lostJobText, missingQueueEntries, rollbackLoss, type DataLossDeps } from './data-loss.ts';
 import { MAX_BATCH } from './op-pipeline.ts';
 import { newJobId } from './submit.ts';
@@ -94,7 +94,7 @@ test('a done job whose output keys are gone is marked output lost, once; one wit
   const k = fx.fresh();
   const holder = new StateHolder();
   for (const op of [...doneOps('kept'), ...doneOps('lost')]) holder.apply(op);
-  await setJobValues({ redis: fx.redis, keys: k }, 'kept', [{ at: roundOutput(0, 0), value: Buffer.from('a\t1\n') }]);
+  await setJobValues(jobDataIO(fx.redis, k), 'kept', [{ at: roundOutput(0, 0), value: Buffer.from('a\t1\n') }]);
   const d = deps(k, holder);
   await checkOutputs(d);
   await checkOutputs(d);

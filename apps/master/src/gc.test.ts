@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { commitTask, roundOutput, scanJobKeys, setJobValues, shuffleBlob, type Keys } from '@tandem/shared';
+import { commitTask, jobDataIO, roundOutput, scanJobKeys, setJobValues, shuffleBlob, type Keys } from '@tandem/shared';
 import { collectGarbage } from './gc.ts';
 import { StateHolder } from './state-holder.ts';
 import { redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
@@ -11,7 +11,7 @@ after(async () => fx?.close());
 
 /** Writes a job's output, a shuffle blob and a commit hash: three keys, in two hash tags. */
 async function writeJob(k: Keys, jobId: string, bytes: number): Promise<void> {
-  const io = { redis: fx.redis, keys: k };
+  const io = jobDataIO(fx.redis, k);
   await setJobValues(io, jobId, [{ at: roundOutput(0, 0), value: Buffer.alloc(bytes, 'x') }, { at: shuffleBlob(0, 0, 0), value: Buffer.from('blob') }]);
   await commitTask(fx.redis, k, { jobId, round: 0, kind: 'map', index: 0 }, testCommit(), 3600);
 }

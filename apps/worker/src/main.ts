@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ContentCache, BulkClient, createLogger, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, ServiceConnections, startService, taskPayloadSchema, QUEUES, type Config, type QueueName, type RedisConnection } from '@tandem/shared';
+import { ContentCache, BulkClient, createLogger, redisBlobs, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, ServiceConnections, startService, taskPayloadSchema, QUEUES, type Config, type QueueName, type RedisConnection } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { isQuiet } from './queue-watchdog.ts';
@@ -38,8 +38,8 @@ const k = keys(cfg.TANDEM_PREFIX);
 const redisConnections = await ServiceConnections.open(cfg, log);
 const redis = redisConnections.connect('tandem-worker-data');
 logDurabilityAtStart(redis, log);
+// TANDEM_READ_CONNECTIONS connections to Redis, or to each primary of a Redis Cluster.
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
-const readPool = bulk ? [redis] : [redis, ...Array.from({ length: cfg.TANDEM_READ_CONNECTIONS - 1 }, (_, i) => redisConnections.connect(`tandem-worker-read-${i + 1}`))];
 const name = `${hostname()}:${process.pid}`;
 // Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
 const listeners = Object.fromEntries(QUEUES.map((q) => {
@@ -52,7 +52,7 @@ const listeners = Object.fromEntries(QUEUES.map((q) => {
 const othersOnline = async (queue: QueueName, me: string) =>
   (await listeners[queue].getWorkers()).some((w) => String(w.rawname ?? '').replace(/^.*:w:/, '') !== me);
 const deps = {
-  redis, bulk, readPool, buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
+  redis, blobs: bulk, redisBlobs: redisBlobs(redis), buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
   written: new ContentCache(WRITTEN_CACHE_BYTES),
   othersOnline,
@@ -81,7 +81,7 @@ const memory = () => {
   };
 };
 
-const connections: RedisConnection[] = [...readPool];
+const connections: RedisConnection[] = [redis];
 /** Per queue: this worker's running tasks, when it last took one, when its BullMQ worker was last replaced. */
 const activity = Object.fromEntries(QUEUES.map((q) => [q, { running: 0, lastTakenAt: Date.now(), lastRestartAt: 0 }])) as Record<QueueName, { running: number; lastTakenAt: number; lastRestartAt: number }>;
 const startWorker = (queue: QueueName) => {
@@ -181,7 +181,7 @@ async function stop(signal: string) {
   await Promise.all(workers.map(({ w }) => w.close()));
   await Promise.all(Object.values(listeners).map((q) => q.close()));
   for (const c of connections) c.disconnect();
-  bulk?.close();
+  bulk.close();
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

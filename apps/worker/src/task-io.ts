@@ -1,17 +1,17 @@
 /** What every task runner shares: its dependencies, its result shape, reading large inputs, errors. */
 import type { RedisConnection } from '@tandem/shared';
 import {
-  getLarge, splitKey, type BulkClient, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
+  getLarge, splitKey, type BlobStore, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
 /** A task's dependencies; they are also the IO that job-data.ts moves the job's values with. */
 export interface TaskDeps extends JobDataIO {
   redis: RedisConnection;
-  /** Moves large values: splits as parallel ranges, shuffle blobs whole (bulk-client.ts); null where it cannot (TLS). */
-  bulk: BulkClient | null;
-  /** Used instead of the bulk client where there is none; may be just [redis]. */
-  readPool: RedisConnection[];
+  /** Moves large values: splits as parallel ranges, an iterative job's blobs whole (the raw client, bulk-client.ts). */
+  blobs: BlobStore;
+  /** The same over ioredis (redisBlobs): a key/value job's blobs and every job's final output (see viaIoredis). */
+  redisBlobs: BlobStore;
   /** Free read buffers for splits (see withLargeValue). */
   buffers: Buffer[];
   keys: Keys;
@@ -64,13 +64,13 @@ export async function withLargeValue<T>(
 
 /** Reads a map task's split, through the dataset store's key. */
 export const readSplit = (deps: TaskDeps, p: TaskPayload) => (into: Buffer | undefined) =>
-  getLarge(deps.redis, splitKey(deps.keys, p.dataset, p.index), { into, reader: deps.bulk, pool: deps.readPool });
+  getLarge(deps.blobs, splitKey(deps.keys, p.dataset, p.index), { into });
 
 /**
- * ioredis only (one pipeline, one MGET) and no `written` cache: the IO for a key/value job's blobs
- * and for a job's final output, which no later task reads back from this worker's memory.
+ * ioredis (one pipeline, one MGET per slot) and no `written` cache: the IO for a key/value job's
+ * blobs and for a job's final output, which no later task reads back from this worker's memory.
  */
-export const viaIoredis = (deps: TaskDeps): JobDataIO => ({ redis: deps.redis, keys: deps.keys });
+export const viaIoredis = (deps: TaskDeps): JobDataIO => ({ redis: deps.redis, keys: deps.keys, blobs: deps.redisBlobs });
 
 export const missingSplit = (p: TaskPayload) =>
   new TaskError(

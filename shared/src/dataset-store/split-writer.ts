@@ -1,6 +1,6 @@
-import type { ChainableCommander } from 'ioredis';
 import type { RedisConnection } from '../redis.ts';
 import type { Keys } from '../keys.ts';
+import { redisBlobs, type BlobStore } from '../blob-store.ts';
 import { DatasetError } from './errors.ts';
 
 /**
@@ -25,27 +25,28 @@ export class SplitWriter {
   private inflight: Promise<void> | null = null;
   private error: { e: unknown } | null = null;
   private lastRefresh = Date.now();
+  private readonly blobs: BlobStore;
 
   constructor(
-    private readonly redis: RedisConnection,
+    redis: RedisConnection,
     private readonly k: Keys,
     private readonly name: string,
     private readonly version: string,
-  ) {}
+  ) {
+    this.blobs = redisBlobs(redis);
+  }
 
   /** Waits for the previous write, then starts this one (so at most one split is in flight). */
   async write(data: Buffer): Promise<void> {
     await this.drain();
     const key = this.k.split(this.name, this.version, this.keys.length);
     this.keys.push(key);
-    const set = this.redis.set(key, data, 'PX', datasetStoreTuning.uploadTtlMs).then(() => {});
+    const set = this.blobs.setMany([{ key, value: data }], datasetStoreTuning.uploadTtlMs);
     let p: Promise<unknown> = set;
     if (Date.now() - this.lastRefresh >= datasetStoreTuning.refreshMs) {
       this.lastRefresh = Date.now();
-      // Same connection, so these run after the SET above.
-      const pipe = this.redis.pipeline();
-      for (const k of this.keys) pipe.pexpire(k, datasetStoreTuning.uploadTtlMs);
-      p = Promise.all([set, pipe.exec().then(checkPipeline)]);
+      // The split being set already has a fresh expiry; the others get theirs renewed.
+      p = Promise.all([set, this.blobs.expire(this.keys.slice(0, -1), datasetStoreTuning.uploadTtlMs)]);
     }
     this.inflight = p.then(
       () => {},
@@ -65,11 +66,8 @@ export class SplitWriter {
 
   async persist(): Promise<void> {
     await this.drain();
-    const pipe = this.redis.pipeline();
-    for (const k of this.keys) pipe.persist(k);
-    const res = checkPipeline(await pipe.exec());
     // PERSIST answers 0 for a key without expiry or a missing key; ours all have an expiry.
-    const lost = res.findIndex((r) => r !== 1);
+    const lost = (await this.blobs.expire(this.keys, null)).findIndex((persisted) => !persisted);
     if (lost >= 0) throw new DatasetError(`dataset "${this.name}": split ${lost} vanished during the upload (expired?)`);
   }
 
@@ -82,34 +80,13 @@ export class SplitWriter {
     }
     if (this.keys.length === 0) return;
     try {
-      await unlinkAll(this.redis, this.keys);
+      await this.blobs.delete(this.keys);
     } catch {
       /* the expiry cleans up what we could not */
     }
   }
 }
 
-export function checkPipeline(res: [Error | null, unknown][] | null): unknown[] {
-  if (!res) throw new Error('Redis pipeline was aborted');
-  return res.map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  });
-}
-
 /** The keys of a version's splits. */
 export const versionKeys = (k: Keys, name: string, version: string, splits: number) =>
   Array.from({ length: splits }, (_, s) => k.split(name, version, s));
-
-/** One command per key (split keys live in different cluster slots), pipelined in batches. */
-async function eachKey(redis: RedisConnection, keys: string[], command: (pipe: ChainableCommander, key: string) => void): Promise<void> {
-  for (let i = 0; i < keys.length; i += 1000) {
-    const pipe = redis.pipeline();
-    for (const k of keys.slice(i, i + 1000)) command(pipe, k);
-    checkPipeline(await pipe.exec());
-  }
-}
-
-export const unlinkAll = (redis: RedisConnection, keys: string[]) => eachKey(redis, keys, (pipe, k) => pipe.unlink(k));
-
-export const expireAll = (redis: RedisConnection, keys: string[], ms: number) => eachKey(redis, keys, (pipe, k) => pipe.pexpire(k, ms));

@@ -3,7 +3,8 @@ import type { Keys } from '../keys.ts';
 import { runScript } from '../scripts.ts';
 import { DatasetError, DatasetNotFoundError, validateDatasetName } from './errors.ts';
 import { type DatasetMeta, parseMeta } from './meta.ts';
-import { checkPipeline, unlinkAll, versionKeys } from './split-writer.ts';
+import { versionKeys } from './split-writer.ts';
+import { redisBlobs } from '../blob-store.ts';
 
 export async function getDataset(redis: RedisConnection, k: Keys, name: string): Promise<DatasetMeta | null> {
   validateDatasetName(name);
@@ -24,9 +25,13 @@ export async function requireDataset(redis: RedisConnection, k: Keys, name: stri
 export async function listDatasets(redis: RedisConnection, k: Keys): Promise<DatasetMeta[]> {
   const names = await redis.smembers(k.datasetIndex());
   if (names.length === 0) return [];
+  // One pipeline: every dataset's metadata shares the index's hash tag (keys.ts).
   const pipe = redis.pipeline();
   for (const n of names) pipe.hgetall(k.datasetMeta(n));
-  const res = checkPipeline(await pipe.exec()) as Record<string, string>[];
+  const res = ((await pipe.exec()) ?? []).map(([err, v]) => {
+    if (err) throw err;
+    return v as Record<string, string>;
+  });
   return res
     .map(parseMeta)
     .filter((m): m is DatasetMeta => m !== null)
@@ -38,7 +43,7 @@ export async function removeDataset(redis: RedisConnection, k: Keys, name: strin
   validateDatasetName(name);
   const res = (await runScript(redis, 'remove-dataset', [k.datasetMeta(name), k.datasetIndex()], [name])) as string[];
   if (res.length === 0) return false;
-  await unlinkAll(redis, versionKeys(k, name, res[0], Number(res[1]) || 0));
+  await redisBlobs(redis).delete(versionKeys(k, name, res[0], Number(res[1]) || 0));
   return true;
 }
 
@@ -55,7 +60,7 @@ const missingSplit = (meta: DatasetMeta, s: number) =>
 
 export async function readSplit(redis: RedisConnection, k: Keys, meta: DatasetMeta, s: number): Promise<Buffer> {
   checkSplitIndex(meta, s);
-  const buf = await redis.getBuffer(k.split(meta.name, meta.version, s));
+  const [buf] = await redisBlobs(redis).getMany([k.split(meta.name, meta.version, s)]);
   if (!buf) throw missingSplit(meta, s);
   return buf;
 }
@@ -66,8 +71,8 @@ export async function headDataset(redis: RedisConnection, k: Keys, meta: Dataset
   for (let s = 0; s < meta.splits && out.length < n; s++) {
     const key = k.split(meta.name, meta.version, s);
     for (let window = 64 * 1024; ; window *= 8) {
-      const buf = await redis.getrangeBuffer(key, 0, window - 1);
-      if (buf.length === 0) throw missingSplit(meta, s);
+      const buf = (await redisBlobs(redis).head(key, window))?.head;
+      if (!buf || buf.length === 0) throw missingSplit(meta, s);
       const whole = buf.length < window;
       const end = whole ? buf.length : buf.lastIndexOf(10) + 1;
       const lines = buf.toString('utf8', 0, end).split('\n');

@@ -7,7 +7,8 @@ import { dsErr, existsError, validateDatasetName } from './errors.ts';
 import { Ingest } from './ingest.ts';
 import type { HeaderMode, HeaderNote } from './edges.ts';
 import { type DatasetMeta, metaFields } from './meta.ts';
-import { SplitWriter, datasetStoreTuning, expireAll, versionKeys } from './split-writer.ts';
+import { SplitWriter, datasetStoreTuning, versionKeys } from './split-writer.ts';
+import { redisBlobs } from '../blob-store.ts';
 
 export interface PutOptions {
   name: string;
@@ -104,7 +105,7 @@ async function publish(redis: RedisConnection, k: Keys, meta: DatasetMeta, repla
 /** The replaced version's splits expire rather than vanish: jobs still reading them may finish. */
 async function retire(redis: RedisConnection, k: Keys, name: string, old: StoredVersion): Promise<void> {
   try {
-    await expireAll(redis, versionKeys(k, name, old.version, old.splits), datasetStoreTuning.replacedTtlMs);
+    await redisBlobs(redis).expire(versionKeys(k, name, old.version, old.splits), datasetStoreTuning.replacedTtlMs);
   } catch {
     /* published already; the old splits merely stay until removed by hand */
   }

@@ -45,6 +45,9 @@ test('a local URL without a password takes the one tandem up keeps in the data f
   assert.equal(withDataDirRedisPassword('redis://redis.example:6379', dir), 'redis://redis.example:6379', 'not this machine');
   assert.equal(withDataDirRedisPassword('rediss://127.0.0.1:6379', dir), 'rediss://127.0.0.1:6379', 'tandem up starts no TLS Redis');
   assert.equal(withRedisPassword('redis://u:old@127.0.0.1:1', 'p@ss'), 'redis://:p%40ss@127.0.0.1:1');
+  // tandem up --redis-cluster's seed list: every node local, so every node shares the password.
+  assert.equal(withDataDirRedisPassword('redis://127.0.0.1:7000,127.0.0.1:7001', dir), 'redis://:abc123@127.0.0.1:7000,127.0.0.1:7001');
+  assert.equal(withDataDirRedisPassword('redis://127.0.0.1:7000,10.0.0.2:7001', dir), 'redis://127.0.0.1:7000,10.0.0.2:7001', 'a seed elsewhere: unchanged');
 });
 
 test('TLS: rediss:// only, with TANDEM_REDIS_CA added to the trusted roots; a bad CA file is a configuration error', (t) => {

@@ -416,22 +416,27 @@ function isLocalPlainUrl(u: URL): boolean {
   return u.protocol === 'redis:' && (h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h));
 }
 
-/** `url` with `password` for the default user (any password it had replaced). */
+/** `url` with `password` for the default user (any password it had replaced); every seed of a list shares it. */
 export function withRedisPassword(url: string, password: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = encodeURIComponent(password);
-  return u.href;
+  const m = /^(rediss?:\/\/)(?:[^@/?#]*@)?(.*)$/i.exec(url);
+  if (!m) throw new Error(`not a Redis URL: ${redactUrl(url)}`);
+  return `${m[1]}:${encodeURIComponent(password)}@${m[2]}`;
 }
 
 /**
- * On the machine `tandem up` runs on: a local redis:// URL without a password gets the one
- * `tandem up` keeps in `dataDir` for the Redis it started, so commands run there find it, as they
- * find the cluster secret. Any other URL, or one with a password, is returned as it is.
+ * On the machine `tandem up` runs on: a local redis:// URL without a password (one node, or seed
+ * nodes all on this machine, as `tandem up --redis-cluster` prints them) gets the one `tandem up`
+ * keeps in `dataDir` for the Redis it started, so commands run there find it, as they find the
+ * cluster secret. Any other URL, or one with a password, is returned as it is.
  */
 export function withDataDirRedisPassword(url: string, dataDir: string): string {
-  const u = new URL(url);
-  if (u.password || u.username || !isLocalPlainUrl(u)) return url;
+  let seeds: URL[];
+  try {
+    seeds = redisSeeds(url).nodes.map((n) => new URL(n.url));
+  } catch {
+    return url;
+  }
+  if (seeds.some((u) => u.password || u.username || !isLocalPlainUrl(u))) return url;
   const password = readSecretFile(dataDir, REDIS_PASSWORD_FILE);
   return password ? withRedisPassword(url, password) : url;
 }

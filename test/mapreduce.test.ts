@@ -1,12 +1,14 @@
-// MIT 6.824's MapReduce test script (test-mr.sh), ported as black-box tests against real processes.
+// MIT 6.824's MapReduce test script (test-mr.sh), ported as black-box tests against real processes, on one
+// Redis and on a Redis Cluster (harness/topologies.ts) from one definition.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { causalTimeline, putDataset, readCommits, readJobEvents, vcCompare, type JobStatus } from '@tandem/shared';
-import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { causalTimeline, putDataset, readCommits, readJobEvents, scanKeys, vcCompare, type JobStatus, type RedisConnection } from '@tandem/shared';
+import { jobOutput, startCluster, waitForJob, type Cluster, type TestRedisLike } from './harness/cluster.ts';
+import { PLATFORM_TOPOLOGIES } from './harness/topologies.ts';
 import { referenceInvertedIndex, referenceWordCount } from './harness/reference.ts';
 import { waitFor } from './harness/wait.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
@@ -16,7 +18,14 @@ const text = books.map((f) => readFileSync(join(repoRoot, 'datasets', f), 'utf8'
 /** About 300 KB of the sample books: small splits make many map tasks. */
 const small = text.slice(0, 300_000).replace(/[^\n]*$/, '');
 
-async function upload(c: Cluster, name: string, data: string, splitBytes = 32 * 1024) {
+/** Every key matching `pattern`, on every primary of a Redis Cluster. */
+async function allKeys(redis: RedisConnection, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const batch of scanKeys(redis, pattern)) found.push(...batch);
+  return [...new Set(found)];
+}
+
+async function upload(c: Cluster<TestRedisLike>, name: string, data: string, splitBytes = 32 * 1024) {
   const redis = c.redis.client();
   return putDataset(redis, c.keys, Readable.from([Buffer.from(data)]), { name, format: 'text', splitBytes });
 }
@@ -31,13 +40,22 @@ function overlapped(calls: [number, number, number][]): boolean {
   return calls.some(([p1, s1, e1]) => calls.some(([p2, s2, e2]) => p1 !== p2 && s1 < e2 && s2 < e1));
 }
 
-describe('MapReduce on real processes', { timeout: 600_000 }, () => {
-  let c: Cluster;
+for (const topology of PLATFORM_TOPOLOGIES) describe(`MapReduce on real processes, on ${topology.name}`, { timeout: 600_000 }, () => {
+  let c: Cluster<TestRedisLike>;
   before(async () => {
-    c = await startCluster({ name: 'mapreduce', workers: 2 });
+    const redis = await topology.start();
+    try {
+      c = await startCluster({ name: `mapreduce${topology.cluster ? '-cluster' : ''}`, workers: 2, redis });
+    } catch (err) {
+      await redis.stop();
+      throw err;
+    }
     await upload(c, 'books', small);
   });
-  after(async () => c?.stop());
+  after(async () => {
+    await c?.stop();
+    await c?.redis.stop();
+  });
 
   test('word count equals the sequential reference', async () => {
     const client = c.client();
@@ -121,11 +139,11 @@ describe('MapReduce on real processes', { timeout: 600_000 }, () => {
     await waitForJob(c, id);
     const redis = c.redis.client();
     await waitFor(async () => (await client.status(id)).cleaned, { what: 'clean-up' });
-    const left = await redis.keys(`${c.prefix}:job:{${id}:*`);
+    const left = await allKeys(redis, `${c.prefix}:job:{${id}:*`);
     assert.deepEqual(left.filter((k) => /:m\d+$/.test(k)), []);
     assert.equal(left.filter((k) => k.endsWith(':out')).length, 2);
     await client.remove(id);
-    assert.deepEqual(await redis.keys(`${c.prefix}:job:{${id}*`), []);
+    assert.deepEqual(await allKeys(redis, `${c.prefix}:job:{${id}*`), []);
     await assert.rejects(client.status(id), /does not exist/);
   });
 });

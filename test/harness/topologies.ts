@@ -3,6 +3,7 @@
 // each (startRedisCluster).
 import { after, before, describe } from 'node:test';
 import type { RedisConnection } from '../../shared/src/redis.ts';
+import type { TestRedisLike } from './cluster.ts';
 import { startRedis } from './redis.ts';
 import { startRedisCluster } from './redis-cluster.ts';
 
@@ -58,3 +59,13 @@ export function onEachTopology(define: (t: () => DataTopology) => void): void {
     });
   }
 }
+
+/**
+ * The Redis a whole platform (harness/cluster.ts's startCluster `redis`) runs on, for end-to-end
+ * tests defined once and run on both: one redis-server, and a Redis Cluster of 3 primaries with a
+ * replica each.
+ */
+export const PLATFORM_TOPOLOGIES: { name: string; cluster: boolean; start: () => Promise<TestRedisLike> }[] = [
+  { name: 'one Redis', cluster: false, start: () => startRedis() },
+  { name: 'a Redis Cluster', cluster: true, start: () => startRedisCluster({ primaries: 3, replicas: 1 }) },
+];

@@ -1,6 +1,7 @@
-// PageRank (issue 4) on real processes: the script against networkx and the in-process power
-// iteration, small graphs of every awkward shape, a worker and the primary master SIGKILLed in the
-// middle of an iteration, --attach and interruption, and bad input.
+// PageRank (issue 4) on real processes, on one Redis and on a Redis Cluster from one definition:
+// the script against networkx and the in-process power iteration, small graphs of every awkward
+// shape, a worker and the primary master SIGKILLed in the middle of an iteration, --attach and
+// interruption, and bad input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +14,8 @@ import { parse } from 'csv-parse/sync';
 import { compareCodePoints, getDataset, putDataset, type JobStatus } from '@tandem/shared';
 import { buildGraph, powerIteration } from '@tandem/jobs';
 import { repoRoot } from '../apps/cli/src/processes.ts';
-import { jobOutput, kill, startCluster, waitForJob, waitForWorkers, type Cluster } from './harness/cluster.ts';
+import { jobOutput, kill, startCluster, waitForJob, waitForWorkers, type Cluster, type TestRedisLike } from './harness/cluster.ts';
+import { PLATFORM_TOPOLOGIES } from './harness/topologies.ts';
 import { waitFor } from './harness/wait.ts';
 
 const debianCsv = join(repoRoot, 'datasets/debian-python3-deps.csv');
@@ -42,7 +44,7 @@ function reference(pairs: [string, string][], iterations: number, tol: number): 
 }
 
 /** Runs `npm run pagerank`'s script (scripts/pagerank.ts) as its own process. */
-function script(c: Cluster, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function script(c: Cluster<TestRedisLike>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/pagerank.ts'), ...args], { cwd: repoRoot, env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -53,14 +55,23 @@ function script(c: Cluster, args: string[]): Promise<{ code: number; stdout: str
   });
 }
 
-describe('PageRank on real processes', { timeout: 600_000 }, () => {
-  let c: Cluster;
+for (const topology of PLATFORM_TOPOLOGIES) describe(`PageRank on real processes, on ${topology.name}`, { timeout: 600_000 }, () => {
+  let c: Cluster<TestRedisLike>;
   const tmp = mkdtempSync(join(tmpdir(), 'tandem-pagerank-'));
   before(async () => {
-    c = await startCluster({ name: 'pagerank', workers: 2, masters: 2 });
+    const redis = await topology.start();
+    try {
+      c = await startCluster({ name: `pagerank${topology.cluster ? '-cluster' : ''}`, workers: 2, masters: 2, redis });
+    } catch (err) {
+      await redis.stop();
+      throw err;
+    }
     await c.replicated();
   });
-  after(async () => c?.stop());
+  after(async () => {
+    await c?.stop();
+    await c?.redis.stop();
+  });
 
   test("the script on Debian's graph equals networkx (1e-6) and the in-process power iteration (1e-12), at tol 1e-10", async () => {
     const out = join(tmp, 'ranks.csv');

@@ -4,7 +4,7 @@
 // declarations compiled by tsc in that folder; and the API in this process, imported from
 // client/dist: datasets (put from a stream with progress, list, show, remove), jobs (submit, watch
 // with each round's figures, output as a stream, as records and as a file, cancel), typed errors, and a watch
-// that carries on through the primary master's SIGKILL.
+// that carries on through the primary master's SIGKILL; the API on one Redis and on a Redis Cluster.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -18,7 +18,8 @@ import { parse } from 'csv-parse/sync';
 import { compareCodePoints } from '@tandem/shared';
 import { buildGraph, powerIteration } from '@tandem/jobs';
 import { repoRoot } from '../apps/cli/src/processes.ts';
-import { kill, startCluster, type Cluster } from './harness/cluster.ts';
+import { kill, startCluster, type Cluster, type TestRedisLike } from './harness/cluster.ts';
+import { PLATFORM_TOPOLOGIES } from './harness/topologies.ts';
 import { referenceWordCount } from './harness/reference.ts';
 import { freePort } from './harness/wait.ts';
 
@@ -37,27 +38,38 @@ function reference(pairs: [string, string][], iterations: number, tol: number) {
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: ${a} vs ${b}`);
 
-describe('@tandem/client', { timeout: 300_000 }, () => {
-  let c: Cluster;
-  let api: Client;
+let api: Client;
+before(async () => {
+  const built = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-client.mjs')], { encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  api = (await import(pathToFileURL(join(repoRoot, 'client/dist/index.js')).href)) as Client;
+});
+
+// The package's own checks need one topology; the API's run on one Redis and on a Redis Cluster.
+for (const topology of PLATFORM_TOPOLOGIES) describe(`@tandem/client, on ${topology.name}`, { timeout: 300_000 }, () => {
+  let c: Cluster<TestRedisLike>;
   let tandem: InstanceType<Client['Tandem']>;
   const home = mkdtempSync(join(tmpdir(), 'tandem-client-user-'));
 
   before(async () => {
-    const built = spawnSync(process.execPath, [join(repoRoot, 'scripts/build-client.mjs')], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
-    api = (await import(pathToFileURL(join(repoRoot, 'client/dist/index.js')).href)) as Client;
-    c = await startCluster({ name: 'client', workers: 2, masters: 2, env: { TANDEM_SECRET: secret } });
+    const redis = await topology.start();
+    try {
+      c = await startCluster({ name: `client${topology.cluster ? '-cluster' : ''}`, workers: 2, masters: 2, env: { TANDEM_SECRET: secret }, redis });
+    } catch (err) {
+      await redis.stop();
+      throw err;
+    }
     await c.replicated();
     tandem = api.connect({ viewUrl: c.viewUrl, redisUrl: c.redis.url, prefix: c.prefix, secret, env: {} });
   });
   after(async () => {
     await tandem?.close();
     await c?.stop();
+    await c?.redis.stop();
     rmSync(home, { recursive: true, force: true });
   });
 
-  test('the package lists exactly the npm packages its compiled code imports, and ships only dist/', () => {
+  if (!topology.cluster) test('the package lists exactly the npm packages its compiled code imports, and ships only dist/', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'client/package.json'), 'utf8')) as { dependencies: Record<string, string>; exports: unknown; files: string[] };
     const code = readFileSync(join(repoRoot, 'client/dist/index.js'), 'utf8');
     // esbuild writes each import as one statement at the start of a line; dynamic imports anywhere.
@@ -74,7 +86,7 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     assert.ok(files.every((f) => f === 'package.json' || f === 'README.md' || f.startsWith('dist/')), files.join(', '));
   });
 
-  test('examples/pagerank-script.mjs, installed outside the checkout, prints each iteration and the top 10 as the power iteration does', async () => {
+  if (!topology.cluster) test('examples/pagerank-script.mjs, installed outside the checkout, prints each iteration and the top 10 as the power iteration does', async () => {
     copyFileSync(join(repoRoot, 'examples/pagerank-script.mjs'), join(home, 'pagerank-script.mjs'));
     writeFileSync(join(home, 'package.json'), JSON.stringify({ name: 'my-analysis', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(repoRoot, 'client')], { cwd: home, stdio: 'pipe' });
@@ -109,7 +121,7 @@ describe('@tandem/client', { timeout: 300_000 }, () => {
     assert.equal(top[0][2], 'python3');
   });
 
-  test("the package's type declarations compile in that folder with tsc, and catch a wrong call", () => {
+  if (!topology.cluster) test("the package's type declarations compile in that folder with tsc, and catch a wrong call", () => {
     writeFileSync(join(home, 'use.ts'), [
       "import { connect, TandemError, type JobUpdate, type NodeRank } from '@tandem/client';",
       "const t = connect({ viewUrl: 'http://127.0.0.1:7000' });",

@@ -2,7 +2,7 @@
 // real curl against a test console and stores exactly the file; multipart and raw bodies, the
 // 415 for anything else, the 413 that publishes nothing, the multipart rules (one file part,
 // fields before it, the form token before the file), PUT's 409, and JSON job parameters as
-// numbers and booleans checked against the job type's schema.
+// numbers and booleans checked against the job type's schema; on one Redis and on a Redis Cluster.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,9 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getDataset, readSplit, type DatasetMeta } from '@tandem/shared';
+import { getDataset, readSplit, scanKeys, type DatasetMeta } from '@tandem/shared';
 import { repoRoot } from '../apps/cli/src/processes.ts';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import { startCluster, type Cluster, type TestRedisLike } from './harness/cluster.ts';
+import { PLATFORM_TOPOLOGIES } from './harness/topologies.ts';
 import { call } from './harness/http.ts';
 
 const README_URL = 'http://127.0.0.1:7300';
@@ -66,14 +67,20 @@ function curl(args: string[], env: Record<string, string> = {}): Promise<{ statu
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('scripted uploads through the console', { timeout: 300_000 }, () => {
-  let c: Cluster;
+for (const topology of PLATFORM_TOPOLOGIES) describe(`scripted uploads through the console, on ${topology.name}`, { timeout: 300_000 }, () => {
+  let c: Cluster<TestRedisLike>;
   let url: string;
   let locked: string;
   let tmp: string;
   let csrf: string;
   before(async () => {
-    c = await startCluster({ name: 'console-uploads', workers: 1 });
+    const redis = await topology.start();
+    try {
+      c = await startCluster({ name: `console-uploads${topology.cluster ? '-cluster' : ''}`, workers: 1, redis });
+    } catch (err) {
+      await redis.stop();
+      throw err;
+    }
     ({ url } = await c.startConsole({ TANDEM_CONSOLE_UPLOAD_MAX_BYTES: '2000000' }));
     ({ url: locked } = await c.startConsole({ TANDEM_CONSOLE_TOKEN: TOKEN, TANDEM_CONSOLE_UPLOAD_MAX_BYTES: '2000000' }));
     csrf = /<meta name="csrf-token" content="([^"]+)">/.exec((await call(`${url}/datasets`)).text)![1]!;
@@ -81,6 +88,7 @@ describe('scripted uploads through the console', { timeout: 300_000 }, () => {
   });
   after(async () => {
     await c?.stop();
+    await c?.redis.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -91,10 +99,12 @@ describe('scripted uploads through the console', { timeout: 300_000 }, () => {
     return Buffer.concat(parts);
   };
   /** Every key of dataset `name`: its metadata and any split, published or left behind. */
-  const keysOf = async (name: string) => [
-    ...(await redis().keys(c.keys.datasetMeta(name))),
-    ...(await redis().keys(`${c.keys.prefix}:ds:{${name}:*`)),
-  ];
+  const keysOf = async (name: string) => {
+    const found: string[] = [];
+    // On every primary of a Redis Cluster.
+    for (const pattern of [c.keys.datasetMeta(name), `${c.keys.prefix}:ds:{${name}:*`]) for await (const batch of scanKeys(redis(), pattern)) found.push(...batch);
+    return [...new Set(found)];
+  };
   const tmpFile = (name: string, content: Buffer | string) => {
     const path = join(tmp, name);
     writeFileSync(path, content);

@@ -349,6 +349,34 @@ describe('view service rules: the state that outlives a restart of the service',
     check(s.view, 's2', '', 3);
   });
 
+  test('resumed with a primary that never pings again: an idle server is not made its backup (the view would wait for an ack that never comes), and becomes primary once the old one is dead', () => {
+    // Stored: view 1, s1 primary (acknowledged), no backup. The service that resumes it never hears
+    // s1 (it died, or pings another service); s2 pings from the start.
+    const stored = { view: { viewnum: 1, primary: 's1', backup: '' }, acked: true, backupSince: 0, members: { s1: { viewnum: 1, restarted: false } }, logSeq: 0 };
+    const t0 = 10_000;
+    let s = resume(stored, t0);
+    // The service's own stall of 300 ms (a loaded host) moves s1's last-seen time forward: s1 looks
+    // alive well past the detection window after the resume.
+    s = tick(s, t0 + 300, cfg);
+    for (let at = t0 + 350; at < t0 + 800; at += cfg.pingIntervalMs) {
+      s = ping(s, 's2', 0, at, cfg);
+      check(s.view, 's1', '', 1);
+    }
+    // Once s1 is dead, s2 (which never held state, but nobody else did either) becomes primary.
+    for (let at = t0 + 800; at < t0 + 1500; at += cfg.pingIntervalMs) s = ping(s, 's2', s.view.viewnum, at, cfg);
+    check(s.view, 's2', '', 2);
+  });
+
+  test('resumed with a primary that pings again: it is heard first, then an idle server becomes its backup', () => {
+    const stored = { view: { viewnum: 1, primary: 's1', backup: '' }, acked: true, backupSince: 0, members: { s1: { viewnum: 1, restarted: false } }, logSeq: 0 };
+    let s = resume(stored, 0);
+    s = ping(s, 's2', 0, 600, cfg);
+    check(s.view, 's1', '', 1);
+    s = ping(s, 's1', 1, 650, cfg);
+    s = ping(s, 's2', 0, 700, cfg);
+    check(s.view, 's1', 's2', 2);
+  });
+
   test('a stored restart mark is kept', () => {
     const vs = pairSynced();
     vs.intervals(DEAD, { s1: 2, s3: 0 });

@@ -32,6 +32,12 @@ export interface ServerSeen {
   viewnum: number;
   /** It pinged 0 after having pinged a real view: whatever it held is gone. */
   restarted: boolean;
+  /**
+   * Counted as seen when the service resumed its stored state, and silent since. No new view keeps
+   * such a primary: it might never acknowledge it (it may be dead), and a view change waits for the
+   * primary's acknowledgement, so the service would be stuck; it waits to hear it or to declare it dead.
+   */
+  resumed?: boolean;
 }
 
 export interface ViewState {
@@ -169,6 +175,7 @@ function decide(s: ViewState, now: number, cfg: RulesConfig): ViewState {
     return primary === undefined ? s : moveTo(s, primary, '');
   }
   if (!ok(s, v.primary, now, cfg)) return moveTo(s, v.backup, idle[0] ?? '');
+  if (s.servers[v.primary]?.resumed) return s;
   if (v.backup !== '' && !ok(s, v.backup, now, cfg)) return moveTo(s, v.primary, idle[0] ?? '');
   if (v.backup === '' && idle.length > 0) return moveTo(s, v.primary, idle[0]);
   return s;
@@ -199,10 +206,11 @@ export function durablePart(s: ViewState): DurableViewState {
 
 /**
  * The state after a restart of the service: every member of the stored view counts as just seen, so
- * the masters get a full detection window to ping again before anyone is declared dead.
+ * the masters get a full detection window to ping again before anyone is declared dead, and is
+ * marked `resumed` until it pings (no view keeps a resumed primary: it may never acknowledge it).
  */
 export function resume(d: DurableViewState, now: number): ViewState {
   const servers: Record<string, ServerSeen> = {};
-  for (const [name, m] of Object.entries(d.members)) servers[name] = { at: now, ...m };
+  for (const [name, m] of Object.entries(d.members)) servers[name] = { at: now, ...m, resumed: true };
   return { view: d.view, acked: d.acked, backupSince: d.backupSince, servers, highestPinged: d.view.viewnum, lastRun: now, logSeq: d.logSeq ?? 0 };
 }

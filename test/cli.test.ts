@@ -86,8 +86,9 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
 
   test('job output of a running job says it is still running, with its phase and progress, and how to wait; --wait waits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tandem-running-'));
-    // Map calls sleep a minute: the job is still mapping when its output is asked for; it is cancelled after.
-    const slow = (await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=60000'])).stdout.trim();
+    // Map calls sleep 10 s: the job is still mapping when its output is asked for; it is cancelled after,
+    // and the quick job waits for the workers to finish those sleeps.
+    const slow = (await c.cli(['job', 'submit', 'timing', '--dataset', 'ascii', '--param', `dir=${dir}`, '--param', 'phase=map', '--param', 'sleepMs=10000'])).stdout.trim();
     const early = await c.cli(['job', 'output', slow]);
     assert.equal(early.code, 1);
     assert.match(early.stderr, new RegExp(`job ${slow} is still running \\(map phase: 0/\\d+ map and 0/\\d+ reduce tasks committed\\); its output can be read once it is done: wait for it with \`tandem job output ${slow} --wait\``));

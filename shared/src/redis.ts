@@ -203,7 +203,7 @@ export async function detectTopology(target: RedisTarget): Promise<RedisTopology
       const cause = last ?? (err as Error);
       why = explainRedisError(cause, seed);
       // A refused password or certificate is the same at every seed: retrying another cannot help.
-      if (redisProblem(cause) !== 'unreachable') throw new RedisUnreachableError(why);
+      if (redisProblem(cause) !== 'unreachable') throw new RedisUnreachableError(why, redisProblem(cause));
     } finally {
       r.disconnect();
     }
@@ -279,6 +279,9 @@ export class ServiceConnections {
         return new ServiceConnections(target, log, topology);
       } catch (err) {
         if (!(err instanceof RedisUnreachableError)) throw err;
+        // A refused password or certificate: no retry fixes it (the setting is read once), so the
+        // service runs on, and its connections say what is wrong, once per outage, as ever.
+        if (err.problem !== 'unreachable') return new ServiceConnections(target, log, SINGLE);
         if (err.message !== said) {
           said = err.message;
           if (waiting) waiting(err.message);
@@ -313,7 +316,12 @@ export class ServiceConnections {
   }
 }
 
-export class RedisUnreachableError extends Error {}
+export class RedisUnreachableError extends Error {
+  /** Why, as redisProblem classifies it (absent: unreachable). */
+  constructor(message: string, readonly problem: RedisProblem = 'unreachable') {
+    super(message);
+  }
+}
 
 /**
  * A connection for one-shot clients (the CLI): fails fast with a message that names the address

@@ -121,9 +121,9 @@ test("a task that fails after Redis lost data while its job ran says that loss i
   for (const id of ['jplain', 'jafter']) holder.apply(submitOp(id, testSpec(1, 2), 100));
   const { qi, proposed } = intake(k, holder);
   const missing = 'reduce task 0: the output of map task 0 is missing from Redis';
-  await qi.taskFailed({ jobId: 'jplain', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  await qi.taskFailed({ jobId: 'jplain', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false, rerun: 0 }, missing);
   holder.apply({ op: 'dataLost', at: 200, message: 'Redis lost acknowledged writes', jobIds: [] });
-  await qi.taskFailed({ jobId: 'jafter', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  await qi.taskFailed({ jobId: 'jafter', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false, rerun: 0 }, missing);
   const reasons = proposed.map((op) => (op.op === 'failed' ? op.reason : ''));
   assert.equal(reasons[0], `reduce task 0 failed: ${missing}`);
   assert.equal(reasons[1], `reduce task 0 failed: ${missing}; Redis lost data while the job ran (at ${new Date(200).toISOString()}: see the alerts), which is the likely cause`);

@@ -83,8 +83,8 @@ test("a verified job's task is two entries, its first run and its second (.v), w
   const jobs = await queues.map.getJobs(['waiting']);
   assert.deepEqual(jobs.map((j) => [j.id, j.data.verify]).sort(), [['j1.0.m.0.s1', undefined], ['j1.0.m.1', 'first'], ['j1.0.m.1.v', 'check']]);
   for (const j of jobs) assert.ok(taskPayloadSchema.safeParse(j.data).success);
-  assert.deepEqual(parseTaskJobId('j1.0.m.1.v'), { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: true });
-  assert.deepEqual(parseTaskJobId('j1.0.m.0.s1'), { jobId: 'j1', round: 0, kind: 'map', index: 0, speculative: 1, check: false });
+  assert.deepEqual(parseTaskJobId('j1.0.m.1.v'), { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: true, rerun: 0 });
+  assert.deepEqual(parseTaskJobId('j1.0.m.0.s1'), { jobId: 'j1', round: 0, kind: 'map', index: 0, speculative: 1, check: false, rerun: 0 });
   e.forget();
   await e.ensureQueued(state, async () => {});
   assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.0.s1', 'j1.0.m.0.v', 'j1.0.m.1', 'j1.0.m.1.v'], 'a new primary adds both runs again');

@@ -149,6 +149,16 @@ export async function commitTask(redis: RedisConnection, k: Keys, t: TaskAddress
   return won === 1;
 }
 
+/**
+ * Takes back the commit of a task whose output Redis lost (docs/DESIGN.md §3.4), so its rerun's
+ * commit counts: only while the record is one of `attempts` (lua/uncommit-task-1.lua). True when it
+ * was taken back.
+ */
+export async function uncommitTask(redis: RedisConnection, k: Keys, t: TaskAddress, attempts: string[]): Promise<boolean> {
+  if (attempts.length === 0) return false;
+  return (await runScript(redis, 'uncommit-task', [k.commits(t.jobId, t.round)], [commitField(t.kind, t.index), ...attempts])) === 1;
+}
+
 export async function isCommitted(redis: RedisConnection, k: Keys, t: TaskAddress): Promise<boolean> {
   return (await redis.hexists(k.commits(t.jobId, t.round), commitField(t.kind, t.index))) === 1;
 }
@@ -279,6 +289,11 @@ export async function missingOutputsOf(redis: RedisConnection, k: Keys, jobs: { 
     if (missing.length > 0) gone.set(j.id, missing);
   }
   return gone;
+}
+
+/** Whether one value of a job (a shuffle blob, a round output) is in Redis. */
+export async function hasJobValue(redis: RedisConnection, k: Keys, jobId: string, at: JobValue): Promise<boolean> {
+  return (await redis.exists(keyOf(k, jobId, at))) === 1;
 }
 
 /** Whether a round's commit hash exists (a round with a committed task has one). */

@@ -426,6 +426,8 @@ export const jobStatusSchema = z.object({
   verify: z.object({ tasks: z.number().int(), sameWorker: z.number().int() }).nullable().default(null),
   /** Redis rolled back the master's op log past this job's last changes (a crash; §3.4): it failed, and is shown as "lost". */
   lost: z.object({ at: z.number() }).nullish(),
+  /** Map tasks run again because Redis lost their committed output (§3.4): when, which, and the failure that found it. */
+  reruns: z.array(z.object({ at: z.number(), round: z.number().int(), map: z.number().int(), reason: z.string() })).default([]),
 });
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 

@@ -45,18 +45,46 @@ export const taskPayloadSchema = z.object({
 
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;
 
-/** BullMQ job id of a task attempt (BullMQ ids may not contain ':'). Deterministic, so re-adding is harmless. */
-export function taskJobId(jobId: string, round: number, kind: QueueName, index: number, speculative = 0): string {
-  const base = `${jobId}.${round}.${kind === 'map' ? 'm' : 'r'}.${index}`;
+/**
+ * BullMQ job id of a task attempt (BullMQ ids may not contain ':'). Deterministic, so re-adding is
+ * harmless. `rerun` > 0: the task's n-th rerun after Redis lost its committed output (or, for a
+ * reduce task, after it failed on that loss; docs/DESIGN.md §3.4): a new id, since the old one is
+ * still in its queue as completed or failed.
+ */
+export function taskJobId(jobId: string, round: number, kind: QueueName, index: number, speculative = 0, rerun = 0): string {
+  const base = `${jobId}.${round}.${kind === 'map' ? 'm' : 'r'}.${index}${rerun > 0 ? `.a${rerun}` : ''}`;
   return speculative > 0 ? `${base}.s${speculative}` : base;
 }
 
 /** BullMQ job id of a verified task's second run (docs/DESIGN.md §3.6). */
-export const checkTaskJobId = (jobId: string, round: number, kind: QueueName, index: number): string => `${taskJobId(jobId, round, kind, index)}.v`;
+export const checkTaskJobId = (jobId: string, round: number, kind: QueueName, index: number, rerun = 0): string => `${taskJobId(jobId, round, kind, index, 0, rerun)}.v`;
 
-/** Parses a task id made by taskJobId or checkTaskJobId (`<jobId>.<round>.<m|r>.<index>[.s<n>|.v]`). */
-export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number; check: boolean } | null {
-  const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.s(\d+)|\.(v))?$/.exec(id);
+/** Parses a task id made by taskJobId or checkTaskJobId (`<jobId>.<round>.<m|r>.<index>[.a<n>][.s<n>|.v]`). */
+export function parseTaskJobId(id: string): { jobId: string; round: number; kind: 'map' | 'reduce'; index: number; speculative: number; check: boolean; rerun: number } | null {
+  const m = /^([A-Za-z0-9_-]+)\.(\d+)\.([mr])\.(\d+)(?:\.a(\d+))?(?:\.s(\d+)|\.(v))?$/.exec(id);
   if (!m) return null;
-  return { jobId: m[1], round: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]), speculative: m[5] ? Number(m[5]) : 0, check: m[6] === 'v' };
+  return {
+    jobId: m[1], round: Number(m[2]), kind: m[3] === 'm' ? 'map' : 'reduce', index: Number(m[4]),
+    speculative: m[6] ? Number(m[6]) : 0, check: m[7] === 'v', rerun: m[5] ? Number(m[5]) : 0,
+  };
+}
+
+/**
+ * A shuffle blob a reduce task needed is gone although its sender committed (Redis lost it): which
+ * round, which sender (task number) and which partition. The worker fails the reduce task at once
+ * with this in its reason (`lostOutputText`), and the master reads it back (`parseLostOutput`) to
+ * rerun the sender when its input is still there (docs/DESIGN.md §3.4).
+ */
+export interface LostOutput {
+  round: number;
+  sender: number;
+  partition: number;
+}
+
+/** The machine-readable end of a lost-output failure's reason. */
+export const lostOutputText = (l: LostOutput): string => `[lost output: round ${l.round} sender ${l.sender} partition ${l.partition}]`;
+
+export function parseLostOutput(reason: string): LostOutput | null {
+  const m = /\[lost output: round (\d+) sender (\d+) partition (\d+)\]/.exec(reason);
+  return m ? { round: Number(m[1]), sender: Number(m[2]), partition: Number(m[3]) } : null;
 }

@@ -20,9 +20,13 @@ function roundTasks(job: JobRecord): [QueueName, string][] {
   const ids: [QueueName, string][] = [];
   for (const kind of QUEUES) {
     const n = kind === 'map' ? job.maps.length : job.spec.partitions;
+    const tasks = kind === 'map' ? job.maps : job.reduces;
     for (let i = 0; i < n; i++) {
-      for (let s = 0; s <= 1; s++) ids.push([kind, taskJobId(job.id, job.round, kind, i, s)]);
-      if (job.spec.verify) ids.push([kind, checkTaskJobId(job.id, job.round, kind, i)]);
+      // Every rerun's ids too (§3.4): each rerun is a new entry.
+      for (let a = 0; a <= (tasks[i]?.reruns ?? 0); a++) {
+        for (let s = 0; s <= 1; s++) ids.push([kind, taskJobId(job.id, job.round, kind, i, s, a)]);
+        if (job.spec.verify) ids.push([kind, checkTaskJobId(job.id, job.round, kind, i, a)]);
+      }
     }
   }
   return ids;

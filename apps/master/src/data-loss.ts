@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import type { RedisConnection } from '@tandem/shared';
-import { EPOCH_SHARDS, checkTaskJobId, eachKey, keySlot, hasCommits, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { EPOCH_SHARDS, checkTaskJobId, eachKey, keySlot, hasCommits, hasJobValue, roundOutput, isCommitted, isFinishedPhase, missingOutputsOf, missingRoundOutputs, splitKey, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import { MAX_BATCH } from './op-pipeline.ts';
 import { currentTasks, latestTime, type JobRecord, type MasterState, type Op } from './state.ts';
 import { jobIdTime } from './submit.ts';
@@ -111,6 +111,19 @@ export async function missingData(d: DataLossDeps, job: JobRecord): Promise<stri
 }
 
 /**
+ * What of map task `index` of round `round`'s input is gone, in words, or null when it is there:
+ * its split in round 0, else partition `index` of the round before's output. Asked before that task
+ * is rerun (queue-intake.ts, §3.4).
+ */
+export async function missingTaskInput(redis: RedisConnection, k: Keys, job: JobRecord, round: number, index: number): Promise<string | null> {
+  if (round === 0) {
+    const { name, version } = job.spec.dataset;
+    return (await redis.exists(splitKey(k, job.spec.dataset, index))) === 1 ? null : `its input, split ${index} of dataset ${name} version ${version}, is gone too`;
+  }
+  return (await hasJobValue(redis, k, job.id, roundOutput(round - 1, index))) ? null : `its input, round ${round - 1}'s output of partition ${index}, is gone too`;
+}
+
+/**
  * Splits of the pinned dataset version that uncommitted map tasks still need and that are gone. A
  * replaced version's splits outlive its replacement for a while (the dataset store lets them
  * expire), so only a real loss, or a dataset removed by hand, finds one missing.
@@ -129,13 +142,13 @@ async function missingSplits(d: DataLossDeps, job: JobRecord): Promise<number[]>
  */
 export async function missingQueueEntries(d: DataLossDeps, job: JobRecord): Promise<string | null> {
   const kind = job.phase as QueueName;
-  const tasks = currentTasks(job).filter((t) => (t.state === 'queued' || t.state === 'running') && d.added(taskJobId(job.id, job.round, kind, t.index)));
+  const tasks = currentTasks(job).filter((t) => (t.state === 'queued' || t.state === 'running') && d.added(taskJobId(job.id, job.round, kind, t.index, 0, t.reruns)));
   if (tasks.length === 0) return null;
   const p = d.redis.pipeline();
   // A verified task's first run may complete (and BullMQ drop its entry) before the task commits:
   // its second run commits it, so the task is lost only when both entries are gone (docs/DESIGN.md §3.6).
-  const ids = (i: number) => [taskJobId(job.id, job.round, kind, i), ...(job.spec.verify ? [checkTaskJobId(job.id, job.round, kind, i)] : [])];
-  for (const t of tasks) p.exists(...ids(t.index).map((id) => d.queues[kind].toKey(id)));
+  const ids = (i: number, rerun = 0) => [taskJobId(job.id, job.round, kind, i, 0, rerun), ...(job.spec.verify ? [checkTaskJobId(job.id, job.round, kind, i, rerun)] : [])];
+  for (const t of tasks) p.exists(...ids(t.index, t.reruns).map((id) => d.queues[kind].toKey(id)));
   const res = (await p.exec()) ?? [];
   for (const [err] of res) if (err) throw err;
   const gone: number[] = [];

@@ -48,6 +48,12 @@ export function describeChange(before: MasterState, after: MasterState, op: Op):
     case 'committed':
       events.push({ what: 'task commit seen', task: `${op.kind} ${op.index}`, received: op.commit.clock });
       break;
+    case 'rerun':
+      if (op.map !== null && job?.reruns && job.reruns.length > (was?.reruns?.length ?? 0)) {
+        events.push({ what: 'map task rerun: Redis lost its committed output', task: `map ${op.map}`, detail: op.reason });
+      }
+      events.push({ what: 'task to run again', task: `reduce ${op.reduce}` });
+      break;
     case 'failed':
     case 'cancel':
     case 'remove':

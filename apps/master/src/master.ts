@@ -17,7 +17,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import { hostname } from 'node:os';
-import { LamportClock, durabilityWatch, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
@@ -53,8 +53,8 @@ export interface MasterDeps {
 
 /** Ops after which new work may be ready (a job submitted, a phase finished): plan now, not at the next interval. */
 /** Events that are a job's story, logged at info: how it ended, and each finished round. */
-const JOB_LEVEL = /^(job (done|failed|cancelled|removed)|round \d+ done)$/;
-const SCHEDULING_OPS = new Set<Op['op']>(['submit', 'committed', 'cancel', 'failed']);
+const JOB_LEVEL = /^(job (done|failed|cancelled|removed)|round \d+ done|map task rerun.*)$/;
+const SCHEDULING_OPS = new Set<Op['op']>(['submit', 'committed', 'cancel', 'failed', 'rerun']);
 
 /** How often the scheduler runs when no op prompts it (it also runs after each op that may free work). */
 const TICK_MS = 100;
@@ -100,6 +100,7 @@ export class Master implements ReplicaHost {
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
     this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, keep: keepFinished(cfg), stamp: (jobId) => this.stamper.stamp(jobId),
       origin: () => ({ master: d.me, viewnum: this.replication.view.viewnum }),
+      uncommit: (t, attempts) => uncommitTask(redis, keys, t, attempts),
     });
     this.intake = new QueueIntake({ redis, keys, log, eventConnection: d.eventConnection, state, propose });
     this.reconciler = new Reconciler({

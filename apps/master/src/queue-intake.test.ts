@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Worker, type Job } from 'bullmq';
-import { commitTask, parseTaskJobId, taskJobId, type Keys } from '@tandem/shared';
+import { commitTask, lostOutputText, parseTaskJobId, splitKey, taskJobId, type Keys } from '@tandem/shared';
 import { waitFor } from '../../../test/harness/wait.ts';
 import { QueueIntake } from './queue-intake.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
-import { redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
+import { putTestSplits, redisFixture, silentLog, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
 
 let fx: RedisFixture;
 before(async () => (fx = await redisFixture()));
@@ -121,11 +121,39 @@ test("a task that fails after Redis lost data while its job ran says that loss i
   for (const id of ['jplain', 'jafter']) holder.apply(submitOp(id, testSpec(1, 2), 100));
   const { qi, proposed } = intake(k, holder);
   const missing = 'reduce task 0: the output of map task 0 is missing from Redis';
-  await qi.taskFailed({ jobId: 'jplain', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  await qi.taskFailed({ jobId: 'jplain', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false, rerun: 0 }, missing);
   holder.apply({ op: 'dataLost', at: 200, message: 'Redis lost acknowledged writes', jobIds: [] });
-  await qi.taskFailed({ jobId: 'jafter', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false }, missing);
+  await qi.taskFailed({ jobId: 'jafter', round: 0, kind: 'reduce', index: 0, speculative: 0, check: false, rerun: 0 }, missing);
   const reasons = proposed.map((op) => (op.op === 'failed' ? op.reason : ''));
   assert.equal(reasons[0], `reduce task 0 failed: ${missing}`);
   assert.equal(reasons[1], `reduce task 0 failed: ${missing}; Redis lost data while the job ran (at ${new Date(200).toISOString()}: see the alerts), which is the likely cause`);
   assert.equal(holder.state.jobs.jafter.error, reasons[1]);
+});
+
+test("a reduce task that failed on a map task's lost output reruns that map task when its split is there, and fails the job naming the loss when it is not", async () => {
+  const k = fx.fresh();
+  const holder = new StateHolder();
+  const spec = testSpec(2, 2);
+  for (const id of ['jkept', 'jgone']) {
+    holder.apply(submitOp(id, spec, 100));
+    holder.apply({ op: 'enqueued', at: 101, jobId: id, round: 0, kind: 'map', indices: [0, 1] });
+    for (const i of [0, 1]) holder.apply({ op: 'committed', at: 102, jobId: id, round: 0, kind: 'map', index: i, commit: testCommit({ attempt: `${id}.0.m.${i}` }) });
+    holder.apply({ op: 'enqueued', at: 103, jobId: id, round: 0, kind: 'reduce', indices: [0, 1] });
+  }
+  await putTestSplits(fx.redis, k, spec);
+  const { qi, proposed } = intake(k, holder);
+  const reason = `reduce task 1: the output of map task 1 is missing from Redis ${lostOutputText({ round: 0, sender: 1, partition: 1 })}`;
+  await qi.taskFailed({ jobId: 'jkept', round: 0, kind: 'reduce', index: 1, speculative: 0, check: false, rerun: 0 }, reason);
+  assert.deepEqual(proposed.map((op) => op.op), ['rerun']);
+  assert.deepEqual(holder.state.jobs.jkept.maps[1], { kind: 'map', index: 1, state: 'pending', speculative: 0, reruns: 1, discarded: ['jkept.0.m.1'] });
+  assert.equal(holder.state.jobs.jkept.phase, 'map');
+  // Reported again (the failure reconcile reads the failed list): the old attempt is stale now.
+  await qi.taskFailed({ jobId: 'jkept', round: 0, kind: 'reduce', index: 1, speculative: 0, check: false, rerun: 0 }, reason);
+  assert.equal(proposed.length, 1);
+
+  await fx.redis.del(splitKey(k, spec.dataset, 1));
+  await qi.taskFailed({ jobId: 'jgone', round: 0, kind: 'reduce', index: 1, speculative: 0, check: false, rerun: 0 }, reason);
+  assert.deepEqual(proposed.map((op) => op.op), ['rerun', 'failed']);
+  assert.equal(holder.state.jobs.jgone.phase, 'failed');
+  assert.equal(holder.state.jobs.jgone.error, `reduce task 1 failed: ${reason}; not rerun: its input, split 1 of dataset books version v1, is gone too`);
 });

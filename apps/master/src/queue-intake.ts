@@ -6,9 +6,10 @@
  */
 import { QueueEvents } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
-import { QUEUES, checkTaskJobId, errorsOncePerOutage, isFinishedPhase, parseTaskJobId, readCommit, taskJobId, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { QUEUES, checkTaskJobId, errorsOncePerOutage, hasJobValue, isFinishedPhase, parseLostOutput, parseTaskJobId, readCommit, shuffleBlob, taskJobId, type Keys, type Logger, type LostOutput, type QueueName } from '@tandem/shared';
+import { missingTaskInput } from './data-loss.ts';
 import { NotPrimaryError } from './replication.ts';
-import type { MasterState, Op } from './state.ts';
+import { rerunRule, type MasterState, type Op } from './state.ts';
 
 /**
  * A task's start is recorded (an op, forwarded to the backup) only if it has not committed this
@@ -75,7 +76,9 @@ export class QueueIntake {
 
   /**
    * A task attempt failed for good (BullMQ gave up retrying): fails the job, unless the job is over,
-   * the task committed anyway, or it was a backup attempt (the original may still commit).
+   * the task committed anyway, it was a backup attempt (the original may still commit), or an
+   * attempt from before the task's latest rerun. A reduce task that failed because Redis lost a
+   * map task's committed output reruns that map task instead, when it can (`rerunLost`).
    */
   async taskFailed(t: TaskAttempt, reason: string): Promise<void> {
     const job = this.d.state().jobs[t.jobId];
@@ -83,6 +86,13 @@ export class QueueIntake {
     if (t.speculative > 0) return;
     const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
     if (task?.state === 'committed') return;
+    if (t.rerun < (task?.reruns ?? 0)) return;
+    const lost = t.kind === 'reduce' && !t.check ? parseLostOutput(reason) : null;
+    if (lost && lost.round === t.round && lost.partition === t.index) {
+      const why = await this.rerunLost(t, lost, reason);
+      if (why === null) return;
+      reason += `; not rerun: ${why}`;
+    }
     const what = `${t.kind} task ${t.index}${t.check ? "'s second run" : ''}`;
     if (reason === BULLMQ_STALLED_REASON) {
       reason = "its worker died or stopped renewing the task's lock more times than TANDEM_MAX_STALLS allows " +
@@ -93,12 +103,42 @@ export class QueueIntake {
     if (loss) reason += `; Redis lost data while the job ran (at ${new Date(loss.at).toISOString()}: see the alerts), which is the likely cause`;
     this.d.log.error({ job: t.jobId, task: what, reason }, 'task failed for good; failing the job');
     const attempts = await this.attemptsOf(t);
-    await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}`, attempts });
+    await this.d.propose({ op: 'failed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, reason: `${what} failed: ${reason}`, attempts, rerun: t.rerun });
+  }
+
+  /**
+   * Reduce task attempt `t` found what sender `lost.sender` committed gone (docs/DESIGN.md §3.4).
+   * Proposes a `rerun` when `rerunRule` allows it and the map task's input is still in Redis; when
+   * the map task's output is there again (its rerun wrote it), only the reduce task runs again.
+   * Null when a rerun was proposed or there is nothing to do, else why the job must fail.
+   */
+  private async rerunLost(t: TaskAttempt, lost: LostOutput, reason: string): Promise<string | null> {
+    const job = this.d.state().jobs[t.jobId];
+    const base = { round: t.round, reduce: t.index, reduceRerun: t.rerun };
+    const back = await hasJobValue(this.d.redis, this.d.keys, t.jobId, shuffleBlob(t.round, t.index, lost.sender));
+    const map = back && job.maps[lost.sender]?.state === 'committed' ? null : lost.sender;
+    const rule = rerunRule(job, { ...base, map });
+    if (rule === 'stale') return null;
+    if (rule !== 'rerun') return rule;
+    if (map !== null) {
+      const gone = await missingTaskInput(this.d.redis, this.d.keys, job, t.round, map);
+      if (gone) return gone;
+    }
+    const at = Date.now();
+    this.d.log.warn({ job: t.jobId, round: t.round, map, reduce: t.index }, map === null
+      ? "a reduce task failed on a map task's lost output, which its rerun has written again: running the reduce task again"
+      : "Redis lost a map task's committed output: rerunning it (its input is still there) and the reduce task that needed it");
+    await this.d.propose({ op: 'rerun', at, jobId: t.jobId, ...base, map, reason: `reduce task ${t.index} failed: ${reason}` });
+    // The state may have moved between the check and the op (a commit, another rerun): then the rule decides again.
+    const now = this.d.state().jobs[t.jobId];
+    if (!now || isFinishedPhase(now.phase) || (now.reduces[t.index]?.reruns ?? 0) > t.rerun) return null;
+    const again = rerunRule(now, { ...base, map });
+    return again === 'rerun' || again === 'stale' ? null : again;
   }
 
   /** How many attempts of the task ran, from its BullMQ record (attempts started, else made); undefined when it is gone. */
   private async attemptsOf(t: TaskAttempt): Promise<number | undefined> {
-    const id = t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative);
+    const id = t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index, t.rerun) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative, t.rerun);
     const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix(t.kind)}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
     const n = Number(started ?? made);
     return Number.isInteger(n) && n > 0 ? n : undefined;
@@ -133,7 +173,7 @@ export class QueueIntake {
       const job = this.d.state().jobs[t.jobId];
       const task = job?.round === t.round && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
       // Committed already, or a retry or backup attempt of a task whose first start is recorded.
-      if (!task || task.state === 'committed' || task.state === 'running') return;
+      if (!task || task.state === 'committed' || task.state === 'running' || t.rerun !== (task.reruns ?? 0)) return;
       this.d.propose({ op: 'started', at, jobId: t.jobId, round: t.round, kind: t.kind, index: t.index }).catch(this.dropped);
     }, this.d.startedDelayMs ?? STARTED_DELAY_MS);
     this.startTimers.add(timer);
@@ -141,6 +181,9 @@ export class QueueIntake {
 
   private async collectCommit(t: TaskAttempt): Promise<void> {
     const commit = await readCommit(this.d.redis, this.d.keys, t);
+    const job = this.d.state().jobs[t.jobId];
+    // A record Redis lost the output of, still there until the rerun is added: it never counts again.
+    if (commit && job && (t.kind === 'map' ? job.maps : job.reduces)[t.index]?.discarded?.includes(commit.attempt)) return;
     if (commit) await this.d.propose({ op: 'committed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, commit });
   }
 

@@ -79,7 +79,7 @@ test(`failed queue entries of running jobs are handed to taskFailed, on every ${
   for (let i = 1; i < FAILURES_EVERY; i++) await r.run();
   assert.deepEqual(failures, [], 'the failed lists wait for their turn');
   await r.run();
-  assert.deepEqual(failures, [{ t: { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: false }, reason: 'boom' }], 'a cancelled job is not failed again');
+  assert.deepEqual(failures, [{ t: { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: false, rerun: 0 }, reason: 'boom' }], 'a cancelled job is not failed again');
 });
 
 test('a master that is not serving reconciles nothing', async () => {

@@ -81,6 +81,8 @@ export class Reconciler {
       const commits = await readCommits(this.d.redis, this.d.keys, job.id, job.round);
       for (const t of currentTasks(job)) {
         const c = t.state !== 'committed' && commits.get(commitField(kind, t.index));
+        // A record Redis lost the output of (§3.4), until the rerun's enqueue takes it back.
+        if (c && t.discarded?.includes(c.attempt)) continue;
         if (c) await this.d.propose({ op: 'committed', at: Date.now(), jobId: job.id, round: job.round, kind, index: t.index, commit: c });
       }
     }

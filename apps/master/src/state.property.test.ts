@@ -18,13 +18,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isFinishedPhase, type RoundPlan } from '@tandem/shared';
-import { MAX_REPLIES_PER_CLIENT, apply, currentTasks, emptyState, type JobRecord, type MasterState, type Op, type Reply, type TaskKind } from './state.ts';
+import { MAX_REPLIES_PER_CLIENT, MAX_RERUNS, apply, currentTasks, emptyState, type JobRecord, type MasterState, type Op, type Reply, type TaskKind } from './state.ts';
 import { answered, requestNumber, type ClientRef } from './sessions.ts';
 import { testCommit, testSpec } from './test-support.ts';
 
 const KINDS = {
   submit: 2, submitIterative: 2, enqueue: 3, start: 2, speculate: 1, commit: 10, lateCommit: 1,
-  fail: 1, cancel: 1, remove: 1, clean: 2, eventsRead: 1, duplicate: 1, retry: 2, answers: 1,
+  fail: 1, cancel: 1, remove: 1, clean: 2, eventsRead: 1, duplicate: 1, retry: 2, answers: 1, rerun: 2,
 } as const;
 type Kind = keyof typeof KINDS;
 
@@ -80,8 +80,9 @@ function opsFrom(commands: Command[]): Op[] {
     const finished = jobs.filter((j) => isFinishedPhase(j.phase));
     const clientId = `c${c % 3}`;
     const commitOf = (job: JobRecord, kind: TaskKind) => {
-      if (!job.spec.rounds) return testCommit({ ms: c % 50 });
-      return testCommit({ ms: c % 50, stats: kind === 'map' ? { dangling: (c % 5) / 4 } : { delta: (c % 7) / 4 } });
+      // Each attempt's record is its own (a rerun's lost record must never count again).
+      if (!job.spec.rounds) return testCommit({ ms: c % 50, attempt: `a${at}` });
+      return testCommit({ ms: c % 50, attempt: `a${at}`, stats: kind === 'map' ? { dangling: (c % 5) / 4 } : { delta: (c % 7) / 4 } });
     };
     switch (kind) {
       case 'submit':
@@ -131,6 +132,15 @@ function opsFrom(commands: Command[]): Op[] {
       case 'fail': {
         const job = pick(jobs, a);
         if (job) emit({ op: 'failed', at, jobId: job.id, round: job.round, kind: phaseKind(job), index: b % 3, reason: `task ${b % 3} failed: boom` });
+        break;
+      }
+      case 'rerun': {
+        // A reduce task found a map task's output lost: mostly of its current attempt, sometimes a stale report.
+        const job = pick(running.filter((j) => j.maps.length > 0 && j.phase !== 'map'), a) ?? pick(running, a);
+        if (!job) break;
+        const r = job.reduces[b % Math.max(1, job.reduces.length)];
+        const reduceRerun = c % 4 === 0 ? 0 : (r?.reruns ?? 0);
+        emit({ op: 'rerun', at, jobId: job.id, round: c % 5 === 0 ? 0 : job.round, map: c % 7 === 0 ? null : a % Math.max(1, job.maps.length), reduce: b % Math.max(1, job.reduces.length), reduceRerun, reason: 'lost' });
         break;
       }
       case 'cancel':
@@ -238,6 +248,11 @@ test('versions never go backwards, a finished job never changes phase, jobs vani
         assert.ok(now.version >= was.version, `job ${id}: version ${was.version} -> ${now.version} on ${op.op}`);
         if (now !== was) assert.ok(now.version > was.version, `job ${id} changed on ${op.op} without a new version`);
         if (isFinishedPhase(was.phase)) assert.equal(now.phase, was.phase, `finished job ${id} became ${now.phase} on ${op.op}`);
+        assert.ok((now.reruns?.length ?? 0) <= MAX_RERUNS, `job ${id} reran more than MAX_RERUNS map tasks`);
+        for (const t of [...now.maps, ...now.reduces]) {
+          assert.ok(!t.commit || !t.discarded?.includes(t.commit.attempt), `job ${id}: ${t.kind} ${t.index} counts a commit it discarded`);
+          if (now.phase === 'reduce' && now.round === was.round) assert.ok(t.kind === 'reduce' || t.state === 'committed', `job ${id} reduces with ${t.kind} ${t.index} uncommitted`);
+        }
       }
       if (op.op === 'submit' || op.op === 'cancel' || op.op === 'remove') {
         const seen = answered(before.clients, op);
@@ -293,6 +308,8 @@ test('the generated sequences reach every corner: iterative jobs finish, jobs fa
         if (job.spec.rounds && job.phase === 'done') seen.add('iterative done');
         if (job.outputRound) seen.add('output round');
         if (job.spec.rounds?.chainFrom !== undefined && job.round > 0 && job.maps.length === 0 && !job.outputRound) seen.add('chained round');
+        if (job.reruns?.length) seen.add('rerun');
+        if (job.reruns?.length && job.phase === 'done') seen.add('done after a rerun');
       }
     }
     const { replies } = replay(list);
@@ -310,7 +327,7 @@ test('the generated sequences reach every corner: iterative jobs finish, jobs fa
       if (op.op === 'cleaned' && states[i + 1] !== states[i]) seen.add('cleaned');
     }
   }), RUNS);
-  for (const corner of ['map', 'reduce', 'done', 'failed', 'cancelled', 'iterative done', 'output round', 'chained round', 'removed', 'cleaned', 'retry answered', 'forgotten retry refused', 'out of order']) {
+  for (const corner of ['map', 'reduce', 'done', 'failed', 'cancelled', 'iterative done', 'output round', 'chained round', 'removed', 'cleaned', 'retry answered', 'forgotten retry refused', 'out of order', 'rerun', 'done after a rerun']) {
     assert.ok(seen.has(corner), `no generated sequence reached: ${corner} (reached: ${[...seen].join(", ")})`);
   }
 });

@@ -25,6 +25,10 @@ export interface TaskRecord {
   /** Backup attempts enqueued for this task (MapReduce paper, section 3.6). */
   speculative: number;
   commit?: CommitRecord;
+  /** Times the task was put back to run again after Redis lost what it committed (§3.4); its BullMQ ids carry it (`.a<n>`). */
+  reruns?: number;
+  /** Attempts whose commit records Redis lost the output of: such a record never counts again, though Redis may still hold it. */
+  discarded?: string[];
 }
 
 export type Counters = PhaseCounters;
@@ -79,7 +83,19 @@ export interface JobRecord {
   outputLost?: { at: number; partitions: number[] };
   /** Redis rolled back the durable op log past this job's last changes (§3.4): it failed, and says "lost". */
   lost?: { at: number };
+  /** Map tasks run again because Redis lost their committed output (§3.4), oldest first: at most MAX_RERUNS. */
+  reruns?: Rerun[];
 }
+
+export interface Rerun {
+  at: number;
+  round: number;
+  map: number;
+  reason: string;
+}
+
+/** Map tasks a job reruns after losses of their output; one more loss fails it, so a Redis that keeps losing data cannot loop a job forever. */
+export const MAX_RERUNS = 3;
 
 /** A loss of Redis data the primary detected, kept for the alerts. */
 export interface DataLoss {
@@ -137,8 +153,20 @@ export type Op =
   | ({ op: 'started'; at: number } & TaskRef)
   | ({ op: 'speculated'; at: number } & TaskRef)
   | ({ op: 'committed'; at: number; commit: CommitRecord } & TaskRef)
-  /** `attempts`: how many attempts of the task ran and failed (BullMQ's count; 1 when unknown), counted in the job's counters. */
-  | ({ op: 'failed'; at: number; reason: string; attempts?: number } & TaskRef)
+  /**
+   * `attempts`: how many attempts of the task ran and failed (BullMQ's count; 1 when unknown), counted
+   * in the job's counters. `rerun`: the failed attempt's rerun number (its id's `.a<n>`); a failure of
+   * an attempt from before the task's latest rerun changes nothing.
+   */
+  | ({ op: 'failed'; at: number; reason: string; attempts?: number; rerun?: number } & TaskRef)
+  /**
+   * Reduce task `reduce` (in its rerun `reduceRerun`) of round `round` failed because what map task
+   * `map` committed is gone from Redis, and that map task's input is still there (§3.4, `rerunRule`):
+   * the map task goes back to pending, uncommitted (its lost commit record never counts again), the
+   * job back to its map phase, and the reduce task back to pending. `map` null: the map task's output
+   * is there again (its rerun wrote it), so only the reduce task goes back to pending.
+   */
+  | { op: 'rerun'; at: number; jobId: string; round: number; map: number | null; reduce: number; reduceRerun: number; reason: string }
   | { op: 'cleaned'; at: number; jobId: string }
   | { op: 'eventsRead'; queue: QueueName; id: string }
   /** The retention period of a finished, cleaned-up job ran out: its record goes (its data is deleted after). */
@@ -247,18 +275,21 @@ export function apply(state: MasterState, op: Op): Applied {
       return updateTask(state, op, (t) => (t.state === 'committed' ? t : { ...t, speculative: t.speculative + 1 }));
     case 'committed': {
       const next = updateTask(state, op, (t) =>
-        t.state === 'committed' ? t : { ...t, state: 'committed', committedAt: op.at, commit: op.commit });
+        t.state === 'committed' || t.discarded?.includes(op.commit.attempt) ? t : { ...t, state: 'committed', committedAt: op.at, commit: op.commit });
       return next.state === state ? next : updateJob(next.state, op.jobId, (job) => advance(job, op.at));
     }
     case 'failed':
       return updateJob(state, op.jobId, (job) => {
         if (isFinishedPhase(job.phase) || job.round !== op.round) return job;
+        if ((op.rerun ?? 0) < ((op.kind === 'map' ? job.maps : job.reduces)[op.index]?.reruns ?? 0)) return job;
         // The failed task never commits, so its attempts are counted here (a commit counts its own).
         const n = Math.max(1, op.attempts ?? 1);
         const c = job.counters[op.kind];
         const counters = { ...job.counters, [op.kind]: { ...c, attempts: c.attempts + n, failures: c.failures + n } };
         return { ...job, phase: 'failed', error: op.reason, finishedAt: op.at, counters };
       });
+    case 'rerun':
+      return updateJob(state, op.jobId, (job) => (rerunRule(job, op) === 'rerun' ? rerun(job, op) : job));
     case 'cleaned':
       return updateJob(state, op.jobId, (job) => (isFinishedPhase(job.phase) ? { ...job, cleaned: true } : job));
     case 'eventsRead':
@@ -374,6 +405,57 @@ function updateTask(state: MasterState, ref: TaskRef, f: (t: TaskRecord) => Task
     }
     return { ...job, [key]: tasks, counters };
   });
+}
+
+type RerunOp = Extract<Op, { op: 'rerun' }>;
+
+/**
+ * Whether a reduce task's failure on a lost shuffle blob (what map task `map` of its round
+ * committed) may rerun that map task: 'rerun', 'stale' (the failure is of an attempt from before a
+ * rerun, or the job moved on: nothing to do), or why not, in words (the job then fails as before).
+ * Pure; the master also checks that the map task's input is still in Redis before it proposes the op.
+ */
+export function rerunRule(job: JobRecord, r: Pick<RerunOp, 'round' | 'map' | 'reduce' | 'reduceRerun'>): 'rerun' | 'stale' | string {
+  if (isFinishedPhase(job.phase) || job.round !== r.round || job.outputRound) return 'stale';
+  const reduce = job.reduces[r.reduce];
+  if (!reduce || reduce.state === 'committed' || (reduce.reruns ?? 0) !== r.reduceRerun) return 'stale';
+  if (r.map === null) return 'rerun';
+  if (job.spec.verify) return 'a verified job does not rerun tasks';
+  if (job.maps.length === 0) return `round ${r.round}'s shuffle was sent by the round before's reduce tasks (a chained round), which are not rerun`;
+  const map = job.maps[r.map];
+  if (!map) return `round ${r.round} has no map task ${r.map}`;
+  if (map.state !== 'committed') return 'rerun';
+  const n = job.reruns?.length ?? 0;
+  if (n >= MAX_RERUNS) return `Redis lost committed task output of this job ${n} times already, the most a job reruns for (MAX_RERUNS)`;
+  return 'rerun';
+}
+
+/** Applies a rerun that `rerunRule` allows. */
+function rerun(job: JobRecord, op: RerunOp): JobRecord {
+  let counters = job.counters;
+  let maps = job.maps;
+  let reruns = job.reruns;
+  const m = op.map === null ? undefined : job.maps[op.map];
+  if (m && m.state === 'committed') {
+    maps = job.maps.slice();
+    maps[m.index] = {
+      kind: 'map', index: m.index, state: 'pending', speculative: 0, reruns: (m.reruns ?? 0) + 1,
+      discarded: [...(m.discarded ?? []), ...(m.commit ? [m.commit.attempt] : [])],
+    };
+    // The rerun's commit counts its records again; the attempts that ran stay counted.
+    const c = counters.map;
+    const x = m.commit;
+    if (x) counters = { ...counters, map: { ...c, recordsIn: c.recordsIn - x.recordsIn, recordsOut: c.recordsOut - x.recordsOut, bytesIn: c.bytesIn - x.bytesIn, bytesOut: c.bytesOut - x.bytesOut } };
+    reruns = [...(job.reruns ?? []), { at: op.at, round: op.round, map: m.index, reason: op.reason }];
+  }
+  const r = job.reduces[op.reduce];
+  const reduces = job.reduces.slice();
+  reduces[op.reduce] = { kind: 'reduce', index: r.index, state: 'pending', speculative: 0, reruns: (r.reruns ?? 0) + 1 };
+  // The failed reduce attempt never commits: counted here, as a `failed` op counts its task's.
+  const c = counters.reduce;
+  counters = { ...counters, reduce: { ...c, attempts: c.attempts + 1, failures: c.failures + 1 } };
+  const phase = maps.every((t) => t.state === 'committed') ? job.phase : 'map';
+  return { ...job, phase, maps, reduces, counters, ...(reruns ? { reruns } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { parseTaskJobId, taskPayloadSchema, type ClockStamp } from '@tandem/shared';
+import { commitTask, isCommitted, parseTaskJobId, readCommit, taskPayloadSchema, uncommitTask, type ClockStamp } from '@tandem/shared';
 import { TaskEnqueuer, taskPayload } from './task-enqueue.ts';
 import type { Op } from './state.ts';
 import { redisFixture, stateAfter, submitOp, testCommit, testSpec, type RedisFixture } from './test-support.ts';
@@ -83,8 +83,8 @@ test("a verified job's task is two entries, its first run and its second (.v), w
   const jobs = await queues.map.getJobs(['waiting']);
   assert.deepEqual(jobs.map((j) => [j.id, j.data.verify]).sort(), [['j1.0.m.0.s1', undefined], ['j1.0.m.1', 'first'], ['j1.0.m.1.v', 'check']]);
   for (const j of jobs) assert.ok(taskPayloadSchema.safeParse(j.data).success);
-  assert.deepEqual(parseTaskJobId('j1.0.m.1.v'), { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: true });
-  assert.deepEqual(parseTaskJobId('j1.0.m.0.s1'), { jobId: 'j1', round: 0, kind: 'map', index: 0, speculative: 1, check: false });
+  assert.deepEqual(parseTaskJobId('j1.0.m.1.v'), { jobId: 'j1', round: 0, kind: 'map', index: 1, speculative: 0, check: true, rerun: 0 });
+  assert.deepEqual(parseTaskJobId('j1.0.m.0.s1'), { jobId: 'j1', round: 0, kind: 'map', index: 0, speculative: 1, check: false, rerun: 0 });
   e.forget();
   await e.ensureQueued(state, async () => {});
   assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id).sort(), ['j1.0.m.0', 'j1.0.m.0.s1', 'j1.0.m.0.v', 'j1.0.m.1', 'j1.0.m.1.v'], 'a new primary adds both runs again');
@@ -119,4 +119,32 @@ test('a deposed primary adds nothing: a failed confirmation stops ensureQueued b
   const state = stateAfter([submitOp('j1', testSpec(2, 1)), enqueued('j1', 'map', [0, 1])]);
   await assert.rejects(e.ensureQueued(state, async () => { throw new Error('not primary: deposed'); }), /deposed/);
   assert.equal(await queues.map.count(), 0);
+});
+
+test("a rerun is added under its new id, after its lost commit record is taken back (only that attempt's: a newer commit stays)", async () => {
+  const { queues } = enqueuer();
+  const k = fx.fresh();
+  const e = new TaskEnqueuer({
+    queues, attempts: 3, retryDelayMs: 250, keep: { completed: { count: 10, age: 60 }, failed: { count: 10, age: 60 } },
+    stamp: () => clock, origin: () => ({ master: 'm', viewnum: 1 }),
+    uncommit: (t, attempts) => uncommitTask(fx.redis, k, t, attempts),
+  });
+  const state = stateAfter([
+    submitOp('j1', testSpec(2, 1)), enqueued('j1', 'map', [0, 1]),
+    { op: 'committed', at: 3, jobId: 'j1', round: 0, kind: 'map', index: 0, commit: testCommit({ attempt: 'j1.0.m.0' }) },
+    { op: 'committed', at: 3, jobId: 'j1', round: 0, kind: 'map', index: 1, commit: testCommit({ attempt: 'j1.0.m.1' }) },
+    enqueued('j1', 'reduce', [0]),
+    { op: 'rerun', at: 4, jobId: 'j1', round: 0, map: 1, reduce: 0, reduceRerun: 0, reason: 'lost' },
+    enqueued('j1', 'map', [1]),
+  ]);
+  const task = { jobId: 'j1', round: 0, kind: 'map' as const, index: 1 };
+  await commitTask(fx.redis, k, task, testCommit({ attempt: 'j1.0.m.1' }), 60);
+  await e.add(state.jobs.j1, 'map', [1], 0);
+  assert.equal(await isCommitted(fx.redis, k, task), false, 'the lost commit is taken back, so the rerun can commit');
+  assert.deepEqual((await queues.map.getJobs(['waiting'])).map((j) => j.id), ['j1.0.m.1.a1']);
+  // Added again (a new primary): the rerun's own commit is not taken back.
+  await commitTask(fx.redis, k, task, testCommit({ attempt: 'j1.0.m.1.a1' }), 60);
+  e.forget();
+  await e.ensureQueued(state, async () => {});
+  assert.equal((await readCommit(fx.redis, k, task))?.attempt, 'j1.0.m.1.a1');
 });

@@ -4,7 +4,7 @@
  * new primary simply add again every task its state calls queued.
  */
 import type { Queue } from 'bullmq';
-import { checkTaskJobId, isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskPayload } from '@tandem/shared';
+import { checkTaskJobId, isFinishedPhase, taskJobId, type ClockStamp, type Config, type QueueName, type TaskAddress, type TaskPayload } from '@tandem/shared';
 import { chains, currentTasks, sendersInRound, type JobRecord, type MasterState } from './state.ts';
 
 /** Who adds a task: this master's name in views and the view it is primary in. */
@@ -52,6 +52,8 @@ export interface TaskEnqueueDeps {
   stamp(jobId: string): ClockStamp;
   /** This master and the view it adds tasks in (replication's current view). */
   origin(): EnqueuedBy;
+  /** Takes back a task's commit records of these attempts (job-data.ts `uncommitTask`): before a rerun is added. */
+  uncommit?(t: TaskAddress, attempts: string[]): Promise<unknown>;
 }
 
 export class TaskEnqueuer {
@@ -66,9 +68,16 @@ export class TaskEnqueuer {
    */
   async add(job: JobRecord, kind: QueueName, indices: number[], speculative: number): Promise<void> {
     const origin = this.d.origin();
+    const tasks = kind === 'map' ? job.maps : job.reduces;
+    const rerun = (index: number) => tasks[index]?.reruns ?? 0;
+    // A rerun's lost commit is taken back first: the task's first commit wins, and the worker skips a committed task.
+    for (const index of indices) {
+      const discarded = tasks[index]?.discarded ?? [];
+      if (discarded.length > 0) await this.d.uncommit?.({ jobId: job.id, round: job.round, kind, index }, discarded);
+    }
     const runs = job.spec.verify && speculative === 0
-      ? indices.flatMap((index) => [{ index, id: taskJobId(job.id, job.round, kind, index), verify: 'first' as const }, { index, id: checkTaskJobId(job.id, job.round, kind, index), verify: 'check' as const }])
-      : indices.map((index) => ({ index, id: taskJobId(job.id, job.round, kind, index, speculative), verify: undefined }));
+      ? indices.flatMap((index) => [{ index, id: taskJobId(job.id, job.round, kind, index, 0, rerun(index)), verify: 'first' as const }, { index, id: checkTaskJobId(job.id, job.round, kind, index, rerun(index)), verify: 'check' as const }])
+      : indices.map((index) => ({ index, id: taskJobId(job.id, job.round, kind, index, speculative, rerun(index)), verify: undefined }));
     const jobs = runs.map(({ index, id, verify }) => ({
       name: `${job.spec.type}.${kind}`,
       data: { ...taskPayload(job, kind, index, this.d.stamp(job.id), origin), ...(verify ? { verify } : {}) },
@@ -95,7 +104,7 @@ export class TaskEnqueuer {
       if (isFinishedPhase(job.phase)) continue;
       const kind = job.phase as QueueName;
       const missing = currentTasks(job)
-        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.round, kind, t.index)))
+        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.round, kind, t.index, 0, t.reruns)))
         .map((t) => t.index);
       if (missing.length === 0) continue;
       if (!confirmed) {

@@ -33,6 +33,7 @@ export function jobSummary(job: JobRecord): Omit<JobStatus, 'alerts'> {
     outputRound: job.outputRound,
     outputLost: job.outputLost ?? null,
     lost: job.lost ?? null,
+    reruns: job.reruns ?? [],
     running: currentTasks(job).filter((t) => t.state === 'running').map((t) => t.index),
     verify: job.spec.verify ? verified([...job.maps, ...job.reduces]) : null,
   };

@@ -20,7 +20,7 @@ import {
   compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
   type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
-import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
+import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
 
 export function runIterative(p: TaskPayload, type: IterativeJobType, params: unknown, deps: TaskDeps): Promise<IO> {
   if (p.kind === 'map') {
@@ -88,7 +88,7 @@ async function reduceInputs(p: TaskPayload, deps: TaskDeps): Promise<{ inputs: B
   const blobs = await getJobValues(deps, p.jobId, at);
   const previousOutput = p.round > 0 ? (blobs.pop() ?? null) : null;
   const inputs = blobs.map((b, i) => {
-    if (!b) throw new TaskError(`reduce task ${p.index} of round ${p.round}: ${missingJobData(`what task ${i} sent it`)}`);
+    if (!b) throw lostOutput(p, i, `what task ${i} sent it`);
     return b;
   });
   return { inputs, previousOutput };

@@ -6,10 +6,10 @@ import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
   LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
-  isCommitted, missingJobData, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
+  isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
-import { TaskError, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
 import { indices, pairedCombiner } from './verify-order.ts';
 import { VerifiedRun, plainOutput, type TaskOutput } from './verify-run.ts';
 
@@ -165,7 +165,7 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
   let done = 0;
   for (const i of indices(blobs.length, varied)) {
     const blob = blobs[i];
-    if (!blob) throw new TaskError(`reduce task ${r}: ${missingJobData(`the output of map task ${i}`)}`);
+    if (!blob) throw lostOutput(p, i, `the output of map task ${i}`);
     bytesIn += blob.length;
     const { keys: ks, values } = decodePairs<unknown>(blob);
     recordsIn += ks.length;

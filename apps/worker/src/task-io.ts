@@ -1,7 +1,8 @@
 /** What every task runner shares: its dependencies, its result shape, reading large inputs, errors. */
+import { UnrecoverableError } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import {
-  getLarge, splitKey, type BlobStore, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
+  getLarge, lostOutputText, missingJobData, splitKey, type BlobStore, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
@@ -77,3 +78,12 @@ export const missingSplit = (p: TaskPayload) =>
     `map task ${p.index}: split ${p.index} of dataset "${p.dataset.name}" (version ${p.dataset.version}) is missing; ` +
       'the dataset was removed or replaced while the job ran',
   );
+
+/**
+ * A reduce task's input from sender `sender` is gone although the sender committed: Redis lost it.
+ * Retrying cannot bring it back, so the task fails at once (UnrecoverableError: BullMQ does not
+ * retry it), and its reason ends with the loss in a form the master parses (task.ts
+ * `parseLostOutput`), so the master can rerun the sender instead of failing the job (§3.4).
+ */
+export const lostOutput = (p: TaskPayload, sender: number, what: string) =>
+  new UnrecoverableError(`reduce task ${p.index}${p.round > 0 ? ` of round ${p.round}` : ''}: ${missingJobData(what)} ${lostOutputText({ round: p.round, sender, partition: p.index })}`);

@@ -13,7 +13,7 @@
  * and a chart to docs/bench-cluster.svg.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -21,7 +21,7 @@ import type { Redis } from 'ioredis';
 import { putDataset, type JobStatus, type SubmitSpec } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { jobOutput, startCluster, type Cluster, type TestRedisLike } from '../../test/harness/cluster.ts';
-import { startRedis } from '../../test/harness/redis.ts';
+import { startRedis, type TestRedis } from '../../test/harness/redis.ts';
 import { startRedisCluster, type TestRedisCluster } from '../../test/harness/redis-cluster.ts';
 import { buildCorpus } from './corpus.ts';
 import { env as latencyEnv, f2, median, pct } from './failover.ts';
@@ -56,6 +56,30 @@ interface NodeBytes {
   usedGrowth: number;
 }
 
+/** Processes whose CPU time a job is charged, by group. */
+type CpuGroup = 'Redis primaries' | 'Redis replicas' | 'workers' | 'masters and view service';
+const CPU_GROUPS: CpuGroup[] = ['Redis primaries', 'Redis replicas', 'workers', 'masters and view service'];
+type Cpu = Record<CpuGroup, number>;
+
+/** CPU time (user + system) a process has used, in ms; 0 once it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs f and returns what each group's processes spent of CPU meanwhile. */
+async function withCpu<T>(groups: Record<CpuGroup, number[]>, f: () => Promise<T>): Promise<{ value: T; cpu: Cpu }> {
+  const read = () => Object.fromEntries(CPU_GROUPS.map((g) => [g, groups[g].reduce((a, pid) => a + cpuMs(pid), 0)])) as Cpu;
+  const before = read();
+  const value = await f();
+  const after = read();
+  return { value, cpu: Object.fromEntries(CPU_GROUPS.map((g) => [g, after[g] - before[g]])) as Cpu };
+}
+
 interface SideRun {
   uploadCorpusMs: number;
   uploadGraphMs: number;
@@ -70,6 +94,9 @@ interface SideRun {
   primaries: NodeBytes[];
   /** used_memory growth of the replicas (cluster only), the copy they hold. */
   replicaGrowth: number[];
+  /** CPU time by group during each job, in ms. */
+  wordcountCpu: Cpu;
+  pagerankCpu: Cpu;
 }
 
 /**
@@ -161,12 +188,15 @@ async function tandemBytes(r: Redis, prefix: string): Promise<Omit<NodeBytes, 'p
 }
 
 /** The nodes of a side as plain connections: primaries (with their ports) and replicas. */
-async function nodesOf(redis: TestRedisLike, rc?: TestRedisCluster): Promise<{ primaries: { port: number; r: Redis }[]; replicas: Redis[] }> {
-  if (!rc) return { primaries: [{ port: Number(new URL(redis.url).port), r: redis.client() as Redis }], replicas: [] };
+async function nodesOf(redis: TestRedis | TestRedisCluster, rc?: TestRedisCluster): Promise<{ primaries: { port: number; r: Redis; pid: number }[]; replicas: { r: Redis; pid: number }[] }> {
+  if (!rc) {
+    const one = redis as TestRedis;
+    return { primaries: [{ port: one.port, r: one.client(), pid: one.proc.pid! }], replicas: [] };
+  }
   const ports = (await rc.primaries()).map((p) => p.port);
   return {
-    primaries: ports.map((port) => ({ port, r: rc.nodes.find((n) => n.port === port)!.node() })),
-    replicas: rc.nodes.filter((n) => !ports.includes(n.port)).map((n) => n.node()),
+    primaries: ports.map((port) => rc.nodes.find((n) => n.port === port)!).map((n) => ({ port: n.port, r: n.node(), pid: n.proc.pid! })),
+    replicas: rc.nodes.filter((n) => !ports.includes(n.port)).map((n) => ({ r: n.node(), pid: n.proc.pid! })),
   };
 }
 
@@ -191,12 +221,16 @@ async function runSide(side: SideName, files: { corpus: string; graph: string },
   // Redis's default node timeout: the harness's 1 s (quick failovers for tests) lets a loaded
   // 2-core machine fail nodes over in the middle of a measurement.
   const rc = side === 'cluster' ? await startRedisCluster({ primaries: PRIMARIES, replicas: REPLICAS, nodeTimeoutMs: 15_000 }) : undefined;
-  const redis: TestRedisLike = rc ?? (await startRedis());
+  const redis: TestRedis | TestRedisCluster = rc ?? (await startRedis());
   try {
     const nodes = await nodesOf(redis, rc);
     const base = await Promise.all(nodes.primaries.map((p) => usedMemory(p.r)));
-    const replicaBase = await Promise.all(nodes.replicas.map(usedMemory));
-    const c = await startCluster({ name: `bench-cluster-${side === 'cluster' ? 'cluster' : 'one'}`, masters: 2, workers: 2, redis, env: jobEnv });
+    const replicaBase = await Promise.all(nodes.replicas.map((n) => usedMemory(n.r)));
+    const c = await startCluster<TestRedisLike>({ name: `bench-cluster-${side === 'cluster' ? 'cluster' : 'one'}`, masters: 2, workers: 2, redis, env: jobEnv });
+    const groups: Record<CpuGroup, number[]> = {
+      'Redis primaries': nodes.primaries.map((n) => n.pid), 'Redis replicas': nodes.replicas.map((n) => n.pid),
+      workers: c.workers.map((w) => w.pid!), 'masters and view service': [c.viewService.pid!, ...c.masters.map((m) => m.proc.pid!)],
+    };
     let run: SideRun;
     try {
       await c.replicated();
@@ -210,19 +244,19 @@ async function runSide(side: SideName, files: { corpus: string; graph: string },
       log(`${side}: corpus uploaded in ${(uc.ms / 1000).toFixed(1)} s (${uc.value.splits} splits)`);
       const ug = await upload('graph', files.graph, 'edges');
       log(`${side}: graph uploaded in ${(ug.ms / 1000).toFixed(1)} s (${ug.value.splits} splits)`);
-      const wc = await runJob(c, { type: 'wordcount', dataset: 'corpus' });
+      const { value: wc, cpu: wordcountCpu } = await withCpu(groups, () => runJob(c, { type: 'wordcount', dataset: 'corpus' }));
       log(`${side}: word count in ${(wc.ms / 1000).toFixed(1)} s (${wc.value.maps.total} map tasks, ${wc.value.partitions} partitions)`);
-      const pr = await runJob(c, { type: 'pagerank', dataset: 'graph', params: { iterations: String(o.iterations), tol: '0' } });
+      const { value: pr, cpu: pagerankCpu } = await withCpu(groups, () => runJob(c, { type: 'pagerank', dataset: 'graph', params: { iterations: String(o.iterations), tol: '0' } }));
       log(`${side}: PageRank in ${(pr.ms / 1000).toFixed(1)} s (${pr.value.partitions} partitions, ${pr.value.rounds?.length ?? '?'} rounds)`);
       const [wcOut, prOut] = [await jobOutput(c, wc.value), await jobOutput(c, pr.value)];
       const primaries: NodeBytes[] = [];
       for (const [i, p] of nodes.primaries.entries()) {
         primaries.push({ port: p.port, ...(await tandemBytes(p.r, c.prefix)), usedGrowth: (await usedMemory(p.r)) - base[i] });
       }
-      const replicaGrowth = await Promise.all(nodes.replicas.map(async (r, i) => (await usedMemory(r)) - replicaBase[i]));
+      const replicaGrowth = await Promise.all(nodes.replicas.map(async (n, i) => (await usedMemory(n.r)) - replicaBase[i]));
       run = {
         uploadCorpusMs: uc.ms, uploadGraphMs: ug.ms, wordcountMs: wc.ms, pagerankMs: pr.ms, wordcount: wc.value, pagerank: pr.value,
-        wordcountSha: sha(wcOut), pagerankSha: sha(prOut), ranks: ranksOf(prOut), primaries, replicaGrowth,
+        wordcountSha: sha(wcOut), pagerankSha: sha(prOut), ranks: ranksOf(prOut), primaries, replicaGrowth, wordcountCpu, pagerankCpu,
       };
     } finally {
       await c.stop();
@@ -319,10 +353,18 @@ export async function benchCluster(o: ClusterBenchOptions): Promise<void> {
   const rankDiff = Math.max(...SIDES.flatMap((side) => runs[side].map((r) => maxRankDiff(one.ranks, r.ranks))));
   const sameOutput = (k: 'wordcountSha' | 'pagerankSha') => new Set(SIDES.flatMap((side) => runs[side].map((r) => r[k]))).size === 1;
 
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  type CpuJob = 'wordcountCpu' | 'pagerankCpu';
+  const cpuCell = (side: SideName, job: CpuJob, g: CpuGroup) => {
+    const xs = runs[side].map((r) => r[job][g] / 1000);
+    return side === 'one Redis' && g === 'Redis replicas' ? '—' : `${median(xs).toFixed(1)} (${xs.map((x) => x.toFixed(1)).join(', ')})`;
+  };
+  const cpuTotal = (side: SideName, job: CpuJob) => median(runs[side].map((r) => sum(CPU_GROUPS.map((g) => r[job][g])) / 1000)).toFixed(1);
+  const cpuRows = [...CPU_GROUPS.map((g) => `| ${g} | ${cpuCell('one Redis', 'wordcountCpu', g)} | ${cpuCell('cluster', 'wordcountCpu', g)} | ${cpuCell('one Redis', 'pagerankCpu', g)} | ${cpuCell('cluster', 'pagerankCpu', g)} |`),
+    `| all | ${cpuTotal('one Redis', 'wordcountCpu')} | ${cpuTotal('cluster', 'wordcountCpu')} | ${cpuTotal('one Redis', 'pagerankCpu')} | ${cpuTotal('cluster', 'pagerankCpu')} |`];
   const last = runs.cluster[runs.cluster.length - 1];
   const pctOf = (x: number, total: number) => `${((100 * x) / total).toFixed(0)}%`;
   const totalOf = (b: NodeBytes) => b.datasets + b.jobs + b.other;
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
   const all = sum(last.primaries.map(totalOf));
   const allDs = sum(last.primaries.map((p) => p.datasets));
@@ -373,6 +415,13 @@ every run): 2^${o.scale} vertices, ${rmatEdges(o.scale).toLocaleString('en')} ed
 ${timeRows.join('\n')}
 
 Outputs identical on both sides in every round: word count ${sameOutput('wordcountSha') ? 'yes' : 'NO'}, PageRank ${sameOutput('pagerankSha') ? 'yes' : `not byte for byte: the largest difference of a vertex's rank from the first one-Redis run is ${rankDiff.toExponential(2)} (the order of floating-point sums)`}.
+
+**Where the CPU went** during each job, in seconds (/proc times of the processes; median, rounds in
+brackets; ${cpus().length} cores, so a job of W seconds has at most ${cpus().length}·W to spend, shared with the machine's other work):
+
+| processes | word count, one Redis | word count, cluster | PageRank, one Redis | PageRank, cluster |
+| --- | --- | --- | --- | --- |
+${cpuRows.join('\n')}
 
 **Each primary's share** after the uploads and both jobs (last cluster round): MEMORY USAGE of every
 key under the run's prefix over a SCAN of each primary, by kind (datasets: \`<p>:ds:…\`; job data:

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { benchBulk } from './bulk.ts';
 import { benchCliStart } from './cli-start.ts';
+import { benchCluster } from './cluster.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
@@ -85,6 +86,16 @@ program
   .option('--rounds <n>', 'rounds, the topologies taking turns', (v) => Number(v), 3)
   .option('--connections <n>', 'connections per node (TANDEM_READ_CONNECTIONS)', (v) => Number(v), 4)
   .action(async (opts: { reads: number; tasks: number; rounds: number; connections: number }) => benchBulk(opts));
+
+program
+  .command('cluster')
+  .description('Tandem on one Redis vs a Redis Cluster of 3 primaries + 3 replicas: word count and R-MAT PageRank wall times, each primary\'s share of the bytes, what WAIT on the op log costs')
+  .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 1024)
+  .option('--scale <n>', 'R-MAT graph scale: 2^n vertices, 16 · 2^n edges', (v) => Number(v), 20)
+  .option('--iterations <n>', 'PageRank iterations', (v) => Number(v), 10)
+  .option('--rounds <n>', 'rounds, one Redis and the cluster taking turns', (v) => Number(v), 1)
+  .option('--ops <n>', 'submits per op-log setting per round', (v) => Number(v), 300)
+  .action(async (opts: { mb: number; scale: number; iterations: number; rounds: number; ops: number }) => benchCluster(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

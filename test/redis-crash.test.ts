@@ -3,8 +3,9 @@
 // appendonlydir back to its size one second before the kill (sizes are recorded while jobs are
 // submitted and read), restart Redis, SIGKILL both masters 0.3 s later, restart them. Whatever the
 // loss, no acknowledged job may answer a silent not_found and no client may see a status or a
-// version go back; when the op log was rolled back, the loss is detected and reported (an alert, jobs
-// that say lost). Also: a Redis under everysec raises the durability alert.
+// version go back (but for a job that lists a rerun of a map task whose output Redis lost); when
+// the op log was rolled back, the loss is detected and reported (an alert, jobs that say lost).
+// Also: a Redis under everysec raises the durability alert.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync, truncateSync } from 'node:fs';
@@ -152,7 +153,9 @@ async function checkNothingSilent(acked: string[], seen: Map<string, { version: 
     if (s.lost) markedLost.push(id);
     if (!was) continue;
     assert.ok(s.version > was.version || (s.version === was.version && s.phase === was.phase), `job ${id}: read at version ${was.version} (${was.phase}), now version ${s.version} (${s.phase})`);
-    assert.ok(rank(s.phase) >= rank(was.phase), `job ${id} went back from ${was.phase} to ${s.phase}`);
+    // A map task whose committed output Redis lost is run again (DESIGN §3.4): the job steps back to
+    // its map phase openly, listing the rerun in its status; any other step back is a silent loss.
+    assert.ok(rank(s.phase) >= rank(was.phase) || s.reruns.length > 0, `job ${id} went back from ${was.phase} to ${s.phase} with no rerun listed`);
   }
   return { lost, markedLost };
 }

@@ -24,7 +24,7 @@
  * pool of connections per primary, and sends each command to the primary of its key's slot
  * (key-slot.ts). -MOVED updates the slot and refreshes the map; -ASK (a slot in migration) repeats
  * the command once on the named node after ASKING; -CLUSTERDOWN and -TRYAGAIN are retried every
- * 100 ms for a while; a node that cannot be reached (a primary killed, its replica promoted)
+ * 100 ms for up to 20 s; a node that cannot be reached (a primary killed, its replica promoted)
  * refreshes the map from the other nodes and retries once.
  */
 import { connect, isIP, type Socket } from 'node:net';
@@ -82,6 +82,11 @@ export const bulkClientTuning = { replyTimeoutMs: 30_000 };
 const MAX_REDIRECTS = 16;
 /** How long a command waits before it is sent again after CLUSTERDOWN (a failover under way) or TRYAGAIN (keys in migration), as ioredis's retryDelayOnClusterDown. */
 const CLUSTER_RETRY_MS = 100;
+/**
+ * How long a command waits out CLUSTERDOWN or TRYAGAIN in all: a failover takes the cluster's
+ * node timeout and an election (seconds; longer on a loaded host), as Tandem's ioredis connections wait.
+ */
+const CLUSTER_DOWN_WAIT_MS = 20_000;
 
 type Arg = string | number | Buffer;
 
@@ -480,6 +485,7 @@ export class BulkClient implements BlobStore {
     let asking = false;
     let redirects = 0;
     let retried = false;
+    let downSince: number | undefined;
     for (;;) {
       try {
         const c = await this.pool(address).connection();
@@ -499,7 +505,7 @@ export class BulkClient implements BlobStore {
           address = to;
           continue;
         }
-        if (err instanceof RedisReplyError && /^(CLUSTERDOWN|TRYAGAIN)\b/.test(err.reply) && redirects++ < MAX_REDIRECTS) {
+        if (err instanceof RedisReplyError && /^(CLUSTERDOWN|TRYAGAIN)\b/.test(err.reply) && Date.now() - (downSince ??= Date.now()) < CLUSTER_DOWN_WAIT_MS) {
           await new Promise((r) => setTimeout(r, CLUSTER_RETRY_MS));
           asking = false;
           topo = await this.refresh().catch(() => topo);

@@ -234,6 +234,8 @@ function clusterConnection(target: RedisTarget, node: RedisOptions, options: Clu
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 200,
+    // Right after a failover nodes may disagree for a moment and redirect back and forth.
+    retryDelayOnMoved: 50,
     maxRedirections: 100,
     slotsRefreshTimeout: 2000,
     ...options,

@@ -111,7 +111,11 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     target: { REDIS_URL: url },
     nodes,
     client() {
-      const c = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: null } });
+      // Waiting out failovers as Tandem's own cluster connections do (shared/src/redis.ts).
+      const c = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })), {
+        redisOptions: { maxRetriesPerRequest: null },
+        retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, retryDelayOnTryAgain: 200, retryDelayOnMoved: 50, maxRedirections: 100,
+      });
       c.on('error', () => undefined);
       clients.push(c);
       return c;

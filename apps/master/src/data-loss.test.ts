@@ -186,4 +186,15 @@ test('a rolled-back op log, step by step: the loss is recorded with its batches,
   assert.equal(later.dataLoss!.length, MAX_DATA_LOSSES + 1, 'the newest output losses and the rollback');
   assert.match(lostJobText(later, newJobId(T + 300))!, /is lost: Redis lost its record in a crash/);
   assert.ok(dataLossAlerts(later, T + 6000, 60_000).some((a) => /Redis lost acknowledged writes in a crash/.test(a)));
+
+  // Nor the loss that explains them when it was no rollback (the primary wrote the log again): it
+  // is kept apart from the outputs (the redis-crash test saw 20 lost outputs push it out).
+  let reseeded = apply(before, { op: 'dataLost', at: T + 5000, message: 'Redis lost acknowledged writes: the durable op log ended at batch 3 while the primary held batch 9', jobIds: [] }).state;
+  for (let i = 0; i < 2 * MAX_DATA_LOSSES; i++) {
+    const id = `e${i}`;
+    for (const op of doneOps(id).map((o) => ({ ...o, at: T + 5001 }) as Op)) reseeded = apply(reseeded, op).state;
+    reseeded = apply(reseeded, { op: 'outputLost', at: T + 5002, jobId: id, partitions: [0] }).state;
+  }
+  assert.equal(reseeded.dataLoss!.filter((l) => l.output).length, MAX_DATA_LOSSES);
+  assert.ok(dataLossAlerts(reseeded, T + 6000, 60_000).some((a) => /the durable op log ended at batch 3 while the primary held batch 9/.test(a)));
 });

@@ -103,6 +103,8 @@ export interface DataLoss {
   message: string;
   /** A rollback of the op log: job ids issued from `jobsSince` until `at` that the table lacks were lost with it. */
   jobsSince?: number;
+  /** One done job's output gone: kept apart, so a crash that takes many outputs cannot push out the loss that explains them. */
+  output?: true;
 }
 
 /** The durable op log ended before a batch a master had held: batches `from`..`to` (at least) are gone. */
@@ -324,7 +326,7 @@ export function apply(state: MasterState, op: Op): Applied {
       const next = updateJob(state, op.jobId, (job) => (job.phase !== 'done' || job.outputLost ? job : { ...job, outputLost: { at: op.at, partitions: op.partitions } }));
       if (next.state === state) return next;
       const message = `the output of job ${op.jobId} (partitions ${op.partitions.join(', ')}) is gone from Redis`;
-      return { state: { ...next.state, dataLoss: noteLoss(state, { at: op.at, message }) } };
+      return { state: { ...next.state, dataLoss: noteLoss(state, { at: op.at, message, output: true }) } };
     }
   }
 }
@@ -338,8 +340,10 @@ export const MAX_DATA_LOSSES = 20;
 
 function noteLoss(state: MasterState, loss: DataLoss): DataLoss[] {
   const all = [...(state.dataLoss ?? []), loss];
-  const isRollback = (l: DataLoss) => l.jobsSince !== undefined;
-  const keep = new Set([...all.filter(isRollback).slice(-MAX_DATA_LOSSES), ...all.filter((l) => !isRollback(l)).slice(-MAX_DATA_LOSSES)]);
+  // The newest of each kind: rollbacks (their windows must keep answering `lost`), lost outputs of
+  // done jobs (one per job: a crash may take many), and the rest (the losses that explain them).
+  const kind = (l: DataLoss) => (l.jobsSince !== undefined ? 'rollback' : l.output ? 'output' : 'other');
+  const keep = new Set((['rollback', 'output', 'other'] as const).flatMap((k) => all.filter((l) => kind(l) === k).slice(-MAX_DATA_LOSSES)));
   return all.filter((l) => keep.has(l));
 }
 

@@ -165,6 +165,9 @@ export async function checkRunningJobs(d: DataLossDeps, queues = false): Promise
     // The state may have moved on while Redis was read (the job finished, or entered its next round).
     const now = d.state().jobs[job.id];
     if (what === null || now?.version !== job.version) continue;
+    // Redis may have lost everything since the epoch was read at the start of this reconcile: then
+    // that is what each job is told (checkEpoch fails them all), not this job's first missing piece.
+    if (await checkEpoch(d)) return;
     d.log.error({ job: job.id, missing: what }, 'a running job lost data in Redis: failing it');
     await d.propose({ op: 'dataLost', at: Date.now(), message: `Redis lost ${what} of job ${job.id}: ${RESUBMIT}`, jobIds: [job.id] });
   }

@@ -2,7 +2,8 @@
 // each has a replica in sync, and a SIGKILLed primary is replaced by its replica with its data.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLUSTER_SLOTS, formCluster } from '../shared/src/redis-cluster-form.ts';
+import { formCluster } from '../shared/src/redis-cluster-form.ts';
+import { SLOTS } from '../shared/src/key-slot.ts';
 import { startRedisCluster, type TestRedisCluster } from './harness/redis-cluster.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -16,7 +17,7 @@ test('three primaries share all 16384 slots, each with one replica in sync', asy
   const primaries = await rc.primaries();
   assert.equal(primaries.length, 3);
   const covered = primaries.flatMap((p) => p.slots).reduce((n, [a, b]) => n + (b - a + 1), 0);
-  assert.equal(covered, CLUSTER_SLOTS);
+  assert.equal(covered, SLOTS);
   const roles = await Promise.all(rc.nodes.map(async (n) => /role:(\w+)/.exec(await n.node().info('replication'))![1]));
   assert.deepEqual(roles, ['master', 'master', 'master', 'slave', 'slave', 'slave']);
 });

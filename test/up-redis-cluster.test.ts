@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { CLUSTER_SLOTS } from '@tandem/shared';
+import { SLOTS } from '@tandem/shared';
 import { startRedis } from './harness/redis.ts';
 import { alive, childrenOf, listening, run, startUp, upEnv } from './harness/up.ts';
 import { freeClusterPortRange, freePort, sleep } from './harness/wait.ts';
@@ -100,7 +100,7 @@ test('tandem up --redis-cluster 3 --replicas 1 starts 6 nodes forming a 3+3 clus
         assert.equal(field(info, 'cluster_state'), 'ok', `node ${port}: ${info}`);
         assert.equal(field(info, 'cluster_known_nodes'), '6');
         assert.equal(field(info, 'cluster_size'), '3', 'three primaries serve slots');
-        assert.equal(field(info, 'cluster_slots_assigned'), String(CLUSTER_SLOTS));
+        assert.equal(field(info, 'cluster_slots_assigned'), String(SLOTS));
         assert.deepEqual(await r.call('CONFIG', 'GET', 'appendfsync'), ['appendfsync', 'always'], 'every node fsyncs each write, as one Redis does');
         ids.push(String(await r.call('CLUSTER', 'MYID')));
       } finally {

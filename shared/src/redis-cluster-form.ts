@@ -6,9 +6,9 @@
  * that kept its nodes.conf) are left as they are.
  */
 import { Redis } from 'ioredis';
+import { SLOTS } from './key-slot.ts';
 import { sleep } from './sleep.ts';
 
-export const CLUSTER_SLOTS = 16384;
 
 export interface FormClusterOptions {
   host?: string;
@@ -22,9 +22,9 @@ export interface FormClusterOptions {
 
 /** The slot range [start, end] primary `i` of `n` serves. */
 export function slotRange(i: number, n: number): [number, number] {
-  const per = Math.floor(CLUSTER_SLOTS / n);
+  const per = Math.floor(SLOTS / n);
   const start = i * per;
-  return [start, i === n - 1 ? CLUSTER_SLOTS - 1 : start + per - 1];
+  return [start, i === n - 1 ? SLOTS - 1 : start + per - 1];
 }
 
 const field = (info: string, name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
@@ -48,7 +48,7 @@ export async function formCluster(opts: FormClusterOptions): Promise<void> {
     const info = async (n: Redis) => String(await n.call('CLUSTER', 'INFO'));
     // Already formed (a restart with its nodes.conf): nothing to do once it reports ok.
     const first = await info(nodes[0]);
-    if (Number(field(first, 'cluster_known_nodes')) === ports.length && Number(field(first, 'cluster_slots_assigned')) === CLUSTER_SLOTS) {
+    if (Number(field(first, 'cluster_known_nodes')) === ports.length && Number(field(first, 'cluster_slots_assigned')) === SLOTS) {
       await waitUntil('cluster_state:ok on every node', async () => (await Promise.all(nodes.map(info))).every((i) => field(i, 'cluster_state') === 'ok'));
       return;
     }

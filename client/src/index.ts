@@ -329,6 +329,24 @@ export class Datasets {
     }
   }
 
+  /**
+   * Stores a done job's output as dataset `name` (format `text` unless told), streamed from Redis
+   * into the dataset store in output order, so jobs chain as in Hadoop: no file is written and
+   * nothing goes through the console. The same guarantees as `put`: the old version or the new one,
+   * never a mix; a job that is not done is a `conflict`, and no dataset is written.
+   */
+  async fromJob(name: string, job: string | JobStatus, opts: PutOptions = {}): Promise<DatasetMeta> {
+    validateDatasetName(name);
+    const status = typeof job === 'string' ? await this.t.jobs.status(job) : job;
+    const output = await this.t.jobs.output(status);
+    try {
+      return await this.put(name, output, { format: 'text', ...opts });
+    } catch (err) {
+      if (err instanceof DatasetError && err.code === 'invalid') throw new DatasetError(`the output of job ${status.id}: ${err.message}`);
+      throw err;
+    }
+  }
+
   /** Every dataset, by name. */
   async list(): Promise<DatasetMeta[]> {
     return listDatasets(await this.t.redis(), this.t.keys).catch(typed);

@@ -17,7 +17,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import { hostname } from 'node:os';
-import { LamportClock, durabilityWatch, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, sleep, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
@@ -123,6 +123,26 @@ export class Master implements ReplicaHost {
   /** Proposes one op; it is applied (and its reply returned) once the backup holds it. */
   propose(op: Op): Promise<Reply | undefined> {
     return this.pipeline.propose(op);
+  }
+
+  /**
+   * Proposes an op that must not be dropped by a passing failure (a backup that does not answer for
+   * a moment): tried again every second while this master serves, for a minute. A master that stops
+   * serving first says so in its log; the op is then lost with its tenure.
+   */
+  private async proposeWhileServing(op: Op, what: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.propose(op);
+        return;
+      } catch (err) {
+        if (!this.replication.serving || i >= 60) {
+          this.d.log.error({ err: (err as Error).message }, `${what} could not be recorded in the job table`);
+          return;
+        }
+        await sleep(1000);
+      }
+    }
   }
 
   /** Resolves once the backup confirms this master is still primary: a read that follows sees no stale state. */
@@ -283,7 +303,7 @@ export class Master implements ReplicaHost {
             await durable.appendUntilKnown(view, seq, ops, serving);
             // Said once the batch is in: proposing from inside the commit loop would wait on itself.
             const loss = reseedLoss(err.head ?? 0, seq - 1, Date.now());
-            setImmediate(() => void this.propose(loss).catch(() => undefined));
+            setImmediate(() => void this.proposeWhileServing(loss, 'the alert that Redis lost acknowledged writes'));
           }
         } catch (err) {
           if (err instanceof LogDivergedError) throw this.replication.behindLog(err);

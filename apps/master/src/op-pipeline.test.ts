@@ -109,6 +109,18 @@ test('a read waits for the backup like an op, as an empty batch', async () => {
   assert.equal(confirmed, true);
 });
 
+test('a read whose confirmation comes back after the master stopped serving is refused: its state may be gone', async () => {
+  const { backup, p } = pipeline();
+  backup.hold();
+  const read = p.confirmRead();
+  await Promise.resolve();
+  assert.deepEqual(backup.batches, [[]], 'the confirmation is on its way to the backup');
+  // A new view makes this master idle (it drops its state) while the backup still answers for the old one.
+  backup.serving = false;
+  backup.release();
+  await assert.rejects(read, /not primary/);
+});
+
 test('a master that is not serving refuses at once and forwards nothing', async () => {
   const { backup, p } = pipeline();
   backup.serving = false;

@@ -121,6 +121,22 @@ test('a read whose confirmation comes back after the master stopped serving is r
   await assert.rejects(read, /not primary/);
 });
 
+test('a batch the backup holds after this master dropped its state is not applied to the empty state, and its caller is told to retry', async () => {
+  const { holder, backup, p, applied } = pipeline();
+  await p.propose(submit('j1'));
+  backup.hold();
+  const op = p.propose(submit('j2'));
+  await Promise.resolve();
+  // A new view makes this master idle (it drops its state) while the backup still answers for the old one.
+  backup.serving = false;
+  holder.reset();
+  backup.release();
+  await assert.rejects(op, /not primary/);
+  assert.deepEqual(Object.keys(holder.state.jobs), []);
+  assert.equal(holder.seq, 0);
+  assert.deepEqual(applied.map((o) => (o as { jobId: string }).jobId), ['j1']);
+});
+
 test('a master that is not serving refuses at once and forwards nothing', async () => {
   const { backup, p } = pipeline();
   backup.serving = false;

@@ -172,7 +172,12 @@ export class OpPipeline {
     }
     // Without the log, a batch the backup lacks is applied nowhere. With it, the batch is in the log:
     // applied here too, unless the state was replaced meanwhile (it then comes back from the log).
-    const apply = ops.length > 0 && (refused === null || (journal !== null && holder.seq === seq - 1));
+    // Replaced while the backup answered (a new view made this master idle, which drops its state):
+    // not applied here either, and its callers are told to ask the primary, whose dedupe table has
+    // their replies (applying it to the dropped state threw, and the master died: chaos test).
+    const replaced = ops.length > 0 && holder.seq !== seq - 1;
+    if (replaced && refused === null) refused = replication.notPrimary();
+    const apply = ops.length > 0 && !replaced && (refused === null || journal !== null);
     const changes = apply ? holder.applyBatch(ops, seq) : [];
     let i = 0;
     for (const p of batch) {

@@ -79,7 +79,7 @@ export interface Cluster<R extends TestRedisLike = TestRedis> {
   startControlPlane(masters: number): Promise<ControlPlane>;
   /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
   startMaster(i: number): Promise<MasterProcess>;
-  /** Waits until the view names a primary that answers as primary; returns its index in `masters`. */
+  /** Waits until the view names a primary that serves (answers /jobs); returns its index in `masters`. */
   primary(timeoutMs?: number): Promise<number>;
   /** Waits until the view has a primary and a backup, and the primary has acknowledged it (the backup holds a snapshot). */
   replicated(timeoutMs?: number): Promise<{ primary: number; backup: number; viewnum: number }>;
@@ -220,7 +220,8 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
         await waitFor(async () => {
           const { view } = await viewStatus();
           index = masters.findIndex((m) => m.url === view.primary);
-          return index >= 0 && (await roleOf(view.primary)) === 'primary';
+          // Its role says primary as soon as it learns the view; it serves once its state is the log's.
+          return index >= 0 && (await roleOf(view.primary)) === 'primary' && (await look(view.primary, '/jobs', 5000)).status === 200;
         }, { what: 'a primary master', timeoutMs });
         return index;
       },

@@ -43,3 +43,10 @@ test('verifyText: nothing without --verify; progress while running; where the ru
   assert.equal(verifyText({ phase: 'failed', verify: { tasks: 1, sameWorker: 0 } }), 'verify: 1 task ran twice with identical outputs before the job failed');
   assert.equal(verifyText({ phase: 'cancelled', verify: { tasks: 0, sameWorker: 0 } }), 'verify: 0 tasks ran twice with identical outputs before the job was cancelled');
 });
+
+test('firstDifference: a reduce output with several records of a key compares them all, in order', () => {
+  const a = encodePairs(['a', 'b', 'b', 'c'], ['a\t1', 'b\t1', 'b\t2', 'c\t1']);
+  const b = encodePairs(['a', 'b', 'b', 'c'], ['a\t1', 'b\t2', 'b\t1', 'c\t1']);
+  assert.deepEqual(firstDifference(a, b), { key: 'b', first: '"b\\t1", "b\\t2"', check: '"b\\t2", "b\\t1"' });
+  assert.deepEqual(firstDifference(a, encodePairs(['a', 'b', 'c'], ['a\t1', 'b\t1', 'c\t1'])), { key: 'b', first: '"b\\t1", "b\\t2"', check: '"b\\t1"' });
+});

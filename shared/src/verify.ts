@@ -12,7 +12,7 @@ export const VERIFY_RUN_RECORDED = 'task run recorded (--verify: its other run c
 /** The first key (in code point order) whose value differs between two outputs; `key` null when only their order differs. */
 export interface Difference {
   key: string | null;
-  /** The value each run wrote for the key, as JSON, or undefined where the run wrote none. */
+  /** The value (or values, comma-separated) each run wrote for the key, as JSON, or undefined where the run wrote none. */
   first?: string;
   check?: string;
 }
@@ -22,8 +22,10 @@ function valuesByKey(blob: Buffer | null): Map<string, string> {
   if (!blob) return m;
   const { keys, values } = decodePairs<unknown>(blob);
   for (let i = 0; i < keys.length; i++) {
-    // A map output may hold a key once only; were it there twice, the later value is what a reader would see last.
-    m.set(keys[i], JSON.stringify(values[i]));
+    // A map output holds a key once; a reduce output holds it once per record the reduce emitted: all of them, in order.
+    const prev = m.get(keys[i]);
+    const v = JSON.stringify(values[i]);
+    m.set(keys[i], prev === undefined ? v : `${prev}, ${v}`);
   }
   return m;
 }

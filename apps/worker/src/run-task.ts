@@ -5,11 +5,12 @@
 import { hostname } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
+  LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
   isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
 import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { reducePartition } from './reduce-partition.ts';
 import { indices, pairedCombiner } from './verify-order.ts';
 import { VerifiedRun, plainOutput, type TaskOutput } from './verify-run.ts';
 
@@ -31,8 +32,6 @@ const WORKER = `${hostname()}:${process.pid}`;
 const PROC = `worker:${WORKER}`;
 /** This process's Lamport clock: every task payload carries the master's time, merged on receipt. */
 const clock = new LamportClock();
-/** Reduce loops yield to the event loop this often, so BullMQ can renew the task's lock. */
-const YIELD_EVERY = 20_000;
 
 export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): Promise<TaskResult> {
   const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
@@ -183,23 +182,10 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
     }
     if (++done % 64 === 0) await yieldToLoop();
   }
-  const sorted = [...table.keys()].sort(compareCodePoints);
-  const lines: string[] = new Array(sorted.length);
-  const ctx = { params, partition: r };
-  let n = 0;
-  for (const j of indices(sorted.length, varied)) {
-    const key = sorted[j];
-    const v = table.get(key);
-    try {
-      lines[j] = type.format(key, await type.reduce(key, combine ? [v] : (v as unknown[]), ctx));
-    } catch (err) {
-      throw new TaskError(`${p.type} reduce task ${r} failed on key ${JSON.stringify(key)}: ${(err as Error).message}`);
-    }
-    if (++n % YIELD_EVERY === 0) await yieldToLoop();
-  }
+  const { keys, lines } = await reducePartition(type, table, { params, partition: r, combined: !!combine, varied, label: `${p.type} reduce task ${r}` });
   const t2 = performance.now();
-  const blob = encodePairs(sorted, lines);
+  const blob = encodePairs(keys, lines);
   await out.write([{ at: roundOutput(p.round, r), value: blob }]);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
-  return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
+  return { recordsIn, recordsOut: lines.length, bytesIn, bytesOut: blob.length, phases };
 }

@@ -1,0 +1,74 @@
+// What a key/value reduce may express (README "Your own job types"), on real processes: a reduce
+// that drops keys (bigramcount's `min`), a format that reads the parameters (its `sep`), and a reduce
+// that emits several records per key (wordlines), each equal to an in-process reference, sorted by
+// key, through the CLI and the client, and with --verify.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { compareCodePoints, putDataset } from '@tandem/shared';
+import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { repoRoot } from '../apps/cli/src/processes.ts';
+
+const books = readdirSync(join(repoRoot, 'datasets')).filter((f) => f.endsWith('.txt')).sort();
+/** About 200 KB of the sample books in 32 KiB splits: several map tasks. */
+const small = books.map((f) => readFileSync(join(repoRoot, 'datasets', f), 'utf8')).join('').slice(0, 200_000).replace(/[^\n]*$/, '');
+const textLines = small.split('\n').slice(0, -1);
+const wordsOf = (line: string) => line.toLowerCase().match(/\p{L}+/gu) ?? [];
+
+function referenceBigrams(min: number, sep: string): string {
+  const counts = new Map<string, number>();
+  for (const line of textLines) {
+    const w = wordsOf(line);
+    for (let i = 0; i + 1 < w.length; i++) counts.set(`${w[i]} ${w[i + 1]}`, (counts.get(`${w[i]} ${w[i + 1]}`) ?? 0) + 1);
+  }
+  return [...counts.keys()].sort(compareCodePoints).filter((k) => counts.get(k)! >= min).map((k) => `${k}${sep}${counts.get(k)}\n`).join('');
+}
+
+function referenceWordLines(max: number): string {
+  const at = new Map<string, number[]>();
+  textLines.forEach((line, i) => {
+    for (const w of new Set(wordsOf(line))) at.set(w, [...(at.get(w) ?? []), i + 1]);
+  });
+  return [...at.keys()].sort(compareCodePoints).flatMap((w) => at.get(w)!.slice(0, max).map((n) => `${w}\t${n}\n`)).join('');
+}
+
+describe('reduce emits zero or more records per key; format gets the parameters', { timeout: 300_000 }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ name: 'kv-reduce', workers: 2 });
+    await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from(small)]), { name: 'books', format: 'text', splitBytes: 32 * 1024 });
+  });
+  after(async () => c?.stop());
+
+  test('bigram count: min drops the rare bigrams, sep is used by format; the same output on 1 and 3 partitions', async () => {
+    const all = referenceBigrams(1, '\t');
+    const some = referenceBigrams(3, ',');
+    assert.ok(some.length > 0 && some.length < all.length / 2, 'min=3 drops most bigrams and keeps some');
+    const s = await waitForJob(c, await c.client().submit({ type: 'bigramcount', dataset: 'books', partitions: 1 }));
+    assert.equal(s.phase, 'done', s.error ?? '');
+    assert.equal(await jobOutput(c, s), all);
+    const r = await c.cli(['job', 'run', 'bigramcount', '--dataset', 'books', '--partitions', '3', '--param', 'min=3', '--param', 'sep=,']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, some);
+    const id = /submitted job (\S+)/.exec(r.stderr)![1];
+    const done = await c.client().status(id);
+    assert.equal(done.counters.reduce.recordsOut, some.split('\n').length - 1, "the reduce tasks' records out are the lines written");
+  });
+
+  test('several records per key in emit order, sorted by key, across partitions, and --verify passes', async () => {
+    for (const [max, partitions] of [[1_000_000, 3], [2, 2]] as const) {
+      const s = await waitForJob(c, await c.client().submit({ type: 'wordlines', dataset: 'books', partitions, params: { max }, verify: true }));
+      assert.equal(s.phase, 'done', s.error ?? '');
+      assert.equal(await jobOutput(c, s), referenceWordLines(max));
+      assert.equal(s.verify?.tasks, s.maps.total + s.reduces.total);
+    }
+  });
+
+  test('a bigram count with min verified: the filter is deterministic', async () => {
+    const s = await waitForJob(c, await c.client().submit({ type: 'bigramcount', dataset: 'books', partitions: 2, params: { min: 2 }, verify: true }));
+    assert.equal(s.phase, 'done', s.error ?? '');
+    assert.equal(await jobOutput(c, s), referenceBigrams(2, '\t'));
+  });
+});

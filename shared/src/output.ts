@@ -1,13 +1,13 @@
 /**
  * A job's final output: R reduce outputs, each sorted by key, merged into one sorted stream of lines.
- * Each reduce output blob holds the partition's keys and formatted lines (codec.ts); job-data.ts
- * reads them.
+ * Each reduce output blob holds the partition's keys and formatted lines (codec.ts's output codec,
+ * any version); job-data.ts reads them.
  */
 import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { RedisConnection } from './redis.ts';
-import { decodePairs } from './codec.ts';
+import { decodeOutput } from './codec.ts';
 import { getJobValues, jobDataIO, roundOutput } from './job-data.ts';
 import type { Keys } from './keys.ts';
 import { compareCodePoints } from './order.ts';
@@ -26,7 +26,7 @@ async function loadPartitions(redis: RedisConnection, k: Keys, ref: OutputRef) {
     // One partition at a time: the first missing one ends the read.
     const [blob] = await getJobValues(jobDataIO(redis, k), ref.jobId, [roundOutput(ref.round, r)]);
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
-    parts.push(decodePairs<string>(blob));
+    parts.push(decodeOutput(blob));
   }
   return parts;
 }
@@ -90,36 +90,42 @@ export async function* outputLines(redis: RedisConnection, k: Keys, ref: OutputR
   yield* mergedLines(await loadPartitions(redis, k, ref));
 }
 
-/** Writes the whole output to a stream, with backpressure; returns lines and bytes written. */
+/** Lines are written in pieces of about this many characters. */
+const PIECE = 1 << 20;
+
+/**
+ * Writes the whole output to a stream as it is merged, in pieces of about 1 MiB, waiting for the
+ * stream to drain (so no more than a piece is held beyond the decoded partitions); returns lines
+ * and bytes written.
+ */
 export async function writeOutput(redis: RedisConnection, k: Keys, ref: OutputRef, out: Writable): Promise<{ lines: number; bytes: number }> {
   const parts = await loadPartitions(redis, k, ref);
-  let chunk: string[] = [];
-  let chunkLen = 0;
   let lines = 0;
   let bytes = 0;
-  const flushes: string[] = [];
-  mergeSorted(parts, (line) => {
-    chunk.push(line);
-    chunkLen += line.length + 1;
-    lines++;
-    if (chunkLen > 1 << 20) {
-      flushes.push(chunk.join('\n') + '\n');
-      chunk = [];
-      chunkLen = 0;
-    }
-  });
-  if (chunk.length > 0) flushes.push(chunk.join('\n') + '\n');
   // A stream error (a full disk, a closed pipe) rejects here instead of being an unhandled 'error' event.
   let broken: Error | undefined;
   const onError = (err: Error) => (broken ??= err);
   out.on('error', onError);
-  try {
-    for (const s of flushes) {
-      if (broken) throw broken;
-      bytes += Buffer.byteLength(s);
-      if (!out.write(s)) await once(out, 'drain');
-    }
+  const write = async (s: string) => {
     if (broken) throw broken;
+    bytes += Buffer.byteLength(s);
+    if (!out.write(s)) await once(out, 'drain');
+    if (broken) throw broken;
+  };
+  try {
+    let piece: string[] = [];
+    let pieceLen = 0;
+    for (const line of mergedLines(parts)) {
+      piece.push(line);
+      pieceLen += line.length + 1;
+      lines++;
+      if (pieceLen > PIECE) {
+        await write(piece.join('\n') + '\n');
+        piece = [];
+        pieceLen = 0;
+      }
+    }
+    if (piece.length > 0) await write(piece.join('\n') + '\n');
   } finally {
     out.off('error', onError);
   }

@@ -2,7 +2,7 @@
  * Verified jobs in words (docs/DESIGN.md §3.6): where the two runs of a task differ, and what a
  * job's status says about its verification. Pure, so the CLI, the console and the worker share it.
  */
-import { decodePairs } from './codec.ts';
+import { decodeAnyPairs } from './codec.ts';
 import { compareCodePoints } from './order.ts';
 import type { JobStatus } from './protocol.ts';
 
@@ -20,7 +20,7 @@ export interface Difference {
 function valuesByKey(blob: Buffer | null): Map<string, string> {
   const m = new Map<string, string>();
   if (!blob) return m;
-  const { keys, values } = decodePairs<unknown>(blob);
+  const { keys, values } = decodeAnyPairs(blob);
   for (let i = 0; i < keys.length; i++) {
     // A map output holds a key once; a reduce output holds it once per record the reduce emitted: all of them, in order.
     const prev = m.get(keys[i]);
@@ -30,7 +30,7 @@ function valuesByKey(blob: Buffer | null): Map<string, string> {
   return m;
 }
 
-/** Where two outputs (key/value blobs, codec.ts; null for one that is missing) first differ. */
+/** Where two outputs (shuffle or output blobs, codec.ts; null for one that is missing) first differ. */
 export function firstDifference(first: Buffer | null, check: Buffer | null): Difference {
   const a = valuesByKey(first);
   const b = valuesByKey(check);

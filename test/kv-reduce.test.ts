@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { compareCodePoints, putDataset } from '@tandem/shared';
+import { blobKind, compareCodePoints, decodeOutput, encodePairs, getJobValues, jobDataIO, putDataset, roundOutput, setJobValues } from '@tandem/shared';
 import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
@@ -64,6 +64,22 @@ describe('reduce emits zero or more records per key; format gets the parameters'
       assert.equal(await jobOutput(c, s), referenceWordLines(max));
       assert.equal(s.verify?.tasks, s.maps.total + s.reduces.total);
     }
+  });
+
+  test("an output written before the binary codec (version 0, JSON) still reads, beside this version's", async () => {
+    const s = await waitForJob(c, await c.client().submit({ type: 'wordlines', dataset: 'books', partitions: 3, params: { max: 3 } }));
+    assert.equal(s.phase, 'done', s.error ?? '');
+    const io = jobDataIO(c.redis.client(), c.keys);
+    const [blob] = await getJobValues(io, s.id, [roundOutput(s.round, 1)]);
+    assert.equal(blobKind(blob!), 'output');
+    const { keys, values } = decodeOutput(blob!);
+    // Partition 1 as the JSON [keys, lines] earlier versions wrote; 0 and 2 stay binary.
+    await setJobValues(io, s.id, [{ at: roundOutput(s.round, 1), value: encodePairs(keys, values) }]);
+    assert.equal(blobKind((await getJobValues(io, s.id, [roundOutput(s.round, 1)]))[0]!), 'json');
+    assert.equal(await jobOutput(c, s), referenceWordLines(3));
+    const r = await c.cli(['job', 'output', s.id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, referenceWordLines(3));
   });
 
   test('a bigram count with min verified: the filter is deterministic', async () => {

@@ -6,10 +6,28 @@
  *  - a string-valued shuffle blob: the same keys, each with a line of text (grep-shaped);
  *  - an output blob: the same keys with their `key<TAB>count` lines.
  * Medians of `runs`, and new/old ratios (below 1: the binary codec is faster).
+ *
+ * With `--job-mb N`, also a user's plain word count (test/fixtures/jobs/plainwordcount.ts) on an N MB
+ * corpus, whole jobs (submit, done, output written to a file) on the harness's cluster with 2
+ * workers, against the same functions in one process (a child process: map over 8 MiB chunks into
+ * one combiner table, reduce, sort, format, write), taking turns; with `--before DIR`, also with
+ * the 2 workers started from another checkout (the code before, its `npm ci` done), the rest of
+ * the cluster unchanged.
+ *
+ *   node --import tsx scripts/bench/kv-codec.ts one-process CORPUS OUT    # the baseline alone, one JSON line
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { compareCodePoints, decodeOutput, decodePairs, decodeShuffle, encodeOutput, encodePairs, encodeShuffle } from '@tandem/shared';
-import { sampleTexts } from './corpus.ts';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  compareCodePoints, decodeOutput, decodePairs, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, putDataset, writeOutputFile, type JobType, type MapContext,
+} from '@tandem/shared';
+import { repoRoot } from '../../apps/cli/src/processes.ts';
+import { fixtureJobsDir, startCluster, waitForWorkers } from '../../test/harness/cluster.ts';
+import { forEachChunk } from './baseline.ts';
+import { buildCorpus, sampleTexts } from './corpus.ts';
 import { writeSection } from './report.ts';
 
 const median = (xs: number[]) => {
@@ -57,7 +75,7 @@ function time(fn: () => unknown): number {
   return performance.now() - t0;
 }
 
-export async function benchKvCodec(opts: { keys: number; runs: number }): Promise<Row[]> {
+export async function benchKvCodec(opts: { keys: number; runs: number; jobMb?: number; before?: string }): Promise<Row[]> {
   const log = (s: string) => console.log(s);
   const keys = bigramKeys(opts.keys);
   const counts = keys.map((_, i) => 1 + ((i * 7919) % 1000));
@@ -110,6 +128,7 @@ export async function benchKvCodec(opts: { keys: number; runs: number }): Promis
       `decode ${row.oldDecode.toFixed(1)} → ${row.newDecode.toFixed(1)} ms (${(row.newDecode / row.oldDecode).toFixed(2)}); ` +
       `all runs: encode JSON ${t.oe.map((x) => x.toFixed(0)).join(',')} binary ${t.ne.map((x) => x.toFixed(0)).join(',')}; decode JSON ${t.od.map((x) => x.toFixed(0)).join(',')} binary ${t.nd.map((x) => x.toFixed(0)).join(',')}`);
   }
+  const job = opts.jobMb ? await benchPlainJob(opts.jobMb, Math.max(1, Math.min(opts.runs, 3)), opts.before, log) : null;
   const date = new Date().toISOString().slice(0, 10);
   const ms = (x: number) => x.toFixed(1);
   const path = writeSection('kv-codec', `
@@ -124,7 +143,128 @@ books' bigrams. Ratio: binary / JSON (below 1 is faster).
 | blob | bytes JSON → binary | encode ms JSON → binary (ratio) | decode ms JSON → binary (ratio) |
 | --- | --- | --- | --- |
 ${rows.map((r) => `| ${r.name} | ${r.oldBytes.toLocaleString('en')} → ${r.newBytes.toLocaleString('en')} | ${ms(r.oldEncode)} → ${ms(r.newEncode)} (${(r.newEncode / r.oldEncode).toFixed(2)}) | ${ms(r.oldDecode)} → ${ms(r.newDecode)} (${(r.newDecode / r.oldDecode).toFixed(2)}) |`).join('\n')}
-`);
+${job ? `
+**A user's plain word count, whole jobs** (\`--job-mb ${opts.jobMb}${opts.before ? ` --before ${opts.before}` : ''}\`): ${job.mb} MB corpus, ${job.maps} map tasks,
+${job.partitions} partitions, 2 workers, from submit to the output file written; the one-process baseline runs the same
+functions in a child process. Sides take turns, ${job.runs} runs each; medians, and the ratio to the one-process median.
+CPU is the workers' CPU time during the job (both summed; the master's and Redis's not counted) or the one process's:
+on a machine shared with other work, wall-clock ratios favour the side with more processes, while the CPU ratio says
+how much more work the platform does than one process (on an idle 2-core machine, wall ≈ CPU ratio / 2 at best).
+
+| side | wall, ms (runs) | median wall ms | wall ratio | CPU, ms (runs) | median CPU ms | CPU ratio |
+| --- | --- | --- | --- | --- | --- | --- |
+${job.sides.map((x) => `| ${x.name} | ${x.ms.map((v) => v.toFixed(0)).join(', ')} | ${median(x.ms).toFixed(0)} | ${(median(x.ms) / median(job.sides[0].ms)).toFixed(2)} | ${x.cpuMs.map((v) => v.toFixed(0)).join(', ')} | ${median(x.cpuMs).toFixed(0)} | ${(median(x.cpuMs) / median(job.sides[0].cpuMs)).toFixed(2)} |`).join('\n')}
+` : ''}`);
   log(`written to ${path}`);
   return rows;
+}
+
+/** A key/value job type's functions in this process over the file (see the header); returns ms and keys. */
+export async function runInOneProcess(type: JobType, corpus: string, out: string): Promise<{ ms: number; cpuMs: number; keys: number }> {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const combine = type.combine!;
+  const table = new Map<string, unknown>();
+  const emit = (k: string, v: unknown) => {
+    const old = table.get(k);
+    table.set(k, old === undefined ? v : combine(old, v));
+  };
+  let split = 0;
+  // Each chunk is a view of a reused buffer: a synchronous map is done with it before the next.
+  forEachChunk(corpus, (input) => {
+    const ctx: MapContext<unknown, unknown> = { params: {}, split: split++, firstRecord: 1, record: 1, emit };
+    if (type.map(input, ctx) instanceof Promise) throw new Error('the one-process baseline runs synchronous maps only');
+  });
+  const keys = [...table.keys()].sort(compareCodePoints);
+  const fctx = { params: {}, partition: 0, emit() {} };
+  const lines: string[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) lines[i] = type.format(keys[i], await type.reduce(keys[i], [table.get(keys[i])], fctx), fctx);
+  writeFileSync(out, lines.join('\n') + '\n');
+  const cpu = process.cpuUsage(cpu0);
+  return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, keys: keys.length };
+}
+
+interface JobResult {
+  mb: number;
+  runs: number;
+  maps: number;
+  partitions: number;
+  /** Wall time and CPU time (the workers' summed, or the one process's) of each run. */
+  sides: { name: string; ms: number[]; cpuMs: number[] }[];
+}
+
+/** A process's CPU time so far (user + system), ms, from /proc (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+async function benchPlainJob(mb: number, runs: number, before: string | undefined, log: (s: string) => void): Promise<JobResult> {
+  const corpus = resolve(repoRoot, `.tandem/bench/corpus-${mb}mb.txt`);
+  await buildCorpus(corpus, mb * 1_000_000);
+  const outDir = resolve(repoRoot, '.tandem/bench/kv-codec');
+  mkdirSync(outDir, { recursive: true });
+  const c = await startCluster({ name: 'bench-kv-codec', workers: 0, env: { TANDEM_LOG_LEVEL: 'warn', TANDEM_LOCK_MS: '4000', TANDEM_STALLED_MS: '2000', TANDEM_RECONCILE_MS: '1000' } });
+  const sides: JobResult['sides'] = [
+    { name: 'one process', ms: [], cpuMs: [] },
+    ...(before ? [{ name: `Tandem, workers from ${before}`, ms: [], cpuMs: [] }] : []),
+    { name: 'Tandem, this checkout', ms: [], cpuMs: [] },
+  ];
+  let maps = 0;
+  let partitions = 0;
+  try {
+    await putDataset(c.redis.client(), c.keys, createReadStream(corpus, { highWaterMark: 1 << 20 }), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
+    const workers = async (root: string | null) => {
+      for (const w of c.workers) w.kill('SIGTERM');
+      await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
+      c.workers.length = 0;
+      for (let i = 0; i < 2; i++) {
+        if (!root) c.startWorker();
+        else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
+      }
+      await waitForWorkers(c);
+    };
+    const workersCpu = () => c.workers.reduce((a, w) => a + cpuMsOf(w.pid!), 0);
+    const job = async () => {
+      const client = c.client();
+      const cpu0 = workersCpu();
+      const t0 = performance.now();
+      const s = await client.waitUntilFinished(await client.submit({ type: 'plainwordcount', dataset: 'corpus' }));
+      if (s.phase !== 'done') throw new Error(`plainwordcount ${s.phase}: ${s.error}`);
+      await writeOutputFile(c.redis.client(), c.keys, { jobId: s.id, round: s.round, partitions: s.partitions }, join(outDir, 'tandem.txt'));
+      maps = s.maps.total;
+      partitions = s.partitions;
+      return { ms: performance.now() - t0, cpuMs: workersCpu() - cpu0 };
+    };
+    for (let i = 0; i < runs; i++) {
+      for (const side of sides) {
+        if (side.name === 'one process') {
+          const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'one-process', corpus, join(outDir, 'one.txt')], { cwd: repoRoot, encoding: 'utf8' });
+          if (r.status !== 0) throw new Error(`one-process baseline: ${r.stderr}`);
+          const one = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; cpuMs: number };
+          side.ms.push(one.ms);
+          side.cpuMs.push(one.cpuMs);
+        } else {
+          await workers(side.name === 'Tandem, this checkout' ? null : before!);
+          await job(); // warms the workers up (JIT)
+          const t = await job();
+          side.ms.push(t.ms);
+          side.cpuMs.push(t.cpuMs);
+        }
+        log(`${side.name}: ${side.ms[side.ms.length - 1].toFixed(0)} ms, CPU ${side.cpuMs[side.cpuMs.length - 1].toFixed(0)} ms`);
+      }
+    }
+    const same = spawnSync('cmp', [join(outDir, 'one.txt'), join(outDir, 'tandem.txt')]).status === 0;
+    log(`Tandem's output ${same ? 'equals' : 'DIFFERS FROM'} the one-process output`);
+    if (!same) process.exitCode = 1;
+  } finally {
+    await c.stop();
+  }
+  return { mb, runs, maps, partitions, sides };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'one-process') {
+  const type = (await import(pathToFileURL(join(fixtureJobsDir, 'plainwordcount.ts')).href)).default as JobType;
+  console.log(JSON.stringify(await runInOneProcess(type, process.argv[3], process.argv[4])));
 }

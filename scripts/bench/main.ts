@@ -102,8 +102,10 @@ program
   .command('kv-codec')
   .description('the key/value shuffle and output codecs in one process: JSON (before) vs binary, encode and decode, word-count-shaped and string-valued')
   .option('--keys <n>', 'distinct keys per blob', (v) => Number(v), 300_000)
-  .option('--runs <n>', 'runs of each codec', (v) => Number(v), 9)
-  .action(async (opts: { keys: number; runs: number }) => void (await benchKvCodec(opts)));
+  .option('--runs <n>', 'runs of each codec (and, up to 3, of each side of the whole job)', (v) => Number(v), 9)
+  .option('--job-mb <n>', "also a user's plain word count on a corpus of this many MB: 2 workers against one process", (v) => Number(v))
+  .option('--before <dir>', 'with --job-mb, also with the workers from this checkout (the code before)')
+  .action(async (opts: { keys: number; runs: number; jobMb?: number; before?: string }) => void (await benchKvCodec(opts)));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

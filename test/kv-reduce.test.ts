@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { blobKind, compareCodePoints, decodeOutput, encodePairs, getJobValues, jobDataIO, putDataset, roundOutput, setJobValues } from '@tandem/shared';
+import { KV_CODEC_VERSION, blobKind, compareCodePoints, decodeOutput, encodePairs, getJobValues, jobDataIO, putDataset, roundOutput, setJobValues } from '@tandem/shared';
 import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
@@ -80,6 +80,11 @@ describe('reduce emits zero or more records per key; format gets the parameters'
     const r = await c.cli(['job', 'output', s.id]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, referenceWordLines(3));
+    // A version this code does not know (a newer Tandem's) is refused naming the job, the partition and both versions.
+    const newer = Buffer.from(blob!);
+    newer[4] = KV_CODEC_VERSION + 1;
+    await setJobValues(io, s.id, [{ at: roundOutput(s.round, 1), value: newer }]);
+    await assert.rejects(jobOutput(c, s), new RegExp(`^Error: job ${s.id}: output of reduce partition 1 cannot be read: output blob: written in version ${KV_CODEC_VERSION + 1} of the format, and this process reads version ${KV_CODEC_VERSION} `));
   });
 
   test('a bigram count with min verified: the filter is deterministic', async () => {

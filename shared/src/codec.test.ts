@@ -67,3 +67,9 @@ test('keys and lines that are not strings are refused naming them', () => {
   assert.throws(() => encodeShuffle(['a', 5 as unknown as string], [1, 2]), /key 5 is a number, not a string \(keys must be strings\)$/);
   assert.throws(() => encodeOutput(['a', 'b'], ['x', { n: 1 } as unknown as string]), /the line of key "b" is an object, not a string$/);
 });
+
+test('a lone surrogate comes back as U+FFFD, and the keys after it are cut where they were', () => {
+  const d = decodeShuffle(encodeShuffle(['a\uD800b', 'next', '😀'], ['x\uDC00', 'y', 'z']));
+  assert.deepEqual(d.keys, ['a\uFFFDb', 'next', '😀']);
+  assert.deepEqual(Array.from(d.values), ['x\uFFFD', 'y', 'z']);
+});

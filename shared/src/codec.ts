@@ -19,7 +19,8 @@
  * (concatenated, UTF-8), and the values by kind: 0 JSON (a UTF-8 JSON array), 1 float64 (8n
  * bytes), 2 int32 (n zigzag varints), 3 strings (n varint lengths, then the strings, as keys are).
  * Keys are decoded with one UTF-8 decode of the whole section, then cut: no per-record native call.
- * A key or line holding a lone surrogate (not well-formed UTF-16) comes back with U+FFFD in its place.
+ * A string (key, value or line) holding a lone surrogate (not well-formed UTF-16) comes back with
+ * U+FFFD in its place, as UTF-8 has no way to hold it.
  */
 export interface Pairs<V> {
   keys: string[];

@@ -261,7 +261,7 @@ export interface ReduceBlob {
 
 /**
  * A job type that runs rounds of map and reduce over binary blobs, for iterative algorithms such as
- * PageRank where JSON key/value pairs would cost more than the work itself. Round 0 maps the
+ * PageRank where a record per key and value would cost more than the work itself. Round 0 maps the
  * dataset's splits; round k > 0 maps partition p of round k-1's reduce output, so an iteration's
  * state stays partitioned between rounds (or, chained, has no map phase). After the last round an
  * output round (reduce tasks only) turns each partition's result into sorted output lines, so a

@@ -26,7 +26,11 @@ async function loadPartitions(redis: RedisConnection, k: Keys, ref: OutputRef) {
     // One partition at a time: the first missing one ends the read.
     const [blob] = await getJobValues(jobDataIO(redis, k), ref.jobId, [roundOutput(ref.round, r)]);
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
-    parts.push(decodeOutput(blob));
+    try {
+      parts.push(decodeOutput(blob));
+    } catch (err) {
+      throw new Error(`job ${ref.jobId}: output of reduce partition ${r} cannot be read: ${(err as Error).message}`);
+    }
   }
   return parts;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, KV_CODEC_VERSION, blobKind, decodeAnyPairs, decodeOutput, decodeShuffle, encodeOutput, encodePairs, encodeShuffle } from './codec.ts';
+import { CodecError, KV_CODEC_VERSION, blobKind, decodeAnyPairs, decodeOutput, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, openOutput } from './codec.ts';
 
 const keys = ['', 'a', 'naïve', 'café', '日本語', '😀 emoji', 'x'.repeat(300), 'tab\tand\nnewline'];
 const roundTrip = (values: unknown[]) => {
@@ -72,4 +72,24 @@ test('a lone surrogate comes back as U+FFFD, and the keys after it are cut where
   const d = decodeShuffle(encodeShuffle(['a\uD800b', 'next', '😀'], ['x\uDC00', 'y', 'z']));
   assert.deepEqual(d.keys, ['a\uFFFDb', 'next', '😀']);
   assert.deepEqual(Array.from(d.values), ['x\uFFFD', 'y', 'z']);
+});
+
+test('openOutput reads records one at a time, its text decoded in windows (multi-byte characters cut at window edges), as decodeOutput does', () => {
+  const n = 60_000;
+  const keys = Array.from({ length: n }, (_, i) => `${String(i).padStart(6, '0')}${'é😀日'.repeat(i % 5)}`);
+  const lines = keys.map((k, i) => (i % 1000 === 0 ? '' : `${k}\t${'ü'.repeat(i % 40)}`));
+  for (const blob of [encodeOutput(keys, lines), encodePairs(keys, lines)]) {
+    const c = openOutput(blob);
+    const got: string[][] = [[], []];
+    while (c.next()) {
+      got[0].push(c.key);
+      got[1].push(c.line);
+    }
+    assert.equal(c.next(), false);
+    assert.deepEqual(got, [keys, lines]);
+  }
+  assert.ok(encodeOutput(keys, lines).length > 3 * (1 << 20), 'several windows');
+  const empty = openOutput(encodeOutput([], []));
+  assert.equal(empty.next(), false);
+  assert.throws(() => openOutput(encodeShuffle(['a'], [1])), /output blob: not one/);
 });

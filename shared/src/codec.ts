@@ -178,19 +178,28 @@ interface Decoded {
   values: ArrayLike<unknown>;
 }
 
-function decode(blob: Buffer, magic: number, what: string): Decoded {
+interface Header {
+  kind: Kind;
+  n: number;
+  lengthBytes: number;
+  keyBytes: number;
+  valueBytes: number;
+}
+
+function header(blob: Buffer, magic: number, what: string): Header {
   if (blob.length < HEADER || blob.readUInt32LE(0) !== magic) throw new CodecError(`${what}: not one (it does not start with its magic number)`);
   if (blob[4] !== KV_CODEC_VERSION) {
     throw new CodecError(`${what}: written in version ${blob[4]} of the format, and this process reads version ${KV_CODEC_VERSION} (a process of another Tandem version wrote it: run one version across the cluster)`);
   }
-  const kind = blob[5] as Kind;
-  const n = blob.readUInt32LE(8);
-  const lengthBytes = blob.readUInt32LE(12);
-  const keyBytes = blob.readUInt32LE(16);
-  const valueBytes = blob.readUInt32LE(20);
-  if (HEADER + lengthBytes + keyBytes + valueBytes !== blob.length) {
-    throw new CodecError(`${what}: ${blob.length} bytes, and its header says ${HEADER + lengthBytes + keyBytes + valueBytes}`);
+  const h = { kind: blob[5] as Kind, n: blob.readUInt32LE(8), lengthBytes: blob.readUInt32LE(12), keyBytes: blob.readUInt32LE(16), valueBytes: blob.readUInt32LE(20) };
+  if (HEADER + h.lengthBytes + h.keyBytes + h.valueBytes !== blob.length) {
+    throw new CodecError(`${what}: ${blob.length} bytes, and its header says ${HEADER + h.lengthBytes + h.keyBytes + h.valueBytes}`);
   }
+  return h;
+}
+
+function decode(blob: Buffer, magic: number, what: string): Decoded {
+  const { kind, n, lengthBytes, keyBytes, valueBytes } = header(blob, magic, what);
   const end = HEADER + lengthBytes + keyBytes;
   const { strings: keys, textAt } = readStrings(blob, HEADER, n, end, what);
   if (textAt !== HEADER + lengthBytes) throw new CodecError(`${what}: its key lengths take other than the ${lengthBytes} bytes its header says`);
@@ -245,6 +254,103 @@ export function decodeOutput(blob: Buffer): Pairs<string> {
   if (blob.length > 0 && blob[0] === 0x5b) return decodePairs<string>(blob);
   const d = decode(blob, OUTPUT_MAGIC, 'output blob');
   return { keys: d.keys, values: d.values as string[] };
+}
+
+/** An output blob's records one at a time, in order: `next()` loads the next into `key` and `line`, false at the end. */
+export interface OutputCursor {
+  key: string;
+  line: string;
+  next(): boolean;
+}
+
+/** Text decoded a window at a time: this many bytes. */
+const WINDOW = 1 << 20;
+
+/**
+ * Strings stored as varint lengths (UTF-16 code units) and their UTF-8 text, taken one at a time,
+ * the text decoded a window at a time: what it holds is a window's text, not the section's.
+ */
+class StringReader {
+  private pending = '';
+  private pos = 0;
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  constructor(private blob: Buffer, private lenAt: number, private textAt: number, private readonly textEnd: number, private readonly what: string) {}
+
+  take(): string {
+    let len = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = this.blob[this.lenAt++];
+      len += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    while (this.pending.length - this.pos < len) {
+      if (this.textAt >= this.textEnd) throw new CodecError(`${this.what}: its text ends before its lengths do`);
+      const to = Math.min(this.textEnd, this.textAt + WINDOW);
+      const more = this.decoder.decode(this.blob.subarray(this.textAt, to), { stream: to < this.textEnd });
+      this.textAt = to;
+      this.pending = this.pending.slice(this.pos) + more;
+      this.pos = 0;
+    }
+    const s = this.pending.slice(this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+}
+
+/** Where n varints starting at `at` end. */
+function skipVarints(blob: Buffer, at: number, n: number, what: string): number {
+  for (let i = 0; i < n; at++) {
+    if (at >= blob.length) throw new CodecError(`${what}: cut short in its lengths`);
+    if ((blob[at] & 0x80) === 0) i++;
+  }
+  return at;
+}
+
+/**
+ * Opens an output blob of any version for reading record by record. Version 1 is decoded as it is
+ * read, a window of text at a time (memory: the blob's bytes); version 0 (JSON) is parsed whole.
+ */
+export function openOutput(blob: Buffer, what = 'output blob'): OutputCursor {
+  if (blob.length > 0 && blob[0] === 0x5b) return arrayCursor(decodePairs<string>(blob));
+  const h = header(blob, OUTPUT_MAGIC, what);
+  if (h.kind !== Kind.Strings) throw new CodecError(`${what}: its values are of kind ${h.kind}, not lines`);
+  const valuesAt = HEADER + h.lengthBytes + h.keyBytes;
+  const keys = new StringReader(blob, HEADER, HEADER + h.lengthBytes, valuesAt, what);
+  const lineTextAt = skipVarints(blob, valuesAt, h.n, what);
+  const lines = new StringReader(blob, valuesAt, lineTextAt, blob.length, what);
+  let i = 0;
+  const c: OutputCursor = {
+    key: '',
+    line: '',
+    next() {
+      if (i >= h.n) return false;
+      i++;
+      c.key = keys.take();
+      c.line = lines.take();
+      return true;
+    },
+  };
+  return c;
+}
+
+/** A cursor over decoded parallel arrays. */
+export function arrayCursor(p: { keys: string[]; values: string[] }): OutputCursor {
+  let i = 0;
+  const c: OutputCursor = {
+    key: '',
+    line: '',
+    next() {
+      if (i >= p.keys.length) return false;
+      c.key = p.keys[i];
+      c.line = p.values[i];
+      i++;
+      return true;
+    },
+  };
+  return c;
 }
 
 /** What kind of blob this is, by its first bytes. */

@@ -49,7 +49,7 @@ export type { HeaderMode, HeaderNote } from '../../shared/src/dataset-store/edge
 // Writing a job type for a jobs folder (TANDEM_JOBS_DIR): README, "Your own job types".
 export {
   defineJobType, paramSchema, type JobType, type IterativeJobType, type AnyJobType, type ParamsOf, type ParamSchema, type ParamSpec, type ParamType, type ParamProblem,
-  type MapContext, type ReduceContext, type RoundPlan, type RoundStats, type RoundContext, type IterativeMapContext, type IterativeReduceContext, type MapBlobs, type ReduceBlob, type PartitionRule,
+  type MapContext, type ReduceContext, type FormatContext, type RoundPlan, type RoundStats, type RoundContext, type IterativeMapContext, type IterativeReduceContext, type MapBlobs, type ReduceBlob, type PartitionRule,
 } from '../../shared/src/job-type.ts';
 export { lines } from '../../shared/src/lines.ts';
 

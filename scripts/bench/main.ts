@@ -10,6 +10,7 @@ import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
 import { benchFsync } from './fsync.ts';
+import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchRestarts } from './restarts.ts';
 import { benchWordcount } from './wordcount.ts';
@@ -96,6 +97,15 @@ program
   .option('--rounds <n>', 'rounds, one Redis and the cluster taking turns', (v) => Number(v), 1)
   .option('--ops <n>', 'submits per op-log setting per round', (v) => Number(v), 300)
   .action(async (opts: { mb: number; scale: number; iterations: number; rounds: number; ops: number }) => benchCluster(opts));
+
+program
+  .command('kv-codec')
+  .description('the key/value shuffle and output codecs in one process: JSON (before) vs binary, encode and decode, word-count-shaped and string-valued')
+  .option('--keys <n>', 'distinct keys per blob', (v) => Number(v), 300_000)
+  .option('--runs <n>', 'runs of each codec (and, up to 3, of each side of the whole job)', (v) => Number(v), 9)
+  .option('--job-mb <n>', "also a user's plain word count on a corpus of this many MB: 2 workers against one process", (v) => Number(v))
+  .option('--before <dir>', 'with --job-mb, also with the workers from this checkout (the code before)')
+  .action(async (opts: { keys: number; runs: number; jobMb?: number; before?: string }) => void (await benchKvCodec(opts)));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -17,7 +17,7 @@
  * outputs stay: later rounds may read them (RoundContext.readOutput).
  */
 import {
-  compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
+  compareCodePoints, dropJobValues, encodeOutput, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
   type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
 import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
@@ -136,7 +136,7 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
     }
   }
   const t2 = performance.now();
-  const blob = encodePairs(keys, lines);
+  const blob = encodeOutput(keys, lines);
   // The job's output: no expiry, and not kept in `written`, since no task reads it.
   await setJobValues(viaIoredis(deps), p.jobId, [{ at: roundOutput(p.round, r), value: blob }]);
   return {

@@ -87,7 +87,7 @@ export interface EventStamperDeps {
 export class EventStamper {
   /** Each job's vector clock as this process knows it. */
   private jobClocks = new Map<string, VectorClock>();
-  /** Events stamped and not yet sent, and the write that will send them (a microtask away). */
+  /** Events stamped and not yet sent, and the write that will send them (at the next turn of the event loop). */
   private unwritten: ClusterEvent[] = [];
   private flushing: Promise<void> | null = null;
 
@@ -107,7 +107,8 @@ export class EventStamper {
       this.unwritten.push({ job: op.jobId, proc: this.d.proc, what: e.what, task: e.task, detail: e.detail, lamport, vc, at: Date.now() });
     }
     if (op.op === 'remove') this.jobClocks.delete(op.jobId);
-    this.flushing ??= new Promise<void>((resolve) => queueMicrotask(resolve)).then(() => {
+    // Sent after the rest of the batch's effects (a task add, answers): the log is an observation, never on the barrier's path.
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       const evs = this.unwritten.splice(0);
       this.flushing = null;
       return appendEvents(this.d.redis, this.d.keys, evs).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'event log append failed'));

@@ -33,7 +33,7 @@ export const STARTED_DELAY_MS = 100;
  * log and the backup, and the last commit never waits behind the batch of the one before. Off the
  * barrier's path: the phase cannot end before its last commit.
  */
-export const COMMIT_HOLD_MS = 5;
+export const COMMIT_HOLD_MS = 20;
 
 type CommittedOp = Extract<Op, { op: 'committed' }>;
 

@@ -65,10 +65,11 @@ program
   .option('--base <dir>', 'a checkout (with node_modules) to compare with, e.g. main in a second worktree')
   .option('--label <s>', "this checkout's name in the table", 'this code')
   .option('--base-label <s>', "the base checkout's name in the table", 'main')
+  .option('--nice <n>', "the clusters' processes' nice value (e.g. -5: less of the shared machine's noise)", (v) => Number(v))
   .option('--env <k=v...>', "environment for this checkout's cluster")
   .option('--base-env <k=v...>', "environment for the base checkout's cluster")
   .option('--profile', 'also run one job with the masters and the workers under a CPU profiler (node --cpu-prof)', false)
-  .action(async (opts: { iterations: number; runs: number; base?: string; label: string; baseLabel: string; profile: boolean; env?: string[]; baseEnv?: string[] }) => benchBarrier(opts));
+  .action(async (opts: { iterations: number; runs: number; base?: string; label: string; baseLabel: string; profile: boolean; env?: string[]; baseEnv?: string[]; nice?: number }) => benchBarrier(opts));
 
 program
   .command('cli-start')

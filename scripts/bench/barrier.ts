@@ -73,6 +73,23 @@ export interface Breakdown {
   forwardMs?: number;
   /** Redis commands per iteration (whole job), by name. */
   calls?: Record<string, number>;
+  /** CPU time per iteration (whole job), ms, by process. */
+  cpu?: Record<string, number>;
+}
+
+/** CPU time (user + system) each of a cluster's processes has used, in ms (/proc: Linux). */
+function cpuOf(c: Cluster): Record<string, number> {
+  const procs: Record<string, number | undefined> = {
+    redis: c.redis.proc.pid, 'view service': c.viewService.pid, 'primary master': c.masters[0].proc.pid, 'backup master': c.masters[1]?.proc.pid,
+    'worker 1': c.workers[0]?.pid, 'worker 2': c.workers[1]?.pid,
+  };
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(procs)) {
+    if (pid === undefined) continue;
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    out[name] = (Number(f[11]) + Number(f[12])) * 10;
+  }
+  return out;
 }
 
 /** Commands Redis ran, by name (INFO commandstats; a script's own calls included). */
@@ -310,15 +327,18 @@ export async function benchBarrier(opts: { iterations: number; runs: number; bas
       for (const i of order) {
         const f0 = await forwarded(clusters[i]);
         const c0 = await commandCalls(clusters[i]);
+        const u0 = cpuOf(clusters[i]);
         const s = await submitAndWait(clusters[i], opts.iterations);
+        const u1 = cpuOf(clusters[i]);
         const c1 = await commandCalls(clusters[i]);
         const f1 = await forwarded(clusters[i]);
         const b = await breakdown(clusters[i], s);
         b.batches = (f1.batches - f0.batches) / opts.iterations;
         b.forwardMs = (f1.ms - f0.ms) / Math.max(1, f1.batches - f0.batches);
+        b.cpu = Object.fromEntries(Object.entries(u1).map(([k, ms]) => [k, (ms - (u0[k] ?? 0)) / opts.iterations]));
         b.calls = Object.fromEntries([...c1].map(([k, n]) => [k, (n - (c0.get(k) ?? 0)) / opts.iterations]));
         sides[i].runs.push(b);
-        log(`${sides[i].label} run ${run + 1}: ${f2(mean(b.iterations))} ms per iteration (mean of ${b.iterations.length}, median ${median(b.iterations)}); ${f2(b.batches)} batches per iteration, forward ${f2(b.forwardMs)} ms; ${STAGES.map(([k]) => `${k} ${f2(mean(b.stages[k]))}`).join(', ')}`);
+        log(`${sides[i].label} run ${run + 1}: cpu ${f2(Object.values(b.cpu ?? {}).reduce((a, n) => a + n, 0))} ms; ${f2(mean(b.iterations))} ms per iteration (mean of ${b.iterations.length}, median ${median(b.iterations)}); ${f2(b.batches)} batches per iteration, forward ${f2(b.forwardMs)} ms; ${STAGES.map(([k]) => `${k} ${f2(mean(b.stages[k]))}`).join(', ')}`);
       }
     }
   } finally {
@@ -338,6 +358,8 @@ export async function benchBarrier(opts: { iterations: number; runs: number; bas
     forwardMs: median(side.runs.map((b) => b.forwardMs ?? 0)),
     calls: Object.fromEntries(TRIPS.map((k) => [k, median(side.runs.map((b) => b.calls?.[k] ?? 0))])),
     allCalls: median(side.runs.map((b) => Object.values(b.calls ?? {}).reduce((a, n) => a + n, 0))),
+    cpu: Object.fromEntries(Object.keys(side.runs[0]?.cpu ?? {}).map((k) => [k, median(side.runs.map((b) => b.cpu?.[k] ?? 0))])),
+    allCpu: median(side.runs.map((b) => Object.values(b.cpu ?? {}).reduce((a, n) => a + n, 0))),
   }));
   const head = `| stage | ${summary.map((x) => x.side.label).join(' | ')} |`;
   const rule = `| --- | ${summary.map(() => '---:').join(' | ')} |`;
@@ -350,6 +372,8 @@ export async function benchBarrier(opts: { iterations: number; runs: number; bas
   const fwd = `| their mean round trip to the backup, ms | ${summary.map((x) => f2(x.forwardMs)).join(' | ')} |`;
   const calls = `| Redis commands per iteration (whole job; scripts' inner calls included) | ${summary.map((x) => f1(x.allCalls)).join(' | ')} |`;
   const trips = TRIPS.map((k) => `| ${k.toUpperCase()} per iteration | ${summary.map((x) => f2(x.calls[k])).join(' | ')} |`);
+  const cpuRows = [...Object.keys(summary[0].cpu).map((k) => `| CPU ms per iteration: ${k} | ${summary.map((x) => f2(x.cpu[k] ?? 0)).join(' | ')} |`),
+    `| **CPU ms per iteration, all of them** (10 ms ticks: whole job / iterations) | ${summary.map((x) => `**${f2(x.allCpu)}**`).join(' | ')} |`];
   const all = sides.map((side) => `${side.label}: ${side.runs.map((b) => f2(mean(b.iterations))).join(', ')}`).join('; ');
   const ratio = summary.length === 2 ? summary[0].meanIteration / summary[1].meanIteration : null;
   if (ratio !== null) log(`ratio of medians ${opts.label}/${opts.baseLabel}: ${f2(ratio)}`);
@@ -377,6 +401,7 @@ ${par}
 ${slack}
 ${batches}
 ${fwd}
+${cpuRows.join('\n')}
 ${calls}
 ${trips.join('\n')}
 

@@ -378,13 +378,15 @@ export async function benchBarrier(opts: { iterations: number; runs: number; bas
   const ratio = summary.length === 2 ? summary[0].meanIteration / summary[1].meanIteration : null;
   if (ratio !== null) log(`ratio of medians ${opts.label}/${opts.baseLabel}: ${f2(ratio)}`);
   const date = new Date().toISOString().slice(0, 10);
+  const command = ['npm run bench -- barrier', `--runs ${opts.runs}`, `--iterations ${opts.iterations}`, ...(opts.nice !== undefined ? [`--nice ${opts.nice}`] : []),
+    ...(opts.base ? [`--base ${opts.base}`] : []), ...(opts.profile ? ['--profile'] : [])].join(' ');
   const path = writeSection('barrier', `
 ## The fixed cost of an iteration (issue 19)
 
-Measured ${date} by \`npm run bench -- barrier${opts.base ? ` --base ${opts.base}` : ''}\` on this machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version},
+Measured ${date} by \`${command}\` on this machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version},
 a shared, noisy machine. PageRank on the Debian graph (\`datasets/${DATASET}.csv\`), 2 partitions,
 ${opts.iterations} iterations (tol 0), on the harness cluster: view service, primary and backup masters, 2
-workers, a private redis-server (append-only file on, appendfsync no). ${opts.runs} jobs per side${opts.base ? ', the two sides\' clusters running side by side and taking turns' : ''}, after a warm-up job.
+workers, a private redis-server (append-only file on, appendfsync no)${opts.nice !== undefined ? `, every process of the clusters at nice ${opts.nice} (the other load of the machine then delays them less)` : ''}. ${opts.runs} jobs per side${opts.base ? ', the two sides\' clusters running side by side and taking turns' : ''}, after a warm-up job.
 Goal: at most 3 ms per iteration.
 
 Each iteration is split into stages from the timestamps the code keeps (commit records, BullMQ's

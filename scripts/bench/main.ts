@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchBarrier } from './barrier.ts';
 import { benchBulk } from './bulk.ts';
 import { benchCliStart } from './cli-start.ts';
 import { benchCluster } from './cluster.ts';
@@ -56,6 +57,20 @@ program
   .option('--iterations <n>', 'iterations per job', (v) => Number(v), 50)
   .option('--runs <n>', 'runs of each side', (v) => Number(v), 3)
   .action(async (opts: { nodes: number; edges: number; iterations: number; runs: number }) => benchPagerank(opts));
+
+program
+  .command('barrier')
+  .description('the fixed cost of a PageRank iteration on the Debian graph, split into stages (pick-up, run, commit, queue event, op log and backup, enqueue); with --base, against another checkout in the same run')
+  .option('--iterations <n>', 'iterations per job', (v) => Number(v), 200)
+  .option('--runs <n>', 'jobs per side', (v) => Number(v), 5)
+  .option('--base <dir>', 'a checkout (with node_modules) to compare with, e.g. main in a second worktree')
+  .option('--label <s>', "this checkout's name in the table", 'this code')
+  .option('--base-label <s>', "the base checkout's name in the table", 'main')
+  .option('--nice <n>', "the clusters' processes' nice value (e.g. -5: less of the shared machine's noise)", (v) => Number(v))
+  .option('--env <k=v...>', "environment for this checkout's cluster")
+  .option('--base-env <k=v...>', "environment for the base checkout's cluster")
+  .option('--profile', 'also run one job with the masters and the workers under a CPU profiler (node --cpu-prof)', false)
+  .action(async (opts: { iterations: number; runs: number; base?: string; label: string; baseLabel: string; profile: boolean; env?: string[]; baseEnv?: string[]; nice?: number }) => benchBarrier(opts));
 
 program
   .command('cli-start')

@@ -157,8 +157,12 @@ export class AofCrash {
     await this.redis.kill();
     const file = lastAofFile(this.redis.dir);
     const from = statSync(file).size;
-    // No sample of this file from then: it was started since (an AOF rewrite), so all of it is recent.
-    const to = Math.min(from, this.sizes.filter((s) => s.file === file && s.at <= killedAt - lossMs).at(-1)?.size ?? 0);
+    // The size at the cut is at most that of the first sample taken at or after it (the file only
+    // grows), so cutting there loses at most lossMs, as the fsync policy may. Samples stop while this
+    // process's event loop is busy: taking the last one before the cut instead lost 3 s once,
+    // datasets uploaded before the last second included. With no sample since the cut, nothing is cut.
+    const since = this.sizes.find((s) => s.file === file && s.at >= killedAt - lossMs);
+    const to = Math.min(from, since?.size ?? from);
     truncateSync(file, to);
     // Redis appends to the same file after its restart: samples up to the cut still describe it, later ones no longer.
     this.sizes = this.sizes.filter((s) => s.file !== file || s.size <= to);

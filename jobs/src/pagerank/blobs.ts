@@ -45,24 +45,27 @@ export interface Adjacency {
 }
 
 /** Bytes of `buf` in memory a Float64Array/Uint32Array can view. */
-function aligned(buf: Buffer): ArrayBuffer {
+export function aligned(buf: Buffer): ArrayBuffer {
   const ab = new ArrayBuffer(buf.length);
   new Uint8Array(ab).set(buf);
   return ab;
 }
 
+/** `ids`: the node ids in local order, or their UTF-8 bytes already '\n'-separated. */
 export function encodeAdjacency(
   n: number,
   outDegree: Uint32Array,
   targets: { src: Uint32Array; dst: Uint32Array }[],
-  ids: string[],
+  ids: string[] | Buffer,
 ): Buffer {
   const P = targets.length;
   const edges = targets.reduce((a, t) => a + t.src.length, 0);
-  const idBytes = Buffer.from(ids.join('\n'));
+  const idBytes = Buffer.isBuffer(ids) ? ids : Buffer.from(ids.join('\n'));
   const words = n + 2 * P + 2 * edges;
-  const body = Buffer.alloc(words * 4 + idBytes.length);
-  const u32 = new Uint32Array(body.buffer, body.byteOffset, words);
+  // One allocation for header and body (Buffer.alloc never hands out pool memory, so it is aligned).
+  const blob = Buffer.alloc(ADJ_HEADER + words * 4 + idBytes.length);
+  const body = blob.subarray(ADJ_HEADER);
+  const u32 = new Uint32Array(blob.buffer, blob.byteOffset + ADJ_HEADER, words);
   u32.set(outDegree, 0);
   let w = n;
   for (let r = 0; r < P; r++) u32[w + r] = targets[r].src.length;
@@ -79,15 +82,14 @@ export function encodeAdjacency(
     w += 2 * t.src.length;
   }
   idBytes.copy(body, words * 4);
-  const head = Buffer.alloc(ADJ_HEADER);
-  head.writeUInt32LE(ADJ_MAGIC, 0);
-  head.writeUInt32LE(ADJ_VERSION, 4);
-  head.writeUInt32LE(n, 8);
-  head.writeUInt32LE(P, 12);
-  head.writeUInt32LE(edges, 16);
-  head.writeUInt32LE(idBytes.length, 20);
-  createHash('sha256').update(body).digest().copy(head, 32);
-  return Buffer.concat([head, body]);
+  blob.writeUInt32LE(ADJ_MAGIC, 0);
+  blob.writeUInt32LE(ADJ_VERSION, 4);
+  blob.writeUInt32LE(n, 8);
+  blob.writeUInt32LE(P, 12);
+  blob.writeUInt32LE(edges, 16);
+  blob.writeUInt32LE(idBytes.length, 20);
+  createHash('sha256').update(body).digest().copy(blob, 32);
+  return blob;
 }
 
 /** The body hash an adjacency header names (its cache key), after checking the header. */

@@ -17,12 +17,14 @@ import { compareCodePoints, missingJobData, paramSchema, type IterativeJobType, 
 import {
   ADJ_HEADER, BlobError, adjacencyHash, decodeAdjacency, decodeContribution, decodeRanks, encodeRanks, type Adjacency,
 } from './blobs.ts';
-import { buildAdjacency, decodeNumbered, numberNodes, partitionEdges, routeToSources } from './build.ts';
+import { buildAdjacency, numberNodes, partitionEdges } from './build.ts';
 import { gather, scatter, selfContribution } from './iterate.ts';
 import { csvField, rankOrderKey } from './ranks-csv.ts';
 
 /** Rounds before the first iteration. */
 export const SETUP_ROUNDS = 2;
+/** Round 0's reduce tasks already send round 1's inputs, so only round 0 has a map phase. */
+const CHAIN_FROM = 0;
 const ADJACENCY_ROUND = 1;
 
 export const pagerankParams = paramSchema({
@@ -78,22 +80,21 @@ export const pagerank: IterativeJobType<PageRankParams> = {
   // Every round after the first is one task per partition, so fewer partitions than workers leaves workers idle.
   partitions: 'per-worker',
   outputFormat: 'csv',
-  rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: ADJACENCY_ROUND }),
+  rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: CHAIN_FROM }),
   stages: { setup: 'building the graph', output: 'writing ranks' },
 
   map(input, ctx: IterativeMapContext<PageRankParams>) {
     if (ctx.round === 0) return partitionEdges(input, ctx);
-    if (ctx.round === 1) return routeToSources(input, ctx);
-    throw new BlobError(`round ${ctx.round} has no map phase (rounds after ${ADJACENCY_ROUND} are chained)`);
+    throw new BlobError(`round ${ctx.round} has no map phase (rounds after ${CHAIN_FROM} are chained)`);
   },
 
   async reduce(inputs, ctx: IterativeReduceContext<PageRankParams>) {
     const r = ctx.partition;
-    if (ctx.round === 0) return numberNodes(inputs);
+    if (ctx.round === 0) return numberNodes(inputs, ctx.partitions, where(ctx, `reduce ${r}`));
     const N = nodes(ctx);
     if (ctx.round === ADJACENCY_ROUND) {
       if (!ctx.previousOutput) throw new BlobError(`node ids of partition ${r} (round 0's output) are gone`);
-      const { output, stats } = buildAdjacency(inputs, decodeNumbered(ctx.previousOutput), ctx.partitions);
+      const { output, stats } = buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
       const adj = await adjacency(ctx, r, output);
       const { outputs: next } = scatter(adj, r, new Float64Array(adj.n).fill(1 / N));
       return { output, next, records: adj.n, stats };

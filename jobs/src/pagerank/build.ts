@@ -56,78 +56,119 @@ const grow = (a: Uint32Array<ArrayBuffer>, need: number): Uint32Array<ArrayBuffe
   return b;
 };
 
-/** The distinct ids of a split, by their bytes: an open-addressing table over (FNV of the bytes, offset, length). */
+/** Up to 4 bytes of bytes[s, e) from s, little-endian (0 when s >= e). */
+function word(b: Buffer, s: number, e: number): number {
+  const len = e - s;
+  if (len >= 4) return b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24);
+  if (len === 3) return b[s] | (b[s + 1] << 8) | (b[s + 2] << 16);
+  if (len === 2) return b[s] | (b[s + 1] << 8);
+  return len === 1 ? b[s] : 0;
+}
+
+/**
+ * The distinct ids of a split, by their bytes: open addressing over slots of (FNV-1a of the bytes,
+ * id number, first 8 bytes as two words). Ids cannot hold a NUL byte, so for an id of up to 8 bytes
+ * those words are the whole id and a lookup reads one slot; a longer id (its number stored
+ * negated) is then compared with the split's bytes.
+ */
 class SplitIds {
   count = 0;
-  start = new Uint32Array(1024);
-  end = new Uint32Array(1024);
-  private key = new Int32Array(1024);
-  private slots = new Int32Array(2048).fill(-1);
-  private mask = 2047;
+  /** Per id: start and end in the split. */
+  span = new Uint32Array(2 * 1024);
+  private slots: Int32Array;
+  private mask: number;
 
-  constructor(private readonly bytes: Buffer) {}
+  constructor(private readonly bytes: Buffer, expected: number) {
+    let size = 1024;
+    while (size < expected * 2) size *= 2;
+    this.slots = new Int32Array(4 * size);
+    this.mask = size - 1;
+  }
+
+  start(k: number): number {
+    return this.span[2 * k];
+  }
+
+  end(k: number): number {
+    return this.span[2 * k + 1];
+  }
 
   /** The number of the id in bytes[s, e), whose FNV-1a is h (an int32). */
   intern(s: number, e: number, h: number): number {
     const b = this.bytes;
+    const slots = this.slots;
     const len = e - s;
+    const w0 = word(b, s, e);
+    const w1 = word(b, s + 4, e);
     let slot = (h ^ (h >>> 15)) & this.mask;
     for (;;) {
-      const k = this.slots[slot];
-      if (k < 0) break;
-      if (this.key[k] === h && this.end[k] - this.start[k] === len) {
-        const o = this.start[k];
-        let i = 0;
-        while (i < len && b[o + i] === b[s + i]) i++;
-        if (i === len) return k;
+      const x = 4 * slot;
+      const k1 = slots[x + 1];
+      if (k1 === 0) break;
+      if (slots[x] === h && slots[x + 2] === w0 && slots[x + 3] === w1) {
+        if (len <= 8) {
+          if (k1 > 0) return k1 - 1;
+        } else if (k1 < 0) {
+          const k = -k1 - 1;
+          const o = this.span[2 * k];
+          if (this.span[2 * k + 1] - o === len) {
+            let i = 8;
+            while (i < len && b[o + i] === b[s + i]) i++;
+            if (i === len) return k;
+          }
+        }
       }
       slot = (slot + 1) & this.mask;
     }
     const k = this.count++;
-    if (k === this.start.length) {
-      this.start = grow(this.start, k + 1);
-      this.end = grow(this.end, k + 1);
-      const key = new Int32Array(this.start.length);
-      key.set(this.key);
-      this.key = key;
+    if (2 * k === this.span.length) {
+      const span = new Uint32Array(2 * this.span.length);
+      span.set(this.span);
+      this.span = span;
     }
-    this.start[k] = s;
-    this.end[k] = e;
-    this.key[k] = h;
-    this.slots[slot] = k;
-    if (this.count * 2 > this.slots.length) this.rehash();
+    this.span[2 * k] = s;
+    this.span[2 * k + 1] = e;
+    const x = 4 * slot;
+    slots[x] = h;
+    slots[x + 1] = len <= 8 ? k + 1 : -(k + 1);
+    slots[x + 2] = w0;
+    slots[x + 3] = w1;
+    if (this.count * 2 > this.mask) this.rehash();
     return k;
   }
 
   private rehash(): void {
-    const size = this.slots.length * 2;
-    this.slots = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-    for (let k = 0; k < this.count; k++) {
-      const h = this.key[k];
+    const old = this.slots;
+    this.slots = new Int32Array(2 * old.length);
+    this.mask = old.length / 2 - 1;
+    for (let j = 0; j < old.length; j += 4) {
+      if (old[j + 1] === 0) continue;
+      const h = old[j];
       let slot = (h ^ (h >>> 15)) & this.mask;
-      while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
-      this.slots[slot] = k;
+      while (this.slots[4 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
+      this.slots.set(old.subarray(j, j + 4), 4 * slot);
     }
   }
+}
+
+/** The line at lineStart, the split's record `edges` (0-based), is not `src<TAB>dst`. */
+function notAnEdge(input: Buffer, lineStart: number, ctx: IterativeMapContext<unknown>, edges: number): never {
+  ctx.record = ctx.firstRecord + edges;
+  let end = input.indexOf(10, lineStart);
+  if (end === -1) end = input.length;
+  const line = input.toString('utf8', lineStart, Math.min(end, lineStart + 320));
+  throw new Error(`not an edge (expected src<TAB>dst): ${JSON.stringify(line.slice(0, 80))}`);
 }
 
 /** Round 0 map: a split of `src<TAB>dst` lines, cut into one blob per partition (format TPRE). */
 export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>, hasher: IdHasher = idHash): MapBlobs {
   const P = ctx.partitions;
   const n = input.length;
-  const ids = new SplitIds(input);
+  const ids = new SplitIds(input, n >>> 6);
   // A line is at least 4 bytes (`a<TAB>b\n`).
   const src = new Uint32Array((n >>> 2) + 1);
   const dst = new Uint32Array((n >>> 2) + 1);
   let edges = 0;
-  const bad = (lineStart: number): never => {
-    ctx.record = ctx.firstRecord + edges;
-    let end = input.indexOf(10, lineStart);
-    if (end === -1) end = n;
-    const line = input.toString('utf8', lineStart, Math.min(end, lineStart + 320));
-    throw new Error(`not an edge (expected src<TAB>dst): ${JSON.stringify(line.slice(0, 80))}`);
-  };
   for (let pos = 0; pos < n; ) {
     const lineStart = pos;
     let i = pos;
@@ -137,16 +178,16 @@ export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>,
       h = Math.imul(h ^ c, FNV_PRIME);
       i++;
     }
-    if (c !== 9 || i === lineStart) bad(lineStart);
+    if (c !== 9 || i === lineStart) notAnEdge(input, lineStart, ctx, edges);
     const tab = i++;
     let h2 = FNV_BASIS;
     c = -1;
     while (i < n && (c = input[i]) !== 10) {
-      if (c === 9) bad(lineStart);
+      if (c === 9) notAnEdge(input, lineStart, ctx, edges);
       h2 = Math.imul(h2 ^ c, FNV_PRIME);
       i++;
     }
-    if (i === tab + 1) bad(lineStart);
+    if (i === tab + 1) notAnEdge(input, lineStart, ctx, edges);
     src[edges] = ids.intern(lineStart, tab, h);
     dst[edges] = ids.intern(tab + 1, i, h2);
     edges++;
@@ -165,13 +206,13 @@ export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>,
   const edgesIn = new Uint32Array(P);
   const h64 = new Uint32Array(2);
   for (let k = 0; k < m; k++) {
-    hasher(input, ids.start[k], ids.end[k], h64);
+    hasher(input, ids.start(k), ids.end(k), h64);
     lo[k] = h64[0];
     hi[k] = h64[1];
     const r = h64[0] % P;
     part[k] = r;
     place[k] = idsIn[r]++;
-    bytesIn[r] += ids.end[k] - ids.start[k];
+    bytesIn[r] += ids.end(k) - ids.start(k);
   }
   for (let e = 0; e < edges; e++) edgesIn[part[dst[e]]]++;
   const out = Array.from({ length: P }, (_, r) => newSplitEdges(idsIn[r], edgesIn[r], bytesIn[r]));
@@ -183,8 +224,8 @@ export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>,
     parts.idHi[j] = hi[k];
     const r = part[k];
     const at = ends[r];
-    input.copy(parts.idBytes, at, ids.start[k], ids.end[k]);
-    ends[r] = at + ids.end[k] - ids.start[k];
+    input.copy(parts.idBytes, at, ids.start(k), ids.end(k));
+    ends[r] = at + ids.end(k) - ids.start(k);
     parts.idEnd[j] = ends[r];
   }
   const fill = new Uint32Array(P);

@@ -1,7 +1,8 @@
 /**
  * The PageRank job type (issue 4). Two setup rounds build per-partition adjacency with integer ids
  * (build.ts); the second one's reduce task q also sends partition q's first contributions (ranks
- * 1/N). From then on the rounds are chained (RoundPlan.chainFrom): each iteration is one reduce task
+ * 1/N). From round 0's reduce on the rounds are chained (RoundPlan.chainFrom): round 0's reduce
+ * sends round 1 its inputs, and each iteration is one reduce task
  * per partition that gathers what was sent to its nodes, computes their new ranks and the L1 change,
  * and scatters the next contributions (iterate.ts). So an iteration moves Float64 arrays only, and
  * costs one barrier. Each task reads its partition's old ranks and the other partitions' blobs, and
@@ -9,7 +10,7 @@
  * after a `node,rank` header.
  *
  * Round statistics, summed by the master: `nodes` (N; every reduce task reports its partition's, so
- * the next round knows N), `edges` (setup rounds), `delta` (the iteration's L1 change) and
+ * the next round knows N), `edges` (round 1: distinct edges), `delta` (the iteration's L1 change) and
  * `dangling` (rank mass of nodes without out-edges, spread evenly in the iteration: reduce task r
  * reports the mass its namesake sender r put in its header).
  */

@@ -100,8 +100,11 @@ export function adjacencyHash(head: Buffer, what: string): string {
 }
 
 
-/** Decodes (copying into aligned memory) and checks the body against the header's hash. */
-export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
+/**
+ * Decodes and checks the body against the header's hash. The arrays are copied into fresh aligned
+ * memory, unless `owned` (the caller made the blob and never changes it) and it is aligned.
+ */
+export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adjacency {
   const hash = adjacencyHash(blob, what);
   const n = blob.readUInt32LE(8);
   const P = blob.readUInt32LE(12);
@@ -111,8 +114,10 @@ export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
   if (blob.length !== ADJ_HEADER + words * 4 + idBytes) throw new BlobError(`${what}: adjacency blob is ${blob.length} bytes, its header says ${ADJ_HEADER + words * 4 + idBytes}`);
   const body = blob.subarray(ADJ_HEADER);
   if (createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
-  const ab = aligned(body);
-  const u32 = new Uint32Array(ab, 0, words);
+  const view = owned && body.byteOffset % 4 === 0;
+  const ab = view ? body.buffer : aligned(body);
+  const at = view ? body.byteOffset : 0;
+  const u32 = new Uint32Array(ab, at, words);
   const counts = u32.subarray(n, n + P);
   const widths = u32.subarray(n + P, n + 2 * P);
   const targets: Adjacency['targets'] = [];
@@ -124,9 +129,9 @@ export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
   }
   let ids: string[] | null = null;
   return {
-    n, partitions: P, edges, outDegree: u32.subarray(0, n), targets, hash, bytes: ab.byteLength,
+    n, partitions: P, edges, outDegree: u32.subarray(0, n), targets, hash, bytes: body.length,
     ids() {
-      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, words * 4, idBytes).toString('utf8').split('\n');
+      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, at + words * 4, idBytes).toString('utf8').split('\n');
       return ids;
     },
   };

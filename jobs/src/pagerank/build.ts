@@ -13,7 +13,8 @@
  * different ids share a hash, numbers them, and sends each in-edge (source hash, local
  * destination) to its source's partition q.
  * Round 1 reduce q: resolves the sources with the hashes round 0 gave partition q, sorts each
- * target partition's edges by (source, destination) with two counting sorts, drops duplicates
+ * target partition's edges by (source, destination) (a counting sort by source, then each source's
+ * destinations), drops duplicates
  * (every copy of an edge meets here) and writes q's adjacency (blobs.ts).
  *
  * Ids cannot contain a TAB or a line break (the dataset store refuses them), so a split's lines
@@ -393,39 +394,43 @@ function sameId(a: SplitEdges, i: number, b: SplitEdges, j: number): boolean {
 const idOf = (b: SplitEdges, i: number): string => b.idBytes.toString('utf8', i === 0 ? 0 : b.idEnd[i - 1], b.idEnd[i]);
 
 /**
- * Sorts the pairs (src[e], dst[e]) by source, then destination, with two counting sorts (src below
- * n, dst below width), drops repeated pairs, and returns the distinct ones. `src` is reused.
+ * The distinct edges (src[e], dst[e]), sorted by source then destination: one counting sort by
+ * source (src below n), then each source's destinations sorted in place and deduplicated. Adds
+ * each source's distinct edges to outDegree.
  */
-function sortedDistinct(src: Uint32Array, dst: Uint32Array, n: number, width: number): { src: Uint32Array; dst: Uint32Array } {
+function sortedDistinct(src: Uint32Array, dst: Uint32Array, n: number, outDegree: Uint32Array): { src: Uint32Array; dst: Uint32Array } {
   const e = src.length;
-  const byDst = new Uint32Array(width + 1);
-  for (let i = 0; i < e; i++) byDst[dst[i] + 1]++;
-  for (let v = 0; v < width; v++) byDst[v + 1] += byDst[v];
-  const s1 = new Uint32Array(e);
-  const d1 = new Uint32Array(e);
-  for (let i = 0; i < e; i++) {
-    const j = byDst[dst[i]]++;
-    s1[j] = src[i];
-    d1[j] = dst[i];
-  }
-  const bySrc = new Uint32Array(n + 1);
-  for (let i = 0; i < e; i++) bySrc[s1[i] + 1]++;
-  for (let u = 0; u < n; u++) bySrc[u + 1] += bySrc[u];
-  const s2 = src;
-  const d2 = dst;
-  for (let i = 0; i < e; i++) {
-    const j = bySrc[s1[i]]++;
-    s2[j] = s1[i];
-    d2[j] = d1[i];
-  }
+  const next = new Uint32Array(n + 1);
+  for (let i = 0; i < e; i++) next[src[i] + 1]++;
+  for (let u = 0; u < n; u++) next[u + 1] += next[u];
+  const d = new Uint32Array(e);
+  for (let i = 0; i < e; i++) d[next[src[i]]++] = dst[i];
+  // next[u] is now where u's destinations end; it becomes u's distinct count.
   let k = 0;
-  for (let i = 0; i < e; i++) {
-    if (k > 0 && s2[i] === s2[k - 1] && d2[i] === d2[k - 1]) continue;
-    s2[k] = s2[i];
-    d2[k] = d2[i];
-    k++;
+  let a = 0;
+  for (let u = 0; u < n; u++) {
+    const b = next[u];
+    if (b - a > 24) d.subarray(a, b).sort();
+    else {
+      for (let i = a + 1; i < b; i++) {
+        const x = d[i];
+        let j = i - 1;
+        while (j >= a && d[j] > x) {
+          d[j + 1] = d[j];
+          j--;
+        }
+        d[j + 1] = x;
+      }
+    }
+    const k0 = k;
+    for (let i = a; i < b; i++) if (i === a || d[i] !== d[i - 1]) d[k++] = d[i];
+    next[u] = k - k0;
+    outDegree[u] += k - k0;
+    a = b;
   }
-  return { src: s2.subarray(0, k), dst: d2.subarray(0, k) };
+  const sorted = new Uint32Array(k);
+  for (let u = 0, w = 0; u < n; u++) for (let c = next[u]; c > 0; c--) sorted[w++] = u;
+  return { src: sorted, dst: d.subarray(0, k) };
 }
 
 /** Round 1 reduce q: partition q's adjacency, from the in-edges sent to it and round 0's numbering of its nodes. */
@@ -445,9 +450,7 @@ export function buildAdjacency(inputs: Buffer[], previousOutput: Buffer, partiti
       if (u < 0) throw new BlobError(`${what}: partition ${r} sent an edge from a node this partition does not have`);
       src[e] = u;
     }
-    const t = sortedDistinct(src, sent.dst.slice(), n, sent.width);
-    for (let e = 0; e < t.src.length; e++) outDegree[t.src[e]]++;
-    return t;
+    return sortedDistinct(src, sent.dst, n, outDegree);
   });
   const edges = targets.reduce((a, t) => a + t.src.length, 0);
   return { output: encodeAdjacency(n, outDegree, targets, nodes.idBytes), records: n, stats: { nodes: n, edges } };

@@ -43,7 +43,7 @@ const where = (ctx: RoundContext<unknown>, task: string) => `PageRank round ${ct
  * Which hash a job's partition has is cached too: the adjacency never changes once built, so an
  * iteration on a warm worker reads nothing but ranks and contributions.
  */
-async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): Promise<Adjacency> {
+async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer, owned = false): Promise<Adjacency> {
   const what = `adjacency of partition ${q}`;
   const named = `pagerank-adjacency-of:${ctx.job}:${q}`;
   let hash = blob ? adjacencyHash(blob, what) : ctx.cache.get<string>(named);
@@ -58,7 +58,7 @@ async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): 
   if (hit) return hit;
   const full = blob ?? (await ctx.readOutput(ADJACENCY_ROUND, q));
   if (!full) throw new BlobError(missingJobData(what));
-  const adj = decodeAdjacency(full, what);
+  const adj = decodeAdjacency(full, what, owned);
   if (adj.hash !== hash) throw new BlobError(`${what} changed while it was read`);
   if (adj.partitions !== ctx.partitions) throw new BlobError(`${what} has ${adj.partitions} partitions, the job ${ctx.partitions}`);
   ctx.cache.set(key, adj, adj.bytes);
@@ -96,7 +96,8 @@ export const pagerank: IterativeJobType<PageRankParams> = {
     if (ctx.round === ADJACENCY_ROUND) {
       if (!ctx.previousOutput) throw new BlobError(`node ids of partition ${r} (round 0's output) are gone`);
       const { output, stats } = buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
-      const adj = await adjacency(ctx, r, output);
+      // The blob was made here and is only read from now on, so the cache may keep its memory.
+      const adj = await adjacency(ctx, r, output, true);
       const { outputs: next } = scatter(adj, r, new Float64Array(adj.n).fill(1 / N));
       return { output, next, records: adj.n, stats };
     }

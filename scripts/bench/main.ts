@@ -64,7 +64,10 @@ program
   .option('--runs <n>', 'runs of each side, taking turns', (v) => Number(v), 3)
   .option('--partitions <n>', 'partitions P', (v) => Number(v), 2)
   .option('--before <ref>', 'git ref whose jobs/src/pagerank/ is the baseline', 'main')
-  .action(async (opts: { scale: number; runs: number; partitions: number; before: string }) => benchPagerankSetup(opts));
+  .option('--job-base <dir>', 'also time whole jobs on the harness cluster: this checkout vs the one in DIR (with its node_modules)')
+  .option('--job-scale <n>', 'R-MAT scale of the whole jobs', (v) => Number(v), 18)
+  .option('--job-runs <n>', 'whole jobs of each side, taking turns', (v) => Number(v), 2)
+  .action(async (opts: { scale: number; runs: number; partitions: number; before: string; jobBase?: string; jobScale: number; jobRuns: number }) => benchPagerankSetup(opts));
 
 program
   .command('cli-start')

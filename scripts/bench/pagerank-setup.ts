@@ -10,6 +10,11 @@
  * the first contributions, as the real task does). The phases run through the job type's own
  * map/reduce, so the round plan decides the shape. The two sides take turns; the adjacency each
  * side builds is checked to hold the same nodes and edges.
+ *
+ * With --job-base DIR (a checkout of the baseline with its node_modules installed), it also times
+ * whole jobs on the test harness's cluster (test/harness/cluster.ts: view service, two masters, two
+ * workers, one redis-server), each side from its own checkout: R-MAT scale --job-scale, 10
+ * iterations, P=2; set-up time from the master's round history, and the workers' peak RSS (VmHWM).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
@@ -133,6 +138,44 @@ async function runPhase(moduleDir: string, splits: string, work: string, phase: 
   return { ms, cpuMs, maxRssMB: process.resourceUsage().maxRSS / 1024, startRssMB: mb(startRss), heapMB: mb(mem.heapUsed), arrayBuffersMB: mb(mem.arrayBuffers), stats };
 }
 
+// ---- a whole job on the harness's cluster, from a checkout ----
+
+interface JobResult {
+  setupMs: number;
+  perIterationMs: number;
+  totalMs: number;
+  workerPeakMB: number[];
+  redisPeakMB: number;
+}
+
+const kib = (status: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
+
+async function runJob(checkout: string, csv: string, iterations: number): Promise<JobResult> {
+  const { startCluster } = (await import(pathToFileURL(resolve(checkout, 'test/harness/cluster.ts')).href)) as typeof import('../../test/harness/cluster.ts');
+  const shared = (await import(pathToFileURL(resolve(checkout, 'shared/src/index.ts')).href)) as typeof import('@tandem/shared');
+  const env = { TANDEM_LOG_LEVEL: 'warn', TANDEM_LOCK_MS: '4000', TANDEM_STALLED_MS: '2000', TANDEM_RECONCILE_MS: '1000' };
+  const c = await startCluster({ name: 'bench-pagerank-setup', workers: 2, masters: 2, env });
+  try {
+    await c.replicated();
+    await shared.putDataset(c.redis.client(), c.keys, createReadStream(csv), { name: 'rmat', format: 'edges', splitBytes: SPLIT_BYTES });
+    const client = c.client();
+    const id = await client.submit({ type: 'pagerank', dataset: 'rmat', partitions: 2, params: { iterations: String(iterations), tol: '0' } });
+    const st = await client.waitUntilFinished(id);
+    if (st.phase !== 'done') throw new Error(`job ${id} ${st.phase}: ${st.error}`);
+    const r = st.rounds;
+    const info = await c.redis.client().info('memory');
+    return {
+      setupMs: r[1].finishedAt - st.submittedAt,
+      perIterationMs: (r[r.length - 1].finishedAt - r[2].finishedAt) / (r.length - 3),
+      totalMs: st.finishedAt! - st.submittedAt,
+      workerPeakMB: c.workers.map((w) => kib(readFileSync(`/proc/${w.pid}/status`, 'utf8'), 'VmHWM') / 1024),
+      redisPeakMB: Number(/used_memory_peak:(\d+)/.exec(info)?.[1] ?? NaN) / 2 ** 20,
+    };
+  } finally {
+    await c.stop();
+  }
+}
+
 // ---- the parent ----
 
 interface Side {
@@ -207,7 +250,37 @@ function sameGraph(a: string, b: string, P: number): void {
   }
 }
 
-export async function benchPagerankSetup(opts: { scale: number; runs: number; partitions: number; before: string }): Promise<void> {
+/** Whole jobs, the two checkouts taking turns. */
+async function jobs(opts: { jobBase: string; jobScale: number; runs: number }, log: (s: string) => void): Promise<string> {
+  const csv = await writeRmatCsv(resolve(repoRoot, `.tandem/bench/rmat-${opts.jobScale}.csv`), opts.jobScale);
+  const sides = [{ name: 'before', dir: resolve(opts.jobBase), runs: [] as JobResult[] }, { name: 'after', dir: repoRoot, runs: [] as JobResult[] }];
+  for (let run = 0; run < opts.runs; run++) {
+    for (const side of run % 2 === 0 ? sides : [...sides].reverse()) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'scripts/bench/pagerank-setup.ts'), 'job', side.dir, csv, '10'], { cwd: side.dir, encoding: 'utf8', maxBuffer: 1 << 24 });
+      if (r.status !== 0) throw new Error(`${side.name} job failed (${r.status}): ${r.stderr}`);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as JobResult;
+      side.runs.push(res);
+      log(`job run ${run + 1} ${side.name}: set-up ${res.setupMs} ms, ${res.perIterationMs.toFixed(0)} ms per iteration, ${res.totalMs} ms in all; worker peak RSS ${res.workerPeakMB.map((x) => x.toFixed(0)).join(', ')} MB; Redis peak ${res.redisPeakMB.toFixed(0)} MB`);
+    }
+  }
+  const m = (side: (typeof sides)[number], f: (r: JobResult) => number) => median(side.runs.map(f));
+  const [b, a] = sides;
+  const row = (label: string, f: (r: JobResult) => number, unit: string) => `| ${label} | ${m(b, f).toFixed(0)} ${unit} | ${m(a, f).toFixed(0)} ${unit} | ${(m(b, f) / m(a, f)).toFixed(2)} |`;
+  return [
+    '',
+    `Whole jobs on the test harness's cluster (view service, 2 masters, 2 workers, one redis-server), R-MAT scale ${opts.jobScale}, 10 iterations, P=2, before = \`${opts.jobBase}\`, medians of ${opts.runs}:`,
+    '',
+    '| | before | after | before / after |',
+    '| --- | --- | --- | --- |',
+    row('set-up (submit to round 1 committed)', (r) => r.setupMs, 'ms'),
+    row('per iteration', (r) => r.perIterationMs, 'ms'),
+    row('whole job', (r) => r.totalMs, 'ms'),
+    row('larger worker peak RSS', (r) => Math.max(...r.workerPeakMB), 'MB'),
+    row('Redis peak memory', (r) => r.redisPeakMB, 'MB'),
+  ].join('\n');
+}
+
+export async function benchPagerankSetup(opts: { scale: number; runs: number; partitions: number; before: string; jobBase?: string; jobScale: number; jobRuns: number }): Promise<void> {
   const log = (s: string) => console.log(s);
   const P = opts.partitions;
   const splits = await splitsDir(opts.scale);
@@ -260,13 +333,15 @@ export async function benchPagerankSetup(opts: { scale: number; runs: number; pa
     `Wall totals: before ${before.totalMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s; after ${after.totalMs.map((x) => (x / 1000).toFixed(2)).join(', ')} s. CPU time counts every thread of the task's process (GC included); the machine is shared, so wall time is noisier.`,
   ].join('\n');
   log(md);
-  log(`written to ${writeSection('pagerank-setup', md)}`);
+  const job = opts.jobBase ? await jobs({ jobBase: opts.jobBase, jobScale: opts.jobScale, runs: opts.jobRuns }, log) : '';
+  log(job);
+  log(`written to ${writeSection('pagerank-setup', md + '\n' + job)}`);
 }
 
-// A child process: argv = moduleDir splitsDir workDir phase P.
+// A child process: argv = moduleDir splitsDir workDir phase P, or job checkout csv iterations.
 if (process.argv[1] && resolve(process.argv[1]) === resolve(repoRoot, 'scripts/bench/pagerank-setup.ts')) {
-  const [moduleDir, splits, work, phase, P] = process.argv.slice(2);
-  runPhase(moduleDir, splits, work, phase, Number(P)).then(
+  const [a, b, c, d, e] = process.argv.slice(2);
+  (a === 'job' ? runJob(b, c, Number(d)) : runPhase(a, b, c, d, Number(e))).then(
     (r) => console.log(JSON.stringify(r)),
     (err) => {
       console.error((err as Error).stack);

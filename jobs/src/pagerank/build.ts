@@ -243,58 +243,65 @@ export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>,
   return { outputs: out.map((o) => o.blob), records: edges };
 }
 
-/** Nodes by 64-bit hash: an open-addressing table; the caller keeps whatever else it needs per node. */
+/** Nodes by 64-bit hash: open addressing over slots of (lo, hi, node number + 1), so a lookup reads one slot. */
 class NodeIndex {
   count = 0;
-  lo: Uint32Array<ArrayBuffer>;
-  hi: Uint32Array<ArrayBuffer>;
   private slots: Int32Array;
   private mask: number;
 
   constructor(expected: number) {
     let size = 1024;
     while (size < expected * 2) size *= 2;
-    this.slots = new Int32Array(size).fill(-1);
+    this.slots = new Int32Array(4 * size);
     this.mask = size - 1;
-    this.lo = new Uint32Array(Math.max(16, expected));
-    this.hi = new Uint32Array(Math.max(16, expected));
   }
 
   /** The node with this hash, or -1. */
   find(lo: number, hi: number): number {
-    for (let slot = (lo ^ hi) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const k = this.slots[slot];
-      if (k < 0 || (this.lo[k] === lo && this.hi[k] === hi)) return k;
+    const slots = this.slots;
+    lo |= 0;
+    hi |= 0;
+    for (let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const x = 4 * slot;
+      const k1 = slots[x + 2];
+      if (k1 === 0) return -1;
+      if (slots[x] === lo && slots[x + 1] === hi) return k1 - 1;
     }
   }
 
-  /** The node with this hash; `added` tells whether it is new. */
+  /** The node with this hash, numbered from 0 in the order they were first added. */
   add(lo: number, hi: number): number {
-    let slot = (lo ^ hi) & this.mask;
+    const slots = this.slots;
+    lo |= 0;
+    hi |= 0;
+    let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask;
     for (;;) {
-      const k = this.slots[slot];
-      if (k < 0) break;
-      if (this.lo[k] === lo && this.hi[k] === hi) return k;
+      const x = 4 * slot;
+      const k1 = slots[x + 2];
+      if (k1 === 0) break;
+      if (slots[x] === lo && slots[x + 1] === hi) return k1 - 1;
       slot = (slot + 1) & this.mask;
     }
     const k = this.count++;
-    this.lo = grow(this.lo, k + 1);
-    this.hi = grow(this.hi, k + 1);
-    this.lo[k] = lo;
-    this.hi[k] = hi;
-    this.slots[slot] = k;
-    if (this.count * 2 > this.slots.length) this.rehash();
+    const x = 4 * slot;
+    slots[x] = lo;
+    slots[x + 1] = hi;
+    slots[x + 2] = k + 1;
+    if (this.count * 2 > this.mask) this.rehash();
     return k;
   }
 
   private rehash(): void {
-    const size = this.slots.length * 2;
-    this.slots = new Int32Array(size).fill(-1);
-    this.mask = size - 1;
-    for (let k = 0; k < this.count; k++) {
-      let slot = (this.lo[k] ^ this.hi[k]) & this.mask;
-      while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
-      this.slots[slot] = k;
+    const old = this.slots;
+    this.slots = new Int32Array(2 * old.length);
+    this.mask = old.length / 2 - 1;
+    for (let j = 0; j < old.length; j += 4) {
+      if (old[j + 2] === 0) continue;
+      const lo = old[j];
+      const hi = old[j + 1];
+      let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask;
+      while (this.slots[4 * slot + 2] !== 0) slot = (slot + 1) & this.mask;
+      this.slots.set(old.subarray(j, j + 4), 4 * slot);
     }
   }
 }
@@ -331,32 +338,25 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
     return map;
   });
   const n = index.count;
-  const ids: string[] = new Array(n);
-  let plain = true;
+  const order = codePointOrder(n, (k) => blobs[from[k]], (k) => at[k]);
+  const local = new Uint32Array(n);
   let idBytes = n > 0 ? n - 1 : 0;
   for (let k = 0; k < n; k++) {
     const b = blobs[from[k]];
-    const s = at[k] === 0 ? 0 : b.idEnd[at[k] - 1];
-    const e = b.idEnd[at[k]];
-    idBytes += e - s;
-    // Code units from U+D800 up (UTF-8 lead bytes 0xED and above) sort differently from code points.
-    for (let i = s; i < e && plain; i++) if (b.idBytes[i] >= 0xed) plain = false;
-    ids[k] = b.idBytes.toString('utf8', s, e);
+    idBytes += b.idEnd[at[k]] - (at[k] === 0 ? 0 : b.idEnd[at[k] - 1]);
   }
-  const order = Array.from({ length: n }, (_, k) => k);
-  order.sort(plain ? (x, y) => (ids[x] < ids[y] ? -1 : 1) : (x, y) => compareCodePoints(ids[x], ids[y]));
-  const local = new Uint32Array(n);
   const { blob: output, parts: nodes } = newNumberedNodes(n, idBytes);
   let w = 0;
   for (let j = 0; j < n; j++) {
     const k = order[j];
     local[k] = j;
-    nodes.lo[j] = index.lo[k];
-    nodes.hi[j] = index.hi[k];
-    if (j > 0) nodes.idBytes[w++] = 10;
     const b = blobs[from[k]];
-    const s = at[k] === 0 ? 0 : b.idEnd[at[k] - 1];
-    w += b.idBytes.copy(nodes.idBytes, w, s, b.idEnd[at[k]]);
+    const i = at[k];
+    nodes.lo[j] = b.idLo[i];
+    nodes.hi[j] = b.idHi[i];
+    if (j > 0) nodes.idBytes[w++] = 10;
+    const end = b.idEnd[i];
+    for (let x = i === 0 ? 0 : b.idEnd[i - 1]; x < end; x++) nodes.idBytes[w++] = b.idBytes[x];
   }
   // The in-edges, by their sources' partitions, in input order.
   const count = new Uint32Array(partitions);
@@ -380,6 +380,58 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
     }
   });
   return { output, next: next.map((x) => x.blob), records: n, stats: { nodes: n } };
+}
+
+/**
+ * Node numbers 0..n-1 in code point order of their ids (id k is id `place(k)` of blob `blob(k)`).
+ * UTF-8 byte order is code point order, so a native sort of Float64 keys (up to 4 bytes of the id
+ * after the prefix all ids share, then the node number in the low bits) does most of it; runs of
+ * equal keys are then sorted by comparing the ids as strings.
+ */
+function codePointOrder(n: number, blob: (k: number) => SplitEdges, place: (k: number) => number): Uint32Array {
+  const start = (k: number) => (place(k) === 0 ? 0 : blob(k).idEnd[place(k) - 1]);
+  const end = (k: number) => blob(k).idEnd[place(k)];
+  let common = n > 0 ? end(0) - start(0) : 0;
+  for (let k = 1; k < n && common > 0; k++) {
+    const a = blob(0).idBytes;
+    const b = blob(k).idBytes;
+    const sa = start(0);
+    const sb = start(k);
+    const len = Math.min(common, end(k) - sb);
+    let x = 0;
+    while (x < len && a[sa + x] === b[sb + x]) x++;
+    common = x;
+  }
+  const indexBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const prefixBytes = Math.min(4, Math.floor((53 - indexBits) / 8));
+  const scale = 2 ** indexBits;
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const bytes = blob(k).idBytes;
+    const s = start(k) + common;
+    const e = end(k);
+    let prefix = 0;
+    // Ids hold no NUL byte, so a shorter id's missing bytes (0) sort it first, as they should.
+    for (let x = 0; x < prefixBytes; x++) prefix = prefix * 256 + (s + x < e ? bytes[s + x] : 0);
+    keys[k] = prefix * scale + k;
+  }
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let j = 0; j < n; j++) order[j] = keys[j] % scale;
+  const strings: (string | undefined)[] = [];
+  const id = (k: number): string => (strings[k] ??= blob(k).idBytes.toString('utf8', start(k), end(k)));
+  for (let a = 0; a < n; ) {
+    const prefix = Math.floor(keys[a] / scale);
+    let z = a + 1;
+    while (z < n && Math.floor(keys[z] / scale) === prefix) z++;
+    if (z - a > 1) {
+      const run = Array.from(order.subarray(a, z));
+      run.sort((x, y) => compareCodePoints(id(x), id(y)));
+      order.set(run, a);
+    }
+    a = z;
+  }
+  return order;
 }
 
 function sameId(a: SplitEdges, i: number, b: SplitEdges, j: number): boolean {

@@ -48,6 +48,16 @@ async function splitsDir(scale: number): Promise<string> {
   return dir;
 }
 
+/** A copy of this checkout's jobs/src/pagerank/ as it is now, so edits during a run cannot mix in. */
+function snapshotWorktree(): string {
+  const from = resolve(repoRoot, 'jobs/src/pagerank');
+  const dir = resolve(repoRoot, `.tandem/bench/pagerank-worktree-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(from).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) writeFileSync(resolve(dir, f), readFileSync(resolve(from, f)));
+  return dir;
+}
+
 /** jobs/src/pagerank/ of a git ref, as files the child processes can import. */
 function checkoutRef(ref: string): string {
   const sha = execFileSync('git', ['rev-parse', ref], { cwd: repoRoot, encoding: 'utf8' }).trim();
@@ -287,7 +297,7 @@ export async function benchPagerankSetup(opts: { scale: number; runs: number; pa
   const meta = JSON.parse(readFileSync(resolve(splits, 'meta.json'), 'utf8')) as { records: number; splitRecords: number[] };
   log(`R-MAT scale ${opts.scale}: ${meta.records.toLocaleString('en')} edges in ${meta.splitRecords.length} splits; P=${P}`);
   const before: Side = { name: 'before', moduleDir: checkoutRef(opts.before), phases: new Map(), totalMs: [], totalCpuMs: [] };
-  const after: Side = { name: 'after', moduleDir: resolve(repoRoot, 'jobs/src/pagerank'), phases: new Map(), totalMs: [], totalCpuMs: [] };
+  const after: Side = { name: 'after', moduleDir: snapshotWorktree(), phases: new Map(), totalMs: [], totalCpuMs: [] };
   let checked = false;
   for (let run = 0; run < opts.runs; run++) {
     const order = run % 2 === 0 ? [before, after] : [after, before];

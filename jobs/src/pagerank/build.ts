@@ -165,7 +165,7 @@ function notAnEdge(input: Buffer, lineStart: number, ctx: IterativeMapContext<un
 export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>, hasher: IdHasher = idHash): MapBlobs {
   const P = ctx.partitions;
   const n = input.length;
-  const ids = new SplitIds(input, n >>> 6);
+  const ids = new SplitIds(input, n >>> 5);
   // A line is at least 4 bytes (`a<TAB>b\n`).
   const src = new Uint32Array((n >>> 2) + 1);
   const dst = new Uint32Array((n >>> 2) + 1);
@@ -243,65 +243,85 @@ export function partitionEdges(input: Buffer, ctx: IterativeMapContext<unknown>,
   return { outputs: out.map((o) => o.blob), records: edges };
 }
 
-/** Nodes by 64-bit hash: open addressing over slots of (lo, hi, node number + 1), so a lookup reads one slot. */
+/**
+ * Nodes by 64-bit hash: open addressing over slots of (lo, hi, node number + 1), so a lookup reads
+ * one slot. A tagged index also keeps, per node, its id's length and first 8 bytes, so that telling
+ * an id from another one with the same hash reads no more than that slot when the ids are short.
+ */
 class NodeIndex {
   count = 0;
+  /** Set by add: the node was there, and its tag differs from the one given. */
+  tagDiffers = false;
   private slots: Int32Array;
   private mask: number;
+  private readonly stride: number;
 
-  constructor(expected: number) {
+  constructor(expected: number, tagged = false) {
     let size = 1024;
     while (size < expected * 2) size *= 2;
-    this.slots = new Int32Array(4 * size);
+    this.stride = tagged ? 8 : 4;
+    this.slots = new Int32Array(this.stride * size);
     this.mask = size - 1;
   }
 
   /** The node with this hash, or -1. */
   find(lo: number, hi: number): number {
     const slots = this.slots;
+    const stride = this.stride;
     lo |= 0;
     hi |= 0;
     for (let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const x = 4 * slot;
+      const x = stride * slot;
       const k1 = slots[x + 2];
       if (k1 === 0) return -1;
       if (slots[x] === lo && slots[x + 1] === hi) return k1 - 1;
     }
   }
 
-  /** The node with this hash, numbered from 0 in the order they were first added. */
-  add(lo: number, hi: number): number {
+  /** The node with this hash, numbered from 0 in the order they were first added (see tagDiffers). */
+  add(lo: number, hi: number, len = 0, w0 = 0, w1 = 0): number {
     const slots = this.slots;
+    const stride = this.stride;
     lo |= 0;
     hi |= 0;
     let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask;
     for (;;) {
-      const x = 4 * slot;
+      const x = stride * slot;
       const k1 = slots[x + 2];
       if (k1 === 0) break;
-      if (slots[x] === lo && slots[x + 1] === hi) return k1 - 1;
+      if (slots[x] === lo && slots[x + 1] === hi) {
+        this.tagDiffers = stride === 8 && (slots[x + 3] !== len || slots[x + 4] !== w0 || slots[x + 5] !== w1);
+        return k1 - 1;
+      }
       slot = (slot + 1) & this.mask;
     }
     const k = this.count++;
-    const x = 4 * slot;
+    const x = stride * slot;
     slots[x] = lo;
     slots[x + 1] = hi;
     slots[x + 2] = k + 1;
+    if (stride === 8) {
+      slots[x + 3] = len;
+      slots[x + 4] = w0;
+      slots[x + 5] = w1;
+    }
+    this.tagDiffers = false;
     if (this.count * 2 > this.mask) this.rehash();
     return k;
   }
 
   private rehash(): void {
     const old = this.slots;
+    const stride = this.stride;
     this.slots = new Int32Array(2 * old.length);
-    this.mask = old.length / 2 - 1;
-    for (let j = 0; j < old.length; j += 4) {
+    this.mask = (2 * old.length) / stride - 1;
+    for (let j = 0; j < old.length; j += stride) {
       if (old[j + 2] === 0) continue;
       const lo = old[j];
       const hi = old[j + 1];
       let slot = (lo ^ hi ^ (hi >>> 15)) & this.mask;
-      while (this.slots[4 * slot + 2] !== 0) slot = (slot + 1) & this.mask;
-      this.slots.set(old.subarray(j, j + 4), 4 * slot);
+      while (this.slots[stride * slot + 2] !== 0) slot = (slot + 1) & this.mask;
+      this.slots.set(old.subarray(j, j + stride), stride * slot);
     }
   }
 }
@@ -313,7 +333,7 @@ class NodeIndex {
  */
 export function numberNodes(inputs: Buffer[], partitions: number, what: string): ReduceBlob {
   const blobs: SplitEdges[] = inputs.map((b, s) => decodeSplitEdges(b, `${what}: what map task ${s} sent`));
-  const index = new NodeIndex(blobs.reduce((a, b) => Math.max(a, b.ids), 0) * 2);
+  const index = new NodeIndex(blobs.reduce((a, b) => Math.max(a, b.ids), 0) * 2, true);
   // Where each node's id bytes are (the first blob that named it), and each blob's ids as nodes.
   let from = new Uint32Array(1024);
   let at = new Uint32Array(1024);
@@ -321,14 +341,16 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
     const map = new Uint32Array(b.ids);
     for (let i = 0; i < b.ids; i++) {
       const before = index.count;
-      const k = index.add(b.idLo[i], b.idHi[i]);
+      const start = i === 0 ? 0 : b.idEnd[i - 1];
+      const len = b.idEnd[i] - start;
+      const k = index.add(b.idLo[i], b.idHi[i], len, word(b.idBytes, start, start + len), word(b.idBytes, start + 4, start + len));
       map[i] = k;
       if (k === before) {
         from = grow(from, k + 1);
         at = grow(at, k + 1);
         from[k] = s;
         at[k] = i;
-      } else if (!sameId(blobs[from[k]], at[k], b, i)) {
+      } else if (index.tagDiffers || (len > 8 && !sameId(blobs[from[k]], at[k], b, i))) {
         throw new Error(
           `node ids ${JSON.stringify(idOf(blobs[from[k]], at[k]))} and ${JSON.stringify(idOf(b, i))} have the same 64-bit hash, ` +
             'so PageRank cannot tell them apart; rename one of them',

@@ -14,8 +14,8 @@
  * destination) to its source's partition q.
  * Round 1 reduce q: resolves the sources with the hashes round 0 gave partition q, sorts each
  * target partition's edges by (source, destination) (a counting sort by source, then each source's
- * destinations), drops duplicates
- * (every copy of an edge meets here) and writes q's adjacency (blobs.ts).
+ * destinations), drops duplicates (every copy of an edge meets here) and writes q's adjacency
+ * (blobs.ts). The adjacency is thus the same bytes however the input was split or ordered.
  *
  * Ids cannot contain a TAB or a line break (the dataset store refuses them), so a split's lines
  * are `src<TAB>dst`.

@@ -102,7 +102,8 @@ export function adjacencyHash(head: Buffer, what: string): string {
 
 /**
  * Decodes and checks the body against the header's hash. The arrays are copied into fresh aligned
- * memory, unless `owned` (the caller made the blob and never changes it) and it is aligned.
+ * memory, unless `owned` (the caller made the blob with encodeAdjacency and never changes it): then
+ * the hash is not checked again, and aligned memory is used as it is.
  */
 export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adjacency {
   const hash = adjacencyHash(blob, what);
@@ -113,7 +114,8 @@ export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adja
   const words = n + 2 * P + 2 * edges;
   if (blob.length !== ADJ_HEADER + words * 4 + idBytes) throw new BlobError(`${what}: adjacency blob is ${blob.length} bytes, its header says ${ADJ_HEADER + words * 4 + idBytes}`);
   const body = blob.subarray(ADJ_HEADER);
-  if (createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
+  // A blob the caller made has just been hashed by encodeAdjacency.
+  if (!owned && createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
   const view = owned && body.byteOffset % 4 === 0;
   const ab = view ? body.buffer : aligned(body);
   const at = view ? body.byteOffset : 0;

@@ -50,6 +50,37 @@ describe('tandem CLI', { timeout: 600_000 }, () => {
     assert.equal(readFileSync(out, 'utf8'), expected);
   });
 
+  test("jobs chain: job run --save-as stores a job's output as a dataset the next job reads; dataset put --from-job does the same for a done job", async () => {
+    const counts = await c.cli(['job', 'run', 'wordcount', '--dataset', 'ascii', '--partitions', '2', '--save-as', 'ascii-counts']);
+    assert.equal(counts.code, 0, counts.stderr);
+    assert.equal(counts.stdout, '', '--save-as without --out writes nothing to standard output');
+    assert.match(counts.stderr, /stored the output as dataset ascii-counts: text, .* records/);
+    const id = /submitted job (\S+)/.exec(counts.stderr)![1];
+    const all = (await c.cli(['job', 'output', id])).stdout;
+    // The next job reads the stored output: the words counted exactly once.
+    const once = await c.cli(['job', 'run', 'grep', '--dataset', 'ascii-counts', '--param', 'pattern=\t1$']);
+    assert.equal(once.code, 0, once.stderr);
+    const expected = all.split('\n').filter((l) => /\t1$/.test(l));
+    assert.ok(expected.length > 10, 'the book has words that occur once');
+    assert.deepEqual(once.stdout.trimEnd().split('\n').map((l) => l.split('\t').slice(2).join('\t')), expected);
+
+    const put = await c.cli(['dataset', 'put', 'ascii-counts-2', '--from-job', id]);
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /dataset ascii-counts-2: text/);
+    const shown = JSON.parse((await c.cli(['dataset', 'show', 'ascii-counts-2', '--json'])).stdout) as { records: number; head: string[] };
+    assert.equal(shown.records, all.trimEnd().split('\n').length);
+    assert.deepEqual(shown.head, all.split('\n').slice(0, 5));
+    const again = await c.cli(['dataset', 'put', 'ascii-counts-2', '--from-job', id]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /ascii-counts-2.*already exists.*--replace/);
+    const both = await c.cli(['dataset', 'put', 'x', join(tmp, 'counts.txt'), '--from-job', id]);
+    assert.match(both.stderr, /either FILE .* or --from-job, not both/);
+    const unknown = await c.cli(['dataset', 'put', 'x', '--from-job', 'jnosuchjob']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /job jnosuchjob does not exist/);
+    assert.equal((await c.cli(['dataset', 'show', 'x'])).code, 1, 'a failed put leaves no dataset');
+  });
+
   test('job submit, status, ls, output, rm', async () => {
     const sub = await c.cli(['job', 'submit', 'grep', '--dataset', 'ascii', '--param', 'pattern=the']);
     assert.equal(sub.code, 0, sub.stderr);

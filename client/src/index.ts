@@ -49,7 +49,7 @@ export type { HeaderMode, HeaderNote } from '../../shared/src/dataset-store/edge
 // Writing a job type for a jobs folder (TANDEM_JOBS_DIR): README, "Your own job types".
 export {
   defineJobType, paramSchema, type JobType, type IterativeJobType, type AnyJobType, type ParamsOf, type ParamSchema, type ParamSpec, type ParamType, type ParamProblem,
-  type MapContext, type ReduceContext, type RoundPlan, type RoundStats, type RoundContext, type IterativeMapContext, type IterativeReduceContext, type MapBlobs, type ReduceBlob, type PartitionRule,
+  type MapContext, type ReduceContext, type FormatContext, type RoundPlan, type RoundStats, type RoundContext, type IterativeMapContext, type IterativeReduceContext, type MapBlobs, type ReduceBlob, type PartitionRule,
 } from '../../shared/src/job-type.ts';
 export { lines } from '../../shared/src/lines.ts';
 
@@ -326,6 +326,24 @@ export class Datasets {
       // The line numbers in the message are the file's: name it too.
       if (isPath && err instanceof DatasetError && err.code === 'invalid') throw new DatasetError(`${source}: ${err.message}`);
       return typed(err);
+    }
+  }
+
+  /**
+   * Stores a done job's output as dataset `name` (format `text` unless told), streamed from Redis
+   * into the dataset store in output order, so jobs chain as in Hadoop: no file is written and
+   * nothing goes through the console. The same guarantees as `put`: the old version or the new one,
+   * never a mix; a job that is not done is a `conflict`, and no dataset is written.
+   */
+  async fromJob(name: string, job: string | JobStatus, opts: PutOptions = {}): Promise<DatasetMeta> {
+    validateDatasetName(name);
+    const status = typeof job === 'string' ? await this.t.jobs.status(job) : job;
+    const output = await this.t.jobs.output(status);
+    try {
+      return await this.put(name, output, { format: 'text', ...opts });
+    } catch (err) {
+      if (err instanceof DatasetError && err.code === 'invalid') throw new DatasetError(`the output of job ${status.id}: ${err.message}`);
+      throw err;
     }
   }
 

@@ -3,6 +3,7 @@
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
 import { Command } from 'commander';
+import { benchBarrier } from './barrier.ts';
 import { benchBulk } from './bulk.ts';
 import { benchCliStart } from './cli-start.ts';
 import { benchCluster } from './cluster.ts';
@@ -10,6 +11,7 @@ import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
 import { benchFsync } from './fsync.ts';
+import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchPagerankSetup } from './pagerank-setup.ts';
 import { benchRestarts } from './restarts.ts';
@@ -70,6 +72,20 @@ program
   .action(async (opts: { scale: number; runs: number; partitions: number; before: string; jobBase?: string; jobScale: number; jobRuns: number }) => benchPagerankSetup(opts));
 
 program
+  .command('barrier')
+  .description('the fixed cost of a PageRank iteration on the Debian graph, split into stages (pick-up, run, commit, queue event, op log and backup, enqueue); with --base, against another checkout in the same run')
+  .option('--iterations <n>', 'iterations per job', (v) => Number(v), 200)
+  .option('--runs <n>', 'jobs per side', (v) => Number(v), 5)
+  .option('--base <dir>', 'a checkout (with node_modules) to compare with, e.g. main in a second worktree')
+  .option('--label <s>', "this checkout's name in the table", 'this code')
+  .option('--base-label <s>', "the base checkout's name in the table", 'main')
+  .option('--nice <n>', "the clusters' processes' nice value (e.g. -5: less of the shared machine's noise)", (v) => Number(v))
+  .option('--env <k=v...>', "environment for this checkout's cluster")
+  .option('--base-env <k=v...>', "environment for the base checkout's cluster")
+  .option('--profile', 'also run one job with the masters and the workers under a CPU profiler (node --cpu-prof)', false)
+  .action(async (opts: { iterations: number; runs: number; base?: string; label: string; baseLabel: string; profile: boolean; env?: string[]; baseEnv?: string[]; nice?: number }) => benchBarrier(opts));
+
+program
   .command('cli-start')
   .description('start-up of the compiled CLI vs the same through tsx: tandem --help, --version, and tandem up until it is up')
   .option('--runs <n>', 'runs of each command', (v) => Number(v), 20)
@@ -109,6 +125,15 @@ program
   .option('--rounds <n>', 'rounds, one Redis and the cluster taking turns', (v) => Number(v), 1)
   .option('--ops <n>', 'submits per op-log setting per round', (v) => Number(v), 300)
   .action(async (opts: { mb: number; scale: number; iterations: number; rounds: number; ops: number }) => benchCluster(opts));
+
+program
+  .command('kv-codec')
+  .description('the key/value shuffle and output codecs in one process: JSON (before) vs binary, encode and decode, word-count-shaped and string-valued')
+  .option('--keys <n>', 'distinct keys per blob', (v) => Number(v), 300_000)
+  .option('--runs <n>', 'runs of each codec (and, up to 3, of each side of the whole job)', (v) => Number(v), 9)
+  .option('--job-mb <n>', "also a user's plain word count on a corpus of this many MB: 2 workers against one process", (v) => Number(v))
+  .option('--before <dir>', 'with --job-mb, also with the workers from this checkout (the code before)')
+  .action(async (opts: { keys: number; runs: number; jobMb?: number; before?: string }) => void (await benchKvCodec(opts)));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

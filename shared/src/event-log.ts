@@ -31,6 +31,17 @@ export async function appendEvent(redis: RedisConnection, k: Keys, ev: ClusterEv
   await redis.xadd(k.events(), 'MAXLEN', '~', EVENT_LOG_CAP, '*', 'e', JSON.stringify(ev));
 }
 
+/** Appends events in order, in one pipeline (one key, so one slot): one write to Redis for all of them. */
+export async function appendEvents(redis: RedisConnection, k: Keys, evs: ClusterEvent[]): Promise<void> {
+  if (evs.length === 0) return;
+  if (evs.length === 1) return appendEvent(redis, k, evs[0]);
+  const p = redis.pipeline();
+  for (const ev of evs) p.xadd(k.events(), 'MAXLEN', '~', EVENT_LOG_CAP, '*', 'e', JSON.stringify(ev));
+  const replies = (await p.exec()) ?? [];
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+}
+
 /** A job's events, in the order they were appended. */
 /**
  * A job's events. `sinceMs` (the job's submit time) skips what the stream held before it: stream ids

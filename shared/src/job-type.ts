@@ -128,9 +128,19 @@ export interface MapContext<P, V> {
   emit(key: string, value: V): void;
 }
 
-export interface ReduceContext<P> {
+/** What format gets: the job's parameters and the reduce partition. */
+export interface FormatContext<P> {
   params: P;
   partition: number;
+}
+
+export interface ReduceContext<P, O = any> extends FormatContext<P> {
+  /**
+   * Emits one output record for the key being reduced (Hadoop's `context.write`): a reduce may
+   * emit zero or more; each is formatted into one line, in emit order. A reduce that emits must
+   * return `undefined`. Only valid during its reduce call.
+   */
+  emit(value: O): void;
 }
 
 /**
@@ -147,15 +157,21 @@ export interface JobType<P = any, V = any, O = any> extends JobTypeBase<P> {
    * must not depend on that order (`--verify` varies both, docs/DESIGN.md §3.6).
    */
   combine?(a: V, b: V): V;
-  /** A key's values come in no particular order, and so do a task's keys: the result must not depend on either. */
-  reduce(key: string, values: V[], ctx: ReduceContext<P>): O | Promise<O>;
+  /**
+   * A key's values come in no particular order, and so do a task's keys: the result must not depend
+   * on either. The key's output records: those it passes to `ctx.emit` (zero or more, in emit
+   * order) or, if it emits none, the value it returns; returning `undefined` without emitting
+   * outputs nothing for the key (a filter). Emitting and returning a value is an error.
+   */
+  reduce(key: string, values: V[], ctx: ReduceContext<P, O>): O | undefined | void | Promise<O | undefined | void>;
   /** Partition of a key among R partitions; defaults to a stable hash mod R. */
   partition?(key: string, partitions: number): number;
   /**
-   * One output line (without newline) for a reduced key. Output is sorted by key in Unicode code
-   * point order (see order.ts), so a job that wants numeric order emits zero-padded keys.
+   * One output line (without newline) for one of a key's output records. Output is sorted by key in
+   * Unicode code point order (see order.ts), so a job that wants numeric order emits zero-padded
+   * keys; a key's several records keep their emit order.
    */
-  format(key: string, value: O): string;
+  format(key: string, value: O, ctx: FormatContext<P>): string;
 }
 
 /**
@@ -245,7 +261,7 @@ export interface ReduceBlob {
 
 /**
  * A job type that runs rounds of map and reduce over binary blobs, for iterative algorithms such as
- * PageRank where JSON key/value pairs would cost more than the work itself. Round 0 maps the
+ * PageRank where a record per key and value would cost more than the work itself. Round 0 maps the
  * dataset's splits; round k > 0 maps partition p of round k-1's reduce output, so an iteration's
  * state stays partitioned between rounds (or, chained, has no map phase). After the last round an
  * output round (reduce tasks only) turns each partition's result into sorted output lines, so a

@@ -1,13 +1,13 @@
 /**
  * A job's final output: R reduce outputs, each sorted by key, merged into one sorted stream of lines.
- * Each reduce output blob holds the partition's keys and formatted lines (codec.ts); job-data.ts
- * reads them.
+ * Each reduce output blob holds the partition's keys and formatted lines (codec.ts's output codec,
+ * any version); job-data.ts reads them.
  */
 import { createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { RedisConnection } from './redis.ts';
-import { decodePairs } from './codec.ts';
+import { arrayCursor, openOutput, type OutputCursor } from './codec.ts';
 import { getJobValues, jobDataIO, roundOutput } from './job-data.ts';
 import type { Keys } from './keys.ts';
 import { compareCodePoints } from './order.ts';
@@ -20,13 +20,39 @@ export interface OutputRef {
 
 export class OutputMissingError extends Error {}
 
-async function loadPartitions(redis: RedisConnection, k: Keys, ref: OutputRef) {
-  const parts = [];
+/**
+ * Opens every partition's output for reading record by record (codec.ts's openOutput: the blob's
+ * bytes are held, its text decoded as it is read). One partition at a time: the first missing one
+ * ends the read. A cursor's error names the job and the partition.
+ */
+async function openPartitions(redis: RedisConnection, k: Keys, ref: OutputRef): Promise<OutputCursor[]> {
+  const parts: OutputCursor[] = [];
   for (let r = 0; r < ref.partitions; r++) {
-    // One partition at a time: the first missing one ends the read.
     const [blob] = await getJobValues(jobDataIO(redis, k), ref.jobId, [roundOutput(ref.round, r)]);
     if (!blob) throw new OutputMissingError(`job ${ref.jobId}: output of reduce partition ${r} is missing (job not done, or removed)`);
-    parts.push(decodePairs<string>(blob));
+    const where = `job ${ref.jobId}: output of reduce partition ${r} cannot be read`;
+    let c: OutputCursor;
+    try {
+      c = openOutput(blob);
+    } catch (err) {
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
+    const cursor: OutputCursor = {
+      key: '',
+      line: '',
+      next() {
+        let more: boolean;
+        try {
+          more = c.next();
+        } catch (err) {
+          throw new Error(`${where}: ${(err as Error).message}`);
+        }
+        cursor.key = c.key;
+        cursor.line = c.line;
+        return more;
+      },
+    };
+    parts.push(cursor);
   }
   return parts;
 }
@@ -37,48 +63,46 @@ export function mergeSorted(parts: { keys: string[]; values: string[] }[], emit:
 }
 
 /** The sorted partitions' lines in key order (ties: the lower partition first), one at a time. */
-export function* mergedLines(parts: { keys: string[]; values: string[] }[]): Generator<string> {
-  // A binary heap of partition cursors ordered by their current key.
-  const heap: { p: number; i: number }[] = [];
-  const key = (c: { p: number; i: number }) => parts[c.p].keys[c.i];
-  const less = (a: { p: number; i: number }, b: { p: number; i: number }) => {
-    const d = compareCodePoints(key(a), key(b));
-    return d < 0 || (d === 0 && a.p < b.p);
+export function mergedLines(parts: { keys: string[]; values: string[] }[]): Generator<string> {
+  return mergeCursors(parts.map(arrayCursor));
+}
+
+/** The lines of sorted cursors (one per partition) in key order, ties to the lower partition, one at a time. */
+export function* mergeCursors(cursors: OutputCursor[]): Generator<string> {
+  // A binary heap of partitions ordered by their cursor's current key.
+  const heap: number[] = [];
+  const less = (a: number, b: number) => {
+    const d = compareCodePoints(cursors[a].key, cursors[b].key);
+    return d < 0 || (d === 0 && a < b);
   };
-  const push = (c: { p: number; i: number }) => {
-    heap.push(c);
-    let j = heap.length - 1;
-    while (j > 0) {
-      const up = (j - 1) >> 1;
-      if (!less(heap[j], heap[up])) break;
-      [heap[j], heap[up]] = [heap[up], heap[j]];
-      j = up;
+  const down = (j: number) => {
+    for (;;) {
+      const l = 2 * j + 1;
+      const r = l + 1;
+      let m = j;
+      if (l < heap.length && less(heap[l], heap[m])) m = l;
+      if (r < heap.length && less(heap[r], heap[m])) m = r;
+      if (m === j) return;
+      [heap[j], heap[m]] = [heap[m], heap[j]];
+      j = m;
     }
   };
-  const pop = () => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      let j = 0;
-      for (;;) {
-        const l = 2 * j + 1;
-        const r = l + 1;
-        let m = j;
-        if (l < heap.length && less(heap[l], heap[m])) m = l;
-        if (r < heap.length && less(heap[r], heap[m])) m = r;
-        if (m === j) break;
-        [heap[j], heap[m]] = [heap[m], heap[j]];
-        j = m;
-      }
+  cursors.forEach((c, p) => {
+    if (!c.next()) return;
+    heap.push(p);
+    for (let j = heap.length - 1; j > 0 && less(heap[j], heap[(j - 1) >> 1]); j = (j - 1) >> 1) {
+      [heap[j], heap[(j - 1) >> 1]] = [heap[(j - 1) >> 1], heap[j]];
     }
-    return top;
-  };
-  parts.forEach((part, p) => part.keys.length > 0 && push({ p, i: 0 }));
+  });
   while (heap.length > 0) {
-    const c = pop();
-    yield parts[c.p].values[c.i];
-    if (c.i + 1 < parts[c.p].keys.length) push({ p: c.p, i: c.i + 1 });
+    const p = heap[0];
+    yield cursors[p].line;
+    if (!cursors[p].next()) {
+      const last = heap.pop()!;
+      if (heap.length === 0) return;
+      heap[0] = last;
+    }
+    down(0);
   }
 }
 
@@ -87,39 +111,45 @@ export function* mergedLines(parts: { keys: string[]; values: string[] }[]): Gen
  * for writeOutput; the lines are then merged as they are taken).
  */
 export async function* outputLines(redis: RedisConnection, k: Keys, ref: OutputRef): AsyncGenerator<string> {
-  yield* mergedLines(await loadPartitions(redis, k, ref));
+  yield* mergeCursors(await openPartitions(redis, k, ref));
 }
 
-/** Writes the whole output to a stream, with backpressure; returns lines and bytes written. */
+/** Lines are written in pieces of about this many characters. */
+const PIECE = 1 << 20;
+
+/**
+ * Writes the whole output to a stream as it is merged, in pieces of about 1 MiB, waiting for the
+ * stream to drain (so no more than a piece is held beyond the partitions' blobs); returns lines
+ * and bytes written.
+ */
 export async function writeOutput(redis: RedisConnection, k: Keys, ref: OutputRef, out: Writable): Promise<{ lines: number; bytes: number }> {
-  const parts = await loadPartitions(redis, k, ref);
-  let chunk: string[] = [];
-  let chunkLen = 0;
+  const parts = await openPartitions(redis, k, ref);
   let lines = 0;
   let bytes = 0;
-  const flushes: string[] = [];
-  mergeSorted(parts, (line) => {
-    chunk.push(line);
-    chunkLen += line.length + 1;
-    lines++;
-    if (chunkLen > 1 << 20) {
-      flushes.push(chunk.join('\n') + '\n');
-      chunk = [];
-      chunkLen = 0;
-    }
-  });
-  if (chunk.length > 0) flushes.push(chunk.join('\n') + '\n');
   // A stream error (a full disk, a closed pipe) rejects here instead of being an unhandled 'error' event.
   let broken: Error | undefined;
   const onError = (err: Error) => (broken ??= err);
   out.on('error', onError);
-  try {
-    for (const s of flushes) {
-      if (broken) throw broken;
-      bytes += Buffer.byteLength(s);
-      if (!out.write(s)) await once(out, 'drain');
-    }
+  const write = async (s: string) => {
     if (broken) throw broken;
+    bytes += Buffer.byteLength(s);
+    if (!out.write(s)) await once(out, 'drain');
+    if (broken) throw broken;
+  };
+  try {
+    let piece: string[] = [];
+    let pieceLen = 0;
+    for (const line of mergeCursors(parts)) {
+      piece.push(line);
+      pieceLen += line.length + 1;
+      lines++;
+      if (pieceLen > PIECE) {
+        await write(piece.join('\n') + '\n');
+        piece = [];
+        pieceLen = 0;
+      }
+    }
+    if (piece.length > 0) await write(piece.join('\n') + '\n');
   } finally {
     out.off('error', onError);
   }
@@ -148,7 +178,7 @@ export async function writeOutputFile(redis: RedisConnection, k: Keys, ref: Outp
 export async function headOutput(redis: RedisConnection, k: Keys, ref: OutputRef, n: number): Promise<string[]> {
   const res: string[] = [];
   if (n <= 0) return res;
-  for (const line of mergedLines(await loadPartitions(redis, k, ref))) {
+  for (const line of mergeCursors(await openPartitions(redis, k, ref))) {
     res.push(line);
     if (res.length >= n) break;
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePairs } from './codec.ts';
+import { encodeOutput, encodePairs, encodeShuffle } from './codec.ts';
 import { firstDifference, mismatchMessage, verifyText } from './verify.ts';
 
 test('firstDifference: the first key in code point order whose value differs, with both values as JSON', () => {
@@ -42,4 +42,17 @@ test('verifyText: nothing without --verify; progress while running; where the ru
   assert.match(verifyText({ phase: 'done', verify: { tasks: 5, sameWorker: 2 } })!, /both runs of 2 of 5 tasks were on one worker/);
   assert.equal(verifyText({ phase: 'failed', verify: { tasks: 1, sameWorker: 0 } }), 'verify: 1 task ran twice with identical outputs before the job failed');
   assert.equal(verifyText({ phase: 'cancelled', verify: { tasks: 0, sameWorker: 0 } }), 'verify: 0 tasks ran twice with identical outputs before the job was cancelled');
+});
+
+test('firstDifference: a reduce output with several records of a key compares them all, in order', () => {
+  const a = encodePairs(['a', 'b', 'b', 'c'], ['a\t1', 'b\t1', 'b\t2', 'c\t1']);
+  const b = encodePairs(['a', 'b', 'b', 'c'], ['a\t1', 'b\t2', 'b\t1', 'c\t1']);
+  assert.deepEqual(firstDifference(a, b), { key: 'b', first: '"b\\t1", "b\\t2"', check: '"b\\t2", "b\\t1"' });
+  assert.deepEqual(firstDifference(a, encodePairs(['a', 'b', 'c'], ['a\t1', 'b\t1', 'c\t1'])), { key: 'b', first: '"b\\t1", "b\\t2"', check: '"b\\t1"' });
+});
+
+test('firstDifference reads binary shuffle and output blobs (codec.ts) as it read JSON ones', () => {
+  assert.deepEqual(firstDifference(encodeShuffle(['a', 'b'], [1, 2]), encodeShuffle(['a', 'b'], [1, 3])), { key: 'b', first: '2', check: '3' });
+  assert.deepEqual(firstDifference(encodeOutput(['a', 'a'], ['a\t1', 'a\t2']), encodeOutput(['a'], ['a\t1'])), { key: 'a', first: '"a\\t1", "a\\t2"', check: '"a\\t1"' });
+  assert.deepEqual(firstDifference(encodeOutput(['a'], ['x']), encodePairs(['a'], ['x'])), { key: null }, 'an output of version 0 and one of version 1 with the same lines');
 });

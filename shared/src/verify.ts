@@ -2,7 +2,7 @@
  * Verified jobs in words (docs/DESIGN.md §3.6): where the two runs of a task differ, and what a
  * job's status says about its verification. Pure, so the CLI, the console and the worker share it.
  */
-import { decodePairs } from './codec.ts';
+import { decodeAnyPairs } from './codec.ts';
 import { compareCodePoints } from './order.ts';
 import type { JobStatus } from './protocol.ts';
 
@@ -12,7 +12,7 @@ export const VERIFY_RUN_RECORDED = 'task run recorded (--verify: its other run c
 /** The first key (in code point order) whose value differs between two outputs; `key` null when only their order differs. */
 export interface Difference {
   key: string | null;
-  /** The value each run wrote for the key, as JSON, or undefined where the run wrote none. */
+  /** The value (or values, comma-separated) each run wrote for the key, as JSON, or undefined where the run wrote none. */
   first?: string;
   check?: string;
 }
@@ -20,15 +20,17 @@ export interface Difference {
 function valuesByKey(blob: Buffer | null): Map<string, string> {
   const m = new Map<string, string>();
   if (!blob) return m;
-  const { keys, values } = decodePairs<unknown>(blob);
+  const { keys, values } = decodeAnyPairs(blob);
   for (let i = 0; i < keys.length; i++) {
-    // A map output may hold a key once only; were it there twice, the later value is what a reader would see last.
-    m.set(keys[i], JSON.stringify(values[i]));
+    // A map output holds a key once; a reduce output holds it once per record the reduce emitted: all of them, in order.
+    const prev = m.get(keys[i]);
+    const v = JSON.stringify(values[i]);
+    m.set(keys[i], prev === undefined ? v : `${prev}, ${v}`);
   }
   return m;
 }
 
-/** Where two outputs (key/value blobs, codec.ts; null for one that is missing) first differ. */
+/** Where two outputs (shuffle or output blobs, codec.ts; null for one that is missing) first differ. */
 export function firstDifference(first: Buffer | null, check: Buffer | null): Difference {
   const a = valuesByKey(first);
   const b = valuesByKey(check);

@@ -79,7 +79,7 @@ export interface Cluster<R extends TestRedisLike = TestRedis> {
   startControlPlane(masters: number): Promise<ControlPlane>;
   /** (Re)starts master i on its port; resolves when its HTTP server answers (whatever its role). */
   startMaster(i: number): Promise<MasterProcess>;
-  /** Waits until the view names a primary that answers as primary; returns its index in `masters`. */
+  /** Waits until the view names a primary that serves (answers /jobs); returns its index in `masters`. */
   primary(timeoutMs?: number): Promise<number>;
   /** Waits until the view has a primary and a backup, and the primary has acknowledged it (the backup holds a snapshot). */
   replicated(timeoutMs?: number): Promise<{ primary: number; backup: number; viewnum: number }>;
@@ -143,10 +143,13 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
     const viewUrl = env.TANDEM_VIEW_URL!;
     // A cluster started with TANDEM_SECRET refuses the harness's own looks without it. Through
     // shared's client, which verifies https: URLs like every Tandem client.
+    // How long a process may take to answer after it is spawned: node and tsx loading the code take
+    // seconds on a loaded 2-core machine (a master took over 30 s once, with other test runs beside it).
+    const START_MS = 90_000;
     const look = <T>(base: string, path: string, timeoutMs = 5000) => requestJson<T>(new URL(path, base).href, { timeoutMs, secret: env.TANDEM_SECRET });
     const startViewService = async () => {
       const p = launch('view-service');
-      await waitFor(async () => (await look(viewUrl, '/view')).status === 200, { what: 'view service /view', timeoutMs: 30_000 });
+      await waitFor(async () => (await look(viewUrl, '/view')).status === 200, { what: 'view service /view', timeoutMs: START_MS });
       return p;
     };
     const viewService = await startViewService();
@@ -155,7 +158,7 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
       const url = `${scheme}://127.0.0.1:${ports[i]}`;
       const proc = launch('master', { TANDEM_MASTER_PORT: String(ports[i]), TANDEM_MASTER_ADVERTISE_URL: url }, `master-${'ab'[i]}`);
       masters[i] = { url, port: ports[i], proc };
-      await waitFor(async () => (await look(url, '/health')).status === 200, { what: `master ${url} /health`, timeoutMs: 30_000 });
+      await waitFor(async () => (await look(url, '/health')).status === 200, { what: `master ${url} /health`, timeoutMs: START_MS });
       return masters[i];
     };
     const viewStatus = async () => (await look<{ view: { viewnum: number; primary: string; backup: string }; acked: boolean }>(viewUrl, '/status')).body;
@@ -195,7 +198,7 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
           }
           // Any answer will do: a standby view service refuses with a 503.
           for (const url of [viewUrl2, ...plane.masterUrls]) {
-            await waitFor(async () => (await look(url, '/health')).status > 0, { what: `the second control plane's ${url}`, timeoutMs: 30_000 });
+            await waitFor(async () => (await look(url, '/health')).status > 0, { what: `the second control plane's ${url}`, timeoutMs: START_MS });
           }
           return plane;
         } catch (err) {
@@ -209,7 +212,7 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
         const proc = launch('console', { TANDEM_CONSOLE_PORT: String(port), ...extra });
         // A page, not JSON: any answer will do.
         const answers = () => look(url, '/login').then(() => true, (err) => (err instanceof TandemError ? true : Promise.reject(err)));
-        await waitFor(answers, { what: `console ${url}`, timeoutMs: 30_000 });
+        await waitFor(answers, { what: `console ${url}`, timeoutMs: START_MS });
         return { url, proc };
       },
       async primary(timeoutMs = 30_000) {
@@ -217,7 +220,8 @@ export async function startCluster<R extends TestRedisLike = TestRedis>(opts: Cl
         await waitFor(async () => {
           const { view } = await viewStatus();
           index = masters.findIndex((m) => m.url === view.primary);
-          return index >= 0 && (await roleOf(view.primary)) === 'primary';
+          // Its role says primary as soon as it learns the view; it serves once its state is the log's.
+          return index >= 0 && (await roleOf(view.primary)) === 'primary' && (await look(view.primary, '/jobs', 5000)).status === 200;
         }, { what: 'a primary master', timeoutMs });
         return index;
       },

@@ -1,6 +1,6 @@
-/** Uploading a local file (or standard input) as a dataset, with a progress bar: `dataset put` and `pagerank FILE`. */
+/** Uploading a local file (or standard input) as a dataset, with a progress bar: `dataset put` and `pagerank FILE`; storing a job's output as a dataset. */
 import cliProgress from 'cli-progress';
-import type { Config, DatasetFormat, DatasetMeta, HeaderMode, HeaderNote } from '@tandem/shared';
+import type { Config, DatasetFormat, DatasetMeta, HeaderMode, HeaderNote, JobStatus } from '@tandem/shared';
 import { fileSize, type UploadProgress } from '../../../client/src/index.ts';
 import { tandemFor } from './client.ts';
 import { bytes } from './format.ts';
@@ -40,6 +40,16 @@ export async function uploadFile(cfg: Config, name: string, file: string, opts: 
     return firstRow ? { ...meta, firstRow } : meta;
   } finally {
     bar.stop();
+    await tandem.close();
+  }
+}
+
+/** Stores a done job's output as dataset `name` (tandem dataset put --from-job, job run --save-as). */
+export async function storeJobOutput(cfg: Config, name: string, job: string | JobStatus, opts: { format: DatasetFormat; replace?: boolean }): Promise<Uploaded> {
+  const tandem = tandemFor(cfg);
+  try {
+    return await tandem.datasets.fromJob(name, job, opts);
+  } finally {
     await tandem.close();
   }
 }

@@ -5,7 +5,7 @@
  * clocks live only in this process's memory: the log is an observation, not replicated state.
  */
 import type { RedisConnection } from '@tandem/shared';
-import { appendEvent, vcMerge, vcTick, type ClockStamp, type Keys, type LamportClock, type Logger, type VectorClock } from '@tandem/shared';
+import { appendEvents, vcMerge, vcTick, type ClockStamp, type Keys, type LamportClock, type Logger, type VectorClock, type ClusterEvent } from '@tandem/shared';
 import type { MasterState, Op } from './state.ts';
 
 /** One event, before it is stamped. `received`: the clock of the message that caused it. */
@@ -87,23 +87,33 @@ export interface EventStamperDeps {
 export class EventStamper {
   /** Each job's vector clock as this process knows it. */
   private jobClocks = new Map<string, VectorClock>();
+  /** Events stamped and not yet sent, and the write that will send them (at the next turn of the event loop). */
+  private unwritten: ClusterEvent[] = [];
+  private flushing: Promise<void> | null = null;
 
   constructor(private d: EventStamperDeps) {}
 
-  /** Appends what the op did to the event log; resolves when written (a failed append is logged, never thrown). */
-  async record(before: MasterState, after: MasterState, op: Op): Promise<void> {
-    if (!('jobId' in op)) return;
-    const writes: Promise<void>[] = [];
+  /**
+   * Appends what the op did to the event log; resolves when written (a failed append is logged, never
+   * thrown). The events of the ops applied in one go (a batch) are written together, in one pipeline.
+   */
+  record(before: MasterState, after: MasterState, op: Op): Promise<void> {
+    if (!('jobId' in op)) return Promise.resolve();
     for (const e of describeChange(before, after, op)) {
       const lamport = e.received ? this.d.clock.receive(e.received.lamport) : this.d.clock.tick();
       const known = this.jobClocks.get(op.jobId) ?? {};
       const vc = vcTick(e.received ? vcMerge(known, e.received.vc) : known, this.d.proc);
       this.jobClocks.set(op.jobId, vc);
-      const ev = { job: op.jobId, proc: this.d.proc, what: e.what, task: e.task, detail: e.detail, lamport, vc, at: Date.now() };
-      writes.push(appendEvent(this.d.redis, this.d.keys, ev).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'event log append failed')));
+      this.unwritten.push({ job: op.jobId, proc: this.d.proc, what: e.what, task: e.task, detail: e.detail, lamport, vc, at: Date.now() });
     }
     if (op.op === 'remove') this.jobClocks.delete(op.jobId);
-    await Promise.all(writes);
+    // Sent after the rest of the batch's effects (a task add, answers): the log is an observation, never on the barrier's path.
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const evs = this.unwritten.splice(0);
+      this.flushing = null;
+      return appendEvents(this.d.redis, this.d.keys, evs).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'event log append failed'));
+    });
+    return this.flushing;
   }
 
   /** The clock a task payload carries, so the worker's events come after the master's. */

@@ -17,7 +17,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import { hostname } from 'node:os';
-import { LamportClock, durabilityWatch, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, isFinishedPhase, sleep, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
@@ -25,13 +25,13 @@ import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-lo
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
-import { OpPipeline, type Journal } from './op-pipeline.ts';
+import { OpPipeline, type FollowUp, type Journal } from './op-pipeline.ts';
 import { QueueIntake } from './queue-intake.ts';
 import { Reconciler } from './reconcile.ts';
 import { NotPrimaryError, Replication, type ReplicaHost } from './replication.ts';
-import { plan, type Action } from './scheduler.ts';
+import { plan, readyToEnqueue, type Action } from './scheduler.ts';
 import { StateHolder, type Change } from './state-holder.ts';
-import type { MasterState, Op, Reply } from './state.ts';
+import type { MasterState, Op, Reply, TaskKind } from './state.ts';
 import { answered, clientRef, type ClientRef } from './sessions.ts';
 import { jobSpecFor, newJobId, type SubmitDeps, type SubmitRequest } from './submit.ts';
 import { TaskEnqueuer, keepFinished } from './task-enqueue.ts';
@@ -95,6 +95,7 @@ export class Master implements ReplicaHost {
       holder: this.holder, replication: this.replication, journal: this.journal(),
       onApplied: (c, op) => this.applied(c, op),
       onBatch: (seq) => this.durable?.compact(this.replication.view.viewnum, seq, this.holder.state),
+      followUps: (after, ops) => this.followUps(after, ops),
     });
     this.polls = new LongPolls((jobId) => this.version(jobId));
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
@@ -102,7 +103,7 @@ export class Master implements ReplicaHost {
       origin: () => ({ master: d.me, viewnum: this.replication.view.viewnum }),
       uncommit: (t, attempts) => uncommitTask(redis, keys, t, attempts),
     });
-    this.intake = new QueueIntake({ redis, keys, log, eventConnection: d.eventConnection, state, propose });
+    this.intake = new QueueIntake({ redis, keys, log, eventConnection: d.eventConnection, state, propose, proposeAll: (ops) => this.proposeAll(ops) });
     this.reconciler = new Reconciler({
       redis, keys, log, queues, state, propose,
       serving: () => this.replication.serving,
@@ -123,6 +124,31 @@ export class Master implements ReplicaHost {
   /** Proposes one op; it is applied (and its reply returned) once the backup holds it. */
   propose(op: Op): Promise<Reply | undefined> {
     return this.pipeline.propose(op);
+  }
+
+  /** Proposes ops to go out in one batch (op-pipeline.ts `proposeAll`). */
+  proposeAll(ops: Op[]): Promise<Reply | undefined>[] {
+    return this.pipeline.proposeAll(ops);
+  }
+
+  /**
+   * Proposes an op that must not be dropped by a passing failure (a backup that does not answer for
+   * a moment): tried again every second while this master serves, for a minute. A master that stops
+   * serving first says so in its log; the op is then lost with its tenure.
+   */
+  private async proposeWhileServing(op: Op, what: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.propose(op);
+        return;
+      } catch (err) {
+        if (!this.replication.serving || i >= 60) {
+          this.d.log.error({ err: (err as Error).message }, `${what} could not be recorded in the job table`);
+          return;
+        }
+        await sleep(1000);
+      }
+    }
   }
 
   /** Resolves once the backup confirms this master is still primary: a read that follows sees no stale state. */
@@ -283,7 +309,7 @@ export class Master implements ReplicaHost {
             await durable.appendUntilKnown(view, seq, ops, serving);
             // Said once the batch is in: proposing from inside the commit loop would wait on itself.
             const loss = reseedLoss(err.head ?? 0, seq - 1, Date.now());
-            setImmediate(() => void this.propose(loss).catch(() => undefined));
+            setImmediate(() => void this.proposeWhileServing(loss, 'the alert that Redis lost acknowledged writes'));
           }
         } catch (err) {
           if (err instanceof LogDivergedError) throw this.replication.behindLog(err);
@@ -305,6 +331,33 @@ export class Master implements ReplicaHost {
     }
     if ('jobId' in op) this.polls.changed(op.jobId);
     if (SCHEDULING_OPS.has(op.op)) this.kick();
+  }
+
+  /**
+   * The `enqueued` ops of the tasks a batch's ops make ready (the next phase's or round's, a new job's
+   * first), to go out in the same batch; once it is confirmed the tasks are added. Refused, or left
+   * out, they stay pending or queued for the scheduler's next tick (plan, ensureQueued).
+   */
+  private followUps(after: MasterState, ops: Op[]): FollowUp[] {
+    const at = Date.now();
+    return readyToEnqueue(after, ops.flatMap((op) => ('jobId' in op ? [op.jobId] : []))).map((a) => ({
+      op: { op: 'enqueued', at, jobId: a.jobId, round: a.round, kind: a.kind, indices: a.indices },
+      // Called as the batch is applied, before any tick: the enqueuer marks the tasks in flight at once.
+      resolve: () => this.addEnqueued(a.jobId, a.round, a.kind, a.indices),
+      reject: () => undefined,
+    }));
+  }
+
+  /** Adds the tasks an applied `enqueued` op made queued, if it did (the job may have moved on). */
+  private addEnqueued(jobId: string, round: number, kind: TaskKind, indices: number[]): void {
+    const job = this.holder.state.jobs[jobId];
+    if (!job || isFinishedPhase(job.phase) || job.round !== round || job.phase !== kind) return;
+    const tasks = kind === 'map' ? job.maps : job.reduces;
+    const queued = indices.filter((i) => tasks[i]?.state === 'queued');
+    if (queued.length === 0) return;
+    this.enqueuer.add(job, kind, queued, 0).catch((err) => {
+      if (!(err instanceof NotPrimaryError)) this.d.log.warn({ job: jobId, err: (err as Error).message }, 'adding tasks failed; the scheduler adds them again');
+    });
   }
 
   private stopTimers(): void {

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { MAX_BATCH, OpPipeline, type Forwarder } from './op-pipeline.ts';
 import { StateHolder } from './state-holder.ts';
 import type { Op } from './state.ts';
-import { submitOp, testSpec } from './test-support.ts';
+import { readyToEnqueue } from './scheduler.ts';
+import { submitOp, testCommit, testSpec } from './test-support.ts';
 
 /**
  * The backup, as the primary's pipeline sees it: it records each batch it is sent and, while held,
@@ -109,6 +110,34 @@ test('a read waits for the backup like an op, as an empty batch', async () => {
   assert.equal(confirmed, true);
 });
 
+test('a read whose confirmation comes back after the master stopped serving is refused: its state may be gone', async () => {
+  const { backup, p } = pipeline();
+  backup.hold();
+  const read = p.confirmRead();
+  await Promise.resolve();
+  assert.deepEqual(backup.batches, [[]], 'the confirmation is on its way to the backup');
+  // A new view makes this master idle (it drops its state) while the backup still answers for the old one.
+  backup.serving = false;
+  backup.release();
+  await assert.rejects(read, /not primary/);
+});
+
+test('a batch the backup holds after this master dropped its state is not applied to the empty state, and its caller is told to retry', async () => {
+  const { holder, backup, p, applied } = pipeline();
+  await p.propose(submit('j1'));
+  backup.hold();
+  const op = p.propose(submit('j2'));
+  await Promise.resolve();
+  // A new view makes this master idle (it drops its state) while the backup still answers for the old one.
+  backup.serving = false;
+  holder.reset();
+  backup.release();
+  await assert.rejects(op, /not primary/);
+  assert.deepEqual(Object.keys(holder.state.jobs), []);
+  assert.equal(holder.seq, 0);
+  assert.deepEqual(applied.map((o) => (o as { jobId: string }).jobId), ['j1']);
+});
+
 test('a master that is not serving refuses at once and forwards nothing', async () => {
   const { backup, p } = pipeline();
   backup.serving = false;
@@ -149,4 +178,63 @@ test('settled waits for the commit loop, or gives up after its timeout', async (
   backup.release();
   await p.settled(10_000);
   assert.equal((await op)?.ok, true);
+});
+
+/** A pipeline whose follow-ups enqueue the tasks each batch makes ready, as the master's do (readyToEnqueue). */
+function withFollowUps() {
+  const holder = new StateHolder();
+  const backup = new BackupDouble();
+  const settled: string[] = [];
+  const p = new OpPipeline({
+    holder, replication: backup, journal: null, onApplied: () => {},
+    followUps: (after, ops) => readyToEnqueue(after, ops.flatMap((op) => ('jobId' in op ? [op.jobId] : []))).map((a) => ({
+      op: { op: 'enqueued', at: 5, jobId: a.jobId, round: a.round, kind: a.kind, indices: a.indices },
+      resolve: () => settled.push(`added ${a.jobId} ${a.kind} ${a.indices.join(',')}`),
+      reject: (err) => settled.push(`refused ${a.jobId}: ${err.message}`),
+    })),
+  });
+  return { holder, backup, settled, p };
+}
+
+test('follow-ups join the batch whose ops make tasks ready: a commit that ends a phase goes out with the enqueue of the next', async () => {
+  const { holder, backup, settled, p } = withFollowUps();
+  await p.propose(submit('j1'));
+  assert.deepEqual(backup.batches[0].map((op) => op.op), ['submit', 'enqueued'], "a new job's first tasks are enqueued in its submit's batch");
+  assert.deepEqual(settled, ['added j1 map 0'], 'the side effect comes once the batch is confirmed');
+  assert.equal(holder.state.jobs.j1.maps[0].state, 'queued');
+  const commit: Op = { op: 'committed', at: 6, jobId: 'j1', round: 0, kind: 'map', index: 0, commit: testCommit() };
+  const [answer] = p.proposeAll([commit]);
+  await answer;
+  assert.deepEqual(backup.batches[1].map((op) => op.op), ['committed', 'enqueued']);
+  assert.deepEqual(holder.state.jobs.j1.reduces.map((t) => t.state), ['queued']);
+  assert.deepEqual(settled, ['added j1 map 0', 'added j1 reduce 0']);
+});
+
+test('ops proposed together go out in one batch; follow-ups are computed on the state the whole batch leads to', async () => {
+  const { holder, backup, p } = withFollowUps();
+  await p.propose(submitOp('j1', testSpec(2, 1)));
+  const commit = (index: number): Op => ({ op: 'committed', at: 6, jobId: 'j1', round: 0, kind: 'map', index, commit: testCommit() });
+  await Promise.all(p.proposeAll([commit(0), commit(1)]));
+  assert.deepEqual(backup.batches[1].map((op) => op.op), ['committed', 'committed', 'enqueued'], 'both commits and the reduce phase\'s enqueue: one trip');
+  assert.equal(holder.state.jobs.j1.phase, 'reduce');
+});
+
+test(`follow-ups that would take a batch past ${MAX_BATCH} ops are left out (the scheduler enqueues those tasks)`, async () => {
+  const { holder, backup, settled, p } = withFollowUps();
+  backup.hold();
+  const first = p.propose(eventsRead(1));
+  const all = Array.from({ length: MAX_BATCH }, (_, i) => p.propose(submit(`j${i}`)));
+  backup.release();
+  await Promise.all([first, ...all]);
+  assert.deepEqual(backup.batches.map((b) => b.length), [1, MAX_BATCH]);
+  assert.equal(settled.length, 0);
+  assert.equal(holder.state.jobs.j0.maps[0].state, 'pending');
+});
+
+test('a follow-up of a batch the backup refuses is refused with it, and nothing is added', async () => {
+  const { holder, backup, settled, p } = withFollowUps();
+  backup.refuseNext(new Error('backup refused'));
+  await assert.rejects(p.propose(submit('j1')), /backup refused/);
+  assert.deepEqual(settled, ['refused j1: backup refused']);
+  assert.deepEqual(holder.state.jobs, {});
 });

@@ -157,3 +157,53 @@ test("a reduce task that failed on a map task's lost output reruns that map task
   assert.equal(holder.state.jobs.jgone.phase, 'failed');
   assert.equal(holder.state.jobs.jgone.error, `reduce task 1 failed: ${reason}; not rerun: its input, split 1 of dataset books version v1, is gone too`);
 });
+
+test("a round's commits go out together with the one that completes it; one without it waits out the hold and goes alone; the completed event's record is used when it carries the winner's", async () => {
+  const k = fx.fresh();
+  const queues = fx.queues(k);
+  const holder = new StateHolder();
+  for (const jobId of ['pair', 'lone']) {
+    holder.apply(submitOp(jobId, testSpec(2, 1)));
+    holder.apply({ op: 'enqueued', at: 2, jobId, round: 0, kind: 'map', indices: [0, 1] });
+  }
+  const groups: Op[][] = [];
+  const hold = 400;
+  const qi = new QueueIntake({
+    redis: fx.redis, keys: k, log: silentLog, eventConnection: () => fx.server.client(), state: () => holder.state,
+    propose: async () => assert.fail('commits go through proposeAll'),
+    proposeAll: (ops) => {
+      groups.push(ops);
+      return ops.map(async (op) => void holder.apply(op));
+    },
+    startedDelayMs: 60_000, commitHoldMs: hold,
+  });
+  qi.start({ map: '0-0', reduce: '0-0' });
+  let releaseSecond!: () => void;
+  const secondMayFinish = new Promise<void>((r) => (releaseSecond = r));
+  const worker = new Worker('map', async (job: Job) => {
+    const t = parseTaskJobId(job.id!)!;
+    if (t.jobId === 'lone' && t.index === 1) return { won: false };
+    if (t.index === 1) await secondMayFinish;
+    await commitTask(fx.redis, k, t, testCommit({ attempt: job.id!, worker: 'in the hash' }), 3600);
+    // Task 0 returns its record as a winning worker does; task 1 returns none, so the master reads the hash.
+    return t.index === 0 ? { won: true, ms: 10, commit: testCommit({ attempt: job.id!, worker: 'carried' }) } : { won: true, ms: 10 };
+  }, { connection: fx.server.client(), prefix: k.bullPrefix('map'), concurrency: 4 });
+  try {
+    for (const jobId of ['pair', 'lone']) for (const i of [0, 1]) await queues.map.add('wordcount.map', {}, { jobId: taskJobId(jobId, 0, 'map', i) });
+    await waitFor(() => qi.heldCommits === 2, { what: "both jobs' first commits to be held" });
+    const t0 = Date.now();
+    releaseSecond();
+    await waitFor(() => holder.state.jobs.pair.phase === 'reduce', { what: 'the pair to end its map phase' });
+    assert.ok(Date.now() - t0 < hold, 'the completing commit did not wait for the hold');
+    await waitFor(() => groups.some((g) => g.some((op) => 'jobId' in op && op.jobId === 'lone')), { what: "the lone commit's hold to run out" });
+  } finally {
+    await worker.close();
+    await qi.stop();
+  }
+  const pair = groups.find((g) => g.some((op) => 'jobId' in op && op.jobId === 'pair'))!;
+  assert.deepEqual(pair.map((op) => op.op === 'committed' && [op.index, op.commit.worker]), [[0, 'carried'], [1, 'in the hash']], 'one proposal: the held commit and the completing one');
+  const lone = groups.filter((g) => g.some((op) => 'jobId' in op && op.jobId === 'lone'));
+  assert.deepEqual(lone.map((g) => g.map((op) => op.op === 'committed' && op.index)), [[0]], 'alone, once the hold ran out');
+  assert.equal(holder.state.jobs.lone.phase, 'map');
+  assert.equal(qi.heldCommits, 0);
+});

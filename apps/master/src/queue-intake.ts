@@ -6,7 +6,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
-import { QUEUES, checkTaskJobId, errorsOncePerOutage, hasJobValue, isFinishedPhase, parseLostOutput, parseTaskJobId, readCommit, shuffleBlob, taskJobId, type Keys, type Logger, type LostOutput, type QueueName } from '@tandem/shared';
+import { QUEUES, checkTaskJobId, errorsOncePerOutage, type CommitRecord, hasJobValue, isFinishedPhase, parseLostOutput, parseTaskJobId, readCommit, shuffleBlob, taskJobId, type Keys, type Logger, type LostOutput, type QueueName } from '@tandem/shared';
 import { missingTaskInput } from './data-loss.ts';
 import { NotPrimaryError } from './replication.ts';
 import { rerunRule, type MasterState, type Op } from './state.ts';
@@ -26,8 +26,24 @@ const BULLMQ_STALLED_REASON = 'job stalled more than allowable limit';
 
 export const STARTED_DELAY_MS = 100;
 
+/**
+ * A commit that does not complete its job's phase (other tasks of the round have not committed)
+ * waits this long at most for the one that does, and goes out with it: the round's commits and the
+ * next round's `enqueued` op (op-pipeline.ts follow-ups) then make one batch, one trip to the durable
+ * log and the backup, and the last commit never waits behind the batch of the one before. Off the
+ * barrier's path: the phase cannot end before its last commit.
+ */
+export const COMMIT_HOLD_MS = 20;
+
+type CommittedOp = Extract<Op, { op: 'committed' }>;
+
+const taskKey = (t: { jobId: string; round: number; kind: QueueName; index: number }) => `${t.jobId}/${t.round}/${t.kind}/${t.index}`;
+
 /** A task attempt as its BullMQ id names it. */
 export type TaskAttempt = NonNullable<ReturnType<typeof parseTaskJobId>>;
+
+/** The BullMQ id of a task attempt. */
+const taskJobIdOf = (t: TaskAttempt) => (t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index, t.rerun) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative, t.rerun));
 
 export interface QueueIntakeDeps {
   redis: RedisConnection;
@@ -37,8 +53,12 @@ export interface QueueIntakeDeps {
   eventConnection: () => RedisConnection;
   state: () => MasterState;
   propose: (op: Op) => Promise<unknown>;
+  /** Proposes ops to go out in one batch (op-pipeline.ts `proposeAll`); without it, one by one. */
+  proposeAll?: (ops: Op[]) => Promise<unknown>[];
   /** STARTED_DELAY_MS unless a test says otherwise. */
   startedDelayMs?: number;
+  /** COMMIT_HOLD_MS unless a test says otherwise. */
+  commitHoldMs?: number;
 }
 
 export class QueueIntake {
@@ -46,6 +66,10 @@ export class QueueIntake {
   /** Pending start records (see STARTED_DELAY_MS). */
   private startTimers = new Set<NodeJS.Timeout>();
   private seen: Partial<Record<QueueName, string>> = {};
+  /** Per job, commits held back (COMMIT_HOLD_MS) and the timer that sends them on their own. */
+  private held = new Map<string, { ops: CommittedOp[]; timer: NodeJS.Timeout }>();
+  /** Tasks whose commit is held or proposed and not yet answered (taskKey). */
+  private commitsUnderWay = new Set<string>();
 
   constructor(private d: QueueIntakeDeps) {}
 
@@ -65,10 +89,20 @@ export class QueueIntake {
     for (const queue of QUEUES) this.listen(queue, from[queue] ?? '$');
   }
 
-  /** Stops reading and drops the start records not yet made. */
+  /** Commits held back now (COMMIT_HOLD_MS); for tests. */
+  get heldCommits(): number {
+    let n = 0;
+    for (const h of this.held.values()) n += h.ops.length;
+    return n;
+  }
+
+  /** Stops reading and drops the start records not yet made and the commits held back (reconcile finds them again). */
   async stop(): Promise<void> {
     for (const t of this.startTimers) clearTimeout(t);
     this.startTimers.clear();
+    for (const h of this.held.values()) clearTimeout(h.timer);
+    this.held.clear();
+    this.commitsUnderWay.clear();
     const readers = this.readers;
     this.readers = [];
     await Promise.all(readers.map((r) => r.close()));
@@ -85,7 +119,7 @@ export class QueueIntake {
     if (!job || isFinishedPhase(job.phase)) return;
     if (t.speculative > 0) return;
     const task = (t.kind === 'map' ? job.maps : job.reduces)[t.index];
-    if (task?.state === 'committed') return;
+    if (task?.state === 'committed' || this.commitsUnderWay.has(taskKey(t))) return;
     if (t.rerun < (task?.reruns ?? 0)) return;
     const lost = t.kind === 'reduce' && !t.check ? parseLostOutput(reason) : null;
     if (lost && lost.round === t.round && lost.partition === t.index) {
@@ -138,7 +172,7 @@ export class QueueIntake {
 
   /** How many attempts of the task ran, from its BullMQ record (attempts started, else made); undefined when it is gone. */
   private async attemptsOf(t: TaskAttempt): Promise<number | undefined> {
-    const id = t.check ? checkTaskJobId(t.jobId, t.round, t.kind, t.index, t.rerun) : taskJobId(t.jobId, t.round, t.kind, t.index, t.speculative, t.rerun);
+    const id = taskJobIdOf(t);
     const [started, made] = await this.d.redis.hmget(`${this.d.keys.bullPrefix(t.kind)}:${t.kind}:${id}`, 'ats', 'atm').catch(() => [null, null]);
     const n = Number(started ?? made);
     return Number.isInteger(n) && n > 0 ? n : undefined;
@@ -153,10 +187,10 @@ export class QueueIntake {
       const t = parseTaskJobId(jobId);
       if (t) this.recordStartLater(t, Date.now());
     });
-    ev.on('completed', ({ jobId }, id) => {
+    ev.on('completed', ({ jobId, returnvalue }, id) => {
       seen(id);
       const t = parseTaskJobId(jobId);
-      if (t) void this.collectCommit(t).catch((err) => this.d.log.warn({ err: err.message, task: jobId }, 'reading commit failed; reconcile will retry'));
+      if (t) void this.collectCommit(t, returnvalue).catch((err) => this.d.log.warn({ err: err.message, task: jobId }, 'reading commit failed; reconcile will retry'));
     });
     ev.on('failed', ({ jobId, failedReason }, id) => {
       seen(id);
@@ -173,18 +207,66 @@ export class QueueIntake {
       const job = this.d.state().jobs[t.jobId];
       const task = job?.round === t.round && job.phase === t.kind ? (t.kind === 'map' ? job.maps : job.reduces)[t.index] : undefined;
       // Committed already, or a retry or backup attempt of a task whose first start is recorded.
-      if (!task || task.state === 'committed' || task.state === 'running' || t.rerun !== (task.reruns ?? 0)) return;
+      if (!task || task.state === 'committed' || task.state === 'running' || t.rerun !== (task.reruns ?? 0) || this.commitsUnderWay.has(taskKey(t))) return;
       this.d.propose({ op: 'started', at, jobId: t.jobId, round: t.round, kind: t.kind, index: t.index }).catch(this.dropped);
     }, this.d.startedDelayMs ?? STARTED_DELAY_MS);
     this.startTimers.add(timer);
   }
 
-  private async collectCommit(t: TaskAttempt): Promise<void> {
-    const commit = await readCommit(this.d.redis, this.d.keys, t);
+  /**
+   * The task's commit record: the one its completed event carries (`returnvalue.commit`, set by a
+   * worker whose attempt won the commit: the record it wrote), else read from the commit hash.
+   */
+  private async collectCommit(t: TaskAttempt, returned?: unknown): Promise<void> {
+    const carried = (returned as { won?: unknown; commit?: CommitRecord } | null)?.commit;
+    const commit = carried && (returned as { won?: unknown }).won === true && carried.attempt === taskJobIdOf(t) ? carried : await readCommit(this.d.redis, this.d.keys, t);
     const job = this.d.state().jobs[t.jobId];
     // A record Redis lost the output of, still there until the rerun is added: it never counts again.
     if (commit && job && (t.kind === 'map' ? job.maps : job.reduces)[t.index]?.discarded?.includes(commit.attempt)) return;
-    if (commit) await this.d.propose({ op: 'committed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, commit });
+    if (commit) this.offerCommit({ op: 'committed', at: Date.now(), jobId: t.jobId, round: t.round, kind: t.kind, index: t.index, commit });
+  }
+
+  /** Proposes a commit now if it completes its job's phase (with the job's held ones), else holds it (COMMIT_HOLD_MS). */
+  private offerCommit(op: CommittedOp): void {
+    const key = taskKey(op);
+    if (this.commitsUnderWay.has(key)) return;
+    this.commitsUnderWay.add(key);
+    const held = this.held.get(op.jobId);
+    if (this.completesPhase(op)) {
+      if (held) {
+        clearTimeout(held.timer);
+        this.held.delete(op.jobId);
+      }
+      this.proposeCommits([...(held?.ops ?? []), op]);
+      return;
+    }
+    if (held) {
+      held.ops.push(op);
+      return;
+    }
+    const timer = setTimeout(() => {
+      const h = this.held.get(op.jobId);
+      if (!h) return;
+      this.held.delete(op.jobId);
+      this.proposeCommits(h.ops);
+    }, this.d.commitHoldMs ?? COMMIT_HOLD_MS);
+    this.held.set(op.jobId, { ops: [op], timer });
+  }
+
+  /** Whether every other task of the op's phase has committed, or has its commit held or under way. Stale ops count as completing (apply ignores them at once). */
+  private completesPhase(op: CommittedOp): boolean {
+    const job = this.d.state().jobs[op.jobId];
+    if (!job || job.round !== op.round || job.phase !== op.kind) return true;
+    const tasks = op.kind === 'map' ? job.maps : job.reduces;
+    return tasks.every((t) => t.index === op.index || t.state === 'committed' || this.commitsUnderWay.has(taskKey({ ...op, index: t.index })));
+  }
+
+  private proposeCommits(ops: CommittedOp[]): void {
+    const answers = this.d.proposeAll ? this.d.proposeAll(ops) : ops.map((op) => this.d.propose(op));
+    answers.forEach((answer, i) => {
+      const key = taskKey(ops[i]);
+      answer.catch(this.dropped).finally(() => this.commitsUnderWay.delete(key));
+    });
   }
 
   /** An op that could not be proposed because this master stopped being primary is dropped quietly. */

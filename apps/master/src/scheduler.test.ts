@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plan, stragglers } from './scheduler.ts';
+import { plan, readyToEnqueue, stragglers } from './scheduler.ts';
 import { apply, emptyState, type Op } from './state.ts';
 
 const cfg = { speculateFactor: 3, speculateMinMs: 1000, retentionMs: 1_000_000 };
@@ -63,4 +63,17 @@ test('stragglers: the limit is factor × median of committed durations', () => {
   const tasks = [c(100), c(200), c(5000), { state: 'running', index: 3, speculative: 0, startedAt: 0 }];
   assert.deepEqual(stragglers(tasks, 500, { speculateFactor: 3, speculateMinMs: 0 }), []);
   assert.deepEqual(stragglers(tasks, 601, { speculateFactor: 3, speculateMinMs: 0 }), [3]);
+});
+
+test('readyToEnqueue: the pending tasks of the named jobs only, as the enqueue that joins an op batch', () => {
+  let s = apply(emptyState(), { op: 'submit', at: 0, clientId: 'c', requestId: 'r', jobId: 'j', spec }).state;
+  s = apply(s, { op: 'submit', at: 0, clientId: 'c', requestId: 'r1', jobId: 'other', spec }).state;
+  assert.deepEqual(readyToEnqueue(s, ['j', 'j', 'gone']), [{ type: 'enqueue', jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] }]);
+  s = apply(s, { op: 'enqueued', at: 0, jobId: 'j', round: 0, kind: 'map', indices: [0, 1, 2, 3] }).state;
+  assert.deepEqual(readyToEnqueue(s, ['j']), [], 'queued already');
+  const commit = { attempt: 'a', worker: 'w', startedAt: 0, ms: 1, recordsIn: 0, recordsOut: 0, bytesIn: 0, bytesOut: 0, failedAttempts: 0, stalls: 0 };
+  for (const index of [0, 1, 2, 3]) s = apply(s, { op: 'committed', at: 1, jobId: 'j', round: 0, kind: 'map', index, commit }).state;
+  assert.deepEqual(readyToEnqueue(s, ['j']), [{ type: 'enqueue', jobId: 'j', round: 0, kind: 'reduce', indices: [0] }], 'the last commit makes the reduce phase ready');
+  s = apply(s, { op: 'cancel', at: 2, clientId: 'c', requestId: 'r2', jobId: 'other' }).state;
+  assert.deepEqual(readyToEnqueue(s, ['other']), [], 'a finished job enqueues nothing');
 });

@@ -28,14 +28,38 @@ export function plan(state: MasterState, now: number, cfg: SchedulerConfig): Act
     }
     const kind = job.phase as TaskKind;
     const tasks = currentTasks(job);
-    const pending = tasks.filter((t) => t.state === 'pending').map((t) => t.index);
-    if (pending.length > 0) actions.push({ type: 'enqueue', jobId: job.id, round: job.round, kind, indices: pending });
+    const enqueue = enqueueAction(job);
+    if (enqueue) actions.push(enqueue);
     // A verified job runs every task twice already; a backup attempt would only race its first run.
     for (const index of job.spec.verify ? [] : stragglers(tasks, now, cfg)) {
       actions.push({ type: 'speculate', jobId: job.id, round: job.round, kind, index });
     }
   }
   return actions;
+}
+
+type EnqueueAction = Extract<Action, { type: 'enqueue' }>;
+
+/** The job's pending tasks of its current phase, to enqueue; null when there are none (or it is finished). */
+function enqueueAction(job: MasterState['jobs'][string]): EnqueueAction | null {
+  if (isFinishedPhase(job.phase)) return null;
+  const pending = currentTasks(job).filter((t) => t.state === 'pending').map((t) => t.index);
+  return pending.length > 0 ? { type: 'enqueue', jobId: job.id, round: job.round, kind: job.phase as TaskKind, indices: pending } : null;
+}
+
+/**
+ * The enqueue actions of the jobs named, in the state an op batch leads to: the master adds their
+ * `enqueued` ops to that batch (op-pipeline.ts follow-ups), so the tasks a commit makes ready (the
+ * next phase's, the next round's) are recorded as queued in the same batch as the commit.
+ */
+export function readyToEnqueue(state: MasterState, jobIds: Iterable<string>): EnqueueAction[] {
+  const out: EnqueueAction[] = [];
+  for (const id of new Set(jobIds)) {
+    const job = state.jobs[id];
+    const a = job ? enqueueAction(job) : null;
+    if (a) out.push(a);
+  }
+  return out;
 }
 
 /** Only a cleaned-up job expires, so its clean-up never races the deletion of everything it had. */

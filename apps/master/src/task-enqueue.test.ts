@@ -148,3 +148,21 @@ test("a rerun is added under its new id, after its lost commit record is taken b
   await e.ensureQueued(state, async () => {});
   assert.equal((await readCommit(fx.redis, k, task))?.attempt, 'j1.0.m.1.a1');
 });
+
+test('tasks whose add is under way are not added again by ensureQueued, and a failed add leaves them to it', async () => {
+  const { queues, e } = enqueuer();
+  const state = stateAfter([submitOp('j1', testSpec(2, 1)), enqueued('j1', 'map', [0, 1])]);
+  const adding = e.add(state.jobs.j1, 'map', [0, 1], 0);
+  let confirmations = 0;
+  await e.ensureQueued(state, async () => void confirmations++);
+  assert.equal(confirmations, 0, 'both in flight: nothing to add, nothing to confirm');
+  await adding;
+  assert.equal(await queues.map.count(), 2);
+
+  // An add that fails marks nothing as added: BullMQ refuses an id with a ':' (a job id no master makes, here to make the add fail).
+  const bad = stateAfter([submitOp('j:1', testSpec(1, 1)), enqueued('j:1', 'map', [0])]);
+  await assert.rejects(e.add(bad.jobs['j:1'], 'map', [0], 0), /cannot contain/);
+  assert.equal(e.added('j:1.0.m.0'), false);
+  await assert.rejects(e.ensureQueued(bad, async () => void confirmations++), /cannot contain/);
+  assert.equal(confirmations, 1, 'ensureQueued tried them again');
+});

@@ -59,6 +59,8 @@ export interface TaskEnqueueDeps {
 export class TaskEnqueuer {
   /** BullMQ ids this process has added (or found present) since it became primary. */
   private confirmed = new Set<string>();
+  /** BullMQ ids whose add is under way: not added again meanwhile (a failed add leaves them to ensureQueued). */
+  private adding = new Set<string>();
 
   constructor(private d: TaskEnqueueDeps) {}
 
@@ -70,11 +72,6 @@ export class TaskEnqueuer {
     const origin = this.d.origin();
     const tasks = kind === 'map' ? job.maps : job.reduces;
     const rerun = (index: number) => tasks[index]?.reruns ?? 0;
-    // A rerun's lost commit is taken back first: the task's first commit wins, and the worker skips a committed task.
-    for (const index of indices) {
-      const discarded = tasks[index]?.discarded ?? [];
-      if (discarded.length > 0) await this.d.uncommit?.({ jobId: job.id, round: job.round, kind, index }, discarded);
-    }
     const runs = job.spec.verify && speculative === 0
       ? indices.flatMap((index) => [{ index, id: taskJobId(job.id, job.round, kind, index, 0, rerun(index)), verify: 'first' as const }, { index, id: checkTaskJobId(job.id, job.round, kind, index, rerun(index)), verify: 'check' as const }])
       : indices.map((index) => ({ index, id: taskJobId(job.id, job.round, kind, index, speculative, rerun(index)), verify: undefined }));
@@ -89,8 +86,19 @@ export class TaskEnqueuer {
         removeOnFail: this.d.keep.failed,
       },
     }));
-    await this.d.queues[kind].addBulk(jobs);
-    for (const j of jobs) this.confirmed.add(j.opts.jobId);
+    // In flight from here, before the first await: ensureQueued, in a tick that runs meanwhile, leaves them alone.
+    for (const j of jobs) this.adding.add(j.opts.jobId);
+    try {
+      // A rerun's lost commit is taken back first: the task's first commit wins, and the worker skips a committed task.
+      for (const index of indices) {
+        const discarded = tasks[index]?.discarded ?? [];
+        if (discarded.length > 0) await this.d.uncommit?.({ jobId: job.id, round: job.round, kind, index }, discarded);
+      }
+      await this.d.queues[kind].addBulk(jobs);
+      for (const j of jobs) this.confirmed.add(j.opts.jobId);
+    } finally {
+      for (const j of jobs) this.adding.delete(j.opts.jobId);
+    }
   }
 
   /**
@@ -104,7 +112,10 @@ export class TaskEnqueuer {
       if (isFinishedPhase(job.phase)) continue;
       const kind = job.phase as QueueName;
       const missing = currentTasks(job)
-        .filter((t) => (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(taskJobId(job.id, job.round, kind, t.index, 0, t.reruns)))
+        .filter((t) => {
+          const id = taskJobId(job.id, job.round, kind, t.index, 0, t.reruns);
+          return (t.state === 'queued' || t.state === 'running') && !this.confirmed.has(id) && !this.adding.has(id);
+        })
         .map((t) => t.index);
       if (missing.length === 0) continue;
       if (!confirmed) {
@@ -123,5 +134,6 @@ export class TaskEnqueuer {
   /** Forgets what was added: a master that becomes primary checks every queued task again. */
   forget(): void {
     this.confirmed.clear();
+    this.adding.clear();
   }
 }

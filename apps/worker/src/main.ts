@@ -146,7 +146,11 @@ async function processTask(job: Job, token?: string) {
       : { ms: res.ms, ...roundPhases(res.phases), won: res.won, recordsIn: res.recordsIn, recordsOut: res.recordsOut },
     'task finished',
   );
-  return res.skipped ? { skipped: true } : { won: res.won, ms: res.ms };
+  if (res.skipped) return { skipped: true };
+  // The record this attempt committed, when it won: the master takes it from the completed event
+  // instead of reading the commit hash (a verified task's commit holds both runs: read from the hash).
+  const { skipped: _skipped, won, phases: _phases, ...record } = res;
+  return { won, ms: res.ms, ...(won === true && !payload.verify ? { commit: record } : {}) };
 }
 
 const workers = QUEUES.map(startWorker);

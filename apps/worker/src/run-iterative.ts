@@ -17,7 +17,7 @@
  * outputs stay: later rounds may read them (RoundContext.readOutput).
  */
 import {
-  compareCodePoints, dropJobValues, encodePairs, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
+  compareCodePoints, dropJobValues, encodeOutput, getJobValueHead, getJobValues, getLargeJobValue, missingJobData, roundOutput, setJobValues, shuffleBlob,
   type IterativeJobType, type IterativeMapContext, type IterativeReduceContext, type JobValue, type RoundContext, type TaskPayload,
 } from '@tandem/shared';
 import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type TaskDeps } from './task-io.ts';
@@ -98,7 +98,8 @@ async function reduce(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const r = p.index;
   const t0 = performance.now();
   const { inputs, previousOutput } = await reduceInputs(p, deps);
-  await dropJobValues(deps, p.jobId, consumed(p, type, params));
+  // Not waited for until the writes are: one round trip less on the barrier's path (its error, if any, still fails the task).
+  const dropped = dropJobValues(deps, p.jobId, consumed(p, type, params)).then(() => null, (err: Error) => err);
   const t1 = performance.now();
   const chained = p.chained === true;
   const ctx: IterativeReduceContext<unknown> = { ...roundContext(p, params, deps), partition: r, previousOutput, chained };
@@ -112,6 +113,8 @@ async function reduce(p: TaskPayload, type: IterativeJobType, params: unknown, d
   const writes = [{ at: roundOutput(p.round, r), value: res.output }];
   if (chained) res.next!.forEach((value, q) => writes.push({ at: shuffleBlob(p.round + 1, q, r), value }));
   await setJobValues(deps, p.jobId, writes, deps.intermediateTtlS);
+  const dropError = await dropped;
+  if (dropError) throw dropError;
   const bytesOut = writes.reduce((a, w) => a + w.value.length, 0);
   return {
     recordsIn: 0, recordsOut: res.records ?? 0, bytesIn: inputs.reduce((a, b) => a + b.length, previousOutput?.length ?? 0), bytesOut, stats: res.stats,
@@ -136,7 +139,7 @@ async function output(p: TaskPayload, type: IterativeJobType, params: unknown, d
     }
   }
   const t2 = performance.now();
-  const blob = encodePairs(keys, lines);
+  const blob = encodeOutput(keys, lines);
   // The job's output: no expiry, and not kept in `written`, since no task reads it.
   await setJobValues(viaIoredis(deps), p.jobId, [{ at: roundOutput(p.round, r), value: blob }]);
   return {

@@ -3,13 +3,15 @@
  * then commit (shared/src/job-data.ts). Stateless: everything comes from the payload and Redis.
  */
 import { hostname } from 'node:os';
+import { UnrecoverableError } from 'bullmq';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, compareCodePoints, isIterative, vcTick, decodePairs, defaultPartition, encodePairs, getJobValues,
-  isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type MapContext, type TaskPayload,
+  CodecError, LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, decodeShuffle, defaultPartition, encodeOutput, encodeShuffle, getJobValues,
+  isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type JobValue, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
 import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { reducePartition } from './reduce-partition.ts';
 import { indices, pairedCombiner } from './verify-order.ts';
 import { VerifiedRun, plainOutput, type TaskOutput } from './verify-run.ts';
 
@@ -31,8 +33,6 @@ const WORKER = `${hostname()}:${process.pid}`;
 const PROC = `worker:${WORKER}`;
 /** This process's Lamport clock: every task payload carries the master's time, merged on receipt. */
 const clock = new LamportClock();
-/** Reduce loops yield to the event loop this often, so BullMQ can renew the task's lock. */
-const YIELD_EVERY = 20_000;
 
 export async function runTask(p: TaskPayload, deps: TaskDeps, a: AttemptInfo): Promise<TaskResult> {
   const addr = { jobId: p.jobId, round: p.round, kind: p.kind, index: p.index };
@@ -145,11 +145,27 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
     pk[r].push(key);
     pv[r].push(value);
   }
-  const blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: encodePairs(keys, pv[r]) }));
+  let blobs: { at: JobValue; value: Buffer }[];
+  try {
+    blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: encodeShuffle(keys, pv[r]) }));
+  } catch (err) {
+    if (err instanceof CodecError) throw new TaskError(`${p.type} map task ${p.index} emitted what cannot be sent to reduce: ${err.message}`);
+    throw err;
+  }
   await out.write(blobs, deps.intermediateTtlS);
   const bytesOut = blobs.reduce((a, b) => a + b.value.length, 0);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn: p.records ?? 0, recordsOut: table.size, bytesIn: input.length, bytesOut, phases };
+}
+
+/** A sender's shuffle blob decoded; one that is not (another Tandem version's) fails the task for good, naming the sender. */
+function decodeShuffleOf(p: TaskPayload, sender: number, blob: Buffer) {
+  try {
+    return decodeShuffle<unknown>(blob);
+  } catch (err) {
+    if (!(err instanceof CodecError)) throw err;
+    throw new UnrecoverableError(`${p.type} reduce task ${p.index}: the input from map task ${sender} cannot be read: ${err.message}`);
+  }
 }
 
 /** `varied`: a verified task's second run, which takes senders, values and keys backwards (verify-order.ts). */
@@ -167,7 +183,7 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
     const blob = blobs[i];
     if (!blob) throw lostOutput(p, i, `the output of map task ${i}`);
     bytesIn += blob.length;
-    const { keys: ks, values } = decodePairs<unknown>(blob);
+    const { keys: ks, values } = decodeShuffleOf(p, i, blob);
     recordsIn += ks.length;
     for (let j = 0; j < ks.length; j++) {
       const key = ks[j];
@@ -183,23 +199,10 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
     }
     if (++done % 64 === 0) await yieldToLoop();
   }
-  const sorted = [...table.keys()].sort(compareCodePoints);
-  const lines: string[] = new Array(sorted.length);
-  const ctx = { params, partition: r };
-  let n = 0;
-  for (const j of indices(sorted.length, varied)) {
-    const key = sorted[j];
-    const v = table.get(key);
-    try {
-      lines[j] = type.format(key, await type.reduce(key, combine ? [v] : (v as unknown[]), ctx));
-    } catch (err) {
-      throw new TaskError(`${p.type} reduce task ${r} failed on key ${JSON.stringify(key)}: ${(err as Error).message}`);
-    }
-    if (++n % YIELD_EVERY === 0) await yieldToLoop();
-  }
+  const { keys, lines } = await reducePartition(type, table, { params, partition: r, combined: !!combine, varied, label: `${p.type} reduce task ${r}` });
   const t2 = performance.now();
-  const blob = encodePairs(sorted, lines);
+  const blob = encodeOutput(keys, lines);
   await out.write([{ at: roundOutput(p.round, r), value: blob }]);
   const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
-  return { recordsIn, recordsOut: sorted.length, bytesIn, bytesOut: blob.length, phases };
+  return { recordsIn, recordsOut: lines.length, bytesIn, bytesOut: blob.length, phases };
 }

@@ -3,25 +3,31 @@ import { validateDatasetName, type DatasetFormat } from '@tandem/shared';
 import { tandemFor } from '../client.ts';
 import { configFrom, flagToEnv, positiveInt } from '../options.ts';
 import { bytes, table } from '../format.ts';
-import { describeDataset, uploadFile } from '../upload.ts';
+import { describeDataset, storeJobOutput, uploadFile } from '../upload.ts';
 
 export function datasetCommand(): Command {
   const cmd = new Command('dataset').description('upload, list, inspect and remove datasets');
 
   cmd
     .command('put')
-    .description('upload FILE (or - for standard input) as dataset NAME, split into pieces for map tasks')
+    .description('upload FILE (or - for standard input) as dataset NAME, split into pieces for map tasks; or, with --from-job, store a done job\'s output as NAME')
     .argument('<name>', 'dataset name: letters, digits, "_", "." and "-"')
-    .argument('<file>', 'file to upload, or - for standard input')
+    .argument('[file]', 'file to upload, or - for standard input')
+    .option('--from-job <id>', "store this done job's output (its lines, in output order) instead of a file: jobs chain without a download and an upload")
     .addOption(new Option('--format <format>', 'text (one record per line) or edges (CSV src,dst); default: edges for .csv files, else text').choices(['text', 'edges']))
     .option('--replace', 'replace an existing dataset of that name (running jobs keep reading the old version)')
     .option('--header', "edges: the file's first row is a header (default: it is when it is src,dst, or two words above a row of two numbers)")
     .option('--no-header', "edges: the file's first row is an edge, even src,dst")
     .addOption(new Option('--split-bytes <n>', 'target size of one split, in bytes (default: 8 MiB)').env('TANDEM_SPLIT_BYTES').argParser(positiveInt('--split-bytes', 'TANDEM_SPLIT_BYTES')))
-    .action(async (name: string, file: string, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number; header?: boolean }, self: Command) => {
+    .action(async (name: string, file: string | undefined, opts: { format?: DatasetFormat; replace?: boolean; splitBytes?: number; header?: boolean; fromJob?: string }, self: Command) => {
       flagToEnv('TANDEM_SPLIT_BYTES', '--split-bytes', opts.splitBytes, self.getOptionValueSource('splitBytes'));
       const cfg = configFrom(self);
       validateDatasetName(name);
+      if (opts.fromJob !== undefined) {
+        if (file !== undefined) throw new Error(`give either FILE (${file}) or --from-job, not both`);
+        return console.log(describeDataset(await storeJobOutput(cfg, name, opts.fromJob, { format: opts.format ?? 'text', replace: opts.replace })));
+      }
+      if (file === undefined) throw new Error('missing FILE to upload (or - for standard input, or --from-job ID for a job\'s output)');
       const format = opts.format ?? (file.toLowerCase().endsWith('.csv') ? 'edges' : 'text');
       if (opts.header !== undefined && format !== 'edges') throw new Error(`--${opts.header ? '' : 'no-'}header is for edges datasets (this upload is ${format}; see --format)`);
       const header = opts.header === undefined ? 'auto' : opts.header ? 'yes' : 'no';

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { PARTITIONS, outputLostText, shownPhase, verifyText, type JobStatus } from '@tandem/shared';
+import { PARTITIONS, outputLostText, shownPhase, validateDatasetName, verifyText, type JobStatus } from '@tandem/shared';
 import type { Tandem } from '../../../../client/src/index.ts';
 import { loadRegistry } from '@tandem/jobs';
 import { checkOutPath, configFrom, partitionsFlag } from '../options.ts';
@@ -9,6 +9,7 @@ import { tandemFor } from '../client.ts';
 import { warnIfOtherCluster } from '../same-cluster.ts';
 import { clusterTypesText, typesHelp, typesText } from '../job-types.ts';
 import { roundsLine } from '../rounds.ts';
+import { describeDataset } from '../upload.ts';
 
 function collectParam(v: string, acc: Record<string, string>): Record<string, string> {
   const eq = v.indexOf('=');
@@ -75,8 +76,12 @@ export function jobCommand(): Command {
   specOptions(cmd.command('run'), () => types)
     .description('submit a job, show its progress, and write its output when it is done')
     .option('--out <file>', 'write the output here (written atomically) instead of standard output')
-    .action(async (type: string, opts: SpecOpts & { out?: string }, self: Command) => {
+    .option('--save-as <dataset>', "store the output as a text dataset of that name, for the next job to read, instead of writing it to standard output (--out writes it to a file too)")
+    .option('--replace', '--save-as: replace a dataset of that name')
+    .action(async (type: string, opts: SpecOpts & { out?: string; saveAs?: string; replace?: boolean }, self: Command) => {
       checkOutPath(opts.out);
+      if (opts.replace && !opts.saveAs) throw new Error('--replace is for --save-as');
+      if (opts.saveAs !== undefined) validateDatasetName(opts.saveAs);
       const cfg = configFrom(self);
       const tandem = tandemFor(cfg);
       await warnIfOtherCluster(cfg, tandem.master);
@@ -87,7 +92,15 @@ export function jobCommand(): Command {
         console.error(describe(s));
         throw new Error(`job ${jobId} ${shownPhase(s)}${s.error ? `: ${s.error}` : ''}`);
       }
-      await saveOutput(tandem, s, opts.out);
+      if (opts.saveAs !== undefined) {
+        try {
+          const meta = await tandem.datasets.fromJob(opts.saveAs, s, { replace: opts.replace });
+          console.error(`stored the output as ${describeDataset(meta)}`);
+        } finally {
+          if (!opts.out) await tandem.close();
+        }
+      }
+      if (opts.saveAs === undefined || opts.out) await saveOutput(tandem, s, opts.out);
       console.error(`job ${jobId} done in ${duration((s.finishedAt ?? Date.now()) - s.submittedAt)}`);
       if (s.verify) console.error(verifyText(s));
     });

@@ -13,6 +13,7 @@ import { benchLinearizability } from './linearizability.ts';
 import { benchFsync } from './fsync.ts';
 import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
+import { benchPagerankSetup } from './pagerank-setup.ts';
 import { benchRestarts } from './restarts.ts';
 import { benchWordcount } from './wordcount.ts';
 
@@ -57,6 +58,18 @@ program
   .option('--iterations <n>', 'iterations per job', (v) => Number(v), 50)
   .option('--runs <n>', 'runs of each side', (v) => Number(v), 3)
   .action(async (opts: { nodes: number; edges: number; iterations: number; runs: number }) => benchPagerank(opts));
+
+program
+  .command('pagerank-setup')
+  .description("PageRank's two set-up rounds on an R-MAT graph, task by task in child processes (no Redis): time and peak RSS per phase, this checkout vs a git ref")
+  .option('--scale <n>', 'R-MAT graph scale: 2^n vertices, 16 · 2^n edges', (v) => Number(v), 18)
+  .option('--runs <n>', 'runs of each side, taking turns', (v) => Number(v), 3)
+  .option('--partitions <n>', 'partitions P', (v) => Number(v), 2)
+  .option('--before <ref>', 'git ref whose jobs/src/pagerank/ is the baseline', 'main')
+  .option('--job-base <dir>', 'also time whole jobs on the harness cluster: this checkout vs the one in DIR (with its node_modules)')
+  .option('--job-scale <n>', 'R-MAT scale of the whole jobs', (v) => Number(v), 18)
+  .option('--job-runs <n>', 'whole jobs of each side, taking turns', (v) => Number(v), 2)
+  .action(async (opts: { scale: number; runs: number; partitions: number; before: string; jobBase?: string; jobScale: number; jobRuns: number }) => benchPagerankSetup(opts));
 
 program
   .command('barrier')

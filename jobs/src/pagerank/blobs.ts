@@ -45,24 +45,27 @@ export interface Adjacency {
 }
 
 /** Bytes of `buf` in memory a Float64Array/Uint32Array can view. */
-function aligned(buf: Buffer): ArrayBuffer {
+export function aligned(buf: Buffer): ArrayBuffer {
   const ab = new ArrayBuffer(buf.length);
   new Uint8Array(ab).set(buf);
   return ab;
 }
 
+/** `ids`: the node ids in local order, or their UTF-8 bytes already '\n'-separated. */
 export function encodeAdjacency(
   n: number,
   outDegree: Uint32Array,
   targets: { src: Uint32Array; dst: Uint32Array }[],
-  ids: string[],
+  ids: string[] | Buffer,
 ): Buffer {
   const P = targets.length;
   const edges = targets.reduce((a, t) => a + t.src.length, 0);
-  const idBytes = Buffer.from(ids.join('\n'));
+  const idBytes = Buffer.isBuffer(ids) ? ids : Buffer.from(ids.join('\n'));
   const words = n + 2 * P + 2 * edges;
-  const body = Buffer.alloc(words * 4 + idBytes.length);
-  const u32 = new Uint32Array(body.buffer, body.byteOffset, words);
+  // One allocation for header and body (Buffer.alloc never hands out pool memory, so it is aligned).
+  const blob = Buffer.alloc(ADJ_HEADER + words * 4 + idBytes.length);
+  const body = blob.subarray(ADJ_HEADER);
+  const u32 = new Uint32Array(blob.buffer, blob.byteOffset + ADJ_HEADER, words);
   u32.set(outDegree, 0);
   let w = n;
   for (let r = 0; r < P; r++) u32[w + r] = targets[r].src.length;
@@ -79,15 +82,14 @@ export function encodeAdjacency(
     w += 2 * t.src.length;
   }
   idBytes.copy(body, words * 4);
-  const head = Buffer.alloc(ADJ_HEADER);
-  head.writeUInt32LE(ADJ_MAGIC, 0);
-  head.writeUInt32LE(ADJ_VERSION, 4);
-  head.writeUInt32LE(n, 8);
-  head.writeUInt32LE(P, 12);
-  head.writeUInt32LE(edges, 16);
-  head.writeUInt32LE(idBytes.length, 20);
-  createHash('sha256').update(body).digest().copy(head, 32);
-  return Buffer.concat([head, body]);
+  blob.writeUInt32LE(ADJ_MAGIC, 0);
+  blob.writeUInt32LE(ADJ_VERSION, 4);
+  blob.writeUInt32LE(n, 8);
+  blob.writeUInt32LE(P, 12);
+  blob.writeUInt32LE(edges, 16);
+  blob.writeUInt32LE(idBytes.length, 20);
+  createHash('sha256').update(body).digest().copy(blob, 32);
+  return blob;
 }
 
 /** The body hash an adjacency header names (its cache key), after checking the header. */
@@ -98,8 +100,12 @@ export function adjacencyHash(head: Buffer, what: string): string {
 }
 
 
-/** Decodes (copying into aligned memory) and checks the body against the header's hash. */
-export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
+/**
+ * Decodes and checks the body against the header's hash. The arrays are copied into fresh aligned
+ * memory, unless `owned` (the caller made the blob with encodeAdjacency and never changes it): then
+ * the hash is not checked again, and aligned memory is used as it is.
+ */
+export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adjacency {
   const hash = adjacencyHash(blob, what);
   const n = blob.readUInt32LE(8);
   const P = blob.readUInt32LE(12);
@@ -108,9 +114,12 @@ export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
   const words = n + 2 * P + 2 * edges;
   if (blob.length !== ADJ_HEADER + words * 4 + idBytes) throw new BlobError(`${what}: adjacency blob is ${blob.length} bytes, its header says ${ADJ_HEADER + words * 4 + idBytes}`);
   const body = blob.subarray(ADJ_HEADER);
-  if (createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
-  const ab = aligned(body);
-  const u32 = new Uint32Array(ab, 0, words);
+  // A blob the caller made has just been hashed by encodeAdjacency.
+  if (!owned && createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
+  const view = owned && body.byteOffset % 4 === 0;
+  const ab = view ? body.buffer : aligned(body);
+  const at = view ? body.byteOffset : 0;
+  const u32 = new Uint32Array(ab, at, words);
   const counts = u32.subarray(n, n + P);
   const widths = u32.subarray(n + P, n + 2 * P);
   const targets: Adjacency['targets'] = [];
@@ -122,9 +131,9 @@ export function decodeAdjacency(blob: Buffer, what: string): Adjacency {
   }
   let ids: string[] | null = null;
   return {
-    n, partitions: P, edges, outDegree: u32.subarray(0, n), targets, hash, bytes: ab.byteLength,
+    n, partitions: P, edges, outDegree: u32.subarray(0, n), targets, hash, bytes: body.length,
     ids() {
-      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, words * 4, idBytes).toString('utf8').split('\n');
+      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, at + words * 4, idBytes).toString('utf8').split('\n');
       return ids;
     },
   };

@@ -1,7 +1,8 @@
 /**
  * The PageRank job type (issue 4). Two setup rounds build per-partition adjacency with integer ids
  * (build.ts); the second one's reduce task q also sends partition q's first contributions (ranks
- * 1/N). From then on the rounds are chained (RoundPlan.chainFrom): each iteration is one reduce task
+ * 1/N). From round 0's reduce on the rounds are chained (RoundPlan.chainFrom): round 0's reduce
+ * sends round 1 its inputs, and each iteration is one reduce task
  * per partition that gathers what was sent to its nodes, computes their new ranks and the L1 change,
  * and scatters the next contributions (iterate.ts). So an iteration moves Float64 arrays only, and
  * costs one barrier. Each task reads its partition's old ranks and the other partitions' blobs, and
@@ -9,7 +10,7 @@
  * after a `node,rank` header.
  *
  * Round statistics, summed by the master: `nodes` (N; every reduce task reports its partition's, so
- * the next round knows N), `edges` (setup rounds), `delta` (the iteration's L1 change) and
+ * the next round knows N), `edges` (round 1: distinct edges), `delta` (the iteration's L1 change) and
  * `dangling` (rank mass of nodes without out-edges, spread evenly in the iteration: reduce task r
  * reports the mass its namesake sender r put in its header).
  */
@@ -17,12 +18,14 @@ import { compareCodePoints, missingJobData, paramSchema, type IterativeJobType, 
 import {
   ADJ_HEADER, BlobError, adjacencyHash, decodeAdjacency, decodeContribution, decodeRanks, encodeRanks, type Adjacency,
 } from './blobs.ts';
-import { buildAdjacency, decodeNumbered, numberNodes, partitionEdges, routeToSources } from './build.ts';
+import { buildAdjacency, numberNodes, partitionEdges } from './build.ts';
 import { gather, scatter, selfContribution } from './iterate.ts';
 import { csvField, rankOrderKey } from './ranks-csv.ts';
 
 /** Rounds before the first iteration. */
 export const SETUP_ROUNDS = 2;
+/** Round 0's reduce tasks already send round 1's inputs, so only round 0 has a map phase. */
+const CHAIN_FROM = 0;
 const ADJACENCY_ROUND = 1;
 
 export const pagerankParams = paramSchema({
@@ -40,7 +43,7 @@ const where = (ctx: RoundContext<unknown>, task: string) => `PageRank round ${ct
  * Which hash a job's partition has is cached too: the adjacency never changes once built, so an
  * iteration on a warm worker reads nothing but ranks and contributions.
  */
-async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): Promise<Adjacency> {
+async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer, owned = false): Promise<Adjacency> {
   const what = `adjacency of partition ${q}`;
   const named = `pagerank-adjacency-of:${ctx.job}:${q}`;
   let hash = blob ? adjacencyHash(blob, what) : ctx.cache.get<string>(named);
@@ -55,7 +58,7 @@ async function adjacency(ctx: RoundContext<unknown>, q: number, blob?: Buffer): 
   if (hit) return hit;
   const full = blob ?? (await ctx.readOutput(ADJACENCY_ROUND, q));
   if (!full) throw new BlobError(missingJobData(what));
-  const adj = decodeAdjacency(full, what);
+  const adj = decodeAdjacency(full, what, owned);
   if (adj.hash !== hash) throw new BlobError(`${what} changed while it was read`);
   if (adj.partitions !== ctx.partitions) throw new BlobError(`${what} has ${adj.partitions} partitions, the job ${ctx.partitions}`);
   ctx.cache.set(key, adj, adj.bytes);
@@ -78,23 +81,23 @@ export const pagerank: IterativeJobType<PageRankParams> = {
   // Every round after the first is one task per partition, so fewer partitions than workers leaves workers idle.
   partitions: 'per-worker',
   outputFormat: 'csv',
-  rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: ADJACENCY_ROUND }),
+  rounds: (p) => ({ setup: SETUP_ROUNDS, iterations: p.iterations, tol: p.tol, chainFrom: CHAIN_FROM }),
   stages: { setup: 'building the graph', output: 'writing ranks' },
 
   map(input, ctx: IterativeMapContext<PageRankParams>) {
     if (ctx.round === 0) return partitionEdges(input, ctx);
-    if (ctx.round === 1) return routeToSources(input, ctx);
-    throw new BlobError(`round ${ctx.round} has no map phase (rounds after ${ADJACENCY_ROUND} are chained)`);
+    throw new BlobError(`round ${ctx.round} has no map phase (rounds after ${CHAIN_FROM} are chained)`);
   },
 
   async reduce(inputs, ctx: IterativeReduceContext<PageRankParams>) {
     const r = ctx.partition;
-    if (ctx.round === 0) return numberNodes(inputs);
+    if (ctx.round === 0) return numberNodes(inputs, ctx.partitions, where(ctx, `reduce ${r}`));
     const N = nodes(ctx);
     if (ctx.round === ADJACENCY_ROUND) {
       if (!ctx.previousOutput) throw new BlobError(`node ids of partition ${r} (round 0's output) are gone`);
-      const { output, stats } = buildAdjacency(inputs, decodeNumbered(ctx.previousOutput), ctx.partitions);
-      const adj = await adjacency(ctx, r, output);
+      const { output, stats } = buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
+      // The blob was made here and is only read from now on, so the cache may keep its memory.
+      const adj = await adjacency(ctx, r, output, true);
       const { outputs: next } = scatter(adj, r, new Float64Array(adj.n).fill(1 / N));
       return { output, next, records: adj.n, stats };
     }

@@ -158,6 +158,8 @@ interface WcRow {
   /** Every run's output of both sides equal (and, across rows of one size, to the other job's). */
   same: boolean;
   sha: string;
+  /** The plain job's output equals the built-in wordcount's at this size (when both ran). */
+  sameAsWordcount?: boolean;
 }
 
 interface PrRun extends TandemRun {
@@ -318,6 +320,8 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
         }
         k.rows.push(row);
       }
+      const [w, p] = [wc.find((r) => r.mb === mb), plain.find((r) => r.mb === mb)];
+      if (w && p) p.sameAsWordcount = w.sha === p.sha;
       await up.tandem(['dataset', 'rm', name]);
     }
 
@@ -418,7 +422,7 @@ export function report(o: ScaleOptions, cmd: string, r: Results): string {
     const ratio = median(t) / median(s);
     const g = goalCell(ratio, goalOf[w.mb]);
     if (g) goals.push(`| ${what}, ${sizeLabel(w.mb)} | ${ratio.toFixed(2)}× | ${g} |`);
-    return `| ${sizeLabel(w.mb)} | ${secondsCell(s)} | ${secondsCell(t)} | ${ratioCell(t, s)} | ${g} | ${w.same ? 'yes' : '**NO**'} | ` +
+    return `| ${sizeLabel(w.mb)} | ${secondsCell(s)} | ${secondsCell(t)} | ${ratioCell(t, s)} | ${g} | ${w.same ? 'yes' : '**NO**'}${w.sameAsWordcount === undefined ? '' : w.sameAsWordcount ? ', and as wordcount\'s' : ', but **not** as wordcount\'s'} | ` +
       `${(w.uploadMs / 1000).toFixed(2)} s (${(w.bytes / 1e6 / (w.uploadMs / 1000)).toFixed(0)} MB/s) | ${mib(workerPeak(w.tandem))} | ${mib(redisPeak(w.tandem))} (+${mib(redisGrowth(w.tandem))}) | ${mib(singlePeak(w.single))} |`;
   });
   const head = '| input | single thread | Tandem, 2 workers | **ratio** (each run) | goal | same output | upload (`tandem dataset put`) | worker peak RSS | Redis used_memory peak (growth in the job) | single thread peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
@@ -483,9 +487,10 @@ ${rows.join('\n')}
 
 Run: \`${cmd}\` (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${cpu.length} cores (${cpu[0]?.model ?? 'unknown CPU'}),
 Node ${process.version}, one disk, a machine shared with other work). Tandem is a real \`tandem up --workers 2\`
-(compiled CLI; view service, primary and backup master, 2 workers, the console, and the redis-server it
-starts: append-only file fsynced on every write), and every Tandem figure is a **whole command** timed
-from its spawn to its exit. Each single-thread baseline runs in a fresh process (\`scripts/bench/single.ts\`),
+(compiled CLI; view service, primary and backup master, 2 workers, the console) on ${o.appendfsync === 'always'
+    ? 'the redis-server it starts itself (append-only file fsynced on every write)'
+    : `a redis-server the benchmark starts (append-only file on, \`appendfsync ${o.appendfsync}\`; \`tandem up\`'s own fsyncs every write, which \`bench -- fsync\` prices)`},
+and every Tandem figure is a **whole command** timed from its spawn to its exit. Each single-thread baseline runs in a fresh process (\`scripts/bench/single.ts\`),
 timed inside from its first read to its output file written (so without Node's start-up). The sides
 take turns, ${o.runs} run${o.runs > 1 ? 's' : ''} each; medians, each run in brackets; the ratio is Tandem's median over the single
 thread's, each run's own ratio in brackets. Memory: each worker's peak RSS during the job (VmHWM reset

@@ -39,21 +39,34 @@ export interface Up {
   stop(): Promise<void>;
 }
 
-/** Runs a command to its end, timed from the spawn; rejects with its output if it exits other than 0. */
-export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+/**
+ * Runs a command to its end, timed from the spawn; rejects with its output if it exits other than 0,
+ * or after `timeoutMs` (its process group SIGKILLed: a stuck job must not hold the benchmark forever).
+ */
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20 * 60_000): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const startedAt = Date.now();
     const t0 = performance.now();
-    const p = spawn(cmd, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }, timeoutMs);
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
     p.on('close', (code) => {
+      clearTimeout(timer);
       const ms = performance.now() - t0;
       if (code === 0) resolve({ ms, stdout, stderr, startedAt });
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`));
+      else reject(new Error(`${cmd} ${args.join(' ')} ${timedOut ? `did not finish within ${timeoutMs / 60_000} min` : `exited ${code}`}:\n${stderr.slice(-2000)}`));
     });
   });
 }

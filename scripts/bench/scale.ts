@@ -255,6 +255,12 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
   const jobFile = join(jobs, 'plainwordcount.js');
   const warm = join(BENCH, 'corpus-1mb.txt');
   await buildCorpus(warm, 1_000_000);
+  // The Debian sample, and the generated graph of 64k nodes and 275k edges that `bench -- pagerank`
+  // uses, which issue 19's figure (7.3–7.9 ms against 1.4 ms) was measured on.
+  const fixedGraphs = [
+    { name: 'debian', label: 'Debian graph', path: DEBIAN },
+    { name: 'generated', label: 'generated graph (64k nodes)', path: await writeGraphCsv(join(BENCH, 'graph-65536-275000.csv'), 65_536, 275_000, 1) },
+  ];
 
   const redis = o.appendfsync === 'always' ? null : await startRedis({ appendfsync: o.appendfsync });
   log(`starting tandem up --workers 2 (${redis ? `on a redis-server with appendfsync ${o.appendfsync}, port ${redis.port}` : 'with its own redis-server'})`);
@@ -269,12 +275,6 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
   const plain: WcRow[] = [];
   const pr: PrRow[] = [];
   const fixed: FixedRow[] = [];
-  // The Debian sample, and the generated graph of 64k nodes and 275k edges that `bench -- pagerank`
-  // uses, which issue 19's figure (7.3–7.9 ms against 1.4 ms) was measured on.
-  const fixedGraphs = [
-    { name: 'debian', label: 'Debian graph', path: DEBIAN },
-    { name: 'generated', label: 'generated graph (64k nodes)', path: await writeGraphCsv(join(BENCH, 'graph-65536-275000.csv'), 65_536, 275_000, 1) },
-  ];
   const removeJob = async (stderr: string) => up.tandem(['job', 'rm', jobIdIn(stderr)]);
   try {
     log(`up: workers ${up.pids().workers.join(', ')}, redis-server ${up.pids().redis}`);

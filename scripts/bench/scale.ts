@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JobStatus } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
@@ -237,6 +237,7 @@ export function checkMemory(o: ScaleOptions, available = freemem(), total = tota
 
 export async function benchScale(o: ScaleOptions): Promise<void> {
   checkMemory(o);
+  const loadAtStart = loadavg()[0];
   const log = (s: string) => console.log(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}`);
   const outDir = join(BENCH, 'scale-out');
   mkdirSync(outDir, { recursive: true });
@@ -392,7 +393,7 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
 
   const cmd = `npm run bench -- scale --wc-mb ${o.wcMb.join(',')} --plain-mb ${o.plainMb.join(',')} --scales ${o.scales.join(',')} --iterations ${o.iterations} --fixed ${o.fixed} --extra ${o.extra} --runs ${o.runs} --appendfsync ${o.appendfsync}`;
-  const md = report(o, cmd, { wc, plain, pr, fixed });
+  const md = report(o, cmd, { wc, plain, pr, fixed, load: [loadAtStart, loadavg()[0]] });
   writeFileSync(resolve(repoRoot, 'docs/bench-scale-wordcount.svg'), wordcountChart(wc, plain));
   writeFileSync(resolve(repoRoot, 'docs/bench-scale-pagerank.svg'), pagerankChart(pr));
   log(md);
@@ -411,6 +412,8 @@ interface Results {
   plain: WcRow[];
   pr: PrRow[];
   fixed: FixedRow[];
+  /** The machine's 1-minute load average at the start and at the end of the run. */
+  load: [number, number];
 }
 
 /** The markdown section: how it was measured, a table per part, and every goal against its measure. */
@@ -486,7 +489,8 @@ ${rows.join('\n')}
 ## Performance at scale (issue 19)
 
 Run: \`${cmd}\` (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; ${cpu.length} cores (${cpu[0]?.model ?? 'unknown CPU'}),
-Node ${process.version}, one disk, a machine shared with other work). Tandem is a real \`tandem up --workers 2\`
+Node ${process.version}, one disk, a machine shared with other work: its load average was ${r.load[0].toFixed(1)} at the start and
+${r.load[1].toFixed(1)} at the end). Tandem is a real \`tandem up --workers 2\`
 (compiled CLI; view service, primary and backup master, 2 workers, the console) on ${o.appendfsync === 'always'
     ? 'the redis-server it starts itself (append-only file fsynced on every write)'
     : `a redis-server the benchmark starts (append-only file on, \`appendfsync ${o.appendfsync}\`; \`tandem up\`'s own fsyncs every write, which \`bench -- fsync\` prices)`},

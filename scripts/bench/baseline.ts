@@ -27,11 +27,10 @@ export interface BaselineResult {
 }
 
 /**
- * Calls fn with successive chunks of the file of about chunkBytes, each ending at a line boundary
- * (the last one ends where the file does). A chunk is a view of a reused buffer: valid during the
- * call only.
+ * Successive chunks of the file of about chunkBytes, each ending at a line boundary (the last one
+ * ends where the file does). A chunk is a view of a reused buffer: valid until the next one is asked for.
  */
-export function forEachChunk(path: string, fn: (chunk: Buffer) => void, chunkBytes = CHUNK_BYTES): void {
+export function* chunksOf(path: string, chunkBytes = CHUNK_BYTES): Generator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(chunkBytes);
@@ -45,7 +44,7 @@ export function forEachChunk(path: string, fn: (chunk: Buffer) => void, chunkByt
       }
       const got = readSync(fd, buf, have, buf.length - have, null);
       if (got === 0) {
-        if (have > 0) fn(buf.subarray(0, have));
+        if (have > 0) yield buf.subarray(0, have);
         return;
       }
       const end = have + got;
@@ -54,13 +53,18 @@ export function forEachChunk(path: string, fn: (chunk: Buffer) => void, chunkByt
         have = end; // no complete line yet (the carried part holds no newline): read more first
         continue;
       }
-      fn(buf.subarray(0, nl + 1));
+      yield buf.subarray(0, nl + 1);
       buf.copy(buf, 0, nl + 1, end);
       have = end - nl - 1;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** Calls fn with each of chunksOf's chunks (valid during the call only). */
+export function forEachChunk(path: string, fn: (chunk: Buffer) => void, chunkBytes = CHUNK_BYTES): void {
+  for (const chunk of chunksOf(path, chunkBytes)) fn(chunk);
 }
 
 /** Sorts words in code point order and formats `word\tcount\n` lines. */

@@ -27,6 +27,7 @@ import { buildCorpus } from './corpus.ts';
 import { env as latencyEnv, f2, median, pct } from './failover.ts';
 import { RMAT, rmatEdges, writeRmatCsv } from './graph.ts';
 import { writeSection } from './report.ts';
+import { barChart } from './svg.ts';
 
 // Long locks: one PageRank task over a million-vertex partition may keep a worker busy for seconds.
 const jobEnv = { TANDEM_LOG_LEVEL: 'warn', TANDEM_LOCK_MS: '30000', TANDEM_STALLED_MS: '10000', TANDEM_RECONCILE_MS: '1000' };
@@ -273,48 +274,6 @@ async function runSide(side: SideName, files: { corpus: string; graph: string },
   } finally {
     await redis.stop();
   }
-}
-
-interface Bar { name: string; value: number; color: string }
-interface Panel { title: string; unit: string; rows: { label: string; bars: Bar[] }[] }
-
-/** A horizontal bar chart, one panel per measure, each panel scaled to its own largest bar. */
-export function barChart(title: string, panels: Panel[]): string {
-  const W = 720;
-  const LABEL = 200;
-  const BAR = 16;
-  const plot = W - LABEL - 110;
-  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  const out: string[] = [];
-  let y = 34;
-  out.push(`<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`);
-  for (const p of panels) {
-    y += 14;
-    out.push(`<text x="10" y="${y}" font-size="13" font-weight="bold">${esc(p.title)}</text>`);
-    y += 8;
-    const max = Math.max(...p.rows.flatMap((r) => r.bars.map((b) => b.value)), 1e-9);
-    for (const r of p.rows) {
-      out.push(`<text x="10" y="${y + BAR * r.bars.length / 2 + 4}" font-size="12">${esc(r.label)}</text>`);
-      for (const b of r.bars) {
-        const w = Math.max(1, (b.value / max) * plot);
-        out.push(`<rect x="${LABEL}" y="${y}" width="${w.toFixed(1)}" height="${BAR - 3}" fill="${b.color}"><title>${esc(b.name)}</title></rect>`);
-        out.push(`<text x="${LABEL + w + 5}" y="${y + BAR - 6}" font-size="11">${esc(`${b.value < 10 ? b.value.toFixed(2) : b.value.toFixed(1)} ${p.unit}`)}</text>`);
-        y += BAR;
-      }
-      y += 6;
-    }
-  }
-  // The legend: every bar name once, in its colour.
-  const legend = [...new Map(panels.flatMap((p) => p.rows.flatMap((r) => r.bars)).map((b) => [b.name, b.color]))];
-  y += 8;
-  let x = 10;
-  for (const [name, color] of legend) {
-    out.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${color}"/><text x="${x + 16}" y="${y + 10}" font-size="12">${esc(name)}</text>`);
-    x += 24 + name.length * 7;
-  }
-  y += 24;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif">\n` +
-    `<rect width="100%" height="100%" fill="white"/>\n${out.join('\n')}\n</svg>\n`;
 }
 
 export async function benchCluster(o: ClusterBenchOptions): Promise<void> {

@@ -2,7 +2,7 @@
  * `npm run bench -- <name> [options]`: runs a benchmark and records its results in docs/BENCHMARKS.md.
  * Benchmarks compare against a baseline measured in the same run and report ratios.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { benchBarrier } from './barrier.ts';
 import { benchBulk } from './bulk.ts';
 import { benchCliStart } from './cli-start.ts';
@@ -15,6 +15,7 @@ import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchPagerankSetup } from './pagerank-setup.ts';
 import { benchRestarts } from './restarts.ts';
+import { benchScale, parseList, type ScaleOptions } from './scale.ts';
 import { benchWordcount } from './wordcount.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
@@ -134,6 +135,21 @@ program
   .option('--job-mb <n>', "also a user's plain word count on a corpus of this many MB: 2 workers against one process", (v) => Number(v))
   .option('--before <dir>', 'with --job-mb, also with the workers from this checkout (the code before)')
   .action(async (opts: { keys: number; runs: number; jobMb?: number; before?: string }) => void (await benchKvCodec(opts)));
+
+program
+  .command('scale')
+  .description("issue 19's figures on a real `tandem up --workers 2`, whole commands against single-thread baselines in the same run (taking turns): " +
+    "word count and a user's plain word count job at each size, R-MAT PageRank (the whole `npm run pagerank`) at each scale, the fixed cost of an " +
+    'iteration on the Debian graph, workers\' peak RSS and Redis\'s used_memory alongside; tables and two SVG charts (docs/bench-scale-*.svg)')
+  .option('--wc-mb <list>', 'word-count corpus sizes in MB, comma-separated (tandem job run wordcount vs the tuned counter); "" for none', (v) => (v.trim() === '' ? [] : parseList('--wc-mb', v, 1, 100_000)), [100, 300, 1000])
+  .option('--plain-mb <list>', 'corpus sizes in MB for the plain job type (vs its functions in one process); "" for none', (v) => (v.trim() === '' ? [] : parseList('--plain-mb', v, 1, 100_000)), [100, 300, 1000])
+  .option('--scales <list>', 'R-MAT scales (2^n vertices, 16·2^n edges) for PageRank; "" for none', (v) => (v.trim() === '' ? [] : parseList('--scales', v, 4, 26)), [16, 18, 20])
+  .option('--iterations <n>', 'PageRank iterations of the R-MAT jobs (tol 0)', (v) => parseList('--iterations', v, 2, 10_000)[0], 10)
+  .option('--fixed <n>', 'iterations of the shorter Debian job (the fixed-cost measure); 0 skips that measure', (v) => parseList('--fixed', v, 0, 10_000)[0], 10)
+  .option('--extra <n>', 'iterations the longer Debian job has more', (v) => parseList('--extra', v, 1, 10_000)[0], 200)
+  .option('--runs <n>', 'runs of each side of every measure, taking turns', (v) => parseList('--runs', v, 1, 100)[0], 3)
+  .addOption(new Option('--appendfsync <policy>', "Redis's fsync policy: always is tandem up's own redis-server (every write fsynced); everysec or no, a redis-server the benchmark starts for tandem up to use").choices(['always', 'everysec', 'no']).default('everysec'))
+  .action(async (opts: ScaleOptions) => benchScale(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

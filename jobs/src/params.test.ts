@@ -29,7 +29,7 @@ describe('job parameters', async () => {
   const type = (name: string) => registry.require(name);
 
   test('every job type, built-in and from the jobs folder, has a schema without problems', () => {
-    assert.deepEqual(registry.names(), ['arrivalorder', 'clockmap', 'crash', 'grep', 'invertedindex', 'jobcount', 'pagerank', 'paramtypes', 'poison', 'slowpagerank', 'slowwordcount', 'straggler', 'timing', 'wordcount']);
+    assert.deepEqual(registry.names(), ['arrivalorder', 'bigramcount', 'clockmap', 'crash', 'grep', 'invertedindex', 'jobcount', 'pagerank', 'paramtypes', 'plainwordcount', 'poison', 'slowpagerank', 'slowwordcount', 'straggler', 'timing', 'wordcount', 'wordlines']);
     for (const name of registry.names()) assert.deepEqual(schemaProblems(type(name)), [], name);
   });
 
@@ -142,6 +142,7 @@ describe('job parameters', async () => {
       slowpagerank: { slow: '2', slowMs: '10' }, crash: { crashRate: '0.5' }, jobcount: { dir: '/tmp' }, poison: { word: 'x' },
       straggler: { dir: '/tmp' }, timing: { dir: '/tmp', phase: 'map' },
       paramtypes: { flag: 'true', count: '3', ratio: '0.25', label: 'x' }, slowwordcount: { mapMs: '10' }, arrivalorder: {}, clockmap: {},
+      bigramcount: { min: '2', sep: ' ' }, plainwordcount: {}, wordlines: { max: '3' },
     };
     assert.deepEqual(Object.keys(samples).sort(), registry.names(), 'a sample for every type');
     for (const [name, given] of Object.entries(samples)) {

@@ -14,13 +14,13 @@
  * `dangling` (rank mass of nodes without out-edges, spread evenly in the iteration: reduce task r
  * reports the mass its namesake sender r put in its header).
  */
-import { compareCodePoints, missingJobData, paramSchema, type IterativeJobType, type ParamsOf, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
+import { missingJobData, paramSchema, type IterativeJobType, type ParamsOf, type IterativeMapContext, type IterativeReduceContext, type RoundContext } from '@tandem/shared';
 import {
   ADJ_HEADER, BlobError, adjacencyHash, decodeAdjacency, decodeContribution, decodeRanks, encodeRanks, type Adjacency,
 } from './blobs.ts';
 import { buildAdjacency, numberNodes, partitionEdges } from './build.ts';
 import { gather, scatter, selfContribution } from './iterate.ts';
-import { csvField, rankOrderKey } from './ranks-csv.ts';
+import { rankedRecords } from './ranks-csv.ts';
 
 /** Rounds before the first iteration. */
 export const SETUP_ROUNDS = 2;
@@ -126,10 +126,7 @@ export const pagerank: IterativeJobType<PageRankParams> = {
     const ranks = decodeRanks(ctx.previousOutput, `final ranks of partition ${r}`);
     const ids = (await adjacency(ctx, r)).ids();
     if (ids.length !== ranks.length) throw new BlobError(`partition ${r}: ${ranks.length} ranks for ${ids.length} nodes`);
-    const order = Array.from(ids.keys()).map((i) => ({ key: rankOrderKey(ranks[i], ids[i]), line: `${csvField(ids[i])},${ranks[i]}` }));
-    order.sort((a, b) => compareCodePoints(a.key, b.key));
-    const keys = order.map((o) => o.key);
-    const lines = order.map((o) => o.line);
+    const { keys, lines } = rankedRecords(ranks, ids);
     // The header's key is empty, which sorts before every other key in the merged output.
     if (r === 0) {
       keys.unshift('');

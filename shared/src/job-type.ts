@@ -60,14 +60,15 @@ export interface ParamProblem {
 
 /**
  * How the master picks the number of partitions when a job does not say: `by-size`, one per 32 MiB
- * of input (1 to 16); `per-worker`, also at least one per worker online (for jobs whose every round
- * after the first is as wide as its partitions, such as PageRank's).
+ * of input (1 to 16); `per-worker`, one per worker online or per 128 MiB of input if that is more
+ * (for jobs whose every round after the first is as wide as its partitions and sends each partition
+ * a blob from every other, such as PageRank's: fewer partitions, less traffic per round).
  */
 export type PartitionRule = 'by-size' | 'per-worker';
 
 /** A partition rule in words, for help texts and forms. */
 export const partitionRuleText = (rule: PartitionRule): string =>
-  rule === 'per-worker' ? 'one per worker online, or per 32 MiB of input if that is more (up to 16)' : 'one per 32 MiB of input (1 to 16)';
+  rule === 'per-worker' ? 'one per worker online, or per 128 MiB of input if that is more (up to 16)' : 'one per 32 MiB of input (1 to 16)';
 
 /** The partitions a job may have, whoever asks: the master refuses others, the CLI and the console say so first. */
 export const PARTITIONS = { min: 1, max: 1024 } as const;

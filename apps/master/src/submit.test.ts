@@ -77,12 +77,16 @@ test('a request the master cannot run is refused with a RequestError that says w
   }
 });
 
-test('default partitions: one per 32 MiB, at least one per worker, from 1 to 16', () => {
+test('default partitions: by size one per 32 MiB; per worker one per worker or per 128 MiB; from 1 to 16', () => {
   assert.equal(defaultPartitions(0), 1);
   assert.equal(defaultPartitions(32 << 20), 1);
   assert.equal(defaultPartitions((32 << 20) + 1), 2);
-  assert.equal(defaultPartitions(100, 5), 5);
   assert.equal(defaultPartitions(10 * 2 ** 30), 16);
+  assert.equal(defaultPartitions(100, 5), 5);
+  assert.equal(defaultPartitions(100, 0), 1);
+  assert.equal(defaultPartitions(233e6, 2), 2);
+  assert.equal(defaultPartitions((3 * 128 << 20) + 1, 2), 4);
+  assert.equal(defaultPartitions(10 * 2 ** 30, 2), 16);
   assert.equal(defaultPartitions(100, 40), 16);
 });
 

@@ -22,11 +22,15 @@ export class RequestError extends TandemError {
 }
 
 /**
- * Partitions when the user names none: one per 32 MiB of input, at least 1, at most 16; a job type
- * that declares `partitions: 'per-worker'` (an iterative one keeps its R partitions for every round)
- * gets at least one per worker online.
+ * Partitions when the user names none (PartitionRule): `by-size`, one per 32 MiB of input, at least
+ * 1, at most 16; `per-worker` (an iterative type keeps its R partitions for every round, and each
+ * round sends every partition a blob from every other, so its traffic grows with R²) one per worker
+ * online, or per 128 MiB of input if that is more, at most 16. PageRank on R-MAT scale 20 (233 MB,
+ * 2 workers): 2 partitions instead of 7 made an iteration 3.5–5× faster, at about 40 bytes of
+ * worker memory per edge of a partition in the set-up (docs/BENCHMARKS.md).
  */
-export const defaultPartitions = (bytes: number, workers = 0) => Math.min(16, Math.max(1, workers, Math.ceil(bytes / (32 << 20))));
+export const defaultPartitions = (bytes: number, workers?: number) =>
+  Math.min(16, Math.max(1, workers ?? 0, Math.ceil(bytes / (workers === undefined ? 32 << 20 : 128 << 20))));
 
 /** The submit time (base 36), then 24 random bits: two submits in one millisecond almost surely differ. */
 export const newJobId = (now: number) => `j${now.toString(36)}${randomBytes(3).toString('hex')}`;
@@ -70,7 +74,7 @@ export async function jobSpecFor(d: SubmitDeps, req: SubmitRequest): Promise<Job
   }
   const iterative = isIterative(type);
   const workers = iterative || type.partitions === 'per-worker' ? await d.workersOnline() : 0;
-  const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? workers : 0);
+  const partitions = req.partitions ?? defaultPartitions(meta.bytes, type.partitions === 'per-worker' ? workers : undefined);
   const bad = partitionsProblem(partitions) ?? (iterative ? iterativePartitionsProblem(partitions, meta.bytes, workers, meta.name) : null);
   if (bad) throw new RequestError(bad);
   const rounds = isIterative(type) ? type.rounds(params) : undefined;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContentCache, compareCodePoints, hashKey, type IterativeMapContext } from '@tandem/shared';
-import { BlobError, decodeAdjacency } from './blobs.ts';
+import { BlobError, TILE, decodeAdjacency, encodeAdjacency, tileByDestination } from './blobs.ts';
 import { buildAdjacency, idHash, numberNodes, partitionEdges, type IdHasher } from './build.ts';
 import {
   SETUP_VERSION, decodeNumberedNodes, decodeSentEdges, decodeSplitEdges, newNumberedNodes, newSentEdges, newSplitEdges,
@@ -143,9 +143,14 @@ describe('PageRank set-up blobs', () => {
     assert.equal(one.reduce((a, x) => a + x.stats!.edges, 0), distinct);
     one.forEach((x, q) => {
       assert.ok(x.output.equals(cut[q].output) && x.output.equals(reversed[q].output), `partition ${q}: same bytes`);
+      // Decoded, the edges are tiled (blobs.ts TILE): by tile of the destination, then as in the blob.
       const adj = decodeAdjacency(x.output, `partition ${q}`);
       for (const t of adj.targets) {
-        for (let e = 1; e < t.src.length; e++) assert.ok(t.src[e - 1] < t.src[e] || (t.src[e - 1] === t.src[e] && t.dst[e - 1] < t.dst[e]));
+        const key = (e: number) => [Math.floor(t.dst[e] / TILE), t.src[e], t.dst[e]];
+        for (let e = 1; e < t.src.length; e++) {
+          const [a, b] = [key(e - 1), key(e)];
+          assert.ok(a[0] < b[0] || (a[0] === b[0] && (a[1] < b[1] || (a[1] === b[1] && a[2] < b[2]))));
+        }
       }
     });
   });
@@ -166,5 +171,35 @@ describe('PageRank set-up blobs', () => {
     assert.equal(setup([lines([['long-id-1', 'c']]), lines([['c', 'long-id-1']])], 2, weak).reduce((n, x) => n + x.stats!.edges, 0), 2);
     // Ids that only share a hash with themselves are fine.
     assert.equal(setup([lines([['a', 'c'], ['c', 'd']])], 2, weak).reduce((n, x) => n + x.stats!.nodes, 0), 3);
+  });
+  test('tiling keeps each destination\'s in-edges in source order, and the scatter\'s sums bit for bit', () => {
+    // A partition whose edges reach 3 tiles of destinations, in the blob's order (by source, then destination).
+    const width = 2 * TILE + 5;
+    const pairs: [number, number][] = [];
+    for (let s = 0; s < 300; s++) for (let k = 0; k < 7; k++) pairs.push([s, (s * 7919 + k * 104_729) % width]);
+    pairs.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const src = Uint32Array.from(pairs, (p) => p[0]);
+    const dst = Uint32Array.from(pairs, (p) => p[1]);
+    const share = Float64Array.from({ length: 300 }, (_, s) => 1 / (s + 3));
+    const sum = (sr: Uint32Array, ds: Uint32Array) => {
+      const into = new Float64Array(width);
+      for (let e = 0; e < sr.length; e++) into[ds[e]] += share[sr[e]];
+      return into;
+    };
+    const [s2, d2] = [src.slice(), dst.slice()];
+    tileByDestination(s2, d2, width, new Uint32Array(2 * src.length));
+    for (let e = 1; e < s2.length; e++) assert.ok(Math.floor(d2[e - 1] / TILE) <= Math.floor(d2[e] / TILE), 'tiles in order');
+    const inEdges = (sr: Uint32Array, ds: Uint32Array, v: number) => Array.from(sr).filter((_, e) => ds[e] === v);
+    for (const v of [0, 5, TILE, width - 1]) assert.deepEqual(inEdges(s2, d2, v), inEdges(src, dst, v));
+    assert.deepEqual(sum(s2, d2), sum(src, dst));
+    // Decoding tiles the same way, whoever made the blob.
+    const outDegree = new Uint32Array(300).fill(7);
+    const blob = encodeAdjacency(300, outDegree, [{ src, dst }], Array.from({ length: 300 }, (_, i) => `n${i}`));
+    const before = Buffer.from(blob);
+    for (const owned of [false, true]) {
+      const t = decodeAdjacency(blob, 'wide partition', owned).targets[0];
+      assert.deepEqual([Array.from(t.src), Array.from(t.dst), t.width], [Array.from(s2), Array.from(d2), width]);
+    }
+    assert.ok(blob.equals(before), 'the blob itself (written to Redis) is not reordered');
   });
 });

@@ -96,7 +96,7 @@ export const pagerank: IterativeJobType<PageRankParams> = {
     if (ctx.round === ADJACENCY_ROUND) {
       if (!ctx.previousOutput) throw new BlobError(`node ids of partition ${r} (round 0's output) are gone`);
       const { output, stats } = buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
-      // The blob was made here and is only read from now on, so the cache may keep its memory.
+      // The blob was made here: its hash needs no second check.
       const adj = await adjacency(ctx, r, output, true);
       const { outputs: next } = scatter(adj, r, new Float64Array(adj.n).fill(1 / N));
       return { output, next, records: adj.n, stats };

@@ -1,19 +1,18 @@
 // The pure parts of `npm run bench -- scale` (scripts/bench/scale.ts, single.ts, svg.ts): the charts'
 // scales and ticks and what they draw, the option lists, the table cells and goal verdicts, the
-// round-history arithmetic, the baseline's CSV edge parse (against csv-parse, and from a file in
-// chunks) and its one-process run of a job type (against the same counts computed directly). No
+// round-history arithmetic, and the baseline's one-process run of a job type (against the same counts
+// computed directly). The PageRank baseline's graph is tested in bench-edge-list-graph.test.ts. No
 // timing is asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { JobType } from '@tandem/shared';
 import { compareCodePoints } from '../shared/src/order.ts';
 import { barChart, lineChart, niceTicks, scale } from '../scripts/bench/svg.ts';
 import { countLabel, goalCell, maxRankDiff, median, parseList, ratioCell, roundTimes, secondsCell, sizeLabel } from '../scripts/bench/scale.ts';
-import { edgePairs, edgePairsOfFile, runInOneProcess } from '../scripts/bench/single.ts';
+import { runInOneProcess } from '../scripts/bench/single.ts';
 
 test('niceTicks: from 0 to a tick at or above the maximum, in steps of 1, 2 or 5 times a power of ten', () => {
   assert.deepEqual(niceTicks(7.04), [0, 2, 4, 6, 8]);
@@ -121,29 +120,6 @@ test('maxRankDiff: the largest difference of a node\'s rank, Infinity when the n
   assert.ok(Math.abs(maxRankDiff(a, b) - 1e-7) < 1e-12);
   assert.equal(maxRankDiff(a, a), 0);
   assert.equal(maxRankDiff(a, 'node,rank\nx,0.5\n'), Infinity);
-});
-
-test("edgePairs: the baseline's CSV parse agrees with csv-parse (header, CRLF, empty lines, quotes)", () => {
-  const text = 'src,dst\r\n1,2\n\n"a,b",c\r\n"say ""hi""",x\nn1,n1\n3,4';
-  // csv-parse line by line (it takes one line ending for a whole text, and this one mixes them).
-  const want = text.split(/\r?\n/).filter(Boolean).slice(1).map((l) => (parseCsv(l) as string[][])[0]);
-  assert.equal(want.length, 5);
-  assert.deepEqual([...edgePairs(text)], want);
-  assert.deepEqual([...edgePairs('1,2\n3,4\n')], [['1', '2'], ['3', '4']], 'no header: the first row is an edge');
-  assert.throws(() => [...edgePairs('src,dst\n1,2,3\n')], /"1,2,3" is not src,dst/);
-  assert.throws(() => [...edgePairs('src,dst\n"a",b,c\n')], /has 3 fields, expected 2/);
-  // Read from a file in small chunks: the same pairs, the header skipped once (a later src,dst row is an edge).
-  const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
-  try {
-    const file = join(dir, 'g.csv');
-    const big = `${text}\n` + Array.from({ length: 200 }, (_, i) => `n${i},n${(i * 7) % 200}`).join('\n') + '\nsrc,dst\n';
-    writeFileSync(file, big);
-    const pairs = [...edgePairsOfFile(file, 32)];
-    assert.deepEqual(pairs, [...edgePairs(big)]);
-    assert.deepEqual(pairs[pairs.length - 1], ['src', 'dst']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 test('runInOneProcess runs a job type\'s map, combiner, reduce and format over the file, sorted by key', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { JobType } from '@tandem/shared';
 import { compareCodePoints } from '../shared/src/order.ts';
 import { barChart, lineChart, niceTicks, scale } from '../scripts/bench/svg.ts';
-import { countLabel, goalCell, maxRankDiff, median, parseList, ratioCell, roundTimes, secondsCell, sizeLabel } from '../scripts/bench/scale.ts';
+import { countLabel, goalCell, maxRankDiff, median, parseList, ratioCell, report, roundTimes, secondsCell, sizeLabel, type ScaleOptions } from '../scripts/bench/scale.ts';
 import { runInOneProcess } from '../scripts/bench/single.ts';
 
 test('niceTicks: from 0 to a tick at or above the maximum, in steps of 1, 2 or 5 times a power of ten', () => {
@@ -151,4 +151,25 @@ test('runInOneProcess runs a job type\'s map, combiner, reduce and format over t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("report: Dask's word count (--dask) gets its table and a goal row, Tandem's time over Dask's", () => {
+  const o: ScaleOptions = { wcMb: [300], plainMb: [], scales: [], iterations: 10, fixed: 0, extra: 200, runs: 2, appendfsync: 'everysec', dask: true };
+  const mem = { workers: [200, 190], workersBefore: [150, 150], redisPeak: 300 * 2 ** 20, redisBefore: 295 * 2 ** 20 };
+  const row = (dask?: { ms: number[]; same: boolean; about: string }) => ({
+    mb: 300, bytes: 300e6, uploadMs: 2000, same: true, sha: 'x', dask,
+    single: [{ ms: 2400, peakMiB: 120 }, { ms: 2200, peakMiB: 121 }],
+    tandem: [{ ms: 3000, mem }, { ms: 2800, mem }],
+  });
+  const load: [number, number] = [1, 2];
+  const md = report(o, 'cmd', { wc: [row({ ms: [12000, 14000], same: true, about: 'dask 2022.12.1, distributed LocalCluster, 2 worker processes' })], plain: [], pr: [], fixed: [], load });
+  assert.match(md, /### The peer: Dask's word count/);
+  assert.match(md, /\(dask 2022\.12\.1, distributed LocalCluster, 2 worker processes\)/);
+  // Tandem 2.90 s over Dask 13.00 s; each run's own ratio 0.25 and 0.20.
+  assert.match(md, /\| 300 MB \| 13\.00 s \(12\.00, 14\.00\) \| 2\.90 s \(3\.00, 2\.80\) \| \*\*0\.22×\*\* \(0\.20–0\.25\) \| ≤ 1×: met \| yes \|/);
+  assert.match(md, /\| word count against Dask, 300 MB \| 0\.22× \| ≤ 1×: met \|/);
+  const differs = report(o, 'cmd', { wc: [row({ ms: [2000, 2000], same: false, about: 'dask' })], plain: [], pr: [], fixed: [], load });
+  assert.match(differs, /\| \*\*1\.45×\*\* \(1\.40–1\.50\) \| ≤ 1×: \*\*not met\*\* \| \*\*NO\*\* \|/, 'slower than Dask, and outputs that differ, are said plainly');
+  const without = report(o, 'cmd', { wc: [row()], plain: [], pr: [], fixed: [], load });
+  assert.doesNotMatch(without, /Dask/, 'no Dask section when it did not run');
 });

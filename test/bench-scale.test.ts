@@ -1,19 +1,18 @@
 // The pure parts of `npm run bench -- scale` (scripts/bench/scale.ts, single.ts, svg.ts): the charts'
 // scales and ticks and what they draw, the option lists, the table cells and goal verdicts, the
-// round-history arithmetic, the baseline's CSV edge parse (against csv-parse, and from a file in
-// chunks) and its one-process run of a job type (against the same counts computed directly). No
+// round-history arithmetic, and the baseline's one-process run of a job type (against the same counts
+// computed directly). The PageRank baseline's graph is tested in bench-edge-list-graph.test.ts. No
 // timing is asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { JobType } from '@tandem/shared';
 import { compareCodePoints } from '../shared/src/order.ts';
 import { barChart, lineChart, niceTicks, scale } from '../scripts/bench/svg.ts';
-import { countLabel, goalCell, maxRankDiff, median, parseList, ratioCell, roundTimes, secondsCell, sizeLabel } from '../scripts/bench/scale.ts';
-import { edgePairs, edgePairsOfFile, runInOneProcess } from '../scripts/bench/single.ts';
+import { countLabel, goalCell, maxRankDiff, median, parseList, ratioCell, report, roundTimes, secondsCell, sizeLabel, type ScaleOptions } from '../scripts/bench/scale.ts';
+import { runInOneProcess } from '../scripts/bench/single.ts';
 
 test('niceTicks: from 0 to a tick at or above the maximum, in steps of 1, 2 or 5 times a power of ten', () => {
   assert.deepEqual(niceTicks(7.04), [0, 2, 4, 6, 8]);
@@ -123,29 +122,6 @@ test('maxRankDiff: the largest difference of a node\'s rank, Infinity when the n
   assert.equal(maxRankDiff(a, 'node,rank\nx,0.5\n'), Infinity);
 });
 
-test("edgePairs: the baseline's CSV parse agrees with csv-parse (header, CRLF, empty lines, quotes)", () => {
-  const text = 'src,dst\r\n1,2\n\n"a,b",c\r\n"say ""hi""",x\nn1,n1\n3,4';
-  // csv-parse line by line (it takes one line ending for a whole text, and this one mixes them).
-  const want = text.split(/\r?\n/).filter(Boolean).slice(1).map((l) => (parseCsv(l) as string[][])[0]);
-  assert.equal(want.length, 5);
-  assert.deepEqual([...edgePairs(text)], want);
-  assert.deepEqual([...edgePairs('1,2\n3,4\n')], [['1', '2'], ['3', '4']], 'no header: the first row is an edge');
-  assert.throws(() => [...edgePairs('src,dst\n1,2,3\n')], /"1,2,3" is not src,dst/);
-  assert.throws(() => [...edgePairs('src,dst\n"a",b,c\n')], /has 3 fields, expected 2/);
-  // Read from a file in small chunks: the same pairs, the header skipped once (a later src,dst row is an edge).
-  const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
-  try {
-    const file = join(dir, 'g.csv');
-    const big = `${text}\n` + Array.from({ length: 200 }, (_, i) => `n${i},n${(i * 7) % 200}`).join('\n') + '\nsrc,dst\n';
-    writeFileSync(file, big);
-    const pairs = [...edgePairsOfFile(file, 32)];
-    assert.deepEqual(pairs, [...edgePairs(big)]);
-    assert.deepEqual(pairs[pairs.length - 1], ['src', 'dst']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
 test('runInOneProcess runs a job type\'s map, combiner, reduce and format over the file, sorted by key', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   try {
@@ -175,4 +151,25 @@ test('runInOneProcess runs a job type\'s map, combiner, reduce and format over t
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("report: Dask's word count (--dask) gets its table and a goal row, Tandem's time over Dask's", () => {
+  const o: ScaleOptions = { wcMb: [300], plainMb: [], scales: [], iterations: 10, fixed: 0, extra: 200, runs: 2, appendfsync: 'everysec', dask: true };
+  const mem = { workers: [200, 190], workersBefore: [150, 150], redisPeak: 300 * 2 ** 20, redisBefore: 295 * 2 ** 20 };
+  const row = (dask?: { ms: number[]; same: boolean; about: string }) => ({
+    mb: 300, bytes: 300e6, uploadMs: 2000, same: true, sha: 'x', dask,
+    single: [{ ms: 2400, peakMiB: 120 }, { ms: 2200, peakMiB: 121 }],
+    tandem: [{ ms: 3000, mem }, { ms: 2800, mem }],
+  });
+  const load: [number, number] = [1, 2];
+  const md = report(o, 'cmd', { wc: [row({ ms: [12000, 14000], same: true, about: 'dask 2022.12.1, distributed LocalCluster, 2 worker processes' })], plain: [], pr: [], fixed: [], load });
+  assert.match(md, /### The peer: Dask's word count/);
+  assert.match(md, /\(dask 2022\.12\.1, distributed LocalCluster, 2 worker processes\)/);
+  // Tandem 2.90 s over Dask 13.00 s; each run's own ratio 0.25 and 0.20.
+  assert.match(md, /\| 300 MB \| 13\.00 s \(12\.00, 14\.00\) \| 2\.90 s \(3\.00, 2\.80\) \| \*\*0\.22×\*\* \(0\.20–0\.25\) \| ≤ 1×: met \| yes \|/);
+  assert.match(md, /\| word count against Dask, 300 MB \| 0\.22× \| ≤ 1×: met \|/);
+  const differs = report(o, 'cmd', { wc: [row({ ms: [2000, 2000], same: false, about: 'dask' })], plain: [], pr: [], fixed: [], load });
+  assert.match(differs, /\| \*\*1\.45×\*\* \(1\.40–1\.50\) \| ≤ 1×: \*\*not met\*\* \| \*\*NO\*\* \|/, 'slower than Dask, and outputs that differ, are said plainly');
+  const without = report(o, 'cmd', { wc: [row()], plain: [], pr: [], fixed: [], load });
+  assert.doesNotMatch(without, /Dask/, 'no Dask section when it did not run');
 });

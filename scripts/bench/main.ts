@@ -149,6 +149,7 @@ program
   .option('--extra <n>', 'iterations the longer Debian job has more', (v) => parseList('--extra', v, 1, 10_000)[0], 200)
   .option('--runs <n>', 'runs of each side of every measure, taking turns', (v) => parseList('--runs', v, 1, 100)[0], 3)
   .addOption(new Option('--appendfsync <policy>', "Redis's fsync policy: always is tandem up's own redis-server (every write fsynced); everysec or no, a redis-server the benchmark starts for tandem up to use").choices(['always', 'everysec', 'no']).default('everysec'))
+  .option('--dask', "also the peer issue 19 names, a word count in Dask (Debian's python3-dask and python3-distributed under /usr/bin/python3, 2 worker processes) at each --wc-mb, output compared with Tandem's; skipped with a message when Dask is not installed")
   .action(async (opts: ScaleOptions) => benchScale(opts));
 
 program.parseAsync(process.argv).catch((err) => {

@@ -12,7 +12,10 @@
  *      iteration and output apart, from its status's round history;
  *  (4) the fixed cost of an iteration on the Debian graph: whole `tandem job run pagerank` jobs of N
  *      and N + extra iterations, the difference over extra, against one thread's per iteration;
- *  (5) memory alongside each run: every worker's peak RSS, Redis's used_memory, the baseline's peak.
+ *  (5) memory alongside each run: every worker's peak RSS, Redis's used_memory, the baseline's peak;
+ *  (6) with --dask, the peer issue 19 names: a word count in Dask (Debian's python3-dask, dask.bag on
+ *      2 worker processes: dask_wordcount.py) at each --wc-mb, a whole command taking turns with the
+ *      other two sides, its output compared with Tandem's; skipped with a message without Dask.
  * Results go to docs/BENCHMARKS.md (tables, goals of issue 19 per row) and two charts,
  * docs/bench-scale-wordcount.svg and docs/bench-scale-pagerank.svg. Inputs are cached under .tandem/bench/.
  */
@@ -40,12 +43,17 @@ export interface ScaleOptions {
   runs: number;
   /** Redis's fsync policy: always is tandem up's own redis-server; the others a redis-server the benchmark starts. */
   appendfsync: 'always' | 'everysec' | 'no';
+  /** Also Dask's word count at each --wc-mb (when Debian's python3-dask is installed). */
+  dask?: boolean;
 }
 
 const MiB = 2 ** 20;
 const BENCH = resolve(repoRoot, '.tandem/bench');
 const PLAIN_JOB = resolve(repoRoot, 'scripts/bench/plainwordcount.js');
 const DEBIAN = resolve(repoRoot, 'datasets/debian-python3-deps.csv');
+const DASK_SCRIPT = resolve(repoRoot, 'scripts/bench/dask_wordcount.py');
+/** Debian's python3, for its python3-dask and python3-distributed (the python3 on PATH may be another, e.g. pyenv's). */
+export const DASK_PYTHON = '/usr/bin/python3';
 
 /** Issue 19's goals: the ratio Tandem / single thread at most this, per measure and size. */
 export const GOALS = {
@@ -58,6 +66,8 @@ export const GOALS = {
   perIteration: 0.8,
   /** PageRank set-up at scale 20, 5× faster than the 35 s the issue measured. */
   setupMs: 7000,
+  /** Word count, Tandem / Dask (2 worker processes): "stay ahead of it". */
+  dask: 1.0,
 };
 
 // ---- pure helpers (unit-tested in test/bench-scale.test.ts) ----
@@ -160,6 +170,8 @@ interface WcRow {
   sha: string;
   /** The plain job's output equals the built-in wordcount's at this size (when both ran). */
   sameAsWordcount?: boolean;
+  /** Dask's word count (--dask): each run's whole command, ms, and whether every output equalled Tandem's. */
+  dask?: { ms: number[]; same: boolean; about: string };
 }
 
 interface PrRun extends TandemRun {
@@ -204,6 +216,17 @@ const maxOf = (xs: number[]) => Math.max(...xs);
 async function single(args: string[]): Promise<SingleResult> {
   const r = await runCommand(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', resolve(repoRoot, 'scripts/bench/single.ts'), ...args], process.env);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as SingleResult;
+}
+
+/** Why Dask's word count cannot run here (no such python, or no dask for it), or null when it can. */
+async function daskMissing(): Promise<string | null> {
+  try {
+    await runCommand(DASK_PYTHON, ['-c', 'import dask.bag'], process.env, 120_000);
+    return null;
+  } catch (err) {
+    const last = (err as Error).message.trim().split('\n').pop();
+    return `${DASK_PYTHON} cannot import dask.bag (${last}); on Debian: apt-get install python3-dask python3-distributed`;
+  }
 }
 
 /** Runs f with the memory of the workers and Redis sampled. */
@@ -263,6 +286,13 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
     { name: 'generated', label: 'generated graph (64k nodes)', path: await writeGraphCsv(join(BENCH, 'graph-65536-275000.csv'), 65_536, 275_000, 1) },
   ];
 
+  let dask = false;
+  if (o.dask && o.wcMb.length) {
+    const why = await daskMissing();
+    if (why) log(`--dask: skipped, ${why}`);
+    else dask = true;
+  }
+
   const redis = o.appendfsync === 'always' ? null : await startRedis({ appendfsync: o.appendfsync });
   log(`starting tandem up --workers 2 (${redis ? `on a redis-server with appendfsync ${o.appendfsync}, port ${redis.port}` : 'with its own redis-server'})`);
   let up: Up;
@@ -311,11 +341,27 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
               await removeJob(r.stderr);
             },
           ];
-          for (const side of run % 2 ? sides.reverse() : sides) await side();
+          const daskOut = join(outDir, `${k.type}-${mb}-dask.txt`);
+          if (dask && k.type === 'wordcount') {
+            const d = (row.dask ??= { ms: [], same: true, about: '' });
+            sides.push(async () => {
+              const r = await runCommand(DASK_PYTHON, [DASK_SCRIPT, path, daskOut, '--workers', '2'], process.env);
+              d.ms.push(r.ms);
+              // Its last line: "dask VERSION, SCHEDULER: N words in S s".
+              d.about = r.stderr.trim().split('\n').pop()!.replace(/:[^:]*$/, '');
+              log(`${k.type} ${sizeLabel(mb)} run ${run + 1}: Dask ${(r.ms / 1000).toFixed(2)} s (${r.stderr.trim().split('\n').pop()})`);
+            });
+          }
+          // Taking turns: each run starts with the next side.
+          for (let i = 0; i < sides.length; i++) await sides[(i + run) % sides.length]();
           const [a, b] = [sha(singleOut), sha(tandemOut)];
           if (a !== b) {
             row.same = false;
             log(`${k.type} ${sizeLabel(mb)}: OUTPUTS DIFFER (${singleOut} vs ${tandemOut})`);
+          }
+          if (row.dask && sha(daskOut) !== b) {
+            row.dask.same = false;
+            log(`${k.type} ${sizeLabel(mb)}: Dask's output differs from Tandem's (${daskOut} vs ${tandemOut})`);
           }
           row.sha = a;
         }
@@ -392,7 +438,7 @@ export async function benchScale(o: ScaleOptions): Promise<void> {
   }
   rmSync(outDir, { recursive: true, force: true });
 
-  const cmd = `npm run bench -- scale --wc-mb ${o.wcMb.join(',')} --plain-mb ${o.plainMb.join(',')} --scales ${o.scales.join(',')} --iterations ${o.iterations} --fixed ${o.fixed} --extra ${o.extra} --runs ${o.runs} --appendfsync ${o.appendfsync}`;
+  const cmd = `npm run bench -- scale --wc-mb ${o.wcMb.join(',')} --plain-mb ${o.plainMb.join(',')} --scales ${o.scales.join(',')} --iterations ${o.iterations} --fixed ${o.fixed} --extra ${o.extra} --runs ${o.runs} --appendfsync ${o.appendfsync}${dask ? ' --dask' : ''}`;
   const md = report(o, cmd, { wc, plain, pr, fixed, load: [loadAtStart, loadavg()[0]] });
   writeFileSync(resolve(repoRoot, 'docs/bench-scale-wordcount.svg'), wordcountChart(wc, plain));
   writeFileSync(resolve(repoRoot, 'docs/bench-scale-pagerank.svg'), pagerankChart(pr));
@@ -431,6 +477,27 @@ export function report(o: ScaleOptions, cmd: string, r: Results): string {
   const head = '| input | single thread | Tandem, 2 workers | **ratio** (each run) | goal | same output | upload (`tandem dataset put`) | worker peak RSS | Redis used_memory peak (growth in the job) | single thread peak RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
   const wcTable = wcRows(r.wc, GOALS.wordcount, 'word count');
   const plainTable = wcRows(r.plain, GOALS.plain, "a user's plain word count");
+  const daskRows = r.wc.filter((w) => w.dask?.ms.length).map((w) => {
+    const t = w.tandem.map((x) => x.ms);
+    const d = w.dask!.ms;
+    const ratio = median(t) / median(d);
+    goals.push(`| word count against Dask, ${sizeLabel(w.mb)} | ${ratio.toFixed(2)}× | ${goalCell(ratio, GOALS.dask)} |`);
+    return `| ${sizeLabel(w.mb)} | ${secondsCell(d)} | ${secondsCell(t)} | ${ratioCell(t, d)} | ${goalCell(ratio, GOALS.dask)} | ${w.dask!.same ? 'yes' : '**NO**'} |`;
+  });
+  const daskText = daskRows.length ? `
+### The peer: Dask's word count (\`--dask\`)
+
+\`scripts/bench/dask_wordcount.py\` run by Debian's \`${DASK_PYTHON}\` (${r.wc.find((w) => w.dask)!.dask!.about}): \`dask.bag.read_text\`
+in 32 MiB blocks cut at line ends, a Counter per block merged (a reduction), on 2 worker processes of one
+thread each; Tandem's word rule (maximal runs of \`\\p{L}\`, lower-cased; \`word<TAB>count\` in code point
+order). A whole command from its spawn to its exit, as Tandem's is (so with Python's and the cluster's
+start-up), taking turns with the two sides above; the ratio is Tandem's median over Dask's. Issue 19:
+stay ahead of it.
+
+| input | Dask, 2 worker processes | Tandem, 2 workers | **Tandem / Dask** (each run) | goal | same output as Tandem's |
+| --- | --- | --- | --- | --- | --- |
+${daskRows.join('\n')}
+` : '';
 
   const prRows = r.pr.map((p) => {
     const t = p.tandem.map((x) => x.ms);
@@ -511,7 +578,7 @@ Against the tuned single-thread byte-scan counter (\`scripts/bench/baseline.ts\`
 format, write). The upload is timed apart, once per size. Default partitions (one per 32 MiB).
 
 ${r.wc.length ? `${head}\n${wcTable.join('\n')}` : '(not run)'}
-
+${daskText}
 ### A user's plain word count (the generic map/reduce path)
 
 \`scripts/bench/plainwordcount.js\`: \`(word, 1)\` per word, a combiner, no tuned kernel, loaded
@@ -528,8 +595,10 @@ ${r.plain.length ? `${head}\n${plainTable.join('\n')}` : '(not run)'}
 From the CSV to the ranks written: the upload (a new dataset name each run, so each run uploads),
 the job, the ranks file. Its parts from the job status's round history: upload and start (spawn to
 submit), set-up (submit to the graph built), ms per iteration (first to last iteration's commit), output
-(the output round and the file written). The single thread: a fast CSV parse,
-\`jobs/src/pagerank/reference.ts\`'s buildGraph and powerIteration, ranksCsv written.
+(the output round and the file written). The single thread: the graph built by
+\`scripts/bench/edge-list-graph.ts\` (one byte scan of the CSV into integer arrays, ids mapped once, the
+CSR by counting sort; the same graph and ranks as \`jobs/src/pagerank/reference.ts\`'s buildGraph), then
+reference.ts's powerIteration, ranksCsv written.
 
 ${r.pr.length ? `| scale | nodes / edges (CSV) | single thread | Tandem, 2 workers | **ratio** (each run) | per-iteration ratio | goal | largest rank difference |
 | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -7,8 +7,9 @@
  *   plain JOBFILE CORPUS OUT    a user's job type's own map/combine/reduce/format in one process:
  *                               map over 8 MiB splits cut at line ends, one combiner table, reduce
  *                               each key, sort by key (code point order), format, write the file
- *   pagerank CSV ITERATIONS OUT a plain JavaScript PageRank: a fast CSV parse, pagerank/reference.ts's
- *                               buildGraph and powerIteration (tol 0), ranksCsv written
+ *   pagerank CSV ITERATIONS OUT a plain JavaScript PageRank: the graph built by edge-list-graph.ts (one
+ *                               byte scan of the CSV into integer arrays, CSR by counting sort), then
+ *                               pagerank/reference.ts's powerIteration (tol 0), ranksCsv written
  *   iterations CSV N M          per-iteration time: powerIteration of N and of M iterations on the
  *                               graph built once (best of 3 each), (time M − time N) / (M − N)
  *
@@ -19,11 +20,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { buildGraph, powerIteration, ranksCsv } from '../../jobs/src/pagerank/reference.ts';
+import { powerIteration, ranksCsv } from '../../jobs/src/pagerank/reference.ts';
 import { compareCodePoints } from '../../shared/src/order.ts';
 import type { JobType, MapContext } from '../../shared/src/job-type.ts';
 import { baselineWordCount, chunksOf } from './baseline.ts';
+import { edgeListGraphOfFile } from './edge-list-graph.ts';
 
 export interface SingleResult {
   /** From the first read to the output written (iterations: per iteration). */
@@ -95,52 +96,9 @@ export async function runInOneProcess<V, O>(type: JobType<Record<string, never>,
   return { ms: performance.now() - t0, keys: keys.length };
 }
 
-/**
- * The (src, dst) pairs of a CSV edge list: empty lines skipped, CR before LF dropped, a first row
- * `src,dst` taken as a header (when `header` allows one here: the text is the file's start), a line
- * with a quote parsed by csv-parse (RFC 4180), any other split at its comma. Ids are verbatim, as
- * the platform keeps them.
- */
-export function* edgePairs(text: string, header = true): Generator<[string, string]> {
-  let start = 0;
-  let first = header;
-  const n = text.length;
-  while (start < n) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = n;
-    const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    const lineStart = start;
-    start = end + 1;
-    if (stop === lineStart) continue;
-    const line = text.slice(lineStart, stop);
-    if (first) {
-      first = false;
-      if (line.trim().toLowerCase() === 'src,dst') continue;
-    }
-    if (line.includes('"')) {
-      const [row] = parseCsv(line) as string[][];
-      if (row?.length !== 2) throw new Error(`edge list: the line ${JSON.stringify(line)} has ${row?.length ?? 0} fields, expected 2`);
-      yield [row[0], row[1]];
-      continue;
-    }
-    const comma = line.indexOf(',');
-    if (comma < 0 || line.indexOf(',', comma + 1) >= 0) throw new Error(`edge list: the line ${JSON.stringify(line)} is not src,dst`);
-    yield [line.slice(0, comma), line.slice(comma + 1)];
-  }
-}
-
-/** edgePairs over a file read in chunks cut at line ends (a whole file as one string may be longer than V8 allows). */
-export function* edgePairsOfFile(path: string, chunkBytes?: number): Generator<[string, string]> {
-  let first = true;
-  for (const chunk of chunksOf(path, chunkBytes)) {
-    yield* edgePairs(chunk.toString('utf8'), first);
-    first = false;
-  }
-}
-
 export function singlePagerank(csv: string, iterations: number, out: string): SingleResult {
   const t0 = performance.now();
-  const g = buildGraph(edgePairsOfFile(csv));
+  const g = edgeListGraphOfFile(csv);
   const t1 = performance.now();
   const r = powerIteration(g, { iterations, tol: 0 });
   const t2 = performance.now();
@@ -154,7 +112,7 @@ export function singlePagerank(csv: string, iterations: number, out: string): Si
 }
 
 export function singleIterations(csv: string, n: number, m: number): SingleResult {
-  const g = buildGraph(edgePairsOfFile(csv));
+  const g = edgeListGraphOfFile(csv);
   powerIteration(g, { iterations: 5, tol: 0 }); // the JIT's warm-up, as for the platform's warm workers
   // The best of 3 of each, taking turns: a small graph's difference is a few ms, and one pause would swamp it.
   const best = { a: Infinity, b: Infinity };

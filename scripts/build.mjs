@@ -6,6 +6,7 @@
 // Adding a workspace package is one entry in PACKAGES: its folder, the programs it has (dist/NAME.js)
 // and the folders it reads at run time. See docs/ARCHITECTURE.md, "The build".
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +39,27 @@ export const PACKAGES = [
  */
 const BUNDLED = new Set(['commander']);
 
+/**
+ * The CLI (dist/cli.js and its chunks) is built apart, with every npm package compiled in but these:
+ * `tandem job run` spent about as long importing zod, ioredis, csv-parse and cli-progress from
+ * node_modules (ESM files one by one, CommonJS through the export lexer) as node's own start-up and
+ * the rest of the command until its submit (issue 19). The CLI shares none of them with the job
+ * types it loads (for help only: plain objects). Kept out: tsx and esbuild (loaders, a binary) and
+ * pino (its transports load files by path).
+ */
+const CLI_EXTERNAL = new Set(['tsx', 'esbuild', 'pino']);
+
+/** esbuild's plugin: Tandem's own packages and those `compiled(pkg)` accepts go into the bundle, the rest (and node's modules) stay external. */
+const externalPackages = (compiled) => ({
+  name: 'external-npm-packages',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      const pkg = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+      return pkg.startsWith('@tandem/') || (!isBuiltin(args.path) && compiled(pkg)) ? undefined : { path: args.path, external: true };
+    });
+  },
+});
+
 /** The newest modification time (ms) of the build's inputs: every package's src/ (tests aside), package.json, this script. */
 export function newestSource() {
   let newest = statSync(fileURLToPath(import.meta.url)).mtimeMs;
@@ -64,18 +86,9 @@ export function isFresh() {
   }
 }
 
-/**
- * Builds dist/. Each file is written beside its place and renamed over it, so a process running or
- * starting meanwhile reads either the old file or the new one (two builds at once are safe too);
- * files of an earlier build that this one did not write (old chunks) are removed afterwards.
- * Throws if esbuild is not installed.
- */
-export async function build({ quiet = false } = {}) {
-  const started = Date.now();
-  const { build: esbuild } = await import('esbuild');
-  const entryPoints = {};
-  for (const pkg of PACKAGES) for (const [name, file] of Object.entries(pkg.entries ?? {})) entryPoints[name] = join(root, pkg.dir, file);
-  const result = await esbuild({
+/** One esbuild run into dist/ (in memory: build() writes the files), splitting shared code into chunks. */
+function compile(esbuild, entryPoints, plugin) {
+  return esbuild({
     entryPoints,
     outdir: distDir,
     bundle: true,
@@ -88,18 +101,28 @@ export async function build({ quiet = false } = {}) {
     logLevel: 'warning',
     // Bundled CommonJS (commander) calls require() for node's own modules.
     banner: { js: "import { createRequire as __tandemRequire } from 'node:module'; const require = __tandemRequire(import.meta.url);" },
-    // Tandem's own packages and BUNDLED are compiled in; every other npm package stays in node_modules.
-    plugins: [{
-      name: 'external-npm-packages',
-      setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => {
-          const pkg = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
-          return pkg.startsWith('@tandem/') || BUNDLED.has(pkg) ? undefined : { path: args.path, external: true };
-        });
-      },
-    }],
+    plugins: [plugin],
   });
-  const files = result.outputFiles.map((f) => ({ path: f.path, contents: f.contents }));
+}
+
+/**
+ * Builds dist/. Each file is written beside its place and renamed over it, so a process running or
+ * starting meanwhile reads either the old file or the new one (two builds at once are safe too);
+ * files of an earlier build that this one did not write (old chunks) are removed afterwards.
+ * Throws if esbuild is not installed.
+ */
+export async function build({ quiet = false } = {}) {
+  const started = Date.now();
+  const { build: esbuild } = await import('esbuild');
+  const entryPoints = {};
+  for (const pkg of PACKAGES) for (const [name, file] of Object.entries(pkg.entries ?? {})) entryPoints[name] = join(root, pkg.dir, file);
+  const { cli, ...programs } = entryPoints;
+  // Two builds into one folder: chunks are named by their content, so a chunk both write is the same file.
+  const results = await Promise.all([
+    compile(esbuild, programs, externalPackages((pkg) => BUNDLED.has(pkg))),
+    compile(esbuild, { cli }, externalPackages((pkg) => !CLI_EXTERNAL.has(pkg))),
+  ]);
+  const files = results.flatMap((r) => r.outputFiles.map((f) => ({ path: f.path, contents: f.contents })));
   for (const pkg of PACKAGES) {
     for (const [from, to] of Object.entries(pkg.assets ?? {})) {
       const src = join(root, pkg.dir, from);

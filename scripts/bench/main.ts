@@ -17,6 +17,7 @@ import { benchPagerankSetup } from './pagerank-setup.ts';
 import { benchRestarts } from './restarts.ts';
 import { benchScale, parseList, type ScaleOptions } from './scale.ts';
 import { benchWordcount } from './wordcount.ts';
+import { wcTimeline } from './wc-timeline.ts';
 
 const program = new Command('bench').description('Tandem benchmarks; results go to docs/BENCHMARKS.md');
 program
@@ -151,6 +152,16 @@ program
   .addOption(new Option('--appendfsync <policy>', "Redis's fsync policy: always is tandem up's own redis-server (every write fsynced); everysec or no, a redis-server the benchmark starts for tandem up to use").choices(['always', 'everysec', 'no']).default('everysec'))
   .option('--dask', "also the peer issue 19 names, a word count in Dask (Debian's python3-dask and python3-distributed under /usr/bin/python3, 2 worker processes) at each --wc-mb, output compared with Tandem's; skipped with a message when Dask is not installed")
   .action(async (opts: ScaleOptions) => benchScale(opts));
+
+program
+  .command('wc-timeline')
+  .description("where a whole `tandem job run` word count's wall time goes, from the CLI's spawn to its exit (CLI lines, job status, task commits); printed, not recorded")
+  .option('--mb <n>', 'corpus size in MB', (v) => parseList('--mb', v, 1, 100_000)[0], 100)
+  .option('--runs <n>', 'runs after a warm-up', (v) => parseList('--runs', v, 1, 100)[0], 5)
+  .option('--type <name>', 'job type (wordcount, or the plain job: plainwordcount)', 'wordcount')
+  .option('--partitions <r>', 'partitions of the job (default: the job type\'s rule)', (v) => parseList('--partitions', v, 1, 1000)[0])
+  .option('--profile <dir>', 'also write CPU profiles of the CLI and every process of tandem up to this folder (cpu-profile.mjs)')
+  .action(async (opts: { mb: number; runs: number; type: string; partitions?: number; profile?: string }) => wcTimeline(opts));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`bench: ${(err as Error).message}`);

@@ -225,9 +225,10 @@ export class MasterClient {
    */
   async status(jobId: string, wait?: { after: number; waitMs?: number }): Promise<JobStatus> {
     if (!wait) return this.call<JobStatus>(`/jobs/${encodeURIComponent(jobId)}`);
-    const pause = this.lastPollAt + this.opts.pollIntervalMs - Date.now();
-    if (pause > 0) await sleep(pause);
-    const s = await this.call<JobStatus>(`/jobs/${encodeURIComponent(jobId)}?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}`);
+    // The pace (at most one poll per pollIntervalMs) is the master's to keep (holdMs): it holds a
+    // change that leaves the job running, and answers the one that finishes it at once.
+    const hold = Math.round(this.lastPollAt + this.opts.pollIntervalMs - Date.now());
+    const s = await this.call<JobStatus>(`/jobs/${encodeURIComponent(jobId)}?after=${wait.after}&waitMs=${wait.waitMs ?? 20_000}${hold > 0 ? `&holdMs=${hold}` : ''}`);
     this.lastPollAt = Date.now();
     return s;
   }

@@ -350,6 +350,12 @@ export const jobQuerySchema = z.object({
   after: queryInt.optional(),
   /** How long a long poll may wait before it answers anyway (ms, at most 60 s). */
   waitMs: queryInt.transform((n) => Math.min(n, 60_000)).default(25_000),
+  /**
+   * A long poll's pace (ms, at most 1 s): a change that leaves the job running is answered no sooner
+   * than this after the request, a change that finishes it at once (the client's "at most one poll
+   * per 100 ms" without a sleep in front of the final status).
+   */
+  holdMs: queryInt.transform((n) => Math.min(n, 1000)).optional(),
   /** Any value: include every task's record (for debugging). */
   tasks: z.string().optional(),
 });

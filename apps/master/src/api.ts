@@ -74,11 +74,12 @@ export function createApi(
       .map((j) => ({ ...j, alerts: isFinishedPhase(j.phase) ? [] : now }));
     res.json({ jobs } satisfies JobList);
   });
-  // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later.
+  // ?after=V&waitMs=N: answer as soon as the job's version differs from V (long poll), at most N ms later;
+  // &holdMs=H: a change that leaves the job running no sooner than H ms after the request (the client's pace).
   app.get('/jobs/:id', async (req, res) => {
     const id = req.params.id;
     const q = parseRequest(jobQuerySchema, req.query, 'bad query');
-    if (q.after !== undefined && master.state.jobs[id]) await master.waitForChange(id, q.after, q.waitMs);
+    if (q.after !== undefined && master.state.jobs[id]) await master.waitForChange(id, q.after, q.waitMs, q.holdMs);
     await master.confirmRead();
     const job = master.state.jobs[id];
     if (!job) {

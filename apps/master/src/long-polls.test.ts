@@ -44,3 +44,45 @@ test('wakeAll (a step-down) answers every poll on every job at once', async () =
   await Promise.all(all);
   assert.equal(p.waiting(), 0);
 });
+
+function heldPolls() {
+  const versions = new Map<string, number>();
+  const finished = new Set<string>();
+  return { versions, finished, polls: new LongPolls((id) => versions.get(id) ?? 0, (id) => finished.has(id)) };
+}
+
+test('a held poll keeps a change that leaves the job running, and answers the change that finishes it at once', async () => {
+  const { versions, finished, polls: p } = heldPolls();
+  versions.set('j1', 1);
+  let answered = false;
+  const poll = p.waitForChange('j1', 1, 60_000, 60_000).then(() => (answered = true));
+  versions.set('j1', 2);
+  p.changed('j1');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(answered, false, 'a progress change waits for the hold');
+  versions.set('j1', 3);
+  finished.add('j1');
+  p.changed('j1');
+  await poll;
+  assert.equal(p.waiting(), 0, 'the answered poll stops listening');
+});
+
+test('a held poll on a version already stale answers when its hold ends, or at once for a finished job', async () => {
+  const { versions, finished, polls: p } = heldPolls();
+  versions.set('j1', 2);
+  await p.waitForChange('j1', 1, 60_000, 20);
+  assert.equal(p.waiting(), 0);
+  finished.add('j1');
+  await p.waitForChange('j1', 1, 60_000, 60_000);
+  assert.equal(p.waiting(), 0);
+});
+
+test('wakeAll answers held polls too', async () => {
+  const { versions, polls: p } = heldPolls();
+  versions.set('j1', 2);
+  const poll = p.waitForChange('j1', 1, 60_000, 60_000);
+  assert.equal(p.waiting(), 1);
+  p.wakeAll();
+  await poll;
+  assert.equal(p.waiting(), 0);
+});

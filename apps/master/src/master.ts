@@ -97,7 +97,10 @@ export class Master implements ReplicaHost {
       onBatch: (seq) => this.durable?.compact(this.replication.view.viewnum, seq, this.holder.state),
       followUps: (after, ops) => this.followUps(after, ops),
     });
-    this.polls = new LongPolls((jobId) => this.version(jobId));
+    this.polls = new LongPolls((jobId) => this.version(jobId), (jobId) => {
+      const job = this.holder.state.jobs[jobId];
+      return !job || isFinishedPhase(job.phase);
+    });
     this.stamper = new EventStamper({ redis, keys, log, clock, proc: `master:${hostname()}:${process.pid}` });
     this.enqueuer = new TaskEnqueuer({ queues, attempts: cfg.TANDEM_TASK_ATTEMPTS, retryDelayMs: cfg.TANDEM_RETRY_DELAY_MS, keep: keepFinished(cfg), stamp: (jobId) => this.stamper.stamp(jobId),
       origin: () => ({ master: d.me, viewnum: this.replication.view.viewnum }),
@@ -171,8 +174,8 @@ export class Master implements ReplicaHost {
   }
 
   /** Resolves when the job changes after `version`, or after `timeoutMs`. */
-  waitForChange(jobId: string, version: number, timeoutMs: number): Promise<void> {
-    return this.polls.waitForChange(jobId, version, timeoutMs);
+  waitForChange(jobId: string, version: number, timeoutMs: number, holdMs?: number): Promise<void> {
+    return this.polls.waitForChange(jobId, version, timeoutMs, holdMs);
   }
 
   async submit(req: SubmitRequest): Promise<Reply> {

@@ -3,13 +3,14 @@
  * 100 MB word count): on a real `tandem up --workers 2`, each run's timeline from the CLI's spawn to its
  * exit, from three clocks on one machine: the CLI's standard error lines as they arrive (submitted,
  * progress, output written), the master's job status (submitted, finished) and the tasks' commit
- * records (each map and reduce task's start and duration). Medians over the runs; printed, not
+ * records (each map and reduce task's start and duration); and the CPU time the CLI and the workers
+ * used (less sensitive than wall time to a machine shared with other work). Medians over the runs; printed, not
  * recorded (a diagnosis for `bench -- scale`'s figures). With --profile DIR the CLI and the workers
  * run with cpu-profile.mjs (NODE_OPTIONS) and write their CPU profiles to DIR.
  */
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readCommits, keys as keysFor, type CommitRecord } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { startRedis } from '../../test/harness/redis.ts';
@@ -25,11 +26,25 @@ interface Line {
   text: string;
 }
 
-/** Runs the CLI, stamping each standard error line with Date.now() as it arrives. */
-function runStamped(args: string[], env: NodeJS.ProcessEnv): Promise<{ spawnAt: number; exitAt: number; lines: Line[] }> {
+/** CPU time (user + system) a process has used so far, ms (Linux, /proc; NaN once it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = 100;
+
+/**
+ * Runs the CLI under /usr/bin/time (its CPU time, the last line of its standard error), stamping each
+ * standard error line with Date.now() as it arrives.
+ */
+function runStamped(args: string[], env: NodeJS.ProcessEnv): Promise<{ spawnAt: number; exitAt: number; lines: Line[]; cpuMs: number }> {
   return new Promise((res, rej) => {
     const spawnAt = Date.now();
-    const p = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, bin, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
     const lines: Line[] = [];
     let rest = '';
     p.stderr.on('data', (d) => {
@@ -41,8 +56,9 @@ function runStamped(args: string[], env: NodeJS.ProcessEnv): Promise<{ spawnAt: 
     p.on('error', rej);
     p.on('close', (code) => {
       const exitAt = Date.now();
+      const cpu = /^cpu (\S+) (\S+)$/.exec(lines.at(-1)?.text ?? '');
       if (code !== 0) rej(new Error(`tandem ${args.join(' ')} exited ${code}:\n${lines.map((l) => l.text).join('\n')}`));
-      else res({ spawnAt, exitAt, lines });
+      else res({ spawnAt, exitAt, lines, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : NaN });
     });
   });
 }
@@ -70,6 +86,8 @@ export async function wcTimeline(o: { mb: number; runs: number; type: string; pr
     const outFile = join(BENCH, 'timeline-out.txt');
     const args = ['job', 'run', o.type, '--dataset', 'corpus', '--out', outFile, ...(o.partitions ? ['--partitions', String(o.partitions)] : [])];
     for (let run = -1; run < o.runs; run++) {
+      const workers = up.pids().workers;
+      const cpuBefore = workers.map(cpuMs);
       const r = await runStamped(args, process.env.WC_CLI_NODE_OPTIONS ? { ...up.env, NODE_OPTIONS: process.env.WC_CLI_NODE_OPTIONS } : up.env);
       const id = /submitted job (\S+)/.exec(r.lines.map((l) => l.text).join('\n'))![1];
       const st = await up.master.status(id);
@@ -91,6 +109,8 @@ export async function wcTimeline(o: { mb: number; runs: number; type: string; pr
         exit: t(r.exitAt),
         mapBusy: maps.busy,
         reduceBusy: reds.busy,
+        cliCpu: r.cpuMs,
+        workersCpu: workers.reduce((a, w, i) => a + cpuMs(w) - cpuBefore[i], 0),
         maps: commits.filter(([f]) => f.startsWith('m')).length,
         reduces: commits.filter(([f]) => f.startsWith('r')).length,
       };

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ContentCache, compareCodePoints, hashKey, type IterativeMapContext } from '@tandem/shared';
 import { BlobError, TILE, decodeAdjacency, encodeAdjacency, tileByDestination } from './blobs.ts';
-import { buildAdjacency, idHash, numberNodes, partitionEdges, type IdHasher } from './build.ts';
+import { Turns, buildAdjacency, idHash, numberNodes, partitionEdges, type IdHasher } from './build.ts';
 import {
   SETUP_VERSION, decodeNumberedNodes, decodeSentEdges, decodeSplitEdges, newNumberedNodes, newSentEdges, newSplitEdges,
 } from './setup-blobs.ts';
@@ -24,10 +24,10 @@ function unaligned(b: Buffer): Buffer {
 }
 
 /** Both set-up rounds in memory: the adjacency of every partition. */
-function setup(splits: Buffer[], P: number, hasher?: IdHasher) {
+async function setup(splits: Buffer[], P: number, hasher?: IdHasher) {
   const maps = splits.map((s) => partitionEdges(s, mapContext(P), hasher).outputs);
-  const numbered = Array.from({ length: P }, (_, r) => numberNodes(maps.map((m) => m[r]), P, `reduce ${r}`));
-  return Array.from({ length: P }, (_, q) => buildAdjacency(numbered.map((x) => x.next![q]), numbered[q].output, P, `reduce ${q}`));
+  const numbered = await Promise.all(Array.from({ length: P }, (_, r) => numberNodes(maps.map((m) => m[r]), P, `reduce ${r}`)));
+  return Promise.all(Array.from({ length: P }, (_, q) => buildAdjacency(numbered.map((x) => x.next![q]), numbered[q].output, P, `reduce ${q}`)));
 }
 
 describe('PageRank set-up blobs', () => {
@@ -119,26 +119,26 @@ describe('PageRank set-up blobs', () => {
     }
   });
 
-  test('nodes are numbered in code point order of their ids (not UTF-16 order)', () => {
+  test('nodes are numbered in code point order of their ids (not UTF-16 order)', async () => {
     // Some share their first bytes, so the order within a run is decided by comparing the ids.
     const ids = ['～', '😀', 'b', 'é', 'a', 'node1', 'node10', 'node2', 'node😀', 'node～', 'node', 'nod'];
     const pairs = ids.map((id, i) => [id, ids[(i + 1) % ids.length]] as [string, string]);
-    const [numbered] = [numberNodes([partitionEdges(lines(pairs), mapContext(1)).outputs[0]], 1, 'reduce 0')];
+    const numbered = await numberNodes([partitionEdges(lines(pairs), mapContext(1)).outputs[0]], 1, 'reduce 0');
     const d = decodeNumberedNodes(numbered.output, 'numbered');
     assert.deepEqual(d.idBytes.toString().split('\n'), [...ids].sort(compareCodePoints));
     assert.notDeepEqual([...ids].sort(compareCodePoints), [...ids].sort(), 'the two orders differ on these ids');
     // Ids that all share a long prefix.
     const urls = ['https://x.org/～', 'https://x.org/😀', 'https://x.org/a', 'https://x.org/', 'https://x.org/ab'];
-    const u = decodeNumberedNodes(numberNodes([partitionEdges(lines(urls.map((x) => [x, urls[0]])), mapContext(1)).outputs[0]], 1, 'reduce 0').output, 'numbered');
+    const u = decodeNumberedNodes((await numberNodes([partitionEdges(lines(urls.map((x) => [x, urls[0]])), mapContext(1)).outputs[0]], 1, 'reduce 0')).output, 'numbered');
     assert.deepEqual(u.idBytes.toString().split('\n'), [...urls].sort(compareCodePoints));
   });
 
-  test('the adjacency is the same whatever the splits: edges sorted by source, then destination, duplicates dropped', () => {
+  test('the adjacency is the same whatever the splits: edges sorted by source, then destination, duplicates dropped', async () => {
     const pairs: [string, string][] = [];
     for (let i = 0; i < 300; i++) pairs.push([`n${(i * 7) % 31}`, `n${(i * 13) % 29}`]);
-    const one = setup([lines(pairs)], 3);
-    const cut = setup([lines(pairs.slice(0, 100)), lines(pairs.slice(100, 101)), lines(pairs.slice(101))], 3);
-    const reversed = setup([lines([...pairs].reverse())], 3);
+    const one = await setup([lines(pairs)], 3);
+    const cut = await setup([lines(pairs.slice(0, 100)), lines(pairs.slice(100, 101)), lines(pairs.slice(101))], 3);
+    const reversed = await setup([lines([...pairs].reverse())], 3);
     const distinct = new Set(pairs.map((p) => p.join('\t'))).size;
     assert.equal(one.reduce((a, x) => a + x.stats!.edges, 0), distinct);
     one.forEach((x, q) => {
@@ -155,7 +155,7 @@ describe('PageRank set-up blobs', () => {
     });
   });
 
-  test('two different ids with the same 64-bit hash fail the set-up by name, within a split and across splits', () => {
+  test('two different ids with the same 64-bit hash fail the set-up by name, within a split and across splits', async () => {
     // A hasher that gives "a" and "b" one hash, and every other id its own.
     const weak: IdHasher = (b, s, e, out) => {
       idHash(b, s, e, out);
@@ -164,13 +164,13 @@ describe('PageRank set-up blobs', () => {
       if (id.startsWith('long-id-')) out.set([9, 9]);
     };
     const message = /node ids "a" and "b" have the same 64-bit hash, so PageRank cannot tell them apart/;
-    assert.throws(() => setup([lines([['a', 'c'], ['b', 'c']])], 2, weak), message);
-    assert.throws(() => setup([lines([['a', 'c']]), lines([['c', 'b']])], 2, weak), message);
+    await assert.rejects(() => setup([lines([['a', 'c'], ['b', 'c']])], 2, weak), message);
+    await assert.rejects(() => setup([lines([['a', 'c']]), lines([['c', 'b']])], 2, weak), message);
     // Ids longer than the 8 bytes the index keeps, equal in those.
-    assert.throws(() => setup([lines([['long-id-1', 'c']]), lines([['c', 'long-id-2']])], 2, weak), /node ids "long-id-1" and "long-id-2" have the same 64-bit hash/);
-    assert.equal(setup([lines([['long-id-1', 'c']]), lines([['c', 'long-id-1']])], 2, weak).reduce((n, x) => n + x.stats!.edges, 0), 2);
+    await assert.rejects(() => setup([lines([['long-id-1', 'c']]), lines([['c', 'long-id-2']])], 2, weak), /node ids "long-id-1" and "long-id-2" have the same 64-bit hash/);
+    assert.equal((await setup([lines([['long-id-1', 'c']]), lines([['c', 'long-id-1']])], 2, weak)).reduce((n, x) => n + x.stats!.edges, 0), 2);
     // Ids that only share a hash with themselves are fine.
-    assert.equal(setup([lines([['a', 'c'], ['c', 'd']])], 2, weak).reduce((n, x) => n + x.stats!.nodes, 0), 3);
+    assert.equal((await setup([lines([['a', 'c'], ['c', 'd']])], 2, weak)).reduce((n, x) => n + x.stats!.nodes, 0), 3);
   });
   test('tiling keeps each destination\'s in-edges in source order, and the scatter\'s sums bit for bit', () => {
     // A partition whose edges reach 3 tiles of destinations, in the blob's order (by source, then destination).
@@ -201,5 +201,31 @@ describe('PageRank set-up blobs', () => {
       assert.deepEqual([Array.from(t.src), Array.from(t.dst), t.width], [Array.from(s2), Array.from(d2), width]);
     }
     assert.ok(blob.equals(before), 'the blob itself (written to Redis) is not reordered');
+  });
+  test("the reduce rounds give the event loop turns (a blocked worker cannot renew its task's lock)", async () => {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < 200_000; i++) pairs.push([`n${i % 5003}`, `n${(i * 7) % 4001}`]);
+    const maps = [partitionEdges(lines(pairs.slice(0, 100_000)), mapContext(1)).outputs, partitionEdges(lines(pairs.slice(100_000)), mapContext(1)).outputs];
+    // Turns every 0 ms: a turn at every chunk boundary. Count the turns other work got meanwhile.
+    const during = async <T>(work: Promise<T>): Promise<{ value: T; turns: number }> => {
+      let turns = 0;
+      let done = false;
+      const spin = () => {
+        if (done) return;
+        turns++;
+        setImmediate(spin);
+      };
+      setImmediate(spin);
+      const value = await work;
+      done = true;
+      return { value, turns };
+    };
+    const numbered = await during(numberNodes([maps[0][0], maps[1][0]], 1, 'reduce 0', new Turns(0)));
+    // A turn per sender and per 65,536 edges at least, and one per phase.
+    assert.ok(numbered.turns >= 5, `numberNodes gave ${numbered.turns} turns`);
+    const built = await during(buildAdjacency([numbered.value.next![0]], numbered.value.output, 1, 'reduce 0', new Turns(0)));
+    assert.ok(built.turns >= 4, `buildAdjacency gave ${built.turns} turns`);
+    // And the same bytes as without turns.
+    assert.ok(built.value.output.equals((await buildAdjacency([numbered.value.next![0]], numbered.value.output, 1, 'reduce 0')).output));
   });
 });

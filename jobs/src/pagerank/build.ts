@@ -20,9 +20,29 @@
  * Ids cannot contain a TAB or a line break (the dataset store refuses them), so a split's lines
  * are `src<TAB>dst`.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compareCodePoints, hashKey, type IterativeMapContext, type MapBlobs, type ReduceBlob } from '@tandem/shared';
 import { BlobError, encodeAdjacency } from './blobs.ts';
 import { decodeNumberedNodes, decodeSentEdges, decodeSplitEdges, newNumberedNodes, newSentEdges, newSplitEdges, type SplitEdges } from './setup-blobs.ts';
+
+/**
+ * The reduce rounds' loops run for seconds on a big partition (R-MAT scale 20 in 2 partitions: 8M
+ * edges each), and a worker whose event loop is blocked longer than its lock (TANDEM_LOCK_MS, 4 s)
+ * cannot renew it: BullMQ then takes the task for stalled and hands it to another worker, which
+ * runs it a second time. So they give the event loop a turn every 100 ms (Turns), checking the clock
+ * at chunk boundaries.
+ */
+export class Turns {
+  private last = performance.now();
+  constructor(private readonly everyMs = 100) {}
+  /** Resolves at once, or after a turn of the event loop when everyMs have passed since the last. */
+  async take(): Promise<void> {
+    if (performance.now() - this.last < this.everyMs) return;
+    await nextTurn();
+    this.last = performance.now();
+  }
+}
+const CHUNK = 1 << 16;
 
 const FNV_BASIS = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -331,15 +351,17 @@ class NodeIndex {
  * in-edge, as (source hash, local destination), to its source's partition (format TPRS); the
  * output holds the nodes' hashes and ids in local order (format TPRN).
  */
-export function numberNodes(inputs: Buffer[], partitions: number, what: string): ReduceBlob {
+export async function numberNodes(inputs: Buffer[], partitions: number, what: string, turns = new Turns()): Promise<ReduceBlob> {
   const blobs: SplitEdges[] = inputs.map((b, s) => decodeSplitEdges(b, `${what}: what map task ${s} sent`));
   const index = new NodeIndex(blobs.reduce((a, b) => Math.max(a, b.ids), 0) * 2, true);
   // Where each node's id bytes are (the first blob that named it), and each blob's ids as nodes.
   let from = new Uint32Array(1024);
   let at = new Uint32Array(1024);
-  const nodeOf = blobs.map((b, s) => {
+  const nodeOf: Uint32Array[] = [];
+  for (const [s, b] of blobs.entries()) {
     const map = new Uint32Array(b.ids);
     for (let i = 0; i < b.ids; i++) {
+      if (i % CHUNK === 0) await turns.take();
       const before = index.count;
       const start = i === 0 ? 0 : b.idEnd[i - 1];
       const len = b.idEnd[i] - start;
@@ -357,9 +379,10 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
         );
       }
     }
-    return map;
-  });
+    nodeOf.push(map);
+  }
   const n = index.count;
+  await turns.take();
   const order = codePointOrder(n, (k) => blobs[from[k]], (k) => at[k]);
   const local = new Uint32Array(n);
   let idBytes = n > 0 ? n - 1 : 0;
@@ -367,6 +390,7 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
     const b = blobs[from[k]];
     idBytes += b.idEnd[at[k]] - (at[k] === 0 ? 0 : b.idEnd[at[k] - 1]);
   }
+  await turns.take();
   const { blob: output, parts: nodes } = newNumberedNodes(n, idBytes);
   let w = 0;
   for (let j = 0; j < n; j++) {
@@ -386,12 +410,14 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
   for (const b of blobs) {
     edges += b.edges;
     for (let e = 0; e < b.edges; e++) count[b.srcLo[e] % partitions]++;
+    await turns.take();
   }
   const next = Array.from({ length: partitions }, (_, q) => newSentEdges(count[q], n));
   const fill = new Uint32Array(partitions);
-  blobs.forEach((b, s) => {
+  for (const [s, b] of blobs.entries()) {
     const map = nodeOf[s];
     for (let e = 0; e < b.edges; e++) {
+      if (e % CHUNK === 0) await turns.take();
       const lo = b.srcLo[e];
       const q = lo % partitions;
       const j = fill[q]++;
@@ -400,7 +426,7 @@ export function numberNodes(inputs: Buffer[], partitions: number, what: string):
       t.srcHi[j] = b.srcHi[e];
       t.dst[j] = local[map[b.dst[e]]];
     }
-  });
+  }
   return { output, next: next.map((x) => x.blob), records: n, stats: { nodes: n } };
 }
 
@@ -472,17 +498,19 @@ const idOf = (b: SplitEdges, i: number): string => b.idBytes.toString('utf8', i 
  * source (src below n), then each source's destinations sorted in place and deduplicated. Adds
  * each source's distinct edges to outDegree.
  */
-function sortedDistinct(src: Uint32Array, dst: Uint32Array, n: number, outDegree: Uint32Array): { src: Uint32Array; dst: Uint32Array } {
+async function sortedDistinct(src: Uint32Array, dst: Uint32Array, n: number, outDegree: Uint32Array, turns: Turns): Promise<{ src: Uint32Array; dst: Uint32Array }> {
   const e = src.length;
   const next = new Uint32Array(n + 1);
   for (let i = 0; i < e; i++) next[src[i] + 1]++;
   for (let u = 0; u < n; u++) next[u + 1] += next[u];
   const d = new Uint32Array(e);
   for (let i = 0; i < e; i++) d[next[src[i]]++] = dst[i];
+  await turns.take();
   // next[u] is now where u's destinations end; it becomes u's distinct count.
   let k = 0;
   let a = 0;
   for (let u = 0; u < n; u++) {
+    if (u % CHUNK === 0) await turns.take();
     const b = next[u];
     if (b - a > 24) d.subarray(a, b).sort();
     else {
@@ -508,7 +536,7 @@ function sortedDistinct(src: Uint32Array, dst: Uint32Array, n: number, outDegree
 }
 
 /** Round 1 reduce q: partition q's adjacency, from the in-edges sent to it and round 0's numbering of its nodes. */
-export function buildAdjacency(inputs: Buffer[], previousOutput: Buffer, partitions: number, what: string): ReduceBlob {
+export async function buildAdjacency(inputs: Buffer[], previousOutput: Buffer, partitions: number, what: string, turns = new Turns()): Promise<ReduceBlob> {
   const nodes = decodeNumberedNodes(previousOutput, `${what}: the numbered nodes of round 0`);
   const n = nodes.n;
   const index = new NodeIndex(n);
@@ -516,16 +544,19 @@ export function buildAdjacency(inputs: Buffer[], previousOutput: Buffer, partiti
   if (index.count !== n) throw new BlobError(`${what}: round 0 numbered the same node twice`);
   if (inputs.length !== partitions) throw new BlobError(`${what}: ${inputs.length} senders for ${partitions} partitions`);
   const outDegree = new Uint32Array(n);
-  const targets = inputs.map((blob, r) => {
+  const targets: { src: Uint32Array; dst: Uint32Array }[] = [];
+  for (const [r, blob] of inputs.entries()) {
     const sent = decodeSentEdges(blob, `${what}: the edges partition ${r} sent`);
     const src = new Uint32Array(sent.edges);
     for (let e = 0; e < sent.edges; e++) {
+      if (e % CHUNK === 0) await turns.take();
       const u = index.find(sent.srcLo[e], sent.srcHi[e]);
       if (u < 0) throw new BlobError(`${what}: partition ${r} sent an edge from a node this partition does not have`);
       src[e] = u;
     }
-    return sortedDistinct(src, sent.dst, n, outDegree);
-  });
+    targets.push(await sortedDistinct(src, sent.dst, n, outDegree, turns));
+  }
+  await turns.take();
   const edges = targets.reduce((a, t) => a + t.src.length, 0);
   return { output: encodeAdjacency(n, outDegree, targets, nodes.idBytes), records: n, stats: { nodes: n, edges } };
 }

@@ -91,11 +91,11 @@ export const pagerank: IterativeJobType<PageRankParams> = {
 
   async reduce(inputs, ctx: IterativeReduceContext<PageRankParams>) {
     const r = ctx.partition;
-    if (ctx.round === 0) return numberNodes(inputs, ctx.partitions, where(ctx, `reduce ${r}`));
+    if (ctx.round === 0) return await numberNodes(inputs, ctx.partitions, where(ctx, `reduce ${r}`));
     const N = nodes(ctx);
     if (ctx.round === ADJACENCY_ROUND) {
       if (!ctx.previousOutput) throw new BlobError(`node ids of partition ${r} (round 0's output) are gone`);
-      const { output, stats } = buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
+      const { output, stats } = await buildAdjacency(inputs, ctx.previousOutput, ctx.partitions, where(ctx, `reduce ${r}`));
       // The blob was made here: its hash needs no second check.
       const adj = await adjacency(ctx, r, output, true);
       const { outputs: next } = scatter(adj, r, new Float64Array(adj.n).fill(1 / N));

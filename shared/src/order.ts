@@ -16,6 +16,19 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+const HIGH = /[\uD800-\uFFFF]/;
+
+/** Whether no string holds a code unit of U+D800 or above: then UTF-16 order (`<`, sort's default) is code point order. */
+export function allBelowSurrogates(keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) if (HIGH.test(keys[i])) return false;
+  return true;
+}
+
+/** Sorts strings in place in code point order: by the native default when that is the same order (no key reaches U+D800), else with compareCodePoints. */
+export function sortCodePoints(keys: string[]): string[] {
+  return allBelowSurrogates(keys) ? keys.sort() : keys.sort(compareCodePoints);
+}
+
 /** FNV-1a over UTF-16 code units: stable across processes and Node versions, unlike object hashing. */
 export function hashKey(key: string): number {
   let h = 0x811c9dc5;

@@ -50,8 +50,10 @@ export async function mergeRuns<V>(runs: SortedRun<V>[], rank: readonly number[]
       j = m;
     }
   };
+  // Every run's first block at once (their first ranges travel side by side).
+  const started = await Promise.all(runs.map((run) => run.advance()));
   for (let i = 0; i < runs.length; i++) {
-    if (!(await runs[i].advance())) continue;
+    if (!started[i]) continue;
     heap.push(i);
     for (let j = heap.length - 1; j > 0 && less(heap[j], heap[(j - 1) >> 1]); j = (j - 1) >> 1) {
       const p = (j - 1) >> 1;

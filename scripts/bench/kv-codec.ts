@@ -25,7 +25,7 @@ import {
   compareCodePoints, decodeOutput, decodePairs, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, putDataset, writeOutputFile, type JobType, type MapContext,
 } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
-import { fixtureJobsDir, startCluster, waitForWorkers } from '../../test/harness/cluster.ts';
+import { fixtureJobsDir, startCluster, waitForWorkers, type Cluster } from '../../test/harness/cluster.ts';
 import { forEachChunk } from './baseline.ts';
 import { buildCorpus, sampleTexts } from './corpus.ts';
 import { writeSection } from './report.ts';
@@ -200,6 +200,18 @@ export function cpuMsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** Replaces the cluster's workers with 2 of this checkout (`root` null) or of the checkout at `root` (its `npm ci` done), the rest of the cluster unchanged. */
+export async function restartWorkers(c: Cluster, root: string | null): Promise<void> {
+  for (const w of c.workers) w.kill('SIGTERM');
+  await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
+  c.workers.length = 0;
+  for (let i = 0; i < 2; i++) {
+    if (!root) c.startWorker();
+    else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
+  }
+  await waitForWorkers(c);
+}
+
 async function benchPlainJob(mb: number, runs: number, before: string | undefined, log: (s: string) => void): Promise<JobResult> {
   const corpus = resolve(repoRoot, `.tandem/bench/corpus-${mb}mb.txt`);
   await buildCorpus(corpus, mb * 1_000_000);
@@ -215,16 +227,7 @@ async function benchPlainJob(mb: number, runs: number, before: string | undefine
   let partitions = 0;
   try {
     await putDataset(c.redis.client(), c.keys, createReadStream(corpus, { highWaterMark: 1 << 20 }), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    const workers = async (root: string | null) => {
-      for (const w of c.workers) w.kill('SIGTERM');
-      await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
-      c.workers.length = 0;
-      for (let i = 0; i < 2; i++) {
-        if (!root) c.startWorker();
-        else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
-      }
-      await waitForWorkers(c);
-    };
+    const workers = (root: string | null) => restartWorkers(c, root);
     const workersCpu = () => c.workers.reduce((a, w) => a + cpuMsOf(w.pid!), 0);
     const job = async () => {
       const client = c.client();

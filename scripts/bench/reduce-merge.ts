@@ -17,7 +17,6 @@
  * path, its `npm ci` done) and 2 from this checkout taking turns (the rest of the cluster this
  * checkout's); wall time from submit to the output file written, and the workers' CPU time.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,8 +24,8 @@ import {
   SHUFFLE_BLOCK_BYTES, compareCodePoints, putDataset, writeOutputFile, decodeShuffle, defaultPartition, encodeOutput, encodeShuffle, sortCodePoints, type JobType, type MapContext,
 } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
-import { fixtureJobsDir, startCluster, waitForWorkers } from '../../test/harness/cluster.ts';
-import { cpuMsOf } from './kv-codec.ts';
+import { fixtureJobsDir, startCluster } from '../../test/harness/cluster.ts';
+import { cpuMsOf, restartWorkers } from './kv-codec.ts';
 import { PartitionReducer, valuesFor } from '../../apps/worker/src/reduce-partition.ts';
 import { mergeRuns } from '../../apps/worker/src/run-merge.ts';
 import { ShuffleRunReader, type HeldBytes } from '../../apps/worker/src/shuffle-run.ts';
@@ -145,16 +144,7 @@ export async function benchReduceMergeJobs(opts: { jobMb: number; before: string
   for (const t of types) for (const s of sides) res[`${t} ${s}`] = { ms: [], cpuMs: [] };
   try {
     await putDataset(c.redis.client(), c.keys, createReadStream(corpus, { highWaterMark: 1 << 20 }), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    const workers = async (root: string | null) => {
-      for (const w of c.workers) w.kill('SIGTERM');
-      await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
-      c.workers.length = 0;
-      for (let i = 0; i < 2; i++) {
-        if (!root) c.startWorker();
-        else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
-      }
-      await waitForWorkers(c);
-    };
+    const workers = (root: string | null) => restartWorkers(c, root);
     const workersCpu = () => c.workers.reduce((a, w) => a + cpuMsOf(w.pid!), 0);
     const job = async (type: string, out: string) => {
       const client = c.client();

@@ -200,11 +200,20 @@ export function cpuMsOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/**
+ * Stops the cluster's current workers. The harness's stop() kills only the processes it started,
+ * so a bench stops those of another checkout itself (SIGKILL once Redis is going: a worker waiting
+ * on a stopped Redis does not end on SIGTERM).
+ */
+export async function stopWorkers(c: Cluster, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  for (const w of c.workers) if (w.exitCode === null && w.signalCode === null) w.kill(signal);
+  await Promise.all(c.workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : null)));
+  c.workers.length = 0;
+}
+
 /** Replaces the cluster's workers with 2 of this checkout (`root` null) or of the checkout at `root` (its `npm ci` done), the rest of the cluster unchanged. */
 export async function restartWorkers(c: Cluster, root: string | null): Promise<void> {
-  for (const w of c.workers) w.kill('SIGTERM');
-  await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
-  c.workers.length = 0;
+  await stopWorkers(c, 'SIGTERM');
   for (let i = 0; i < 2; i++) {
     if (!root) c.startWorker();
     else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
@@ -262,6 +271,7 @@ async function benchPlainJob(mb: number, runs: number, before: string | undefine
     log(`Tandem's output ${same ? 'equals' : 'DIFFERS FROM'} the one-process output`);
     if (!same) process.exitCode = 1;
   } finally {
+    await stopWorkers(c);
     await c.stop();
   }
   return { mb, runs, maps, partitions, sides };

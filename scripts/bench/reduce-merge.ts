@@ -25,7 +25,7 @@ import {
 } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
 import { fixtureJobsDir, startCluster } from '../../test/harness/cluster.ts';
-import { cpuMsOf, restartWorkers } from './kv-codec.ts';
+import { cpuMsOf, restartWorkers, stopWorkers } from './kv-codec.ts';
 import { PartitionReducer, valuesFor } from '../../apps/worker/src/reduce-partition.ts';
 import { mergeRuns } from '../../apps/worker/src/run-merge.ts';
 import { ShuffleRunReader, type HeldBytes } from '../../apps/worker/src/shuffle-run.ts';
@@ -177,6 +177,7 @@ export async function benchReduceMergeJobs(opts: { jobMb: number; before: string
         `workers' CPU ${median(b.cpuMs).toFixed(0)} → ${median(n.cpuMs).toFixed(0)} ms (${(median(n.cpuMs) / median(b.cpuMs)).toFixed(2)}; runs ${f(b.cpuMs)} / ${f(n.cpuMs)}); outputs equal`);
     }
   } finally {
+    await stopWorkers(c);
     await c.stop();
   }
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { KV_CODEC_VERSION, blobKind, compareCodePoints, decodeOutput, encodePairs, getJobValues, jobDataIO, putDataset, roundOutput, setJobValues } from '@tandem/shared';
+import { OUTPUT_CODEC_VERSION, blobKind, compareCodePoints, decodeOutput, encodePairs, getJobValues, jobDataIO, putDataset, roundOutput, setJobValues } from '@tandem/shared';
 import { jobOutput, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 
@@ -82,9 +82,9 @@ describe('reduce emits zero or more records per key; format gets the parameters'
     assert.equal(r.stdout, referenceWordLines(3));
     // A version this code does not know (a newer Tandem's) is refused naming the job, the partition and both versions.
     const newer = Buffer.from(blob!);
-    newer[4] = KV_CODEC_VERSION + 1;
+    newer[4] = OUTPUT_CODEC_VERSION + 1;
     await setJobValues(io, s.id, [{ at: roundOutput(s.round, 1), value: newer }]);
-    await assert.rejects(jobOutput(c, s), new RegExp(`^Error: job ${s.id}: output of reduce partition 1 cannot be read: output blob: written in version ${KV_CODEC_VERSION + 1} of the format, and this process reads version ${KV_CODEC_VERSION} `));
+    await assert.rejects(jobOutput(c, s), new RegExp(`^Error: job ${s.id}: output of reduce partition 1 cannot be read: output blob: written in version ${OUTPUT_CODEC_VERSION + 1} of the format, and this process reads version ${OUTPUT_CODEC_VERSION} `));
   });
 
   test('a bigram count with min verified: the filter is deterministic', async () => {

@@ -25,7 +25,7 @@ import {
   compareCodePoints, decodeOutput, decodePairs, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, putDataset, writeOutputFile, type JobType, type MapContext,
 } from '@tandem/shared';
 import { repoRoot } from '../../apps/cli/src/processes.ts';
-import { fixtureJobsDir, startCluster, waitForWorkers } from '../../test/harness/cluster.ts';
+import { fixtureJobsDir, startCluster, waitForWorkers, type Cluster } from '../../test/harness/cluster.ts';
 import { forEachChunk } from './baseline.ts';
 import { buildCorpus, sampleTexts } from './corpus.ts';
 import { writeSection } from './report.ts';
@@ -194,10 +194,31 @@ interface JobResult {
 }
 
 /** A process's CPU time so far (user + system), ms, from /proc (clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
+export function cpuMsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/**
+ * Stops the cluster's current workers. The harness's stop() kills only the processes it started,
+ * so a bench stops those of another checkout itself (SIGKILL once Redis is going: a worker waiting
+ * on a stopped Redis does not end on SIGTERM).
+ */
+export async function stopWorkers(c: Cluster, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  for (const w of c.workers) if (w.exitCode === null && w.signalCode === null) w.kill(signal);
+  await Promise.all(c.workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : null)));
+  c.workers.length = 0;
+}
+
+/** Replaces the cluster's workers with 2 of this checkout (`root` null) or of the checkout at `root` (its `npm ci` done), the rest of the cluster unchanged. */
+export async function restartWorkers(c: Cluster, root: string | null): Promise<void> {
+  await stopWorkers(c, 'SIGTERM');
+  for (let i = 0; i < 2; i++) {
+    if (!root) c.startWorker();
+    else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
+  }
+  await waitForWorkers(c);
 }
 
 async function benchPlainJob(mb: number, runs: number, before: string | undefined, log: (s: string) => void): Promise<JobResult> {
@@ -215,16 +236,7 @@ async function benchPlainJob(mb: number, runs: number, before: string | undefine
   let partitions = 0;
   try {
     await putDataset(c.redis.client(), c.keys, createReadStream(corpus, { highWaterMark: 1 << 20 }), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    const workers = async (root: string | null) => {
-      for (const w of c.workers) w.kill('SIGTERM');
-      await Promise.all(c.workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : null)));
-      c.workers.length = 0;
-      for (let i = 0; i < 2; i++) {
-        if (!root) c.startWorker();
-        else c.workers.push(spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/worker/src/main.ts')], { cwd: root, env: { ...c.env, TANDEM_JOBS_DIR: fixtureJobsDir }, stdio: 'ignore' }));
-      }
-      await waitForWorkers(c);
-    };
+    const workers = (root: string | null) => restartWorkers(c, root);
     const workersCpu = () => c.workers.reduce((a, w) => a + cpuMsOf(w.pid!), 0);
     const job = async () => {
       const client = c.client();
@@ -259,6 +271,7 @@ async function benchPlainJob(mb: number, runs: number, before: string | undefine
     log(`Tandem's output ${same ? 'equals' : 'DIFFERS FROM'} the one-process output`);
     if (!same) process.exitCode = 1;
   } finally {
+    await stopWorkers(c);
     await c.stop();
   }
   return { mb, runs, maps, partitions, sides };

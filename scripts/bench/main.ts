@@ -14,6 +14,7 @@ import { benchFsync } from './fsync.ts';
 import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
 import { benchPagerankSetup } from './pagerank-setup.ts';
+import { benchReduceMerge, benchReduceMergeJobs } from './reduce-merge.ts';
 import { benchRestarts } from './restarts.ts';
 import { benchScale, parseList, type ScaleOptions } from './scale.ts';
 import { benchWordcount } from './wordcount.ts';
@@ -127,6 +128,21 @@ program
   .option('--rounds <n>', 'rounds, one Redis and the cluster taking turns', (v) => Number(v), 1)
   .option('--ops <n>', 'submits per op-log setting per round', (v) => Number(v), 300)
   .action(async (opts: { mb: number; scale: number; iterations: number; rounds: number; ops: number }) => benchCluster(opts));
+
+program
+  .command('reduce-merge')
+  .description("a key/value job's shuffle and reduce in one process: the table path (decode whole, fold, sort) vs the streamed merge of sorted runs, a plain word count's map and reduce sides")
+  .option('--mb <n>', 'corpus MB (8 MiB splits)', (v) => Number(v), 100)
+  .option('--partitions <n>', 'reduce partitions', (v) => Number(v), 3)
+  .option('--runs <n>', 'runs of each side, taking turns', (v) => Number(v), 5)
+  .option('--job-mb <n>', 'whole jobs instead (word count and the plain word count) on a corpus of this many MB, with --before', (v) => Number(v))
+  .option('--before <dir>', 'with --job-mb: a checkout of the code before (its npm ci done), whose workers take turns with this checkout\'s')
+  .option('--types <list>', 'with --job-mb: the job types, comma-separated', (v) => v.split(',').filter(Boolean), ['wordcount', 'plainwordcount'])
+  .action(async (opts: { mb: number; partitions: number; runs: number; jobMb?: number; before?: string; types: string[] }) => {
+    if (opts.jobMb === undefined) return benchReduceMerge(opts);
+    if (!opts.before) throw new Error('--job-mb needs --before DIR (a checkout of the code before)');
+    return benchReduceMergeJobs({ jobMb: opts.jobMb, before: opts.before, runs: opts.runs, types: opts.types });
+  });
 
 program
   .command('kv-codec')

@@ -71,6 +71,11 @@ onEachTopology((topology) => {
         assert.equal(await store.readInto(`${p}:{big}`, Buffer.alloc(big.length + 10), 0, big.length + 10, 1 << 20), false, 'a short range is reported');
         const read = await getLarge(store, `${p}:{big}`, { rangeBytes: 256 * 1024 });
         assert.ok(read?.data.equals(big));
+        assert.ok((await store.range(`${p}:{big}`, 5, 70_005)).equals(big.subarray(5, 70_005)), 'range: one slice');
+        assert.ok((await store.range(`${p}:{big}`, big.length - 3, big.length + 100)).equals(big.subarray(big.length - 3)), 'range: fewer at the end');
+        assert.equal((await store.range(`${p}:{big}`, big.length, big.length + 10)).length, 0, 'range: none past the end');
+        assert.equal((await store.range(`${p}:{none}`, 0, 10)).length, 0, 'range: none of a missing value');
+        assert.equal((await store.range(`${p}:{big}`, 7, 7)).length, 0, 'range: an empty range');
       });
 
       test('expire sets and removes expiries; delete removes keys of many slots', async () => {

@@ -31,6 +31,8 @@ export interface BlobStore {
    * fetched side by side; false when a range came back short (the value changed or vanished).
    */
   readInto(key: string, out: Buffer, from: number, to: number, rangeBytes: number): Promise<boolean>;
+  /** Bytes [from, to) of the value (one GETRANGE): fewer at its end, none when it is missing. */
+  range(key: string, from: number, to: number): Promise<Buffer>;
   /** Gives each key an expiry of ttlMs, or removes it (null); true where that changed something (the key exists, and for null had one). */
   expire(keys: string[], ttlMs: number | null): Promise<boolean[]>;
   /** UNLINKs the keys (missing ones cost nothing). */
@@ -119,6 +121,10 @@ class RedisBlobStore implements BlobStore {
       ranges.push(this.redis.getrangeBuffer(key, off, end - 1).then((b) => b.copy(out, off) === end - off));
     }
     return (await Promise.all(ranges)).every(Boolean);
+  }
+
+  range(key: string, from: number, to: number): Promise<Buffer> {
+    return to <= from ? Promise.resolve(Buffer.alloc(0)) : this.redis.getrangeBuffer(key, from, to - 1);
   }
 
   async expire(keys: string[], ttlMs: number | null): Promise<boolean[]> {

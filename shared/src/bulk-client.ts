@@ -533,6 +533,11 @@ export class BulkClient implements BlobStore {
     return (await Promise.all(reads)).every(Boolean);
   }
 
+  async range(key: string, from: number, to: number): Promise<Buffer> {
+    if (to <= from) return Buffer.alloc(0);
+    return (await this.send(key, ['GETRANGE', key, from, to - 1], 'alloc')).value ?? Buffer.alloc(0);
+  }
+
   async head(key: string, bytes: number): Promise<BlobHead | null> {
     const [len, head] = await Promise.all([this.send(key, ['STRLEN', key]), this.send(key, ['GETRANGE', key, 0, bytes - 1], 'alloc')]);
     if (len.n === 0 && (await this.send(key, ['EXISTS', key])).n === 0) return null;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, KV_CODEC_VERSION, blobKind, decodeAnyPairs, decodeOutput, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, openOutput } from './codec.ts';
+import { BLOCK_HEADER, CodecError, SHUFFLE_CODEC_VERSION, SHUFFLE_HEADER, blobKind, decodeShuffleBlock, shuffleBlockLength, shuffleHeader, decodeAnyPairs, decodeOutput, decodeShuffle, encodeOutput, encodePairs, encodeShuffle, openOutput } from './codec.ts';
 
 const keys = ['', 'a', 'naïve', 'café', '日本語', '😀 emoji', 'x'.repeat(300), 'tab\tand\nnewline'];
 const roundTrip = (values: unknown[]) => {
@@ -13,19 +13,21 @@ const roundTrip = (values: unknown[]) => {
 
 test('shuffle blobs: int32, float64, string and JSON values round-trip with keys of any script, each kind as its own value kind', () => {
   const ints = roundTrip([0, 1, -1, 63, 64, -65, 2 ** 31 - 1, -(2 ** 31)]);
-  assert.equal(ints[5], 2, 'int32');
+  const firstBlock = (b: Buffer) => b.subarray(SHUFFLE_HEADER, SHUFFLE_HEADER + BLOCK_HEADER);
+  assert.equal(firstBlock(ints)[5], 2, 'int32');
   assert.ok(decodeShuffle(ints).values instanceof Int32Array);
   const floats = roundTrip([0.5, -1e300, 2 ** 31, Infinity, -Infinity, Number.MAX_SAFE_INTEGER, 1e-9, 3]);
-  assert.equal(floats[5], 1, 'float64');
+  assert.equal(firstBlock(floats)[5], 1, 'float64');
   const nan = decodeShuffle(encodeShuffle(['n'], [NaN]));
   assert.ok(Number.isNaN(nan.values[0]), 'NaN survives (JSON made it null)');
   const strings = roundTrip(['', 'a', 'ü', '😀', 'line\twith tab', 'x'.repeat(1000), '0', 'z']);
-  assert.equal(strings[5], 3, 'strings');
+  assert.equal(firstBlock(strings)[5], 3, 'strings');
   const json = roundTrip([[1, 2], { split: 1, line: 2, text: 'x' }, 'string', null, true, [], 'é', 1]);
-  assert.equal(json[5], 0, 'JSON');
+  assert.equal(firstBlock(json)[5], 0, 'JSON');
   const empty = encodeShuffle([], []);
-  assert.deepEqual(decodeShuffle(empty), { keys: [], values: new Int32Array(0) });
-  assert.equal(empty.length, 24, 'a header only');
+  assert.deepEqual(decodeShuffle(empty), { keys: [], values: [] });
+  assert.equal(empty.length, SHUFFLE_HEADER, 'a header only');
+  assert.deepEqual(shuffleHeader(empty), { records: 0, blocks: 0 });
 });
 
 test('output blobs: lines of one key repeated keep their order; version 0 (JSON) blobs still read', () => {
@@ -44,12 +46,12 @@ test('output blobs: lines of one key repeated keep their order; version 0 (JSON)
 test('a blob of another version, of the other codec, or cut short is refused, saying what it is', () => {
   const blob = encodeShuffle(['a', 'b'], [1, 2]);
   const other = Buffer.from(blob);
-  other[4] = KV_CODEC_VERSION + 1;
+  other[4] = SHUFFLE_CODEC_VERSION + 1;
   assert.throws(() => decodeShuffle(other), (err: Error) => err instanceof CodecError &&
-    err.message === `shuffle blob: written in version ${KV_CODEC_VERSION + 1} of the format, and this process reads version ${KV_CODEC_VERSION} (a process of another Tandem version wrote it: run one version across the cluster)`);
+    err.message === `shuffle blob: written in version ${SHUFFLE_CODEC_VERSION + 1} of the format, and this process reads version ${SHUFFLE_CODEC_VERSION} (a process of another Tandem version wrote it: run one version across the cluster)`);
   assert.throws(() => decodeOutput(blob), /^CodecError: output blob: not one \(it does not start with its magic number\)$|output blob: not one/);
   assert.throws(() => decodeShuffle(encodeOutput(['a'], ['x'])), /shuffle blob: not one/);
-  assert.throws(() => decodeShuffle(blob.subarray(0, blob.length - 1)), /shuffle blob: \d+ bytes, and its header says \d+/);
+  assert.throws(() => decodeShuffle(blob.subarray(0, blob.length - 1)), /shuffle blob: \d+ bytes, cut short in block 0 of 1/);
   assert.throws(() => decodeShuffle(Buffer.from('hello')), /shuffle blob: not one/);
   assert.throws(() => encodeShuffle(['a'], [1, 2]), /cannot encode 1 keys with 2 values/);
 });
@@ -92,4 +94,38 @@ test('openOutput reads records one at a time, its text decoded in windows (multi
   const empty = openOutput(encodeOutput([], []));
   assert.equal(empty.next(), false);
   assert.throws(() => openOutput(encodeShuffle(['a'], [1])), /output blob: not one/);
+});
+
+test('a shuffle blob is cut into blocks of about blockBytes, each decodable alone, each with its own value kind', () => {
+  const n = 5000;
+  const ks = Array.from({ length: n }, (_, i) => `k${String(i).padStart(5, '0')}`);
+  const vs: unknown[] = ks.map((_, i) => (i < 2500 ? i : `v${i}`));
+  const blob = encodeShuffle(ks, vs, 1024);
+  const { records, blocks } = shuffleHeader(blob);
+  assert.equal(records, n);
+  assert.ok(blocks > 20, `${blocks} blocks of about 1 KiB`);
+  const got: unknown[][] = [[], []];
+  let at = SHUFFLE_HEADER;
+  const sizes: number[] = [];
+  let plain = true;
+  for (let b = 0; b < blocks; b++) {
+    const len = shuffleBlockLength(blob, at);
+    sizes.push(len);
+    const d = decodeShuffleBlock(blob.subarray(at, at + len));
+    plain &&= d.plain;
+    got[0].push(...d.keys);
+    got[1].push(...Array.from(d.values));
+    at += len;
+  }
+  assert.equal(at, blob.length);
+  assert.deepEqual(got, [ks, vs]);
+  assert.ok(plain, 'ASCII keys: UTF-16 order is code point order');
+  assert.ok(Math.max(...sizes.slice(1, -1)) < 3 * 1024, `blocks stay near their target after the first: ${sizes.join(',')}`);
+  assert.deepEqual(decodeShuffle(blob), { keys: ks, values: vs });
+  assert.equal(decodeShuffleBlock(encodeShuffle(['\uE000', '😀'], [1, 2]).subarray(SHUFFLE_HEADER)).plain, false);
+  const big = encodeShuffle(ks.slice(0, 100), ks.slice(0, 100).map(() => 'x'.repeat(5000)), 1024);
+  assert.equal(shuffleHeader(big).blocks, 93, 'records larger than a block are blocks of their own, after the first few');
+  const newer = Buffer.from(blob);
+  newer[SHUFFLE_HEADER + 4] = SHUFFLE_CODEC_VERSION + 1;
+  assert.throws(() => shuffleBlockLength(newer, SHUFFLE_HEADER), /shuffle blob: a block: written in version \d+ of the format/);
 });

@@ -2,17 +2,18 @@
  * Encodings of a key/value job's blobs: one blob per (task, partition), never one value per record.
  *
  * - **Shuffle blobs** (a map task's output for one partition, read once by that partition's reduce
- *   task within the job): `encodeShuffle`/`decodeShuffle`, binary, version 1. Only workers of one
- *   Tandem version exchange them, so the format may change freely: a blob of another version is
- *   refused, naming both versions.
+ *   task within the job): `encodeShuffle`, binary, version 2: a sorted run, its records in code point
+ *   order of their keys, cut into blocks a reader can take one at a time as it reads the blob in
+ *   ranges (`ShuffleRunReader`, shuffle-run.ts). Only workers of one Tandem version exchange them, so
+ *   the format may change freely: a blob of another version is refused, naming both versions.
  * - **Output blobs** (a reduce task's sorted output, kept for the retention period):
  *   `encodeOutput`/`decodeOutput`. The reader reads every version ever written: version 0 is the
  *   UTF-8 JSON `[keys, lines]` (its first byte is `[`, still written by iterative job types'
  *   output rounds through `encodePairs`), version 1 the binary layout below.
  *
- * Binary layout (little-endian), after a 24-byte header:
+ * Binary layout of an output blob and of a shuffle blob's block (little-endian), after a 24-byte header:
  *
- *     0  magic "TKVS" (shuffle) or "TKVO" (output)    4  version (1)   5  value kind   6  0, 0
+ *     0  magic "TKVO" (output) or "TKVB" (block)   4  version (1; a block 2)   5  value kind   6  0, 0
  *     8  records n (u32)   12  bytes of key lengths (u32)   16  bytes of keys (u32)   20  bytes of values (u32)
  *
  * then the key lengths (n unsigned varints, each a key's length in UTF-16 code units), the keys
@@ -21,7 +22,14 @@
  * Keys are decoded with one UTF-8 decode of the whole section, then cut: no per-record native call.
  * A string (key, value or line) holding a lone surrogate (not well-formed UTF-16) comes back with
  * U+FFFD in its place, as UTF-8 has no way to hold it.
+ *
+ * A shuffle blob (version 2) is a 16-byte header, magic "TKVS", version 2, 0, 0, 0, records (u32),
+ * blocks (u32), then its blocks back to back, each a block as above (its header gives its length),
+ * each of about `blockBytes` (a record larger than that is a block of its own, after the first few). Each block's value
+ * kind is its own.
  */
+import { allBelowSurrogates } from './order.ts';
+
 export interface Pairs<V> {
   keys: string[];
   values: V[];
@@ -37,11 +45,18 @@ export function decodePairs<V>(blob: Buffer | string): Pairs<V> {
   return { keys, values };
 }
 
-/** The version of the binary shuffle and output layout this code writes. */
-export const KV_CODEC_VERSION = 1;
+/** The version of the binary output layout this code writes (it reads 0 and 1). */
+export const OUTPUT_CODEC_VERSION = 1;
+/** The version of the shuffle layout this code writes and reads (no other). */
+export const SHUFFLE_CODEC_VERSION = 2;
 
 const HEADER = 24;
+/** A shuffle blob's own header, before its blocks. */
+export const SHUFFLE_HEADER = 16;
+/** A block's header: enough bytes to know its length (`shuffleBlockLength`). */
+export const BLOCK_HEADER = HEADER;
 const SHUFFLE_MAGIC = 0x5356_4b54; // "TKVS" read as a little-endian u32
+const BLOCK_MAGIC = 0x4256_4b54; // "TKVB"
 const OUTPUT_MAGIC = 0x4f56_4b54; // "TKVO"
 const enum Kind {
   Json = 0,
@@ -91,7 +106,7 @@ function kindOf(values: readonly unknown[]): Kind {
   return ints ? Kind.Int32 : Kind.Float64;
 }
 
-function encode(magic: number, keys: readonly string[], kind: Kind, values: readonly unknown[]): Buffer {
+function encode(magic: number, version: number, keys: readonly string[], kind: Kind, values: readonly unknown[]): Buffer {
   const n = keys.length;
   if (values.length !== n) throw new CodecError(`cannot encode ${n} keys with ${values.length} values`);
   const keyText = keys.join('');
@@ -132,7 +147,7 @@ function encode(magic: number, keys: readonly string[], kind: Kind, values: read
     at += buf.write(valueText, at, 'utf8');
   }
   buf.writeUInt32LE(magic, 0);
-  buf[4] = KV_CODEC_VERSION;
+  buf[4] = version;
   buf[5] = kind;
   buf[6] = 0;
   buf[7] = 0;
@@ -186,20 +201,26 @@ interface Header {
   valueBytes: number;
 }
 
-function header(blob: Buffer, magic: number, what: string): Header {
+const wrongVersion = (what: string, found: number, reads: number) =>
+  new CodecError(`${what}: written in version ${found} of the format, and this process reads version ${reads} (a process of another Tandem version wrote it: run one version across the cluster)`);
+
+/** A 24-byte header's fields; its version must be `version`. */
+function headerAt(blob: Buffer, magic: number, version: number, what: string): Header {
   if (blob.length < HEADER || blob.readUInt32LE(0) !== magic) throw new CodecError(`${what}: not one (it does not start with its magic number)`);
-  if (blob[4] !== KV_CODEC_VERSION) {
-    throw new CodecError(`${what}: written in version ${blob[4]} of the format, and this process reads version ${KV_CODEC_VERSION} (a process of another Tandem version wrote it: run one version across the cluster)`);
-  }
-  const h = { kind: blob[5] as Kind, n: blob.readUInt32LE(8), lengthBytes: blob.readUInt32LE(12), keyBytes: blob.readUInt32LE(16), valueBytes: blob.readUInt32LE(20) };
+  if (blob[4] !== version) throw wrongVersion(what, blob[4], version);
+  return { kind: blob[5] as Kind, n: blob.readUInt32LE(8), lengthBytes: blob.readUInt32LE(12), keyBytes: blob.readUInt32LE(16), valueBytes: blob.readUInt32LE(20) };
+}
+
+function header(blob: Buffer, magic: number, what: string, version = OUTPUT_CODEC_VERSION): Header {
+  const h = headerAt(blob, magic, version, what);
   if (HEADER + h.lengthBytes + h.keyBytes + h.valueBytes !== blob.length) {
     throw new CodecError(`${what}: ${blob.length} bytes, and its header says ${HEADER + h.lengthBytes + h.keyBytes + h.valueBytes}`);
   }
   return h;
 }
 
-function decode(blob: Buffer, magic: number, what: string): Decoded {
-  const { kind, n, lengthBytes, keyBytes, valueBytes } = header(blob, magic, what);
+function decode(blob: Buffer, magic: number, what: string, version = OUTPUT_CODEC_VERSION): Decoded {
+  const { kind, n, lengthBytes, keyBytes, valueBytes } = header(blob, magic, what, version);
   const end = HEADER + lengthBytes + keyBytes;
   const { strings: keys, textAt } = readStrings(blob, HEADER, n, end, what);
   if (textAt !== HEADER + lengthBytes) throw new CodecError(`${what}: its key lengths take other than the ${lengthBytes} bytes its header says`);
@@ -234,19 +255,90 @@ function decode(blob: Buffer, magic: number, what: string): Decoded {
   return { kind, keys, values };
 }
 
-/** A map task's records for one partition. Values that are all int32, all numbers or all strings are stored as such, others as JSON. */
-export function encodeShuffle<V>(keys: readonly string[], values: readonly V[]): Buffer {
-  return encode(SHUFFLE_MAGIC, keys, kindOf(values), values);
+/** A shuffle blob's blocks are about this many bytes unless the writer asks otherwise. */
+export const SHUFFLE_BLOCK_BYTES = 64 << 10;
+
+/**
+ * A map task's records for one partition, a sorted run: `keys` must already be in code point order
+ * (compareCodePoints; the reader relies on it, and `decodeShuffleBlock` does not check). Cut into
+ * blocks of about `blockBytes`; in each, values that are all int32, all numbers or all strings are
+ * stored as such, others as JSON.
+ */
+export function encodeShuffle<V>(keys: readonly string[], values: readonly V[], blockBytes = SHUFFLE_BLOCK_BYTES): Buffer {
+  const n = keys.length;
+  if (values.length !== n) throw new CodecError(`cannot encode ${n} keys with ${values.length} values`);
+  const blocks: Buffer[] = [];
+  let total = SHUFFLE_HEADER;
+  // Records per block: a few at first, then as many as the last block's bytes per record fit in
+  // blockBytes, growing at most 4 times a block (so values that grow do not make one block huge).
+  let per = 8;
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + per);
+    const ks = keys.slice(i, end);
+    const vs = values.slice(i, end);
+    const b = encode(BLOCK_MAGIC, SHUFFLE_CODEC_VERSION, ks, kindOf(vs), vs);
+    blocks.push(b);
+    total += b.length;
+    per = Math.max(1, Math.min(4 * (end - i), Math.floor(((end - i) * blockBytes) / Math.max(1, b.length - HEADER))));
+    i = end;
+  }
+  const head = Buffer.alloc(SHUFFLE_HEADER);
+  head.writeUInt32LE(SHUFFLE_MAGIC, 0);
+  head[4] = SHUFFLE_CODEC_VERSION;
+  head.writeUInt32LE(n, 8);
+  head.writeUInt32LE(blocks.length, 12);
+  return Buffer.concat([head, ...blocks], total);
 }
 
+/** A shuffle blob's header: its records and blocks. */
+export function shuffleHeader(head: Buffer, what = 'shuffle blob'): { records: number; blocks: number } {
+  if (head.length < SHUFFLE_HEADER || head.readUInt32LE(0) !== SHUFFLE_MAGIC) throw new CodecError(`${what}: not one (it does not start with its magic number)`);
+  if (head[4] !== SHUFFLE_CODEC_VERSION) throw wrongVersion(what, head[4], SHUFFLE_CODEC_VERSION);
+  return { records: head.readUInt32LE(8), blocks: head.readUInt32LE(12) };
+}
+
+/** The length of the block whose first BLOCK_HEADER bytes are at `at` (its header included). */
+export function shuffleBlockLength(buf: Buffer, at: number, what = 'shuffle blob'): number {
+  const h = headerAt(buf.subarray(at, at + HEADER), BLOCK_MAGIC, SHUFFLE_CODEC_VERSION, `${what}: a block`);
+  return HEADER + h.lengthBytes + h.keyBytes + h.valueBytes;
+}
+
+/**
+ * One block's records. `plain`: no key holds a code unit of U+D800 or above, so for these keys
+ * UTF-16 order (JavaScript's `<`) is code point order.
+ */
+export function decodeShuffleBlock<V>(block: Buffer, what = 'shuffle blob'): ShufflePairs<V> & { plain: boolean } {
+  const d = decode(block, BLOCK_MAGIC, `${what}: a block`, SHUFFLE_CODEC_VERSION);
+  return { keys: d.keys, values: d.values as ArrayLike<V>, plain: allBelowSurrogates(d.keys) };
+}
+
+/** A whole shuffle blob's records (verify.ts's comparisons and tests; a reduce task reads blocks as it goes). */
 export function decodeShuffle<V>(blob: Buffer): ShufflePairs<V> {
-  const d = decode(blob, SHUFFLE_MAGIC, 'shuffle blob');
-  return { keys: d.keys, values: d.values as ArrayLike<V> };
+  const { records, blocks } = shuffleHeader(blob);
+  const keys: string[] = [];
+  const values: V[] = [];
+  let at = SHUFFLE_HEADER;
+  for (let b = 0; b < blocks; b++) {
+    if (at + HEADER > blob.length) throw new CodecError(`shuffle blob: ${blob.length} bytes, cut short in block ${b} of ${blocks}`);
+    const len = shuffleBlockLength(blob, at);
+    if (at + len > blob.length) throw new CodecError(`shuffle blob: ${blob.length} bytes, cut short in block ${b} of ${blocks}`);
+    const d = decodeShuffleBlock<V>(blob.subarray(at, at + len));
+    // One block (most blobs): its arrays as they are (a typed array for numbers).
+    if (blocks === 1 && at + len === blob.length && d.keys.length === records) return { keys: d.keys, values: d.values };
+    for (let i = 0; i < d.keys.length; i++) {
+      keys.push(d.keys[i]);
+      values.push(d.values[i]);
+    }
+    at += len;
+  }
+  if (at !== blob.length) throw new CodecError(`shuffle blob: ${blob.length} bytes, and its blocks end at ${at}`);
+  if (keys.length !== records) throw new CodecError(`shuffle blob: its header says ${records} records, its blocks hold ${keys.length}`);
+  return { keys, values };
 }
 
 /** A reduce task's output: its keys (sorted; one per line, so repeated for a key with several lines) and lines. */
 export function encodeOutput(keys: readonly string[], lines: readonly string[]): Buffer {
-  return encode(OUTPUT_MAGIC, keys, Kind.Strings, lines);
+  return encode(OUTPUT_MAGIC, OUTPUT_CODEC_VERSION, keys, Kind.Strings, lines);
 }
 
 /** An output blob of any version: 0 (JSON, its first byte `[`) or 1. */

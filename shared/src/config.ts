@@ -146,6 +146,12 @@ export const configSchema = z.object({
    * never wake up).
    */
   TANDEM_WORKER_QUIET_MS: int(30_000, 1000),
+  /**
+   * A key/value reduce task reads each sender's shuffle blob this many KiB at a time (GETRANGE), so
+   * its merge holds about senders × this, whatever the partition's size; map tasks cut their blobs
+   * into blocks of a quarter of it, at most 64 KiB (docs/DESIGN.md §3.5).
+   */
+  TANDEM_REDUCE_RANGE_KB: int(256, 1),
   /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
   TANDEM_WORKER_CACHE_MB: int(512, 0),
   /**

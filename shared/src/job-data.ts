@@ -87,6 +87,11 @@ export function getLargeJobValue(io: JobDataIO, jobId: string, at: JobValue, int
   return getLarge(io.blobs, keyOf(io.keys, jobId, at), { into });
 }
 
+/** Bytes [from, to) of a value (one GETRANGE): fewer at its end, none when it is missing. */
+export function getJobValueRange(io: JobDataIO, jobId: string, at: JobValue, from: number, to: number): Promise<Buffer> {
+  return io.blobs.range(keyOf(io.keys, jobId, at), from, to);
+}
+
 /** The first `bytes` bytes of a value (a header), or null when it is missing or empty. */
 export async function getJobValueHead(io: JobDataIO, jobId: string, at: JobValue, bytes: number): Promise<Buffer | null> {
   const h = await io.blobs.head(keyOf(io.keys, jobId, at), bytes);
@@ -111,6 +116,11 @@ export interface CommitRecord {
   recordsOut: number;
   bytesIn: number;
   bytesOut: number;
+  /**
+   * A key/value reduce task: the most bytes of its senders' blobs its merge held at once (the ranges
+   * it read and had not passed yet; apps/worker/src/shuffle-run.ts), against `bytesIn` in all.
+   */
+  heldBytes?: number;
   /** Earlier attempts of this task that threw (BullMQ attemptsMade) and that lost their worker (stalls). */
   failedAttempts: number;
   stalls: number;

@@ -1,31 +1,43 @@
 /**
- * A key/value reduce task's work once its inputs are folded into one table: each key, in code point
- * order, reduced to zero or more output records (its `ctx.emit` calls, else its returned value,
- * `undefined` being none), each formatted into one line. No I/O, so it is tested on its own.
+ * A key/value reduce task's work per key, as the merge of its senders' sorted runs (run-merge.ts)
+ * hands it each key in code point order with the values gathered from the senders: the values
+ * folded for reduce (`valuesFor`), reduce called, its records (its `ctx.emit` calls, else its
+ * returned value, `undefined` being none) each formatted into one line, appended in key order. No
+ * I/O, so it is tested on its own.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { compareCodePoints, type FormatContext, type JobType, type ReduceContext } from '@tandem/shared';
+import type { FormatContext, JobType, ReduceContext } from '@tandem/shared';
 import { TaskError } from './task-io.ts';
-import { indices } from './verify-order.ts';
 
 /** Reduce loops yield to the event loop this often, so BullMQ can renew the task's lock. */
 const YIELD_EVERY = 20_000;
 
-/** A partition's output: parallel arrays, sorted by key; a key with several records appears once per record. */
-export interface ReducedPartition {
-  keys: string[];
-  lines: string[];
-}
-
 export interface ReduceOptions {
   params: unknown;
   partition: number;
-  /** The table holds one combined value per key (the type has a combiner), not a list of values. */
-  combined: boolean;
-  /** A verified task's second run: keys are reduced backwards (verify-order.ts). */
-  varied: boolean;
   /** Names the task in errors: "wordcount reduce task 3". */
   label: string;
+}
+
+/**
+ * What reduce gets for a key from its senders' records (`parts`, one per sender holding the key, in
+ * the merge's sender order): with a combiner, one value, the parts folded left to right; without,
+ * the senders' lists joined, each backwards when `varied` (a verified task's second run, which also
+ * takes the senders backwards: verify-order.ts).
+ */
+export function valuesFor(parts: unknown[], combine: ((a: unknown, b: unknown) => unknown) | undefined, varied: boolean): unknown[] {
+  if (combine) {
+    let acc = parts[0];
+    for (let i = 1; i < parts.length; i++) acc = combine(acc, parts[i]);
+    return [acc];
+  }
+  if (parts.length === 1 && !varied) return parts[0] as unknown[];
+  const all: unknown[] = [];
+  for (const part of parts as unknown[][]) {
+    if (varied) for (let x = part.length - 1; x >= 0; x--) all.push(part[x]);
+    else for (const v of part) all.push(v);
+  }
+  return all;
 }
 
 const shown = (v: unknown) => {
@@ -38,67 +50,79 @@ const shown = (v: unknown) => {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 };
 
-export async function reducePartition(type: JobType, table: Map<string, unknown>, o: ReduceOptions): Promise<ReducedPartition> {
-  const sorted = [...table.keys()].sort(compareCodePoints);
-  const n = sorted.length;
-  // Per key (by its sorted index): its one line, its lines, or nothing.
-  const out: (string | string[] | undefined)[] = new Array(n);
-  const fctx: FormatContext<unknown> = { params: o.params, partition: o.partition };
-  let key = '';
-  let open = false;
-  let emitted: string[] | null = null;
-  const line = (k: string, v: unknown): string => {
-    const l = type.format(k, v, fctx) as unknown;
+/** Calls reduce once per key, in the order the keys come (the merge's: code point order), and keeps the lines. */
+export class PartitionReducer {
+  /** The partition's output so far, parallel arrays in key order: a key with several records appears once per record. */
+  readonly keys: string[] = [];
+  readonly lines: string[] = [];
+  private key = '';
+  private open = false;
+  private emitted = 0;
+  private done = 0;
+  private readonly ctx: ReduceContext<unknown, unknown>;
+  private readonly fctx: FormatContext<unknown>;
+
+  constructor(private readonly type: JobType, private readonly o: ReduceOptions) {
+    this.fctx = { params: o.params, partition: o.partition };
+    this.ctx = {
+      params: o.params,
+      partition: o.partition,
+      emit: (value) => {
+        if (!this.open) throw new Error(`ctx.emit called outside a reduce call (after the reduce of key ${JSON.stringify(this.key)} returned)`);
+        const l = this.line(this.key, value);
+        this.keys.push(this.key);
+        this.lines.push(l);
+        this.emitted++;
+      },
+    };
+  }
+
+  private line(k: string, v: unknown): string {
+    const l = this.type.format(k, v, this.fctx) as unknown;
     if (typeof l === 'string') return l;
     if (typeof l === 'number' || typeof l === 'boolean' || typeof l === 'bigint') return String(l);
     throw new Error(`format returned ${l === null ? 'null' : typeof l}, not a string (a line of output)`);
-  };
-  const ctx: ReduceContext<unknown, unknown> = {
-    params: o.params,
-    partition: o.partition,
-    emit(value) {
-      if (!open) throw new Error(`ctx.emit called outside a reduce call (after the reduce of key ${JSON.stringify(key)} returned)`);
-      (emitted ??= []).push(line(key, value));
-    },
-  };
-  let done = 0;
-  for (const j of indices(n, o.varied)) {
-    key = sorted[j];
-    emitted = null;
-    open = true;
-    const v = table.get(key);
+  }
+
+  /** Reduces one key (keys must come in order, each once); a promise only when reduce is async or it is time to yield. */
+  reduceKey(key: string, values: unknown[]): void | Promise<void> {
+    this.key = key;
+    this.emitted = 0;
+    this.open = true;
+    let ret: unknown;
     try {
-      let ret = type.reduce(key, o.combined ? [v] : (v as unknown[]), ctx) as unknown;
-      // Only an async reduce pays for an await.
-      if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') ret = await ret;
-      open = false;
-      const lines = emitted as string[] | null;
-      if (lines) {
-        if (ret !== undefined) {
-          throw new Error(`reduce emitted ${lines.length} record${lines.length === 1 ? '' : 's'} with ctx.emit and also returned ${shown(ret)}; a reduce that emits must return nothing (undefined)`);
-        }
-        out[j] = lines.length === 1 ? lines[0] : lines;
-      } else if (ret !== undefined) out[j] = line(key, ret);
+      ret = this.type.reduce(key, values, this.ctx) as unknown;
     } catch (err) {
-      open = false;
-      throw new TaskError(`${o.label} failed on key ${JSON.stringify(key)}: ${(err as Error).message}`);
+      throw this.failed(err);
     }
-    if (++done % YIELD_EVERY === 0) await yieldToLoop();
+    // Only an async reduce pays for an await.
+    if (ret !== null && typeof ret === 'object' && typeof (ret as PromiseLike<unknown>).then === 'function') {
+      return (ret as Promise<unknown>).then((r) => this.settle(r), (err) => Promise.reject(this.failed(err)));
+    }
+    return this.settle(ret);
   }
-  const keys: string[] = [];
-  const lines: string[] = [];
-  for (let j = 0; j < n; j++) {
-    const x = out[j];
-    if (x === undefined) continue;
-    if (typeof x === 'string') {
-      keys.push(sorted[j]);
-      lines.push(x);
-    } else {
-      for (const l of x) {
-        keys.push(sorted[j]);
-        lines.push(l);
+
+  private settle(ret: unknown): void | Promise<void> {
+    this.open = false;
+    try {
+      if (this.emitted > 0) {
+        if (ret !== undefined) {
+          const n = this.emitted;
+          throw new Error(`reduce emitted ${n} record${n === 1 ? '' : 's'} with ctx.emit and also returned ${shown(ret)}; a reduce that emits must return nothing (undefined)`);
+        }
+      } else if (ret !== undefined) {
+        const l = this.line(this.key, ret);
+        this.keys.push(this.key);
+        this.lines.push(l);
       }
+    } catch (err) {
+      throw this.failed(err);
     }
+    if (++this.done % YIELD_EVERY === 0) return yieldToLoop().then(() => {});
   }
-  return { keys, lines };
+
+  private failed(err: unknown): TaskError {
+    this.open = false;
+    return new TaskError(`${this.o.label} failed on key ${JSON.stringify(this.key)}: ${(err as Error).message}`);
+  }
 }

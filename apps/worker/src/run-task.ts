@@ -4,14 +4,15 @@
  */
 import { hostname } from 'node:os';
 import { UnrecoverableError } from 'bullmq';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import {
-  CodecError, LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, decodeShuffle, defaultPartition, encodeOutput, encodeShuffle, getJobValues,
-  isCommitted, roundOutput, shuffleBlob, type CommitRecord, type JobType, type JobValue, type MapContext, type TaskPayload,
+  CodecError, LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, defaultPartition, encodeOutput, encodeShuffle, getJobValueRange,
+  isCommitted, roundOutput, shuffleBlob, sortCodePoints, type CommitRecord, type JobType, type JobValue, type MapContext, type TaskPayload,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
-import { TaskError, lostOutput, missingSplit, readSplit, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
-import { reducePartition } from './reduce-partition.ts';
+import { REDUCE_RANGE_BYTES, TaskError, lostOutput, missingSplit, readSplit, shuffleBlockBytes, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { PartitionReducer, valuesFor } from './reduce-partition.ts';
+import { mergeRuns } from './run-merge.ts';
+import { MissingRunError, ShuffleRunReader, type HeldBytes } from './shuffle-run.ts';
 import { indices, pairedCombiner } from './verify-order.ts';
 import { VerifiedRun, plainOutput, type TaskOutput } from './verify-run.ts';
 
@@ -140,20 +141,21 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   const t2 = performance.now();
   const partition = type.partition ?? defaultPartition;
   const pk: string[][] = Array.from({ length: p.partitions }, () => []);
-  const pv: unknown[][] = Array.from({ length: p.partitions }, () => []);
-  const place = (value: unknown, key: string) => {
+  for (const key of (boxes ?? table).keys()) {
     const r = partition(key, p.partitions);
     if (!(r >= 0 && r < p.partitions && Number.isInteger(r))) {
       throw new TaskError(`${p.type}: partitioner returned ${r} for key ${JSON.stringify(key)}; expected 0..${p.partitions - 1}`);
     }
     pk[r].push(key);
-    pv[r].push(value);
-  };
-  if (boxes) boxes.forEach((box, key) => place(box.v, key));
-  else table.forEach(place);
+  }
+  // Each blob a sorted run (code point order), so its reduce task merges runs instead of sorting a table.
+  const valueOf = boxes ? (k: string) => boxes.get(k)!.v : (k: string) => table.get(k);
   let blobs: { at: JobValue; value: Buffer }[];
   try {
-    blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: encodeShuffle(keys, pv[r]) }));
+    blobs = pk.map((keys, r) => {
+      sortCodePoints(keys);
+      return { at: shuffleBlob(p.round, r, p.index), value: encodeShuffle(keys, keys.map(valueOf), shuffleBlockBytes(deps)) };
+    });
   } catch (err) {
     if (err instanceof CodecError) throw new TaskError(`${p.type} map task ${p.index} emitted what cannot be sent to reduce: ${err.message}`);
     throw err;
@@ -164,51 +166,41 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   return { recordsIn: p.records ?? 0, recordsOut: (boxes ?? table).size, bytesIn: input.length, bytesOut, phases };
 }
 
-/** A sender's shuffle blob decoded; one that is not (another Tandem version's) fails the task for good, naming the sender. */
-function decodeShuffleOf(p: TaskPayload, sender: number, blob: Buffer) {
-  try {
-    return decodeShuffle<unknown>(blob);
-  } catch (err) {
-    if (!(err instanceof CodecError)) throw err;
-    throw new UnrecoverableError(`${p.type} reduce task ${p.index}: the input from map task ${sender} cannot be read: ${err.message}`);
-  }
-}
-
-/** `varied`: a verified task's second run, which takes senders, values and keys backwards (verify-order.ts). */
+/**
+ * The senders' shuffle blobs, sorted runs, merged k ways as they are read in ranges (run-merge.ts,
+ * shuffle-run.ts): reduce is called once per key in code point order, and the lines come out in
+ * that order. `varied`: a verified task's second run, which takes the senders, and so each key's
+ * values, backwards (verify-order.ts).
+ */
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, out: TaskOutput, varied: boolean): Promise<IO> {
   const r = p.index;
   const t0 = performance.now();
-  const blobs = await getJobValues(viaIoredis(deps), p.jobId, Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, r, i)));
-  const t1 = performance.now();
-  const combine = type.combine;
-  const table = new Map<string, unknown>();
-  let bytesIn = 0;
-  let recordsIn = 0;
-  let done = 0;
-  for (const i of indices(blobs.length, varied)) {
-    const blob = blobs[i];
-    if (!blob) throw lostOutput(p, i, `the output of map task ${i}`);
-    bytesIn += blob.length;
-    const { keys: ks, values } = decodeShuffleOf(p, i, blob);
-    recordsIn += ks.length;
-    for (let j = 0; j < ks.length; j++) {
-      const key = ks[j];
-      const prev = table.get(key);
-      if (combine) table.set(key, prev === undefined ? values[j] : combine(prev, values[j]));
-      else if (!varied && prev) for (const v of values[j] as unknown[]) (prev as unknown[]).push(v);
-      else if (!varied) table.set(key, values[j]);
-      else {
-        const list = (prev ?? table.set(key, []).get(key)) as unknown[];
-        const vs = values[j] as unknown[];
-        for (let x = vs.length - 1; x >= 0; x--) list.push(vs[x]);
-      }
+  const io = viaIoredis(deps);
+  const rangeBytes = deps.reduceRangeBytes ?? REDUCE_RANGE_BYTES;
+  const held: HeldBytes = { now: 0, peak: 0 };
+  const runs = Array.from({ length: p.senders }, (_, i) =>
+    new ShuffleRunReader<unknown>((from, to) => getJobValueRange(io, p.jobId, shuffleBlob(p.round, r, i), from, to), rangeBytes, held, `the input from map task ${i}`));
+  const rank = [...indices(p.senders, varied)].reduce((a, sender, place) => ((a[sender] = place), a), new Array<number>(p.senders));
+  const reducer = new PartitionReducer(type, { params, partition: r, label: `${p.type} reduce task ${r}` });
+  const combine = type.combine as ((a: unknown, b: unknown) => unknown) | undefined;
+  try {
+    await mergeRuns(runs, rank, (key, parts) => reducer.reduceKey(key, valuesFor(parts, combine, varied)));
+  } catch (err) {
+    if (err instanceof MissingRunError) {
+      const sender = runs.indexOf(err.run as ShuffleRunReader<unknown>);
+      throw lostOutput(p, sender, `the output of map task ${sender}`);
     }
-    if (++done % 64 === 0) await yieldToLoop();
+    // A blob that does not read (another Tandem version's) fails the task for good, naming the sender.
+    if (err instanceof CodecError) throw new UnrecoverableError(`${p.type} reduce task ${r}: ${err.message}`);
+    throw err;
   }
-  const { keys, lines } = await reducePartition(type, table, { params, partition: r, combined: !!combine, varied, label: `${p.type} reduce task ${r}` });
-  const t2 = performance.now();
+  const { keys, lines } = reducer;
+  const t1 = performance.now();
   const blob = encodeOutput(keys, lines);
   await out.write([{ at: roundOutput(p.round, r), value: blob }]);
-  const phases = { readMs: t1 - t0, computeMs: t2 - t1, writeMs: performance.now() - t2 };
-  return { recordsIn, recordsOut: lines.length, bytesIn, bytesOut: blob.length, phases };
+  const bytesIn = runs.reduce((a, x) => a + x.fetchedBytes, 0);
+  const recordsIn = runs.reduce((a, x) => a + x.records, 0);
+  // Reading and merging are interleaved: readMs is 0 and computeMs holds both.
+  const phases = { readMs: 0, computeMs: t1 - t0, writeMs: performance.now() - t1 };
+  return { recordsIn, recordsOut: lines.length, bytesIn, bytesOut: blob.length, heldBytes: held.peak, phases };
 }

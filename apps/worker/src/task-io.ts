@@ -2,7 +2,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import {
-  getLarge, lostOutputText, missingJobData, splitKey, type BlobStore, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
+  SHUFFLE_BLOCK_BYTES, getLarge, lostOutputText, missingJobData, splitKey, type BlobStore, type CommitRecord, type ContentCache, type JobDataIO, type Keys, type LargeValue, type QueueName, type TaskPayload,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 
@@ -26,14 +26,23 @@ export interface TaskDeps extends JobDataIO {
    * deterministic), so when the same worker runs the reading task it skips the round trip.
    */
   written: ContentCache;
+  /** Bytes a key/value reduce task reads of one sender's blob at a time (TANDEM_REDUCE_RANGE_KB; shuffleBlockBytes follows from it). */
+  reduceRangeBytes?: number;
   /** Whether a worker other than `me` listens on the queue (a verified task's runs prefer two workers, verify-run.ts). */
   othersOnline?: (queue: QueueName, me: string) => Promise<boolean>;
 }
 
+/** The default reduce range: TANDEM_REDUCE_RANGE_KB's default. */
+export const REDUCE_RANGE_BYTES = 256 << 10;
+
+/** The blocks map tasks cut shuffle blobs into: a quarter of the reduce range (a few blocks a range), at most 64 KiB. */
+export const shuffleBlockBytes = (deps: Pick<TaskDeps, 'reduceRangeBytes'>) =>
+  Math.max(64, Math.min(SHUFFLE_BLOCK_BYTES, Math.floor((deps.reduceRangeBytes ?? REDUCE_RANGE_BYTES) / 4)));
+
 /** An error in a task's input or code; the message says which task, split and record. */
 export class TaskError extends Error {}
 
-export type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut' | 'stats'> & { phases: Phases };
+export type IO = Pick<CommitRecord, 'recordsIn' | 'recordsOut' | 'bytesIn' | 'bytesOut' | 'stats' | 'heldBytes'> & { phases: Phases };
 
 /** Milliseconds spent reading input, running the job's code, and writing output (for logs). */
 export interface Phases {

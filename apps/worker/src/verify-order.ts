@@ -4,7 +4,11 @@
  * plain order; these give the same result exactly when the job type keeps its contract.
  */
 
-/** 0..n-1, backwards when `varied`: a reduce may not depend on the order of its senders, values or keys. */
+/**
+ * 0..n-1, backwards when `varied`: a reduce task's senders in the order its merge takes a key's
+ * values from them (run-merge.ts ranks), so a reduce may not depend on its values' order. Keys come
+ * in key order in both runs: the merge of sorted runs has no other.
+ */
 export function* indices(n: number, varied: boolean): Generator<number> {
   if (varied) for (let i = n - 1; i >= 0; i--) yield i;
   else for (let i = 0; i < n; i++) yield i;

@@ -3,7 +3,8 @@
 // in-process reference gives (a combiner type, and a list-valued type with --verify), and the bytes
 // its merge held at once (the commit record's heldBytes, counted by the readers) stay within the
 // senders' ranges whatever the partition's size: a four times larger input on as many senders
-// holds no more.
+// holds no more. TANDEM_REDUCE_MEMORY_MB=0 makes every reduce stream; a second cluster with the
+// default budget reads the same partitions whole and must write the same output bytes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -45,19 +46,27 @@ function referenceWordLines(body: string, max: number): string {
 
 describe('a reduce partition much larger than its range budget streams from sorted runs', { timeout: 300_000 }, () => {
   let c: Cluster;
+  /** A cluster with the default reduce memory budget: these partitions fit, so its reduces read their input whole. */
+  let mem: Cluster;
   const bodies = { small: corpus(400_000), large: corpus(1_600_000), spread: spreadWords(40_000) };
   before(async () => {
-    c = await startCluster({ name: 'reduce-stream', workers: 2, env: { TANDEM_REDUCE_RANGE_KB: String(RANGE_KB) } });
-    for (const [name, body] of Object.entries(bodies)) {
-      // As many splits (senders) for both, so only the partition's size differs.
-      await putDataset(c.redis.client(), c.keys, Readable.from([Buffer.from(body)]), { name, format: 'text', splitBytes: Math.ceil(Buffer.byteLength(body) / SENDERS) + 1024 });
+    c = await startCluster({ name: 'reduce-stream', workers: 2, env: { TANDEM_REDUCE_RANGE_KB: String(RANGE_KB), TANDEM_REDUCE_MEMORY_MB: '0' } });
+    mem = await startCluster({ name: 'reduce-in-memory', workers: 2, env: { TANDEM_REDUCE_RANGE_KB: String(RANGE_KB) } });
+    for (const cl of [c, mem]) {
+      for (const [name, body] of Object.entries(bodies)) {
+        // As many splits (senders) for both, so only the partition's size differs.
+        await putDataset(cl.redis.client(), cl.keys, Readable.from([Buffer.from(body)]), { name, format: 'text', splitBytes: Math.ceil(Buffer.byteLength(body) / SENDERS) + 1024 });
+      }
     }
   });
-  after(async () => c?.stop());
+  after(async () => {
+    await c?.stop();
+    await mem?.stop();
+  });
 
   /** The reduce tasks' commit records of a finished job. */
-  const reduceCommits = async (s: { id: string; round: number }) =>
-    [...(await readCommits(c.redis.client(), c.keys, s.id, s.round)).entries()].filter(([f]) => f.startsWith('r')).map(([, r]) => r);
+  const reduceCommits = async (s: { id: string; round: number }, cl = c) =>
+    [...(await readCommits(cl.redis.client(), cl.keys, s.id, s.round)).entries()].filter(([f]) => f.startsWith('r')).map(([, r]) => r);
 
   test('bigram count on one partition: the reference output, and what the merge held does not grow with the partition', async (t) => {
     const held: Record<string, CommitRecord> = {};
@@ -91,6 +100,26 @@ describe('a reduce partition much larger than its range budget streams from sort
     for (const r of commits) {
       assert.ok(r.heldBytes! <= SENDERS * 3 * RANGE_KB * 1024, `held ${r.heldBytes} bytes`);
       assert.ok(r.bytesIn > 10 * r.heldBytes!, `input ${r.bytesIn} bytes, held ${r.heldBytes}`);
+    }
+  });
+
+  test('the in-memory reduce (input within TANDEM_REDUCE_MEMORY_MB) and the streamed one write the same output bytes for the same jobs', async () => {
+    const jobs = [
+      { type: 'bigramcount', dataset: 'large', partitions: 3 },
+      { type: 'wordlines', dataset: 'spread', partitions: 2, params: { max: 5 }, verify: true },
+    ];
+    for (const job of jobs) {
+      const streamed = await waitForJob(c, await c.client().submit(job));
+      const whole = await waitForJob(mem, await mem.client().submit(job));
+      assert.equal(streamed.phase, 'done', streamed.error ?? '');
+      assert.equal(whole.phase, 'done', whole.error ?? '');
+      const a = Buffer.from(await jobOutput(c, streamed));
+      const b = Buffer.from(await jobOutput(mem, whole));
+      assert.ok(a.length > 1000, `${job.type}: an output of ${a.length} bytes`);
+      assert.ok(a.equals(b), `${job.type}: the streamed output (${a.length} bytes) and the in-memory one (${b.length} bytes) differ`);
+      // Which path each took: the in-memory reduce held its whole input, the streamed one far less.
+      for (const r of await reduceCommits(whole, mem)) assert.equal(r.heldBytes, r.bytesIn, `${job.type}: read whole`);
+      for (const r of await reduceCommits(streamed)) assert.ok(r.heldBytes! < r.bytesIn, `${job.type}: streamed (held ${r.heldBytes} of ${r.bytesIn} bytes)`);
     }
   });
 });

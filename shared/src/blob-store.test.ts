@@ -56,7 +56,7 @@ onEachTopology((topology) => {
         assert.deepEqual(await store.getMany([]), []);
       });
 
-      test('head gives the length and the first bytes; readInto copies ranges into place', async () => {
+      test('head gives the length and the first bytes, sizes the lengths; readInto copies ranges into place', async () => {
         const big = randomBytes(2.5 * (1 << 20));
         await store.setMany([{ key: `${p}:{big}`, value: big }, { key: `${p}:{empty}`, value: Buffer.alloc(0) }]);
         const h = await store.head(`${p}:{big}`, 10);
@@ -64,6 +64,8 @@ onEachTopology((topology) => {
         assert.ok(h?.head.equals(big.subarray(0, 10)));
         assert.deepEqual(await store.head(`${p}:{empty}`, 10), { length: 0, head: Buffer.alloc(0) });
         assert.equal(await store.head(`${p}:{none}`, 10), null);
+        assert.deepEqual(await store.sizes([`${p}:{big}`, `${p}:{empty}`, `${p}:{none}`]), [big.length, 0, 0], 'sizes: STRLEN of keys in different slots, 0 where missing');
+        assert.deepEqual(await store.sizes([]), []);
         const out = Buffer.alloc(big.length);
         assert.equal(await store.readInto(`${p}:{big}`, out, 1000, big.length, 300_000), true);
         assert.ok(out.subarray(1000).equals(big.subarray(1000)));

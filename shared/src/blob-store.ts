@@ -31,6 +31,8 @@ export interface BlobStore {
    * fetched side by side; false when a range came back short (the value changed or vanished).
    */
   readInto(key: string, out: Buffer, from: number, to: number, rangeBytes: number): Promise<boolean>;
+  /** Each value's length (STRLEN), 0 where missing: a reduce task sizes its input before choosing how to read it. */
+  sizes(keys: string[]): Promise<number[]>;
   /** Bytes [from, to) of the value (one GETRANGE): fewer at its end, none when it is missing. */
   range(key: string, from: number, to: number): Promise<Buffer>;
   /** Gives each key an expiry of ttlMs, or removes it (null); true where that changed something (the key exists, and for null had one). */
@@ -112,6 +114,10 @@ class RedisBlobStore implements BlobStore {
     const [length, head] = await Promise.all([this.redis.strlen(key), this.redis.getrangeBuffer(key, 0, bytes - 1)]);
     if (length === 0 && !(await this.redis.exists(key))) return null;
     return { length, head };
+  }
+
+  sizes(keys: string[]): Promise<number[]> {
+    return Promise.all(keys.map((key) => this.redis.strlen(key)));
   }
 
   async readInto(key: string, out: Buffer, from: number, to: number, rangeBytes: number): Promise<boolean> {

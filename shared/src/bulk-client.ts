@@ -544,6 +544,11 @@ export class BulkClient implements BlobStore {
     return { length: len.n, head: head.value ?? Buffer.alloc(0) };
   }
 
+  /** STRLEN of every key (0 where missing), spread over the connections. */
+  async sizes(keys: string[]): Promise<number[]> {
+    return Promise.all(keys.map(async (key) => (await this.send(key, ['STRLEN', key])).n));
+  }
+
   /** GET of every key (null where missing), spread over the connections. */
   async getMany(keys: string[]): Promise<(Buffer | null)[]> {
     return Promise.all(keys.map(async (key) => (await this.send(key, ['GET', key], 'alloc')).value));

@@ -152,6 +152,13 @@ export const configSchema = z.object({
    * into blocks of a quarter of it, at most 64 KiB (docs/DESIGN.md §3.5).
    */
   TANDEM_REDUCE_RANGE_KB: int(256, 1),
+  /**
+   * A key/value reduce task whose senders' shuffle blobs add up to at most this many MiB reads them
+   * whole (one MGET, or from the worker's cache of what it wrote) and merges them in memory, the
+   * fastest way for ordinary partitions; larger, it streams them in TANDEM_REDUCE_RANGE_KB ranges.
+   * Decoded, a blob takes a few times its bytes, so keep this well under the worker's heap (0: always stream).
+   */
+  TANDEM_REDUCE_MEMORY_MB: int(128, 0),
   /** Memory a worker may keep decoded immutable data in (PageRank's adjacency), in MiB; 0 turns the cache off. */
   TANDEM_WORKER_CACHE_MB: int(512, 0),
   /**

@@ -27,9 +27,11 @@ test('content cache: an entry larger than the budget is not kept, and replacing 
   assert.equal(c.get('a'), 2);
 });
 
-test('content cache: take returns an entry once and frees its bytes', () => {
+test('content cache: peek looks without taking; take returns an entry once and frees its bytes', () => {
   const c = new ContentCache(100, 0);
   c.set('a', 'A', 10);
+  assert.equal(c.peek('a'), 'A', 'peek leaves the entry');
+  assert.equal(c.hits, 0, 'and counts no hit');
   assert.equal(c.take('a'), 'A');
   assert.equal(c.take('a'), undefined);
   assert.equal(c.bytes, 0);

@@ -37,6 +37,11 @@ export class ContentCache {
     return e.value as T;
   }
 
+  /** The entry, left where it is and uncounted (no hit, no recency): to look before taking. */
+  peek<T>(key: string): T | undefined {
+    return this.entries.get(key)?.value as T | undefined;
+  }
+
   /** The entry, removed from the cache: for values read once. */
   take<T>(key: string): T | undefined {
     const v = this.get<T>(key);

@@ -71,6 +71,17 @@ export async function getJobValues(io: JobDataIO, jobId: string, at: JobValue[])
   return out.map((v) => v ?? fetched[j++]);
 }
 
+/** Each value's length in bytes, 0 where missing: those in the `written` cache without a round trip, the rest in one (STRLENs side by side). */
+export async function getJobValueSizes(io: JobDataIO, jobId: string, at: JobValue[]): Promise<number[]> {
+  const keys = at.map((v) => keyOf(io.keys, jobId, v));
+  const out = keys.map((k) => io.written?.peek<Buffer>(k)?.length ?? -1);
+  const ask = keys.filter((_, i) => out[i] < 0);
+  if (ask.length === 0) return out;
+  const got = await io.blobs.sizes(ask);
+  let j = 0;
+  return out.map((n) => (n < 0 ? got[j++] : n));
+}
+
 /**
  * Writes values (expiring after ttlSeconds when given: intermediate data must not outlive a
  * clean-up that ran before a straggler wrote it), and keeps them in the `written` cache when the

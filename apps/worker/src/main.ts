@@ -54,6 +54,7 @@ const othersOnline = async (queue: QueueName, me: string) =>
 const deps = {
   redis, blobs: bulk, redisBlobs: redisBlobs(redis), buffers: [] as Buffer[], keys: k, registry, intermediateTtlS: cfg.TANDEM_INTERMEDIATE_TTL_S,
   reduceRangeBytes: cfg.TANDEM_REDUCE_RANGE_KB * 1024,
+  reduceMemoryBytes: cfg.TANDEM_REDUCE_MEMORY_MB * 1024 * 1024,
   cache: new ContentCache(cfg.TANDEM_WORKER_CACHE_MB * 1024 * 1024),
   written: new ContentCache(WRITTEN_CACHE_BYTES),
   othersOnline,

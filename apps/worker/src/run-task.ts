@@ -3,13 +3,14 @@
  * then commit (shared/src/job-data.ts). Stateless: everything comes from the payload and Redis.
  */
 import { hostname } from 'node:os';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import {
-  CodecError, LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, defaultPartition, encodeOutput, encodeShuffle, getJobValueRange,
-  isCommitted, roundOutput, shuffleBlob, sortCodePoints, type CommitRecord, type JobType, type JobValue, type MapContext, type TaskPayload,
+  CodecError, LamportClock, VERIFY_RUN_RECORDED, appendEvent, commitTask, isIterative, vcTick, defaultPartition, encodeOutput, encodeShuffle, getJobValueRange, getJobValueSizes, getJobValues, decodeShuffle,
+  isCommitted, roundOutput, shuffleBlob, sortCodePoints, type CommitRecord, type JobType, type JobValue, type MapContext, type TaskPayload, type JobDataIO,
 } from '@tandem/shared';
 import { runIterative } from './run-iterative.ts';
-import { REDUCE_RANGE_BYTES, TaskError, lostOutput, missingSplit, readSplit, shuffleBlockBytes, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
+import { REDUCE_MEMORY_BYTES, REDUCE_RANGE_BYTES, TaskError, lostOutput, missingSplit, readSplit, shuffleBlockBytes, viaIoredis, withLargeValue, type IO, type Phases, type TaskDeps } from './task-io.ts';
 import { PartitionReducer, valuesFor } from './reduce-partition.ts';
 import { mergeRuns } from './run-merge.ts';
 import { MissingRunError, ShuffleRunReader, type HeldBytes } from './shuffle-run.ts';
@@ -167,21 +168,94 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
 }
 
 /**
- * The senders' shuffle blobs, sorted runs, merged k ways as they are read in ranges (run-merge.ts,
- * shuffle-run.ts): reduce is called once per key in code point order, and the lines come out in
- * that order. `varied`: a verified task's second run, which takes the senders, and so each key's
- * values, backwards (verify-order.ts).
+ * A key/value reduce task (docs/DESIGN.md §3.5). Its senders' blobs are sized first (one round
+ * trip); when they add up to at most the memory budget (TANDEM_REDUCE_MEMORY_MB) they are read
+ * whole and folded into a table in memory (`reduceInMemory`), else merged k ways as sorted runs read
+ * in ranges (`reduceStreamed`). Either way reduce is called once per key in code point order, so
+ * the output's bytes are the same. `varied`: a verified task's second run, which takes the senders,
+ * and so each key's values, backwards (verify-order.ts).
  */
 async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: TaskDeps, out: TaskOutput, varied: boolean): Promise<IO> {
   const r = p.index;
   const t0 = performance.now();
   const io = viaIoredis(deps);
-  const rangeBytes = deps.reduceRangeBytes ?? REDUCE_RANGE_BYTES;
-  const held: HeldBytes = { now: 0, peak: 0 };
-  const runs = Array.from({ length: p.senders }, (_, i) =>
-    new ShuffleRunReader<unknown>((from, to) => getJobValueRange(io, p.jobId, shuffleBlob(p.round, r, i), from, to), rangeBytes, held, `the input from map task ${i}`));
-  const rank = [...indices(p.senders, varied)].reduce((a, sender, place) => ((a[sender] = place), a), new Array<number>(p.senders));
+  const at = Array.from({ length: p.senders }, (_, i) => shuffleBlob(p.round, r, i));
+  const sizes = await getJobValueSizes(io, p.jobId, at);
+  const total = sizes.reduce((a, n) => a + n, 0);
   const reducer = new PartitionReducer(type, { params, partition: r, label: `${p.type} reduce task ${r}` });
+  const got = total <= (deps.reduceMemoryBytes ?? REDUCE_MEMORY_BYTES)
+    ? await reduceInMemory(p, type, io, at, reducer, varied)
+    : await reduceStreamed(p, type, io, at, deps.reduceRangeBytes ?? REDUCE_RANGE_BYTES, reducer, varied);
+  const { keys, lines } = reducer;
+  const t2 = performance.now();
+  const blob = encodeOutput(keys, lines);
+  await out.write([{ at: roundOutput(p.round, r), value: blob }]);
+  const phases = { readMs: got.t1 - t0, computeMs: t2 - got.t1, writeMs: performance.now() - t2 };
+  return { recordsIn: got.recordsIn, recordsOut: lines.length, bytesIn: got.bytesIn, bytesOut: blob.length, heldBytes: got.heldBytes, phases };
+}
+
+interface ReduceInput {
+  recordsIn: number;
+  bytesIn: number;
+  /** Bytes of input held at once: all of it in memory, about senders x two ranges streamed. */
+  heldBytes: number;
+  /** When reading ended (streamed: reading and merging interleave, so it is the start). */
+  t1: number;
+}
+
+/** Every sender's blob read whole (one MGET, or the worker's own cache), folded into a table in sender order, its keys sorted, reduced. */
+async function reduceInMemory(p: TaskPayload, type: JobType, io: JobDataIO, at: JobValue[], reducer: PartitionReducer, varied: boolean): Promise<ReduceInput> {
+  const blobs = await getJobValues(io, p.jobId, at);
+  const t1 = performance.now();
+  const combine = type.combine;
+  const table = new Map<string, unknown>();
+  let bytesIn = 0;
+  let recordsIn = 0;
+  let done = 0;
+  for (const i of indices(blobs.length, varied)) {
+    const blob = blobs[i];
+    if (!blob) throw lostOutput(p, i, `the output of map task ${i}`);
+    bytesIn += blob.length;
+    let ks: string[];
+    let values: ArrayLike<unknown>;
+    try {
+      ({ keys: ks, values } = decodeShuffle<unknown>(blob));
+    } catch (err) {
+      // A blob that does not read (another Tandem version's) fails the task for good, naming the sender.
+      if (!(err instanceof CodecError)) throw err;
+      throw new UnrecoverableError(`${p.type} reduce task ${p.index}: the input from map task ${i} cannot be read: ${err.message}`);
+    }
+    recordsIn += ks.length;
+    for (let j = 0; j < ks.length; j++) {
+      const key = ks[j];
+      const prev = table.get(key);
+      if (combine) table.set(key, prev === undefined ? values[j] : combine(prev, values[j]));
+      else if (!varied && prev) for (const v of values[j] as unknown[]) (prev as unknown[]).push(v);
+      else if (!varied) table.set(key, values[j]);
+      else {
+        const list = (prev ?? table.set(key, []).get(key)) as unknown[];
+        const vs = values[j] as unknown[];
+        for (let x = vs.length - 1; x >= 0; x--) list.push(vs[x]);
+      }
+    }
+    if (++done % 64 === 0) await yieldToLoop();
+  }
+  const sorted = sortCodePoints([...table.keys()]);
+  for (const key of sorted) {
+    const v = table.get(key);
+    const ret = reducer.reduceKey(key, combine ? [v] : (v as unknown[]));
+    if (ret) await ret;
+  }
+  return { recordsIn, bytesIn, heldBytes: bytesIn, t1 };
+}
+
+/** The senders' blobs, sorted runs, merged k ways as they are read in ranges of `rangeBytes` (run-merge.ts, shuffle-run.ts). */
+async function reduceStreamed(p: TaskPayload, type: JobType, io: JobDataIO, at: JobValue[], rangeBytes: number, reducer: PartitionReducer, varied: boolean): Promise<ReduceInput> {
+  const t1 = performance.now();
+  const held: HeldBytes = { now: 0, peak: 0 };
+  const runs = at.map((v, i) =>
+    new ShuffleRunReader<unknown>((from, to) => getJobValueRange(io, p.jobId, v, from, to), rangeBytes, held, `the input from map task ${i}`));
+  const rank = [...indices(p.senders, varied)].reduce((a, sender, place) => ((a[sender] = place), a), new Array<number>(p.senders));
   const combine = type.combine as ((a: unknown, b: unknown) => unknown) | undefined;
   try {
     await mergeRuns(runs, rank, (key, parts) => reducer.reduceKey(key, valuesFor(parts, combine, varied)));
@@ -191,16 +265,8 @@ async function runReduce(p: TaskPayload, type: JobType, params: unknown, deps: T
       throw lostOutput(p, sender, `the output of map task ${sender}`);
     }
     // A blob that does not read (another Tandem version's) fails the task for good, naming the sender.
-    if (err instanceof CodecError) throw new UnrecoverableError(`${p.type} reduce task ${r}: ${err.message}`);
+    if (err instanceof CodecError) throw new UnrecoverableError(`${p.type} reduce task ${p.index}: ${err.message}`);
     throw err;
   }
-  const { keys, lines } = reducer;
-  const t1 = performance.now();
-  const blob = encodeOutput(keys, lines);
-  await out.write([{ at: roundOutput(p.round, r), value: blob }]);
-  const bytesIn = runs.reduce((a, x) => a + x.fetchedBytes, 0);
-  const recordsIn = runs.reduce((a, x) => a + x.records, 0);
-  // Reading and merging are interleaved: readMs is 0 and computeMs holds both.
-  const phases = { readMs: 0, computeMs: t1 - t0, writeMs: performance.now() - t1 };
-  return { recordsIn, recordsOut: lines.length, bytesIn, bytesOut: blob.length, heldBytes: held.peak, phases };
+  return { recordsIn: runs.reduce((a, x) => a + x.records, 0), bytesIn: runs.reduce((a, x) => a + x.fetchedBytes, 0), heldBytes: held.peak, t1 };
 }

@@ -28,12 +28,17 @@ export interface TaskDeps extends JobDataIO {
   written: ContentCache;
   /** Bytes a key/value reduce task reads of one sender's blob at a time (TANDEM_REDUCE_RANGE_KB; shuffleBlockBytes follows from it). */
   reduceRangeBytes?: number;
+  /** A key/value reduce task whose input is at most this many bytes reads it whole; larger, it streams (TANDEM_REDUCE_MEMORY_MB). */
+  reduceMemoryBytes?: number;
   /** Whether a worker other than `me` listens on the queue (a verified task's runs prefer two workers, verify-run.ts). */
   othersOnline?: (queue: QueueName, me: string) => Promise<boolean>;
 }
 
 /** The default reduce range: TANDEM_REDUCE_RANGE_KB's default. */
 export const REDUCE_RANGE_BYTES = 256 << 10;
+
+/** The default in-memory reduce budget: TANDEM_REDUCE_MEMORY_MB's default. */
+export const REDUCE_MEMORY_BYTES = 128 << 20;
 
 /** The blocks map tasks cut shuffle blobs into: a quarter of the reduce range (a few blocks a range), at most 64 KiB. */
 export const shuffleBlockBytes = (deps: Pick<TaskDeps, 'reduceRangeBytes'>) =>

@@ -27,7 +27,7 @@ test('shuffle blobs: int32, float64, string and JSON values round-trip with keys
   const empty = encodeShuffle([], []);
   assert.deepEqual(decodeShuffle(empty), { keys: [], values: [] });
   assert.equal(empty.length, SHUFFLE_HEADER, 'a header only');
-  assert.deepEqual(shuffleHeader(empty), { records: 0, blocks: 0 });
+  assert.deepEqual(shuffleHeader(empty), { records: 0, blocks: 0, unsorted: false });
 });
 
 test('output blobs: lines of one key repeated keep their order; version 0 (JSON) blobs still read', () => {
@@ -122,6 +122,17 @@ test('a shuffle blob is cut into blocks of about blockBytes, each decodable alon
   assert.ok(plain, 'ASCII keys: UTF-16 order is code point order');
   assert.ok(Math.max(...sizes.slice(1, -1)) < 3 * 1024, `blocks stay near their target after the first: ${sizes.join(',')}`);
   assert.deepEqual(decodeShuffle(blob), { keys: ks, values: vs });
+  assert.equal(shuffleHeader(blob).unsorted, false);
+  // Unsorted (a small partition): one block whatever blockBytes, flagged in the header; a multi-block blob flagged so is refused.
+  const loose = encodeShuffle(['b', 'a'], [1, 2], 4, true);
+  assert.deepEqual(shuffleHeader(loose), { records: 2, blocks: 1, unsorted: true });
+  assert.deepEqual(decodeShuffle(loose), { keys: ['b', 'a'], values: Int32Array.from([1, 2]) });
+  const many = encodeShuffle([...ks].reverse(), vs, 1024, true);
+  assert.deepEqual(shuffleHeader(many), { records: n, blocks: 1, unsorted: true });
+  assert.deepEqual(decodeShuffle(many).keys, [...ks].reverse());
+  const forged = Buffer.from(blob);
+  forged[5] = 1;
+  assert.throws(() => shuffleHeader(forged), (err: Error) => err instanceof CodecError && /flagged unsorted but in \d+ blocks/.test(err.message));
   assert.equal(decodeShuffleBlock(encodeShuffle(['\uE000', '😀'], [1, 2]).subarray(SHUFFLE_HEADER)).plain, false);
   const big = encodeShuffle(ks.slice(0, 100), ks.slice(0, 100).map(() => 'x'.repeat(5000)), 1024);
   assert.equal(shuffleHeader(big).blocks, 93, 'records larger than a block are blocks of their own, after the first few');

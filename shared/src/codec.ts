@@ -262,16 +262,18 @@ export const SHUFFLE_BLOCK_BYTES = 64 << 10;
  * A map task's records for one partition, a sorted run: `keys` must already be in code point order
  * (compareCodePoints; the reader relies on it, and `decodeShuffleBlock` does not check). Cut into
  * blocks of about `blockBytes`; in each, values that are all int32, all numbers or all strings are
- * stored as such, others as JSON.
+ * stored as such, others as JSON. `unsorted`: keys in any order, in one block, flagged so in the
+ * header (byte 5, bit 0): a small partition, which a reduce reads whole and sorts itself.
  */
-export function encodeShuffle<V>(keys: readonly string[], values: readonly V[], blockBytes = SHUFFLE_BLOCK_BYTES): Buffer {
+export function encodeShuffle<V>(keys: readonly string[], values: readonly V[], blockBytes = SHUFFLE_BLOCK_BYTES, unsorted = false): Buffer {
   const n = keys.length;
   if (values.length !== n) throw new CodecError(`cannot encode ${n} keys with ${values.length} values`);
+  if (unsorted) blockBytes = Infinity;
   const blocks: Buffer[] = [];
   let total = SHUFFLE_HEADER;
   // Records per block: a few at first, then as many as the last block's bytes per record fit in
   // blockBytes, growing at most 4 times a block (so values that grow do not make one block huge).
-  let per = 8;
+  let per = blockBytes === Infinity ? Math.max(1, n) : 8;
   for (let i = 0; i < n; ) {
     const end = Math.min(n, i + per);
     const ks = keys.slice(i, end);
@@ -285,16 +287,20 @@ export function encodeShuffle<V>(keys: readonly string[], values: readonly V[], 
   const head = Buffer.alloc(SHUFFLE_HEADER);
   head.writeUInt32LE(SHUFFLE_MAGIC, 0);
   head[4] = SHUFFLE_CODEC_VERSION;
+  if (unsorted) head[5] = 1;
   head.writeUInt32LE(n, 8);
   head.writeUInt32LE(blocks.length, 12);
   return Buffer.concat([head, ...blocks], total);
 }
 
 /** A shuffle blob's header: its records and blocks. */
-export function shuffleHeader(head: Buffer, what = 'shuffle blob'): { records: number; blocks: number } {
+export function shuffleHeader(head: Buffer, what = 'shuffle blob'): { records: number; blocks: number; unsorted: boolean } {
   if (head.length < SHUFFLE_HEADER || head.readUInt32LE(0) !== SHUFFLE_MAGIC) throw new CodecError(`${what}: not one (it does not start with its magic number)`);
   if (head[4] !== SHUFFLE_CODEC_VERSION) throw wrongVersion(what, head[4], SHUFFLE_CODEC_VERSION);
-  return { records: head.readUInt32LE(8), blocks: head.readUInt32LE(12) };
+  const blocks = head.readUInt32LE(12);
+  const unsorted = (head[5] & 1) === 1;
+  if (unsorted && blocks > 1) throw new CodecError(`${what}: flagged unsorted but in ${blocks} blocks (an unsorted blob is one block)`);
+  return { records: head.readUInt32LE(8), blocks, unsorted };
 }
 
 /** The length of the block whose first BLOCK_HEADER bytes are at `at` (its header included). */

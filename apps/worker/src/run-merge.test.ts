@@ -91,6 +91,15 @@ test('a combiner type (one value per sender, folded) and a list-valued type (lis
   assert.deepEqual(backwards, [['a', ['a2', 'a1']], ['b', ['b3', 'b2', 'b1']], ['c', ['c1']]], 'a verified task\'s second run: same keys, each key\'s values backwards');
 });
 
+test('a small blob the map task left unsorted (one block, flagged) is sorted by its reader, values following their keys, beside sorted runs', async () => {
+  const loose = encodeShuffle(['pear', '😀', 'apple', '\uE000', 'fig'], [1, 2, 3, 4, 5], Infinity, true);
+  const sorted = encodeShuffle(['apple', 'kiwi', 'pear'], [10, 20, 30], 16);
+  const readers = [loose, sorted].map((b, s) => new ShuffleRunReader<number>(async (from, to) => b.subarray(from, to), 8, { now: 0, peak: 0 }, `blob ${s}`));
+  const got: [string, number[]][] = [];
+  await mergeRuns(readers, [0, 1], (k, parts) => void got.push([k, parts]));
+  assert.deepEqual(got, [['apple', [3, 10]], ['fig', [5]], ['kiwi', [20]], ['pear', [1, 30]], ['\uE000', [4]], ['😀', [2]]]);
+});
+
 test('an async onKey is awaited in order; a missing or cut-short blob is an error naming it', async () => {
   const seen: string[] = [];
   await mergeRuns([run([['a', 1], ['b', 2]])], [0], async (k) => {

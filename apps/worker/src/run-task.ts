@@ -153,10 +153,7 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   const valueOf = boxes ? (k: string) => boxes.get(k)!.v : (k: string) => table.get(k);
   let blobs: { at: JobValue; value: Buffer }[];
   try {
-    blobs = pk.map((keys, r) => {
-      sortCodePoints(keys);
-      return { at: shuffleBlob(p.round, r, p.index), value: encodeShuffle(keys, keys.map(valueOf), shuffleBlockBytes(deps)) };
-    });
+    blobs = pk.map((keys, r) => ({ at: shuffleBlob(p.round, r, p.index), value: shuffleRun(keys, valueOf, deps) }));
   } catch (err) {
     if (err instanceof CodecError) throw new TaskError(`${p.type} map task ${p.index} emitted what cannot be sent to reduce: ${err.message}`);
     throw err;
@@ -165,6 +162,24 @@ async function mapSplit(p: TaskPayload, type: JobType, params: unknown, deps: Ta
   const bytesOut = blobs.reduce((a, b) => a + b.value.length, 0);
   const phases = { readMs: readMs, computeMs: t2 - t1, writeMs: performance.now() - t2 };
   return { recordsIn: p.records ?? 0, recordsOut: (boxes ?? table).size, bytesIn: input.length, bytesOut, phases };
+}
+
+/**
+ * A partition's shuffle blob. One no larger than a reduce range stays in the table's order, one
+ * block flagged unsorted: a reduce reads it whole (in memory, or as one range when it streams) and
+ * sorts it itself, so ordinary jobs' map tasks skip the sort. A larger one is a sorted run in blocks.
+ */
+function shuffleRun(keys: string[], valueOf: (k: string) => unknown, deps: TaskDeps): Buffer {
+  const small = deps.reduceRangeBytes ?? REDUCE_RANGE_BYTES;
+  // The keys' UTF-16 lengths are at most their encoded bytes: past the limit, no need to try.
+  let least = 0;
+  for (let i = 0; i < keys.length && least <= small; i++) least += keys[i].length;
+  if (least <= small) {
+    const whole = encodeShuffle(keys, keys.map(valueOf), Infinity, true);
+    if (whole.length <= small) return whole;
+  }
+  sortCodePoints(keys);
+  return encodeShuffle(keys, keys.map(valueOf), shuffleBlockBytes(deps));
 }
 
 /**

@@ -6,7 +6,7 @@
  * it and the range asked for next, about two ranges (more only when one block is larger than a
  * range), counted in a `HeldBytes` shared by a task's runs (the range asked for from when it is asked).
  */
-import { BLOCK_HEADER, CodecError, SHUFFLE_HEADER, decodeShuffleBlock, shuffleBlockLength, shuffleHeader } from '@tandem/shared';
+import { BLOCK_HEADER, CodecError, compareCodePoints, SHUFFLE_HEADER, decodeShuffleBlock, shuffleBlockLength, shuffleHeader } from '@tandem/shared';
 import type { SortedRun } from './run-merge.ts';
 
 /** The bytes a task's readers hold now, and the most they held at once. */
@@ -38,6 +38,8 @@ export class ShuffleRunReader<V> implements SortedRun<V> {
   private window: Buffer = EMPTY;
   private pos = 0;
   private blocksLeft = -1;
+  /** The blob is one block in any key order (a small partition: codec.ts's `unsorted`). */
+  private unsorted = false;
   /** The next byte to ask for; whether a reply came back short (the blob's end). */
   private next = 0;
   private ended = false;
@@ -53,6 +55,7 @@ export class ShuffleRunReader<V> implements SortedRun<V> {
       const h = shuffleHeader(this.window.subarray(this.pos, this.pos + SHUFFLE_HEADER), this.what);
       this.records = h.records;
       this.blocksLeft = h.blocks;
+      this.unsorted = h.unsorted;
       this.pos += SHUFFLE_HEADER;
     }
     while (this.blocksLeft > 0) {
@@ -63,8 +66,15 @@ export class ShuffleRunReader<V> implements SortedRun<V> {
       this.pos += len;
       this.blocksLeft--;
       if (d.keys.length === 0) continue;
-      this.keys = d.keys;
-      this.values = d.values;
+      if (this.unsorted) {
+        // A small partition the map task left unsorted (one block): sorted here, as a permutation.
+        const order = Array.from(d.keys, (_, i) => i).sort((a, b) => compareCodePoints(d.keys[a], d.keys[b]));
+        this.keys = order.map((i) => d.keys[i]);
+        this.values = order.map((i) => d.values[i]);
+      } else {
+        this.keys = d.keys;
+        this.values = d.values;
+      }
       this.plain = d.plain;
       this.at = 0;
       return true;

@@ -150,8 +150,7 @@ export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adja
   // A blob the caller made has just been hashed by encodeAdjacency.
   if (!owned && createHash('sha256').update(body).digest('hex') !== hash) throw new BlobError(`${what}: adjacency blob does not match its hash`);
   const ab = aligned(body);
-  const at = 0;
-  const u32 = new Uint32Array(ab, at, words);
+  const u32 = new Uint32Array(ab, 0, words);
   const counts = u32.subarray(n, n + P);
   const widths = u32.subarray(n + P, n + 2 * P);
   const targets: Adjacency['targets'] = [];
@@ -171,7 +170,7 @@ export function decodeAdjacency(blob: Buffer, what: string, owned = false): Adja
   return {
     n, partitions: P, edges, outDegree: u32.subarray(0, n), targets, hash, bytes: body.length,
     ids() {
-      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, at + words * 4, idBytes).toString('utf8').split('\n');
+      if (!ids) ids = n === 0 ? [] : Buffer.from(ab, words * 4, idBytes).toString('utf8').split('\n');
       return ids;
     },
   };

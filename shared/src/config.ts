@@ -166,6 +166,15 @@ export const configSchema = z.object({
    * machine). A submit whose estimated memory does not fit the headroom is refused.
    */
   TANDEM_REDIS_MEMORY_MB: int(0, 0),
+  /**
+   * Prometheus metrics (shared/src/metrics.ts): `on` serves GET /metrics on every process; `off`
+   * makes every instrument a no-op and /metrics a 404 (the baseline of `npm run bench -- metrics`).
+   */
+  TANDEM_METRICS: z.enum(['on', 'off']).default('on'),
+  /** A worker's own listener for /metrics and /health (the other processes serve them on their API port). */
+  TANDEM_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Its port; 0 takes a free one (the worker logs it). `tandem up` gives worker i 7400+i-1 (--metrics-port). */
+  TANDEM_METRICS_PORT: int(0),
   TANDEM_CONSOLE_HOST: z.string().default('127.0.0.1'),
   TANDEM_CONSOLE_PORT: int(7300),
   /**

@@ -37,3 +37,4 @@ export * from './scripts.ts';
 export * from './view-seen.ts';
 export * from './redis-durability.ts';
 export * from './redis-cluster-form.ts';
+export * from './metrics.ts';

@@ -10,6 +10,7 @@ import { benchCluster } from './cluster.ts';
 import { benchDurability } from './durability.ts';
 import { benchFailover } from './failover.ts';
 import { benchLinearizability } from './linearizability.ts';
+import { benchMetrics } from './metrics.ts';
 import { benchFsync } from './fsync.ts';
 import { benchKvCodec } from './kv-codec.ts';
 import { benchPagerank } from './pagerank.ts';
@@ -52,6 +53,16 @@ program
   .option('--iterations <n>', 'PageRank iterations', (v) => Number(v), 10)
   .option('--rounds <n>', 'clusters of each policy, alternately', (v) => Number(v), 2)
   .action(async (opts: { ops: number; mb: number; iterations: number; rounds: number }) => benchFsync(opts));
+
+program
+  .command('metrics')
+  .description('what Prometheus metrics cost: submit latency, a word count and a PageRank with TANDEM_METRICS=off vs on (every process scraped), taking turns')
+  .option('--ops <n>', 'submits per cluster', (v) => Number(v), 300)
+  .option('--mb <n>', 'word-count corpus size in MB', (v) => Number(v), 50)
+  .option('--iterations <n>', 'PageRank iterations', (v) => Number(v), 20)
+  .option('--rounds <n>', 'rounds, each a cluster per side', (v) => Number(v), 3)
+  .option('--scrape-ms <n>', 'with metrics on, scrape every process this often', (v) => Number(v), 1000)
+  .action(async (opts: { ops: number; mb: number; iterations: number; rounds: number; scrapeMs: number }) => benchMetrics(opts));
 
 program
   .command('pagerank')

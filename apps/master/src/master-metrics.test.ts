@@ -60,7 +60,7 @@ test('a serving primary exports its jobs by phase, BullMQ task counts and the pe
   assert.equal(valueOf(s, METRICS.alerts.name, { kind: 'job_types' }), 1);
   assert.equal(valueOf(s, METRICS.alerts.name, { kind: 'durability' }), 0);
   const rtt = valueOf(s, METRICS.redisRtt.name)!;
-  assert.ok(rtt >= 0 && rtt < 1, `the Redis round trip ${rtt} s`);
+  assert.ok(Number.isNaN(rtt) || rtt >= 0, `the Redis round trip ${rtt} s (NaN: the PING took over its 1 s limit)`);
 });
 
 test('a master that does not serve exports no jobs, tasks or pending tasks, and says it is not primary', async () => {

@@ -96,19 +96,30 @@ export class Metrics {
   redisRtt(ping: () => Promise<unknown>, timeoutMs = 1000): void {
     this.gauge('redisRtt', async (g) => {
       const t0 = process.hrtime.bigint();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      const r = await Promise.race([ping().then(() => 'ok' as const, () => 'error' as const), timeout]);
-      clearTimeout(timer);
-      g.set(r === 'ok' ? Number(process.hrtime.bigint() - t0) / 1e9 : Number.NaN);
+      const ok = await readWithin(async () => (await ping(), true), timeoutMs);
+      g.set(ok ? Number(process.hrtime.bigint() - t0) / 1e9 : Number.NaN);
     });
   }
 
   /** The text a scrape gets. */
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+/**
+ * What `read` resolves to, or undefined when it fails or takes longer than `timeoutMs`: a scrape
+ * reading Redis must not hang while Redis is away (a connection with an offline queue waits).
+ */
+export async function readWithin<T>(read: () => Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([read().catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

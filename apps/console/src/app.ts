@@ -12,7 +12,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import {
-  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, outputRefusal, parseRequest, partitionsProblem, submitSpecSchema, type Logger,
+  DatasetExistsError, TandemError, type DatasetMeta, asTandemError, errorBody, gcRequestSchema, isFinishedPhase, metricsHandler, outputRefusal, parseRequest, partitionsProblem, submitSpecSchema,
+  type Logger, type Metrics,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
 import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
@@ -33,6 +34,8 @@ export interface ConsoleOptions {
   log: Logger;
   uploadMaxBytes: number;
   splitBytes: number;
+  /** GET /metrics for Prometheus, behind the cluster secret (not the console's token). */
+  metrics?: { metrics: Metrics; secret: string | undefined };
 }
 
 /** The API's submit: a client's spec, and optionally the ids that name the request (request-ids.ts). */
@@ -77,6 +80,8 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
   });
+  // Prometheus's scrape, before the login guard: it takes the cluster secret as a bearer, checked by the handler.
+  if (o.metrics) app.get('/metrics', metricsHandler(o.metrics.metrics, o.metrics.secret));
   app.use('/static', express.static(fileURLToPath(new URL('./public/', import.meta.url)), { maxAge: '1h' }));
   // Small bodies only: forms and JSON. An upload's body (multipart or the file itself) is left
   // unread here and streams into the dataset store (see upload.ts).

@@ -1,6 +1,6 @@
 /** Console process: the web UI (pages, JSON API, bull-board at /queues). */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, masterClient, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { Metrics, QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, masterClient, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { loadRegistry, type Registry } from '@tandem/jobs';
 import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
@@ -34,7 +34,12 @@ const client = masterClient(cfg, { retryForMs: 8000 });
 const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET });
 const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSION_S, maxFailures: cfg.TANDEM_CONSOLE_LOGIN_MAX_FAILURES, windowS: cfg.TANDEM_CONSOLE_LOGIN_WINDOW_S });
 const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
-const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });
+const metrics = new Metrics('console', cfg.TANDEM_METRICS === 'on');
+if (metrics.enabled) metrics.redisRtt(() => redis.ping());
+const app = createConsole({
+  platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES,
+  metrics: { metrics, secret: cfg.TANDEM_SECRET },
+});
 const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT', tls };
 const server = listenOrExit(app, where, log, () => {
   const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;

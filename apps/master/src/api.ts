@@ -3,8 +3,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import {
   DatasetError, TandemError, asTandemError, changeRequestSchema, errorBody, gcRequestSchema, isFinishedPhase, jobQuerySchema, parseRequest,
-  isAuthorized, requireClusterSecret, submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth, type MasterLiveness, type JobTypesView,
+  isAuthorized, metricsHandler, requireClusterSecret, submitRequestSchema, validateDatasetName, type ChangeReply, type GcReport, type JobList, type Logger, type MasterHealth, type MasterLiveness, type JobTypesView, type Metrics,
 } from '@tandem/shared';
+import { alertTexts, type Alert } from './alerts.ts';
 import type { Master } from './master.ts';
 import type { Reply } from './state.ts';
 import { jobDetail, jobSummary } from './views.ts';
@@ -21,16 +22,16 @@ const datasetName = z.string().superRefine((name, ctx) => {
 const submitBody = submitRequestSchema.extend({ dataset: datasetName });
 
 /** Problems the master can see that hold every running job up. */
-export type AlertSource = () => string[];
+export type AlertSource = () => Alert[];
 
 export function createApi(
   master: Master, log: Logger, processAlerts: AlertSource = () => [], secret?: string,
-  cluster?: () => Pick<MasterHealth, 'prefix' | 'redis'>, jobTypes?: () => Promise<JobTypesView>,
+  cluster?: () => Pick<MasterHealth, 'prefix' | 'redis'>, jobTypes?: () => Promise<JobTypesView>, metrics?: Metrics,
 ): express.Express {
   const app = express();
   // A past loss of Redis data does not hold a running job up: /health shows it, a job's alerts do not.
-  const healthAlerts = () => [...processAlerts(), ...master.alerts()];
-  const alerts = processAlerts;
+  const healthAlerts = () => alertTexts([...processAlerts(), ...master.alerts()]);
+  const alerts = () => alertTexts(processAlerts());
 
   /** Answers a change's reply; `apply` says why it refused one (not_found or conflict). */
   const answer = (res: Response, reply: Reply, jobId: string) => {
@@ -57,6 +58,8 @@ export function createApi(
       ...cluster?.(),
     } satisfies MasterHealth);
   });
+  // Prometheus's scrape, whatever the role (a backup exports no job or task series): the handler checks the bearer itself.
+  if (metrics) app.get('/metrics', metricsHandler(metrics, secret));
   app.use(requireClusterSecret(secret));
   app.use(express.json({ limit: '256kb' }));
   // Everything else is the primary's, and a read is confirmed through the backup first.

@@ -1,9 +1,11 @@
 /** Master process: owns job and task state, enqueues tasks, serves clients over HTTP. */
 import { Queue } from 'bullmq';
-import { QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, redactUrl, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
+import { Metrics, QUEUES, ServiceConnections, createLogger, errorsOncePerOutage, redactUrl, listenOrExit, keys, loadConfig, loadTls, redisAddress, redisRunId, requireSecretToBind, startService, urlScheme, type Config, type QueueName, type ServerTls } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { jobTypesAlerts, loadRegistry, readJobTypesReports, startJobTypesReport, REPORT_EVERY_MS } from '@tandem/jobs';
+import { alertsOf, type Alert } from './alerts.ts';
 import { createApi } from './api.ts';
+import { watchMaster } from './master-metrics.ts';
 import { acceptReplicaStreams } from './replica-channel.ts';
 import { Master } from './master.ts';
 
@@ -30,7 +32,8 @@ for (const [name, q] of Object.entries(queues)) q.on('error', errorsOncePerOutag
 
 const scheme = urlScheme(cfg);
 const me = cfg.TANDEM_MASTER_ADVERTISE_URL ?? `${scheme}://${cfg.TANDEM_MASTER_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.TANDEM_MASTER_HOST}:${cfg.TANDEM_MASTER_PORT}`;
-const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me });
+const metrics = new Metrics('master', cfg.TANDEM_METRICS === 'on');
+const master = new Master({ cfg, log, redis, keys: k, registry, queues, eventConnection: () => connections.connect('tandem-master-events'), me, metrics });
 // The job types every live process reports (jobs/src/report.ts), read again as often as they are written.
 const stopReport = startJobTypesReport(redis, k, 'master', me, registry);
 let typeAlerts: string[] = [];
@@ -42,14 +45,16 @@ const jobTypes = async () => {
 };
 const typesTimer = setInterval(() => void jobTypes().catch(() => undefined), REPORT_EVERY_MS);
 typesTimer.unref();
-const alerts = () => {
+const alerts = (): Alert[] => {
+  const types = alertsOf('job_types', typeAlerts);
   const since = connections.downSince();
-  if (since === null) return typeAlerts;
+  if (since === null) return types;
   const why = connections.downBecause();
   // An outage reads as before; a refused password or an untrusted certificate says which.
   const problem = why && !why.startsWith('cannot reach') ? `: ${why}` : '';
-  return [`the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back`, ...typeAlerts];
+  return [{ kind: 'redis_unreachable', text: `the master cannot reach Redis at ${redactUrl(cfg.REDIS_URL)} (for ${Math.round((Date.now() - since) / 1000)} s)${problem}; jobs wait until it is back` }, ...types];
 };
+watchMaster(metrics, { master, queues, redis, me, processAlerts: alerts });
 // Which cluster this master serves, for /health: clients warn when theirs differs. The run_id is
 // read again now and then, as a Redis restarted in place gets a new one.
 let runId: string | null = null;
@@ -62,7 +67,7 @@ const cluster = () => {
   return { prefix: cfg.TANDEM_PREFIX, redis: { address: redisAddress(cfg.REDIS_URL), runId } };
 };
 const where = { host: cfg.TANDEM_MASTER_HOST, port: cfg.TANDEM_MASTER_PORT, portVar: 'TANDEM_MASTER_PORT', tls };
-const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, cluster, jobTypes), where, log, () => {
+const server = listenOrExit(createApi(master, log, alerts, cfg.TANDEM_SECRET, cluster, jobTypes, metrics), where, log, () => {
   log.info({ url: `${scheme}://${where.host}:${where.port}`, name: me, viewService: cfg.TANDEM_VIEW_URL, types: registry.names() }, 'master listening; waiting for the view service to give it a role');
   master.start();
 });

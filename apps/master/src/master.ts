@@ -17,8 +17,9 @@
 import type { Queue } from 'bullmq';
 import type { RedisConnection } from '@tandem/shared';
 import { hostname } from 'node:os';
-import { LamportClock, durabilityWatch, isFinishedPhase, sleep, uncommitTask, type Config, type GcReport, type Keys, type Logger, type QueueName } from '@tandem/shared';
+import { LamportClock, durabilityWatch, isFinishedPhase, sleep, uncommitTask, type Config, type GcReport, type Keys, type Logger, type Metrics, type QueueName } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
+import { alertsOf, type Alert } from './alerts.ts';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
 import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-loss.ts';
@@ -49,6 +50,8 @@ export interface MasterDeps {
   eventConnection: () => RedisConnection;
   /** This master's name in views: its URL. */
   me: string;
+  /** Its metrics (master-metrics.ts reads the rest at each scrape); none, or off: nothing is measured. */
+  metrics?: Metrics;
 }
 
 /** Ops after which new work may be ready (a job submitted, a phase finished): plan now, not at the next interval. */
@@ -84,8 +87,14 @@ export class Master implements ReplicaHost {
   constructor(private d: MasterDeps) {
     const { cfg, log, redis, keys, queues } = d;
     const clock = new LamportClock();
+    // With metrics off the hooks are absent: the hot paths do not even read the clock.
+    const metrics = d.metrics?.enabled ? d.metrics : null;
+    const viewChanges = metrics?.counter('viewChanges');
     this.replication = new Replication(
-      { me: d.me, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS },
+      {
+        me: d.me, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS,
+        ...(viewChanges ? { onViewChange: () => viewChanges.inc() } : {}),
+      },
       this, log, clock,
     );
     const state = () => this.holder.state;
@@ -96,6 +105,7 @@ export class Master implements ReplicaHost {
       onApplied: (c, op) => this.applied(c, op),
       onBatch: (seq) => this.durable?.compact(this.replication.view.viewnum, seq, this.holder.state),
       followUps: (after, ops) => this.followUps(after, ops),
+      ...(metrics ? { commitSeconds: metrics.histogram('opCommit') } : {}),
     });
     this.polls = new LongPolls((jobId) => this.version(jobId), (jobId) => {
       const job = this.holder.state.jobs[jobId];
@@ -211,7 +221,7 @@ export class Master implements ReplicaHost {
    * Why this master is not serving as it should (fenced, no view service), losses of Redis data
    * detected lately and, from the primary, a Redis that cannot promise to keep acknowledged ops: for /health.
    */
-  alerts(): string[] {
+  alerts(): Alert[] {
     const lost = dataLossAlerts(this.holder.state, Date.now(), this.d.cfg.TANDEM_DATA_LOSS_ALERT_S * 1000);
     const primary = this.replication.state.role === 'primary';
     const weak = primary ? this.durability.problem() : null;
@@ -220,7 +230,10 @@ export class Master implements ReplicaHost {
     const unreplicated = short && Date.now() - short.at < 60_000
       ? `op-log batch ${short.seq} reached ${short.acked} of ${short.wanted} Redis replicas within ${this.d.cfg.TANDEM_LOG_REPLICA_WAIT_MS} ms (at ${new Date(short.at).toISOString()}): it counts on the Redis primary alone, so a Redis failover now could lose acknowledged jobs; check the replicas of the primary holding the log`
       : null;
-    return [...this.replication.alerts(), ...lost, ...(weak ? [weak] : []), ...(unreplicated ? [unreplicated] : [])];
+    return [
+      ...this.replication.alerts(), ...alertsOf('data_loss', lost),
+      ...alertsOf('durability', weak ? [weak] : []), ...alertsOf('replica_wait', unreplicated ? [unreplicated] : []),
+    ];
   }
 
   /** Starts pinging the view service; the master serves once a view names it primary. */

@@ -238,3 +238,30 @@ test('a follow-up of a batch the backup refuses is refused with it, and nothing 
   assert.deepEqual(settled, ['refused j1: backup refused']);
   assert.deepEqual(holder.state.jobs, {});
 });
+
+test('tandem_op_commit_seconds: one observation per batch applied, from its proposal to its apply; none for a read or a refused batch', async () => {
+  const holder = new StateHolder();
+  const backup = new BackupDouble();
+  const seen: number[] = [];
+  const p = new OpPipeline({ holder, replication: backup, journal: null, onApplied: () => {}, commitSeconds: { observe: (s) => seen.push(s) } });
+  await p.propose(submit('j1'));
+  assert.equal(seen.length, 1);
+  await new Promise((r) => setImmediate(r)); // the commit loop ends: the next op starts a batch of its own
+  backup.hold();
+  const first = p.propose(eventsRead(1));
+  const batched = [p.propose(eventsRead(2)), p.propose(eventsRead(3))];
+  const t0 = performance.now();
+  // The backup answers late: the batch's time includes the wait for it.
+  await new Promise((r) => setImmediate(r));
+  backup.release();
+  await Promise.all([first, ...batched]);
+  const waitedS = (performance.now() - t0) / 1000;
+  assert.deepEqual(backup.batches.map((b) => b.length), [1, 1, 2]);
+  assert.equal(seen.length, 3, 'two more batches: the held one, then the two ops proposed meanwhile together');
+  assert.ok(seen[1] >= 0 && seen[1] <= waitedS + 1, `the held batch's time, ${seen[1]} s, is a duration in seconds`);
+  await p.confirmRead();
+  assert.equal(seen.length, 3, 'a read confirmation applies nothing, so it is no commit');
+  backup.refuseNext(new Error('backup refused'));
+  await assert.rejects(p.propose(submit('j2')), /backup refused/);
+  assert.equal(seen.length, 3, 'a batch the backup refused (no log) is applied nowhere, so it is no commit');
+});

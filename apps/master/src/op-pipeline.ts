@@ -55,6 +55,11 @@ export interface OpPipelineDeps {
    * confirmed, or refused. Dropped when they would make the batch exceed MAX_BATCH.
    */
   followUps?(after: MasterState, ops: Op[]): FollowUp[];
+  /**
+   * Given only with metrics on: each batch applied here, seconds from its proposal (the commit
+   * taking it) through the log append and the backup's OK to its apply (tandem_op_commit_seconds).
+   */
+  commitSeconds?: { observe(seconds: number): void };
 }
 
 /** An op the pipeline adds to a batch on its own proposer's behalf (OpPipelineDeps.followUps). */
@@ -191,6 +196,7 @@ export class OpPipeline {
   }
 
   private async commit(taken: Pending[]): Promise<void> {
+    const t0 = this.d.commitSeconds ? performance.now() : 0;
     const batch = this.withFollowUps(taken);
     const ops = batch.flatMap((p) => (p.op ? [p.op] : []));
     const { holder, journal, replication } = this.d;
@@ -222,6 +228,7 @@ export class OpPipeline {
     if (replaced && refused === null) refused = replication.notPrimary();
     const apply = ops.length > 0 && !replaced && (refused === null || journal !== null);
     const changes = apply ? holder.applyBatch(ops, seq) : [];
+    if (apply) this.d.commitSeconds?.observe((performance.now() - t0) / 1000);
     let i = 0;
     for (const p of batch) {
       const change = p.op && apply ? changes[i++] : undefined;

@@ -28,6 +28,7 @@ import {
 } from './replica-rules.ts';
 import type { MasterState, Op } from './state.ts';
 import { LogFencedError } from './durable-log.ts';
+import type { Alert } from './alerts.ts';
 
 /** This master is not the primary (any more): the client should ask the view service. */
 export class NotPrimaryError extends TandemError {
@@ -64,6 +65,8 @@ export interface ReplicationConfig {
   secret?: string;
   pingIntervalMs: number;
   deadPings: number;
+  /** Called each time this master learns a view with another number (tandem_view_changes_total). */
+  onViewChange?(): void;
 }
 
 interface Envelope {
@@ -251,17 +254,17 @@ export class Replication {
   }
 
   /** Why this master, or the cluster as it sees it, is not serving: for /health. */
-  alerts(): string[] {
-    const out: string[] = [];
+  alerts(): Alert[] {
+    const out: Alert[] = [];
     const detectionMs = this.cfg.pingIntervalMs * this.cfg.deadPings;
     if (this.pingFailure && Date.now() - this.pingFailure.since >= detectionMs) {
-      out.push(`${this.cfg.me} gets no view from the view service for ${Math.round((Date.now() - this.pingFailure.since) / 1000)} s: ${this.pingFailure.why}`);
+      out.push({ kind: 'view_service', text: `${this.cfg.me} gets no view from the view service for ${Math.round((Date.now() - this.pingFailure.since) / 1000)} s: ${this.pingFailure.why}` });
     }
     if (this.fence && !this.serving) {
-      out.push(`${this.cfg.me} was primary of view ${this.fence.viewnum} but view ${this.fence.fence} claimed the durable op log (another master under another view service?); it is not serving until the view service names it primary of a newer view`);
+      out.push({ kind: 'fenced', text: `${this.cfg.me} was primary of view ${this.fence.viewnum} but view ${this.fence.fence} claimed the durable op log (another master under another view service?); it is not serving until the view service names it primary of a newer view` });
     }
     if (this.restoreRetry.failures > 0 && !this.serving) {
-      out.push(`${this.cfg.me} is named primary of view ${this.s.view.viewnum} but cannot bring its state up to the durable log (${this.restoreRetry.failures} attempts); no primary serves until it can`);
+      out.push({ kind: 'log_restore', text: `${this.cfg.me} is named primary of view ${this.s.view.viewnum} but cannot bring its state up to the durable log (${this.restoreRetry.failures} attempts); no primary serves until it can` });
     }
     return out;
   }
@@ -275,6 +278,7 @@ export class Replication {
     if (state.view.viewnum !== before.view.viewnum || state.role !== before.role) {
       this.log.info({ view: state.view, role: state.role }, 'view changed');
     }
+    if (state.view.viewnum !== before.view.viewnum) this.cfg.onViewChange?.();
     for (const a of actions) await this.act(a);
   }
 

@@ -1,6 +1,6 @@
 /** View service process: decides the masters' view from their pings, and watches the queues. */
 import { hostname } from 'node:os';
-import { ServiceConnections, TandemError, createLogger, logDurabilityAtStart, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
+import { Metrics, ServiceConnections, TandemError, createLogger, logDurabilityAtStart, redactUrl, keys, listenOrExit, loadConfig, loadTls, requireSecretToBind, startService, urlScheme, type Config, type ServerTls } from '@tandem/shared';
 import { createViewApi } from './api.ts';
 import { QueueMonitor } from './queue-monitor.ts';
 import { ViewService } from './service.ts';
@@ -23,11 +23,13 @@ const cannotReach = 'cannot reach Redis to take the view-service lease and read 
 // It listens at once: until Redis answers (and says whether it is one server or a cluster) every
 // call but /health is a 503 that says so.
 let vs: ViewService | undefined;
+const metrics = new Metrics('view-service', cfg.TANDEM_METRICS === 'on');
+const viewChanges = metrics.enabled ? metrics.counter('viewChanges') : null;
 const notYet = new TandemError('unavailable', `no view service holds the view-service lease for prefix "${cfg.TANDEM_PREFIX}" yet (this one has not reached Redis; is it reachable?)`);
 const server = listenOrExit(createViewApi(() => {
   if (!vs) throw notYet;
   return vs;
-}, log, cfg.TANDEM_SECRET), where, log, () => {
+}, log, cfg.TANDEM_SECRET, metrics), where, log, () => {
   log.info({ url, pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, leaseMs: cfg.TANDEM_VIEW_LEASE_MS }, 'view service listening; it answers pings once it holds the view-service lease');
 });
 const connections = await ServiceConnections.open(cfg, log, (why) => log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL), err: why }, cannotReach));
@@ -42,7 +44,10 @@ const stateRedis = connections.connect('tandem-view-state', { enableOfflineQueue
 const lease = new ViewLeaseKeeper({ redis: stateRedis, keys: keys(cfg.TANDEM_PREFIX), log, url, cfg: { ttlMs: cfg.TANDEM_VIEW_LEASE_MS }, load });
 const store = redisViewStore(stateRedis, stateKey, (json) => lease.saveState(json));
 vs = new ViewService(
-  { pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * detectionMs },
+  {
+    pingIntervalMs: cfg.TANDEM_PING_INTERVAL_MS, deadPings: cfg.TANDEM_DEAD_PINGS, ackAlertMs: 10 * detectionMs,
+    ...(viewChanges ? { onViewChange: () => viewChanges.inc() } : {}),
+  },
   store,
   log,
   () => monitor.report,
@@ -51,6 +56,7 @@ vs = new ViewService(
 );
 vs.start();
 monitor.start();
+watchViewService(vs);
 // Without an offline queue a command sent before the connection is up fails at once.
 for (let waited = 0; stateRedis.status !== 'ready'; waited++) {
   if (waited === 1) log.warn({ key: stateKey, redis: redactUrl(cfg.REDIS_URL) }, cannotReach);
@@ -74,6 +80,23 @@ async function load(): Promise<void> {
     // Safe to go on without it: views are numbered past whatever the masters ping.
     log.error({ err: err.message }, 'the stored view-service state is unreadable; starting without it (the next view overwrites it)');
   }
+}
+
+/**
+ * The view as this service decides it, read at each scrape (only while it holds the lease: a
+ * standby's view is no one's), and its Redis round trip.
+ */
+function watchViewService(service: ViewService): void {
+  if (!metrics.enabled) return;
+  metrics.gauge('viewNumber', (g) => (service.deciding ? g.set(service.view.viewnum) : g.remove()));
+  metrics.gauge('primary', (g) => {
+    g.reset();
+    const { primary, backup } = service.view;
+    if (!service.deciding) return;
+    if (primary) g.set({ master: primary }, 1);
+    if (backup) g.set({ master: backup }, 0);
+  });
+  metrics.redisRtt(() => queueRedis.ping());
 }
 
 function readyOrSecond(): Promise<void> {

@@ -49,7 +49,8 @@ export class ViewService {
   lookups = 0;
 
   constructor(
-    private cfg: RulesConfig & { ackAlertMs: number },
+    /** `onViewChange`: called each time the rules decide a view with another number (tandem_view_changes_total). */
+    private cfg: RulesConfig & { ackAlertMs: number; onViewChange?: () => void },
     private store: ViewStateStore,
     private log: Logger,
     private queues: () => QueueReport | null = () => null,
@@ -85,6 +86,7 @@ export class ViewService {
     if (next.view.viewnum !== this.state.view.viewnum) {
       this.viewSince = this.now();
       this.log.info({ view: next.view, previous: this.state.view }, 'new view decided');
+      this.cfg.onViewChange?.();
     }
     this.state = next;
   }
@@ -138,6 +140,11 @@ export class ViewService {
   /** The newest recorded view: never one that a restart could take back. */
   get view(): View {
     return this.recorded.view;
+  }
+
+  /** Whether this service decides views now (it holds the lease): a standby's view is no one's. */
+  get deciding(): boolean {
+    return this.authority.authoritative();
   }
 
   /** The view for a lookup (GET /view): refused by a service that does not hold the lease. */

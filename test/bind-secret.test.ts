@@ -36,6 +36,8 @@ const hostVars: [AppName, string, string][] = [
   ['master', 'TANDEM_MASTER_HOST', 'TANDEM_MASTER_PORT'],
   ['view-service', 'TANDEM_VIEW_HOST', 'TANDEM_VIEW_PORT'],
   ['console', 'TANDEM_CONSOLE_HOST', 'TANDEM_CONSOLE_PORT'],
+  // A worker's only listener: /metrics and /health.
+  ['worker', 'TANDEM_METRICS_HOST', 'TANDEM_METRICS_PORT'],
 ];
 
 for (const [app, hostVar, portVar] of hostVars) {

@@ -111,6 +111,7 @@ test('compiled tandem up starts the compiled programs with plain node; a word co
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
     TANDEM_CONSOLE_PORT: String(consolePort),
+    TANDEM_METRICS_PORT: '0',
     TANDEM_DATA_DIR: dataDir,
     TANDEM_JOBS_DIR: jobsDir,
     TANDEM_SPLIT_BYTES: '1024',

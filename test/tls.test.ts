@@ -99,6 +99,21 @@ describe('TLS', { timeout: 120_000 }, () => {
     assert.match(view.stdout, /https:\/\/127\.0\.0\.1:\d+/);
   });
 
+  test("a worker's own listener (/health, /metrics) serves HTTPS too", async () => {
+    const port = await freePort();
+    const w = c.startWorker({ TANDEM_METRICS_PORT: String(port) });
+    try {
+      const url = `https://127.0.0.1:${port}`;
+      await waitFor(async () => (await httpsCall(`${url}/health`)).status === 200, { what: `worker ${url}/health`, timeoutMs: 90_000 });
+      const m = await httpsCall(`${url}/metrics`, { headers: { authorization: `Bearer ${SECRET}` } });
+      assert.equal(m.status, 200);
+      assert.match(m.text, /^tandem_redis_rtt_seconds\{process="worker"\} \d/m, 'the PING to Redis, taken at the scrape');
+      assert.equal((await httpsCall(`${url}/metrics`)).status, 401);
+    } finally {
+      await kill(w);
+    }
+  });
+
   test('a client that does not trust the certificate is refused, saying to set TANDEM_TLS_CA; an unreadable TANDEM_TLS_CA is named', async () => {
     // No CA (Node's public roots only), and a CA that did not sign the certificate.
     for (const [ca, args] of [['', ['job', 'ls']], [file('other-ca.pem'), ['view']]] as const) {

@@ -13,13 +13,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { authHeader } from '@tandem/shared';
 import { alive, listening, run, startUp, upEnv } from './harness/up.ts';
-import { freePort, waitFor } from './harness/wait.ts';
+import { freePort, freePortPair, waitFor } from './harness/wait.ts';
 
 test('tandem up starts redis-server, the view service, two masters, workers and the console; a job survives a primary SIGKILL; SIGINT stops all', { timeout: 180_000 }, async () => {
   const redisPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-up-'));
   const { env, masterPort, viewPort, consolePort } = await upEnv(redisPort, dataDir);
-  const started = startUp(env, 2);
+  // Worker i serves /metrics and /health on this + i - 1.
+  const metricsPort = await freePortPair();
+  const started = startUp(env, 2, ['--metrics-port', String(metricsPort)]);
   const up = started.proc;
   try {
     await waitFor(() => started.out().includes('tandem: up:'), { what: 'tandem up to report ready', timeoutMs: 60_000 });
@@ -44,6 +46,18 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     // The line to paste into another terminal: where Redis, the keys and the view service are, and (not the default) the data folder with the secret file.
     assert.ok(started.out().includes(`tandem: in another terminal, first: export REDIS_URL=redis://127.0.0.1:${redisPort} TANDEM_PREFIX=tandem TANDEM_VIEW_URL=http://127.0.0.1:${viewPort} TANDEM_DATA_DIR=${dataDir} `), started.out());
     assert.ok(!started.out().includes(secret), 'tandem up prints no secret');
+    // Every process's /metrics, the workers' on the ports --metrics-port gave them.
+    assert.ok(started.out().includes(
+      `tandem: metrics (Prometheus, with Authorization: Bearer <the cluster secret>): view http://127.0.0.1:${viewPort}/metrics, master-a http://127.0.0.1:${masterPort}/metrics, `
+      + `master-b http://127.0.0.1:${masterPort + 1}/metrics, console http://127.0.0.1:${consolePort}/metrics, worker-1 http://127.0.0.1:${metricsPort}/metrics, worker-2 http://127.0.0.1:${metricsPort + 1}/metrics\n`,
+    ), started.out());
+    for (const port of [metricsPort, metricsPort + 1]) {
+      const h = await fetch(`http://127.0.0.1:${port}/health`);
+      assert.equal(h.status, 200, 'a worker answers /health without the secret');
+      const body = (await h.json()) as Record<string, unknown>;
+      assert.deepEqual([body.ok, body.role, body.stopping, typeof body.running], [true, 'worker', false, 'number']);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 401, "a worker's /metrics needs the secret");
+    }
 
     // A second tandem up on the same ports stops at once with the reason, and joins nothing.
     const second = await run(['up', '--workers', '1'], env);
@@ -77,6 +91,11 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
     const job = await run(['job', 'run', 'wordcount', '--dataset', 'pets', '--out', file], env);
     assert.equal(job.code, 0, job.stderr);
     assert.equal(readFileSync(file, 'utf8'), 'and\t1\ncat\t2\ndog\t1\nthe\t3\n');
+    // The job's task attempts, on the workers' /metrics: each took at least one and every one counts.
+    const scraped = await Promise.all([metricsPort, metricsPort + 1].map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`, auth)).text()));
+    const won = scraped.map((text) => [...text.matchAll(/^tandem_task_attempts_total\{queue="(?:map|reduce)",outcome="won",process="worker"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0));
+    assert.ok(won[0] + won[1] >= 2, `the workers won the job's map and reduce tasks between them; /metrics said:\n${scraped.join('\n')}`);
+    assert.match(scraped.join('\n'), /^tandem_task_duration_seconds_count\{process="worker",queue="reduce",type="wordcount"\} [1-9]/m);
 
     // A slower job (maps sleep up to a second; about 10 splits), and the primary SIGKILLed once it runs.
     const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
@@ -146,4 +165,10 @@ test('tandem up starts redis-server, the view service, two masters, workers and 
   } finally {
     started.killAll();
   }
+});
+
+test('tandem up --help documents --metrics-port, its variable and its default', async () => {
+  const help = (await run(['up', '--help'], process.env)).stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--metrics-port <port> worker i serves \/metrics and \/health on this port \+ i - 1 \(0: each on a free port, which it logs\)/);
+  assert.match(help, /\(default: 7400, env: TANDEM_METRICS_PORT\)/);
 });

@@ -36,7 +36,7 @@ async function upReady(args: string[], redisUrl: string, prefix: string): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-up-'));
   const env = {
     ...process.env, REDIS_URL: redisUrl, TANDEM_PREFIX: prefix, TANDEM_DATA_DIR: dataDir,
-    TANDEM_MASTER_PORT: String(masterPort), TANDEM_VIEW_PORT: String(viewPort), TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`, TANDEM_CONSOLE_PORT: String(consolePort),
+    TANDEM_MASTER_PORT: String(masterPort), TANDEM_VIEW_PORT: String(viewPort), TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`, TANDEM_CONSOLE_PORT: String(consolePort), TANDEM_METRICS_PORT: '0',
   };
   const t0 = performance.now();
   // Its own process group, so that whatever is left after it stops can be found and killed.

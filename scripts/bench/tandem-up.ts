@@ -117,7 +117,7 @@ export async function startUp(workers: number, extraEnv: Record<string, string>,
   const env: NodeJS.ProcessEnv = {
     ...clean, REDIS_URL: redis?.url ?? `redis://127.0.0.1:${redisPort}`, TANDEM_DATA_DIR: dataDir,
     TANDEM_MASTER_PORT: String(masterPort), TANDEM_VIEW_PORT: String(viewPort), TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
-    TANDEM_CONSOLE_PORT: String(consolePort), TANDEM_LOG_LEVEL: 'warn', ...extraEnv,
+    TANDEM_CONSOLE_PORT: String(consolePort), TANDEM_METRICS_PORT: '0', TANDEM_LOG_LEVEL: 'warn', ...extraEnv,
   };
   const proc: ChildProcess = spawn(process.execPath, [bin, 'up', '--workers', String(workers)], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';

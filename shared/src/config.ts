@@ -147,6 +147,13 @@ export const configSchema = z.object({
    */
   TANDEM_WORKER_QUIET_MS: int(30_000, 1000),
   /**
+   * A worker told to stop (SIGTERM: Kubernetes scaling in) takes no new task and finishes the ones
+   * it runs for up to this long; past it, it hands them back to their queue's front, for another
+   * worker to take at once (not after their lock lapses), and exits. A task handed back is not a
+   * failed attempt.
+   */
+  TANDEM_WORKER_DRAIN_MS: int(20_000, 0),
+  /**
    * A key/value reduce task reads each sender's shuffle blob this many KiB at a time (GETRANGE), so
    * its merge holds about senders × this, whatever the partition's size; map tasks cut their blobs
    * into blocks of a quarter of it, at most 64 KiB (docs/DESIGN.md §3.5).

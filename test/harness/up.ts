@@ -59,6 +59,8 @@ export async function upEnv(redisPort: number, dataDir: string) {
     TANDEM_VIEW_PORT: String(viewPort),
     TANDEM_VIEW_URL: `http://127.0.0.1:${viewPort}`,
     TANDEM_CONSOLE_PORT: String(consolePort),
+    // The workers' listeners on free ports: tandem up's default, 7400 and up, is one for the whole machine.
+    TANDEM_METRICS_PORT: '0',
     TANDEM_DATA_DIR: dataDir,
     TANDEM_JOBS_DIR: fixtureJobsDir,
     TANDEM_SPLIT_BYTES: '1024',

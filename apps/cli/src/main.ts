@@ -23,10 +23,11 @@ program
   .addOption(new Option('--master-port <port>', "the first master's HTTP port; the second takes the next one (default: 7100)").env('TANDEM_MASTER_PORT').argParser(positiveInt('--master-port', 'TANDEM_MASTER_PORT')))
   .addOption(new Option('--view-port <port>', "the view service's HTTP port (default: 7000)").env('TANDEM_VIEW_PORT').argParser(positiveInt('--view-port', 'TANDEM_VIEW_PORT')))
   .addOption(new Option('--console-port <port>', "the web console's HTTP port (default: 7300)").env('TANDEM_CONSOLE_PORT').argParser(positiveInt('--console-port', 'TANDEM_CONSOLE_PORT')))
+  .addOption(new Option('--metrics-port <port>', "worker i serves /metrics and /health on this port + i - 1 (0: each on a free port, which it logs); the other processes serve /metrics on their own port").env('TANDEM_METRICS_PORT').default(7400).argParser(intInRange('--metrics-port', 0, 65535)))
   .addOption(new Option('--data-dir <dir>', 'where a Redis started by tandem keeps its data (default: .tandem)').env('TANDEM_DATA_DIR'))
   .addOption(new Option('--redis-cluster <n>', `instead of one redis-server, start a Redis Cluster of N primaries (1 to ${MAX_CLUSTER_PRIMARIES}) on consecutive ports from REDIS_URL's port up, where nothing may answer (each node's cluster bus takes its port + 10000, so every port stays below 55535); the nodes keep their data under the data folder, share its Redis password and are restarted like the other processes, and the platform gets every node in REDIS_URL`).argParser(intInRange('--redis-cluster', 1, MAX_CLUSTER_PRIMARIES)))
   .addOption(new Option('--replicas <r>', `with --redis-cluster: replicas of each primary (0 to ${MAX_CLUSTER_REPLICAS}; default 0), which take over when their primary dies`).argParser(intInRange('--replicas', 0, MAX_CLUSTER_REPLICAS)))
-  .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; consolePort?: number; dataDir?: string; redisCluster?: number; replicas?: number }, self: Command) => {
+  .action(async (opts: { workers: number; masterPort?: number; viewPort?: number; consolePort?: number; metricsPort: number; dataDir?: string; redisCluster?: number; replicas?: number }, self: Command) => {
     if (opts.replicas !== undefined && opts.redisCluster === undefined) throw new Error('--replicas is for --redis-cluster only; add --redis-cluster N, or leave --replicas out');
     if (opts.masterPort !== undefined) process.env.TANDEM_MASTER_PORT = String(opts.masterPort);
     if (opts.consolePort !== undefined) process.env.TANDEM_CONSOLE_PORT = String(opts.consolePort);
@@ -43,7 +44,7 @@ program
     // tandem up looks at the Redis as given first, and takes the data folder's password only for the one it starts.
     const cfg = configFrom(self, { redisPasswordFile: false });
     const redisCluster = opts.redisCluster === undefined ? undefined : { primaries: opts.redisCluster, replicas: opts.replicas ?? 0 };
-    await up(cfg, cfg.TANDEM_WORKERS, { redisCluster });
+    await up(cfg, cfg.TANDEM_WORKERS, { redisCluster, metricsPort: opts.metricsPort });
   });
 
 /**

@@ -2,9 +2,10 @@
  * `tandem up`: the whole platform on one machine, in the foreground. Starts redis-server when none
  * answers at REDIS_URL (with a password, kept in the data folder), or with --redis-cluster the nodes
  * of a Redis Cluster (local-redis-cluster.ts), supervised like the rest; then the view service, two
- * masters (primary and backup, on MASTER_PORT and the port after it), N workers and the console,
- * restarts any that die (a restarted master comes back as backup), and stops everything on Ctrl-C
- * (SIGTERM to each, SIGKILL after a grace period).
+ * masters (primary and backup, on MASTER_PORT and the port after it), N workers (worker i's
+ * /metrics and /health on --metrics-port + i - 1) and the console, restarts any that die (a
+ * restarted master comes back as backup), and stops everything on Ctrl-C (SIGTERM to each, SIGKILL
+ * after a grace period).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -157,18 +158,56 @@ export function exportLine(cfg: Config): string {
   return `export ${vars.map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ')}`;
 }
 
+/** `tandem up`'s first worker's metrics port when neither --metrics-port nor TANDEM_METRICS_PORT says. */
+export const METRICS_PORT_BASE = 7400;
+
+/** Worker i's (from 1) metrics port: base + i - 1, or 0 (a free port) when base is 0. */
+export const workerMetricsPort = (base: number, i: number) => (base === 0 ? 0 : base + i - 1);
+
+/** `host` as a local client reaches it: a wildcard address is this machine's loopback. */
+const reachable = (host: string) => {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return h.includes(':') ? `[${h}]` : h;
+};
+
+/**
+ * Where each process started here serves GET /metrics: the view service, the masters and the
+ * console on their own port, worker i on its metrics port (null: a free port, which it logs).
+ */
+export function metricsUrls(cfg: Config, workers: number, base: number): [label: string, url: string | null][] {
+  const scheme = urlScheme(cfg);
+  const at = (host: string, port: number) => `${scheme}://${reachable(host)}:${port}/metrics`;
+  return [
+    ['view', new URL('/metrics', cfg.TANDEM_VIEW_URL).href],
+    ['master-a', at(cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT)],
+    ['master-b', at(cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT + 1)],
+    ['console', at(cfg.TANDEM_CONSOLE_HOST, cfg.TANDEM_CONSOLE_PORT)],
+    ...Array.from({ length: workers }, (_, i): [string, string | null] => [`worker-${i + 1}`, base === 0 ? null : at(cfg.TANDEM_METRICS_HOST, workerMetricsPort(base, i + 1))]),
+  ];
+}
+
+/** The banner's metrics line (the secret they need is never shown: Prometheus reads it from a file). */
+export function metricsLine(cfg: Config, workers: number, base: number): string {
+  if (cfg.TANDEM_METRICS === 'off') return 'metrics are off (TANDEM_METRICS=off): /metrics answers 404';
+  const urls = metricsUrls(cfg, workers, base).map(([label, url]) => `${label} ${url ?? 'on a free port (it logs "metrics at URL")'}`);
+  return `metrics (Prometheus, with Authorization: Bearer <the cluster secret>): ${urls.join(', ')}`;
+}
+
 /**
  * Every port this cluster will listen on, checked before anything starts: a port in use (another
  * `tandem up`, most often) is refused with the flag and variable that move it, so nothing here ever
  * talks to, or joins, a cluster it did not start.
  */
-async function checkPorts(cfg: Config): Promise<void> {
+async function checkPorts(cfg: Config, workers: number, metricsBase: number): Promise<void> {
   const wanted: [what: string, host: string, port: number, change: string][] = [
     ["the view service's", cfg.TANDEM_VIEW_HOST, cfg.TANDEM_VIEW_PORT, '--view-port or TANDEM_VIEW_PORT'],
     ["the first master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT, '--master-port or TANDEM_MASTER_PORT'],
     ["the second master's", cfg.TANDEM_MASTER_HOST, cfg.TANDEM_MASTER_PORT + 1, '--master-port or TANDEM_MASTER_PORT (the second master takes the next port)'],
     ["the console's", cfg.TANDEM_CONSOLE_HOST, cfg.TANDEM_CONSOLE_PORT, '--console-port or TANDEM_CONSOLE_PORT'],
   ];
+  if (metricsBase !== 0) {
+    for (let i = 1; i <= workers; i++) wanted.push([`worker-${i}'s metrics`, cfg.TANDEM_METRICS_HOST, workerMetricsPort(metricsBase, i), '--metrics-port or TANDEM_METRICS_PORT (worker i takes that port + i - 1; 0 takes free ports)']);
+  }
   const problems: string[] = [];
   for (const [what, host, port, change] of wanted) {
     const p = await portProblem(host, port);
@@ -210,6 +249,8 @@ async function refuseSecondControlPlane(cfg: Config, say: (s: string) => void): 
 export interface UpOptions {
   /** Start a local Redis Cluster of this shape (--redis-cluster N --replicas R) instead of one redis-server. */
   redisCluster?: ClusterShape;
+  /** Worker i's metrics port is this + i - 1; 0: free ports (--metrics-port; default METRICS_PORT_BASE). */
+  metricsPort?: number;
 }
 
 /** True while `p` runs (it has neither exited nor been killed). */
@@ -233,7 +274,8 @@ async function formLocalCluster(cluster: LocalCluster, nodeProcs: () => (ChildPr
 
 export async function up(given: Config, workers: number, options: UpOptions = {}): Promise<void> {
   const say = (s: string) => process.stdout.write(`tandem: ${s}\n`);
-  await checkPorts(given);
+  const metricsBase = options.metricsPort ?? METRICS_PORT_BASE;
+  await checkPorts(given, workers, metricsBase);
   let failed: string | undefined;
   // Ctrl-C (or SIGTERM) while starting: stop what has started and say so, instead of dying and
   // leaving the children and redis-server running (the handlers at the end take over once up).
@@ -249,6 +291,11 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
   if (taken.includes(cfg.TANDEM_CONSOLE_PORT)) {
     throw new Error(`the console's port ${cfg.TANDEM_CONSOLE_PORT} collides with the view service's or the masters' ports (${taken.join(', ')}); choose another --console-port`);
   }
+  const workerPorts = Array.from({ length: workers }, (_, i) => workerMetricsPort(metricsBase, i + 1));
+  const collides = workerPorts.find((p) => p !== 0 && [...taken, cfg.TANDEM_CONSOLE_PORT].includes(p));
+  if (collides !== undefined) {
+    throw new Error(`the workers' metrics ports ${workerPorts[0]} to ${workerPorts[workerPorts.length - 1]} include ${collides}, which the view service, a master or the console takes; choose another --metrics-port (0: free ports)`);
+  }
   // Checked here as well as by each service, so a bad file stops `up` before anything starts.
   const tls = loadTls(cfg);
   const scheme = urlScheme(cfg);
@@ -261,7 +308,7 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
   const children: Supervised[] = [
     app('view', 'view-service'),
     ...ports.map((port, i) => app(`master-${'ab'[i]}`, 'master', { TANDEM_MASTER_PORT: String(port), TANDEM_MASTER_ADVERTISE_URL: masterUrl(port) })),
-    ...Array.from({ length: workers }, (_, i) => app(`worker-${i + 1}`, 'worker')),
+    ...workerPorts.map((port, i) => app(`worker-${i + 1}`, 'worker', { TANDEM_METRICS_PORT: String(port) })),
     app('console', 'console'),
   ];
   /** The local Redis Cluster's nodes, supervised like the children. */
@@ -356,6 +403,7 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
   if (options.redisCluster) {
     const others: [string, number][] = [
       ["the view service's", cfg.TANDEM_VIEW_PORT], ["the first master's", ports[0]], ["the second master's", ports[1]], ["the console's", cfg.TANDEM_CONSOLE_PORT],
+      ...workerPorts.filter((p) => p !== 0).map((p, i): [string, number] => [`worker-${i + 1}'s metrics`, p]),
     ];
     const cluster = await prepareLocalCluster(cfg, options.redisCluster, others);
     nodes = cluster.nodes.map((n) => ({ label: `redis-${n.port}`, start: () => spawnRedisServer(n.conf), proc: null, quickDeaths: 0 }));
@@ -416,6 +464,7 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
   const consoleUp = await until(() => answers(consoleUrl));
   await abortIfFailed();
   say(consoleUp ? `console: open ${consoleUrl} in a browser${cfg.TANDEM_CONSOLE_TOKEN ? ' (it asks for TANDEM_CONSOLE_TOKEN)' : ''}` : `warning: the console did not answer at ${consoleUrl} within 30 s; see its messages above`);
+  say(metricsLine(cfg, workers, metricsBase));
   // The URL as given: a password tandem up made is found in the data folder by the CLI there.
   say(`in another terminal, first: ${exportLine({ ...cfg, REDIS_URL: given.REDIS_URL })}`);
   say('in another terminal: npm run tandem -- dataset put books datasets/<file>.txt && npm run tandem -- job run wordcount --dataset books --out counts.txt');

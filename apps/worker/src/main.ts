@@ -1,16 +1,24 @@
 /**
  * Worker process: pulls map and reduce tasks from BullMQ and runs them one at a time per queue.
- * Stateless; a SIGKILLed worker's task is handed to another worker when its lock lapses.
+ * Stateless; a SIGKILLed worker's task is handed to another worker when its lock lapses, a SIGTERMed
+ * one finishes its tasks or hands them back (drain.ts). Serves /metrics and /health on its own
+ * small listener (worker-http.ts).
  */
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ContentCache, BulkClient, createLogger, redisBlobs, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, ServiceConnections, startService, taskPayloadSchema, QUEUES, type Config, type QueueName, type RedisConnection } from '@tandem/shared';
+import {
+  ContentCache, BulkClient, Metrics, createLogger, redisBlobs, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, loadTls, requireSecretToBind, ServiceConnections, startService, taskPayloadSchema, QUEUES,
+  type Config, type QueueName, type RedisConnection, type ServerTls,
+} from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
 import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
+import { Drain } from './drain.ts';
 import { isQuiet } from './queue-watchdog.ts';
-import { runTask, type Phases } from './run-task.ts';
+import { runTask, type Phases, type TaskResult } from './run-task.ts';
+import { TaskMetrics } from './task-metrics.ts';
+import { startWorkerHttp, workerRoutes } from './worker-http.ts';
 
 /** Memory for values this worker wrote and may read back (see TaskDeps.written): a few rounds' worth. */
 const WRITTEN_CACHE_BYTES = 64 << 20;
@@ -28,19 +36,34 @@ const roundPhases = (p: Phases) => ({ readMs: Math.round(p.readMs), computeMs: M
 
 let cfg!: Config;
 let registry!: Registry;
+let tls: ServerTls | undefined;
 await startService('worker', async () => {
   cfg = loadConfig();
+  requireSecretToBind({ host: cfg.TANDEM_METRICS_HOST, hostVar: 'TANDEM_METRICS_HOST' });
+  tls = loadTls(cfg);
   registry = await loadRegistry(cfg.TANDEM_JOBS_DIR);
 });
 const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
+const name = `${hostname()}:${process.pid}`;
+const metrics = new Metrics('worker', cfg.TANDEM_METRICS === 'on');
+const taskMetrics = new TaskMetrics(metrics);
+const drain = new Drain();
+/** Tasks running in this process now. */
+let running = 0;
+// Listening before Redis answers, so probes and scrapes see a worker that waits for it.
+await startWorkerHttp(
+  workerRoutes(metrics, cfg.TANDEM_SECRET, () => ({ name, running, stopping: drain.stopping })),
+  { host: cfg.TANDEM_METRICS_HOST, port: cfg.TANDEM_METRICS_PORT, tls },
+  log,
+);
 // One Redis or a Redis Cluster, as Redis says; a worker started before Redis waits for it.
 const redisConnections = await ServiceConnections.open(cfg, log);
 const redis = redisConnections.connect('tandem-worker-data');
 logDurabilityAtStart(redis, log);
+metrics.redisRtt(() => redis.ping());
 // TANDEM_READ_CONNECTIONS connections to Redis, or to each primary of a Redis Cluster.
 const bulk = BulkClient.forUrl(cfg, cfg.TANDEM_READ_CONNECTIONS);
-const name = `${hostname()}:${process.pid}`;
 // Only to list who else listens (a verified task's runs prefer two workers): CLIENT LIST, as the view service counts workers.
 const listeners = Object.fromEntries(QUEUES.map((q) => {
   const queue = new Queue(q, { connection: redis, prefix: k.bullPrefix(q) });
@@ -60,7 +83,6 @@ const deps = {
   othersOnline,
 };
 
-let running = 0;
 let lastTaskAt = Date.now();
 let dropped = true;
 const idleTimer = setInterval(() => {
@@ -95,7 +117,7 @@ const startWorker = (queue: QueueName) => {
       activity[queue].running++;
       activity[queue].lastTakenAt = Date.now();
       try {
-        return await processTask(job, token);
+        return await drain.finishOrHandBack(processTask(job, token), job, token, () => log.info({ task: job.id, queue }, 'task handed back: this worker is stopping'));
       } finally {
         activity[queue].running--;
       }
@@ -128,14 +150,20 @@ async function processTask(job: Job, token?: string) {
   tlog.debug('task started');
   running++;
   dropped = false;
-  const res = await runTask(payload, deps, {
-    attempt: job.id ?? '?',
-    failedAttempts: job.attemptsMade,
-    stalls: job.stalledCounter ?? 0,
-  }).finally(() => {
+  const queue = job.queueName as QueueName;
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  let res: TaskResult;
+  try {
+    res = await runTask(payload, deps, { attempt: job.id ?? '?', failedAttempts: job.attemptsMade, stalls: job.stalledCounter ?? 0 });
+  } catch (err) {
+    taskMetrics.attempt(queue, payload.type, seconds());
+    throw err;
+  } finally {
     running--;
     lastTaskAt = Date.now();
-  });
+  }
+  taskMetrics.attempt(queue, payload.type, seconds(), res);
   if (res.skipped && res.deferMs !== undefined) {
     // This worker ran the task's other run: back to the queue for a while, for another worker to take.
     tlog.debug({ deferMs: res.deferMs }, 'verified task run deferred: this worker ran its other run');
@@ -177,11 +205,10 @@ watchdog.unref();
 const stopReport = startJobTypesReport(redis, k, 'worker', name, registry, { memory });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
 
-let stopping = false;
 async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'worker stopping; finishing the current task');
+  if (drain.stopping) return;
+  drain.begin(cfg.TANDEM_WORKER_DRAIN_MS);
+  log.info({ signal, running, drainMs: cfg.TANDEM_WORKER_DRAIN_MS }, 'worker stopping: taking no new task; finishing the running ones, or handing them back after the drain time');
   stopReport();
   clearInterval(watchdog);
   await Promise.all(workers.map(({ w }) => w.close()));

@@ -3,7 +3,8 @@
 // 401 without it; the primary alone exports jobs and tasks; a job whose tasks wait raises
 // tandem_tasks_pending until workers take them; op commits are timed; the view service and the
 // masters agree on the view and the primary, and after the primary is SIGKILLed the view change
-// shows on both. With TANDEM_METRICS=off, /metrics is a 404.
+// shows on both. A worker's own listener serves its task metrics the same way, and every metric
+// shared/src/metrics.ts names is exported by some process. With TANDEM_METRICS=off, /metrics is a 404.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
@@ -11,7 +12,7 @@ import { METRICS, authHeader, putDataset } from '@tandem/shared';
 import { kill, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { call } from './harness/http.ts';
 import { parseProm, samplesOf, valueOf, type Scrape } from './harness/prom.ts';
-import { waitFor } from './harness/wait.ts';
+import { freePort, waitFor } from './harness/wait.ts';
 
 const SECRET = 'a-test-cluster-secret-0123456789';
 const CONSOLE_TOKEN = 'a-console-token-not-the-secret';
@@ -94,9 +95,11 @@ describe('metrics', { timeout: 300_000 }, () => {
     await waitFor(async () => (valueOf(await scrape(primary), METRICS.tasksPending.name) ?? 0) > 0, { what: 'tandem_tasks_pending above 0 while no worker runs', timeoutMs: 60_000 });
     const running = await scrape(primary);
     assert.equal(valueOf(running, METRICS.jobs.name, { phase: 'map' }), 1);
-    c.startWorker();
-    // WORKER METRICS: the integrator adds the worker's scrape here (its own listener, TANDEM_METRICS_PORT):
-    // start the worker with a known port, scrape it with the secret, and check its task metrics once the job is done.
+    // A worker's own listener (TANDEM_METRICS_PORT), behind the same secret.
+    const workerUrl = `http://127.0.0.1:${await freePort()}`;
+    c.startWorker({ TANDEM_METRICS_PORT: new URL(workerUrl).port });
+    await waitFor(async () => (await call(new URL('/health', workerUrl).href).catch(() => null))?.status === 200, { what: "the worker's /health" });
+    assert.equal((await metricsOf(workerUrl, {})).status, 401, "a worker's /metrics without the bearer");
     const done = await waitForJob(c, jobId);
     assert.equal(done.phase, 'done');
     const after = await waitFor(async () => {
@@ -106,6 +109,16 @@ describe('metrics', { timeout: 300_000 }, () => {
     assert.ok(commits(after) > before, `op commits timed: ${before} before the job, ${commits(after)} after`);
     assert.equal(after.types.get(METRICS.opCommit.name), 'histogram');
     assert.equal(valueOf(after, `${METRICS.opCommit.name}_bucket`, { le: '+Inf' }), commits(after));
+    // The worker counted the job's tasks: one map and one reduce attempt won, records and bytes moved.
+    const w = await scrape(workerUrl);
+    assert.equal(valueOf(w, METRICS.taskAttempts.name, { queue: 'map', outcome: 'won' }), 1);
+    assert.equal(valueOf(w, METRICS.taskAttempts.name, { queue: 'reduce', outcome: 'won' }), 1);
+    assert.equal(valueOf(w, `${METRICS.taskDuration.name}_count`, { queue: 'map', type: 'wordcount' }), 1);
+    assert.equal(valueOf(w, METRICS.taskRecords.name, { direction: 'in' }), 3 + 4, 'three lines into the map task, four words into the reduce task');
+    assert.ok(valueOf(w, METRICS.taskBytes.name, { direction: 'read' })! > 0 && valueOf(w, METRICS.taskBytes.name, { direction: 'written' })! > 0);
+    // Every metric METRICS names (so every one the Grafana dashboard queries) exists on some live process.
+    const scrapes = [await scrape(c.viewUrl), after, await scrape(backup), w, await scrape(consoleUrl)];
+    for (const m of Object.values(METRICS)) assert.ok(scrapes.some((sc) => sc.types.get(m.name) === m.type), `${m.name} (${m.type}) is exported by a live process`);
   });
 
   test('after the primary is SIGKILLed the view service counts the view change and the other master reports itself primary', async () => {

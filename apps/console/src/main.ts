@@ -6,6 +6,7 @@ import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
 import { makeGuard } from './security.ts';
 import { ConsoleSessions } from './sessions.ts';
+import { Throughput, sampleCluster } from './throughput.ts';
 
 let cfg!: Config;
 let registry!: Registry;
@@ -34,7 +35,10 @@ const client = masterClient(cfg, { retryForMs: 8000 });
 const platform = new Platform({ redis, keys: k, client, registry, viewUrl: cfg.TANDEM_VIEW_URL, secret: cfg.TANDEM_SECRET });
 const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSION_S, maxFailures: cfg.TANDEM_CONSOLE_LOGIN_MAX_FAILURES, windowS: cfg.TANDEM_CONSOLE_LOGIN_WINDOW_S });
 const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
-const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES });
+// The cluster page's charts: sampled from the start, so they show the last minutes when opened.
+const throughput = new Throughput(sampleCluster(redis, k, queues));
+const stopSampling = throughput.start();
+const app = createConsole({ platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES, throughput });
 const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT', tls };
 const server = listenOrExit(app, where, log, () => {
   const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;
@@ -49,6 +53,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'console stopping');
+  stopSampling();
   server.close();
   server.closeAllConnections();
   await Promise.all(queues.map((q) => q.close()));

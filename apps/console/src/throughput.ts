@@ -45,7 +45,8 @@ const FIELDS = ['tasks', 'bytesIn', 'bytesOut'] as const;
  * worker, the increase of its counters since last seen. A restarted worker (a counter lower than
  * last seen, or another start time) counts all it has counted. A worker not seen before counts all
  * of it when it started after the previous sample, else it only sets its baseline (what it did
- * before is not this interval's). Returns the sums and what to remember, less the workers unseen
+ * before is not this interval's; its start is by its clock, the sample's by the console's, so a
+ * skew between them misplaces at most that one worker's first interval). Returns the sums and what to remember, less the workers unseen
  * for FORGET_AFTER_MS, so the memory holds no more than the workers of the last minute.
  */
 export function advance(seen: ReadonlyMap<string, Seen>, workers: ThroughputSample['workers'], prevAt: number | null, at: number): { delta: Totals; seen: Map<string, Seen> } {

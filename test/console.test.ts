@@ -140,7 +140,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
 
   test("the cluster page's throughput charts show the job's tasks and bytes, and update in its live fragment", async () => {
     // The job of the test above ran: the workers' reports carry its tasks, the console samples them every 5 s.
-    const peak = (page: string, chart: string) => Number(new RegExp(`<b>${chart}</b>: now [^,]*, peak ([\\d.]+)`).exec(page)?.[1] ?? 0);
+    const peak = (page: string, chart: string) => Number(new RegExp(`<b>${chart}</b>: now [^<]*peak ([\\d.]+)`).exec(page)?.[1] ?? 0);
     let fragment = '';
     await waitFor(async () => {
       fragment = (await call(`${url}/cluster?fragment=1`)).text;
@@ -148,7 +148,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     }, { what: 'the cluster page to chart the finished tasks', timeoutMs: 90_000, intervalMs: 1000 });
     assert.match(fragment, /<h2>Throughput<\/h2>/);
     assert.match(fragment, /<figure id="chart-tasks">[\s\S]*?<svg[^>]*class="time-chart"[\s\S]*?<polyline class="line"/);
-    assert.match(fragment, /<b>Bytes per second<\/b>: now [^;]*; peak [\d.]+ (KiB|MiB)\/s in all/, 'the job read and wrote bytes');
+    assert.ok(peak(fragment, 'MB per second') > 0, 'the job read and wrote bytes');
     assert.match(fragment, /<figure id="chart-queues">/);
     const page = await call(`${url}/cluster`);
     assert.match(page.text, /<div id="live" data-fragment="\/cluster\?fragment=1" data-every="2000">[\s\S]*<figure id="chart-bytes">/, 'the charts are in the live part, which the page swaps in every 2 s');

@@ -79,10 +79,11 @@ test('the charts: a note before the first rate, a dot for one, lines, axis label
   const empty = throughputCharts([], 600_000, 600_000, 5000).value;
   assert.match(empty, /collecting: the first point appears after two samples/);
   assert.match(empty, /<b>Tasks per second<\/b>: no sample yet/);
-  const points = [1, 2, 3].map((i) => ({ at: 590_000 + i * 5000, tasksPerS: i, bytesInPerS: i * 2 ** 20, bytesOutPerS: 1024, waiting: 10 - i, running: 2 }));
+  const points = [1, 2, 3].map((i) => ({ at: 590_000 + i * 5000, tasksPerS: i, bytesInPerS: i * 1e6, bytesOutPerS: 31_800, waiting: 10 - i, running: 2 }));
   const page = throughputCharts(points, 605_000, 600_000, 5000).value;
   assert.match(page, /<b>Tasks per second<\/b>: now 3\.0, peak 3\.0/);
-  assert.match(page, /<b>Bytes per second<\/b>: now 3\.0 MiB\/s read, 1\.0 KiB\/s written; peak 3\.0 MiB\/s in all/);
+  assert.match(page, /<b>MB per second<\/b>: now 3 MB\/s read, 0\.0318 MB\/s written; peak 3\.03 MB\/s in all/);
+  assert.match(page, />0 MB\/s<\/text>[\s\S]*>2\.5 MB\/s<\/text>[\s\S]*>5 MB\/s<\/text>/, 'the axis from 0 to a round top, in MB/s');
   assert.match(page, /<b>Queue depth<\/b>: now 7 waiting, 2 running; peak 9 waiting/);
   assert.equal((page.match(/<polyline class="line"/g) ?? []).length, 5);
   assert.match(page, />now<\/text>/);

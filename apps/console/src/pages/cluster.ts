@@ -48,15 +48,15 @@ const ago = (ms: number) => (ms < 1000 ? `${ms} ms ago` : `${(ms / 1000).toFixed
 const perS = (v: number) => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v === 0 ? '0' : v.toFixed(2));
 
 /**
- * The last minutes as three charts: task attempts finished per second, bytes per second read and
- * written by them, and the queues' waiting and running tasks; each caption says now and the peak.
+ * The last minutes as three charts: task attempts finished per second, megabytes (10^6 bytes) per
+ * second read and written by them, and the queues' waiting and running tasks; each caption says now and the peak.
  */
 export function throughputCharts(points: ThroughputPoint[], now: number, windowMs: number, everyMs: number): Html {
   const times = points.map((p) => p.at);
   const col = (f: (p: ThroughputPoint) => number) => points.map(f);
   const last = points.at(-1);
   const peak = (f: (p: ThroughputPoint) => number) => Math.max(0, ...points.map(f));
-  const rate = (v: number) => `${bytes(Math.round(v))}/s`;
+  const rate = (v: number) => `${Number((v / 1e6).toPrecision(3))} MB/s`;
   const minutes = Math.round(windowMs / 60_000);
   const chart = (id: string, title: string, svg: string, caption: string) =>
     html`<figure id="${id}"><figcaption><b>${title}</b>: ${caption}</figcaption>${raw(svg)}</figure>`;
@@ -65,7 +65,7 @@ export function throughputCharts(points: ThroughputPoint[], now: number, windowM
 <div class="charts">
 ${chart('chart-tasks', 'Tasks per second', timeChartSvg('task attempts finished per second', times, [{ name: 'finished', color: '#4e79a7', values: col((p) => p.tasksPerS) }], now, windowMs, perS),
   last ? `now ${perS(last.tasksPerS)}, peak ${perS(peak((p) => p.tasksPerS))}` : 'no sample yet')}
-${chart('chart-bytes', 'Bytes per second', timeChartSvg('bytes per second read and written by tasks', times, [
+${chart('chart-bytes', 'MB per second', timeChartSvg('bytes per second read and written by tasks', times, [
     { name: 'read', color: '#59a14f', values: col((p) => p.bytesInPerS) },
     { name: 'written', color: '#f28e2b', values: col((p) => p.bytesOutPerS) },
   ], now, windowMs, rate),

@@ -138,7 +138,7 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.match(list.text, new RegExp(`href="/jobs/${id}"`));
   });
 
-  test("the cluster page's throughput charts show the job's tasks and bytes, and update in its live fragment", async () => {
+  test("the cluster page's throughput charts show the job's tasks and bytes, and update in its live fragment; bull-board gets BullMQ's metrics", async () => {
     // The job of the test above ran: the workers' reports carry its tasks, the console samples them every 5 s.
     const peak = (page: string, chart: string) => Number(new RegExp(`<b>${chart}</b>: now [^<]*peak ([\\d.]+)`).exec(page)?.[1] ?? 0);
     let fragment = '';
@@ -152,6 +152,11 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.match(fragment, /<figure id="chart-queues">/);
     const page = await call(`${url}/cluster`);
     assert.match(page.text, /<div id="live" data-fragment="\/cluster\?fragment=1" data-every="2000">[\s\S]*<figure id="chart-bytes">/, 'the charts are in the live part, which the page swaps in every 2 s');
+    // bull-board's throughput chart reads BullMQ's own metrics, which the workers keep.
+    for (const queue of ['map', 'reduce']) {
+      const board = (await call(`${url}/queues/api/queues/${queue}/metrics`)).json as { completed: { meta: { count: number } } | null };
+      assert.ok((board.completed?.meta.count ?? 0) > 0, `${queue}: BullMQ counted completed tasks (${JSON.stringify(board)})`);
+    }
   });
 
   test('PageRank from the API (parameters as JSON numbers or strings): the page shows its iterations and its convergence chart', async () => {

@@ -2,7 +2,8 @@
 // the allowed maximum of partitions is refused naming its cap; at the cap it runs with its keys and
 // Redis memory bounded, each round deleting what the one before consumed; a job that does not fit
 // Redis's maxmemory is refused naming the estimate; cancel deletes every key of the job; workers
-// report their memory, drop their caches when idle, and the console's cluster page shows it all.
+// report their memory and task counters, drop their caches when idle, and the console's cluster
+// page shows it all.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -137,6 +138,10 @@ describe('bounded resources', { timeout: 300_000 }, () => {
     const workers = async () => (await readJobTypesReports(c.redis.client(), c.keys, { prune: false })).filter((r) => r.role === 'worker');
     const mem = (m?: ProcessMemory) => m && m.rss > 0 && m.heapUsed > 0 && m.cacheLimit > 0 && m.cacheBytes <= m.cacheLimit;
     await waitFor(async () => (await workers()).length === 2 && (await workers()).every((r) => mem(r.memory)), { what: 'both workers reporting their memory' });
+    // And their task counters (the console's throughput charts): the jobs above ran tasks that read and wrote bytes.
+    const counted = (await workers()).map((r) => r.counters!);
+    assert.ok(counted.every((n) => n && n.since > 0 && n.tasks >= 0), `every worker reports its counters: ${JSON.stringify(counted)}`);
+    assert.ok(counted.reduce((n, x) => n + x.tasks, 0) > 0 && counted.reduce((n, x) => n + x.bytesIn + x.bytesOut, 0) > 0, `the jobs' tasks are counted: ${JSON.stringify(counted)}`);
     // The jobs above filled their caches; with no task for a while each drops them.
     await waitFor(async () => (await workers()).every((r) => r.memory!.cacheBytes === 0), { what: 'idle workers with empty caches', timeoutMs: 60_000 });
 

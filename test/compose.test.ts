@@ -4,17 +4,21 @@
 // healthchecks on /health, depends_on service_healthy, Redis unpublished and password-protected,
 // the jobs folder and the cli's out/ folder mounted. .env.example lists every Tandem variable.
 // docker-compose.cluster.yml, added to it, puts Tandem on a Redis Cluster of 3 primaries and 3 replicas.
+// With `--profile metrics` (Debian's docker-compose 1.29 has profiles; its `config` lists every
+// service whatever the profile), Prometheus scrapes every Tandem process of the file, as
+// deploy/prometheus/prometheus.yml says, with the cluster secret from the file its entrypoint writes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../apps/cli/src/processes.ts';
 import { configSchema } from '../shared/src/config.ts';
 
 type Service = {
-  image?: string; build?: unknown; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>;
+  image?: string; profiles?: string[]; build?: unknown; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>;
   ports?: (string | { published?: number | string })[]; volumes?: (string | { source?: string; target?: string })[];
   healthcheck?: { test?: string[] }; depends_on?: Record<string, { condition?: string }>;
 };
@@ -27,8 +31,8 @@ const processEnvFile = join(tmp, 'tandem.env');
 writeFileSync(processEnvFile, 'TANDEM_LOCK_MS=5000\nTANDEM_SECRET=\n');
 const filled = { TANDEM_SECRET: 'test-secret-0123456789', TANDEM_REDIS_PASSWORD: 'testpassword42', TANDEM_ENV_FILE: processEnvFile };
 
-function composeConfig(env: Record<string, string>, files = ['docker-compose.yml']): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', f]), '--env-file', '.env.example', 'config'], {
+function composeConfig(env: Record<string, string>, files = ['docker-compose.yml'], options: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', [...files.flatMap((f) => ['-f', f]), ...options, '--env-file', '.env.example', 'config'], {
     cwd: repoRoot,
     encoding: 'utf8',
     // Only what the test gives: a TANDEM_* variable of the machine running the test must not leak in.
@@ -54,7 +58,7 @@ test('docker-compose.yml validates with .env.example filled in, and has the mult
   const r = composeConfig(filled);
   assert.equal(r.status, 0, `docker-compose config failed:\n${r.stderr}`);
   const { services } = parse(r.stdout);
-  assert.deepEqual(Object.keys(services).sort(), ['cli', 'console', 'master-a', 'master-b', 'redis', 'view-service', 'worker']);
+  assert.deepEqual(Object.keys(services).sort(), ['cli', 'console', 'master-a', 'master-b', 'prometheus', 'redis', 'view-service', 'worker']);
 
   for (const name of tandemServices) {
     const s = services[name];
@@ -94,7 +98,7 @@ test('docker-compose.yml validates with .env.example filled in, and has the mult
   assert.equal(redis.environment?.REDISCLI_AUTH, filled.TANDEM_REDIS_PASSWORD, 'the password comes from the env file');
 
   // Published ports stay on this machine unless TANDEM_PUBLISH_ADDR says otherwise.
-  for (const name of Object.keys(listeners)) {
+  for (const name of [...Object.keys(listeners), 'prometheus']) {
     for (const p of services[name].ports ?? []) assert.match(String(typeof p === 'string' ? p : JSON.stringify(p)), /^127\.0\.0\.1:/, `${name}: ${JSON.stringify(p)}`);
   }
   assert.ok((services.cli.volumes ?? []).some((v) => typeof v === 'string' && /:\/app\/out(:rw)?$/.test(v)), 'cli writes --out into a mounted folder');
@@ -164,4 +168,61 @@ test('docker-compose.cluster.yml runs Tandem on a Redis Cluster of 3 primaries a
     const deps = services[name].depends_on ?? {};
     if (name !== 'cli') assert.equal(deps.redis?.condition, 'service_healthy', `${name}: waits for a formed cluster`);
   }
+});
+
+/** Each Tandem process's script, and the variables of the listener its /metrics is on (a worker has one of its own). */
+const METRICS_LISTENER: Record<string, { host: string; port: string }> = {
+  'dist/view-service.js': { host: 'TANDEM_VIEW_HOST', port: 'TANDEM_VIEW_PORT' },
+  'dist/master.js': { host: 'TANDEM_MASTER_HOST', port: 'TANDEM_MASTER_PORT' },
+  'dist/worker.js': { host: 'TANDEM_METRICS_HOST', port: 'TANDEM_METRICS_PORT' },
+  'dist/console.js': { host: 'TANDEM_CONSOLE_HOST', port: 'TANDEM_CONSOLE_PORT' },
+};
+
+type ScrapeConfig = {
+  job_name: string; authorization?: { type?: string; credentials_file?: string };
+  static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; type?: string; port: number }[];
+};
+
+test('with --profile metrics, Prometheus scrapes every Tandem process of the compose file on its /metrics port, with the secret as a bearer token', () => {
+  console.log('scenario: docker-compose --profile metrics config, and deploy/prometheus/prometheus.yml against it');
+  const r = composeConfig(filled, ['docker-compose.yml'], ['--profile', 'metrics']);
+  assert.equal(r.status, 0, `docker-compose --profile metrics config failed:\n${r.stderr}`);
+  const { services } = parse(r.stdout);
+  const p = services.prometheus;
+  assert.deepEqual(p.profiles, ['metrics'], 'only with --profile metrics');
+  assert.match(p.image ?? '', /^prom\/prometheus:v\d/, 'a pinned prom/prometheus');
+  const config = (p.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`)).find((v) => v.includes(':/etc/prometheus/prometheus.yml'));
+  assert.equal(config, `${join(repoRoot, 'deploy/prometheus/prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`, 'the scrape config, read-only');
+  assert.equal(p.environment?.TANDEM_SECRET, filled.TANDEM_SECRET, 'Prometheus gets the secret as the other services do');
+  const script = (p.entrypoint ?? []).join(' ');
+  const written = /printf %s "\$\$?TANDEM_SECRET" > (\S+)/.exec(script)?.[1];
+  assert.ok(written, `the entrypoint writes the secret to a file (${script})`);
+  assert.match(script, /exec \/bin\/prometheus --config\.file=\/etc\/prometheus\/prometheus\.yml /);
+
+  // What Prometheus scrapes: host:port per job, the workers by their service name (one address per replica).
+  const prom = parseYaml(readFileSync(join(repoRoot, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: ScrapeConfig[] };
+  const scraped = new Set<string>();
+  for (const job of prom.scrape_configs) {
+    assert.deepEqual(job.authorization, { type: 'Bearer', credentials_file: written }, `${job.job_name}: the secret from the file the entrypoint writes`);
+    for (const s of job.static_configs ?? []) for (const t of s.targets) scraped.add(t);
+    for (const d of job.dns_sd_configs ?? []) {
+      assert.equal(d.type, 'A', `${job.job_name}: every replica's address`);
+      for (const n of d.names) scraped.add(`${n}:${d.port}`);
+    }
+  }
+  // What should be: every service that runs a Tandem process, on the port it serves /metrics on, bound for the network.
+  const expected = new Set<string>();
+  for (const [name, s] of Object.entries(services)) {
+    const script = (s.command ?? []).find((c) => c in METRICS_LISTENER);
+    if (!script) continue;
+    const listener = METRICS_LISTENER[script];
+    assert.equal(s.environment?.[listener.host], '0.0.0.0', `${name}: ${listener.host} lets Prometheus in the network reach it`);
+    assert.match(s.environment?.[listener.port] ?? '', /^\d+$/, `${name}: ${listener.port} is a fixed port`);
+    expected.add(`${name}:${s.environment?.[listener.port]}`);
+  }
+  assert.deepEqual([...expected].sort(), ['console:7300', 'master-a:7100', 'master-b:7100', 'view-service:7000', 'worker:7400']);
+  assert.deepEqual([...scraped].sort(), [...expected].sort(), 'the scrape targets are exactly the Tandem processes');
+
+  const cluster = composeConfig(filled, ['docker-compose.yml', 'docker-compose.cluster.yml'], ['--profile', 'metrics']);
+  assert.equal(cluster.status, 0, `with docker-compose.cluster.yml too: ${cluster.stderr}`);
 });

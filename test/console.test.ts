@@ -138,6 +138,27 @@ describe('console over HTTP', { timeout: 300_000 }, () => {
     assert.match(list.text, new RegExp(`href="/jobs/${id}"`));
   });
 
+  test("the cluster page's throughput charts show the job's tasks and bytes, and update in its live fragment; bull-board gets BullMQ's metrics", async () => {
+    // The job of the test above ran: the workers' reports carry its tasks, the console samples them every 5 s.
+    const peak = (page: string, chart: string) => Number(new RegExp(`<b>${chart}</b>: now [^<]*peak ([\\d.]+)`).exec(page)?.[1] ?? 0);
+    let fragment = '';
+    await waitFor(async () => {
+      fragment = (await call(`${url}/cluster?fragment=1`)).text;
+      return peak(fragment, 'Tasks per second') > 0;
+    }, { what: 'the cluster page to chart the finished tasks', timeoutMs: 90_000, intervalMs: 1000 });
+    assert.match(fragment, /<h2>Throughput<\/h2>/);
+    assert.match(fragment, /<figure id="chart-tasks">[\s\S]*?<svg[^>]*class="time-chart"[\s\S]*?<polyline class="line"/);
+    assert.ok(peak(fragment, 'MB per second') > 0, 'the job read and wrote bytes');
+    assert.match(fragment, /<figure id="chart-queues">/);
+    const page = await call(`${url}/cluster`);
+    assert.match(page.text, /<div id="live" data-fragment="\/cluster\?fragment=1" data-every="2000">[\s\S]*<figure id="chart-bytes">/, 'the charts are in the live part, which the page swaps in every 2 s');
+    // bull-board's throughput chart reads BullMQ's own metrics, which the workers keep.
+    for (const queue of ['map', 'reduce']) {
+      const board = (await call(`${url}/queues/api/queues/${queue}/metrics`)).json as { completed: { meta: { count: number } } | null };
+      assert.ok((board.completed?.meta.count ?? 0) > 0, `${queue}: BullMQ counted completed tasks (${JSON.stringify(board)})`);
+    }
+  });
+
   test('PageRank from the API (parameters as JSON numbers or strings): the page shows its iterations and its convergence chart', async () => {
     const r = await call(`${url}/api/jobs`, { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'pagerank', dataset: 'deps', params: { iterations: 30, tol: '1e-9' } }) });
     assert.equal(r.status, 201, r.text);

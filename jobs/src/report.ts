@@ -5,7 +5,7 @@
  * all for `GET /job-types` and turns a type missing on, or different in, some process into an alert.
  */
 import type { RedisConnection } from '@tandem/shared';
-import type { JobTypesReport, Keys, ProcessMemory } from '@tandem/shared';
+import type { JobTypesReport, Keys, ProcessMemory, TaskCounters } from '@tandem/shared';
 import type { Registry } from './registry.ts';
 
 /** How often a process re-reads its jobs folder and writes its report; the report lives three times as long. */
@@ -13,19 +13,20 @@ export const REPORT_EVERY_MS = 2000;
 
 /**
  * Writes this process's report now and every `everyMs` (re-reading the jobs folder first); returns the
- * function that stops it. A worker adds its memory, for the console's cluster page: the report is
- * already per process and short-lived, so one key per process says both.
+ * function that stops it. A worker adds its memory and its task counters (which it increments as
+ * tasks finish), for the console's cluster page: the report is already per process and short-lived,
+ * so one key per process says all of it.
  */
 export function startJobTypesReport(
   redis: RedisConnection, keys: Keys, role: JobTypesReport['role'], name: string, registry: Registry,
-  opts: { everyMs?: number; memory?: () => ProcessMemory } = {},
+  opts: { everyMs?: number; memory?: () => ProcessMemory; counters?: TaskCounters } = {},
 ): () => void {
   const everyMs = opts.everyMs ?? REPORT_EVERY_MS;
   const key = keys.jobTypesReport(role, name);
   const member = JSON.stringify([role, name]);
   const write = async () => {
     await registry.refresh();
-    const report: JobTypesReport = { role, name, types: registry.hashes(), problem: registry.problem(), at: Date.now(), ...(opts.memory ? { memory: opts.memory() } : {}) };
+    const report: JobTypesReport = { role, name, types: registry.hashes(), problem: registry.problem(), at: Date.now(), ...(opts.memory ? { memory: opts.memory() } : {}), ...(opts.counters ? { counters: { ...opts.counters } } : {}) };
     await redis.multi().set(key, JSON.stringify(report), 'PX', everyMs * 3).zadd(keys.jobTypesIndex(), report.at, member).exec();
   };
   const tick = () => void write().catch(() => undefined); // Redis down: the report lapses, and comes back with it.
@@ -36,6 +37,13 @@ export function startJobTypesReport(
     clearInterval(timer);
     void redis.multi().del(key).zrem(keys.jobTypesIndex(), member).exec().catch(() => undefined);
   };
+}
+
+/** Adds one finished task attempt, and the bytes it read and wrote, to a worker's counters. */
+export function countTask(c: TaskCounters, done: { bytesIn: number; bytesOut: number }): void {
+  c.tasks += 1;
+  c.bytesIn += done.bytesIn;
+  c.bytesOut += done.bytesOut;
 }
 
 /**

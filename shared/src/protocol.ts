@@ -505,6 +505,20 @@ export interface JobTypesReport {
   at: number;
   /** A worker's memory when it wrote the report. */
   memory?: ProcessMemory;
+  /** A worker's task attempts finished since it started, cumulative (the console's throughput charts). */
+  counters?: TaskCounters;
+}
+
+/**
+ * What a worker's finished task attempts add up to since it started (`since`, its start time):
+ * attempts that ran to a result (skipped runs and failures aside), and the bytes they read and wrote.
+ * Cumulative, so a reader takes rates from two reports; a restart starts them again from 0.
+ */
+export interface TaskCounters {
+  since: number;
+  tasks: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** A worker's memory, in bytes: the process (RSS, V8 heap, memory outside it) and its caches against their budget. */

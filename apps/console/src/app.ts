@@ -16,12 +16,13 @@ import {
   type Logger, type Metrics,
 } from '@tandem/shared';
 import type { Html } from './html.ts';
-import { overview, overviewPage, cluster, clusterPage } from './pages/cluster.ts';
+import { overview, overviewPage, cluster, clusterPage, throughputCharts } from './pages/cluster.ts';
 import { datasetPage, datasetsPage, deleteDatasetPage } from './pages/datasets.ts';
 import { cancelJobPage, formParams, jobLive, jobPage, jobsPage, newJobPage, type JobForm } from './pages/jobs.ts';
 import { jobsTable, layout } from './pages/layout.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import type { Platform } from './platform.ts';
+import type { Throughput } from './throughput.ts';
 import { authOfResponse, clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
 import { ConsoleError } from './errors.ts';
 import { drainSmall, receiveUpload, type UploadOptions } from './upload.ts';
@@ -36,6 +37,8 @@ export interface ConsoleOptions {
   splitBytes: number;
   /** GET /metrics for Prometheus, behind the cluster secret (not the console's token). */
   metrics?: { metrics: Metrics; secret: string | undefined };
+  /** The cluster page's throughput charts' samples (none: no charts). */
+  throughput?: Throughput;
 }
 
 /** The API's submit: a client's spec, and optionally the ids that name the request (request-ids.ts). */
@@ -100,6 +103,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   const send = (req: Request, res: Response, title: string, body: Html, status = 200) =>
     res.status(status).type('html').send(layout({ csrf: csrf(res), locked: guard.locked, path: req.path }, title, body).value);
   const fragment = (req: Request) => req.query.fragment === '1';
+  const charts = () => o.throughput && throughputCharts(o.throughput.points(), Date.now(), o.throughput.windowMs, o.throughput.everyMs);
 
   // bull-board, read-only: the masters own the tasks; a retry or a removal by hand would fight them.
   const board = new ExpressAdapter();
@@ -228,14 +232,14 @@ export function createConsole(o: ConsoleOptions): express.Express {
     send(req, res, 'Overview', overviewPage(body));
   });
   app.get('/cluster', async (req, res) => {
-    const body = cluster(await platform.cluster());
+    const body = cluster(await platform.cluster(), charts());
     if (fragment(req)) return res.type('html').send(body.value);
     send(req, res, 'Cluster', clusterPage(body, csrf(res)));
   });
   app.post('/cluster/gc', async (req, res) => {
     const report = await platform.gc((req.body as Record<string, unknown> | undefined)?.dryRun === '1');
     o.log.info({ dryRun: report.dryRun, jobs: report.orphanJobs, keys: report.keys, bytes: report.bytes }, 'gc from the console');
-    send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster()), csrf(res), report));
+    send(req, res, 'Cluster', clusterPage(cluster(await platform.cluster(), charts()), csrf(res), report));
   });
   app.get('/datasets', async (req, res) => {
     send(req, res, 'Datasets', datasetsPage(await platform.datasets(), o.uploadMaxBytes, csrf(res)));

@@ -1,7 +1,8 @@
 /**
- * The job page's pictures, as SVG built from plain data (pure, so tests check them without a
- * browser): the task timeline, one lane per worker and one bar per attempt, read from the cluster
- * event log; and an iterative job's convergence, the L1 change per iteration on a log scale.
+ * The console's pictures, as SVG built from plain data (pure, so tests check them without a
+ * browser): the job page's task timeline, one lane per worker and one bar per attempt, read from
+ * the cluster event log, and an iterative job's convergence, the L1 change per iteration on a log
+ * scale; the cluster page's time charts of the last minutes (throughput, queue depth).
  * Colours are presentation attributes, not styles, so the page's Content-Security-Policy holds.
  */
 import { VERIFY_RUN_RECORDED, parseTaskJobId, type ClusterEvent } from '@tandem/shared';
@@ -66,18 +67,23 @@ export function attemptsFromEvents(events: ClusterEvent[], jobOver: boolean, now
 const FILL: Record<string, string> = { map: '#4e79a7', reduce: '#59a14f' };
 const BAD: Partial<Record<Outcome, string>> = { failed: '#e15759', lost: '#e15759', discarded: '#bab0ac' };
 
+/** `v` (above 0) rounded up to m·10^exp with m 1, 2 or 5. */
+function roundUp(v: number): { m: number; exp: number } {
+  let exp = Math.floor(Math.log10(v));
+  let m = [1, 2, 5, 10].find((k) => k * 10 ** exp >= v * (1 - 1e-12)) ?? 10;
+  if (m === 10) {
+    m = 1;
+    exp += 1;
+  }
+  return { m, exp };
+}
+
 /**
  * Ticks across [0, span] ms at a round step (1, 2 or 5 times a power of ten), labelled in seconds
  * with as many decimals as the step needs: the labels are distinct and increase.
  */
 export function timeTicks(span: number, count = 8): { at: number; label: string }[] {
-  const raw = Math.max(span, 1e-9) / count;
-  let exp = Math.floor(Math.log10(raw));
-  let m = [1, 2, 5, 10].find((k) => k * 10 ** exp >= raw * (1 - 1e-12)) ?? 10;
-  if (m === 10) {
-    m = 1;
-    exp += 1;
-  }
+  const { m, exp } = roundUp(Math.max(span, 1e-9) / count);
   const step = m * 10 ** exp;
   // The step in seconds is m·10^(exp-3): that many decimals show each multiple of it exactly.
   const decimals = Math.max(0, 3 - exp);
@@ -169,4 +175,60 @@ export function convergenceSvg(deltas: number[], tol: number, width = 640, heigh
 export function convergenceCaption(deltas: number[], tol: number): string {
   if (deltas.length === 0) return 'The L1 change between consecutive rank vectors appears here, per iteration, once the first iteration has finished.';
   return `L1 change between consecutive rank vectors, per iteration (log scale)${tol > 0 ? `; the dashed line is the tolerance (${tol})` : '; no tolerance line: tol is 0, so the job runs every iteration'}.`;
+}
+
+/** One line of a time chart: its name (the legend), colour, and a value per time. */
+export interface Line {
+  name: string;
+  color: string;
+  values: number[];
+}
+
+/** The smallest 1, 2 or 5 times a power of ten at or above `v` (1 for 0): a round top for an axis. */
+export function niceTop(v: number): number {
+  if (!(v > 0)) return 1;
+  const { m, exp } = roundUp(v);
+  return m * 10 ** exp;
+}
+
+/**
+ * Lines over the last `windowMs` before `to` (ms), each value at its time in `times`; the y axis
+ * from 0 to a round top, its labels by `format`; the x axis in minutes before `to`. With
+ * no time yet, a note instead; a lone point is drawn as a dot.
+ */
+export function timeChartSvg(label: string, times: number[], lines: Line[], to: number, windowMs: number, format: (v: number) => string, width = 480, height = 180): string {
+  const open = `<svg xmlns="http://www.w3.org/2000/svg" class="time-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(label)}">`;
+  if (times.length === 0) {
+    return `${open}<text x="10" y="${height / 2}" fill="#666" font-size="13">collecting: the first point appears after two samples</text></svg>`;
+  }
+  const left = 64;
+  const right = 10;
+  const top = 10;
+  const bottom = 38;
+  const plotW = width - left - right;
+  const plotH = height - top - bottom;
+  const from = to - windowMs;
+  const max = niceTop(Math.max(0, ...lines.flatMap((l) => l.values.filter(Number.isFinite))));
+  const x = (t: number) => left + ((Math.max(from, t) - from) / windowMs) * plotW;
+  const y = (v: number) => top + plotH - (Math.max(0, v) / max) * plotH;
+  const parts = [open];
+  for (const v of [0, max / 2, max]) {
+    parts.push(`<line x1="${left}" y1="${y(v).toFixed(1)}" x2="${width - right}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" fill="#555" text-anchor="end">${escapeHtml(format(v))}</text>`);
+  }
+  const minutes = windowMs / 60_000;
+  const step = Math.max(1, Math.round(minutes / 5));
+  for (let m = 0; m <= minutes; m += step) {
+    const tx = x(to - m * 60_000).toFixed(1);
+    parts.push(`<text x="${tx}" y="${top + plotH + 14}" font-size="11" fill="#555" text-anchor="middle">${m === 0 ? 'now' : `−${m} min`}</text>`);
+  }
+  lines.forEach((l, i) => {
+    const points = times.map((t, j) => `${x(t).toFixed(1)},${y(l.values[j] ?? 0).toFixed(1)}`).join(' ');
+    parts.push(`<polyline class="line" points="${points}" fill="none" stroke="${l.color}" stroke-width="2"><title>${escapeHtml(l.name)}</title></polyline>`);
+    if (times.length === 1) parts.push(`<circle cx="${x(times[0]).toFixed(1)}" cy="${y(l.values[0] ?? 0).toFixed(1)}" r="3" fill="${l.color}"/>`);
+    const lx = left + i * 150;
+    parts.push(`<rect x="${lx}" y="${height - 12}" width="10" height="10" fill="${l.color}"/><text x="${lx + 14}" y="${height - 3}" font-size="11" fill="#333">${escapeHtml(l.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('');
 }

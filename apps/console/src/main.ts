@@ -6,6 +6,7 @@ import { createConsole } from './app.ts';
 import { Platform } from './platform.ts';
 import { makeGuard } from './security.ts';
 import { ConsoleSessions } from './sessions.ts';
+import { Throughput, sampleCluster } from './throughput.ts';
 
 let cfg!: Config;
 let registry!: Registry;
@@ -36,9 +37,12 @@ const sessions = new ConsoleSessions(redis, k, { ttlS: cfg.TANDEM_CONSOLE_SESSIO
 const guard = makeGuard(cfg.TANDEM_CONSOLE_TOKEN, sessions);
 const metrics = new Metrics('console', cfg.TANDEM_METRICS === 'on');
 if (metrics.enabled) metrics.redisRtt(() => redis.ping());
+// The cluster page's charts: sampled from the start, so they show the last minutes when opened.
+const throughput = new Throughput(sampleCluster(redis, k, queues));
+const stopSampling = throughput.start();
 const app = createConsole({
   platform, guard, queues, log, uploadMaxBytes: cfg.TANDEM_CONSOLE_UPLOAD_MAX_BYTES, splitBytes: cfg.TANDEM_SPLIT_BYTES,
-  metrics: { metrics, secret: cfg.TANDEM_SECRET },
+  metrics: { metrics, secret: cfg.TANDEM_SECRET }, throughput,
 });
 const where = { host: cfg.TANDEM_CONSOLE_HOST, port: cfg.TANDEM_CONSOLE_PORT, portVar: 'TANDEM_CONSOLE_PORT', tls };
 const server = listenOrExit(app, where, log, () => {
@@ -54,6 +58,7 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'console stopping');
+  stopSampling();
   server.close();
   server.closeAllConnections();
   await Promise.all(queues.map((q) => q.close()));

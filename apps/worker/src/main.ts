@@ -7,13 +7,13 @@
 import { hostname } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, MetricsTime, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
   ContentCache, BulkClient, Metrics, createLogger, redisBlobs, logDurabilityAtStart, errorsOncePerOutage, keys, loadConfig, loadTls, requireSecretToBind, ServiceConnections, startService, taskPayloadSchema, QUEUES,
-  type Config, type QueueName, type RedisConnection, type ServerTls,
+  type Config, type QueueName, type RedisConnection, type ServerTls, type TaskCounters,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
+import { countTask, loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { Drain } from './drain.ts';
 import { isQuiet } from './queue-watchdog.ts';
 import { runTask, type Phases, type TaskResult } from './run-task.ts';
@@ -105,6 +105,9 @@ const memory = () => {
   };
 };
 
+/** This worker's finished task attempts and their bytes, in its report (the console's throughput charts). */
+const counters: TaskCounters = { since: Date.now(), tasks: 0, bytesIn: 0, bytesOut: 0 };
+
 const connections: RedisConnection[] = [redis];
 /** Per queue: this worker's running tasks, when it last took one, when its BullMQ worker was last replaced. */
 const activity = Object.fromEntries(QUEUES.map((q) => [q, { running: 0, lastTakenAt: Date.now(), lastRestartAt: 0 }])) as Record<QueueName, { running: number; lastTakenAt: number; lastRestartAt: number }>;
@@ -130,6 +133,8 @@ const startWorker = (queue: QueueName) => {
       lockDuration: cfg.TANDEM_LOCK_MS,
       stalledInterval: cfg.TANDEM_STALLED_MS,
       maxStalledCount: cfg.TANDEM_MAX_STALLS,
+      // bull-board's throughput chart (jobs per minute): it draws the last hour, and reads the whole list each time.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
     },
   );
   w.on('failed', (job, err) => log.warn({ task: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'task attempt failed'));
@@ -177,6 +182,7 @@ async function processTask(job: Job, token?: string) {
     'task finished',
   );
   if (res.skipped) return { skipped: true };
+  countTask(counters, res);
   // The record this attempt committed, when it won: the master takes it from the completed event
   // instead of reading the commit hash (a verified task's commit holds both runs: read from the hash).
   const { skipped: _skipped, won, phases: _phases, ...record } = res;
@@ -202,7 +208,7 @@ const watchdog = setInterval(() => void (async () => {
 })(), cfg.TANDEM_WORKER_QUIET_MS / 4);
 watchdog.unref();
 // What this worker runs, for the primary's GET /job-types; re-reading the jobs folder as it goes.
-const stopReport = startJobTypesReport(redis, k, 'worker', name, registry, { memory });
+const stopReport = startJobTypesReport(redis, k, 'worker', name, registry, { memory, counters });
 log.info({ queues: QUEUES, name, types: registry.names() }, 'worker ready');
 
 async function stop(signal: string) {

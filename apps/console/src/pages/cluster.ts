@@ -1,7 +1,9 @@
 /** The overview (home) and cluster pages: the view, the masters, the queues, the alerts. */
 import { bytes, type DatasetMeta, type GcReport, type JobStatus, type QueueCounts } from '@tandem/shared';
-import { html, type Html } from '../html.ts';
+import { timeChartSvg } from '../charts.ts';
+import { html, raw, type Html } from '../html.ts';
 import type { ClusterStatus } from '../platform.ts';
+import type { ThroughputPoint } from '../throughput.ts';
 import { alertList, jobsTable } from './layout.ts';
 
 function queueTotals(c: ClusterStatus): { waiting: number; active: number; failed: number } {
@@ -42,8 +44,42 @@ export function overviewPage(body: Html): Html {
 
 const ago = (ms: number) => (ms < 1000 ? `${ms} ms ago` : `${(ms / 1000).toFixed(1)} s ago`);
 
+/** A number per second with a sensible precision: 12, 3.4, 0.25. */
+const perS = (v: number) => (v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v === 0 ? '0' : v.toFixed(2));
+
+/**
+ * The last minutes as three charts: task attempts finished per second, megabytes (10^6 bytes) per
+ * second read and written by them, and the queues' waiting and running tasks; each caption says now and the peak.
+ */
+export function throughputCharts(points: ThroughputPoint[], now: number, windowMs: number, everyMs: number): Html {
+  const times = points.map((p) => p.at);
+  const col = (f: (p: ThroughputPoint) => number) => points.map(f);
+  const last = points.at(-1);
+  const peak = (f: (p: ThroughputPoint) => number) => Math.max(0, ...points.map(f));
+  const rate = (v: number) => `${Number((v / 1e6).toPrecision(3))} MB/s`;
+  const minutes = Math.round(windowMs / 60_000);
+  const chart = (id: string, title: string, svg: string, caption: string) =>
+    html`<figure id="${id}"><figcaption><b>${title}</b>: ${caption}</figcaption>${raw(svg)}</figure>`;
+  return html`<h2>Throughput</h2>
+<p class="hint">The last ${minutes} minutes, a sample every ${everyMs / 1000} s, from the workers' reports and the queues.</p>
+<div class="charts">
+${chart('chart-tasks', 'Tasks per second', timeChartSvg('task attempts finished per second', times, [{ name: 'finished', color: '#4e79a7', values: col((p) => p.tasksPerS) }], now, windowMs, perS),
+  last ? `now ${perS(last.tasksPerS)}, peak ${perS(peak((p) => p.tasksPerS))}` : 'no sample yet')}
+${chart('chart-bytes', 'MB per second', timeChartSvg('bytes per second read and written by tasks', times, [
+    { name: 'read', color: '#59a14f', values: col((p) => p.bytesInPerS) },
+    { name: 'written', color: '#f28e2b', values: col((p) => p.bytesOutPerS) },
+  ], now, windowMs, rate),
+  last ? `now ${rate(last.bytesInPerS)} read, ${rate(last.bytesOutPerS)} written; peak ${rate(peak((p) => p.bytesInPerS + p.bytesOutPerS))} in all` : 'no sample yet')}
+${chart('chart-queues', 'Queue depth', timeChartSvg('tasks waiting and running', times, [
+    { name: 'waiting', color: '#e15759', values: col((p) => p.waiting) },
+    { name: 'running', color: '#4e79a7', values: col((p) => p.running) },
+  ], now, windowMs, (v) => String(Math.round(v * 10) / 10)),
+  last ? `now ${last.waiting} waiting, ${last.running} running; peak ${peak((p) => p.waiting)} waiting` : 'no sample yet')}
+</div>`;
+}
+
 /** The live part of the cluster page. */
-export function cluster(c: ClusterStatus): Html {
+export function cluster(c: ClusterStatus, charts?: Html): Html {
   const v = c.view;
   const health = new Map(c.masters.map((m) => [m.url, m]));
   const queues = v?.queues;
@@ -72,6 +108,7 @@ ${queues ? html`<p>${queues.workersOnline} worker${queues.workersOnline === 1 ? 
 <tbody>${Object.entries(queues.queues).map(([name, q]) => html`<tr><td>${name}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.completed}</td><td>${q.failed}</td></tr>`)}</tbody>
 </table></div>
 <p><a href="/queues/">Every task in bull-board</a></p>` : html`<p class="empty">No queue report yet.</p>`}
+${charts ?? ''}
 ${memory(c)}`;
 }
 

@@ -38,7 +38,7 @@ const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.en
 
 // A path of this repository as prose writes it: starts at a top-level folder, not inside a URL or
 // another path (`/api/jobs/ID`, `.tandem/jobs/`).
-const ROOTS = ['apps', 'shared', 'jobs', 'scripts', 'test', 'bin', 'client', 'examples', 'docs', 'datasets'];
+const ROOTS = ['apps', 'shared', 'jobs', 'scripts', 'test', 'bin', 'client', 'examples', 'docs', 'datasets', 'deploy'];
 const PATH = new RegExp(`(?<![\\w./@:-])((?:${ROOTS.join('|')})/[\\w./-]*)(.?)`, 'g');
 // Generated (by `npm run build`, by tests), so absent from a fresh checkout.
 const GENERATED = ['client/dist', 'dist/', 'test-output/'];

@@ -234,6 +234,7 @@ test('each process listens where its env says, and its ports, probes, annotation
     assert.equal(ann['prometheus.io/port'], String(port), `${where}: prometheus.io/port`);
     assert.equal(ann['prometheus.io/path'], '/metrics', `${where}: prometheus.io/path`);
   }
+  for (const wl of workloads) assert.ok(matches(wl.w.spec?.selector.matchLabels, wl.template.metadata?.labels), `${wl.kind} ${wl.name}: its selector matches its pod template's labels`);
   const services = all('v1/Service', applied);
   assert.equal(services.length, 3, 'Services for the view service, the masters and the console');
   for (const s of services) {

@@ -227,7 +227,7 @@ test('each process listens where its env says, and its ports, probes, annotation
       assert.ok(probe?.httpGet, `${where}: a ${name} (httpGet)`);
       assert.equal(probe.httpGet.path, '/health', `${where}: ${name} on /health`);
       assert.equal(portOf(probe.httpGet.port), port, `${where}: ${name} on ${p.port}`);
-      assert.notEqual(probe.httpGet.scheme, 'HTTPS', `${where}: ${name}: no TLS is configured`);
+      assert.equal(probe.httpGet.scheme ?? 'HTTP', cfg.TANDEM_TLS_CERT ? 'HTTPS' : 'HTTP', `${where}: ${name} speaks TLS exactly when TANDEM_TLS_CERT is set`);
     }
     const ann = wl.template.metadata?.annotations ?? {};
     assert.equal(ann['prometheus.io/scrape'], 'true', `${where}: prometheus.io/scrape`);

@@ -371,13 +371,14 @@ export async function up(given: Config, workers: number, options: UpOptions = {}
     return live.length;
   };
   /**
-   * Stops every child (SIGTERM; SIGKILL after 10 s, for one stuck in its shutdown, e.g. waiting on a
-   * Redis that is gone) and then redis-server or the cluster's nodes (SIGTERM only: Redis flushes
+   * Stops every child (SIGTERM; SIGKILL 10 s after a worker's drain time, for one stuck in its
+   * shutdown, e.g. waiting on a Redis that is gone: a worker first finishes or hands back its task)
+   * and then redis-server or the cluster's nodes (SIGTERM only: Redis flushes
    * its files as it stops), and waits until they have exited.
    */
   const stopAll = async () => {
     stopping = true;
-    await stopProcs(children.map((c) => c.proc), 10_000);
+    await stopProcs(children.map((c) => c.proc), cfg.TANDEM_WORKER_DRAIN_MS + 10_000);
     if (await stopProcs([redis])) say('redis-server stopped');
     const n = await stopProcs(nodes.map((c) => c.proc));
     if (n) say(`the Redis Cluster stopped (${n} ${n === 1 ? 'node' : 'nodes'})`);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { statSync, truncateSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { putDataset, requestJson, TandemError, type MasterHealth, type ViewStatus } from '@tandem/shared';
-import { kill, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { kill, logHead, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { lastAofFile, startRedis } from './harness/redis.ts';
 import { waitFor } from './harness/wait.ts';
 
@@ -37,18 +37,6 @@ after(async () => {
 
 const look = async <T>(url: string, path: string) => requestJson<T>(new URL(path, url).href, { timeoutMs: 5000, secret: c.env.TANDEM_SECRET });
 
-/** The log's last batch as Redis holds it (the snapshot's seq or the stream's last entry). */
-async function logHead(): Promise<number> {
-  const r = c.redis.client();
-  try {
-    const snap = Number((await r.hget(c.keys.masterSnapshot(), 'seq')) ?? 0);
-    const last = await r.xrevrange(c.keys.masterLog(), '+', '-', 'COUNT', 1);
-    return Math.max(snap, last.length ? Number(last[0][0].split('-')[0]) : 0);
-  } finally {
-    r.disconnect();
-  }
-}
-
 /** The view service's witness: the highest batch a master said it held (once it answers, as after Redis restarted). */
 const witness = () => waitFor(async () => {
   const r = await look<ViewStatus>(c.viewUrl, '/status');
@@ -72,7 +60,7 @@ test('a job acknowledged in the batches a crash of Redis and both masters took, 
   assert.equal(first.phase, 'done', first.error ?? '');
 
   // Quiet: the job's clean-up is in the log, and a ping has reported the log's last batch.
-  await waitFor(async () => (await witness()) >= (await logHead()) && (await client.status(first.id)).cleaned, { what: 'the witness to reach the log\'s end', timeoutMs: 30_000 });
+  await waitFor(async () => (await witness()) >= (await logHead(c)) && (await client.status(first.id)).cleaned, { what: 'the witness to reach the log\'s end', timeoutMs: 30_000 });
   const file = lastAofFile(c.redis.dir);
   const size = statSync(file).size;
   const id = await client.submit({ type: 'wordcount', dataset: 'words', partitions: 1 });
@@ -81,7 +69,7 @@ test('a job acknowledged in the batches a crash of Redis and both masters took, 
   assert.equal(lastAofFile(c.redis.dir), file, 'the AOF went on in the same file');
   truncateSync(file, size);
   await c.redis.restart();
-  const head = await logHead();
+  const head = await logHead(c);
   const held = await witness();
   console.log(`log ends at batch ${head}, a master held batch ${held}: ${head < held ? 'a rollback the witness saw' : 'the unwitnessed case'}`);
 

@@ -167,8 +167,8 @@ export class Master implements ReplicaHost {
    */
   lostJob(id: string): string | null {
     const lost = lostJob(this.holder.state, id, Date.now());
-    if (lost?.report && !this.reporting.has(lost.report.lostJobs!.until)) {
-      const until = lost.report.lostJobs!.until;
+    const until = lost?.report?.lostJobs?.until;
+    if (lost?.report && until !== undefined && !this.reporting.has(until)) {
       this.reporting.add(until);
       this.d.log.error({ job: id, restoredAt: new Date(until).toISOString() }, 'an acknowledged job is missing from the op log restored from Redis: Redis lost its last batches unseen; reporting the loss');
       void this.proposeWhileServing(lost.report, 'the alert that Redis lost acknowledged writes').finally(() => this.reporting.delete(until));

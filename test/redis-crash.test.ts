@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { statSync, truncateSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { isFinishedPhase, putDataset, requestJson, TandemError, type JobStatus, type MasterHealth, type ViewStatus } from '@tandem/shared';
-import { kill, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
+import { kill, logHead, startCluster, waitForJob, type Cluster } from './harness/cluster.ts';
 import { lastAofFile, startRedis } from './harness/redis.ts';
 import { sleep, waitFor } from './harness/wait.ts';
 
@@ -59,18 +59,6 @@ test('a Redis under appendfsync everysec: the primary alerts, saying what is at 
 });
 
 const rank = (phase: string) => (isFinishedPhase(phase as JobStatus['phase']) ? 2 : phase === 'reduce' ? 1 : 0);
-
-/** The log's last batch as Redis holds it (the snapshot's seq or the stream's last entry). */
-async function logHead(): Promise<number> {
-  const r = c.redis.client();
-  try {
-    const snap = Number((await r.hget(c.keys.masterSnapshot(), 'seq')) ?? 0);
-    const last = await r.xrevrange(c.keys.masterLog(), '+', '-', 'COUNT', 1);
-    return Math.max(snap, last.length ? Number(last[0][0].split('-')[0]) : 0);
-  } finally {
-    r.disconnect();
-  }
-}
 
 /** Both, as `tandem up` would; the view's primary (only it can acknowledge the view) restores the log. */
 async function restartMasters(): Promise<void> {
@@ -125,7 +113,7 @@ async function crash(mastersWithRedis: boolean) {
     await sleep(300);
     await Promise.all(c.masters.map((m) => kill(m.proc)));
   }
-  const head = await logHead();
+  const head = await logHead(c);
   const witness = (await viewStatus()).logSeq ?? 0;
   console.log(`AOF cut from ${size} to ${before.size} bytes; ${acked.length} jobs acknowledged; log ends at batch ${head}, a master held batch ${witness}`);
   await restartMasters();

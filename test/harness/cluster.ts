@@ -276,6 +276,18 @@ export async function waitForWorkers(c: Cluster<TestRedisLike>): Promise<void> {
   }
 }
 
+/** The durable op log's last batch as Redis holds it (the snapshot's seq or the stream's last entry). */
+export async function logHead(c: Cluster): Promise<number> {
+  const r = c.redis.client();
+  try {
+    const snap = Number((await r.hget(c.keys.masterSnapshot(), 'seq')) ?? 0);
+    const last = await r.xrevrange(c.keys.masterLog(), '+', '-', 'COUNT', 1);
+    return Math.max(snap, last.length ? Number(last[0][0].split('-')[0]) : 0);
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** Follows the job until it finishes; returns the final status. */
 export async function waitForJob(c: Cluster<TestRedisLike>, jobId: string, timeoutMs = 120_000) {
   let timer: NodeJS.Timeout | undefined;

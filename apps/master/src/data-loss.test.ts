@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { checkTaskJobId, commitTask, jobDataIO, roundOutput, setJobValues, taskJobId, type Keys } from '@tandem/shared';
-import { LOST_WINDOW_MARGIN_MS, checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, lostJobText, missingQueueEntries, rollbackLoss, type DataLossDeps } from './data-loss.ts';
+import { LOST_WINDOW_MARGIN_MS, checkEpoch, checkOutputs, checkRunningJobs, dataLossAlerts, lostJob, lostJobText, missingQueueEntries, restoredOp, rollbackLoss, type DataLossDeps } from './data-loss.ts';
 import { MAX_BATCH } from './op-pipeline.ts';
 import { newJobId } from './submit.ts';
 import { StateHolder } from './state-holder.ts';
@@ -197,4 +197,37 @@ test('a rolled-back op log, step by step: the loss is recorded with its batches,
   }
   assert.equal(reseeded.dataLoss!.filter((l) => l.output).length, MAX_DATA_LOSSES);
   assert.ok(dataLossAlerts(reseeded, T + 6000, 60_000).some((a) => /the durable op log ended at batch 3 while the primary held batch 9/.test(a)));
+});
+
+test('an unwitnessed rollback (the log lost only batches no ping had reported, both masters died): an id the restored table lacks answers lost, and reports the loss once', () => {
+  const T = 1_700_000_000_000;
+  // The surviving log ends with a job done at T+5; the witness is at the log's end, so no rollback is seen.
+  let s = new StateHolder().state;
+  const done = newJobId(T);
+  for (const op of doneOps(done).map((o, i) => ({ ...o, at: T + i + 1 }) as Op)) s = apply(s, op).state;
+  assert.equal(rollbackLoss(s, 41, 41, T + 5000), null);
+  assert.equal(restoredOp(new StateHolder().state, T + 5000), null, 'a new cluster (nothing in the log) has nothing to lose');
+
+  // Restored from the log alone at T+5000: ids from the newest time it records (less the margin) until then may be lost.
+  const restored = restoredOp(s, T + 5000)!;
+  assert.deepEqual(restored, { op: 'restored', at: T + 5000, jobsSince: T + 5 - LOST_WINDOW_MARGIN_MS });
+  s = apply(s, restored).state;
+  assert.deepEqual(dataLossAlerts(s, T + 5001, 60_000), [], 'a restore alone is no loss: no alert');
+
+  // Job J was submitted (and cancelled) at T+40 in batches the crash took, before any ping reported them.
+  const j = newJobId(T + 40);
+  const found = lostJob(s, j, T + 7000)!;
+  assert.equal(found.text, `job ${j} is lost: Redis lost its record in a crash (detected at ${new Date(T + 7000).toISOString()}); resubmit it`);
+  assert.deepEqual(found.report?.lostJobs, { since: T + 5 - LOST_WINDOW_MARGIN_MS, until: T + 5000 });
+  assert.deepEqual(found.report?.jobIds, [], 'no running job is failed by it');
+  for (const id of [newJobId(T - 60_000), newJobId(T + 6000), 'nonsense']) assert.equal(lostJob(s, id, T + 7000), null, `${id}: outside the window, simply unknown`);
+
+  // Reported: the alert says so, the window answers lost from the loss, and asking again reports nothing more.
+  s = apply(s, found.report!).state;
+  const alerts = dataLossAlerts(s, T + 7001, 60_000);
+  assert.equal(alerts.length, 1);
+  assert.match(alerts[0], new RegExp(`^data loss at .*Z: Redis lost acknowledged writes in a crash: job ${j}, acknowledged before the masters restored the job table`));
+  assert.deepEqual(lostJob(s, j, T + 9000), { text: found.text, report: null });
+  assert.deepEqual(lostJob(s, newJobId(T + 100), T + 9000)?.report, null, 'another id of the window: lost, already reported');
+  assert.equal(lostJobText(s, newJobId(T + 6000)), null, 'an id from after the restore (the new tenure\'s) is simply unknown');
 });

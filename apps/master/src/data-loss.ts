@@ -228,12 +228,51 @@ export function reseedLoss(head: number, held: number, now: number): Extract<Op,
   return { op: 'dataLost', at: now, message, jobIds: [] };
 }
 
+/**
+ * A master named primary restored its state from the durable log alone (no master held it) and
+ * found no rollback: the witness is only as new as the last ping, so the log may still lack the
+ * batches of the last ping interval before the masters died. The op that records the window whose
+ * ids the table lacks answer `lost` (the newest time the state records, less the margin, until now);
+ * null for an empty state (a new cluster: nothing to lose).
+ */
+export function restoredOp(state: MasterState, now: number): Extract<Op, { op: 'restored' }> | null {
+  const latest = latestTime(state);
+  return latest === 0 ? null : { op: 'restored', at: now, jobsSince: Math.max(0, latest - LOST_WINDOW_MARGIN_MS) };
+}
+
+const lostText = (id: string, detected: number) => `job ${id} is lost: Redis lost its record in a crash (detected at ${iso(detected)}); resubmit it`;
+
 /** Why a job id the table lacks is not simply unknown: it was issued in a window whose ops Redis lost. */
 export function lostJobText(state: MasterState, id: string): string | null {
   const t = jobIdTime(id);
   if (t === null) return null;
-  const loss = (state.dataLoss ?? []).find((l) => l.jobsSince !== undefined && t >= l.jobsSince && t <= l.at);
-  return loss ? `job ${id} is lost: Redis lost its record in a crash (detected at ${iso(loss.at)}); resubmit it` : null;
+  const loss = (state.dataLoss ?? []).find((l) => l.jobsSince !== undefined && t >= l.jobsSince && t <= (l.jobsUntil ?? l.at));
+  return loss ? lostText(id, loss.at) : null;
+}
+
+/**
+ * An id the table lacks, issued in a restore's window (`restoredOp`) and in no detected loss's: a
+ * client holds it, so its submit was acknowledged, and the log lost it unseen (an unwitnessed
+ * rollback). The op that reports the loss (an alert, and a window that answers `lost` from then on),
+ * or null when the id is simply unknown.
+ */
+export function unwitnessedLoss(state: MasterState, id: string, now: number): Extract<Op, { op: 'dataLost' }> | null {
+  const t = jobIdTime(id);
+  if (t === null || lostJobText(state, id) !== null) return null;
+  const r = (state.restores ?? []).find((w) => t >= w.jobsSince && t <= w.at);
+  if (!r) return null;
+  const message = `Redis lost acknowledged writes in a crash: job ${id}, acknowledged before the masters restored the job table from the durable op log at ${iso(r.at)}, is not in it, ` +
+    `so the log lost its last batches before any master reported them to the view service (Redis's appendfsync is weaker than "always"?); jobs submitted from ${iso(r.jobsSince)} until then that the table lacks are lost, ` +
+    `and jobs that ran then may have lost their last steps: ${RESUBMIT}`;
+  return { op: 'dataLost', at: now, message, jobIds: [], lostJobs: { since: r.jobsSince, until: r.at } };
+}
+
+/** Why a job id the table lacks is lost (lostJobText, or an unwitnessed loss: `unwitnessedLoss`'s op, to propose, found it). */
+export function lostJob(state: MasterState, id: string, now: number): { text: string; report: Extract<Op, { op: 'dataLost' }> | null } | null {
+  const text = lostJobText(state, id);
+  if (text) return { text, report: null };
+  const report = unwitnessedLoss(state, id, now);
+  return report ? { text: lostText(id, now), report } : null;
 }
 
 /** The losses of the last `windowMs`, as alerts. */

@@ -22,7 +22,7 @@ import type { Registry } from '@tandem/jobs';
 import { alertsOf, type Alert } from './alerts.ts';
 import { cleanUpJob, type CleanupDeps } from './cleanup.ts';
 import { DurableLog, LogDivergedError, LogFencedError, LogGapError } from './durable-log.ts';
-import { dataLossAlerts, lostJobText, reseedLoss, rollbackLoss } from './data-loss.ts';
+import { dataLossAlerts, lostJob, reseedLoss, restoredOp, rollbackLoss } from './data-loss.ts';
 import { EventStamper, describeChange } from './event-stamping.ts';
 import { collectGarbage } from './gc.ts';
 import { LongPolls } from './long-polls.ts';
@@ -81,6 +81,8 @@ export class Master implements ReplicaHost {
   /** What the Redis in use cannot promise about acknowledged ops (its fsync policy), re-read now and then. */
   private durability: ReturnType<typeof durabilityWatch>;
   private timers: NodeJS.Timeout[] = [];
+  /** The restores (by time) whose unwitnessed loss is being reported (lostJob). */
+  private reporting = new Set<number>();
   private ticking = false;
   private tickAgain = false;
 
@@ -169,9 +171,19 @@ export class Master implements ReplicaHost {
     return this.pipeline.confirmRead();
   }
 
-  /** Why a job id the table lacks was lost with Redis data, or null when it is simply unknown. */
+  /**
+   * Why a job id the table lacks was lost with Redis data, or null when it is simply unknown. The
+   * first id found lost in a restore's window reports the loss (data-loss.ts `unwitnessedLoss`).
+   */
   lostJob(id: string): string | null {
-    return lostJobText(this.holder.state, id);
+    const lost = lostJob(this.holder.state, id, Date.now());
+    const until = lost?.report?.lostJobs?.until;
+    if (lost?.report && until !== undefined && !this.reporting.has(until)) {
+      this.reporting.add(until);
+      this.d.log.error({ job: id, restoredAt: new Date(until).toISOString() }, 'an acknowledged job is missing from the op log restored from Redis: Redis lost its last batches unseen; reporting the loss');
+      void this.proposeWhileServing(lost.report, 'the alert that Redis lost acknowledged writes').finally(() => this.reporting.delete(until));
+    }
+    return lost?.text ?? null;
   }
 
   heldSeq(): number {
@@ -265,6 +277,15 @@ export class Master implements ReplicaHost {
         this.holder.apply(loss);
         this.holder.reset(this.holder.state, logSeq);
         await this.durable.saveSnapshot(viewnum, logSeq, this.holder.state);
+      } else if (!withState) {
+        // Restored from the log alone: the witness may have missed the last ping interval's batches.
+        // Their ids answer `lost` (§3.4); recorded as the batch after the log's last, like a rollback.
+        const restored = restoredOp(this.holder.state, Date.now());
+        if (restored) {
+          this.holder.apply(restored);
+          this.holder.reset(this.holder.state, this.holder.seq + 1);
+          await this.durable.saveSnapshot(viewnum, this.holder.seq, this.holder.state);
+        }
       }
     } else if (!withState) {
       this.d.log.error({ viewnum }, 'named primary without holding the replicated state, and the durable log is off (TANDEM_DURABLE_LOG=off); starting with an empty job table');

@@ -101,8 +101,10 @@ export const MAX_RERUNS = 3;
 export interface DataLoss {
   at: number;
   message: string;
-  /** A rollback of the op log: job ids issued from `jobsSince` until `at` that the table lacks were lost with it. */
+  /** A rollback of the op log: job ids issued from `jobsSince` until `at` (or `jobsUntil`) that the table lacks were lost with it. */
   jobsSince?: number;
+  /** The end of that window when it closed before the loss was detected (an unwitnessed rollback: data-loss.ts `unwitnessedLoss`). */
+  jobsUntil?: number;
   /** One done job's output gone: kept apart, so a crash that takes many outputs cannot push out the loss that explains them. */
   output?: true;
 }
@@ -138,6 +140,21 @@ export interface MasterState {
   epoch?: string;
   /** The newest detected losses of Redis data (at most MAX_DATA_LOSSES), oldest first. */
   dataLoss?: DataLoss[];
+  /**
+   * The newest restores of the state from the durable log alone (at most MAX_DATA_LOSSES), oldest
+   * first: ids issued in a window the log may have lost unseen (docs/DESIGN.md §3.4).
+   */
+  restores?: Restore[];
+}
+
+/**
+ * A primary restored the state from the durable log alone at `at`, finding no rollback; batches of
+ * the last ping interval before were unwitnessed, so ids issued from `jobsSince` until `at` that the
+ * table lacks were lost with them.
+ */
+export interface Restore {
+  at: number;
+  jobsSince: number;
 }
 
 interface TaskRef {
@@ -178,9 +195,12 @@ export type Op =
   /**
    * Redis lost data (`message` says what): the listed jobs, if still running, fail with it; `epoch` is
    * the new one, if it changed. With `rollback`, the op log lost batches: every job's version jumps
-   * past what clients may have seen, and the failed jobs are marked lost.
+   * past what clients may have seen, and the failed jobs are marked lost. With `lostJobs`, ids issued
+   * in that window that the table lacks were lost (an unwitnessed rollback, found by such an id).
    */
-  | { op: 'dataLost'; at: number; message: string; jobIds: string[]; epoch?: string; rollback?: Rollback }
+  | { op: 'dataLost'; at: number; message: string; jobIds: string[]; epoch?: string; rollback?: Rollback; lostJobs?: { since: number; until: number } }
+  /** The primary restored the state from the durable log alone (no master held it): `Restore`. */
+  | { op: 'restored'; at: number; jobsSince: number }
   /** A done job's output keys of these partitions are gone. */
   | { op: 'outputLost'; at: number; jobId: string; partitions: number[] }
   /**
@@ -308,7 +328,8 @@ export function apply(state: MasterState, op: Op): Applied {
     case 'epoch':
       return { state: { ...state, epoch: op.epoch } };
     case 'dataLost': {
-      const loss: DataLoss = { at: op.at, message: op.message, ...(op.rollback ? { jobsSince: op.rollback.jobsSince } : {}) };
+      const window = op.rollback ? { jobsSince: op.rollback.jobsSince } : op.lostJobs ? { jobsSince: op.lostJobs.since, jobsUntil: op.lostJobs.until } : {};
+      const loss: DataLoss = { at: op.at, message: op.message, ...window };
       let next: MasterState = { ...state, epoch: op.epoch ?? state.epoch, dataLoss: noteLoss(state, loss) };
       const bump = op.rollback?.versionBump ?? 0;
       if (bump > 0) {
@@ -322,6 +343,8 @@ export function apply(state: MasterState, op: Op): Applied {
       }
       return { state: next };
     }
+    case 'restored':
+      return { state: { ...state, restores: [...(state.restores ?? []), { at: op.at, jobsSince: op.jobsSince }].slice(-MAX_DATA_LOSSES) } };
     case 'outputLost': {
       const next = updateJob(state, op.jobId, (job) => (job.phase !== 'done' || job.outputLost ? job : { ...job, outputLost: { at: op.at, partitions: op.partitions } }));
       if (next.state === state) return next;
@@ -368,6 +391,7 @@ export function latestTime(state: MasterState): number {
   }
   for (const c of Object.values(state.clients)) see(c.at);
   for (const l of state.dataLoss ?? []) see(l.at);
+  for (const r of state.restores ?? []) see(r.at);
   return t;
 }
 

@@ -1,8 +1,8 @@
 /**
- * What Prometheus metrics cost (issue 20): the same jobs on a cluster with TANDEM_METRICS=off and on,
- * in one run, a fresh Redis and cluster (primary + backup, 2 workers) per side and round, the sides
- * taking turns (off first in even rounds, on first in odd ones) so drift in the machine's load hits
- * both. With metrics on, a scraper reads every process's /metrics (bearer secret) every
+ * What Prometheus metrics cost (issue 20): the same jobs on a cluster with TANDEM_METRICS=off, on and
+ * not scraped, and on and scraped, in one run, a fresh Redis and cluster (primary + backup, 2 workers) per side and round, the sides
+ * taking turns (each round starts with another side) so drift in the machine's load hits all
+ * three. On the scraped side, a scraper reads every process's /metrics (bearer secret) every
  * `--scrape-ms`, harsher than Prometheus's usual 15 s, so the cost includes being scraped.
  * Measured: submit latency (p50, p99: each op batch observes tandem_op_commit_seconds), a word
  * count of a generated corpus and a PageRank of the Debian graph (many small tasks: one observation
@@ -20,7 +20,9 @@ import { buildCorpus } from './corpus.ts';
 import { env, f2, median, pct, tinyDataset } from './failover.ts';
 import { writeSection } from './report.ts';
 
-type Side = 'off' | 'on';
+type Side = 'off' | 'on' | 'scraped';
+const SIDES: Side[] = ['off', 'on', 'scraped'];
+const LABEL: Record<Side, string> = { off: 'metrics off', on: 'on, not scraped', scraped: 'on, scraped' };
 const SECRET = 'bench-metrics-secret-0123456789';
 
 interface Run {
@@ -63,7 +65,7 @@ async function runOnce(side: Side, opts: { ops: number; corpus: string; iteratio
   const redis = await startRedis();
   let c: Cluster | undefined;
   try {
-    c = await startCluster({ name: `bench-metrics-${side}`, masters: 2, workers: 0, redis, env: { ...env, TANDEM_SECRET: SECRET, TANDEM_METRICS: side } });
+    c = await startCluster({ name: `bench-metrics-${side}`, masters: 2, workers: 0, redis, env: { ...env, TANDEM_SECRET: SECRET, TANDEM_METRICS: side === 'off' ? 'off' : 'on' } });
     const workerPorts = [await freePort(), await freePort()];
     for (const port of workerPorts) c.startWorker({ TANDEM_METRICS_PORT: String(port) });
     await c.replicated();
@@ -71,7 +73,7 @@ async function runOnce(side: Side, opts: { ops: number; corpus: string; iteratio
     await putDataset(c.redis.client(), c.keys, createReadStream(opts.corpus), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
     await putDataset(c.redis.client(), c.keys, createReadStream(resolve(repoRoot, 'datasets/debian-python3-deps.csv')), { name: 'debian', format: 'edges', splitBytes: 8 << 20 });
     const urls = [c.viewUrl, ...c.masters.map((m) => m.url), ...workerPorts.map((p) => `http://127.0.0.1:${p}`)].map((u) => new URL('/metrics', u).href);
-    const scraper = side === 'on' ? startScraper(urls, opts.scrapeMs) : null;
+    const scraper = side === 'scraped' ? startScraper(urls, opts.scrapeMs) : null;
     const client = c.client();
     for (let i = 0; i < 30; i++) await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
     const submits: number[] = [];
@@ -84,7 +86,7 @@ async function runOnce(side: Side, opts: { ops: number; corpus: string; iteratio
     const wordcountMs = await jobMs(c, { type: 'wordcount', dataset: 'corpus', partitions: 2 });
     const pagerankMs = await jobMs(c, { type: 'pagerank', dataset: 'debian', partitions: 2, params: { iterations: String(opts.iterations), tol: '0' } });
     const s = (await scraper?.stop()) ?? { scrapes: 0, bytes: 0 };
-    if (side === 'on' && s.scrapes === 0) throw new Error(`no scrape of ${urls.join(', ')} answered 200: are metrics served?`);
+    if (side === 'scraped' && s.scrapes === 0) throw new Error(`no scrape of ${urls.join(', ')} answered 200: are metrics served?`);
     return { submits, wordcountMs, pagerankMs, scrapes: s.scrapes, scrapeBytes: s.bytes };
   } finally {
     await c?.stop();
@@ -98,12 +100,13 @@ export async function benchMetrics(opts: { ops: number; mb: number; iterations: 
   try {
     const corpus = join(dir, 'corpus.txt');
     const { bytes } = await buildCorpus(corpus, opts.mb * 1e6);
-    const runs: Record<Side, Run[]> = { off: [], on: [] };
+    const runs: Record<Side, Run[]> = { off: [], on: [], scraped: [] };
     for (let r = 0; r < opts.rounds; r++) {
-      for (const side of (r % 2 === 0 ? ['off', 'on'] : ['on', 'off']) as Side[]) {
+      // Each round starts with another side, so no side always runs first or last.
+      for (const side of SIDES.map((_, i) => SIDES[(i + r) % SIDES.length])) {
         const run = await runOnce(side, { ops: opts.ops, corpus, iterations: opts.iterations, scrapeMs: opts.scrapeMs });
         runs[side].push(run);
-        log(`round ${r + 1}, metrics ${side}: submit p50 ${f2(median(run.submits))} ms, p99 ${f2(pct(run.submits, 99))} ms; word count ${run.wordcountMs.toFixed(0)} ms; PageRank ${run.pagerankMs.toFixed(0)} ms${side === 'on' ? `; ${run.scrapes} scrapes, ${(run.scrapeBytes / run.scrapes / 1024).toFixed(1)} KiB each` : ''}`);
+        log(`round ${r + 1}, ${LABEL[side]}: submit p50 ${f2(median(run.submits))} ms, p99 ${f2(pct(run.submits, 99))} ms; word count ${run.wordcountMs.toFixed(0)} ms; PageRank ${run.pagerankMs.toFixed(0)} ms${side === 'scraped' ? `; ${run.scrapes} scrapes, ${(run.scrapeBytes / run.scrapes / 1024).toFixed(1)} KiB each` : ''}`);
       }
     }
     const agg = (s: Side) => {
@@ -112,21 +115,22 @@ export async function benchMetrics(opts: { ops: number; mb: number; iterations: 
     };
     const off = agg('off');
     const on = agg('on');
+    const sc = agg('scraped');
     const ratio = (x: number, y: number) => `${(x / y).toFixed(2)}×`;
     const each = (s: Side, k: 'wordcountMs' | 'pagerankMs') => runs[s].map((x) => x[k].toFixed(0)).join(', ');
-    const scrapes = runs.on.reduce((n, x) => n + x.scrapes, 0);
-    const scrapeKiB = runs.on.reduce((n, x) => n + x.scrapeBytes, 0) / Math.max(1, scrapes) / 1024;
+    const scrapes = runs.scraped.reduce((n, x) => n + x.scrapes, 0);
+    const scrapeKiB = runs.scraped.reduce((n, x) => n + x.scrapeBytes, 0) / Math.max(1, scrapes) / 1024;
     const md = `
 Run: \`npm run bench -- metrics --ops ${opts.ops} --mb ${opts.mb} --iterations ${opts.iterations} --rounds ${opts.rounds} --scrape-ms ${opts.scrapeMs}\` (${new Date().toISOString().slice(0, 10)}; 2 cores, loopback; a fresh Redis and cluster (primary + backup, 2 workers, TANDEM_SECRET set) per side and round, the sides taking turns).
 
-**What metrics cost**: TANDEM_METRICS=on, every process (view service, both masters, both workers) scraped every ${opts.scrapeMs} ms (${scrapes} scrapes, ${scrapeKiB.toFixed(1)} KiB each on average), against TANDEM_METRICS=off (no instrument, /metrics a 404). Medians of ${opts.rounds} rounds, each run in brackets; submit percentiles over all rounds' ${opts.ops} submits each:
+**What metrics cost**: TANDEM_METRICS=on, not scraped and with every process (view service, both masters, both workers) scraped every ${opts.scrapeMs} ms (${scrapes} scrapes, ${scrapeKiB.toFixed(1)} KiB each on average), against TANDEM_METRICS=off (no instrument, /metrics a 404). Medians of ${opts.rounds} rounds, each run in brackets; submit percentiles over all rounds' ${opts.ops} submits each:
 
-| | metrics off | metrics on, scraped | on / off |
-| --- | --- | --- | --- |
-| submit p50 | ${f2(off.p50)} ms | ${f2(on.p50)} ms | ${ratio(on.p50, off.p50)} |
-| submit p99 | ${f2(off.p99)} ms | ${f2(on.p99)} ms | ${ratio(on.p99, off.p99)} |
-| word count, ${(bytes / 1e6).toFixed(0)} MB, 2 partitions | ${off.wc.toFixed(0)} ms (${each('off', 'wordcountMs')}) | ${on.wc.toFixed(0)} ms (${each('on', 'wordcountMs')}) | ${ratio(on.wc, off.wc)} |
-| PageRank, Debian graph, ${opts.iterations} iterations | ${off.pr.toFixed(0)} ms (${each('off', 'pagerankMs')}) | ${on.pr.toFixed(0)} ms (${each('on', 'pagerankMs')}) | ${ratio(on.pr, off.pr)} |
+| | metrics off | on, not scraped | on, scraped | not scraped / off | scraped / off |
+| --- | --- | --- | --- | --- | --- |
+| submit p50 | ${f2(off.p50)} ms | ${f2(on.p50)} ms | ${f2(sc.p50)} ms | ${ratio(on.p50, off.p50)} | ${ratio(sc.p50, off.p50)} |
+| submit p99 | ${f2(off.p99)} ms | ${f2(on.p99)} ms | ${f2(sc.p99)} ms | ${ratio(on.p99, off.p99)} | ${ratio(sc.p99, off.p99)} |
+| word count, ${(bytes / 1e6).toFixed(0)} MB, 2 partitions | ${off.wc.toFixed(0)} ms (${each('off', 'wordcountMs')}) | ${on.wc.toFixed(0)} ms (${each('on', 'wordcountMs')}) | ${sc.wc.toFixed(0)} ms (${each('scraped', 'wordcountMs')}) | ${ratio(on.wc, off.wc)} | ${ratio(sc.wc, off.wc)} |
+| PageRank, Debian graph, ${opts.iterations} iterations | ${off.pr.toFixed(0)} ms (${each('off', 'pagerankMs')}) | ${on.pr.toFixed(0)} ms (${each('on', 'pagerankMs')}) | ${sc.pr.toFixed(0)} ms (${each('scraped', 'pagerankMs')}) | ${ratio(on.pr, off.pr)} | ${ratio(sc.pr, off.pr)} |
 
 Instruments are observed once per task and once per op batch, never per record; gauges (queue
 counts, jobs by phase, Redis RTT) are read at scrape time, so an unscraped process pays only for

@@ -162,6 +162,9 @@ describe('chaos: every fault at once, with a checked history', { timeout: 600_00
       assert.equal(s.phase, 'done', s.error ?? '');
       reference[kind] = await jobOutput(c, s);
     }
+    // The datasets and the reference runs are fsynced before the first fault: a Redis crash at once
+    // would otherwise take them back (it did once, and every submit then failed on a missing dataset).
+    aof.fsynced();
   });
   after(async () => {
     aof?.stop();

@@ -152,6 +152,19 @@ export class AofCrash {
     }, everyMs);
   }
 
+  /** The file's size that counts as fsynced: no crash cuts below it (`fsynced`). */
+  private floor: { file: string; size: number } | null = null;
+
+  /**
+   * What the AOF holds now counts as on disk, as it is once `everysec`'s next fsync has run: no later
+   * crash cuts it back past this point. For a test's set-up (datasets, reference runs) that the
+   * first fault, however soon, must not take back.
+   */
+  fsynced(): void {
+    const file = lastAofFile(this.redis.dir);
+    this.floor = { file, size: statSync(file).size };
+  }
+
   async crash(lossMs: number): Promise<{ file: string; from: number; to: number }> {
     const killedAt = Date.now();
     await this.redis.kill();
@@ -162,7 +175,8 @@ export class AofCrash {
     // process's event loop is busy: taking the last one before the cut instead lost 3 s once,
     // datasets uploaded before the last second included. With no sample since the cut, nothing is cut.
     const since = this.sizes.find((s) => s.file === file && s.at >= killedAt - lossMs);
-    const to = Math.min(from, since?.size ?? from);
+    const floor = this.floor?.file === file ? this.floor.size : 0;
+    const to = Math.max(floor, Math.min(from, since?.size ?? from));
     truncateSync(file, to);
     // Redis appends to the same file after its restart: samples up to the cut still describe it, later ones no longer.
     this.sizes = this.sizes.filter((s) => s.file !== file || s.size <= to);

@@ -18,18 +18,41 @@ import { writeSection } from './report.ts';
 
 type Policy = 'everysec' | 'always';
 
-interface Run {
+export interface Run {
   submits: number[];
   wordcountMs: number;
   pagerankMs: number;
 }
 
-async function jobMs(c: Cluster, spec: Parameters<ReturnType<Cluster['client']>['submit']>[0]): Promise<number> {
+export async function jobMs(c: Cluster, spec: Parameters<ReturnType<Cluster['client']>['submit']>[0]): Promise<number> {
   const client = c.client();
   const t0 = performance.now();
   const s = await client.waitUntilFinished(await client.submit(spec));
   if (s.phase !== 'done') throw new Error(`benchmark job ${s.id} ${s.phase}: ${s.error}`);
   return performance.now() - t0;
+}
+
+/**
+ * The workload fsync's and the metrics benchmark's clusters run: the tiny, corpus and Debian datasets,
+ * `ops` timed submits (after 30 to warm up), then a word count and a PageRank timed from submit to done.
+ */
+export async function submitsAndJobs(c: Cluster, opts: { ops: number; corpus: string; iterations: number }): Promise<Run> {
+  await tinyDataset(c);
+  await putDataset(c.redis.client(), c.keys, createReadStream(opts.corpus), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
+  await putDataset(c.redis.client(), c.keys, createReadStream(resolve(repoRoot, 'datasets/debian-python3-deps.csv')), { name: 'debian', format: 'edges', splitBytes: 8 << 20 });
+  const client = c.client();
+  for (let i = 0; i < 30; i++) await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
+  const submits: number[] = [];
+  for (let i = 0; i < opts.ops; i++) {
+    const t0 = performance.now();
+    await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
+    submits.push(performance.now() - t0);
+  }
+  // The submits' jobs finish before the timed jobs start, so they do not share the workers.
+  for (const j of await client.list()) if (j.phase !== 'done') await client.waitUntilFinished(j.id);
+  const wordcountMs = await jobMs(c, { type: 'wordcount', dataset: 'corpus', partitions: 2 });
+  const pagerankMs = await jobMs(c, { type: 'pagerank', dataset: 'debian', partitions: 2, params: { iterations: String(opts.iterations), tol: '0' } });
+  return { submits, wordcountMs, pagerankMs };
 }
 
 async function runOnce(policy: Policy, opts: { ops: number; corpus: string; iterations: number }): Promise<Run> {
@@ -38,22 +61,7 @@ async function runOnce(policy: Policy, opts: { ops: number; corpus: string; iter
   try {
     c = await startCluster({ name: `bench-fsync-${policy}`, masters: 2, workers: 2, redis, env });
     await c.replicated();
-    await tinyDataset(c);
-    await putDataset(c.redis.client(), c.keys, createReadStream(opts.corpus), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    await putDataset(c.redis.client(), c.keys, createReadStream(resolve(repoRoot, 'datasets/debian-python3-deps.csv')), { name: 'debian', format: 'edges', splitBytes: 8 << 20 });
-    const client = c.client();
-    for (let i = 0; i < 30; i++) await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
-    const submits: number[] = [];
-    for (let i = 0; i < opts.ops; i++) {
-      const t0 = performance.now();
-      await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
-      submits.push(performance.now() - t0);
-    }
-    // The submits' jobs finish before the timed jobs start, so they do not share the workers.
-    for (const j of await client.list()) if (j.phase !== 'done') await client.waitUntilFinished(j.id);
-    const wordcountMs = await jobMs(c, { type: 'wordcount', dataset: 'corpus', partitions: 2 });
-    const pagerankMs = await jobMs(c, { type: 'pagerank', dataset: 'debian', partitions: 2, params: { iterations: String(opts.iterations), tol: '0' } });
-    return { submits, wordcountMs, pagerankMs };
+    return await submitsAndJobs(c, opts);
   } finally {
     await c?.stop();
     await redis.stop();

@@ -8,16 +8,16 @@
  * count of a generated corpus and a PageRank of the Debian graph (many small tasks: one observation
  * per task), submit to done. Results go to docs/BENCHMARKS.md.
  */
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { authHeader, putDataset } from '@tandem/shared';
-import { repoRoot } from '../../apps/cli/src/processes.ts';
+import { join } from 'node:path';
+import { authHeader } from '@tandem/shared';
 import { startCluster, type Cluster } from '../../test/harness/cluster.ts';
 import { startRedis } from '../../test/harness/redis.ts';
 import { freePort } from '../../test/harness/wait.ts';
 import { buildCorpus } from './corpus.ts';
-import { env, f2, median, pct, tinyDataset } from './failover.ts';
+import { env, f2, median, pct } from './failover.ts';
+import { submitsAndJobs } from './fsync.ts';
 import { writeSection } from './report.ts';
 
 type Side = 'off' | 'on' | 'scraped';
@@ -31,14 +31,6 @@ interface Run {
   pagerankMs: number;
   scrapes: number;
   scrapeBytes: number;
-}
-
-async function jobMs(c: Cluster, spec: Parameters<ReturnType<Cluster['client']>['submit']>[0]): Promise<number> {
-  const client = c.client();
-  const t0 = performance.now();
-  const s = await client.waitUntilFinished(await client.submit(spec));
-  if (s.phase !== 'done') throw new Error(`benchmark job ${s.id} ${s.phase}: ${s.error}`);
-  return performance.now() - t0;
 }
 
 /** Scrapes every URL every `everyMs` until stopped; counts the scrapes that answered 200 and their bytes. */
@@ -69,22 +61,9 @@ async function runOnce(side: Side, opts: { ops: number; corpus: string; iteratio
     const workerPorts = [await freePort(), await freePort()];
     for (const port of workerPorts) c.startWorker({ TANDEM_METRICS_PORT: String(port) });
     await c.replicated();
-    await tinyDataset(c);
-    await putDataset(c.redis.client(), c.keys, createReadStream(opts.corpus), { name: 'corpus', format: 'text', splitBytes: 8 << 20 });
-    await putDataset(c.redis.client(), c.keys, createReadStream(resolve(repoRoot, 'datasets/debian-python3-deps.csv')), { name: 'debian', format: 'edges', splitBytes: 8 << 20 });
     const urls = [c.viewUrl, ...c.masters.map((m) => m.url), ...workerPorts.map((p) => `http://127.0.0.1:${p}`)].map((u) => new URL('/metrics', u).href);
     const scraper = side === 'scraped' ? startScraper(urls, opts.scrapeMs) : null;
-    const client = c.client();
-    for (let i = 0; i < 30; i++) await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
-    const submits: number[] = [];
-    for (let i = 0; i < opts.ops; i++) {
-      const t0 = performance.now();
-      await client.submit({ type: 'wordcount', dataset: 'tiny', partitions: 1 });
-      submits.push(performance.now() - t0);
-    }
-    for (const j of await client.list()) if (j.phase !== 'done') await client.waitUntilFinished(j.id);
-    const wordcountMs = await jobMs(c, { type: 'wordcount', dataset: 'corpus', partitions: 2 });
-    const pagerankMs = await jobMs(c, { type: 'pagerank', dataset: 'debian', partitions: 2, params: { iterations: String(opts.iterations), tol: '0' } });
+    const { submits, wordcountMs, pagerankMs } = await submitsAndJobs(c, opts);
     const s = (await scraper?.stop()) ?? { scrapes: 0, bytes: 0 };
     if (side === 'scraped' && s.scrapes === 0) throw new Error(`no scrape of ${urls.join(', ')} answered 200: are metrics served?`);
     return { submits, wordcountMs, pagerankMs, scrapes: s.scrapes, scrapeBytes: s.bytes };

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDataset, readSplit, scanKeys, type DatasetMeta } from '@tandem/shared';
@@ -241,6 +242,38 @@ for (const topology of PLATFORM_TOPOLOGIES) describe(`scripted uploads through t
     const old = await curl(['-T', f, `${url}/api/datasets?name=g`]);
     assert.equal(old.status, 404);
     assert.match(old.json.error, /PUT the file to \/api\/datasets\/NAME/);
+  });
+
+  test('Expect: 100-continue: an upload too large by its Content-Length gets its 413 instead of the go-ahead; one that fits gets 100 Continue, then is stored', async () => {
+    /** Sends the headers only and returns the first status line the console answers with. */
+    const firstStatus = (path: string, length: number) => new Promise<{ line: string; socket: Socket }>((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`PUT ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: text/plain\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+      });
+      socket.once('data', (chunk) => resolve({ line: chunk.toString('latin1').split('\r\n')[0]!, socket }));
+      socket.once('error', reject);
+    });
+    const big = await firstStatus('/api/datasets/expect-big', 3_000_000);
+    big.socket.destroy();
+    assert.equal(big.line, 'HTTP/1.1 413 Payload Too Large', 'refused on its headers, before the client sends a byte');
+    assert.deepEqual(await keysOf('expect-big'), []);
+    const body = 'one\ntwo\n';
+    const fits = await firstStatus('/api/datasets/expect-fits', body.length);
+    assert.equal(fits.line, 'HTTP/1.1 100 Continue');
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      fits.socket.on('data', (chunk) => {
+        text += chunk.toString('latin1');
+        if (/\r\n\r\n[\s\S]*\}/.test(text)) resolve(text);
+      });
+    });
+    fits.socket.write(body);
+    const reply = await answer;
+    fits.socket.destroy();
+    assert.match(reply.split('\r\n')[0]!, /^HTTP\/1\.1 201 /);
+    const meta = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).dataset as DatasetMeta;
+    assert.equal((await stored(meta)).toString(), body);
   });
 
   test('over the upload limit: 413, and nothing published (multipart, raw, and chunked without a length)', async () => {

@@ -25,7 +25,7 @@ import type { Platform } from './platform.ts';
 import type { Throughput } from './throughput.ts';
 import { authOfResponse, clearedCookie, guardRequests, localPath, securityHeaders, sessionCookie, type Guard } from './security.ts';
 import { ConsoleError } from './errors.ts';
-import { drainSmall, receiveUpload, type UploadOptions } from './upload.ts';
+import { drainSmall, isUploadRequest, receiveUpload, type UploadOptions } from './upload.ts';
 import { apiIds, apiIdFields, postedIds } from './request-ids.ts';
 
 export interface ConsoleOptions {
@@ -88,8 +88,7 @@ export function createConsole(o: ConsoleOptions): express.Express {
   app.use('/static', express.static(fileURLToPath(new URL('./public/', import.meta.url)), { maxAge: '1h' }));
   // Small bodies only: forms and JSON. An upload's body (multipart or the file itself) is left
   // unread here and streams into the dataset store (see upload.ts).
-  const isUpload = (req: Request) =>
-    (req.method === 'POST' && (req.path === '/api/datasets' || req.path === '/datasets')) || (req.method === 'PUT' && req.path.startsWith('/api/datasets'));
+  const isUpload = (req: Request) => isUploadRequest(req.method, req.path);
   const multipart = (req: Request) => isUpload(req) && /^multipart\/form-data\b/i.test(req.get('content-type') ?? '');
   const form = express.urlencoded({ extended: false, limit: '64kb' });
   const json = express.json({ limit: '64kb' });

@@ -7,6 +7,7 @@ import { Platform } from './platform.ts';
 import { makeGuard } from './security.ts';
 import { ConsoleSessions } from './sessions.ts';
 import { Throughput, sampleCluster } from './throughput.ts';
+import { lazyContinue } from './upload.ts';
 
 let cfg!: Config;
 let registry!: Registry;
@@ -49,6 +50,8 @@ const server = listenOrExit(app, where, log, () => {
   const host = where.host === '0.0.0.0' || where.host === '::' ? '127.0.0.1' : where.host;
   log.info({ url: `${urlScheme(cfg)}://${host}:${where.port}/`, token: guard.locked ? 'required' : 'none (open console)', viewService: cfg.TANDEM_VIEW_URL }, 'console ready');
 });
+// `Expect: 100-continue`: an upload's go-ahead waits until its headers pass (upload.ts continueUpload).
+server.on('checkContinue', lazyContinue((req, res) => app(req, res)));
 // Long polls wait up to 20 s for a job to change.
 server.requestTimeout = 0;
 server.headersTimeout = 60_000;

@@ -16,6 +16,7 @@
  *
  * Anything else is a 415 that lists what is accepted.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
@@ -96,6 +97,38 @@ export function unsupported(type: string, method: string): ConsoleError {
   return new ConsoleError(415, `${what} is not an upload: send multipart/form-data with one file part (curl -F file=@PATH), or the file itself as ${RAW_TYPES.join(', ')} (curl -T PATH)`);
 }
 
+/** Whether `method path` is one of the console's uploads (multipart or raw; their bodies stream into the store). */
+export const isUploadRequest = (method: string | undefined, path: string): boolean =>
+  (method === 'POST' && (path === '/api/datasets' || path === '/datasets')) || (method === 'PUT' && path.startsWith('/api/datasets'));
+
+/**
+ * The server's `checkContinue` handler: an upload gets `100 Continue` from continueUpload once its
+ * headers pass; any other request at once, as Node does by default.
+ */
+export function lazyContinue(dispatch: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (!isUploadRequest(req.method, new URL(req.url ?? '/', 'http://x').pathname)) res.writeContinue();
+    dispatch(req, res);
+  };
+}
+
+/** Uploads answered `100 Continue` (see continueUpload). */
+const continued = new WeakSet<IncomingMessage>();
+const expectsContinue = (req: IncomingMessage) => /^100-continue$/i.test(String(req.headers.expect ?? '').trim());
+
+/**
+ * An upload's client that sent `Expect: 100-continue` (curl does for a body over 1 MiB) waits for
+ * the go-ahead before it sends the body: the console's server leaves it to the upload (main.ts's
+ * checkContinue), which gives it only once the request's headers have passed every check. A refusal
+ * (too large by its Content-Length, no token, a bad type) is then the only answer the client gets:
+ * it never starts a body that the console would cut off, which curl once reported as status 100.
+ */
+export function continueUpload(req: Request): void {
+  if (!expectsContinue(req) || continued.has(req)) return;
+  continued.add(req);
+  req.res?.writeContinue();
+}
+
 /** Stores the request's file as a dataset: a multipart body or a raw one, by its Content-Type. */
 export async function receiveUpload(req: Request, platform: Platform, o: UploadOptions): Promise<DatasetMeta> {
   const type = mediaType(req);
@@ -105,6 +138,7 @@ export async function receiveUpload(req: Request, platform: Platform, o: UploadO
   const declared = Number(req.get('content-length'));
   const room = raw ? o.maxBytes : o.maxBytes + ENVELOPE_BYTES;
   if (Number.isFinite(declared) && declared > room) throw tooLarge(bytes(raw ? declared : declared - ENVELOPE_BYTES), o.maxBytes);
+  continueUpload(req);
   if (raw) {
     const q = uploadQuery(o.query);
     return platform.upload(q.name, q.format, q.replace, o.splitBytes, limited(req, o.maxBytes));
@@ -215,6 +249,8 @@ const DRAIN_BYTES = 1024 * 1024;
  */
 export function drainSmall(req: Request): Promise<boolean> {
   if (req.complete) return Promise.resolve(true);
+  // Refused before the go-ahead: the client sends no body, or not all of it; close after the answer.
+  if (expectsContinue(req) && !continued.has(req)) return Promise.resolve(false);
   const declared = Number(req.get('content-length'));
   if (!(Number.isSafeInteger(declared) && declared <= DRAIN_BYTES) || req.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {

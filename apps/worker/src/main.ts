@@ -13,7 +13,7 @@ import {
   type Config, type QueueName, type RedisConnection, type ServerTls, type TaskCounters,
 } from '@tandem/shared';
 import type { Registry } from '@tandem/jobs';
-import { countTask, loadRegistry, startJobTypesReport } from '@tandem/jobs';
+import { loadRegistry, startJobTypesReport } from '@tandem/jobs';
 import { Drain } from './drain.ts';
 import { isQuiet } from './queue-watchdog.ts';
 import { runTask, type Phases, type TaskResult } from './run-task.ts';
@@ -47,7 +47,9 @@ const log = createLogger('worker', cfg.TANDEM_LOG_LEVEL);
 const k = keys(cfg.TANDEM_PREFIX);
 const name = `${hostname()}:${process.pid}`;
 const metrics = new Metrics('worker', cfg.TANDEM_METRICS === 'on');
-const taskMetrics = new TaskMetrics(metrics);
+/** This worker's finished task attempts and their bytes, in its report (the console's throughput charts). */
+const counters: TaskCounters = { since: Date.now(), tasks: 0, bytesIn: 0, bytesOut: 0 };
+const taskMetrics = new TaskMetrics(metrics, counters);
 const drain = new Drain();
 /** Tasks running in this process now. */
 let running = 0;
@@ -104,9 +106,6 @@ const memory = () => {
     cacheBytes: deps.cache.bytes + deps.written.bytes, cacheLimit: deps.cache.maxBytes + deps.written.maxBytes,
   };
 };
-
-/** This worker's finished task attempts and their bytes, in its report (the console's throughput charts). */
-const counters: TaskCounters = { since: Date.now(), tasks: 0, bytesIn: 0, bytesOut: 0 };
 
 const connections: RedisConnection[] = [redis];
 /** Per queue: this worker's running tasks, when it last took one, when its BullMQ worker was last replaced. */
@@ -182,7 +181,6 @@ async function processTask(job: Job, token?: string) {
     'task finished',
   );
   if (res.skipped) return { skipped: true };
-  countTask(counters, res);
   // The record this attempt committed, when it won: the master takes it from the completed event
   // instead of reading the commit hash (a verified task's commit holds both runs: read from the hash).
   const { skipped: _skipped, won, phases: _phases, ...record } = res;

@@ -20,7 +20,8 @@ test('outcomes: won, lost, a verified run recorded counts as won, skipped', () =
 
 test('an attempt adds its parts, bytes and records; a skipped or failed one only its duration and outcome', async () => {
   const m = new Metrics('worker', true);
-  const t = new TaskMetrics(m);
+  const counters = { since: 1, tasks: 0, bytesIn: 0, bytesOut: 0 };
+  const t = new TaskMetrics(m, counters);
   t.attempt('map', 'wordcount', 0.05, result(true));
   t.attempt('map', 'wordcount', 0.06, result(false));
   t.attempt('map', 'wordcount', 0.001, { skipped: true });
@@ -42,4 +43,13 @@ test('an attempt adds its parts, bytes and records; a skipped or failed one only
   assert.equal(value('tandem_task_bytes_total{direction="written",process="worker"}'), 1024);
   assert.equal(value('tandem_task_records_total{direction="in",process="worker"}'), 200);
   assert.equal(value('tandem_task_records_total{direction="out",process="worker"}'), 14);
+  assert.deepEqual(counters, { since: 1, tasks: 2, bytesIn: 8192, bytesOut: 1024 }, "the report's counters: the two attempts that ran to a result");
+});
+
+test("with metrics off the report's counters still count", () => {
+  const counters = { since: 1, tasks: 0, bytesIn: 0, bytesOut: 0 };
+  const t = new TaskMetrics(new Metrics('worker', false), counters);
+  t.attempt('map', 'wordcount', 0.05, result(true));
+  t.attempt('map', 'wordcount', 0.001, { skipped: true });
+  assert.deepEqual(counters, { since: 1, tasks: 1, bytesIn: 4096, bytesOut: 512 });
 });

@@ -1,8 +1,11 @@
 /**
  * A worker's task metrics (names in shared/src/metrics.ts): one observation per task attempt, from
  * the figures runTask already keeps (its phases, bytes and records), so no record's path pays for them.
+ * The same attempt also counts in the worker's report counters (the console's throughput charts),
+ * which hold whether or not Prometheus metrics are on.
  */
-import type { Metrics, QueueName } from '@tandem/shared';
+import { countTask } from '@tandem/jobs';
+import type { Metrics, QueueName, TaskCounters } from '@tandem/shared';
 import type { TaskResult } from './run-task.ts';
 
 export type AttemptOutcome = 'won' | 'lost' | 'skipped' | 'failed';
@@ -17,7 +20,7 @@ export class TaskMetrics {
   private readonly bytes;
   private readonly records;
 
-  constructor(metrics: Metrics) {
+  constructor(metrics: Metrics, private readonly counters?: TaskCounters) {
     this.duration = metrics.histogram('taskDuration');
     this.part = metrics.histogram('taskPart');
     this.attempts = metrics.counter('taskAttempts');
@@ -30,6 +33,7 @@ export class TaskMetrics {
     this.duration.observe({ queue, type }, seconds);
     this.attempts.inc({ queue, outcome: res ? outcomeOf(res) : 'failed' });
     if (!res || res.skipped) return;
+    if (this.counters) countTask(this.counters, res);
     const { readMs, computeMs, writeMs } = res.phases;
     this.part.observe({ queue, type, part: 'read' }, readMs / 1000);
     this.part.observe({ queue, type, part: 'compute' }, computeMs / 1000);
